@@ -1,0 +1,39 @@
+"""Domain errors. Adapters translate vendor errors into these; the engine never sees vendor types."""
+
+from __future__ import annotations
+
+
+class FailstreakError(Exception):
+    """Base class: a failure the pass can describe in one line."""
+
+
+class ConfigError(FailstreakError):
+    """The configuration is missing or invalid. Retrying does not help."""
+
+
+class StateCorrupt(FailstreakError):
+    """The state document exists but cannot be parsed. It is never overwritten."""
+
+
+class StoreUnavailable(FailstreakError):
+    """The state store or inbox cannot be reached. A later retry may help."""
+
+
+class ConflictError(FailstreakError):
+    """The state changed since it was read (conditional write failed). Reload and re-apply."""
+
+
+class DeliveryError(FailstreakError):
+    """A notification could not be delivered.
+
+    `retryable` says whether the next pass should try again (timeouts, 5xx, rate limits) or whether the
+    destination itself is wrong (unknown channel, bad credentials) and retrying cannot help.
+    """
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class SourceError(FailstreakError):
+    """A source could not be read this pass. The pass goes on with the other sources."""

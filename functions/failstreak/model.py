@@ -1,0 +1,333 @@
+"""Pure types shared by every layer: statuses, executions, job state, notifications.
+
+Times are integers: milliseconds since the Unix epoch, UTC. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """Canonical run status (SPEC 3)."""
+
+    SUCCESS = "success"
+    SUCCEEDED_WITH_FAILURES = "succeeded_with_failures"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    UPSTREAM_FAILED = "upstream_failed"
+    CANCELED = "canceled"
+    SKIPPED = "skipped"
+    RUNNING = "running"
+
+
+class Outcome(StrEnum):
+    """How a status counts towards streaks and windows."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    IGNORED = "ignored"
+
+
+class Event(StrEnum):
+    TRIGGERED = "triggered"
+    REMINDER = "reminder"
+    RESOLVED = "resolved"
+
+
+DEFAULT_OUTCOMES: dict[Status, Outcome] = {
+    Status.SUCCESS: Outcome.SUCCESS,
+    Status.SUCCEEDED_WITH_FAILURES: Outcome.SUCCESS,
+    Status.FAILED: Outcome.FAILURE,
+    Status.TIMED_OUT: Outcome.FAILURE,
+    Status.UPSTREAM_FAILED: Outcome.IGNORED,
+    Status.CANCELED: Outcome.IGNORED,
+    Status.SKIPPED: Outcome.IGNORED,
+    Status.RUNNING: Outcome.IGNORED,
+}
+
+# Platform spellings accepted in the inbox's `status` field (SPEC 3), lower-cased.
+# Source adapters apply their own context (GitLab's allow_failure, failure_reason) before this table.
+STATUS_ALIASES: dict[str, Status] = {
+    # canonical
+    **{s.value: s for s in Status},
+    # Databricks result_state
+    "success_with_failures": Status.SUCCEEDED_WITH_FAILURES,
+    "timedout": Status.TIMED_OUT,
+    "upstream_canceled": Status.UPSTREAM_FAILED,
+    "upstream_cancelled": Status.UPSTREAM_FAILED,
+    "excluded": Status.SKIPPED,
+    "maximum_concurrent_runs_reached": Status.SKIPPED,
+    # Dataiku state
+    "done": Status.SUCCESS,
+    "aborted": Status.CANCELED,
+    "not_started": Status.RUNNING,
+    # GitLab status
+    "created": Status.RUNNING,
+    "pending": Status.RUNNING,
+    "manual": Status.SKIPPED,
+    # GitHub conclusion
+    "failure": Status.FAILED,
+    "cancelled": Status.CANCELED,
+    "neutral": Status.SKIPPED,
+}
+
+TERMINAL_STATUSES = frozenset(s for s in Status if s is not Status.RUNNING)
+
+
+def parse_status(value: str) -> Status | None:
+    """The canonical status for a canonical or platform spelling, case-insensitive; None if unknown."""
+    return STATUS_ALIASES.get(value.strip().lower())
+
+
+def now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def iso(ms: int | None) -> str | None:
+    """RFC 3339 text for an epoch-milliseconds time (UTC, second precision)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_id_key(run_id: str) -> tuple[int, int, str]:
+    """Order run ids numerically when they are numbers, else lexically (numbers first)."""
+    if run_id.isdigit():
+        return (0, int(run_id), "")
+    return (1, 0, run_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One run (or one attempt of a run) of a job, as delivered by a producer or a source."""
+
+    job: str
+    run_id: str
+    status: Status
+    finished_at: int
+    attempt: int = 0
+    url: str | None = None
+    commit: str | None = None
+    reason: str | None = None
+    owner: str | None = None
+    source: str | None = None
+
+    def order_key(self) -> tuple[int, tuple[int, int, str]]:
+        return (self.finished_at, run_id_key(self.run_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An input line or file that could not be ingested, and why."""
+
+    file: str
+    line: int | None
+    reason: str
+    raw: str | None = None
+
+    def describe(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(slots=True)
+class Alert:
+    """A job's open incident: from `triggered` to `resolved`."""
+
+    triggered_at: int
+    reasons: list[str]
+    since: int | None
+    failures_base: int
+    last_notified_at: int
+    runs_at_last_notice: int
+    first_commit: str | None = None
+    announced: bool = True
+    suppressed: int = 0
+
+
+@dataclass(slots=True)
+class JobState:
+    """What the monitor remembers about one job (SPEC 4).
+
+    `runs` holds the remembered terminal runs, oldest first: at least the window of counted runs, plus the
+    ignored runs between them. `older_streak` is the number of failures that precede the remembered runs
+    without a success in between, so the streak is exact even when it is longer than what is remembered.
+    """
+
+    name: str
+    runs: list[Execution] = field(default_factory=list)
+    older_streak: int = 0
+    forgotten: int = 0
+    total_runs: int = 0
+    total_failures: int = 0
+    first_seen: int = 0
+    last_seen: int = 0
+    last_success: int | None = None
+    last_failure: int | None = None
+    owner: str | None = None
+    source: str | None = None
+    consecutive_failures: int = 0
+    window_failures: int = 0
+    window_size: int = 0
+    alert: Alert | None = None
+    threads: dict[str, str] = field(default_factory=dict)
+    mute_runs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunBrief:
+    """A run as shown in a notification's strip of recent runs."""
+
+    run_id: str
+    status: Status
+    outcome: Outcome
+    finished_at: int
+    url: str | None = None
+    commit: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """An event about one job, ready to be routed and rendered.
+
+    `id` is unique and stable for the event, so a redelivered outbox entry is recognisable.
+    """
+
+    id: str
+    job: str
+    event: Event
+    reasons: tuple[str, ...]
+    consecutive_failures: int
+    window_failures: int
+    window_size: int
+    consecutive_threshold: int | None
+    cumulative_threshold: int | None
+    window: int
+    created_at: int
+    since: int | None = None
+    failed_runs: int = 0
+    last_reason: str | None = None
+    first_commit: str | None = None
+    recent: tuple[RunBrief, ...] = ()
+    owner: str | None = None
+    source: str | None = None
+    suppressed: bool = False
+    mute_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "job": self.job,
+            "event": self.event.value,
+            "reasons": list(self.reasons),
+            "consecutive_failures": self.consecutive_failures,
+            "window_failures": self.window_failures,
+            "window_size": self.window_size,
+            "consecutive_threshold": self.consecutive_threshold,
+            "cumulative_threshold": self.cumulative_threshold,
+            "window": self.window,
+            "created_at": self.created_at,
+            "since": self.since,
+            "failed_runs": self.failed_runs,
+            "last_reason": self.last_reason,
+            "first_commit": self.first_commit,
+            "recent": [
+                {
+                    "run_id": r.run_id,
+                    "status": r.status.value,
+                    "outcome": r.outcome.value,
+                    "finished_at": r.finished_at,
+                    "url": r.url,
+                    "commit": r.commit,
+                    "reason": r.reason,
+                }
+                for r in self.recent
+            ],
+            "owner": self.owner,
+            "source": self.source,
+            "suppressed": self.suppressed,
+            "mute_reason": self.mute_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Notification:
+        return cls(
+            id=d["id"],
+            job=d["job"],
+            event=Event(d["event"]),
+            reasons=tuple(d.get("reasons", ())),
+            consecutive_failures=d["consecutive_failures"],
+            window_failures=d["window_failures"],
+            window_size=d.get("window_size", 0),
+            consecutive_threshold=d.get("consecutive_threshold"),
+            cumulative_threshold=d.get("cumulative_threshold"),
+            window=d.get("window", 10),
+            created_at=d["created_at"],
+            since=d.get("since"),
+            failed_runs=d.get("failed_runs", 0),
+            last_reason=d.get("last_reason"),
+            first_commit=d.get("first_commit"),
+            recent=tuple(
+                RunBrief(
+                    run_id=r["run_id"],
+                    status=Status(r["status"]),
+                    outcome=Outcome(r["outcome"]),
+                    finished_at=r["finished_at"],
+                    url=r.get("url"),
+                    commit=r.get("commit"),
+                    reason=r.get("reason"),
+                )
+                for r in d.get("recent", ())
+            ),
+            owner=d.get("owner"),
+            source=d.get("source"),
+            suppressed=d.get("suppressed", False),
+            mute_reason=d.get("mute_reason"),
+        )
+
+
+@dataclass(slots=True)
+class Mute:
+    """A mute: by job pattern, until a time, for N counted runs, or until the next success.
+
+    A muted job is still counted; its notifications are recorded as suppressed, not sent.
+    """
+
+    id: str
+    match: str
+    created_at: int
+    until: int | None = None
+    runs: int | None = None
+    until_success: bool = False
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    """A notification waiting to reach one destination (`slack:#chan`, `email:a@b`, `console`)."""
+
+    id: str
+    destination: str
+    notification: Notification
+    attempts: int = 0
+    last_error: str | None = None
+    lease_owner: str | None = None
+    lease_until: int = 0
+
+
+@dataclass(slots=True)
+class State:
+    """The whole persisted state document (see docs/state.md)."""
+
+    jobs: dict[str, JobState] = field(default_factory=dict)
+    outbox: list[OutboxEntry] = field(default_factory=list)
+    mutes: list[Mute] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    cursors: dict[str, Any] = field(default_factory=dict)
+    updated_at: int | None = None
+    passes: int = 0

@@ -1,0 +1,323 @@
+"""One monitor pass: load state → collect → apply → evaluate → enqueue → save → archive → deliver → save.
+
+The CLI and the Lambda call `run_pass` with the same config; only the adapters in `Ports` differ.
+
+Durability (SPEC 8):
+- The first save is conditional; on conflict the state is reloaded and the pass's executions re-applied to it,
+  so concurrent passes never lose or double-count a run (dedupe makes re-application harmless).
+- Inbox files are archived only after the state that includes them is saved.
+- Notifications are saved as pending (leased to this pass) before anything is sent, and marked delivered by a
+  second conditional save. A pass that dies before that second save can re-send what it had sent, never lose it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from failstreak import engine, outbox, rules
+from failstreak.config import Config
+from failstreak.errors import ConflictError, FailstreakError, SourceError, StoreUnavailable
+from failstreak.keys import JobKeyRules
+from failstreak.model import Execution, Mute, Notification, Rejected, State, now_ms
+from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.records import Parsed, parse_file
+from failstreak.sources.base import Source
+from failstreak.statecodec import decode, encode
+from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+
+MAX_REJECTS_LISTED = 50
+
+
+class Routes(Protocol):
+    def destinations(self, n: Notification) -> list[str]: ...
+
+
+@dataclass
+class Ports:
+    """The adapters one pass talks to."""
+
+    store: StateStore
+    inbox: Inbox | None = None
+    sources: list[Source] = field(default_factory=list)
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    router: Routes | None = None
+    clock: Callable[[], int] = now_ms
+
+
+@dataclass
+class Summary:
+    """What a pass did. `to_dict` is the `run --json` contract (SPEC 6) and the Lambda's return value."""
+
+    pass_id: str
+    started_at: int
+    files: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    stale: int = 0
+    running: int = 0
+    filtered: int = 0
+    rejected: int = 0
+    rejects: list[Rejected] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    jobs: int = 0
+    alerting: int = 0
+    conflicts: int = 0
+    delivered: int = 0
+    delivery_failures: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duration_ms: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pass_id": self.pass_id,
+            "started_at": self.started_at,
+            "duration_ms": self.duration_ms,
+            "files": self.files,
+            "ingested": self.ingested,
+            "duplicates": self.duplicates,
+            "superseded": self.superseded,
+            "stale": self.stale,
+            "running": self.running,
+            "filtered": self.filtered,
+            "rejected": self.rejected,
+            "rejects": [
+                {"file": r.file, "line": r.line, "reason": r.reason}
+                for r in self.rejects[:MAX_REJECTS_LISTED]
+            ],
+            "quarantined": self.quarantined,
+            "jobs": self.jobs,
+            "alerting": self.alerting,
+            "retired": self.retired,
+            "notifications": [
+                {
+                    "job": n.job,
+                    "event": n.event.value,
+                    "reasons": list(n.reasons),
+                    "consecutive_failures": n.consecutive_failures,
+                    "window_failures": n.window_failures,
+                    "window_size": n.window_size,
+                    "suppressed": n.suppressed,
+                }
+                for n in self.notifications
+            ],
+            "delivered": self.delivered,
+            "delivery_failures": self.delivery_failures,
+            "pending": self.pending,
+            "conflicts": self.conflicts,
+            "sources": self.sources,
+        }
+
+
+@dataclass
+class _Collected:
+    executions: list[Execution] = field(default_factory=list)
+    files: list[tuple[InboxItem, Parsed]] = field(default_factory=list)
+    cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
+    got = _Collected()
+    if ports.inbox is not None:
+        for item in ports.inbox.pending():
+            try:
+                data = ports.inbox.read(item)
+            except StoreUnavailable as e:
+                # Left in the inbox for the next pass; the others are still ingested.
+                summary.rejects.append(Rejected(item.key, None, f"not read this pass: {e}"))
+                continue
+            parsed = parse_file(item.key, data)
+            got.files.append((item, parsed))
+            got.executions.extend(parsed.executions)
+            summary.rejects.extend(parsed.rejected)
+            summary.rejected += len(parsed.rejected)
+            if parsed.fatal is not None and not parsed.rejected:
+                summary.rejected += 1
+                summary.rejects.append(Rejected(item.key, None, parsed.fatal))
+        summary.files = len(got.files)
+    for source in ports.sources:
+        started = time.monotonic()
+        try:
+            pulled = source.pull(dict(state.cursors.get(source.name, {})), now)
+        except SourceError as e:
+            summary.sources[source.name] = {"ok": False, "error": str(e), "pulled": 0}
+            continue
+        got.executions.extend(pulled.executions)
+        got.cursors[source.name] = pulled.cursor
+        summary.sources[source.name] = {
+            "ok": True,
+            "pulled": len(pulled.executions),
+            "seconds": round(time.monotonic() - started, 3),
+        }
+    got.executions, summary.filtered = JobKeyRules(cfg.job_keys).apply(got.executions)
+    return got
+
+
+def _config_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
+    """The config file's mutes, as state mutes; each is dated from the first pass that saw it."""
+    first_seen: dict[str, int] = state.cursors.setdefault("_config_mutes", {})
+    mutes = []
+    live = set()
+    for m in cfg.mutes:
+        until = int(m.until.timestamp() * 1000) if m.until else None
+        key = rules.mute_id(m.match, until, m.runs, m.until_success, 0)
+        live.add(key)
+        created = first_seen.setdefault(key, now)
+        mutes.append(
+            Mute(
+                id=key,
+                match=m.match,
+                created_at=created,
+                until=until,
+                runs=m.runs,
+                until_success=m.until_success,
+                reason=m.reason,
+            )
+        )
+    for key in list(first_seen):
+        if key not in live:
+            del first_seen[key]
+    return mutes
+
+
+def _advance(
+    cfg: Config, ports: Ports, state: State, got: _Collected, summary: Summary, pass_id: str, now: int
+) -> None:
+    """Everything a pass does to the state before its first save. Deterministic for (state, got, now)."""
+    stats = engine.apply(state, got.executions, cfg.policy_for, now)
+    summary.ingested = stats.ingested
+    summary.duplicates = stats.duplicates
+    summary.superseded = stats.superseded
+    summary.stale = stats.stale
+    summary.running = stats.running
+
+    state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
+    mutes = state.mutes + _config_mutes(cfg, state, now)
+    to_check = set(stats.touched) | {n for n, j in state.jobs.items() if j.alert is not None}
+    notes: list[Notification] = []
+    for name in sorted(to_check):
+        job = state.jobs[name]
+        policy = cfg.policy_for(name)
+        delta = stats.touched.get(name)
+        mute = rules.active_mute(job, mutes, now, delta) if mutes else None
+        note = rules.evaluate(job, policy, now, mute)
+        if note is not None:
+            notes.append(note)
+    summary.notifications = notes
+    router = ports.router
+    for note in notes:
+        if not note.suppressed and router is not None:
+            outbox.enqueue(state, note, router.destinations(note))
+
+    alerting = {n for n, j in state.jobs.items() if j.alert is not None}
+    retire_ms = int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None
+    summary.retired = engine.retire(state, now, retire_ms, keep=set(stats.touched) | alerting)
+    state.cursors.update(got.cursors)
+    outbox.lease(state, pass_id, now)
+    state.updated_at = now
+    state.passes += 1
+    summary.jobs = len(state.jobs)
+    summary.alerting = len(alerting)
+
+
+def _save_with_retry(
+    cfg: Config,
+    store: StateStore,
+    loaded: Loaded,
+    state: State,
+    redo: Callable[[State], None],
+    summary: Summary,
+) -> tuple[State, str]:
+    """Save `state`; on conflict reload, run `redo` on the fresh state and try again (bounded)."""
+    for _ in range(cfg.save_attempts):
+        try:
+            return state, store.save(encode(state), loaded.token)
+        except ConflictError:
+            summary.conflicts += 1
+            loaded = store.load()
+            state = decode(loaded.data, store.location)
+            redo(state)
+    raise FailstreakError(
+        f"{store.location}: state kept changing under this pass; gave up after {cfg.save_attempts} "
+        "conflicting writes (is another monitor running in a loop?)"
+    )
+
+
+def _deliver(ports: Ports, state: State, pass_id: str) -> list[DeliveryResult]:
+    groups: dict[str, list[Delivery]] = {}
+    for e in state.outbox:
+        if e.lease_owner != pass_id:
+            continue
+        job = state.jobs.get(e.notification.job)
+        thread = job.threads.get(e.destination) if job is not None else None
+        groups.setdefault(e.destination, []).append(Delivery(e.id, e.notification, thread))
+    results: list[DeliveryResult] = []
+    for dest, deliveries in groups.items():
+        kind, _, target = dest.partition(":")
+        notifier = ports.notifiers.get(kind)
+        if notifier is None:
+            results.extend(
+                DeliveryResult(d.outbox_id, False, error=f"no {kind} notifier is configured", retryable=False)
+                for d in deliveries
+            )
+            continue
+        results.extend(notifier.send(target, deliveries))
+    return results
+
+
+def run_pass(cfg: Config, ports: Ports) -> Summary:
+    """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete."""
+    started = time.monotonic()
+    now = ports.clock()
+    pass_id = uuid.uuid4().hex[:12]
+    summary = Summary(pass_id=pass_id, started_at=now)
+
+    store = ports.store
+    loaded = store.load()
+    state = decode(loaded.data, store.location)
+    got = _collect(cfg, ports, state, summary, now)
+
+    def redo(fresh: State) -> None:
+        _advance(cfg, ports, fresh, got, summary, pass_id, now)
+
+    redo(state)
+    state, token = _save_with_retry(cfg, store, loaded, state, redo, summary)
+
+    if ports.inbox is not None:
+        for item, parsed in got.files:
+            if parsed.fatal is not None:
+                ports.inbox.quarantine(item, parsed.fatal)
+                summary.quarantined.append(item.key)
+                continue
+            ports.inbox.reject_lines(item, parsed.rejected)
+            ports.inbox.archive(item)
+
+    results = _deliver(ports, state, pass_id)
+    if results:
+        applied = outbox.apply_results(state, results, now, cfg.notify.max_attempts)
+
+        def redo_results(fresh: State) -> None:
+            outbox.apply_results(fresh, results, now, cfg.notify.max_attempts)
+
+        state, token = _save_with_retry(cfg, store, Loaded(None, token), state, redo_results, summary)
+        summary.delivered = len(applied.delivered)
+        summary.delivery_failures = [
+            {
+                "job": e.notification.job,
+                "event": e.notification.event.value,
+                "destination": e.destination,
+                "error": e.last_error,
+                "retrying": e in applied.retrying,
+            }
+            for e in applied.retrying + applied.dead
+        ]
+    summary.pending = len(state.outbox)
+    summary.duration_ms = int((time.monotonic() - started) * 1000)
+    return summary

@@ -1,0 +1,1 @@
+"""Notifiers: turn notifications into messages on a destination (console, Slack, email)."""

@@ -1,0 +1,46 @@
+"""The notifier port."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from failstreak.model import Notification
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification to send to one target, with the thread it belongs to if one exists.
+
+    `thread` is whatever the notifier returned as `ref` when it delivered the job's `triggered` event to
+    the same destination (a Slack message `ts`, an email Message-ID); None otherwise.
+    """
+
+    outbox_id: str
+    notification: Notification
+    thread: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What happened to one delivery. `ref` identifies the message sent, to thread later events on it."""
+
+    outbox_id: str
+    delivered: bool
+    ref: str | None = None
+    error: str | None = None
+    retryable: bool = True
+
+
+class Notifier(ABC):
+    """Sends notifications to targets of one kind.
+
+    Contract: `send` receives every pending delivery for one target (a channel, an address) from one pass and
+    may group them into a digest; it returns one result per delivery and never raises for a delivery problem:
+    failures come back as results with `delivered=False`, `retryable` set to whether a later pass can succeed.
+    """
+
+    kind: str
+
+    @abstractmethod
+    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]: ...

@@ -1,0 +1,191 @@
+"""Parsing execution records (SPEC 2) from inbox files. Pure: bytes in, executions and rejections out.
+
+A file is JSON Lines (one object per line) or a JSON array of objects, optionally gzip-compressed (detected by
+its magic bytes, whatever its name). Each record is validated on its own: a bad line is rejected with its
+line number and reason, and the good lines of the same file are still ingested.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from failstreak.model import Execution, Rejected, Status, parse_status
+
+MAX_JOB_LEN = 512
+MAX_TEXT_LEN = 4096
+MIN_EPOCH_MS = 100_000_000_000  # 1973-03-03: smaller numbers are almost certainly epoch seconds
+OPTIONAL_TEXT = ("url", "commit", "reason", "owner", "source")
+RAW_SAMPLE = 300
+
+
+class RecordError(ValueError):
+    """One record is invalid; the message names the field."""
+
+
+@dataclass(slots=True)
+class Parsed:
+    """The outcome of parsing one file. `fatal` is set when the file as a whole is unreadable."""
+
+    executions: list[Execution] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    fatal: str | None = None
+
+
+def parse_time(value: Any, field_name: str = "finished_at") -> int:
+    """Epoch milliseconds from an RFC 3339 string or an epoch-milliseconds integer."""
+    if isinstance(value, bool):
+        raise RecordError(f"field {field_name!r}: expected an RFC 3339 time or epoch milliseconds")
+    if isinstance(value, int):
+        if value < MIN_EPOCH_MS:
+            raise RecordError(
+                f"field {field_name!r}: {value} looks like epoch seconds; epoch milliseconds expected"
+            )
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise RecordError(f"field {field_name!r}: {value!r} is not an RFC 3339 time") from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return int(dt.timestamp() * 1000)
+    raise RecordError(f"field {field_name!r}: expected an RFC 3339 time or epoch milliseconds")
+
+
+def _text(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"field {name!r}: expected a string")
+    return value[:MAX_TEXT_LEN]
+
+
+def to_execution(obj: Any, default_source: str | None = None) -> Execution:
+    """Validate one decoded record. Raises RecordError naming the offending field."""
+    if not isinstance(obj, dict):
+        raise RecordError("expected a JSON object")
+    job = obj.get("job")
+    if job is None:
+        raise RecordError("missing required field 'job'")
+    if not isinstance(job, str) or not job.strip():
+        raise RecordError("field 'job': expected a non-empty string")
+    if len(job) > MAX_JOB_LEN:
+        raise RecordError(f"field 'job': longer than {MAX_JOB_LEN} characters")
+    run_id = obj.get("run_id")
+    if run_id is None:
+        raise RecordError("missing required field 'run_id'")
+    if isinstance(run_id, bool) or not isinstance(run_id, str | int):
+        raise RecordError("field 'run_id': expected a string or an integer")
+    run_id = str(run_id)
+    if not run_id:
+        raise RecordError("field 'run_id': empty")
+    raw_status = obj.get("status")
+    if raw_status is None:
+        raise RecordError("missing required field 'status'")
+    if not isinstance(raw_status, str):
+        raise RecordError("field 'status': expected a string")
+    status = parse_status(raw_status)
+    if status is None:
+        raise RecordError(f"field 'status': unknown status {raw_status[:60]!r}")
+    raw_time = obj.get("finished_at")
+    if raw_time is None:
+        if status is not Status.RUNNING:
+            raise RecordError("missing required field 'finished_at' (required for a finished run)")
+        finished_at = 0
+    else:
+        finished_at = parse_time(raw_time)
+    attempt = obj.get("attempt", 0)
+    if attempt is None:
+        attempt = 0
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
+        raise RecordError("field 'attempt': expected an integer >= 0")
+    url, commit, reason, owner, source = (_text(obj, n) for n in OPTIONAL_TEXT)
+    return Execution(
+        job=job,
+        run_id=run_id,
+        status=status,
+        finished_at=finished_at,
+        attempt=attempt,
+        url=url,
+        commit=commit,
+        reason=reason,
+        owner=owner,
+        source=source or default_source,
+    )
+
+
+def _sample(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    return text[:RAW_SAMPLE]
+
+
+def _decompress(name: str, data: bytes) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as e:
+        raise RecordError(f"not a readable gzip file ({e})") from None
+
+
+def parse_file(name: str, data: bytes) -> Parsed:
+    """Parse one inbox file's bytes into executions and rejections."""
+    out = Parsed()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = _decompress(name, data)
+        except RecordError as e:
+            out.fatal = str(e)
+            return out
+    body = data.lstrip()
+    if not body:
+        out.fatal = "empty file: no records"
+        return out
+    if body[:1] == b"[":
+        _parse_array(name, body, out)
+    else:
+        _parse_lines(name, data, out)
+    if not out.executions and out.rejected and out.fatal is None:
+        out.fatal = f"no valid record ({len(out.rejected)} rejected; first: {out.rejected[0].reason})"
+    return out
+
+
+def _parse_array(name: str, body: bytes, out: Parsed) -> None:
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        out.fatal = f"not valid JSON: {e}"
+        return
+    if not isinstance(items, list):
+        out.fatal = "expected a JSON array of records"
+        return
+    for index, item in enumerate(items, start=1):
+        try:
+            out.executions.append(to_execution(item))
+        except RecordError as e:
+            out.rejected.append(Rejected(name, index, f"item {index}: {e}", _sample(orjson.dumps(item))))
+
+
+def _parse_lines(name: str, data: bytes, out: Parsed) -> None:
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        try:
+            obj = orjson.loads(stripped)
+        except orjson.JSONDecodeError as e:
+            reason = "not valid JSON" if b"\x00" not in stripped else "binary content, not JSON"
+            out.rejected.append(Rejected(name, number, f"{reason}: {e.msg}", _sample(stripped)))
+            continue
+        try:
+            out.executions.append(to_execution(obj))
+        except RecordError as e:
+            out.rejected.append(Rejected(name, number, str(e), _sample(stripped)))

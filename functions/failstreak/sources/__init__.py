@@ -1,0 +1,1 @@
+"""Sources: pull job runs from platforms' APIs (Databricks, Dataiku, GitLab, GitHub)."""

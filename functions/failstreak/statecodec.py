@@ -1,0 +1,229 @@
+"""The state document: `State` to JSON bytes and back (format documented in docs/state.md).
+
+Runs are stored as compact arrays `[finished_at, run_id, attempt, status, url, commit, reason]` with trailing
+nulls dropped; fields at their default are omitted. Documents may be gzip-compressed (detected on read).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Any
+
+import orjson
+
+from failstreak.errors import StateCorrupt
+from failstreak.model import (
+    Alert,
+    Execution,
+    JobState,
+    Mute,
+    Notification,
+    OutboxEntry,
+    State,
+    Status,
+)
+
+VERSION = 1
+
+
+def _run_to_list(r: Execution) -> list[Any]:
+    row: list[Any] = [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason]
+    while len(row) > 4 and row[-1] is None:
+        row.pop()
+    return row
+
+
+def _run_from_list(job: str, row: list[Any]) -> Execution:
+    row = row + [None] * (7 - len(row))
+    return Execution(
+        job=job,
+        run_id=str(row[1]),
+        status=Status(row[3]),
+        finished_at=int(row[0]),
+        attempt=int(row[2]),
+        url=row[4],
+        commit=row[5],
+        reason=row[6],
+    )
+
+
+def _alert_to_dict(a: Alert) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "triggered_at": a.triggered_at,
+        "reasons": a.reasons,
+        "since": a.since,
+        "failures_base": a.failures_base,
+        "last_notified_at": a.last_notified_at,
+        "runs_at_last_notice": a.runs_at_last_notice,
+    }
+    if a.first_commit is not None:
+        d["first_commit"] = a.first_commit
+    if not a.announced:
+        d["announced"] = False
+    if a.suppressed:
+        d["suppressed"] = a.suppressed
+    return d
+
+
+def _alert_from_dict(d: dict[str, Any]) -> Alert:
+    return Alert(
+        triggered_at=d["triggered_at"],
+        reasons=list(d["reasons"]),
+        since=d.get("since"),
+        failures_base=d.get("failures_base", 0),
+        last_notified_at=d["last_notified_at"],
+        runs_at_last_notice=d.get("runs_at_last_notice", 0),
+        first_commit=d.get("first_commit"),
+        announced=d.get("announced", True),
+        suppressed=d.get("suppressed", 0),
+    )
+
+
+_JOB_INTS = (
+    "older_streak",
+    "forgotten",
+    "total_runs",
+    "total_failures",
+    "first_seen",
+    "last_seen",
+    "consecutive_failures",
+    "window_failures",
+    "window_size",
+)
+_JOB_OPTIONAL = ("last_success", "last_failure", "owner", "source")
+
+
+def job_to_dict(j: JobState) -> dict[str, Any]:
+    d: dict[str, Any] = {"runs": [_run_to_list(r) for r in j.runs]}
+    for name in _JOB_INTS:
+        value = getattr(j, name)
+        if value:
+            d[name] = value
+    for name in _JOB_OPTIONAL:
+        value = getattr(j, name)
+        if value is not None:
+            d[name] = value
+    if j.alert is not None:
+        d["alert"] = _alert_to_dict(j.alert)
+    if j.threads:
+        d["threads"] = j.threads
+    if j.mute_runs:
+        d["mute_runs"] = j.mute_runs
+    return d
+
+
+def job_from_dict(name: str, d: dict[str, Any]) -> JobState:
+    job = JobState(name=name, runs=[_run_from_list(name, row) for row in d.get("runs", ())])
+    for attr in _JOB_INTS:
+        setattr(job, attr, int(d.get(attr, 0)))
+    for attr in _JOB_OPTIONAL:
+        setattr(job, attr, d.get(attr))
+    alert = d.get("alert")
+    job.alert = _alert_from_dict(alert) if alert else None
+    job.threads = dict(d.get("threads", {}))
+    job.mute_runs = dict(d.get("mute_runs", {}))
+    return job
+
+
+def _mute_to_dict(m: Mute) -> dict[str, Any]:
+    d: dict[str, Any] = {"id": m.id, "match": m.match, "created_at": m.created_at}
+    for name in ("until", "runs", "reason"):
+        value = getattr(m, name)
+        if value is not None:
+            d[name] = value
+    if m.until_success:
+        d["until_success"] = True
+    return d
+
+
+def _mute_from_dict(d: dict[str, Any]) -> Mute:
+    return Mute(
+        id=d["id"],
+        match=d["match"],
+        created_at=d["created_at"],
+        until=d.get("until"),
+        runs=d.get("runs"),
+        until_success=d.get("until_success", False),
+        reason=d.get("reason"),
+    )
+
+
+def _outbox_to_dict(e: OutboxEntry) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "id": e.id,
+        "destination": e.destination,
+        "notification": e.notification.to_dict(),
+    }
+    if e.attempts:
+        d["attempts"] = e.attempts
+    if e.last_error:
+        d["last_error"] = e.last_error
+    if e.lease_owner:
+        d["lease_owner"] = e.lease_owner
+        d["lease_until"] = e.lease_until
+    return d
+
+
+def _outbox_from_dict(d: dict[str, Any]) -> OutboxEntry:
+    return OutboxEntry(
+        id=d["id"],
+        destination=d["destination"],
+        notification=Notification.from_dict(d["notification"]),
+        attempts=d.get("attempts", 0),
+        last_error=d.get("last_error"),
+        lease_owner=d.get("lease_owner"),
+        lease_until=d.get("lease_until", 0),
+    )
+
+
+def encode(state: State) -> bytes:
+    """Serialise the state document (uncompressed JSON)."""
+    doc: dict[str, Any] = {
+        "version": VERSION,
+        "updated_at": state.updated_at,
+        "passes": state.passes,
+        "jobs": {name: job_to_dict(j) for name, j in state.jobs.items()},
+        "outbox": [_outbox_to_dict(e) for e in state.outbox],
+        "mutes": [_mute_to_dict(m) for m in state.mutes],
+        "dead_letters": state.dead_letters,
+        "cursors": state.cursors,
+    }
+    return orjson.dumps(doc)
+
+
+def decode(data: bytes | None, location: str = "state") -> State:
+    """Parse a state document; None (no document yet) gives an empty state. Raises StateCorrupt."""
+    if data is None:
+        return State()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise StateCorrupt(f"{location}: state is not readable gzip ({e}); left untouched") from None
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise StateCorrupt(f"{location}: state is not valid JSON ({e}); left untouched") from None
+    if not isinstance(doc, dict) or "version" not in doc:
+        raise StateCorrupt(f"{location}: not a failstreak state document (no 'version'); left untouched")
+    version = doc["version"]
+    if version != VERSION:
+        raise StateCorrupt(
+            f"{location}: state version {version!r} is not supported by this failstreak "
+            f"(expects {VERSION}); left untouched"
+        )
+    try:
+        return State(
+            jobs={name: job_from_dict(name, j) for name, j in doc.get("jobs", {}).items()},
+            outbox=[_outbox_from_dict(e) for e in doc.get("outbox", ())],
+            mutes=[_mute_from_dict(m) for m in doc.get("mutes", ())],
+            dead_letters=list(doc.get("dead_letters", ())),
+            cursors=dict(doc.get("cursors", {})),
+            updated_at=doc.get("updated_at"),
+            passes=int(doc.get("passes", 0)),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise StateCorrupt(
+            f"{location}: state document is malformed ({type(e).__name__}: {e}); left untouched"
+        ) from None

@@ -1,0 +1,1 @@
+"""State stores and inboxes: the local filesystem and S3."""
