@@ -230,9 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--config", help="config file: a local path or s3:// URI (default: $FAILSTREAK_CONFIG)"
-        )
+        p.add_argument("--config", help="config file: a local path or s3:// URI (default: $FAILSTREAK_CONFIG)")
 
     p = sub.add_parser("run", help="one monitor pass: ingest → count → alert → notify → save")
     with_config(p)

@@ -71,9 +71,7 @@ def _counts(policy: JobPolicy, status: Status) -> Outcome:
     return policy.outcomes.get(status, Outcome.IGNORED)
 
 
-def _apply_job(
-    job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats
-) -> JobDelta | None:
+def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> JobDelta | None:
     # Newest attempt per run within the batch; equal attempts are duplicates.
     best: dict[str, Execution] = {}
     for ex in batch:

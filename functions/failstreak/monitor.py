@@ -35,6 +35,8 @@ MAX_REJECTS_LISTED = 50
 class Routes(Protocol):
     def destinations(self, n: Notification) -> list[str]: ...
 
+    def teams(self, n: Notification) -> list[str]: ...
+
 
 @dataclass
 class Ports:
@@ -73,6 +75,7 @@ class Summary:
     delivery_failures: list[dict[str, Any]] = field(default_factory=list)
     pending: int = 0
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    team_notifications: dict[str, dict[str, int]] = field(default_factory=dict)
     duration_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,8 +92,7 @@ class Summary:
             "filtered": self.filtered,
             "rejected": self.rejected,
             "rejects": [
-                {"file": r.file, "line": r.line, "reason": r.reason}
-                for r in self.rejects[:MAX_REJECTS_LISTED]
+                {"file": r.file, "line": r.line, "reason": r.reason} for r in self.rejects[:MAX_REJECTS_LISTED]
             ],
             "quarantined": self.quarantined,
             "jobs": self.jobs,
@@ -113,6 +115,7 @@ class Summary:
             "pending": self.pending,
             "conflicts": self.conflicts,
             "sources": self.sources,
+            "team_notifications": self.team_notifications,
         }
 
 
@@ -212,9 +215,14 @@ def _advance(
             notes.append(note)
     summary.notifications = notes
     router = ports.router
+    summary.team_notifications = {}
     for note in notes:
-        if not note.suppressed and router is not None:
-            outbox.enqueue(state, note, router.destinations(note))
+        if note.suppressed or router is None:
+            continue
+        outbox.enqueue(state, note, router.destinations(note))
+        for team in router.teams(note):
+            per_team = summary.team_notifications.setdefault(team, {})
+            per_team[note.event.value] = per_team.get(note.event.value, 0) + 1
 
     alerting = {n for n, j in state.jobs.items() if j.alert is not None}
     retire_ms = int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None

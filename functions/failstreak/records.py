@@ -43,9 +43,7 @@ def parse_time(value: Any, field_name: str = "finished_at") -> int:
         raise RecordError(f"field {field_name!r}: expected an RFC 3339 time or epoch milliseconds")
     if isinstance(value, int):
         if value < MIN_EPOCH_MS:
-            raise RecordError(
-                f"field {field_name!r}: {value} looks like epoch seconds; epoch milliseconds expected"
-            )
+            raise RecordError(f"field {field_name!r}: {value} looks like epoch seconds; epoch milliseconds expected")
         return value
     if isinstance(value, str):
         text = value.strip()

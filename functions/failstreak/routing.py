@@ -30,3 +30,7 @@ class Router:
     def destinations(self, n: Notification) -> list[str]:
         """Every destination for `n`, each once, in a stable order."""
         return list(self._defaults)
+
+    def teams(self, n: Notification) -> list[str]:
+        """The teams that own the job (for per-team metrics); `default` when no team does."""
+        return ["default"]

@@ -97,9 +97,7 @@ def _recent(job: JobState, policy: JobPolicy) -> tuple[RunBrief, ...]:
     )
 
 
-def _incident_start(
-    job: JobState, policy: JobPolicy, reasons: list[str]
-) -> tuple[int | None, str | None, int]:
+def _incident_start(job: JobState, policy: JobPolicy, reasons: list[str]) -> tuple[int | None, str | None, int]:
     """When the failures behind an alert began, the commit where they began, and how many failures that is."""
     runs = counted_runs(job, policy)
     if CONSECUTIVE in reasons or not runs:
