@@ -51,7 +51,8 @@ def details(n: Notification) -> list[str]:
     """Short facts for the body, in display order (no markup, not escaped)."""
     facts = []
     if n.since:
-        facts.append(f"failing since {iso(n.since)}")
+        verb = "had been failing since" if n.event is Event.RESOLVED else "failing since"
+        facts.append(f"{verb} {iso(n.since)}")
     if n.first_commit:
         facts.append(f"began at commit {n.first_commit}")
     if n.last_reason:
