@@ -150,7 +150,7 @@ def _trim(job: JobState, policy: JobPolicy) -> None:
     runs = job.runs
     counted = sum(1 for r in runs if _counts(policy, r.status) is not Outcome.IGNORED)
     drop = 0
-    while counted > keep or len(runs) - drop > 2 * keep:
+    while counted > keep:
         outcome = _counts(policy, runs[drop].status)
         if outcome is Outcome.FAILURE:
             job.older_streak += 1
@@ -162,6 +162,17 @@ def _trim(job: JobState, policy: JobPolicy) -> None:
     if drop:
         del runs[:drop]
         job.forgotten += drop
+    extra_ignored = len(runs) - counted - keep
+    if extra_ignored > 0:
+        # Ignored runs only serve dedupe; keep the newest `keep` of them so a job that is always skipped
+        # cannot grow without bound. Counted runs are never dropped here.
+        kept = []
+        for r in runs:
+            if extra_ignored > 0 and _counts(policy, r.status) is Outcome.IGNORED:
+                extra_ignored -= 1
+                continue
+            kept.append(r)
+        job.runs = kept
 
 
 def recompute(job: JobState, policy: JobPolicy) -> None:

@@ -1,0 +1,41 @@
+"""Shared fixtures: a fixed clock and builders for executions, configs and passes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from failstreak.config import Config, parse_config
+from failstreak.model import Execution, Status
+
+T0 = 1_763_000_000_000  # 2025-11-13T02:13:20Z
+MINUTE = 60_000
+HOUR = 3_600_000
+
+
+def ex(
+    job: str,
+    run_id: int | str,
+    status: str | Status = Status.FAILED,
+    t: int | None = None,
+    attempt: int = 0,
+    **extra: str,
+) -> Execution:
+    """An execution finishing `t` ms (default: run_id minutes) after T0."""
+    st = status if isinstance(status, Status) else Status(status)
+    finished = T0 + (t if t is not None else int(str(run_id).lstrip("r") or 0) * MINUTE)
+    return Execution(job=job, run_id=str(run_id), status=st, finished_at=finished, attempt=attempt, **extra)
+
+
+def config(text: str = "") -> Config:
+    return parse_config(text, source="test-config")
+
+
+@pytest.fixture
+def make_config() -> Callable[[str], Config]:
+    return config

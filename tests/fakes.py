@@ -1,0 +1,88 @@
+"""In-memory doubles for the ports, for pure-logic tests. They keep the ports' contracts (conditional writes,
+idempotent archive) so that tests of the pass exercise the same paths as the real adapters."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+
+from failstreak.errors import ConflictError
+from failstreak.model import Rejected
+from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+
+
+class InMemoryStateStore(StateStore):
+    def __init__(self, data: bytes | None = None) -> None:
+        self.location = "memory://state"
+        self.data = data
+        self.saves = 0
+        self._lock = threading.Lock()
+
+    def _token(self) -> str | None:
+        return None if self.data is None else hashlib.sha256(self.data).hexdigest()
+
+    def load(self) -> Loaded:
+        with self._lock:
+            return Loaded(self.data, self._token())
+
+    def save(self, data: bytes, token: str | None) -> str:
+        with self._lock:
+            if token != self._token():
+                raise ConflictError("memory://state changed")
+            self.data = data
+            self.saves += 1
+            return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class InMemoryInbox(Inbox):
+    files: dict[str, bytes] = field(default_factory=dict)
+    archived: dict[str, bytes] = field(default_factory=dict)
+    quarantined: dict[str, str] = field(default_factory=dict)
+    rejected_lines: dict[str, list[Rejected]] = field(default_factory=dict)
+    location: str = "memory://inbox"
+
+    def add(self, key: str, data: bytes | str) -> None:
+        self.files[key] = data.encode() if isinstance(data, str) else data
+
+    def pending(self) -> list[InboxItem]:
+        return [InboxItem(key=k, size=len(v), modified_ms=i) for i, (k, v) in enumerate(sorted(self.files.items()))]
+
+    def read(self, item: InboxItem) -> bytes:
+        return self.files[item.key]
+
+    def archive(self, item: InboxItem) -> None:
+        if item.key in self.files:
+            self.archived[item.key] = self.files.pop(item.key)
+
+    def quarantine(self, item: InboxItem, reason: str) -> None:
+        if item.key in self.files:
+            self.files.pop(item.key)
+            self.quarantined[item.key] = reason
+
+    def reject_lines(self, item: InboxItem, rejected: list[Rejected]) -> None:
+        if rejected:
+            self.rejected_lines[item.key] = list(rejected)
+
+
+class RecordingNotifier(Notifier):
+    """Records what it is asked to send. `fail_with` makes every delivery fail (retryable or not)."""
+
+    def __init__(self, kind: str = "console") -> None:
+        self.kind = kind
+        self.sent: list[tuple[str, Delivery]] = []
+        self.fail_with: str | None = None
+        self.retryable = True
+
+    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
+        if self.fail_with is not None:
+            return [
+                DeliveryResult(d.outbox_id, False, error=self.fail_with, retryable=self.retryable) for d in deliveries
+            ]
+        self.sent.extend((target, d) for d in deliveries)
+        return [DeliveryResult(d.outbox_id, True, ref=f"ref-{d.notification.job}") for d in deliveries]
+
+    def events(self) -> list[tuple[str, str]]:
+        return [(d.notification.job, d.notification.event.value) for _, d in self.sent]
