@@ -1,0 +1,74 @@
+"""The config model: defaults, validation errors that name the field, overrides, secrets by reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from failstreak.config import SecretRef, load_config, parse_config, resolve_secret
+from failstreak.errors import ConfigError
+from failstreak.model import Outcome, Status
+
+
+def test_an_empty_config_gives_the_local_defaults() -> None:
+    cfg = parse_config("")
+    policy = cfg.policy_for("any")
+    assert (policy.consecutive, policy.cumulative, policy.window) == (3, 5, 10)
+    assert cfg.notify.console_enabled
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("thresholds: {window: 0}", "thresholds.window"),
+        ("thresholds: {consecutive: -1}", "thresholds.consecutive"),
+        ("outcomes: {purple: failure}", "unknown status 'purple'"),
+        ("outcomes: {canceled: maybe}", "must be success, failure or ignored"),
+        ("unknown_key: 1", "unknown_key"),
+        ("mutes: [{match: x}]", "needs until, runs or until_success"),
+        ("notify: {slack: {default_channel: '#x'}}", "exactly one of token"),
+        ("notify: {slack: {token: {env: A, ssm: /b}}}", "exactly one of env, secret, ssm"),
+        ("job_keys: {rewrite: [{pattern: '(', replace: ''}]}", "invalid regular expression"),
+        ("state: [", "not valid YAML"),
+        ("- a list", "must be a mapping"),
+    ],
+)
+def test_invalid_config_is_rejected_naming_the_field(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as err:
+        parse_config(text, source="cfg.yaml")
+    assert str(err.value).startswith("cfg.yaml")
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("state: s.json\ninbox: in/\nowners: JOBOWNERS\n")
+    cfg = load_config(str(tmp_path / "f.yaml"))
+    assert cfg.state == str(tmp_path / "s.json")
+    assert cfg.owners == str(tmp_path / "JOBOWNERS")
+
+
+def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(str(tmp_path / "nope.yaml"))
+
+
+def test_outcome_overrides_merge_with_the_defaults() -> None:
+    cfg = parse_config("outcomes: {canceled: failure}\noverrides: [{match: 'x*', outcomes: {timed_out: ignored}}]")
+    assert cfg.policy_for("y").outcomes[Status.CANCELED] is Outcome.FAILURE
+    assert cfg.policy_for("x1").outcomes[Status.TIMED_OUT] is Outcome.IGNORED
+    assert cfg.policy_for("x1").outcomes[Status.CANCELED] is Outcome.FAILURE
+
+
+def test_a_secret_from_the_environment_is_resolved_and_described_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
+    ref = SecretRef(env="SLACK_BOT_TOKEN")
+    assert resolve_secret(ref) == "xoxb-secret"
+    assert ref.describe() == "env:SLACK_BOT_TOKEN"
+
+
+def test_a_missing_environment_secret_says_which_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOPE_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="NOPE_TOKEN is not set"):
+        resolve_secret(SecretRef(env="NOPE_TOKEN"))

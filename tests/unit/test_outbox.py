@@ -1,0 +1,69 @@
+"""The outbox: leases, delivery results, dead letters."""
+
+from __future__ import annotations
+
+from failstreak import outbox
+from failstreak.model import Event, JobState, Notification, State
+from failstreak.notifiers.base import DeliveryResult
+from tests.conftest import T0
+
+
+def note(job: str = "j", event: Event = Event.TRIGGERED) -> Notification:
+    return Notification(f"{event}:{job}", job, event, ("consecutive",), 3, 3, 3, 3, 5, 10, T0)
+
+
+def test_enqueueing_the_same_notification_twice_adds_it_once() -> None:
+    state = State()
+    assert outbox.enqueue(state, note(), ["console", "slack:#a"]) == 2
+    assert outbox.enqueue(state, note(), ["console", "slack:#a"]) == 0
+    assert [e.id for e in state.outbox] == ["triggered:j>console", "triggered:j>slack:#a"]
+
+
+def test_a_live_lease_keeps_other_passes_off_and_an_expired_one_is_taken_over() -> None:
+    # Given an entry leased by pass A
+    state = State()
+    outbox.enqueue(state, note(), ["console"])
+    assert outbox.lease(state, "A", T0, lease_ms=1000) == ["triggered:j>console"]
+    # When pass B tries before and after the lease expires
+    before = outbox.lease(state, "B", T0 + 999, lease_ms=1000)
+    after = outbox.lease(state, "B", T0 + 1000, lease_ms=1000)
+    # Then B only gets it once A's lease has run out
+    assert (before, after) == ([], ["triggered:j>console"])
+
+
+def test_a_delivered_trigger_records_its_thread_and_leaves_the_outbox() -> None:
+    state = State(jobs={"j": JobState(name="j")})
+    outbox.enqueue(state, note(), ["slack:#a"])
+    applied = outbox.apply_results(state, [DeliveryResult("triggered:j>slack:#a", True, ref="111.2")], T0, 5)
+    assert len(applied.delivered) == 1
+    assert state.outbox == []
+    assert state.jobs["j"].threads == {"slack:#a": "111.2"}
+
+
+def test_a_retryable_failure_stays_pending_until_attempts_run_out() -> None:
+    state = State()
+    outbox.enqueue(state, note(), ["slack:#a"])
+    failed = DeliveryResult("triggered:j>slack:#a", False, error="HTTP 500", retryable=True)
+    outbox.apply_results(state, [failed], T0, max_attempts=2)
+    assert state.outbox[0].attempts == 1
+    assert state.outbox[0].last_error == "HTTP 500"
+    applied = outbox.apply_results(state, [failed], T0, max_attempts=2)
+    assert state.outbox == []
+    assert len(applied.dead) == 1
+    assert state.dead_letters[0]["error"] == "HTTP 500"
+
+
+def test_a_permanent_failure_is_dead_lettered_at_once() -> None:
+    state = State()
+    outbox.enqueue(state, note(), ["slack:#gone"])
+    outbox.apply_results(
+        state, [DeliveryResult("triggered:j>slack:#gone", False, error="channel_not_found", retryable=False)], T0, 50
+    )
+    assert state.outbox == []
+    assert state.dead_letters[0]["destination"] == "slack:#gone"
+
+
+def test_results_for_entries_already_gone_are_ignored() -> None:
+    state = State()
+    applied = outbox.apply_results(state, [DeliveryResult("nope", True)], T0, 5)
+    assert applied.delivered == []
