@@ -13,7 +13,7 @@ from typing import Any
 from failstreak import __version__
 from failstreak.config import Config, load_config
 from failstreak.errors import ConfigError, FailstreakError
-from failstreak.model import JobState, Mute, iso, now_ms
+from failstreak.model import JobState, Mute, State, iso, now_ms
 from failstreak.statecodec import decode, encode
 
 EXIT_FAILED = 1
@@ -42,22 +42,29 @@ def _job_row(job: JobState) -> dict[str, Any]:
     }
 
 
-def status_table(cfg: Config, jobs: dict[str, JobState]) -> str:
+def status_table(cfg: Config, state: State, now: int) -> str:
     """Jobs as a text table: alerting first, then longest streak, then name."""
-    ordered = sorted(jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
+    from failstreak.monitor import all_mutes  # noqa: PLC0415
+    from failstreak.rules import mute_covering  # noqa: PLC0415
+
+    mutes = all_mutes(cfg, state, now)
+    ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
     width = max([len("JOB"), *(len(j.name) for j in ordered)])
     width = min(width, 60)
     lines = [f"{'JOB':<{width}}  STREAK  WINDOW  TOTAL (FAILED)  STATE"]
     for j in ordered:
         policy = cfg.policy_for(j.name)
-        state = "ALERTING" if j.alert else ("muted" if j.mute_runs else "ok")
+        label = f"ALERTING ({', '.join(j.alert.reasons)})" if j.alert else "ok"
+        mute = mute_covering(j, mutes, now)
+        if mute is not None:
+            label += f", muted{': ' + mute.reason if mute.reason else ''}"
+        if policy.window != cfg.thresholds.window:
+            label += f"  [window {policy.window}]"
         window = f"{j.window_failures}/{j.window_size}"
         name = j.name if len(j.name) <= width else j.name[: width - 1] + "…"
         lines.append(
             f"{name:<{width}}  {j.consecutive_failures:>6}  {window:>6}  "
-            f"{j.total_runs:>5} ({j.total_failures:>5})  {state}"
-            + (f" ({', '.join(j.alert.reasons)})" if j.alert else "")
-            + ("" if policy.window == 10 else f"  [window {policy.window}]")
+            f"{j.total_runs:>5} ({j.total_failures:>5})  {label}"
         )
     alerting = sum(1 for j in ordered if j.alert)
     lines.append(f"{len(ordered)} jobs, {alerting} alerting")
@@ -124,7 +131,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
         print(json.dumps(doc, ensure_ascii=False))
     else:
-        print(status_table(cfg, state.jobs))
+        print(status_table(cfg, state, now_ms()))
     return 0
 
 

@@ -166,7 +166,7 @@ def run_demo(root: Path, passes: int = 4, out: Callable[[str], None] = print) ->
     from failstreak.statecodec import decode  # noqa: PLC0415
 
     store = wiring.state_store(cfg.state)
-    out(status_table(cfg, decode(store.load().data, store.location).jobs))
+    out(status_table(cfg, decode(store.load().data, store.location), start + passes * DAY_MS))
     out(
         f"\nDemo files are in {root}/ — try: failstreak status --config {config_path}"
         f"  (processed files: {inbox}/processed, rejected lines: {inbox}/quarantine)"

@@ -19,6 +19,10 @@ class StoreUnavailable(FailstreakError):
     """The state store or inbox cannot be reached. A later retry may help."""
 
 
+class ItemGone(FailstreakError):
+    """An inbox item disappeared between listing and reading: a concurrent pass archived it. Not an error."""
+
+
 class ConflictError(FailstreakError):
     """The state changed since it was read (conditional write failed). Reload and re-apply."""
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from failstreak import engine, outbox, rules
 from failstreak.config import Config
-from failstreak.errors import ConflictError, FailstreakError, SourceError, StoreUnavailable
+from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.keys import JobKeyRules
 from failstreak.model import Execution, Mute, Notification, Rejected, State, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
@@ -132,6 +132,8 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
         for item in ports.inbox.pending():
             try:
                 data = ports.inbox.read(item)
+            except ItemGone:
+                continue
             except StoreUnavailable as e:
                 # Left in the inbox for the next pass; the others are still ingested.
                 summary.rejects.append(Rejected(item.key, None, f"not read this pass: {e}"))
@@ -161,6 +163,11 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
         }
     got.executions, summary.filtered = JobKeyRules(cfg.job_keys).apply(got.executions)
     return got
+
+
+def all_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
+    """The state's mutes and the config file's, the latter dated from the first pass that saw them."""
+    return state.mutes + _config_mutes(cfg, state, now)
 
 
 def _config_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
@@ -202,7 +209,7 @@ def _advance(
     summary.running = stats.running
 
     state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
-    mutes = state.mutes + _config_mutes(cfg, state, now)
+    mutes = all_mutes(cfg, state, now)
     to_check = set(stats.touched) | {n for n, j in state.jobs.items() if j.alert is not None}
     notes: list[Notification] = []
     for name in sorted(to_check):
@@ -224,15 +231,15 @@ def _advance(
             per_team = summary.team_notifications.setdefault(team, {})
             per_team[note.event.value] = per_team.get(note.event.value, 0) + 1
 
-    alerting = {n for n, j in state.jobs.items() if j.alert is not None}
+    # Alerting jobs retire too: a job nobody has run for a month should stop sending reminders.
     retire_ms = int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None
-    summary.retired = engine.retire(state, now, retire_ms, keep=set(stats.touched) | alerting)
+    summary.retired = engine.retire(state, now, retire_ms, keep=stats.touched)
     state.cursors.update(got.cursors)
     outbox.lease(state, pass_id, now)
     state.updated_at = now
     state.passes += 1
     summary.jobs = len(state.jobs)
-    summary.alerting = len(alerting)
+    summary.alerting = sum(1 for j in state.jobs.values() if j.alert is not None)
 
 
 def _save_with_retry(

@@ -81,6 +81,20 @@ def active_mute(job: JobState, mutes: Iterable[Mute], now: int, delta: JobDelta 
     return found
 
 
+def mute_covering(job: JobState, mutes: Iterable[Mute], now: int) -> Mute | None:
+    """The first mute that would cover the job now, without changing any progress (for display)."""
+    for mute in mutes:
+        if not fnmatch.fnmatchcase(job.name, mute.match):
+            continue
+        progress = job.mute_runs.get(mute.id, 0)
+        if (mute.until is not None and now >= mute.until) or progress < 0:
+            continue
+        if mute.runs is not None and progress >= mute.runs:
+            continue
+        return mute
+    return None
+
+
 def _recent(job: JobState, policy: JobPolicy) -> tuple[RunBrief, ...]:
     runs = counted_runs(job, policy)[-policy.window :]
     return tuple(

@@ -238,6 +238,8 @@ def test_a_muted_job_is_counted_but_nothing_is_sent(workdir: Path, capsys: pytes
     assert [(n["event"], n["suppressed"]) for n in summary["notifications"]] == [("triggered", True)]
     assert summary["pending"] == 0
     assert status_json(workdir, capsys)["jobs"]["ci/a"]["consecutive_failures"] == 3
+    assert cli(workdir, "status") == 0
+    assert "ALERTING (consecutive), muted: migration" in capsys.readouterr().out
     # And the mute can be removed by its pattern
     assert cli(workdir, "unmute", "ci/*") == 0
 
@@ -296,3 +298,20 @@ def test_save_conflicts_that_never_end_fail_the_pass_clearly(workdir: Path) -> N
     # When a pass runs
     with pytest.raises(FailstreakError, match="gave up after 8 conflicting writes"):
         run_pass(cfg, Ports(store=Racing(cfg.state)))
+
+
+def test_an_abandoned_alerting_job_is_retired_and_stops_reminding(workdir: Path) -> None:
+    # Given a job alerting since a pass 31 days ago, with nothing run since
+    (workdir / "inbox" / "a.jsonl").write_text("\n".join(record("j", i) for i in (1, 2, 3)) + "\n")
+    cfg = load_config(str(workdir / "failstreak.yaml"))
+    ports = wiring.ports(cfg)
+    ports.notifiers = {"console": RecordingNotifier()}
+    ports.clock = lambda: T0 + HOUR
+    run_pass(cfg, ports)
+    # When a pass runs 31 days later
+    ports.clock = lambda: T0 + HOUR + 31 * 24 * HOUR
+    summary = run_pass(cfg, ports)
+    # Then the job is retired and counted as such
+    assert summary.retired == ["j"]
+    assert summary.alerting == 0
+    assert decode((workdir / "state.json").read_bytes()).jobs == {}

@@ -45,7 +45,8 @@ class InboxItem:
 class Inbox(ABC):
     """Where producers drop execution records.
 
-    Contract: `pending` returns the items waiting, oldest first; `read` returns an item's bytes; `archive`
+    Contract: `pending` returns the items waiting, oldest first; `read` returns an item's bytes, or raises
+    `ItemGone` when a concurrent pass archived it after the listing (the pass then skips it); `archive`
     moves a processed item out of the inbox (idempotent: archiving an item already gone is not an error);
     `quarantine` moves an unreadable item aside with the reason next to it; `reject_lines` stores the
     rejected lines of an item that was otherwise ingested. Archive and quarantine are called only after

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from failstreak.errors import ConflictError, StoreUnavailable
+from failstreak.errors import ConflictError, ItemGone, StoreUnavailable
 from failstreak.model import Rejected
 from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
 
@@ -117,7 +117,10 @@ class LocalInbox(Inbox):
                     if name.startswith("."):
                         continue
                     path = here / name
-                    st = path.stat()
+                    try:
+                        st = path.stat()
+                    except FileNotFoundError:
+                        continue  # archived by a concurrent pass while we listed
                     key = path.relative_to(self.root).as_posix()
                     items.append(InboxItem(key=key, size=st.st_size, modified_ms=st.st_mtime_ns // 1_000_000))
         except OSError as e:
@@ -128,6 +131,8 @@ class LocalInbox(Inbox):
     def read(self, item: InboxItem) -> bytes:
         try:
             return (self.root / item.key).read_bytes()
+        except FileNotFoundError:
+            raise ItemGone(f"{self.location}/{item.key}: gone (archived by another pass)") from None
         except OSError as e:
             raise StoreUnavailable(f"{self.location}/{item.key}: cannot read: {e.strerror or e}") from None
 
