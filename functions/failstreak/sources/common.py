@@ -51,6 +51,13 @@ class BaseSourceConfig(BaseModel):
             raise ValueError("must be an http(s):// URL")
         return v.rstrip("/")
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or v.startswith("_")):
+            raise ValueError("must be non-empty and not start with '_' (reserved for the monitor's own cursors)")
+        return v
+
     @property
     def source_name(self) -> str:
         return self.name or self.type

@@ -206,9 +206,7 @@ class Session:
     def _refusal(self, status: int, what: str, body: bytes) -> str:
         if status in (401, 403):
             hint = f" (needs {self._hint})" if self._hint else ""
-            return (
-                f"{self.source}: GET {what}: HTTP {status}: the token was refused or lacks permission{hint}"
-            )
+            return f"{self.source}: GET {what}: HTTP {status}: the token was refused or lacks permission{hint}"
         if status == 404:
             return f"{self.source}: GET {what}: HTTP 404: not found (check the url and the project/repo names)"
         if 300 <= status < 400:
