@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 
 def iso(ms: int | None) -> str | None:
@@ -379,7 +379,7 @@ class FakeGitLab(FakePlatform):
         chunk, page, next_page = _page(items, query, 20, 100)
         headers: dict[str, str] = {}
         if next_page:
-            q = "&".join(f"{k}={v}" for k, v in {**query, "page": str(next_page)}.items())
+            q = urlencode({**query, "page": str(next_page)})
             if self.keyset:
                 headers["Link"] = f'<{self.base_url}{path}?{q}>; rel="next"'
             else:
@@ -512,10 +512,10 @@ class FakeGitHub(FakePlatform):
         chunk, page, next_page = _page(items, query, 30, 100)
         links = []
         if next_page:
-            q = "&".join(f"{k}={v}" for k, v in {**query, "page": str(next_page)}.items())
+            q = urlencode({**query, "page": str(next_page)})
             links.append(f'<{self.base_url}{path}?{q}>; rel="next"')
         if page > 1:
-            q = "&".join(f"{k}={v}" for k, v in {**query, "page": "1"}.items())
+            q = urlencode({**query, "page": "1"})
             links.append(f'<{self.base_url}{path}?{q}>; rel="first"')
         headers = {"Link": ", ".join(links)} if links else {}
         headers.update({"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-resource": "core"})
