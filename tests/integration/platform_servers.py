@@ -10,6 +10,7 @@ limit 403) served before the real ones.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -104,7 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in answer.headers.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

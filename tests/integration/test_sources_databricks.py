@@ -162,7 +162,8 @@ def test_a_refused_token_fails_the_source_with_a_permission_message_and_no_secre
     message = str(err.value)
     assert message.startswith("dbx: GET /api/2.1/jobs/runs/list: HTTP 401")
     assert "CAN VIEW" in message
-    assert TOKEN not in message and "\n" not in message
+    assert TOKEN not in message
+    assert "\n" not in message
 
 
 def test_a_page_that_is_not_the_documented_shape_fails_the_source(api: FakeDatabricks) -> None:

@@ -175,5 +175,6 @@ def test_a_token_without_read_api_fails_the_source_naming_the_scope(api: FakeGit
     with pytest.raises(SourceError) as err:
         source(api, name="gitlab-app").pull({}, NOW)
     assert str(err.value).startswith("gitlab-app: GET /api/v4/projects/group%2Fapp/pipelines: HTTP 401")
-    assert "read_api" in str(err.value) and "Reporter" in str(err.value)
+    assert "read_api" in str(err.value)
+    assert "Reporter" in str(err.value)
     assert TOKEN not in str(err.value)

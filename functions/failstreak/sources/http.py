@@ -171,7 +171,8 @@ class Session:
                     raise SourceError(self._refusal(status, what, raw.data))
                 problem = f"HTTP {status}"
             if attempt > self._max_retries:
-                raise SourceError(f"{self.source}: GET {what}: {problem} (gave up after {attempt} attempts)")
+                tries = f"{attempt} attempts" if attempt > 1 else "1 attempt"
+                raise SourceError(f"{self.source}: GET {what}: {problem} (gave up after {tries})")
             if wait is None:
                 wait = self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
             delay = wait
@@ -231,10 +232,11 @@ def _param(value: Any) -> str:
 
 
 def _describe_network_error(e: Exception) -> str:
-    if isinstance(e, urllib3.exceptions.TimeoutError):
-        return "timed out"
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x, so it is tested first.
     if isinstance(e, urllib3.exceptions.NewConnectionError):
         return "cannot connect"
+    if isinstance(e, urllib3.exceptions.TimeoutError):
+        return "timed out"
     return f"connection failed ({type(e).__name__})"
 
 
