@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from platform_servers import Answer, FakeDatabricks, databricks_run, serve
 
 from failstreak.errors import SourceError
 from failstreak.model import Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
+from tests.integration.platform_servers import Answer, FakeDatabricks, databricks_run, serve
 
 pytestmark = pytest.mark.integration
 

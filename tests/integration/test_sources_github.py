@@ -6,12 +6,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from platform_servers import Answer, FakeGitHub, github_job, github_run, parse_iso, serve
 
 from failstreak.errors import SourceError
 from failstreak.model import Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
+from tests.integration.platform_servers import Answer, FakeGitHub, github_job, github_run, parse_iso, serve
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
-from platform_servers import Answer, FakePlatform, serve
 
 from failstreak.errors import SourceError
 from failstreak.sources.http import Response, Session, parse_retry_after
+from tests.integration.platform_servers import Answer, FakePlatform, serve
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from platform_servers import Answer, FakeDatabricks, FakePlatform, databricks_run, serve
 
 from failstreak.errors import SourceError
 from failstreak.model import Status, now_ms
 from failstreak.sources import build_one
+from tests.integration.platform_servers import Answer, FakeDatabricks, FakePlatform, databricks_run, serve
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from platform_servers import (
+
+from failstreak import wiring
+from failstreak.config import Config, parse_config
+from failstreak.model import State, Status, now_ms
+from failstreak.monitor import Summary, run_pass
+from failstreak.statecodec import decode
+from failstreak.stores.local import LocalStateStore
+from tests.integration.platform_servers import (
     FakeDatabricks,
     FakeDataiku,
     FakeGitHub,
@@ -22,13 +29,6 @@ from platform_servers import (
     gitlab_pipeline,
     serve,
 )
-
-from failstreak import wiring
-from failstreak.config import Config, parse_config
-from failstreak.model import State, Status, now_ms
-from failstreak.monitor import Summary, run_pass
-from failstreak.statecodec import decode
-from failstreak.stores.local import LocalStateStore
 
 pytestmark = pytest.mark.integration
 
