@@ -218,6 +218,8 @@ class FakeDatabricks(FakePlatform):
         runs = sorted(self.runs, key=lambda r: r["start_time"], reverse=True)
         if query.get("completed_only") == "true":
             runs = [r for r in runs if r["end_time"]]
+        if query.get("active_only") == "true":
+            runs = [r for r in runs if not r["end_time"]]
         if "start_time_from" in query:
             runs = [r for r in runs if r["start_time"] >= int(query["start_time_from"])]
         if "job_id" in query:

@@ -10,7 +10,7 @@ from failstreak.errors import SourceError
 from failstreak.model import Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
-from tests.integration.platform_servers import Answer, FakeDatabricks, databricks_run, serve
+from tests.integration.platform_servers import Answer, FakeDatabricks, Seen, databricks_run, serve
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +30,10 @@ def source(api: FakeDatabricks, **extra: object) -> HttpSource:
     src = build_one({"type": "databricks", "url": api.base_url, "token": {"env": "DBX_TOKEN"}, **extra}, "sources[0]")
     assert isinstance(src, HttpSource)
     return src
+
+
+def completed(api: FakeDatabricks) -> list[Seen]:
+    return [r for r in api.requests if r.query.get("completed_only") == "true"]
 
 
 def test_every_result_state_of_spec_3_maps_to_its_canonical_status(api: FakeDatabricks) -> None:
@@ -121,7 +125,7 @@ def test_all_pages_are_followed_through_next_page_token(api: FakeDatabricks) -> 
 
     # Then every run is read, the later pages asked by token
     assert sorted(int(e.run_id) for e in pulled.executions) == list(range(60))
-    assert [r.query.get("page_token") for r in api.requests] == [None, "tok-25", "tok-50"]
+    assert [r.query.get("page_token") for r in completed(api)] == [None, "tok-25", "tok-50"]
 
 
 def test_max_pages_bounds_one_pull(api: FakeDatabricks) -> None:
@@ -133,7 +137,7 @@ def test_max_pages_bounds_one_pull(api: FakeDatabricks) -> None:
     pulled = source(api, max_pages=2).pull({}, NOW)
 
     # Then it stops after two pages, with the newest runs
-    assert len(api.requests) == 2
+    assert len(completed(api)) == 2
     assert len(pulled.executions) == 50
     assert min(int(e.run_id) for e in pulled.executions) == 10
 
@@ -143,13 +147,13 @@ def test_next_pull_starts_at_the_cursor_minus_the_overlap(api: FakeDatabricks) -
     src = source(api, overlap_minutes=30)
     first = src.pull({}, NOW)
     assert first.cursor == {"since": NOW}
-    assert int(api.requests[0].query["start_time_from"]) == NOW - 24 * 60 * MIN
+    assert int(completed(api)[0].query["start_time_from"]) == NOW - 24 * 60 * MIN
 
     # When the next pull runs ten minutes later
     src.pull(first.cursor, NOW + 10 * MIN)
 
     # Then it asks for runs started since the cursor minus the overlap
-    assert int(api.requests[1].query["start_time_from"]) == NOW - 30 * MIN
+    assert int(completed(api)[1].query["start_time_from"]) == NOW - 30 * MIN
 
 
 def test_a_refused_token_fails_the_source_with_a_permission_message_and_no_secret(api: FakeDatabricks) -> None:
@@ -173,3 +177,33 @@ def test_a_page_that_is_not_the_documented_shape_fails_the_source(api: FakeDatab
     # When the source pulls, then it reports a malformed page
     with pytest.raises(SourceError, match=r"databricks: .*malformed page: 'runs' is not a list"):
         source(api).pull({}, NOW)
+
+
+def test_a_run_still_active_holds_the_cursor_so_it_is_read_when_it_finishes_hours_later(api: FakeDatabricks) -> None:
+    # Given a run that started 100 minutes ago and is still running
+    long_run = databricks_run(50, "backfill", None, start=NOW - 100 * MIN, end=None)
+    api.runs.append(long_run)
+    src = source(api, overlap_minutes=10)
+
+    # When a pull runs, then the cursor is held at the run's start
+    first = src.pull({}, NOW)
+    assert first.executions == []
+    assert first.cursor == {"since": NOW - 100 * MIN}
+    assert any(r.query.get("active_only") == "true" for r in api.requests)
+
+    # When the run finishes two hours later and the next pull runs
+    api.runs[0] = databricks_run(50, "backfill", "FAILED", start=NOW - 100 * MIN, end=NOW + 110 * MIN)
+    second = src.pull(first.cursor, NOW + 120 * MIN)
+
+    # Then it is read, and the cursor moves on
+    assert [(e.job, e.status) for e in second.executions] == [("backfill", Status.FAILED)]
+    assert second.cursor == {"since": NOW + 120 * MIN}
+
+
+def test_a_run_active_longer_than_max_run_hours_no_longer_holds_the_cursor(api: FakeDatabricks) -> None:
+    # Given a run stuck for two days
+    api.runs.append(databricks_run(51, "stuck", None, start=NOW - 48 * 60 * MIN, end=None))
+
+    # When a pull runs with max_run_hours 6, then the cursor is held six hours back at most
+    pulled = source(api, max_run_hours=6).pull({}, NOW)
+    assert pulled.cursor == {"since": NOW - 6 * 60 * MIN}

@@ -76,7 +76,7 @@ def test_jobs_carry_attempt_link_commit_and_the_failing_step(api: FakeGitHub) ->
     assert api.requests[1].query["filter"] == "latest"
 
 
-def test_runs_are_asked_completed_on_the_branch_since_the_window_and_paged_by_link(api: FakeGitHub) -> None:
+def test_runs_are_asked_on_the_branch_since_the_window_and_paged_by_link(api: FakeGitHub) -> None:
     # Given 130 completed runs on main, one on another branch and one still running
     for i in range(130):
         run = github_run(1000 + i, "Nightly", "main", created=NOW - (200 - i) * MIN, updated=NOW - (199 - i) * MIN)
@@ -89,12 +89,13 @@ def test_runs_are_asked_completed_on_the_branch_since_the_window_and_paged_by_li
     # When the source pulls with a six-hour initial lookback
     pulled = source(api, initial_lookback_hours=6).pull({}, NOW)
 
-    # Then every completed run on main is read, over two pages
+    # Then every completed run on main is read, over two pages, and the running one holds the cursor
+    assert pulled.cursor == {"since": NOW - 10 * MIN}
     assert sorted(int(e.run_id) for e in pulled.executions) == list(range(1000, 1130))
     listing = [r for r in api.requests if r.path == "/repos/octo/app/actions/runs"]
     assert [r.query.get("page") for r in listing] == [None, "2"]
     q = listing[0].query
-    assert (q["branch"], q["status"], q["per_page"]) == ("main", "completed", "100")
+    assert (q["branch"], q["per_page"]) == ("main", "100")
     assert parse_iso(q["created"].removeprefix(">=")) == (NOW - 360 * MIN) // 1000 * 1000
     assert listing[0].headers["x-github-api-version"] == "2022-11-28"
 
@@ -140,3 +141,22 @@ def test_a_token_without_actions_read_fails_the_source_naming_the_permission(api
     # When the source pulls, then the error names the fine-grained permission needed
     with pytest.raises(SourceError, match=r"HTTP 403: the token was refused or lacks permission .*Actions: read"):
         source(api).pull({}, NOW)
+
+
+def test_a_run_in_progress_is_read_once_it_completes_even_after_the_overlap(api: FakeGitHub) -> None:
+    # Given a run created 90 minutes ago, still in progress
+    run = github_run(600, "Release", "main", created=NOW - 90 * MIN, updated=NOW - MIN, status="in_progress")
+    api.add(run, github_job(1, run, "package", None, completed=None))
+    src = source(api, overlap_minutes=5)
+
+    # When a pull runs, the run holds the cursor at its creation
+    first = src.pull({}, NOW)
+    assert first.cursor == {"since": NOW - 90 * MIN}
+
+    # When it completes an hour later and the next pull runs
+    done = github_run(600, "Release", "main", created=NOW - 90 * MIN, updated=NOW + 55 * MIN, conclusion="failure")
+    api.add(done, github_job(1, done, "package", "failure", completed=NOW + 55 * MIN))
+    second = src.pull(first.cursor, NOW + 60 * MIN)
+
+    # Then its job is read
+    assert [(e.job, e.status) for e in second.executions] == [("Release / package", Status.FAILED)]

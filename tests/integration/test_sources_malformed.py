@@ -52,6 +52,7 @@ CASES = [
         [Answer(200, {"runs": [{"run_id": 1, "end_time": "late", "state": {"result_state": "FAILED"}}]})],
         "malformed page: RecordError",
     ),
+    ("databricks", [Answer(200, {"has_more": False}), Answer(200, {"runs": "x"})], "'runs' is not a list"),
     ("dataiku", [Answer(200, {"jobs": []})], "expected a JSON list of jobs"),
     ("dataiku", [Answer(200, [{"state": "DONE"}])], "a job has no 'def' object"),
     ("gitlab", [Answer(200, {"pipelines": []})], "expected a list"),

@@ -169,6 +169,16 @@ class HttpSource(Source):
                 raise session.malformed(path, f"X-Next-Page is {next_page!r}")
         return items, True  # pragma: no cover - the loop always returns
 
+    def hold_for_unfinished(self, now_ms: int, earliest: int | None, max_run_hours: float) -> int:
+        """The cursor to store when runs are still unfinished: the start of the earliest of them.
+
+        Platforms that list by start or creation time would otherwise never list a long run again once it
+        finishes. A run unfinished for more than `max_run_hours` stops holding the cursor back.
+        """
+        if earliest is None:
+            return now_ms
+        return max(now_ms - int(max_run_hours * HOUR_MS), min(now_ms, earliest))
+
     def job_key(self, name: str) -> str:
         return f"{self.cfg.job_prefix}{name}"
 

@@ -5,8 +5,9 @@ Job key: the run's `run_name`. Status: `state.result_state` (SPEC 3), or, in pay
 emitted. `attempt_number` is the attempt, `run_page_url` the link, the termination message or
 `state.state_message` the reason.
 
-`start_time_from` filters on start time: a run is seen if it started after `cursor - overlap`, so set
-`overlap_minutes` to at least the duration of your longest job.
+`start_time_from` filters on start time, so a run that is still active when a pull ends holds the cursor at its
+start (read through `active_only=true`): it is listed again once it has finished, however long it ran, up to
+`max_run_hours`.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class DatabricksConfig(BaseSourceConfig):
     token: SecretRef
     api_version: Literal["2.1", "2.2"] = "2.1"
     job_id: int | None = Field(default=None, ge=1)
+    max_run_hours: float = Field(default=24, gt=0, le=24 * 30)
 
 
 class DatabricksSource(HttpSource):
@@ -105,7 +107,27 @@ class DatabricksSource(HttpSource):
                 offset += len(runs)  # API versions before page tokens page by offset
             if page == self.cfg.max_pages:
                 self.truncated(path, start_ms)
-        return out, now_ms
+        return out, self.hold_for_unfinished(now_ms, self.earliest_active(session, path), self.config.max_run_hours)
+
+    def earliest_active(self, session: Session, path: str) -> int | None:
+        """The start time of the earliest run still active (pending, queued, running), if any."""
+        earliest: int | None = None
+        page_token: str | None = None
+        for _ in range(self.cfg.max_pages):
+            params = {"active_only": True, "limit": PAGE_SIZE, "job_id": self.config.job_id, "page_token": page_token}
+            data = session.get(path, params).data
+            runs = data.get("runs", []) if isinstance(data, dict) else None
+            if not isinstance(runs, list):
+                raise session.malformed(path, "'runs' is not a list")
+            for run in runs:
+                start = run.get("start_time") if isinstance(run, dict) else None
+                if isinstance(start, int) and start > 0:
+                    earliest = start if earliest is None else min(earliest, start)
+            token = data.get("next_page_token")
+            if not data.get("has_more") or not isinstance(token, str) or not token:
+                break
+            page_token = token
+        return earliest
 
     def execution(self, run: dict[str, Any]) -> Execution | None:
         """The execution for one run, or None while it is still running (or its result is unknown)."""

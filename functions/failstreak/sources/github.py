@@ -7,8 +7,10 @@ replaces the earlier attempt in the engine). `conclusion` is mapped per SPEC 3; 
 reason. Rate limits, including the secondary ones (403 or 429 with `retry-after` / `x-ratelimit-reset`), are
 honoured by the shared HTTP layer within the source's time budget.
 
-The list filters on the run's creation time, so a re-run of a run created before `cursor - overlap` is not
-read: raise `overlap_minutes` if re-runs of old runs matter to you.
+The list filters on the run's creation time, so runs are listed whatever their status and only completed ones
+are emitted: a run still queued or in progress holds the cursor at its creation, so it is listed again once it
+has finished, however long it took (up to `max_run_hours`). A re-run of a run created before
+`cursor - overlap` is not read: raise `overlap_minutes` if re-runs of old runs matter to you.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from failstreak.config import SecretRef
 from failstreak.model import Execution, Status, iso
@@ -46,6 +48,7 @@ class GitHubConfig(BaseSourceConfig):
     token: SecretRef
     repo: str
     branch: str | None = None
+    max_run_hours: float = Field(default=24, gt=0, le=24 * 30)
 
     @field_validator("repo")
     @classmethod
@@ -73,15 +76,18 @@ class GitHubSource(HttpSource):
 
     def fetch(self, session: Session, start_ms: int, now_ms: int) -> tuple[list[Execution], int]:
         path = f"{self._repo}/actions/runs"
-        params = {"branch": self.config.branch, "status": "completed", "created": f">={iso(start_ms)}"}
+        params = {"branch": self.config.branch, "created": f">={iso(start_ms)}"}
         runs, cut = self.pages(session, path, params, items_key="workflow_runs")
         if cut:
             self.truncated(path, start_ms)
         out: list[Execution] = []
+        unfinished: int | None = None
         for run in runs:
             if not isinstance(run, dict) or "id" not in run:
                 raise session.malformed(path, "a workflow run has no id")
             if run.get("status") != "completed":
+                created = parse_time(run.get("created_at"), "created_at")
+                unfinished = created if unfinished is None else min(unfinished, created)
                 continue
             jobs_path = f"{self._repo}/actions/runs/{int(run['id'])}/jobs"
             jobs, jobs_cut = self.pages(session, jobs_path, {"filter": "latest"}, items_key="jobs")
@@ -93,7 +99,7 @@ class GitHubSource(HttpSource):
                 ex = self.execution(run, job)
                 if ex is not None:
                     out.append(ex)
-        return out, now_ms
+        return out, self.hold_for_unfinished(now_ms, unfinished, self.config.max_run_hours)
 
     def execution(self, run: dict[str, Any], job: dict[str, Any]) -> Execution | None:
         """The execution for one job of a run, or None while it has no conclusion."""
