@@ -124,3 +124,20 @@ def test_the_cursor_window_starts_at_the_last_pull_minus_overlap_or_the_initial_
     assert src.window_start({"since": now - 60_000}, now) == now - 60_000 - 15 * 60_000
     assert src.window_start({"since": "yesterday"}, now) == now - 2 * 3_600_000
     assert src.window_start({"since": now + 1}, now) == now - 2 * 3_600_000
+
+
+def test_a_secrets_backend_failure_fails_only_that_source_without_quoting_the_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a Secrets Manager reference whose backend fails with a message that must not be echoed
+    [src] = sources("  - {type: github, name: gh, token: {secret: ci/github}, repo: o/r}\n")
+
+    def broken(ref: object) -> str:
+        raise RuntimeError("AccessDenied for arn:aws:secretsmanager:eu-west-1:123:secret:ci/github")
+
+    monkeypatch.setattr("failstreak.sources.common.resolve_secret", broken)
+
+    # When it pulls, then a SourceError names the reference and the error type only
+    with pytest.raises(SourceError) as err:
+        src.pull({}, 1_700_000_000_000)
+    assert str(err.value) == "gh: token (secret:ci/github) could not be read (RuntimeError)"

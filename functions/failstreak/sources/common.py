@@ -97,6 +97,10 @@ class HttpSource(Source):
             return resolve_secret(ref)
         except FailstreakError as e:
             raise SourceError(f"{self.name}: {field} ({ref.describe()}) could not be read: {e}") from None
+        except Exception as e:  # a secrets backend's own error: fail this source only, and quote no detail
+            raise SourceError(
+                f"{self.name}: {field} ({ref.describe()}) could not be read ({type(e).__name__})"
+            ) from None
 
     def auth_headers(self) -> dict[str, str]:
         """The headers carrying this source's credentials."""
