@@ -102,9 +102,9 @@ class HttpSource(Source):
                 f"{self.name}: {field} ({ref.describe()}) could not be read ({type(e).__name__})"
             ) from None
 
+    @abstractmethod
     def auth_headers(self) -> dict[str, str]:
-        """The headers carrying this source's credentials."""
-        raise NotImplementedError
+        """The headers carrying this source's credentials (resolved now, at pull time)."""
 
     def session(self) -> Session:
         c = self.cfg
