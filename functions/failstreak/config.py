@@ -186,6 +186,21 @@ class Rewrite(_Model):
             raise ValueError(f"invalid regular expression: {e}") from None
         return v
 
+    @model_validator(mode="after")
+    def _template_fits(self) -> Rewrite:
+        # A replacement naming a group the pattern lacks would otherwise fail in the middle of a pass.
+        try:
+            probe = re.compile(f"(?:{self.pattern})?")
+        except re.error:
+            return self  # global inline flags cannot be wrapped; such a pattern is used as written
+        match = probe.match("")
+        try:
+            if match is not None:
+                match.expand(self.replace)
+        except (re.error, IndexError) as e:
+            raise ValueError(f"invalid replacement {self.replace!r}: {e}") from None
+        return self
+
 
 class JobKeys(_Model):
     """Job-name rules applied to every execution, from the inbox and from sources alike."""

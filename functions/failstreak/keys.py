@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from failstreak.model import Execution
+from failstreak.model import Execution, Status
 
 if TYPE_CHECKING:
     from failstreak.config import JobKeys
@@ -46,18 +46,67 @@ class JobKeyRules:
         return result
 
     def apply(self, executions: Iterable[Execution]) -> tuple[list[Execution], int]:
-        """The executions with rewritten job names, and how many were filtered out."""
+        """The executions with rewritten job names, and how many were filtered out.
+
+        When a rewrite folds several jobs into one (matrix variants `test: [linux, 3]`, `test: [mac, 3]` into
+        `test`), their executions of the same run become one execution of the folded job: otherwise the engine
+        would keep whichever variant came first as the run and drop the others as duplicates, hiding a variant
+        that fails. The folded run takes, of each variant's latest attempt, the worst status (a failure, else a
+        variant still running, else a success, else an ignored status), the latest finish time, the highest
+        attempt, and the link, commit and reason of the variant that decided the status. Variants of one run are
+        folded when they arrive in the same pass (a source reads a run's jobs together).
+        """
         if not self.active:
             listed = list(executions)
             return listed, 0
-        out = []
+        renamed: list[tuple[Execution, str]] = []
         dropped = 0
+        variants: dict[tuple[str, str], set[str]] = {}
         for ex in executions:
             name = self.key(ex.job)
             if name is None:
                 dropped += 1
+                continue
+            renamed.append((ex, name))
+            variants.setdefault((name, ex.run_id), set()).add(ex.job)
+        slots: list[Execution | tuple[str, str]] = []  # a folded run's slot holds its key until merged
+        folded: dict[tuple[str, str], dict[str, Execution]] = {}
+        for ex, name in renamed:
+            run = (name, ex.run_id)
+            if len(variants[run]) > 1:
+                group = folded.get(run)
+                if group is None:
+                    group = folded[run] = {}
+                    slots.append(run)
+                seen = group.get(ex.job)
+                if seen is None or ex.attempt > seen.attempt:
+                    group[ex.job] = ex
             elif name == ex.job:
-                out.append(ex)
+                slots.append(ex)
             else:
-                out.append(dataclasses.replace(ex, job=name))
+                slots.append(dataclasses.replace(ex, job=name))
+        out = [slot if isinstance(slot, Execution) else _fold(slot[0], list(folded[slot].values())) for slot in slots]
         return out, dropped
+
+
+_FOLD_RANK: dict[Status, int] = {
+    Status.FAILED: 0,
+    Status.TIMED_OUT: 0,
+    Status.RUNNING: 1,
+    Status.SUCCEEDED_WITH_FAILURES: 2,
+    Status.SUCCESS: 3,
+    Status.UPSTREAM_FAILED: 4,
+    Status.CANCELED: 5,
+    Status.SKIPPED: 6,
+}
+
+
+def _fold(job: str, variants: list[Execution]) -> Execution:
+    """One execution of `job` for several variants' executions of the same run."""
+    decisive = min(variants, key=lambda e: _FOLD_RANK[e.status])
+    return dataclasses.replace(
+        decisive,
+        job=job,
+        finished_at=max(e.finished_at for e in variants),
+        attempt=max(e.attempt for e in variants),
+    )

@@ -50,7 +50,7 @@ def notifiers(cfg: Config, console: TextIO | None = None) -> dict[str, Notifier]
 def sources(cfg: Config) -> list[Source]:
     if not cfg.sources:
         return []
-    from failstreak.sources import build  # type: ignore[attr-defined]  # noqa: PLC0415
+    from failstreak.sources import build  # noqa: PLC0415
 
     built: list[Source] = build(cfg)
     return built

@@ -1,0 +1,206 @@
+"""What every platform adapter shares: the config fields common to all sources, the cursor window, secrets.
+
+The cursor each source keeps in the state is `{"since": ms}`: the time of the last pass whose pull succeeded.
+The next pull asks the platform for runs from `since - overlap` on, so a run that finished late (or a page that
+was still being written) is fetched again; the engine's dedupe makes the overlap harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from failstreak.config import SecretRef, resolve_secret
+from failstreak.errors import ConfigError, FailstreakError, SourceError
+from failstreak.model import Execution, iso
+from failstreak.sources.base import Pulled, Source
+from failstreak.sources.http import Session
+
+log = logging.getLogger("failstreak.sources")
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+MAX_TEXT = 1000
+PER_PAGE = 100
+
+
+class BaseSourceConfig(BaseModel):
+    """Fields every source block accepts (see docs/sources.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    name: str | None = None
+    url: str
+    overlap_minutes: float = Field(default=60, ge=0, le=7 * 24 * 60)
+    initial_lookback_hours: float = Field(default=24, gt=0, le=24 * 90)
+    max_pages: int = Field(default=20, ge=1, le=10_000)
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+    time_budget_seconds: float = Field(default=60, gt=0, le=900)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    backoff_seconds: float = Field(default=1, ge=0, le=60)
+    job_prefix: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")) or len(v) < 10:
+            raise ValueError("must be an http(s):// URL")
+        return v.rstrip("/")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or v.startswith("_")):
+            raise ValueError("must be non-empty and not start with '_' (reserved for the monitor's own cursors)")
+        return v
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.type
+
+
+C = TypeVar("C", bound=BaseSourceConfig)
+
+
+def validate(model: type[C], raw: dict[str, Any], where: str) -> C:
+    """Validate one source block against its module's model; ConfigError names the block and the field."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(block)"
+        msg = first["msg"]
+        if first["type"] == "missing":
+            msg = "field required"
+        elif first["type"] == "extra_forbidden":
+            msg = "unknown field"
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise ConfigError(f"{where}: {loc}: {msg}{more}") from None
+
+
+class HttpSource(Source):
+    """A source that polls an HTTP API. Subclasses implement `fetch(session, start_ms, now_ms)`."""
+
+    permission_hint: ClassVar[str] = ""
+
+    def __init__(self, cfg: BaseSourceConfig) -> None:
+        self.cfg = cfg
+        self.name = cfg.source_name
+
+    def secret(self, ref: SecretRef, field: str) -> str:
+        """Resolve a credential at pull time, so a missing one fails this source only, naming where it comes from."""
+        try:
+            return resolve_secret(ref)
+        except FailstreakError as e:
+            raise SourceError(f"{self.name}: {field} ({ref.describe()}) could not be read: {e}") from None
+        except Exception as e:  # a secrets backend's own error: fail this source only, and quote no detail
+            raise SourceError(
+                f"{self.name}: {field} ({ref.describe()}) could not be read ({type(e).__name__})"
+            ) from None
+
+    @abstractmethod
+    def auth_headers(self) -> dict[str, str]:
+        """The headers carrying this source's credentials (resolved now, at pull time)."""
+
+    def session(self) -> Session:
+        c = self.cfg
+        return Session(
+            self.name,
+            c.url,
+            self.auth_headers(),
+            timeout_seconds=c.timeout_seconds,
+            budget_seconds=c.time_budget_seconds,
+            max_retries=c.max_retries,
+            backoff_seconds=c.backoff_seconds,
+            permission_hint=self.permission_hint,
+        )
+
+    def window_start(self, cursor: dict[str, Any], now_ms: int) -> int:
+        """Where this pull starts: the last successful pull minus the overlap, or the initial lookback."""
+        since = cursor.get("since")
+        if isinstance(since, int) and not isinstance(since, bool) and 0 < since <= now_ms:
+            return since - int(self.cfg.overlap_minutes * MINUTE_MS)
+        return now_ms - int(self.cfg.initial_lookback_hours * HOUR_MS)
+
+    def pull(self, cursor: dict[str, Any], now_ms: int) -> Pulled:
+        start = self.window_start(cursor, now_ms)
+        session = self.session()
+        try:
+            executions, since = self.fetch(session, start, now_ms)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            # The documented shapes are checked where it matters; this catches the rest of a malformed page.
+            raise SourceError(f"{self.name}: malformed page: {type(e).__name__}: {text(str(e), 160)}") from None
+        log.info("%s: %d runs since %s in %d requests", self.name, len(executions), iso(start), session.requests)
+        return Pulled(executions, {"since": since})
+
+    @abstractmethod
+    def fetch(self, session: Session, start_ms: int, now_ms: int) -> tuple[list[Execution], int]:
+        """The finished runs since `start_ms`, and the `since` to store when the pass succeeds."""
+
+    def pages(
+        self, session: Session, path: str, params: dict[str, Any], items_key: str | None = None
+    ) -> tuple[list[Any], bool]:
+        """Every item of a paged list (up to max_pages), and whether the listing was cut short.
+
+        Pages are followed through `Link: <...>; rel="next"` (GitHub, GitLab keyset) or `X-Next-Page` (GitLab
+        offset). `items_key` names the list inside an object page (GitHub's `workflow_runs`, `jobs`).
+        """
+        items: list[Any] = []
+        first = {**params, "per_page": PER_PAGE}
+        response = session.get(path, first)
+        for page in range(1, self.cfg.max_pages + 1):
+            data = response.data
+            if items_key is not None:
+                data = data.get(items_key) if isinstance(data, dict) else None
+            if not isinstance(data, list):
+                raise session.malformed(path, f"expected a list{f' in {items_key!r}' if items_key else ''}")
+            items.extend(data)
+            link = response.next_link()
+            next_page = (response.header("x-next-page") or "").strip()
+            if not link and not next_page:
+                return items, False
+            if page == self.cfg.max_pages:
+                return items, True
+            if link:
+                response = session.get(link)
+            elif next_page.isdigit():
+                response = session.get(path, {**first, "page": int(next_page)})
+            else:
+                raise session.malformed(path, f"X-Next-Page is {next_page!r}")
+        return items, True  # pragma: no cover - the loop always returns
+
+    def hold_for_unfinished(self, now_ms: int, earliest: int | None, max_run_hours: float) -> int:
+        """The cursor to store when runs are still unfinished: the start of the earliest of them.
+
+        Platforms that list by start or creation time would otherwise never list a long run again once it
+        finishes. A run unfinished for more than `max_run_hours` stops holding the cursor back.
+        """
+        if earliest is None:
+            return now_ms
+        return max(now_ms - int(max_run_hours * HOUR_MS), min(now_ms, earliest))
+
+    def job_key(self, name: str) -> str:
+        return f"{self.cfg.job_prefix}{name}"
+
+    def truncated(self, what: str, start_ms: int) -> None:
+        log.warning(
+            "%s: %s: stopped after max_pages=%d; older runs since %s were not read this pass",
+            self.name,
+            what,
+            self.cfg.max_pages,
+            iso(start_ms),
+        )
+
+
+def text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    """A platform string, trimmed to one readable line; None when absent or empty."""
+    if not isinstance(value, str):
+        return None
+    flat = " ".join(value.split())
+    if not flat:
+        return None
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,136 @@
+"""GitHub Actions: completed workflow runs created since the cursor, then each run's latest jobs.
+
+`GET /repos/{owner}/{repo}/actions/runs?branch=&status=completed&created=>=...&per_page=100`, then
+`GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs?filter=latest`, both paged through the `Link` header.
+Job key: `workflow name / job name`; run id: the workflow run id; attempt: the job's `run_attempt` (a re-run
+replaces the earlier attempt in the engine). `conclusion` is mapped per SPEC 3; the first failing step is the
+reason. Rate limits, including the secondary ones (403 or 429 with `retry-after` / `x-ratelimit-reset`), are
+honoured by the shared HTTP layer within the source's time budget.
+
+The list filters on the run's creation time, so runs are listed whatever their status and only completed ones
+are emitted: a run still queued or in progress holds the cursor at its creation, so it is listed again once it
+has finished, however long it took (up to `max_run_hours`). A re-run of a run created before
+`cursor - overlap` is not read: raise `overlap_minutes` if re-runs of old runs matter to you.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import Field, field_validator
+
+from failstreak.config import SecretRef
+from failstreak.model import Execution, Status, iso
+from failstreak.records import parse_time
+from failstreak.sources.common import BaseSourceConfig, HttpSource, text
+from failstreak.sources.http import Session
+
+CONCLUSIONS: dict[str, Status] = {
+    "success": Status.SUCCESS,
+    "failure": Status.FAILED,
+    "startup_failure": Status.FAILED,
+    "timed_out": Status.TIMED_OUT,
+    "cancelled": Status.CANCELED,
+    "skipped": Status.SKIPPED,
+    "neutral": Status.SKIPPED,
+    "stale": Status.SKIPPED,
+    "action_required": Status.SKIPPED,
+}
+FAILED_STEP = frozenset({"failure", "timed_out", "cancelled"})
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class GitHubConfig(BaseSourceConfig):
+    type: Literal["github"]
+    url: str = "https://api.github.com"
+    token: SecretRef
+    repo: str
+    branch: str | None = None
+    max_run_hours: float = Field(default=24, gt=0, le=24 * 30)
+
+    @field_validator("repo")
+    @classmethod
+    def _owner_name(cls, v: str) -> str:
+        if not _REPO.match(v):
+            raise ValueError("must be owner/name")
+        return v
+
+
+class GitHubSource(HttpSource):
+    permission_hint = "a fine-grained token with Actions: read and Metadata: read on the repository"
+
+    def __init__(self, cfg: GitHubConfig) -> None:
+        super().__init__(cfg)
+        self.config = cfg
+        owner, name = cfg.repo.split("/")
+        self._repo = f"/repos/{quote(owner)}/{quote(name)}"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.secret(self.config.token, 'token')}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+
+    def fetch(self, session: Session, start_ms: int, now_ms: int) -> tuple[list[Execution], int]:
+        path = f"{self._repo}/actions/runs"
+        params = {"branch": self.config.branch, "created": f">={iso(start_ms)}"}
+        runs, cut = self.pages(session, path, params, items_key="workflow_runs")
+        if cut:
+            self.truncated(path, start_ms)
+        out: list[Execution] = []
+        unfinished: int | None = None
+        for run in runs:
+            if not isinstance(run, dict) or "id" not in run:
+                raise session.malformed(path, "a workflow run has no id")
+            if run.get("status") != "completed":
+                created = parse_time(run.get("created_at"), "created_at")
+                unfinished = created if unfinished is None else min(unfinished, created)
+                continue
+            jobs_path = f"{self._repo}/actions/runs/{int(run['id'])}/jobs"
+            jobs, jobs_cut = self.pages(session, jobs_path, {"filter": "latest"}, items_key="jobs")
+            if jobs_cut:
+                self.truncated(jobs_path, start_ms)
+            for job in jobs:
+                if not isinstance(job, dict):
+                    raise session.malformed(jobs_path, "a job is not an object")
+                ex = self.execution(run, job)
+                if ex is not None:
+                    out.append(ex)
+        return out, self.hold_for_unfinished(now_ms, unfinished, self.config.max_run_hours)
+
+    def execution(self, run: dict[str, Any], job: dict[str, Any]) -> Execution | None:
+        """The execution for one job of a run, or None while it has no conclusion."""
+        if job.get("status") != "completed":
+            return None
+        conclusion = str(job.get("conclusion") or "").lower()
+        status = CONCLUSIONS.get(conclusion)
+        if status is None:
+            return None
+        workflow = text(job.get("workflow_name"), 200) or text(run.get("name"), 200) or "workflow"
+        name = text(job.get("name"), 300) or str(job.get("id"))
+        reason = None
+        if status not in (Status.SUCCESS, Status.SKIPPED):
+            reason = conclusion
+            for step in job.get("steps") or []:
+                if isinstance(step, dict) and step.get("conclusion") in FAILED_STEP:
+                    reason = f"step {text(step.get('name'), 200)!r}: {step.get('conclusion')}"
+                    break
+        attempt = job.get("run_attempt") or run.get("run_attempt") or 1
+        return Execution(
+            job=self.job_key(f"{workflow} / {name}"),
+            run_id=str(run["id"]),
+            status=status,
+            finished_at=parse_time(job.get("completed_at") or run.get("updated_at"), "completed_at"),
+            attempt=attempt if isinstance(attempt, int) and attempt >= 0 else 1,
+            url=text(job.get("html_url")) or text(run.get("html_url")),
+            commit=text(job.get("head_sha")) or text(run.get("head_sha")),
+            reason=reason,
+            source=self.name,
+        )
+
+
+def build(cfg: GitHubConfig) -> GitHubSource:
+    return GitHubSource(cfg)
