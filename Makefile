@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.deps-stamp
 PYTEST_ARGS ?=
+LINT_PATHS := functions tests $(wildcard bench)
 
 .PHONY: run test lint fmt typecheck pytest deps bench clean
 
@@ -24,12 +25,12 @@ run: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check functions tests bench
-	$(BIN)/ruff format --check functions tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 fmt: $(STAMP)
-	$(BIN)/ruff format functions tests bench
-	$(BIN)/ruff check --fix functions tests bench
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
