@@ -22,7 +22,7 @@ from failstreak import engine, outbox, rules
 from failstreak.config import Config
 from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.keys import JobKeyRules
-from failstreak.model import Execution, Mute, Notification, Rejected, State, now_ms
+from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.records import Parsed, parse_file
 from failstreak.sources.base import Source
@@ -265,14 +265,29 @@ def _save_with_retry(
     )
 
 
+def _thread_index(state: State) -> dict[tuple[str, str], list[tuple[str, bool]]]:
+    """(destination, thread ref) → the jobs announced in that message, by name, with whether still alerting."""
+    index: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    for name in sorted(state.jobs):
+        job = state.jobs[name]
+        for dest, ref in job.threads.items():
+            index.setdefault((dest, ref), []).append((name, job.alert is not None))
+    return index
+
+
 def _deliver(ports: Ports, state: State, pass_id: str) -> list[DeliveryResult]:
     groups: dict[str, list[Delivery]] = {}
+    index: dict[tuple[str, str], list[tuple[str, bool]]] | None = None
     for e in state.outbox:
         if e.lease_owner != pass_id:
             continue
         job = state.jobs.get(e.notification.job)
         thread = job.threads.get(e.destination) if job is not None else None
-        groups.setdefault(e.destination, []).append(Delivery(e.id, e.notification, thread))
+        siblings: tuple[tuple[str, bool], ...] = ()
+        if thread is not None and e.notification.event is Event.RESOLVED:
+            index = _thread_index(state) if index is None else index
+            siblings = tuple(index.get((e.destination, thread), ()))
+        groups.setdefault(e.destination, []).append(Delivery(e.id, e.notification, thread, siblings))
     results: list[DeliveryResult] = []
     for dest, deliveries in groups.items():
         kind, _, target = dest.partition(":")

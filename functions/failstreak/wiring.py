@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from failstreak.config import Config
+from failstreak.config import Config, resolve_secret
 from failstreak.monitor import Ports
 from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.console import ConsoleNotifier
@@ -44,6 +44,14 @@ def notifiers(cfg: Config, console: TextIO | None = None) -> dict[str, Notifier]
     out: dict[str, Notifier] = {}
     if cfg.notify.console_enabled:
         out["console"] = ConsoleNotifier(console or sys.stdout)
+    if cfg.notify.slack is not None:
+        from failstreak.notifiers.slack import SlackNotifier  # noqa: PLC0415 - slack-sdk only when configured
+
+        out["slack"] = SlackNotifier.from_config(cfg.notify.slack, resolve_secret)
+    if cfg.notify.email is not None:
+        from failstreak.notifiers.email import EmailNotifier  # noqa: PLC0415 - boto3 only when configured
+
+        out["email"] = EmailNotifier.from_config(cfg.notify.email, resolve_secret)
     return out
 
 

@@ -14,11 +14,16 @@ class Delivery:
 
     `thread` is whatever the notifier returned as `ref` when it delivered the job's `triggered` event to
     the same destination (a Slack message `ts`, an email Message-ID); None otherwise.
+
+    `thread_jobs` is set for a `resolved` delivery that has a thread: every job whose `triggered` event went
+    out in that same message to that destination (a digest holds several), by name, with whether the job is
+    still alerting. A notifier that updates the original message re-renders it from this.
     """
 
     outbox_id: str
     notification: Notification
     thread: str | None = None
+    thread_jobs: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,10 @@ Renderers for a channel (Slack blocks, email HTML) build on these and do their o
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
 from failstreak.model import Event, Notification, Outcome, iso
 
 MARK = {Outcome.SUCCESS: "✅", Outcome.FAILURE: "❌", Outcome.IGNORED: "⚪"}
@@ -24,21 +28,69 @@ def crossed_phrases(n: Notification) -> list[str]:
     return phrases
 
 
-def headline(n: Notification) -> str:
-    """One line saying what happened to the job (no markup, not escaped)."""
+def what_happened(n: Notification) -> str:
+    """The headline without the job's name: `4 failures in a row`, `fixed after 4 failed runs since …`."""
     if n.event is Event.RESOLVED:
         plural = "s" if n.failed_runs != 1 else ""
         since = f" since {iso(n.since)}" if n.since else ""
-        return f"{n.job} is fixed after {n.failed_runs} failed run{plural}{since}"
-    what = " and ".join(crossed_phrases(n)) or (
+        return f"fixed after {n.failed_runs} failed run{plural}{since}"
+    return " and ".join(crossed_phrases(n)) or (
         f"{n.consecutive_failures} in a row, {n.window_failures} of the last {n.window_size}"
     )
-    return f"{n.job}: {what}"
 
 
-def strip(n: Notification) -> str:
-    """The recent counted runs as marks, oldest first."""
-    return "".join(MARK[r.outcome] for r in n.recent)
+def headline(n: Notification) -> str:
+    """One line saying what happened to the job (no markup, not escaped)."""
+    if n.event is Event.RESOLVED:
+        return f"{n.job} is {what_happened(n)}"
+    return f"{n.job}: {what_happened(n)}"
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` on one line and at most `limit` characters, ending in `…` when it was cut."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)] + "…"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def digest_title(notes: Sequence[Notification]) -> str:
+    """What a digest holds, without markup: `3 jobs failing`, `1 job fixed`, `2 failing, 1 fixed`."""
+    counts = Counter(n.event for n in notes)
+    if len(counts) == 1:
+        event = next(iter(counts))
+        return f"{plural(counts[event], 'job')} {EVENT_TITLE[event].lower()}"
+    return ", ".join(f"{counts[e]} {EVENT_TITLE[e].lower()}" for e in Event if counts[e])
+
+
+def digest_order(notes: Sequence[Notification]) -> list[Notification]:
+    """Notifications in display order: failing, still failing, fixed; by job name within each."""
+    rank = {e: i for i, e in enumerate(Event)}
+    return sorted(notes, key=lambda n: (rank[n.event], n.job))
+
+
+def strip(n: Notification, last: int | None = None) -> str:
+    """The recent counted runs as marks, oldest first; only the `last` newest (after `…`) when given."""
+    runs = n.recent if last is None or len(n.recent) <= last else n.recent[-last:]
+    more = "…" if len(runs) < len(n.recent) else ""
+    return more + "".join(MARK[r.outcome] for r in runs)
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an absolute http(s) URL without whitespace or control characters, else None.
+
+    Links in alerts come from execution records, which anyone who can write to the inbox controls.
+    """
+    if not url or len(url) > 2000:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return None
+    return url
 
 
 def failing_links(n: Notification, limit: int = 5) -> list[tuple[str, str]]:

@@ -1,0 +1,311 @@
+"""The Slack notifier: Block Kit digests through slack-sdk, with a bot token or an incoming webhook.
+
+Bot mode (`chat:write`):
+- a pass's `triggered` events for one channel go out as one digest message (split when too long); each job's
+  `ref` is `CHANNEL_ID|TS` of the message that announced it, kept in the state per job and destination;
+- a `reminder` or `resolved` is a reply in the thread of that message (one reply per thread per pass), and a
+  `resolved` also rewrites the original message (`chat.update`) so the channel shows which of its jobs are fixed;
+- events without a thread (the triggered message predates this notifier, or went out by webhook) are posted
+  as a new digest.
+
+Webhook mode: every digest is posted to the webhook's channel; there is no `ts`, so no threads and no updates.
+
+Errors are translated: rate limiting that outlasts the retries, HTTP 5xx, timeouts and connection errors are
+retryable (the entry stays pending for the next pass); a wrong channel, a revoked token or a rejected payload
+is permanent (dead-lettered at once). After a transport failure the notifier fails the rest of the pass's
+Slack deliveries fast rather than waiting out a timeout per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from failstreak.model import Event, Notification
+from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.notifiers.slack_render import SlackMessage, board, digest
+
+if TYPE_CHECKING:
+    from failstreak.config import SlackConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://slack.com/api/"
+# Longest Retry-After worth sleeping through inside a pass; longer waits are left to the next pass.
+MAX_RATE_LIMIT_WAIT = 10
+
+# Errors a later attempt cannot fix: the destination or the credentials are wrong, or the payload is refused.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "channel_is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "team_access_not_granted",
+        "ekm_access_denied",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_arguments",
+        "msg_too_long",
+        "too_many_attachments",
+        "no_text",
+        # incoming webhooks
+        "invalid_payload",
+        "invalid_token",
+        "action_prohibited",
+        "no_service",
+        "no_active_hooks",
+        "user_not_found",
+    }
+)
+_THREAD_GONE = frozenset({"thread_not_found", "message_not_found"})
+_HINTS = {
+    "channel_not_found": "no such channel, or the app cannot see it (invite it, or add chat:write.public)",
+    "not_in_channel": "the app is not a member of the channel: invite it, or add the chat:write.public scope",
+    "invalid_auth": "the token is not valid",
+    "not_authed": "no token was sent",
+    "account_inactive": "the token belongs to a deactivated user or workspace",
+    "token_revoked": "the token was revoked",
+    "missing_scope": "the app lacks the chat:write scope",
+    "is_archived": "the channel is archived",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SlackFailure:
+    """A failed Slack call, translated: what to report and whether a later pass can succeed."""
+
+    error: str
+    retryable: bool
+    transport: bool = False
+
+
+def classify(status: int | None, error: str | None) -> SlackFailure:
+    """Translate an HTTP status and Slack `error` code into a SlackFailure (no vendor types)."""
+    code = error or (f"HTTP {status}" if status else "unknown error")
+    if status == 429 or code == "ratelimited":
+        # Slack limits chat.postMessage per channel: other channels may still take messages this pass.
+        return SlackFailure("ratelimited (still rate limited after retrying)", retryable=True)
+    if status is not None and status >= 500:
+        return SlackFailure(f"Slack unavailable (HTTP {status})", retryable=True, transport=True)
+    if code in PERMANENT_ERRORS:
+        hint = _HINTS.get(code)
+        return SlackFailure(f"{code}: {hint}" if hint else code, retryable=False)
+    if status is not None and 400 <= status < 500 and status != 408:
+        return SlackFailure(code, retryable=False)
+    # Unknown errors are retried: the outbox's max_attempts bounds how long.
+    return SlackFailure(code, retryable=True)
+
+
+def _from_api_error(e: SlackApiError) -> SlackFailure:
+    response = e.response
+    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str) and error.startswith("Received a response in a non-JSON format"):
+        error = None
+    return classify(status, error if isinstance(error, str) else None)
+
+
+def _from_exception(e: Exception) -> SlackFailure:
+    # Timeouts, refused connections, DNS and TLS failures: the request may not have reached Slack.
+    kind = "timed out" if isinstance(e, TimeoutError) or "timed out" in str(e) else "unreachable"
+    return SlackFailure(f"Slack {kind} ({type(e).__name__})", retryable=True, transport=True)
+
+
+class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack-sdk's rate-limit retry, but only when Slack asks to wait no longer than `max_wait` seconds."""
+
+    def __init__(self, max_retry_count: int = 2, max_wait: int = MAX_RATE_LIMIT_WAIT) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        assert response is not None
+        for key, values in response.headers.items():
+            if key.lower() == "retry-after" and values:
+                try:
+                    return int(values[0]) <= self.max_wait
+                except ValueError:
+                    return False
+        return True
+
+
+def retry_handlers() -> list[RetryHandler]:
+    return [ConnectionErrorRetryHandler(max_retry_count=1), BoundedRateLimitRetryHandler()]
+
+
+def parse_ref(ref: str | None) -> tuple[str, str] | None:
+    """(channel id, ts) from a stored ref `CHANNEL_ID|TS`; None for anything else."""
+    if not ref or "|" not in ref:
+        return None
+    channel, _, ts = ref.partition("|")
+    return (channel, ts) if channel and ts else None
+
+
+class SlackNotifier(Notifier):
+    """Posts digests to Slack channels (bot token) or to one incoming webhook. See the module docstring."""
+
+    kind = "slack"
+
+    def __init__(self, client: WebClient | None = None, webhook: WebhookClient | None = None) -> None:
+        if (client is None) == (webhook is None):
+            raise ValueError("give exactly one of client (bot token) or webhook")
+        self._client = client
+        self._webhook = webhook
+        self._down: SlackFailure | None = None
+
+    @classmethod
+    def from_config(cls, cfg: SlackConfig, resolve: Callable[[Any], str]) -> SlackNotifier:
+        """Build from `notify.slack`; `resolve` turns a SecretRef into its value (never logged)."""
+        timeout = max(1, math.ceil(cfg.timeout_seconds))
+        if cfg.webhook_url is not None:
+            return cls(
+                webhook=WebhookClient(resolve(cfg.webhook_url), timeout=timeout, retry_handlers=retry_handlers())
+            )
+        client = WebClient(
+            token=resolve(cfg.token),
+            base_url=cfg.base_url or DEFAULT_BASE_URL,
+            timeout=timeout,
+            retry_handlers=retry_handlers(),
+        )
+        return cls(client=client)
+
+    # -- transport ---------------------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], str | None]) -> tuple[str | None, SlackFailure | None]:
+        if self._down is not None:
+            return None, self._down
+        try:
+            return fn(), None
+        except SlackApiError as e:
+            failure = _from_api_error(e)
+        except _WebhookError as e:
+            failure = classify(e.status, e.body.strip() or None)
+        except Exception as e:  # any transport failure is a delivery failure, never a crash
+            failure = _from_exception(e)
+        if failure.transport:
+            self._down = failure
+        return None, failure
+
+    def _post(self, target: str, message: SlackMessage, thread: tuple[str, str] | None) -> str | None:
+        """Post one message; return its ref `CHANNEL_ID|TS` (None for webhooks)."""
+        if self._webhook is not None:
+            sent = self._webhook.send(text=message.text, blocks=message.blocks, unfurl_links=False)
+            if sent.status_code != 200:
+                raise _WebhookError(sent.status_code, sent.body)
+            return None
+        assert self._client is not None
+        channel, thread_ts = thread if thread is not None else (target, None)
+        kwargs: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks}
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+        response = self._client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kwargs)
+        return f"{response['channel']}|{response['ts']}"
+
+    def _update(self, ref: tuple[str, str], message: SlackMessage) -> None:
+        assert self._client is not None
+        self._client.chat_update(channel=ref[0], ts=ref[1], text=message.text, blocks=message.blocks)
+
+    # -- the port ----------------------------------------------------------------------------------------
+
+    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
+        results: dict[str, DeliveryResult] = {}
+        by_id = {d.notification.id: d for d in deliveries}
+        announced: dict[str, str] = {}
+        rosters: dict[str, list[str]] = {}
+
+        def record(message: SlackMessage, ref: str | None, failure: SlackFailure | None) -> None:
+            for nid in message.ids:
+                d = by_id[nid]
+                if failure is None:
+                    results[d.outbox_id] = DeliveryResult(d.outbox_id, True, ref=ref)
+                    if ref is not None and d.notification.event is Event.TRIGGERED:
+                        announced[d.notification.job] = ref
+                        rosters.setdefault(ref, []).append(d.notification.job)
+                else:
+                    error = f"slack {target}: {failure.error}"
+                    results[d.outbox_id] = DeliveryResult(d.outbox_id, False, error=error, retryable=failure.retryable)
+
+        triggered = [d.notification for d in deliveries if d.notification.event is Event.TRIGGERED]
+        for message in digest(triggered):
+            ref, failure = self._call(partial(self._post, target, message, None))
+            record(message, ref, failure)
+
+        threads: dict[str, list[Delivery]] = {}
+        loose: list[Notification] = []
+        for d in deliveries:
+            if d.notification.event is Event.TRIGGERED:
+                continue
+            thread = d.thread or announced.get(d.notification.job)
+            if self._client is not None and parse_ref(thread) is not None:
+                assert thread is not None
+                threads.setdefault(thread, []).append(d)
+            else:
+                loose.append(d.notification)
+
+        for thread, group in threads.items():
+            parent = parse_ref(thread)
+            assert parent is not None
+            for message in digest([d.notification for d in group]):
+                _, failure = self._call(partial(self._post, target, message, parent))
+                if failure is not None and failure.error.split(":")[0] in _THREAD_GONE:
+                    # The original message was deleted: say it at the top level instead.
+                    _, failure = self._call(partial(self._post, target, message, None))
+                record(message, thread, failure)
+            fixed = [d for d in group if d.notification.event is Event.RESOLVED and results[d.outbox_id].delivered]
+            if fixed:
+                fixed_jobs = {d.notification.job for d in fixed}
+                # A message posted in this very send is not in the state yet: its roster is known here.
+                siblings = next((d.thread_jobs for d in fixed if d.thread_jobs), ()) or tuple(
+                    (job, job not in fixed_jobs) for job in rosters.get(thread, ())
+                )
+                rewrite = board(siblings, [d.notification for d in fixed])
+                _, failure = self._call(partial(self._update, parent, rewrite))
+                if failure is not None:
+                    # The reply went out; a stale original message is not worth re-sending the reply for.
+                    log.warning("slack %s: could not mark the original message fixed: %s", target, failure.error)
+
+        for message in digest(loose):
+            ref, failure = self._call(partial(self._post, target, message, None))
+            record(message, None, failure)
+
+        return [results[d.outbox_id] for d in deliveries]
+
+
+class _WebhookError(Exception):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body[:100]}")
+        self.status = status
+        self.body = body

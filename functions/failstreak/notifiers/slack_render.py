@@ -1,0 +1,223 @@
+"""Slack messages as data: Block Kit blocks plus a plain-text fallback. Pure: no I/O, no clock.
+
+Everything that comes from execution records or config (job names, reasons, commits, owners, URLs) is
+escaped for Slack mrkdwn (`&`, `<`, `>`), broadcast words (`@channel`, `@here`, `@everyone`) are defused,
+and mrkdwn text objects are sent `verbatim` so Slack does not turn names into mentions or links. A job called
+`<!channel> deploy` is shown as text and pings nobody.
+
+Limits kept (Block Kit): at most 50 blocks per message, 3000 characters per section or context text,
+150 characters per header; the fallback `text` is kept under 3000 characters. A digest with more jobs than fit
+is split into several messages, each naming its part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from failstreak.model import Event, Notification
+from failstreak.notifiers.render import (
+    EVENT_ICON,
+    EVENT_TITLE,
+    clip,
+    details,
+    digest_order,
+    digest_title,
+    failing_links,
+    plural,
+    safe_url,
+    strip,
+    what_happened,
+)
+
+MAX_BLOCKS = 50
+MAX_TEXT = 3000
+MAX_HEADER = 150
+MAX_FALLBACK = 3000
+# Three blocks a job (section, links, divider) plus the header: 15 jobs stay well inside 50 blocks.
+JOBS_PER_MESSAGE = 15
+STRIP_RUNS = 20
+NAME_CHARS = 200
+FACT_CHARS = 400
+LINKS_PER_JOB = 5
+
+Block = dict[str, Any]
+
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """One Slack message: `text` (fallback, notifications) and `blocks`; `ids` are the notifications it holds."""
+
+    text: str
+    blocks: list[Block]
+    ids: tuple[str, ...] = field(default=())
+
+    def payload(self) -> dict[str, Any]:
+        """The fields for `chat.postMessage` / `chat.update` / an incoming webhook (without channel)."""
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def escape(text: str) -> str:
+    """Text made safe for mrkdwn: `&`, `<`, `>` escaped and `@channel`-style words defused."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A zero-width joiner keeps the word readable but stops Slack from reading it as a broadcast.
+    return _BROADCAST.sub(lambda m: "@\u2060" + m.group(1), out)
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link `<url|label>`, or the escaped label alone when the URL is not a safe http(s) URL.
+
+    `|`, `<`, `>` and spaces cannot appear inside Slack's link syntax: they are percent-encoded in the URL;
+    `&` is escaped as Slack requires for all message text.
+    """
+    safe = safe_url(url)
+    label_text = escape(label).replace("|", "¦")
+    if safe is None:
+        return label_text
+    encoded = safe.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+    return f"<{encoded}|{label_text}>"
+
+
+def mrkdwn(text: str) -> Block:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _fit(text: str, limit: int = MAX_TEXT) -> str:
+    """Cut already-escaped text to `limit` without splitting an `&…;` entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def job_section(n: Notification) -> str:
+    """A job's section text (mrkdwn): what happened, the strip of recent runs, the facts."""
+    name = escape(clip(n.job, NAME_CHARS))
+    lines = [f"{EVENT_ICON[n.event]} *{name}* — {escape(what_happened(n))}"]
+    if n.recent:
+        lines.append(f"{strip(n, STRIP_RUNS)}  _oldest → newest_")
+    facts = [escape(clip(f, FACT_CHARS)) for f in details(n)]
+    if facts:
+        lines.append(" · ".join(facts))
+    return _fit("\n".join(lines))
+
+
+def job_links(n: Notification) -> str | None:
+    """The links to the job's most recent failing runs (mrkdwn), or None when it has none."""
+    links = [link(url, f"#{clip(run_id, 40)}") for run_id, url in failing_links(n, LINKS_PER_JOB)]
+    links = [x for x in links if x.startswith("<")]
+    if not links:
+        return None
+    text = "Failing runs: "
+    for i, item in enumerate(links):
+        piece = item if i == 0 else " · " + item
+        if len(text) + len(piece) > MAX_TEXT:
+            break
+        text += piece
+    return text
+
+
+def job_blocks(n: Notification) -> list[Block]:
+    """Two blocks or one: the section, then the links to failing runs when there are any."""
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(job_section(n))}]
+    links = job_links(n)
+    if links is not None:
+        blocks.append({"type": "context", "elements": [mrkdwn(links)]})
+    return blocks
+
+
+def job_fallback(n: Notification) -> str:
+    """A job in the plain-text fallback: one or two lines."""
+    line = f"{EVENT_ICON[n.event]} {escape(clip(n.job, NAME_CHARS))}: {escape(what_happened(n))}"
+    if n.recent:
+        line += f" {strip(n, STRIP_RUNS)}"
+    facts = [escape(clip(f, 120)) for f in details(n)]
+    return line + ("\n    " + " · ".join(facts) if facts else "")
+
+
+def _header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER), "emoji": True}}
+
+
+def _title(notes: Sequence[Notification]) -> str:
+    icon = EVENT_ICON[min((n.event for n in notes), key=list(Event).index)]
+    return f"{icon} failstreak: {digest_title(notes)}"
+
+
+def _fallback(title: str, notes: Sequence[Notification]) -> str:
+    text = title
+    for i, n in enumerate(notes):
+        piece = "\n" + job_fallback(n)
+        if len(text) + len(piece) > MAX_FALLBACK - 40:
+            text += f"\n…and {plural(len(notes) - i, 'more job')}"
+            break
+        text += piece
+    return text
+
+
+def digest(notes: Sequence[Notification], jobs_per_message: int = JOBS_PER_MESSAGE) -> list[SlackMessage]:
+    """One channel's notifications of one pass as one message, or several when they do not fit one.
+
+    Each message has a header (`🔴 failstreak: 3 jobs failing`, with `(part 2 of 3)` when split), a section
+    per job with the links to its failing runs, dividers between jobs, and a fallback text naming every job.
+    """
+    ordered = digest_order(notes)
+    if not ordered:
+        return []
+    chunks = [ordered[i : i + jobs_per_message] for i in range(0, len(ordered), jobs_per_message)]
+    title = _title(ordered)
+    messages = []
+    for number, chunk in enumerate(chunks, start=1):
+        part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
+        blocks: list[Block] = [_header(title + part)]
+        for i, n in enumerate(chunk):
+            if i:
+                blocks.append({"type": "divider"})
+            blocks.extend(job_blocks(n))
+        assert len(blocks) <= MAX_BLOCKS
+        messages.append(SlackMessage(_fallback(title + part, chunk), blocks, tuple(n.id for n in chunk)))
+    return messages
+
+
+def board(jobs: Sequence[tuple[str, bool]], fixed: Sequence[Notification]) -> SlackMessage:
+    """The replacement for a `triggered` message once some of its jobs are fixed.
+
+    `jobs` are the message's jobs with whether each is still alerting (from the state); `fixed` are the
+    `resolved` notifications being delivered now, whose summaries are shown. A job in neither is listed as
+    fixed when it is no longer alerting. Details of each job's incident stay in the message's thread.
+    """
+    fixed_by_job = {n.job: n for n in fixed}
+    roster = list(jobs) or [(n.job, False) for n in fixed]
+    known = {name for name, _ in roster}
+    roster += [(n.job, False) for n in fixed if n.job not in known]
+    still = sum(1 for name, alerting in roster if alerting and name not in fixed_by_job)
+    if still:
+        title = f"{EVENT_ICON[Event.TRIGGERED]} failstreak: {still} of {plural(len(roster), 'job')} still failing"
+    else:
+        title = f"{EVENT_ICON[Event.RESOLVED]} failstreak: {'all ' if len(roster) > 1 else ''}"
+        title += f"{plural(len(roster), 'job')} fixed"
+    lines = []
+    for name, alerting in roster:
+        shown = escape(clip(name, NAME_CHARS))
+        if alerting and name not in fixed_by_job:
+            lines.append(f"{EVENT_ICON[Event.TRIGGERED]} *{shown}* — still failing (see the thread)")
+        elif name in fixed_by_job:
+            lines.append(f"✅ ~{shown}~ — {escape(what_happened(fixed_by_job[name]))}")
+        else:
+            lines.append(f"✅ ~{shown}~ — {EVENT_TITLE[Event.RESOLVED].lower()}")
+    sections: list[str] = []
+    for line in lines:
+        if sections and len(sections[-1]) + 1 + len(line) <= MAX_TEXT:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(_fit(line))
+    blocks = [_header(title)] + [{"type": "section", "text": mrkdwn(t)} for t in sections[: MAX_BLOCKS - 1]]
+    fallback = _fit(title + "\n" + "\n".join(lines), MAX_FALLBACK)
+    return SlackMessage(fallback, blocks, tuple(n.id for n in fixed))

@@ -1,0 +1,201 @@
+"""A local HTTP server that speaks enough of Slack's Web API for the notifier, on a free loopback port.
+
+Implements `chat.postMessage`, `chat.update` and an incoming-webhook endpoint (`/hooks/...`). Every request is
+recorded (method, JSON body, auth header) for assertions. Channels are named `#name` or by id `C…`; a
+message's `ts` increases per post. Failures can be scripted per method, in order: `fail("chat.postMessage",
+status=429, retry_after=0)`, `fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes
+every request answer 503 until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Request:
+    path: str
+    body: dict[str, Any]
+    auth: str | None
+
+    @property
+    def method(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class SlackState:
+    requests: list[Request] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    webhook_posts: list[dict[str, Any]] = field(default_factory=list)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    known_channels: set[str] | None = None
+    is_down: bool = False
+    next_ts: int = 1_700_000_000
+    token: str = "xoxb-test-token"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SlackServer:
+    def __init__(self) -> None:
+        self.state = SlackState()
+        state = self.state
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _reply(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+                body = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if isinstance(payload, dict) else "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length).decode()
+                body = json.loads(raw) if raw else {}
+                with state.lock:
+                    req = Request(self.path, body, self.headers.get("Authorization"))
+                    state.requests.append(req)
+                    if state.is_down:
+                        self._reply(503, "upstream connect error")
+                        return
+                    queue = state.failures.get(req.method) or state.failures.get(self.path)
+                    if queue:
+                        f = queue.pop(0)
+                        if f.status != 200:
+                            headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else None
+                            payload: dict[str, Any] | str = (
+                                {"ok": False, "error": f.error or "ratelimited"}
+                                if f.status == 429
+                                else (f.error or "upstream error")
+                            )
+                            self._reply(f.status, payload, headers)
+                        else:
+                            self._reply(200, {"ok": False, "error": f.error})
+                        return
+                    if self.path.startswith("/hooks/"):
+                        state.webhook_posts.append(body)
+                        self._reply(200, "ok")
+                        return
+                    if req.auth != f"Bearer {state.token}":
+                        self._reply(200, {"ok": False, "error": "invalid_auth"})
+                        return
+                    if req.method == "chat.postMessage":
+                        self._post(body)
+                    elif req.method == "chat.update":
+                        self._update(body)
+                    else:
+                        self._reply(200, {"ok": False, "error": "unknown_method"})
+
+            def _channel_id(self, channel: str) -> str | None:
+                name = channel.lstrip("#")
+                if channel.startswith("C"):
+                    return channel
+                if state.known_channels is not None and channel not in state.known_channels:
+                    return None
+                return "C" + name.upper().replace("-", "_")
+
+            def _post(self, body: dict[str, Any]) -> None:
+                channel = self._channel_id(str(body.get("channel", "")))
+                if channel is None:
+                    self._reply(200, {"ok": False, "error": "channel_not_found"})
+                    return
+                state.next_ts += 1
+                ts = f"{state.next_ts}.000100"
+                state.messages[(channel, ts)] = body
+                state.posts.append({**body, "channel_id": channel, "ts": ts})
+                self._reply(200, {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}})
+
+            def _update(self, body: dict[str, Any]) -> None:
+                key = (str(body.get("channel")), str(body.get("ts")))
+                if key not in state.messages:
+                    self._reply(200, {"ok": False, "error": "message_not_found"})
+                    return
+                state.messages[key] = {**state.messages[key], **body}
+                self._reply(200, {"ok": True, "channel": key[0], "ts": key[1]})
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/hooks/T000/B000/XXXX"
+
+    def start(self) -> SlackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # -- scripting ---------------------------------------------------------------------------------------
+
+    def fail(self, method: str, *, status: int = 200, error: str | None = None, retry_after: int | None = None) -> None:
+        """Make the next call of `method` fail this way (queue several to fail several calls)."""
+        with self.state.lock:
+            self.state.failures.setdefault(method, []).append(Failure(status, error, retry_after))
+
+    def down(self) -> None:
+        with self.state.lock:
+            self.state.is_down = True
+
+    def up(self) -> None:
+        with self.state.lock:
+            self.state.is_down = False
+
+    # -- reading back ------------------------------------------------------------------------------------
+
+    def calls(self, method: str) -> list[Request]:
+        with self.state.lock:
+            return [r for r in self.state.requests if r.method == method]
+
+    def posted(self) -> list[dict[str, Any]]:
+        """Bodies of the chat.postMessage calls that succeeded, in order, with `channel_id` and `ts` added."""
+        with self.state.lock:
+            return list(self.state.posts)
+
+    def hooked(self) -> list[dict[str, Any]]:
+        """Bodies posted to the incoming webhook, in order."""
+        with self.state.lock:
+            return list(self.state.webhook_posts)
+
+    def message(self, channel_id: str, ts: str) -> dict[str, Any]:
+        with self.state.lock:
+            return self.state.messages[(channel_id, ts)]
+
+
+@contextmanager
+def running() -> Iterator[SlackServer]:
+    server = SlackServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
