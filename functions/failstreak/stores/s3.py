@@ -211,6 +211,8 @@ class S3Inbox(Inbox):
     `processed/` and `quarantine/` prefixes when the inbox is the bucket's root and they fall inside it.
     """
 
+    page_size = 1000  # S3's own maximum per ListObjectsV2 page
+
     def __init__(self, bucket: str, prefix: str, s3: S3Client | None = None) -> None:
         if prefix and not prefix.endswith("/"):
             prefix += "/"
@@ -240,7 +242,9 @@ class S3Inbox(Inbox):
     def pending(self) -> list[InboxItem]:
         items: list[InboxItem] = []
         try:
-            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+            )
             for page in pages:
                 for obj in page.get("Contents", ()):
                     key = obj["Key"]

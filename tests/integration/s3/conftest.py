@@ -1,0 +1,106 @@
+"""Fixtures for the S3 adapters: moto in-process, and a real SeaweedFS server on loopback.
+
+Every test here runs with fake credentials and a fresh bucket; nothing can reach a real AWS account.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+from mypy_boto3_s3 import S3Client
+from s3server import SeaweedServer
+
+from failstreak.stores import s3 as s3store
+
+
+_bucket_numbers = itertools.count()
+
+
+@dataclass
+class S3:
+    """One backend for a test: its client (the shared one the adapters use) and a fresh, empty bucket."""
+
+    backend: str
+    client: S3Client
+    bucket: str
+
+    def uri(self, key: str = "") -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def put(self, key: str, body: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def keys(self, prefix: str = "") -> list[str]:
+        out = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            out.extend(o["Key"] for o in page.get("Contents", ()))
+        return sorted(out)
+
+    def new_bucket(self) -> str:
+        name = f"fs-{os.getpid()}-{next(_bucket_numbers)}"
+        self.client.create_bucket(Bucket=name)
+        return name
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, a region, no profile and no endpoint; the shared client rebuilt for each test."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN", "FAILSTREAK_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    s3store.reset_client()
+    yield
+    s3store.reset_client()
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[SeaweedServer]:
+    server = SeaweedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_s3() -> Iterator[S3]:
+    with mock_aws():
+        s3 = S3("moto", s3store.client(), "")
+        s3.bucket = s3.new_bucket()
+        yield s3
+
+
+@pytest.fixture
+def seaweed_s3(seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch) -> S3:
+    # The adapters find the server the standard way: boto3 reads AWS_ENDPOINT_URL itself.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", seaweed.endpoint)
+    s3store.reset_client()
+    s3 = S3("seaweedfs", s3store.client(), "")
+    s3.bucket = s3.new_bucket()
+    return s3
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def s3(request: pytest.FixtureRequest) -> S3:
+    """The same test against moto and against a real S3 server."""
+    fixture: S3 = request.getfixturevalue({"moto": "moto_s3", "seaweedfs": "seaweed_s3"}[request.param])
+    return fixture
+
+
+def plain_client(endpoint: str | None = None) -> S3Client:
+    """A client of the test's own, independent of the adapters' shared one."""
+    return boto3.session.Session().client("s3", endpoint_url=endpoint)
