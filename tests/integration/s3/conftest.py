@@ -18,7 +18,6 @@ from s3server import SeaweedServer
 
 from failstreak.stores import s3 as s3store
 
-
 _bucket_numbers = itertools.count()
 
 

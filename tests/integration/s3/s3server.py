@@ -100,7 +100,7 @@ class SeaweedServer:
             if self._proc is not None and self._proc.poll() is not None:
                 raise RuntimeError(f"weed exited with {self._proc.returncode}: {self.log_tail()}")
             try:
-                with urllib.request.urlopen(self.endpoint + "/", timeout=2):  # noqa: S310 - loopback
+                with urllib.request.urlopen(self.endpoint + "/", timeout=2):
                     return
             except urllib.error.HTTPError:
                 return  # an S3 error document: the gateway is up
