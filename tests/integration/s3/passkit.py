@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,8 +91,8 @@ class Workload:
             self.objects[f"fs/inbox/batch-{f:04d}.jsonl"] = ("\n".join(lines) + "\n").encode()
 
     def upload(self, s3: S3) -> None:
-        for key, body in self.objects.items():
-            s3.put(key, body)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda kv: s3.put(*kv), self.objects.items()))
 
 
 def counters(s3: S3) -> dict[str, dict[str, Any]]:
