@@ -96,6 +96,11 @@ def record(summary: Summary) -> None:
             _dimensioned("AlertsSent", value, Team=team, Event=event)
 
 
+def record_failure() -> None:
+    """Count a pass that could not complete (besides Lambda's own Errors metric, which also counts timeouts)."""
+    metrics.add_metric(name="PassesFailed", unit=MetricUnit.Count, value=1)
+
+
 def _dimensioned(name: str, value: float, **dimensions: str) -> None:
     """One metric with its own dimensions (EMF allows one dimension set per metric blob)."""
     with single_metric(

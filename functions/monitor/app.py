@@ -13,7 +13,7 @@ from failstreak import wiring
 from failstreak.config import load_config
 from failstreak.errors import FailstreakError
 from failstreak.monitor import new_pass_id, run_pass
-from failstreak.observability import logger, metrics, record, traced
+from failstreak.observability import logger, metrics, record, record_failure, traced
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,9 +26,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         cfg = load_config()
         summary = run_pass(cfg, wiring.ports(cfg), pass_id=pass_id)
     except FailstreakError as e:
+        record_failure()
         logger.error("pass failed: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)
         raise
     except Exception:
+        record_failure()
         logger.exception("pass failed: unexpected error")
         raise
     record(summary)

@@ -159,10 +159,32 @@ def test_a_pass_that_cannot_run_logs_one_line_and_raises(
     # When Lambda invokes the handler, then the error propagates (Lambda reports the invocation as failed)
     with pytest.raises(ConfigError):
         handler({}, LambdaContext())
-    # And the reason was logged as one error line with the pass's correlation id
-    [error] = [d for d in json_lines(capsys.readouterr().out) if d.get("level") == "ERROR"]
+    # And the reason was logged as one error line with the pass's correlation id, and counted
+    docs = json_lines(capsys.readouterr().out)
+    [error] = [d for d in docs if d.get("level") == "ERROR"]
     assert error["message"] == f"pass failed: {lambda_env.uri('config/missing.yaml')}: no such object"
     assert error["correlation_id"]
+    assert "exception" not in error
+    [failed] = [b for b in emf(docs) if "PassesFailed" in b]
+    assert failed["PassesFailed"] == 1.0
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback_and_raised(
+    lambda_env: S3, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a pass that hits a bug (not a FailstreakError)
+    handler = fresh_handler(monkeypatch)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(sys.modules["monitor.app"], "run_pass", broken)
+    # When Lambda invokes the handler, then the error propagates and its traceback is in the log
+    with pytest.raises(ZeroDivisionError):
+        handler({}, LambdaContext())
+    [error] = [d for d in json_lines(capsys.readouterr().out) if d.get("level") == "ERROR"]
+    assert error["message"] == "pass failed: unexpected error"
+    assert "ZeroDivisionError" in error["exception"]
 
 
 def test_the_handler_works_with_the_tracer_when_x_ray_is_off(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from botocore.stub import Stubber
 from conftest import S3
 
 from failstreak.errors import StoreUnavailable
@@ -139,3 +140,50 @@ def test_reading_an_object_that_vanished_since_listing_says_so(s3: S3) -> None:
 def test_listing_a_missing_bucket_is_unavailable_naming_the_inbox(s3: S3) -> None:
     with pytest.raises(StoreUnavailable, match=r"^s3://no-such-bucket-fs/inbox/: cannot list inbox: NoSuchBucket"):
         S3Inbox.from_uri("s3://no-such-bucket-fs/inbox/").pending()
+
+
+def test_an_archive_copy_that_s3_refuses_is_unavailable_naming_both_locations(moto_s3: S3) -> None:
+    # Given a waiting object and S3 refusing the copy (a role without s3:PutObject on processed/)
+    moto_s3.put("fs/inbox/a.jsonl", LINE)
+    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
+    [item] = inbox.pending()
+    with Stubber(moto_s3.client) as stub:
+        stub.add_client_error("copy_object", "AccessDenied", "Access Denied", 403)
+        # When it is archived, then the error names the object and where it was going
+        with pytest.raises(
+            StoreUnavailable, match=r"fs/inbox/a.jsonl: cannot copy to s3://.*/fs/processed/.*AccessDenied"
+        ):
+            inbox.archive(item)
+
+
+def test_a_delete_that_s3_refuses_after_the_copy_is_unavailable(moto_s3: S3) -> None:
+    # Given S3 copying an object and then refusing to delete it
+    moto_s3.put("fs/inbox/a.jsonl", LINE)
+    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
+    [item] = inbox.pending()
+    with Stubber(moto_s3.client) as stub:
+        stub.add_response("copy_object", {})
+        stub.add_client_error("delete_object", "AccessDenied", "Access Denied", 403)
+        # When it is archived, then the pass hears of it (the next pass archives it again, idempotently)
+        with pytest.raises(StoreUnavailable, match="cannot delete after copying: AccessDenied"):
+            inbox.archive(item)
+
+
+def test_a_quarantine_reason_that_cannot_be_written_is_unavailable(moto_s3: S3) -> None:
+    moto_s3.put("fs/inbox/a.jsonl", LINE)
+    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
+    [item] = inbox.pending()
+    with Stubber(moto_s3.client) as stub:
+        stub.add_client_error("put_object", "AccessDenied", "Access Denied", 403)
+        with pytest.raises(StoreUnavailable, match=r"fs/quarantine/a.jsonl.reason.txt: cannot write: AccessDenied"):
+            inbox.quarantine(item, "bad")
+
+
+def test_reading_an_object_that_s3_refuses_is_unavailable(moto_s3: S3) -> None:
+    moto_s3.put("fs/inbox/a.jsonl", LINE)
+    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
+    [item] = inbox.pending()
+    with Stubber(moto_s3.client) as stub:
+        stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
+        with pytest.raises(StoreUnavailable, match=r"fs/inbox/a.jsonl: cannot read: AccessDenied"):
+            inbox.read(item)

@@ -120,6 +120,14 @@ def test_a_missing_bucket_is_reported_as_unavailable_naming_the_uri(s3: S3) -> N
         store.load()
 
 
+def test_saving_into_a_missing_bucket_is_unavailable_not_a_conflict(s3: S3) -> None:
+    # Given a state location in a bucket that does not exist
+    store = S3StateStore.from_uri("s3://no-such-bucket-failstreak/state.json")
+    # When a first document is saved, then the error says the store cannot be written
+    with pytest.raises(StoreUnavailable, match=r"^s3://no-such-bucket-failstreak/state.json: cannot write state: "):
+        store.save(DOC, None)
+
+
 def test_an_unreachable_endpoint_is_reported_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an endpoint where nothing listens
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
@@ -206,3 +214,8 @@ def test_read_object_text_of_binary_content_is_a_config_error(moto_s3: S3) -> No
 def test_read_object_text_of_a_bucket_uri_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="names a bucket"):
         read_object_text("s3://bucket")
+
+
+def test_read_object_text_from_a_missing_bucket_is_unavailable(s3: S3) -> None:
+    with pytest.raises(StoreUnavailable, match=r"^s3://no-such-bucket-cfg/cfg.yaml: cannot read: NoSuchBucket"):
+        read_object_text("s3://no-such-bucket-cfg/cfg.yaml")
