@@ -5,49 +5,15 @@ Every test here runs with fake credentials and a fresh bucket; nothing can reach
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import boto3
 import pytest
 from moto import mock_aws
-from mypy_boto3_s3 import S3Client
-from s3server import SeaweedServer
 
 from failstreak.stores import s3 as s3store
-
-_bucket_numbers = itertools.count()
-
-
-@dataclass
-class S3:
-    """One backend for a test: its client (the shared one the adapters use) and a fresh, empty bucket."""
-
-    backend: str
-    client: S3Client
-    bucket: str
-
-    def uri(self, key: str = "") -> str:
-        return f"s3://{self.bucket}/{key}"
-
-    def put(self, key: str, body: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
-
-    def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-
-    def keys(self, prefix: str = "") -> list[str]:
-        out = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            out.extend(o["Key"] for o in page.get("Contents", ()))
-        return sorted(out)
-
-    def new_bucket(self) -> str:
-        name = f"fs-{os.getpid()}-{next(_bucket_numbers)}"
-        self.client.create_bucket(Bucket=name)
-        return name
+from tests.integration.s3.backends import S3
+from tests.integration.s3.s3server import SeaweedServer
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +64,3 @@ def s3(request: pytest.FixtureRequest) -> S3:
     """The same test against moto and against a real S3 server."""
     fixture: S3 = request.getfixturevalue({"moto": "moto_s3", "seaweedfs": "seaweed_s3"}[request.param])
     return fixture
-
-
-def plain_client(endpoint: str | None = None) -> S3Client:
-    """A client of the test's own, independent of the adapters' shared one."""
-    return boto3.session.Session().client("s3", endpoint_url=endpoint)

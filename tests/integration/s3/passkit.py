@@ -9,14 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import S3
-
 from failstreak.config import Config, parse_config
 from failstreak.monitor import Ports
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.routing import Router
 from failstreak.statecodec import decode
 from failstreak.stores.s3 import S3Inbox, S3StateStore
+from tests.integration.s3.backends import S3
 
 T0 = 1_790_000_000_000  # 2026-09-21
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
-from conftest import S3
 
 from failstreak.errors import ConfigError
+from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
 

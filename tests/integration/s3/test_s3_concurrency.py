@@ -6,10 +6,10 @@ import threading
 from collections import Counter
 
 import pytest
-from conftest import S3
-from passkit import Clock, Recorder, Workload, archived, config, counters, pending_outbox, ports
 
 from failstreak.monitor import Summary, run_pass
+from tests.integration.s3.backends import S3
+from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, pending_outbox, ports
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import S3
-from passkit import Clock, Recorder, archived, config, counters, pending_outbox, ports
 
 from failstreak.config import Config
 from failstreak.model import Rejected
@@ -22,6 +20,8 @@ from failstreak.monitor import Ports, run_pass
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.outbox import LEASE_MS
 from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+from tests.integration.s3.backends import S3
+from tests.integration.s3.passkit import Clock, Recorder, archived, config, counters, pending_outbox, ports
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.stub import Stubber
-from conftest import S3
 
 from failstreak.errors import StoreUnavailable
 from failstreak.model import Rejected
 from failstreak.stores.s3 import S3Inbox
+from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
 

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import S3, plain_client
 from moto.server import ThreadedMotoServer
-from passkit import Clock, Recorder, Workload, archived, config, counters, ports
-from s3server import SeaweedServer
 
 from failstreak.errors import StateCorrupt
 from failstreak.monitor import run_pass
+from tests.integration.s3.backends import S3, plain_client
+from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, ports
+from tests.integration.s3.s3server import SeaweedServer
 
 pytestmark = pytest.mark.integration
 

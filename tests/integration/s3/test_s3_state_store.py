@@ -9,11 +9,11 @@ import threading
 
 import pytest
 from botocore.stub import Stubber
-from conftest import S3
 
 from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
 from failstreak.stores import s3 as s3store
 from failstreak.stores.s3 import COMPRESS_ABOVE, S3StateStore, read_object_text
+from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
 
