@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -200,4 +201,22 @@ def test_the_handler_works_with_the_tracer_when_x_ray_is_off(
     tracer = observability.tracer()
     assert tracer is not None
     assert tracer.disabled
+    assert result["ingested"] == 3
+
+
+def test_the_handler_runs_untraced_when_the_x_ray_sdk_is_not_installed(
+    lambda_env: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given tracing not switched off, but a deployment package without aws-xray-sdk
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED")
+    handler = fresh_handler(monkeypatch)
+    from failstreak import observability
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aws_xray_sdk" else real_find_spec(name, *a)
+    )
+    # When the handler runs, then there is no tracer and the pass completes
+    result = handler({}, LambdaContext())
+    assert observability.tracer() is None
     assert result["ingested"] == 3
