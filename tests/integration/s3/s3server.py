@@ -127,6 +127,8 @@ class SeaweedServer:
                 proc.wait(timeout=15)
         if getattr(self, "_log", None) is not None:
             self._log.close()
-        # The S3 gateway also listens on a Unix socket named after its gRPC port.
-        Path(tempfile.gettempdir(), f"seaweedfs-s3-grpc-{self.ports['s3.port.grpc']}.sock").unlink(missing_ok=True)
+        # weed also listens on Unix sockets named after its ports (/tmp/seaweedfs-<what>-<port>.sock).
+        for port in self.ports.values():
+            for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                sock.unlink(missing_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)
