@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
-from failstreak.errors import StateCorrupt
+from failstreak.errors import FailstreakError, StateCorrupt
 from failstreak.monitor import run_pass
+from failstreak.stores.s3 import S3StateStore
 from tests.integration.s3.backends import S3, plain_client
 from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, ports
 from tests.integration.s3.s3server import SeaweedServer
@@ -154,3 +155,26 @@ def test_the_cli_reports_an_unreachable_store_in_one_line(tmp_path: Path, seawee
     assert run.returncode == 1
     assert run.stderr.startswith("failstreak: s3://no-such-bucket-cli/state.json: cannot read state: NoSuchBucket")
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+class AlwaysOvertaken(S3StateStore):
+    """A store where another writer saves just before each of this pass's saves (a real conditional conflict)."""
+
+    def save(self, data: bytes, token: str | None) -> str:
+        other = self.load()
+        # Different bytes each time: S3's ETag is the content's MD5, so the same bytes would keep the ETag.
+        S3StateStore.save(self, (other.data or b'{"version": 1}') + b" ", other.token)
+        return super().save(data, token)
+
+
+def test_a_pass_that_loses_every_race_gives_up_after_save_attempts_and_archives_nothing(s3: S3) -> None:
+    # Given a pass whose every conditional save is overtaken by another writer
+    s3.put("fs/inbox/good.jsonl", GOOD)
+    cfg = config(s3, extra="save_attempts: 3")
+    p = ports(cfg, Recorder(), Clock())
+    p.store = AlwaysOvertaken.from_uri(cfg.state)
+    # When it runs, then it stops with a clear error after three conflicts
+    with pytest.raises(FailstreakError, match=r"fs/state.json: state kept changing under this pass; gave up after 3"):
+        run_pass(cfg, p)
+    # And the object it could not record stays in the inbox for the next pass
+    assert s3.keys("fs/inbox/") == ["fs/inbox/good.jsonl"]

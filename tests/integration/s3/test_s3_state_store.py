@@ -128,6 +128,14 @@ def test_saving_into_a_missing_bucket_is_unavailable_not_a_conflict(s3: S3) -> N
         store.save(DOC, None)
 
 
+def test_the_shared_client_talks_to_the_endpoint_named_by_aws_endpoint_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given AWS_ENDPOINT_URL in the environment (nothing passed in code)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4599")
+    s3store.reset_client()
+    # When the adapters' client is built, then boto3 took the endpoint from the environment
+    assert s3store.client().meta.endpoint_url == "http://127.0.0.1:4599"
+
+
 def test_an_unreachable_endpoint_is_reported_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an endpoint where nothing listens
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
