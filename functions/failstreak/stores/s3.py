@@ -30,6 +30,7 @@ from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
 
 PROCESSED = "processed/"
 QUARANTINE = "quarantine/"
@@ -209,6 +210,10 @@ class S3Inbox(Inbox):
     already gone is a no-op, so a pass that died between copy and delete, or two passes archiving the same
     object, leave exactly one archived copy. Keys ending in `/` (folder markers) are skipped, and so are the
     `processed/` and `quarantine/` prefixes when the inbox is the bucket's root and they fall inside it.
+
+    The copy and the delete are conditional on the ETag the object had when this inbox read it: an object a
+    producer replaced under the same key after the pass read it is left in the inbox, so the next pass reads
+    its new content instead of archiving (and losing) runs nobody counted.
     """
 
     page_size = 1000  # S3's own maximum per ListObjectsV2 page
@@ -224,6 +229,7 @@ class S3Inbox(Inbox):
         self.quarantine_prefix = parent + QUARANTINE
         self._inside = tuple(p for p in (self.processed_prefix, self.quarantine_prefix) if p.startswith(prefix))
         self._s3 = s3
+        self._read_etags: dict[str, str] = {}
 
     @classmethod
     def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3Inbox:
@@ -266,11 +272,13 @@ class S3Inbox(Inbox):
     def read(self, item: InboxItem) -> bytes:
         uri = self._uri(self.prefix + item.key)
         try:
-            data: bytes = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + item.key)["Body"].read()
+            got = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + item.key)
+            data: bytes = got["Body"].read()
         except _vendor_errors() as e:
             if _code(e) in _MISSING_CODES:
                 raise StoreUnavailable(f"{uri}: gone since it was listed (archived by another pass?)") from None
             raise _unavailable(uri, "read", e) from None
+        self._read_etags[item.key] = got["ETag"]
         return data
 
     def archive_key(self, item: InboxItem) -> str:
@@ -280,15 +288,29 @@ class S3Inbox(Inbox):
 
     def _move(self, item: InboxItem, dest: str) -> None:
         src = self.prefix + item.key
+        etag = self._read_etags.get(item.key)
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": src}
         try:
-            self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource={"Bucket": self.bucket, "Key": src})
+            if etag is None:
+                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
+            else:
+                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source, CopySourceIfMatch=etag)
         except _vendor_errors() as e:
-            if _code(e) in _MISSING_CODES:
+            code = _code(e)
+            if code in _MISSING_CODES:
                 return  # already moved by an earlier (or concurrent) pass
+            if code in _CONFLICT_CODES:
+                return  # replaced since it was read: left for the next pass to read
             raise _unavailable(self._uri(src), f"copy to {self._uri(dest)}", e) from None
         try:
-            self.s3.delete_object(Bucket=self.bucket, Key=src)
+            if etag is None:
+                self.s3.delete_object(Bucket=self.bucket, Key=src)
+            else:
+                self.s3.delete_object(Bucket=self.bucket, Key=src, IfMatch=etag)
         except _vendor_errors() as e:
+            code = _code(e)
+            if code in _MISSING_CODES or code in _CONFLICT_CODES:
+                return  # deleted by a concurrent pass, or replaced since it was read (left for the next pass)
             raise _unavailable(self._uri(src), "delete after copying", e) from None
 
     def _put(self, key: str, body: bytes, content_type: str) -> None:

@@ -187,3 +187,22 @@ def test_reading_an_object_that_s3_refuses_is_unavailable(moto_s3: S3) -> None:
         stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
         with pytest.raises(StoreUnavailable, match=r"fs/inbox/a.jsonl: cannot read: AccessDenied"):
             inbox.read(item)
+
+
+def test_an_object_replaced_after_it_was_read_stays_in_the_inbox_when_archived(s3: S3) -> None:
+    # Given an object read by the pass, then replaced under the same key by a producer
+    s3.put("fs/inbox/latest.jsonl", LINE)
+    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
+    [item] = inbox.pending()
+    assert inbox.read(item) == LINE
+    newer = LINE.replace(b'"run_id": 1', b'"run_id": 2')
+    s3.put("fs/inbox/latest.jsonl", newer)
+    # When the pass archives what it read
+    inbox.archive(item)
+    # Then the new content is still waiting (conditional copy and delete on the ETag read), for the next pass
+    assert s3.get("fs/inbox/latest.jsonl") == newer
+    [again] = inbox.pending()
+    assert inbox.read(again) == newer
+    inbox.archive(again)
+    assert s3.keys("fs/inbox/") == []
+    assert s3.get(inbox.archive_key(again)) == newer

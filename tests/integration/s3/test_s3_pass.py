@@ -16,7 +16,8 @@ from moto.server import ThreadedMotoServer
 
 from failstreak.errors import FailstreakError, StateCorrupt
 from failstreak.monitor import run_pass
-from failstreak.stores.s3 import S3StateStore
+from failstreak.stores.base import InboxItem
+from failstreak.stores.s3 import S3Inbox, S3StateStore
 from tests.integration.s3.backends import S3, plain_client
 from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, ports
 from tests.integration.s3.s3server import SeaweedServer
@@ -178,3 +179,28 @@ def test_a_pass_that_loses_every_race_gives_up_after_save_attempts_and_archives_
         run_pass(cfg, p)
     # And the object it could not record stays in the inbox for the next pass
     assert s3.keys("fs/inbox/") == ["fs/inbox/good.jsonl"]
+
+
+class ProducerReusesKey(S3Inbox):
+    """An inbox whose producer rewrites `latest.jsonl` with a newer run right after the pass read it."""
+
+    def read(self, item: InboxItem) -> bytes:
+        data = super().read(item)
+        if item.key == "latest.jsonl" and b'"r1"' in data:
+            self.s3.put_object(Bucket=self.bucket, Key=self.prefix + item.key, Body=data.replace(b'"r1"', b'"r2"'))
+        return data
+
+
+def test_runs_written_under_a_key_the_pass_already_read_are_counted_by_the_next_pass(s3: S3) -> None:
+    # Given a producer that rewrites the same key with a new run while a pass is running
+    s3.put("fs/inbox/latest.jsonl", GOOD)
+    cfg = config(s3)
+    first = ports(cfg, Recorder(), Clock())
+    first.inbox = ProducerReusesKey.from_uri(cfg.inbox or "")
+    run_pass(cfg, first)
+    # When the next pass runs
+    summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+    # Then the rewritten object was not archived unread: the next pass counted its run, and then archived it
+    assert summary.ingested == 1
+    assert [r[0] for r in counters(s3)["etl"]["runs"]] == ["r1", "r2"]
+    assert s3.keys("fs/inbox/") == []
