@@ -137,7 +137,19 @@ def read_object_text(uri: str, s3: S3Client | None = None) -> str:
         raise ConfigError(f"{uri}: not UTF-8 text (byte {e.start})") from None
 
 
-class S3StateStore(StateStore):
+class _UsesS3:
+    """An adapter with a client passed in or, by default, the process's shared one taken on first use."""
+
+    _s3: S3Client | None = None
+
+    @property
+    def s3(self) -> S3Client:
+        if self._s3 is None:
+            self._s3 = client()
+        return self._s3
+
+
+class S3StateStore(_UsesS3, StateStore):
     """The state document in one S3 object; the version token is its ETag.
 
     `save` writes with `If-Match` (or `If-None-Match: *` for the first write) and raises `ConflictError`
@@ -157,12 +169,6 @@ class S3StateStore(StateStore):
     def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3StateStore:
         bucket, key = parse_uri(uri)
         return cls(bucket, key, s3)
-
-    @property
-    def s3(self) -> S3Client:
-        if self._s3 is None:
-            self._s3 = client()
-        return self._s3
 
     def load(self) -> Loaded:
         try:
@@ -202,7 +208,7 @@ def _parent(prefix: str) -> str:
     return head + "/" if head else ""
 
 
-class S3Inbox(Inbox):
+class S3Inbox(_UsesS3, Inbox):
     """Execution files under an S3 prefix, paged through however many there are.
 
     Processed objects are copied to the sibling `processed/YYYY/MM/DD/` prefix (the date of the object's
@@ -235,12 +241,6 @@ class S3Inbox(Inbox):
     def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3Inbox:
         bucket, prefix = parse_uri(uri)
         return cls(bucket, prefix, s3)
-
-    @property
-    def s3(self) -> S3Client:
-        if self._s3 is None:
-            self._s3 = client()
-        return self._s3
 
     def _uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"

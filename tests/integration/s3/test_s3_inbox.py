@@ -9,12 +9,21 @@ from botocore.stub import Stubber
 
 from failstreak.errors import StoreUnavailable
 from failstreak.model import Rejected
+from failstreak.stores.base import InboxItem
 from failstreak.stores.s3 import S3Inbox
 from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
 
 LINE = b'{"job": "j", "run_id": 1, "status": "failed", "finished_at": "2026-01-01T00:00:00Z"}\n'
+
+
+def one_waiting(s3: S3, name: str = "a.jsonl", body: bytes = LINE) -> tuple[S3Inbox, InboxItem]:
+    """An inbox at fs/inbox/ with one object waiting, and that object as the inbox lists it."""
+    s3.put(f"fs/inbox/{name}", body)
+    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
+    [item] = inbox.pending()
+    return inbox, item
 
 
 def today_path() -> str:
@@ -69,9 +78,7 @@ def test_archive_moves_an_object_to_the_sibling_processed_prefix_under_its_date(
 
 def test_archiving_an_object_already_gone_is_a_no_op(s3: S3) -> None:
     # Given an object archived by another pass
-    s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    inbox, item = one_waiting(s3)
     inbox.archive(item)
     # When this pass archives it too, then nothing fails and there is still exactly one archived copy
     inbox.archive(item)
@@ -80,9 +87,7 @@ def test_archiving_an_object_already_gone_is_a_no_op(s3: S3) -> None:
 
 def test_archiving_again_after_a_crash_between_copy_and_delete_leaves_one_copy(s3: S3) -> None:
     # Given a pass that copied an object to processed/ and died before deleting it
-    s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    inbox, item = one_waiting(s3)
     s3.client.copy_object(
         Bucket=s3.bucket, Key=inbox.archive_key(item), CopySource={"Bucket": s3.bucket, "Key": "fs/inbox/a.jsonl"}
     )
@@ -106,9 +111,7 @@ def test_quarantine_moves_the_object_aside_with_its_reason(s3: S3) -> None:
 
 def test_reject_lines_stores_each_rejected_line_with_file_line_and_reason(s3: S3) -> None:
     # Given an object with two rejected lines
-    s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    inbox, item = one_waiting(s3)
     rejected = [Rejected("a.jsonl", 2, "missing required field 'job'", '{"run_id": 1}'), Rejected("a.jsonl", 5, "x")]
     # When they are stored
     inbox.reject_lines(item, rejected)
@@ -120,6 +123,7 @@ def test_reject_lines_stores_each_rejected_line_with_file_line_and_reason(s3: S3
 
 
 def test_reject_lines_with_nothing_rejected_writes_nothing(s3: S3) -> None:
+    # Given an object whose lines were all good; when its (empty) rejects are stored, then nothing is written
     s3.put("fs/inbox/a.jsonl", LINE)
     inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
     inbox.reject_lines(inbox.pending()[0], [])
@@ -128,9 +132,7 @@ def test_reject_lines_with_nothing_rejected_writes_nothing(s3: S3) -> None:
 
 def test_reading_an_object_that_vanished_since_listing_says_so(s3: S3) -> None:
     # Given an object listed by this pass and then archived by another
-    s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    inbox, item = one_waiting(s3)
     inbox.archive(item)
     # When this pass reads it, then it learns the object is gone (and leaves it to whoever took it)
     with pytest.raises(StoreUnavailable, match=r"fs/inbox/a.jsonl: gone since it was listed"):
@@ -138,15 +140,14 @@ def test_reading_an_object_that_vanished_since_listing_says_so(s3: S3) -> None:
 
 
 def test_listing_a_missing_bucket_is_unavailable_naming_the_inbox(s3: S3) -> None:
+    # Given an inbox in a bucket that does not exist; when listed, then the error names the inbox
     with pytest.raises(StoreUnavailable, match=r"^s3://no-such-bucket-fs/inbox/: cannot list inbox: NoSuchBucket"):
         S3Inbox.from_uri("s3://no-such-bucket-fs/inbox/").pending()
 
 
 def test_an_archive_copy_that_s3_refuses_is_unavailable_naming_both_locations(moto_s3: S3) -> None:
     # Given a waiting object and S3 refusing the copy (a role without s3:PutObject on processed/)
-    moto_s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    inbox, item = one_waiting(moto_s3)
     with Stubber(moto_s3.client) as stub:
         stub.add_client_error("copy_object", "AccessDenied", "Access Denied", 403)
         # When it is archived, then the error names the object and where it was going
@@ -158,9 +159,7 @@ def test_an_archive_copy_that_s3_refuses_is_unavailable_naming_both_locations(mo
 
 def test_a_delete_that_s3_refuses_after_the_copy_is_unavailable(moto_s3: S3) -> None:
     # Given S3 copying an object and then refusing to delete it
-    moto_s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    inbox, item = one_waiting(moto_s3)
     with Stubber(moto_s3.client) as stub:
         stub.add_response("copy_object", {})
         stub.add_client_error("delete_object", "AccessDenied", "Access Denied", 403)
@@ -170,9 +169,8 @@ def test_a_delete_that_s3_refuses_after_the_copy_is_unavailable(moto_s3: S3) -> 
 
 
 def test_a_quarantine_reason_that_cannot_be_written_is_unavailable(moto_s3: S3) -> None:
-    moto_s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    # Given S3 refusing writes to quarantine/; when an object is quarantined, then the error names the key
+    inbox, item = one_waiting(moto_s3)
     with Stubber(moto_s3.client) as stub:
         stub.add_client_error("put_object", "AccessDenied", "Access Denied", 403)
         with pytest.raises(StoreUnavailable, match=r"fs/quarantine/a.jsonl.reason.txt: cannot write: AccessDenied"):
@@ -180,9 +178,8 @@ def test_a_quarantine_reason_that_cannot_be_written_is_unavailable(moto_s3: S3) 
 
 
 def test_reading_an_object_that_s3_refuses_is_unavailable(moto_s3: S3) -> None:
-    moto_s3.put("fs/inbox/a.jsonl", LINE)
-    inbox = S3Inbox.from_uri(moto_s3.uri("fs/inbox/"))
-    [item] = inbox.pending()
+    # Given S3 refusing the read; when the object is read, then the error names it (the pass skips it)
+    inbox, item = one_waiting(moto_s3)
     with Stubber(moto_s3.client) as stub:
         stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
         with pytest.raises(StoreUnavailable, match=r"fs/inbox/a.jsonl: cannot read: AccessDenied"):

@@ -190,6 +190,7 @@ def test_a_state_uri_that_names_a_prefix_is_a_config_error() -> None:
 
 
 def test_a_uri_without_a_bucket_is_a_config_error() -> None:
+    # Given a URI with no bucket; when a store is built from it, then the config is refused
     with pytest.raises(ConfigError, match="no bucket"):
         S3StateStore.from_uri("s3:///state.json")
 
@@ -209,21 +210,25 @@ def test_read_object_text_returns_a_config_object(s3: S3) -> None:
 
 
 def test_read_object_text_of_a_missing_object_is_a_config_error_naming_it(s3: S3) -> None:
+    # Given no such config object; when it is read, then the error names its URI
     with pytest.raises(ConfigError, match=r"s3://.*/nope.yaml: no such object"):
         read_object_text(s3.uri("nope.yaml"))
 
 
 def test_read_object_text_of_binary_content_is_a_config_error(moto_s3: S3) -> None:
+    # Given a config object that is not UTF-8; when read, then it is refused as config
     moto_s3.put("cfg.yaml", b"\xff\xfe\x00")
     with pytest.raises(ConfigError, match="not UTF-8 text"):
         read_object_text(moto_s3.uri("cfg.yaml"))
 
 
 def test_read_object_text_of_a_bucket_uri_is_a_config_error() -> None:
+    # Given a URI naming only a bucket; when read as a config file, then it is refused
     with pytest.raises(ConfigError, match="names a bucket"):
         read_object_text("s3://bucket")
 
 
 def test_read_object_text_from_a_missing_bucket_is_unavailable(s3: S3) -> None:
+    # Given a config URI in a bucket that does not exist; when read, then the store is reported unavailable
     with pytest.raises(StoreUnavailable, match=r"^s3://no-such-bucket-cfg/cfg.yaml: cannot read: NoSuchBucket"):
         read_object_text("s3://no-such-bucket-cfg/cfg.yaml")
