@@ -302,11 +302,19 @@ def _deliver(ports: Ports, state: State, pass_id: str) -> list[DeliveryResult]:
     return results
 
 
-def run_pass(cfg: Config, ports: Ports) -> Summary:
-    """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete."""
+def new_pass_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
+    """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete.
+
+    `pass_id` (default: a fresh one) names the pass in the summary and owns its outbox leases; the Lambda
+    passes its own so that every log line of the invocation carries it as correlation id.
+    """
     started = time.monotonic()
     now = ports.clock()
-    pass_id = uuid.uuid4().hex[:12]
+    pass_id = pass_id or new_pass_id()
     summary = Summary(pass_id=pass_id, started_at=now)
 
     store = ports.store

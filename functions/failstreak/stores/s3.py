@@ -1,0 +1,336 @@
+"""S3 adapters: the state document as one object written conditionally, the inbox as a prefix.
+
+Layout for `inbox: s3://bucket/failstreak/inbox/`:
+
+    s3://bucket/failstreak/inbox/<key>                          waiting
+    s3://bucket/failstreak/processed/YYYY/MM/DD/<key>           archived (date of the object's LastModified)
+    s3://bucket/failstreak/quarantine/<key>                     unreadable, with <key>.reason.txt beside it
+    s3://bucket/failstreak/quarantine/<key>.rejected.jsonl      the rejected lines of an ingested object
+
+The state is written with `If-Match: <etag read>` (or `If-None-Match: *` when there was none), so two passes
+can never overwrite each other: the loser gets `ConflictError`, reloads and re-applies (see monitor.py).
+
+The S3 client is built on first use, never at import time, from the standard AWS configuration chain: boto3
+itself honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3`, so the same code talks to AWS, moto's server or
+SeaweedFS. One client is shared by every adapter of the process (and across warm Lambda invocations).
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
+from failstreak.model import Rejected
+from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+
+PROCESSED = "processed/"
+QUARANTINE = "quarantine/"
+# Reads of small objects (state, config, inbox files) are quick; a stuck connection must not eat the
+# Lambda's whole timeout, and botocore's standard retry mode already backs off on throttling and 5xx.
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 30
+MAX_ATTEMPTS = 4
+MAX_POOL = 16
+# Measured (docs/s3-and-lambda.md): a 1,000-job state is 1.9 MB as JSON and 0.47 MB at gzip level 1 (20 ms to
+# compress, 6 ms to decompress), which pays for itself on the transfer; a small state stays plain and readable.
+COMPRESS_ABOVE = 128 * 1024
+GZIP_LEVEL = 1
+
+# S3 says a conditional write lost a race with these codes: 412 (the ETag moved on, or the key appeared),
+# 409 (a concurrent conditional write was in flight), 404 on If-Match (the document was deleted meanwhile).
+_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+_lock = threading.Lock()
+_client: S3Client | None = None
+
+
+def client() -> S3Client:
+    """The process's shared S3 client, built on first use."""
+    global _client  # noqa: PLW0603 - one client per process, reused across warm invocations
+    with _lock:
+        if _client is None:
+            import boto3  # noqa: PLC0415 - only S3 users pay for boto3
+            from botocore.config import Config  # noqa: PLC0415
+
+            config = Config(
+                connect_timeout=CONNECT_TIMEOUT_S,
+                read_timeout=READ_TIMEOUT_S,
+                retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+                max_pool_connections=MAX_POOL,
+            )
+            # A session of our own: boto3's default session is not safe to share between threads.
+            _client = boto3.session.Session().client("s3", config=config)
+        return _client
+
+
+def reset_client() -> None:
+    """Forget the shared client, so the next use builds one from the current environment (tests, endpoints)."""
+    global _client  # noqa: PLW0603
+    with _lock:
+        _client = None
+
+
+def parse_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/key` → (bucket, key). The key may be empty (the bucket's root)."""
+    if not uri.startswith("s3://"):
+        raise ConfigError(f"{uri}: not an s3:// URI")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ConfigError(f"{uri}: no bucket in the s3:// URI")
+    return bucket, key
+
+
+def _code(e: Exception) -> str:
+    response: dict[str, Any] = getattr(e, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code") or "")
+    if not code:
+        code = str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    return code
+
+
+def _describe(e: Exception) -> str:
+    """One line naming the vendor error without its traceback (and never a credential)."""
+    response: dict[str, Any] | None = getattr(e, "response", None)
+    if response is not None:
+        err = response.get("Error", {})
+        code = err.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+        message = err.get("Message") or ""
+        return f"{code}: {message}".rstrip(": ")
+    return f"{type(e).__name__}: {e}".splitlines()[0]
+
+
+def _unavailable(uri: str, doing: str, e: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"{uri}: cannot {doing}: {_describe(e)}")
+
+
+def _vendor_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    return (ClientError, BotoCoreError)
+
+
+def read_object_text(uri: str, s3: S3Client | None = None) -> str:
+    """A small UTF-8 object (config, owners file) by s3:// URI. Errors name the URI."""
+    bucket, key = parse_uri(uri)
+    if not key:
+        raise ConfigError(f"{uri}: the s3:// URI names a bucket, not an object")
+    s3 = s3 or client()
+    try:
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except _vendor_errors() as e:
+        if _code(e) in _MISSING_CODES:
+            raise ConfigError(f"{uri}: no such object") from None
+        raise _unavailable(uri, "read", e) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{uri}: not UTF-8 text (byte {e.start})") from None
+
+
+class _UsesS3:
+    """An adapter with a client passed in or, by default, the process's shared one taken on first use."""
+
+    _s3: S3Client | None = None
+
+    @property
+    def s3(self) -> S3Client:
+        if self._s3 is None:
+            self._s3 = client()
+        return self._s3
+
+
+class S3StateStore(_UsesS3, StateStore):
+    """The state document in one S3 object; the version token is its ETag.
+
+    `save` writes with `If-Match` (or `If-None-Match: *` for the first write) and raises `ConflictError`
+    when another writer got there first. Documents larger than `COMPRESS_ABOVE` bytes are stored
+    gzip-compressed (the codec recognises gzip by its magic bytes on read); smaller ones as plain JSON.
+    """
+
+    def __init__(self, bucket: str, key: str, s3: S3Client | None = None) -> None:
+        if not key or key.endswith("/"):
+            raise ConfigError(f"s3://{bucket}/{key}: the state location must name an object, not a prefix")
+        self.bucket = bucket
+        self.key = key
+        self.location = f"s3://{bucket}/{key}"
+        self._s3 = s3
+
+    @classmethod
+    def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3StateStore:
+        bucket, key = parse_uri(uri)
+        return cls(bucket, key, s3)
+
+    def load(self) -> Loaded:
+        try:
+            got = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+            data = got["Body"].read()
+        except _vendor_errors() as e:
+            if _code(e) in _MISSING_CODES:
+                return Loaded(None, None)
+            raise _unavailable(self.location, "read state", e) from None
+        return Loaded(data, got["ETag"])
+
+    def save(self, data: bytes, token: str | None) -> str:
+        content_type = "application/json"
+        if len(data) > COMPRESS_ABOVE and data[:2] != b"\x1f\x8b":
+            data = gzip.compress(data, GZIP_LEVEL, mtime=0)
+            content_type = "application/gzip"
+        try:
+            if token is None:
+                put = self.s3.put_object(
+                    Bucket=self.bucket, Key=self.key, Body=data, ContentType=content_type, IfNoneMatch="*"
+                )
+            else:
+                put = self.s3.put_object(
+                    Bucket=self.bucket, Key=self.key, Body=data, ContentType=content_type, IfMatch=token
+                )
+        except _vendor_errors() as e:
+            code = _code(e)
+            if code in _CONFLICT_CODES or (token is not None and code in _MISSING_CODES):
+                raise ConflictError(f"{self.location}: state changed since it was read ({code})") from None
+            raise _unavailable(self.location, "write state", e) from None
+        return put["ETag"]
+
+
+def _parent(prefix: str) -> str:
+    """`a/b/inbox/` → `a/b/`; `inbox/` → ``; `` → ``."""
+    head, _, _ = prefix.rstrip("/").rpartition("/")
+    return head + "/" if head else ""
+
+
+class S3Inbox(_UsesS3, Inbox):
+    """Execution files under an S3 prefix, paged through however many there are.
+
+    Processed objects are copied to the sibling `processed/YYYY/MM/DD/` prefix (the date of the object's
+    LastModified, so every pass computes the same destination) and then deleted; archiving an object that is
+    already gone is a no-op, so a pass that died between copy and delete, or two passes archiving the same
+    object, leave exactly one archived copy. Keys ending in `/` (folder markers) are skipped, and so are the
+    `processed/` and `quarantine/` prefixes when the inbox is the bucket's root and they fall inside it.
+
+    The copy and the delete are conditional on the ETag the object had when this inbox read it: an object a
+    producer replaced under the same key after the pass read it is left in the inbox, so the next pass reads
+    its new content instead of archiving (and losing) runs nobody counted.
+    """
+
+    page_size = 1000  # S3's own maximum per ListObjectsV2 page
+
+    def __init__(self, bucket: str, prefix: str, s3: S3Client | None = None) -> None:
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        self.bucket = bucket
+        self.prefix = prefix
+        self.location = f"s3://{bucket}/{prefix}"
+        parent = _parent(prefix)
+        self.processed_prefix = parent + PROCESSED
+        self.quarantine_prefix = parent + QUARANTINE
+        self._inside = tuple(p for p in (self.processed_prefix, self.quarantine_prefix) if p.startswith(prefix))
+        self._s3 = s3
+        self._read_etags: dict[str, str] = {}
+
+    @classmethod
+    def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3Inbox:
+        bucket, prefix = parse_uri(uri)
+        return cls(bucket, prefix, s3)
+
+    def _uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def pending(self) -> list[InboxItem]:
+        items: list[InboxItem] = []
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+            )
+            for page in pages:
+                for obj in page.get("Contents", ()):
+                    key = obj["Key"]
+                    if key.endswith("/") or key.startswith(self._inside):
+                        continue
+                    modified = obj["LastModified"]
+                    items.append(
+                        InboxItem(
+                            key=key[len(self.prefix) :],
+                            size=obj.get("Size", 0),
+                            modified_ms=int(modified.timestamp() * 1000),
+                        )
+                    )
+        except _vendor_errors() as e:
+            raise _unavailable(self.location, "list inbox", e) from None
+        items.sort(key=lambda i: (i.modified_ms, i.key))
+        return items
+
+    def read(self, item: InboxItem) -> bytes:
+        uri = self._uri(self.prefix + item.key)
+        try:
+            got = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + item.key)
+            data: bytes = got["Body"].read()
+        except _vendor_errors() as e:
+            if _code(e) in _MISSING_CODES:
+                raise StoreUnavailable(f"{uri}: gone since it was listed (archived by another pass?)") from None
+            raise _unavailable(uri, "read", e) from None
+        self._read_etags[item.key] = got["ETag"]
+        return data
+
+    def archive_key(self, item: InboxItem) -> str:
+        """Where `item` goes when archived: deterministic, so concurrent or repeated archiving agree."""
+        day = datetime.fromtimestamp(item.modified_ms / 1000, UTC).strftime("%Y/%m/%d")
+        return f"{self.processed_prefix}{day}/{item.key}"
+
+    def _move(self, item: InboxItem, dest: str) -> None:
+        src = self.prefix + item.key
+        etag = self._read_etags.get(item.key)
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": src}
+        try:
+            if etag is None:
+                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
+            else:
+                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source, CopySourceIfMatch=etag)
+        except _vendor_errors() as e:
+            code = _code(e)
+            if code in _MISSING_CODES:
+                return  # already moved by an earlier (or concurrent) pass
+            if code in _CONFLICT_CODES:
+                return  # replaced since it was read: left for the next pass to read
+            raise _unavailable(self._uri(src), f"copy to {self._uri(dest)}", e) from None
+        try:
+            if etag is None:
+                self.s3.delete_object(Bucket=self.bucket, Key=src)
+            else:
+                self.s3.delete_object(Bucket=self.bucket, Key=src, IfMatch=etag)
+        except _vendor_errors() as e:
+            code = _code(e)
+            if code in _MISSING_CODES or code in _CONFLICT_CODES:
+                return  # deleted by a concurrent pass, or replaced since it was read (left for the next pass)
+            raise _unavailable(self._uri(src), "delete after copying", e) from None
+
+    def _put(self, key: str, body: bytes, content_type: str) -> None:
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        except _vendor_errors() as e:
+            raise _unavailable(self._uri(key), "write", e) from None
+
+    def archive(self, item: InboxItem) -> None:
+        self._move(item, self.archive_key(item))
+
+    def quarantine(self, item: InboxItem, reason: str) -> None:
+        dest = self.quarantine_prefix + item.key
+        self._put(dest + ".reason.txt", (reason + "\n").encode(), "text/plain; charset=utf-8")
+        self._move(item, dest)
+
+    def reject_lines(self, item: InboxItem, rejected: list[Rejected]) -> None:
+        if not rejected:
+            return
+        lines = [orjson.dumps({"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}) for r in rejected]
+        self._put(
+            self.quarantine_prefix + item.key + ".rejected.jsonl", b"\n".join(lines) + b"\n", "application/x-ndjson"
+        )
