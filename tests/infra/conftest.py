@@ -46,10 +46,15 @@ def default_stack(aws: str) -> Stack:
 
 @pytest.fixture(scope="module")
 def existing_bucket_stack(aws: str) -> Stack:
-    """The stack pointed at a bucket that already exists, with tracing on and the schedule disabled."""
+    """The stack pointed at a bucket that already exists: tracing on, schedule disabled, no reserved concurrency."""
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=EXISTING_BUCKET)
     return deploy(
         "fs-existing",
-        {"ExistingBucketName": EXISTING_BUCKET, "TracingEnabled": "true", "ScheduleEnabled": "false"},
+        {
+            "ExistingBucketName": EXISTING_BUCKET,
+            "TracingEnabled": "true",
+            "ScheduleEnabled": "false",
+            "ReserveConcurrency": "false",
+        },
         aws,
     )

@@ -12,6 +12,10 @@ import pytest
 from samstack import EXISTING_BUCKET, FUNCTIONS, REGION, Stack, actions_of, resources_of, role_statements
 
 
+# moto records but does not create alarms, subscriptions, bucket policies and event-invoke configs (see samstack.py).
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::.* but it's not supported:UserWarning")
+
+
 def _function_config(stack: Stack) -> dict[str, Any]:
     config: dict[str, Any] = boto3.client("lambda", region_name=REGION).get_function_configuration(
         FunctionName=stack.physical["MonitorFunction"]
@@ -69,6 +73,17 @@ def test_function_runs_the_monitor_handler_with_its_limits(default_stack: Stack)
         FunctionName=config["FunctionArn"]
     )
     assert concurrency["ReservedConcurrentExecutions"] == 1
+
+
+def test_concurrency_reservation_can_be_switched_off_for_small_accounts(existing_bucket_stack: Stack) -> None:
+    # Given the stack deployed with ReserveConcurrency=false (accounts whose limit of 10 allows no reservation)
+    function_arn = _function_config(existing_bucket_stack)["FunctionArn"]
+
+    # When we ask Lambda for the function's reserved concurrency
+    concurrency = boto3.client("lambda", region_name=REGION).get_function_concurrency(FunctionName=function_arn)
+
+    # Then none is reserved
+    assert "ReservedConcurrentExecutions" not in concurrency
 
 
 def test_handler_module_is_the_monitor_package_inside_code_uri(default_stack: Stack) -> None:
