@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
-from samstack import EXISTING_BUCKET, FULL, REGION, Stack, deploy, upload_code
+
+from tests.infra.samstack import EXISTING_BUCKET, FULL, REGION, Stack, deploy, upload_code
 
 
 @pytest.fixture(scope="module")

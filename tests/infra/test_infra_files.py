@@ -7,9 +7,9 @@ import re
 from types import ModuleType
 
 import yaml
-from samstack import FUNCTIONS, ROOT, load_template
 
 from failstreak.config import parse_config
+from tests.infra.samstack import FUNCTIONS, ROOT, load_template
 
 INFRA = ROOT / "infra"
 

@@ -16,7 +16,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from samstack import FUNCTIONS, ROOT, TEMPLATE
+
+from tests.infra.samstack import FUNCTIONS, ROOT, TEMPLATE
 
 SAM = Path(os.environ.get("SAM_CLI", ROOT / ".venv-sam" / "bin" / "sam"))
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import boto3
 import pytest
-from samstack import EXISTING_BUCKET, FUNCTIONS, REGION, Stack, actions_of, resources_of, role_statements
+
+from tests.infra.samstack import EXISTING_BUCKET, FUNCTIONS, REGION, Stack, actions_of, resources_of, role_statements
 
 # moto records but does not create alarms, subscriptions, bucket policies and event-invoke configs (see samstack.py).
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*not supported by moto:UserWarning")
