@@ -362,5 +362,5 @@ def resolve_secret(ref: SecretRef) -> str:
 
 
 def process_environment() -> Mapping[str, str]:
-    """A read-only copy of the process environment, for defaults taken from CI variables (`failstreak report`)."""
+    """A copy of the process environment, for defaults taken from CI variables (`failstreak report`)."""
     return dict(os.environ)
