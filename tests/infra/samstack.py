@@ -33,6 +33,7 @@ REGION = "us-east-1"
 FULL = {
     "SlackTokenSecretName": "failstreak/slack-bot-token",
     "SlackTokenParameterName": "/failstreak/slack-bot-token",
+    "SecretsPrefix": "failstreak/",
     "EmailSenderIdentity": "example.com",
     "AlarmEmail": "ops@example.com",
 }

@@ -236,6 +236,18 @@ def test_role_reads_only_the_named_slack_secret_and_parameter(full_stack: Stack)
     assert resources_of(parameter) == ["arn:aws:ssm:us-east-1:123456789012:parameter/failstreak/slack-bot-token"]
 
 
+def test_role_reads_other_secrets_only_under_the_given_prefix(full_stack: Stack) -> None:
+    # Given a stack with SecretsPrefix=failstreak/ (source tokens such as failstreak/github, /failstreak/gitlab)
+    under_prefix = _statement(full_stack, "ReadSecretsUnderPrefix")
+
+    # Then the role may read secrets and parameters whose names start with that prefix, in this account and region
+    assert sorted(actions_of(under_prefix)) == ["secretsmanager:GetSecretValue", "ssm:GetParameter"]
+    assert resources_of(under_prefix) == [
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:failstreak/*",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/failstreak/*",
+    ]
+
+
 def test_role_sends_email_only_as_the_sender_identity(full_stack: Stack) -> None:
     # Given a stack with EmailSenderIdentity=example.com
     send = _statement(full_stack, "SendAsSenderIdentity")
