@@ -4,10 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.deps-stamp
+# aws-sam-cli pins its own boto3: it gets a virtual environment of its own (template checks, sam build, deploy).
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.deps-stamp
 PYTEST_ARGS ?=
-LINT_PATHS := functions tests $(wildcard bench)
+LINT_PATHS := functions tests scripts $(wildcard bench)
 
-.PHONY: run test lint fmt typecheck pytest deps bench clean
+.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements bench clean
 
 deps: $(STAMP)
 
@@ -17,12 +20,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+sam-deps: $(SAM_STAMP)
+
+$(SAM_STAMP): infra/requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	touch $@
+
+# Both environments at once: the installs are mostly waiting on the network.
+venvs:
+	$(MAKE) --no-print-directory -j2 $(STAMP) $(SAM_STAMP)
+
 ## run: a real monitor pass on the embedded local default, over a generated sample inbox
 run: $(STAMP)
 	$(BIN)/failstreak demo --dir demo
 
-## test: every check — lint, types, tests with a coverage floor
-test: lint typecheck pytest
+## test: every check — lint, types, tests with a coverage floor (the template checks in tests/infra included)
+test: venvs lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -35,8 +50,16 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(SAM_STAMP)
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
+## infra-check: only the template checks — cfn-lint, sam validate (plain and --lint), sam build, the moto stack
+infra-check: $(STAMP) $(SAM_STAMP)
+	$(BIN)/pytest --no-cov tests/infra
+
+## requirements: rewrite functions/requirements.txt (what sam build installs) from pyproject.toml
+requirements:
+	$(PYTHON) scripts/gen_requirements.py
+
 clean:
-	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .coverage demo bench/out
+	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage demo bench/out

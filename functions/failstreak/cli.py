@@ -1,4 +1,4 @@
-"""The command line (SPEC 6): `failstreak run`, `status`, `demo`, `import`, `mute`, `unmute`."""
+"""The command line (SPEC 6): `failstreak run`, `status`, `demo`, `import`, `mute`, `unmute`, `report`."""
 
 from __future__ import annotations
 
@@ -231,6 +231,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), passes=args.passes)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from failstreak.config import process_environment  # noqa: PLC0415
+    from failstreak.report import build_record, write_record  # noqa: PLC0415
+
+    inbox = args.inbox or load_config(args.config).inbox
+    if not inbox:
+        return _fail("report: no inbox: give --inbox, or a config that names one")
+    record = build_record(
+        args.job,
+        args.status,
+        run_id=args.run_id,
+        finished_at=args.finished_at,
+        url=args.url,
+        commit=args.commit,
+        reason=args.reason,
+        attempt=args.attempt,
+        owner=args.owner,
+        source=args.source,
+        env=process_environment(),
+    )
+    print(write_record(inbox, record))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="failstreak", description="Find the jobs that keep failing.")
     parser.add_argument("--version", action="version", version=f"failstreak {__version__}")
@@ -278,6 +302,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mutes", help="list mutes")
     with_config(p)
     p.set_defaults(func=cmd_mutes)
+
+    p = sub.add_parser("report", help="write one execution record (a CI job's result) into the inbox")
+    with_config(p)
+    p.add_argument("--inbox", help="s3://bucket/failstreak/inbox/ or a local directory (default: the config's inbox)")
+    p.add_argument("--job", required=True, help="the job's stable name")
+    p.add_argument("--status", required=True, help="success, failed, timed_out, canceled… or a platform's spelling")
+    p.add_argument("--run-id", help="unique within the job (default: the CI system's run or job id)")
+    p.add_argument("--finished-at", help="RFC 3339 time (default: now)")
+    p.add_argument("--attempt", type=int, help="retry number; the highest attempt of a run counts")
+    p.add_argument("--url", help="link to the run (default: from the CI system)")
+    p.add_argument("--commit", help="commit the run built (default: from the CI system)")
+    p.add_argument("--reason", help="failure message or category, shown in alerts")
+    p.add_argument("--owner", help="owning team, if not routed by JOBOWNERS")
+    p.add_argument("--source", help="what produced the record (default: the CI system's name)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

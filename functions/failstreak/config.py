@@ -359,3 +359,8 @@ def resolve_secret(ref: SecretRef) -> str:
     from failstreak.secrets import fetch  # noqa: PLC0415 - powertools only when a secret is referenced
 
     return fetch(ref)
+
+
+def process_environment() -> Mapping[str, str]:
+    """A copy of the process environment, for defaults taken from CI variables (`failstreak report`)."""
+    return dict(os.environ)
