@@ -27,24 +27,32 @@ from failstreak.model import (
 VERSION = 1
 
 
+_STATUS = {s.value: s for s in Status}
+
+
 def _run_to_list(r: Execution) -> list[Any]:
-    row: list[Any] = [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason]
-    while len(row) > 4 and row[-1] is None:
-        row.pop()
-    return row
+    # Status is a StrEnum: orjson writes its value, so the member goes in as it is.
+    if r.reason is not None:
+        return [r.finished_at, r.run_id, r.attempt, r.status, r.url, r.commit, r.reason]
+    if r.commit is not None:
+        return [r.finished_at, r.run_id, r.attempt, r.status, r.url, r.commit]
+    if r.url is not None:
+        return [r.finished_at, r.run_id, r.attempt, r.status, r.url]
+    return [r.finished_at, r.run_id, r.attempt, r.status]
 
 
 def _run_from_list(job: str, row: list[Any]) -> Execution:
-    row = row + [None] * (7 - len(row))
+    n = len(row)
+    value = row[3]
     return Execution(
-        job=job,
-        run_id=str(row[1]),
-        status=Status(row[3]),
-        finished_at=int(row[0]),
-        attempt=int(row[2]),
-        url=row[4],
-        commit=row[5],
-        reason=row[6],
+        job,
+        str(row[1]),
+        _STATUS.get(value) or Status(value),
+        int(row[0]),
+        int(row[2]),
+        row[4] if n > 4 else None,
+        row[5] if n > 5 else None,
+        row[6] if n > 6 else None,
     )
 
 
@@ -95,7 +103,19 @@ _JOB_OPTIONAL = ("last_success", "last_failure", "owner", "source")
 
 
 def job_to_dict(j: JobState) -> dict[str, Any]:
-    d: dict[str, Any] = {"runs": [_run_to_list(r) for r in j.runs]}
+    # _run_to_list, inlined: one row per remembered run is the bulk of the document.
+    d: dict[str, Any] = {
+        "runs": [
+            [r.finished_at, r.run_id, r.attempt, r.status, r.url, r.commit, r.reason]
+            if r.reason is not None
+            else [r.finished_at, r.run_id, r.attempt, r.status, r.url, r.commit]
+            if r.commit is not None
+            else [r.finished_at, r.run_id, r.attempt, r.status, r.url]
+            if r.url is not None
+            else [r.finished_at, r.run_id, r.attempt, r.status]
+            for r in j.runs
+        ]
+    }
     for name in _JOB_INTS:
         value = getattr(j, name)
         if value:
