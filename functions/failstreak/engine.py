@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from failstreak.config import JobPolicy
 
 PolicyFor = Callable[[str], "JobPolicy"]
+IGNORED = Outcome.IGNORED
+FAILURE = Outcome.FAILURE
 
 
 @dataclass(slots=True)
@@ -86,9 +88,10 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         else:
             stats.superseded += 1
 
-    known = {r.run_id: r for r in job.runs}
-    oldest = job.runs[0].order_key() if job.runs else None
-    forgot = job.forgotten > 0
+    outcomes = policy.outcomes
+    runs = job.runs
+    known = {r.run_id: r for r in runs}
+    oldest = runs[0].order_key() if runs and job.forgotten > 0 else None
     added: list[Execution] = []
     removed: set[str] = set()
     delta = JobDelta()
@@ -104,11 +107,24 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
-        elif forgot and oldest is not None and ex.order_key() < oldest:
+        elif oldest is not None and ex.finished_at <= oldest[0] and ex.order_key() < oldest:
             stats.stale += 1
             continue
         added.append(ex)
-        _count(job, policy, ex, +1, delta)
+        # _count(job, policy, ex, +1, delta), inlined: this runs once per ingested execution.
+        outcome = outcomes.get(ex.status, IGNORED)
+        if outcome is not IGNORED:
+            job.total_runs += 1
+            delta.counted += 1
+            if outcome is FAILURE:
+                job.total_failures += 1
+                delta.failures += 1
+                if job.last_failure is None or ex.finished_at > job.last_failure:
+                    job.last_failure = ex.finished_at
+            else:
+                delta.successes += 1
+                if job.last_success is None or ex.finished_at > job.last_success:
+                    job.last_success = ex.finished_at
         stats.ingested += 1
         if ex.owner:
             job.owner = ex.owner
@@ -117,10 +133,20 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
 
     if not added:
         return None
-    runs = [r for r in job.runs if r.run_id not in removed] if removed else job.runs
-    runs.extend(added)
-    # Timsort merges the two sorted runs (remembered, then new) in linear time.
-    runs.sort(key=Execution.order_key)
+    order = Execution.order_key
+    if len(added) > 1:
+        added.sort(key=order)
+    if removed:
+        runs = [r for r in runs if r.run_id not in removed]
+        runs.extend(added)
+        runs.sort(key=order)
+    elif not runs or order(runs[-1]) < order(added[0]):
+        # The usual case: everything new is newer than what is remembered; the order is already right.
+        runs.extend(added)
+    else:
+        # Late arrivals: Timsort merges the two sorted runs (remembered, then new) in linear time.
+        runs.extend(added)
+        runs.sort(key=order)
     job.runs = runs
     _trim(job, policy)
     recompute(job, policy)
@@ -148,11 +174,15 @@ def _trim(job: JobState, policy: JobPolicy) -> None:
     """Forget the oldest runs beyond the history bound, folding forgotten failures into `older_streak`."""
     keep = policy.history
     runs = job.runs
-    counted = sum(1 for r in runs if _counts(policy, r.status) is not Outcome.IGNORED)
+    outcomes = policy.outcomes
+    counted = 0
+    for r in runs:
+        if outcomes.get(r.status, IGNORED) is not IGNORED:
+            counted += 1
     drop = 0
     while counted > keep:
-        outcome = _counts(policy, runs[drop].status)
-        if outcome is Outcome.FAILURE:
+        outcome = outcomes.get(runs[drop].status, IGNORED)
+        if outcome is FAILURE:
             job.older_streak += 1
             counted -= 1
         elif outcome is Outcome.SUCCESS:
@@ -181,17 +211,19 @@ def recompute(job: JobState, policy: JobPolicy) -> None:
     broken = False
     window_size = 0
     window_failures = 0
+    outcomes = policy.outcomes
+    window = policy.window
     for r in reversed(job.runs):
-        outcome = _counts(policy, r.status)
-        if outcome is Outcome.IGNORED:
+        outcome = outcomes.get(r.status, IGNORED)
+        if outcome is IGNORED:
             continue
-        failed = outcome is Outcome.FAILURE
+        failed = outcome is FAILURE
         if not broken:
             if failed:
                 streak += 1
             else:
                 broken = True
-        if window_size < policy.window:
+        if window_size < window:
             window_size += 1
             window_failures += failed
         elif broken:
