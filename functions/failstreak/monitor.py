@@ -12,11 +12,13 @@ Durability (SPEC 8):
 
 from __future__ import annotations
 
+import functools
+import gc
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from failstreak import engine, outbox, rules
 from failstreak.config import Config
@@ -30,6 +32,8 @@ from failstreak.statecodec import decode, encode
 from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
 
 MAX_REJECTS_LISTED = 50
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Routes(Protocol):
@@ -306,6 +310,29 @@ def new_pass_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn` with the cyclic garbage collector paused.
+
+    A pass allocates millions of small objects (one per record and per remembered run) and none of them form
+    cycles, so every collection the allocations trigger is wasted work that grows with the heap: on 10k jobs it
+    is about a third of the pass. Memory is still freed by reference counting; cycles, if any, are collected
+    once the collector is back on.
+    """
+
+    @functools.wraps(fn)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
+
+
+@_gc_paused
 def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete.
 
