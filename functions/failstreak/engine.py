@@ -1,5 +1,8 @@
 """Counting: order, dedupe, attempts, late arrivals, streaks and windows. Pure: no I/O, no clock.
 
+Runs are remembered with their link, commit and reason only when they count as failures (for their job's
+policy); the other runs keep their id, status, time and attempt.
+
 The counters of a job always equal a direct recomputation over its runs sorted by (`finished_at`, `run_id`),
 whatever order and batches they arrived in, as long as a late run is newer than the oldest run the state still
 remembers for its job (older ones are reported as `stale` and not applied).
@@ -110,9 +113,14 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         elif oldest is not None and ex.finished_at <= oldest[0] and ex.order_key() < oldest:
             stats.stale += 1
             continue
-        added.append(ex)
         # _count(job, policy, ex, +1, delta), inlined: this runs once per ingested execution.
         outcome = outcomes.get(ex.status, IGNORED)
+        if outcome is not FAILURE and (ex.url is not None or ex.commit is not None or ex.reason is not None):
+            # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
+            # dropping them elsewhere halves the stored state (docs/state.md).
+            added.append(Execution(ex.job, ex.run_id, ex.status, ex.finished_at, ex.attempt))
+        else:
+            added.append(ex)
         if outcome is not IGNORED:
             job.total_runs += 1
             delta.counted += 1

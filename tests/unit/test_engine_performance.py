@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from failstreak import engine
 from failstreak.config import Config, parse_config
-from failstreak.model import Execution, State, Status
+from failstreak.model import Execution, Outcome, State, Status
 from tests.unit import reference_engine
 
 STATUSES = [Status.SUCCESS, Status.FAILED, Status.TIMED_OUT, Status.SKIPPED, Status.CANCELED, Status.RUNNING]
@@ -50,8 +50,20 @@ def _executions(rng: random.Random, jobs: int, count: int, t0: int = 10**12) -> 
     return out
 
 
-def _snapshot(state: State) -> dict[str, Any]:
-    return {name: copy.deepcopy(job) for name, job in sorted(state.jobs.items())}
+def _snapshot(state: State, trimmed: bool = False) -> dict[str, Any]:
+    """Every job, with each run as stored; `trimmed` applies the remembered-extras rule to the reference."""
+    out = {}
+    for name, live in sorted(state.jobs.items()):
+        job = copy.deepcopy(live)
+        policy = CFG.policy_for(name)
+        rows = []
+        for r in job.runs:
+            failed = engine.outcome_of(policy, r.status) is Outcome.FAILURE
+            extras = (r.url, r.commit, r.reason) if failed or not trimmed else (None, None, None)
+            rows.append((r.job, r.run_id, r.status, r.finished_at, r.attempt, *extras))
+        job.runs = []
+        out[name] = (job, rows)
+    return out
 
 
 def _stats(stats: Any) -> tuple[Any, ...]:
@@ -78,9 +90,10 @@ def test_optimised_engine_matches_the_reference_pass_after_pass(seed: int, jobs:
         # When both engines apply them pass after pass
         got = engine.apply(fast, batch, CFG.policy_for, now=n)
         want = reference_engine.apply(ref, batch, CFG.policy_for, now=n)
-        # Then statistics and every job's state are identical
+        # Then statistics and every job's state are identical (but for links, commits and reasons of runs that
+        # did not fail, which the optimised engine does not remember)
         assert _stats(got) == _stats(want)
-        assert _snapshot(fast) == _snapshot(ref)
+        assert _snapshot(fast) == _snapshot(ref, trimmed=True)
 
 
 @contextmanager
@@ -159,3 +172,29 @@ def test_engine_work_grows_linearly_with_executions_per_job() -> None:
     ratio = 40 / 10
     assert big_calls <= 1.15 * ratio * small_calls
     assert big_keys <= 1.15 * ratio * small_keys
+
+
+def test_links_commits_and_reasons_are_remembered_for_failures_only() -> None:
+    # Given a failure, a success and a skipped run, each with a link, a commit and a reason
+    state = State()
+    runs = [
+        Execution("j", str(k), status, 10**12 + k, url=f"u{k}", commit=f"c{k}", reason=f"r{k}", owner="team")
+        for k, status in enumerate([Status.FAILED, Status.SUCCESS, Status.SKIPPED])
+    ]
+    # When they are applied
+    engine.apply(state, runs, CFG.policy_for, now=0)
+    job = state.jobs["j"]
+    # Then only the failure keeps them; the others keep id, status, time and attempt; the owner is still learnt
+    assert [(r.url, r.commit, r.reason) for r in job.runs] == [("u0", "c0", "r0"), (None, None, None), (None,) * 3]
+    assert [(r.run_id, r.status, r.finished_at) for r in job.runs] == [
+        (r.run_id, r.status, r.finished_at) for r in runs
+    ]
+    assert job.owner == "team"
+
+
+def test_a_status_that_a_job_counts_as_failure_keeps_its_link() -> None:
+    # Given a job whose override counts skipped runs as failures
+    state = State()
+    engine.apply(state, [Execution("b1", "1", Status.SKIPPED, 10**12, url="u")], CFG.policy_for, now=0)
+    # Then its skipped run keeps its link
+    assert state.jobs["b1"].runs[0].url == "u"
