@@ -74,3 +74,14 @@ def test_fast_execution_constructor_is_a_frozen_dataclass_as_before() -> None:
     assert Execution("j", "1", Status.SUCCESS, 5) == Execution("j", "1", Status.SUCCESS, 5, 0, None, None, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.job = "x"  # type: ignore[misc]
+
+
+def test_policy_lookup_is_built_once_and_still_honours_overrides() -> None:
+    from failstreak.config import Config, parse_config
+
+    cfg = Config()
+    assert cfg.policy_for("a") is cfg.policy_for("b")
+    overridden = parse_config("overrides: [{match: 'nightly-*', window: 3, consecutive: 2}]")
+    assert overridden.policy_for("nightly-etl").window == 3
+    assert overridden.policy_for("nightly-etl").consecutive == 2
+    assert overridden.policy_for("build").window == 10
