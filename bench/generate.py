@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-NOW = 1_795_000_000_000  # the measured pass's clock (2026-11-17T08:26:40Z); fixed so runs are reproducible
+NOW = 1_795_000_000_000  # the measured pass's clock, fixed so runs are reproducible
 HOUR = 3_600_000
 HISTORY_PASS_AT = NOW - HOUR  # the earlier pass that built the steady state ran an hour before
 TEAMS = ("payments", "search", "platform", "data", "mobile", "web", "infra", "ml", "billing", "identity")
@@ -51,7 +51,11 @@ class Workload:
     seed: int = 7
 
     def key(self) -> str:
-        return f"{self.name}-j{self.jobs}-e{self.executions}-f{self.files}-h{self.history_runs}-s{self.seed}"
+        # The steady state is written by the package's own pass: a change to what it stores makes a new one.
+        return (
+            f"{self.name}-j{self.jobs}-e{self.executions}-f{self.files}-h{self.history_runs}-s{self.seed}"
+            f"-{_code_digest()}"
+        )
 
 
 SIZES: dict[str, Workload] = {
@@ -59,6 +63,18 @@ SIZES: dict[str, Workload] = {
     "10k": Workload("10k", jobs=10_000, executions=100_000, files=100),
     "100k": Workload("100k", jobs=100_000, executions=1_000_000, files=500),
 }
+
+
+def _code_digest() -> str:
+    import hashlib
+
+    import failstreak
+
+    root = Path(failstreak.__file__).parent
+    digest = hashlib.sha256()
+    for name in ("engine.py", "statecodec.py", "records.py", "model.py"):
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def job_name(i: int) -> str:
