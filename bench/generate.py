@@ -72,7 +72,7 @@ def _code_digest() -> str:
 
     root = Path(failstreak.__file__).parent
     digest = hashlib.sha256()
-    for name in ("engine.py", "statecodec.py", "records.py", "model.py"):
+    for name in ("engine.py", "statecodec.py"):
         digest.update((root / name).read_bytes())
     return digest.hexdigest()[:8]
 
