@@ -11,6 +11,7 @@ import gzip
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from sys import intern
 from typing import Any
 
 import orjson
@@ -115,9 +116,11 @@ def to_execution(obj: Any, default_source: str | None = None) -> Execution:
                     and (owner is None or (type(owner) is str and len(owner) <= MAX_TEXT_LEN))
                     and (source is None or (type(source) is str and len(source) <= MAX_TEXT_LEN))
                 ):
+                    # Interned: the many records of one job then share one name instead of one copy each.
                     return Execution(
-                        job, rid, status, finished_at, attempt, url, commit, reason, owner, source or default_source
-                    )
+                        intern(job), rid, status, finished_at, attempt, url, commit, reason, owner,
+                        source or default_source,
+                    )  # fmt: skip
     return _to_execution_checked(obj, default_source)
 
 
