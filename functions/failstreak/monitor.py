@@ -227,10 +227,11 @@ def _advance(
     summary.notifications = notes
     router = ports.router
     summary.team_notifications = {}
+    queued = {e.id for e in state.outbox}  # built once: per notification it made the pass quadratic
     for note in notes:
         if note.suppressed or router is None:
             continue
-        outbox.enqueue(state, note, router.destinations(note))
+        outbox.enqueue(state, note, router.destinations(note), present=queued)
         for team in router.teams(note):
             per_team = summary.team_notifications.setdefault(team, {})
             per_team[note.event.value] = per_team.get(note.event.value, 0) + 1
