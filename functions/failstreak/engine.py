@@ -13,6 +13,7 @@ its remembered history (H = the job's history bound): linear in executions and i
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 PolicyFor = Callable[[str], "JobPolicy"]
 IGNORED = Outcome.IGNORED
+_FINISHED_AT = operator.attrgetter("finished_at")
 FAILURE = Outcome.FAILURE
 
 
@@ -56,11 +58,13 @@ def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, 
     """
     stats = ApplyStats()
     by_job: dict[str, list[Execution]] = {}
+    group = by_job.setdefault
+    running = Status.RUNNING
     for ex in executions:
-        if ex.status is Status.RUNNING:
+        if ex.status is running:
             stats.running += 1
             continue
-        by_job.setdefault(ex.job, []).append(ex)
+        group(ex.job, []).append(ex)
     for name, batch in by_job.items():
         job = state.jobs.get(name)
         if job is None:
@@ -94,7 +98,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     outcomes = policy.outcomes
     runs = job.runs
     known = {r.run_id: r for r in runs}
-    oldest = runs[0].order_key() if runs and job.forgotten > 0 else None
+    oldest = runs[0].finished_at if runs and job.forgotten > 0 else None
     added: list[Execution] = []
     removed: set[str] = set()
     delta = JobDelta()
@@ -110,7 +114,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
-        elif oldest is not None and ex.finished_at <= oldest[0] and ex.order_key() < oldest:
+        elif oldest is not None and ex.finished_at <= oldest and ex.order_key() < runs[0].order_key():
             stats.stale += 1
             continue
         # _count(job, policy, ex, +1, delta), inlined: this runs once per ingested execution.
@@ -143,12 +147,16 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         return None
     order = Execution.order_key
     if len(added) > 1:
-        added.sort(key=order)
+        # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
+        # sorts are stable, so the order is exactly that of sorting by the full key.
+        added.sort(key=_FINISHED_AT)
+        if len({r.finished_at for r in added}) < len(added):
+            added.sort(key=order)
     if removed:
         runs = [r for r in runs if r.run_id not in removed]
         runs.extend(added)
         runs.sort(key=order)
-    elif not runs or order(runs[-1]) < order(added[0]):
+    elif not runs or runs[-1].finished_at < added[0].finished_at:
         # The usual case: everything new is newer than what is remembered; the order is already right.
         runs.extend(added)
     else:
