@@ -4,8 +4,8 @@ MODE `pass` runs a whole monitor pass (the CLI's and the Lambda's `run_pass`) ov
 MODE `floor` does only the unavoidable work over the same data: read every inbox file (gunzip the compressed
 ones) and parse every line with orjson, read and parse the state document, serialise it back and write it.
 
-Timings cover the work only (the interpreter's start and imports are excluded); peak memory is read by the
-parent from the child's rusage, so it covers the whole process.
+Timings cover the work only (the interpreter's start and imports are excluded); peak memory is the whole
+process's peak resident set (VmHWM; the parent falls back on the child's rusage where /proc is missing).
 """
 
 from __future__ import annotations
@@ -22,6 +22,19 @@ import orjson
 def _cpu() -> float:
     t = os.times()
     return t.user + t.system
+
+
+def _peak_rss_kib() -> int | None:
+    """This process's peak resident set (VmHWM). Unlike rusage's ru_maxrss, which Linux carries over from the
+    forked parent across exec, it counts only this program's own memory."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def floor_local(state_path: str, inbox_dir: str) -> dict[str, Any]:
@@ -145,6 +158,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"unknown mode {mode!r}")
     result["wall_s"] = time.perf_counter() - wall0
     result["cpu_s"] = _cpu() - cpu0
+    result["peak_rss_kib"] = _peak_rss_kib()
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     return 0
 

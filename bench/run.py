@@ -7,7 +7,7 @@ a fresh inbox, then for each repetition, in fresh child processes over fresh cop
   serialise it back and write it);
 - `pass`: a whole monitor pass, as the CLI and the Lambda run it.
 
-It reports medians of wall time, CPU time and peak RSS (the child's rusage), the pass/floor ratio, the state's
+It reports medians of wall time, CPU time and peak RSS (the child's own VmHWM), the pass/floor ratio, the state's
 size (as stored, and compressed or raw), and executions per second; it prints a table and rewrites its own block
 of docs/performance.md. The S3 runs use a moto server on a free loopback port, started and stopped here; they
 run when `failstreak.stores.s3` is importable (else they are reported as skipped).
@@ -87,7 +87,8 @@ def _child(args: list[str], env: dict[str, str]) -> Measure:
     if proc.returncode != 0:
         raise SystemExit(f"bench: child {args} failed with {proc.returncode}")
     detail = orjson.loads(out_path.read_bytes().splitlines()[-1])
-    return Measure(detail.pop("wall_s"), detail.pop("cpu_s"), usage.ru_maxrss / 1024, detail)
+    peak_kib = detail.pop("peak_rss_kib", None) or usage.ru_maxrss
+    return Measure(detail.pop("wall_s"), detail.pop("cpu_s"), peak_kib / 1024, detail)
 
 
 def _free_port() -> int:
