@@ -304,7 +304,7 @@ def decode(data: bytes | None, location: str = "state") -> State:
             updated_at=doc.get("updated_at"),
             passes=int(doc.get("passes", 0)),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise StateCorrupt(
             f"{location}: state document is malformed ({type(e).__name__}: {e}); left untouched"
         ) from None
