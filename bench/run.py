@@ -194,8 +194,9 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_D
 def s3_available() -> str | None:
     try:
         import boto3  # noqa: F401
-        import failstreak.stores.s3  # noqa: F401
         import moto  # noqa: F401
+
+        import failstreak.stores.s3  # noqa: F401
     except ImportError as e:
         return f"not run: {e.name} is not importable"
     return None

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from bench import generate, measure, run  # noqa: E402
+from bench import generate, measure, run
 
 TINY = generate.Workload("tiny", jobs=50, executions=2000, files=12, history_runs=12)
 
