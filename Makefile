@@ -7,8 +7,12 @@ STAMP := $(VENV)/.deps-stamp
 # aws-sam-cli pins its own boto3: it gets a virtual environment of its own (template checks, sam build, deploy).
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.deps-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 PYTEST_ARGS ?=
 LINT_PATHS := functions tests scripts $(wildcard bench)
+BENCH_SIZES ?= all
+BENCH_STORES ?= local,s3
+BENCH_REPS ?=
 
 .PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements bench clean
 
@@ -60,6 +64,15 @@ infra-check: $(STAMP) $(SAM_STAMP)
 ## requirements: rewrite functions/requirements.txt (what sam build installs) from pyproject.toml
 requirements:
 	$(PYTHON) scripts/gen_requirements.py
+
+## bench: workloads of 1k/10k/100k jobs, a whole pass vs the floor, local and S3 (moto); writes docs/performance.md
+## (BENCH_SIZES=small for a quick run; BENCH_STORES=local to skip S3; BENCH_REPS=N to override repetitions)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $@
+
+bench: $(STAMP) $(BENCH_STAMP)
+	BENCH_SIZES=$(BENCH_SIZES) BENCH_STORES=$(BENCH_STORES) BENCH_REPS=$(BENCH_REPS) $(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage demo bench/out

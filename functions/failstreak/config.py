@@ -243,9 +243,13 @@ class Config(_Model):
 
     def policy_for(self, job: str) -> JobPolicy:
         """The effective thresholds and outcome table for one job (first matching override wins)."""
-        if self._policy_table is None:
-            self._policy_table = _Policies(self)
-        return self._policy_table.for_job(job)
+        # Read the private attribute directly: pydantic's __getattr__ costs about a microsecond, and a pass asks
+        # once or twice per job.
+        private = self.__pydantic_private__
+        table: _Policies | None = private.get("_policy_table") if private is not None else None
+        if table is None:
+            table = self._policy_table = _Policies(self)
+        return table.for_job(job)
 
 
 class JobPolicy:

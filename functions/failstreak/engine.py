@@ -1,5 +1,8 @@
 """Counting: order, dedupe, attempts, late arrivals, streaks and windows. Pure: no I/O, no clock.
 
+Runs are remembered with their link, commit and reason only when they count as failures (for their job's
+policy); the other runs keep their id, status, time and attempt.
+
 The counters of a job always equal a direct recomputation over its runs sorted by (`finished_at`, `run_id`),
 whatever order and batches they arrived in, as long as a late run is newer than the oldest run the state still
 remembers for its job (older ones are reported as `stale` and not applied).
@@ -10,6 +13,7 @@ its remembered history (H = the job's history bound): linear in executions and i
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
     from failstreak.config import JobPolicy
 
 PolicyFor = Callable[[str], "JobPolicy"]
+IGNORED = Outcome.IGNORED
+_FINISHED_AT = operator.attrgetter("finished_at")
+FAILURE = Outcome.FAILURE
 
 
 @dataclass(slots=True)
@@ -51,11 +58,13 @@ def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, 
     """
     stats = ApplyStats()
     by_job: dict[str, list[Execution]] = {}
+    group = by_job.setdefault
+    running = Status.RUNNING
     for ex in executions:
-        if ex.status is Status.RUNNING:
+        if ex.status is running:
             stats.running += 1
             continue
-        by_job.setdefault(ex.job, []).append(ex)
+        group(ex.job, []).append(ex)
     for name, batch in by_job.items():
         job = state.jobs.get(name)
         if job is None:
@@ -86,9 +95,10 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         else:
             stats.superseded += 1
 
-    known = {r.run_id: r for r in job.runs}
-    oldest = job.runs[0].order_key() if job.runs else None
-    forgot = job.forgotten > 0
+    outcomes = policy.outcomes
+    runs = job.runs
+    known = {r.run_id: r for r in runs}
+    oldest = runs[0].finished_at if runs and job.forgotten > 0 else None
     added: list[Execution] = []
     removed: set[str] = set()
     delta = JobDelta()
@@ -104,11 +114,29 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
-        elif forgot and oldest is not None and ex.order_key() < oldest:
+        elif oldest is not None and ex.finished_at <= oldest and ex.order_key() < runs[0].order_key():
             stats.stale += 1
             continue
-        added.append(ex)
-        _count(job, policy, ex, +1, delta)
+        # _count(job, policy, ex, +1, delta), inlined: this runs once per ingested execution.
+        outcome = outcomes.get(ex.status, IGNORED)
+        if outcome is not FAILURE and (ex.url is not None or ex.commit is not None or ex.reason is not None):
+            # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
+            # dropping them elsewhere halves the stored state (docs/state.md).
+            added.append(Execution(ex.job, ex.run_id, ex.status, ex.finished_at, ex.attempt))
+        else:
+            added.append(ex)
+        if outcome is not IGNORED:
+            job.total_runs += 1
+            delta.counted += 1
+            if outcome is FAILURE:
+                job.total_failures += 1
+                delta.failures += 1
+                if job.last_failure is None or ex.finished_at > job.last_failure:
+                    job.last_failure = ex.finished_at
+            else:
+                delta.successes += 1
+                if job.last_success is None or ex.finished_at > job.last_success:
+                    job.last_success = ex.finished_at
         stats.ingested += 1
         if ex.owner:
             job.owner = ex.owner
@@ -117,10 +145,24 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
 
     if not added:
         return None
-    runs = [r for r in job.runs if r.run_id not in removed] if removed else job.runs
-    runs.extend(added)
-    # Timsort merges the two sorted runs (remembered, then new) in linear time.
-    runs.sort(key=Execution.order_key)
+    order = Execution.order_key
+    if len(added) > 1:
+        # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
+        # sorts are stable, so the order is exactly that of sorting by the full key.
+        added.sort(key=_FINISHED_AT)
+        if len({r.finished_at for r in added}) < len(added):
+            added.sort(key=order)
+    if removed:
+        runs = [r for r in runs if r.run_id not in removed]
+        runs.extend(added)
+        runs.sort(key=order)
+    elif not runs or runs[-1].finished_at < added[0].finished_at:
+        # The usual case: everything new is newer than what is remembered; the order is already right.
+        runs.extend(added)
+    else:
+        # Late arrivals: Timsort merges the two sorted runs (remembered, then new) in linear time.
+        runs.extend(added)
+        runs.sort(key=order)
     job.runs = runs
     _trim(job, policy)
     recompute(job, policy)
@@ -148,11 +190,15 @@ def _trim(job: JobState, policy: JobPolicy) -> None:
     """Forget the oldest runs beyond the history bound, folding forgotten failures into `older_streak`."""
     keep = policy.history
     runs = job.runs
-    counted = sum(1 for r in runs if _counts(policy, r.status) is not Outcome.IGNORED)
+    outcomes = policy.outcomes
+    counted = 0
+    for r in runs:
+        if outcomes.get(r.status, IGNORED) is not IGNORED:
+            counted += 1
     drop = 0
     while counted > keep:
-        outcome = _counts(policy, runs[drop].status)
-        if outcome is Outcome.FAILURE:
+        outcome = outcomes.get(runs[drop].status, IGNORED)
+        if outcome is FAILURE:
             job.older_streak += 1
             counted -= 1
         elif outcome is Outcome.SUCCESS:
@@ -181,17 +227,19 @@ def recompute(job: JobState, policy: JobPolicy) -> None:
     broken = False
     window_size = 0
     window_failures = 0
+    outcomes = policy.outcomes
+    window = policy.window
     for r in reversed(job.runs):
-        outcome = _counts(policy, r.status)
-        if outcome is Outcome.IGNORED:
+        outcome = outcomes.get(r.status, IGNORED)
+        if outcome is IGNORED:
             continue
-        failed = outcome is Outcome.FAILURE
+        failed = outcome is FAILURE
         if not broken:
             if failed:
                 streak += 1
             else:
                 broken = True
-        if window_size < policy.window:
+        if window_size < window:
             window_size += 1
             window_failures += failed
         elif broken:

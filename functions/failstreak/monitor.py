@@ -12,11 +12,13 @@ Durability (SPEC 8):
 
 from __future__ import annotations
 
+import functools
+import gc
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from failstreak import engine, outbox, rules
 from failstreak.config import Config
@@ -30,6 +32,8 @@ from failstreak.statecodec import decode, encode
 from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
 
 MAX_REJECTS_LISTED = 50
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Routes(Protocol):
@@ -223,10 +227,11 @@ def _advance(
     summary.notifications = notes
     router = ports.router
     summary.team_notifications = {}
+    queued = {e.id for e in state.outbox}  # built once: per notification it made the pass quadratic
     for note in notes:
         if note.suppressed or router is None:
             continue
-        outbox.enqueue(state, note, router.destinations(note))
+        outbox.enqueue(state, note, router.destinations(note), present=queued)
         for team in router.teams(note):
             per_team = summary.team_notifications.setdefault(team, {})
             per_team[note.event.value] = per_team.get(note.event.value, 0) + 1
@@ -306,6 +311,29 @@ def new_pass_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn` with the cyclic garbage collector paused.
+
+    A pass allocates millions of small objects (one per record and per remembered run) and none of them form
+    cycles, so every collection the allocations trigger is wasted work that grows with the heap: on 10k jobs it
+    is about a third of the pass. Memory is still freed by reference counting; cycles, if any, are collected
+    once the collector is back on.
+    """
+
+    @functools.wraps(fn)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
+
+
+@_gc_paused
 def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete.
 

@@ -18,9 +18,16 @@ LEASE_MS = 15 * 60 * 1000
 MAX_DEAD_LETTERS = 200
 
 
-def enqueue(state: State, notification: Notification, destinations: Iterable[str]) -> int:
-    """Add one entry per destination (skipping ids already present); return how many were added."""
-    present = {e.id for e in state.outbox}
+def enqueue(
+    state: State, notification: Notification, destinations: Iterable[str], present: set[str] | None = None
+) -> int:
+    """Add one entry per destination (skipping ids already present); return how many were added.
+
+    `present`, when given, is the caller's set of the outbox's entry ids, kept up to date here: a caller that
+    enqueues many notifications builds it once instead of once per notification.
+    """
+    if present is None:
+        present = {e.id for e in state.outbox}
     added = 0
     for dest in destinations:
         entry_id = f"{notification.id}>{dest}"

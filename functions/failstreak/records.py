@@ -11,11 +11,12 @@ import gzip
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from sys import intern
 from typing import Any
 
 import orjson
 
-from failstreak.model import Execution, Rejected, Status, parse_status
+from failstreak.model import STATUS_ALIASES, Execution, Rejected, Status, parse_status
 
 MAX_JOB_LEN = 512
 MAX_TEXT_LEN = 4096
@@ -68,8 +69,62 @@ def _text(obj: dict[str, Any], name: str) -> str | None:
     return value[:MAX_TEXT_LEN]
 
 
+# Exact spellings that need no normalising: the fast path looks them up as they are.
+_EXACT_STATUS = {**STATUS_ALIASES, **{k.upper(): v for k, v in STATUS_ALIASES.items()}}
+
+
 def to_execution(obj: Any, default_source: str | None = None) -> Execution:
-    """Validate one decoded record. Raises RecordError naming the offending field."""
+    """Validate one decoded record. Raises RecordError naming the offending field.
+
+    The common record (string job, integer or string run id, a status in a plain spelling, an RFC 3339 or
+    epoch-ms time, optional fields absent or strings) takes a fast path with the same result; anything
+    else, valid or not, goes through the field-by-field checks that name what is wrong.
+    """
+    if type(obj) is dict:
+        get = obj.get
+        job = get("job")
+        run_id = get("run_id")
+        raw_status = get("status")
+        status = _EXACT_STATUS.get(raw_status) if type(raw_status) is str else None
+        raw_time = get("finished_at")
+        attempt = get("attempt", 0)
+        if (
+            type(job) is str
+            and 0 < len(job) <= MAX_JOB_LEN
+            and not job[0].isspace()
+            and status is not None
+            and status is not Status.RUNNING
+            and (type(attempt) is int and attempt >= 0)
+        ):
+            rid = run_id if type(run_id) is str else str(run_id) if type(run_id) is int else None
+            if rid:
+                if type(raw_time) is int and raw_time >= MIN_EPOCH_MS:
+                    finished_at = raw_time
+                elif type(raw_time) is str:
+                    finished_at = parse_time(raw_time)
+                else:
+                    return _to_execution_checked(obj, default_source)
+                url = get("url")
+                commit = get("commit")
+                reason = get("reason")
+                owner = get("owner")
+                source = get("source")
+                if (
+                    (url is None or (type(url) is str and len(url) <= MAX_TEXT_LEN))
+                    and (commit is None or (type(commit) is str and len(commit) <= MAX_TEXT_LEN))
+                    and (reason is None or (type(reason) is str and len(reason) <= MAX_TEXT_LEN))
+                    and (owner is None or (type(owner) is str and len(owner) <= MAX_TEXT_LEN))
+                    and (source is None or (type(source) is str and len(source) <= MAX_TEXT_LEN))
+                ):
+                    # Interned: the many records of one job then share one name instead of one copy each.
+                    return Execution(
+                        intern(job), rid, status, finished_at, attempt, url, commit, reason, owner,
+                        source or default_source,
+                    )  # fmt: skip
+    return _to_execution_checked(obj, default_source)
+
+
+def _to_execution_checked(obj: Any, default_source: str | None = None) -> Execution:
     if not isinstance(obj, dict):
         raise RecordError("expected a JSON object")
     job = obj.get("job")

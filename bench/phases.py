@@ -1,0 +1,60 @@
+"""Per-phase timings of a pass, in one process, best of N: `python -m bench.phases [SIZE] [N]`.
+
+The whole-pass figures of `bench.run` are medians on a shared machine; to judge one optimisation, this
+times each phase on its own (parse the inbox, decode the state, advance = apply + rules, encode) and keeps
+the best of N repetitions, which is far less noisy. Used for the before/after figures of each change.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bench.generate import NOW, SIZES, prepare
+from bench.run import OUT
+
+
+def main(argv: list[str]) -> int:
+    size = argv[1] if len(argv) > 1 else "10k"
+    reps = int(argv[2]) if len(argv) > 2 else 3
+    from failstreak import monitor, statecodec
+    from failstreak.config import Config
+    from failstreak.monitor import Ports, Summary, _Collected
+    from failstreak.records import parse_file
+    from failstreak.stores.local import LocalStateStore
+
+    src = prepare(SIZES[size], OUT / "workloads")
+    files = [(p.name, p.read_bytes()) for p in sorted((src / "inbox").iterdir())]
+    raw_state = (src / "state.json").read_bytes()
+    cfg = Config()
+    best: dict[str, float] = {}
+
+    def timed(name: str, t0: float) -> None:
+        best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
+
+    for _ in range(reps):
+        t = time.perf_counter()
+        executions = [ex for name, data in files for ex in parse_file(name, data).executions]
+        timed("parse inbox", t)
+        t = time.perf_counter()
+        state = statecodec.decode(raw_state)
+        timed("decode state", t)
+        got = _Collected(executions=executions)
+        ports = Ports(store=LocalStateStore(OUT / "phases-unused.json"))
+        t = time.perf_counter()
+        monitor._advance(cfg, ports, state, got, Summary("p", NOW), "p", NOW)
+        timed("advance (apply + rules)", t)
+        t = time.perf_counter()
+        body = statecodec.encode(state)
+        timed("encode state", t)
+        del state, executions, got
+    total = sum(best.values())
+    print(f"{size}: best of {reps}, seconds; encoded state {len(body) / 2**20:.1f} MiB")
+    for name, s in best.items():
+        print(f"  {name:<26} {s:7.3f}")
+    print(f"  {'total':<26} {total:7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

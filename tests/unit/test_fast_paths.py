@@ -1,0 +1,87 @@
+"""The fast paths added for speed give exactly what the careful paths give (differential tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from failstreak.model import Execution, Status
+from failstreak.records import RecordError, _to_execution_checked, to_execution
+
+TEXT = st.one_of(st.none(), st.text(max_size=8), st.integers(), st.just("x" * 5000), st.just(" "), st.just(""))
+FIELD_VALUES = {
+    "job": st.one_of(st.text(max_size=6), st.just(" job"), st.just("j" * 513), st.integers(), st.none()),
+    "run_id": st.one_of(st.integers(-3, 10**12), st.text(max_size=4), st.booleans(), st.none(), st.floats()),
+    "status": st.one_of(
+        st.sampled_from(["success", "FAILED", "Failure", " failed", "running", "TimedOut", "done", "nope"]),
+        st.integers(),
+        st.lists(st.integers(), max_size=1),
+        st.none(),
+    ),
+    "finished_at": st.one_of(
+        st.integers(0, 2 * 10**12),
+        st.sampled_from(["2026-11-18T10:06:40.000Z", "2026-11-18T10:06:40+02:00", "2026-11-18 10:06", "later", " "]),
+        st.booleans(),
+        st.floats(),
+        st.none(),
+    ),
+    "attempt": st.one_of(st.integers(-2, 5), st.booleans(), st.none(), st.text(max_size=2)),
+    "url": TEXT,
+    "commit": TEXT,
+    "reason": TEXT,
+    "owner": TEXT,
+    "source": TEXT,
+}
+RECORDS = st.fixed_dictionaries({}, optional=FIELD_VALUES)
+
+
+def _outcome(fn: Any, obj: Any) -> Any:
+    try:
+        return fn(obj, "src")
+    except RecordError as e:
+        return ("error", str(e))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(RECORDS)
+def test_fast_record_path_matches_the_checked_path(obj: dict[str, Any]) -> None:
+    # Given any record, valid or not; When both paths validate it; Then they agree on the result or the error
+    assert _outcome(to_execution, obj) == _outcome(_to_execution_checked, obj)
+
+
+def test_non_objects_are_rejected_the_same_way() -> None:
+    for obj in ([], "x", 3, None):
+        assert _outcome(to_execution, obj) == _outcome(_to_execution_checked, obj)
+
+
+def test_fast_execution_constructor_is_a_frozen_dataclass_as_before() -> None:
+    # Given an execution built positionally and one by keyword; Then they are equal, hashable, frozen, copyable
+    a = Execution("j", "1", Status.FAILED, 1, 2, "u", "c", "r", "o", "s")
+    b = Execution(
+        job="j", run_id="1", status=Status.FAILED, finished_at=1, attempt=2, url="u", commit="c", reason="r",
+        owner="o", source="s",
+    )  # fmt: skip
+    assert a == b
+    assert hash(a) == hash(b)
+    assert dataclasses.astuple(a) == ("j", "1", Status.FAILED, 1, 2, "u", "c", "r", "o", "s")
+    assert dataclasses.replace(a, job="k").job == "k"
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert Execution("j", "1", Status.SUCCESS, 5) == Execution("j", "1", Status.SUCCESS, 5, 0, None, None, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.job = "x"  # type: ignore[misc]
+
+
+def test_policy_lookup_is_built_once_and_still_honours_overrides() -> None:
+    from failstreak.config import Config, parse_config
+
+    cfg = Config()
+    assert cfg.policy_for("a") is cfg.policy_for("b")
+    overridden = parse_config("overrides: [{match: 'nightly-*', window: 3, consecutive: 2}]")
+    assert overridden.policy_for("nightly-etl").window == 3
+    assert overridden.policy_for("nightly-etl").consecutive == 2
+    assert overridden.policy_for("build").window == 10
