@@ -315,3 +315,24 @@ def test_an_abandoned_alerting_job_is_retired_and_stops_reminding(workdir: Path)
     assert summary.retired == ["j"]
     assert summary.alerting == 0
     assert decode((workdir / "state.json").read_bytes()).jobs == {}
+
+
+def test_a_slack_token_that_cannot_be_fetched_keeps_alerts_pending_and_the_counts_saved(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Slack configured with a token variable that is not set, and a job failing three times
+    monkeypatch.delenv("FAILSTREAK_TEST_MISSING_TOKEN", raising=False)
+    (workdir / "failstreak.yaml").write_text(
+        "state: state.json\ninbox: inbox/\n"
+        "notify: {slack: {token: {env: FAILSTREAK_TEST_MISSING_TOKEN}, default_channel: '#ci'}}\n"
+    )
+    (workdir / "inbox" / "a.jsonl").write_text("\n".join(record("ci/a", i) for i in (1, 2, 3)) + "\n")
+    # When a pass runs
+    summary = run_json(workdir, capsys)
+    # Then the pass completes, the counters are saved and the alert waits, with the reason
+    assert summary["ingested"] == 3
+    assert summary["pending"] == 1
+    (failure,) = summary["delivery_failures"]
+    assert failure["retrying"] is True
+    assert "FAILSTREAK_TEST_MISSING_TOKEN is not set" in failure["error"]
+    assert status_json(workdir, capsys)["jobs"]["ci/a"]["alerting"] is True
