@@ -237,6 +237,8 @@ class Config(_Model):
     sources: list[SourceConfig] = Field(default_factory=list)
     job_keys: JobKeys = JobKeys()
     save_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    inbox_max_files: int | None = Field(default=5000, ge=1)
+    inbox_max_mib: float | None = Field(default=256, gt=0)
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
     _policy_table: _Policies | None = PrivateAttr(default=None)

@@ -61,6 +61,7 @@ class Summary:
     pass_id: str
     started_at: int
     files: int = 0
+    backlog: int = 0
     ingested: int = 0
     duplicates: int = 0
     superseded: int = 0
@@ -88,6 +89,7 @@ class Summary:
             "started_at": self.started_at,
             "duration_ms": self.duration_ms,
             "files": self.files,
+            "backlog": self.backlog,
             "ingested": self.ingested,
             "duplicates": self.duplicates,
             "superseded": self.superseded,
@@ -130,10 +132,25 @@ class _Collected:
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[InboxItem]:
+    """The oldest inbox items that fit one pass's bounds (at least one); the rest wait as `backlog`."""
+    max_files = cfg.inbox_max_files or len(pending)
+    max_bytes = int(cfg.inbox_max_mib * 1024 * 1024) if cfg.inbox_max_mib else None
+    taken = 0
+    size = 0
+    for item in pending:
+        if taken and (taken >= max_files or (max_bytes is not None and size + item.size > max_bytes)):
+            break
+        taken += 1
+        size += item.size
+    summary.backlog = len(pending) - taken
+    return pending[:taken]
+
+
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
     got = _Collected()
     if ports.inbox is not None:
-        for item in ports.inbox.pending():
+        for item in _batch(cfg, ports.inbox.pending(), summary):
             try:
                 data = ports.inbox.read(item)
             except ItemGone:

@@ -79,6 +79,7 @@ def record(summary: Summary) -> None:
     )
     metrics.add_metric(name="DeliveryFailures", unit=count, value=len(summary.delivery_failures))
     metrics.add_metric(name="PendingNotifications", unit=count, value=summary.pending)
+    metrics.add_metric(name="InboxBacklog", unit=count, value=summary.backlog)
     metrics.add_metric(name="ConflictsRetried", unit=count, value=summary.conflicts)
     metrics.add_metric(
         name="SourceErrors", unit=count, value=sum(1 for s in summary.sources.values() if not s.get("ok", True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -336,3 +337,32 @@ def test_a_slack_token_that_cannot_be_fetched_keeps_alerts_pending_and_the_count
     assert failure["retrying"] is True
     assert "FAILSTREAK_TEST_MISSING_TOKEN is not set" in failure["error"]
     assert status_json(workdir, capsys)["jobs"]["ci/a"]["alerting"] is True
+
+
+def test_a_large_backlog_is_taken_in_bounded_batches_oldest_first(workdir: Path) -> None:
+    # Given five inbox files, written oldest first, and passes bounded to two files each
+    (workdir / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\ninbox_max_files: 2\n")
+    for f in range(5):
+        path = workdir / "inbox" / f"f{f}.jsonl"
+        path.write_text("\n".join(record("j", f * 3 + i, "failed" if i else "success") for i in range(3)) + "\n")
+        os.utime(path, ns=(T0 * 10**6 + f, T0 * 10**6 + f))
+    cfg = load_config(str(workdir / "failstreak.yaml"))
+    # When passes run until the inbox is empty
+    summaries = [run_pass(cfg, wiring.ports(cfg)) for _ in range(3)]
+    # Then each took at most two files, oldest first, said how many were left, and every run counted once
+    assert [(s.files, s.backlog) for s in summaries] == [(2, 3), (2, 1), (1, 0)]
+    assert [p.name for p in sorted((workdir / "inbox" / "processed").rglob("*.jsonl"))] == [
+        f"f{i}.jsonl" for i in range(5)
+    ]
+    assert decode((workdir / "state.json").read_bytes()).jobs["j"].total_runs == 15
+
+
+def test_one_file_larger_than_the_byte_bound_is_still_taken(workdir: Path) -> None:
+    # Given a bound far below the size of the only file
+    (workdir / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\ninbox_max_mib: 0.000001\n")
+    (workdir / "inbox" / "big.jsonl").write_text("\n".join(record("j", i) for i in range(1, 20)) + "\n")
+    cfg = load_config(str(workdir / "failstreak.yaml"))
+    # When a pass runs
+    summary = run_pass(cfg, wiring.ports(cfg))
+    # Then the file is taken anyway, so a big file can never block the inbox
+    assert (summary.files, summary.backlog, summary.ingested) == (1, 0, 19)

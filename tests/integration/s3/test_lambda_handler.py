@@ -135,6 +135,7 @@ def test_the_handler_emits_the_pass_metrics_as_emf(
         "NotificationsSuppressed",
         "DeliveryFailures",
         "PendingNotifications",
+        "InboxBacklog",
         "ConflictsRetried",
         "SourceErrors",
         "PassDuration",
