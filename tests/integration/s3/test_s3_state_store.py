@@ -11,8 +11,10 @@ import pytest
 from botocore.stub import Stubber
 
 from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
+from failstreak.model import JobState, State
+from failstreak.statecodec import COMPRESS_ABOVE, decode, encode
 from failstreak.stores import s3 as s3store
-from failstreak.stores.s3 import COMPRESS_ABOVE, S3StateStore, read_object_text
+from failstreak.stores.s3 import S3StateStore, read_object_text
 from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
@@ -167,20 +169,26 @@ def test_a_409_conditional_request_conflict_is_a_conflict(moto_s3: S3) -> None:
 
 
 def test_a_large_state_is_stored_gzipped_and_a_small_one_as_plain_json(s3: S3) -> None:
-    # Given a small and a large document
+    # Given a small document and a large state encoded by the codec (which compresses past its threshold)
     small = S3StateStore.from_uri(s3.uri("small.json"))
     large = S3StateStore.from_uri(s3.uri("large.json"))
-    big = b'{"version": 1, "pad": "' + b"x" * COMPRESS_ABOVE + b'"}'
+    state = State(jobs={f"job-{i:05}": JobState(name=f"job-{i:05}", total_runs=7) for i in range(5000)})
+    plain = encode(state, compress_above=float("inf"))
+    assert len(plain) > COMPRESS_ABOVE
+    big = encode(state)
     # When both are saved
     small.save(DOC, None)
     large.save(big, None)
-    # Then the small one is readable JSON, the large one gzip that decompresses to the same bytes
+    # Then the small one is readable JSON, the large one gzip (labelled so) that decompresses to the state's JSON
     assert s3.get("small.json") == DOC
+    assert s3.client.head_object(Bucket=s3.bucket, Key="small.json")["ContentType"] == "application/json"
     stored = s3.get("large.json")
     assert stored[:2] == b"\x1f\x8b"
-    assert len(stored) < len(big) // 10
-    assert gzip.decompress(stored) == big
+    assert s3.client.head_object(Bucket=s3.bucket, Key="large.json")["ContentType"] == "application/gzip"
+    assert len(stored) < len(plain) // 10
+    assert gzip.decompress(stored) == plain
     assert large.load().data == stored
+    assert decode(large.load().data).jobs["job-04999"].total_runs == 7
 
 
 def test_a_state_uri_that_names_a_prefix_is_a_config_error() -> None:
