@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from failstreak.model import Execution, JobState, Outcome, State, Status
+from failstreak.model import Execution, JobState, Outcome, Run, State, Status
 
 if TYPE_CHECKING:
     from failstreak.config import JobPolicy
@@ -99,7 +99,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     runs = job.runs
     known = {r.run_id: r for r in runs}
     oldest = runs[0].finished_at if runs and job.forgotten > 0 else None
-    added: list[Execution] = []
+    added: list[Run] = []
     removed: set[str] = set()
     delta = JobDelta()
     for ex in best.values():
@@ -119,12 +119,12 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             continue
         # _count(job, policy, ex, +1, delta), inlined: this runs once per ingested execution.
         outcome = outcomes.get(ex.status, IGNORED)
-        if outcome is not FAILURE and (ex.url is not None or ex.commit is not None or ex.reason is not None):
+        if outcome is FAILURE:
+            added.append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))
+        else:
             # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
             # dropping them elsewhere halves the stored state (docs/state.md).
-            added.append(Execution(ex.job, ex.run_id, ex.status, ex.finished_at, ex.attempt))
-        else:
-            added.append(ex)
+            added.append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status))
         if outcome is not IGNORED:
             job.total_runs += 1
             delta.counted += 1
@@ -145,7 +145,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
 
     if not added:
         return None
-    order = Execution.order_key
+    order = Run.order_key
     if len(added) > 1:
         # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
         # sorts are stable, so the order is exactly that of sorting by the full key.
@@ -169,7 +169,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     return delta
 
 
-def _count(job: JobState, policy: JobPolicy, ex: Execution, sign: int, delta: JobDelta) -> None:
+def _count(job: JobState, policy: JobPolicy, ex: Run, sign: int, delta: JobDelta) -> None:
     outcome = _counts(policy, ex.status)
     if outcome is Outcome.IGNORED:
         return
@@ -251,7 +251,7 @@ def recompute(job: JobState, policy: JobPolicy) -> None:
     job.window_size = window_size
 
 
-def counted_runs(job: JobState, policy: JobPolicy) -> list[Execution]:
+def counted_runs(job: JobState, policy: JobPolicy) -> list[Run]:
     """The job's remembered counted runs, oldest first."""
     return [r for r in job.runs if _counts(policy, r.status) is not Outcome.IGNORED]
 

@@ -22,7 +22,7 @@ import orjson
 
 from failstreak.engine import recompute
 from failstreak.errors import ConfigError
-from failstreak.model import Alert, Execution, JobState, State, Status
+from failstreak.model import Alert, JobState, Run, State, Status
 from failstreak.rules import crossed
 
 if TYPE_CHECKING:
@@ -83,12 +83,12 @@ def import_reference(state: State, text: str, where: str, cfg: Config, now: int)
         job = JobState(name=name, first_seen=now, last_seen=now)
         for i, (run_id, failing, commit) in enumerate(entries):
             job.runs.append(
-                Execution(
-                    job=name,
+                Run(
                     run_id=run_id or f"imported-{i + 1}",
                     status=Status.FAILED if failing else Status.SUCCESS,
                     finished_at=now - (len(entries) - i) * 1000,
-                    commit=commit,
+                    attempt=0,
+                    commit=commit if failing else None,
                 )
             )
         job.total_runs = len(entries)

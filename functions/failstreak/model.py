@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import msgspec
+
 
 class Status(StrEnum):
     """Canonical run status (SPEC 3)."""
@@ -177,8 +179,28 @@ class Rejected:
         return f"{where}: {self.reason}"
 
 
-@dataclass(slots=True)
-class Alert:
+class Run(msgspec.Struct, array_like=True, gc=False):
+    """A remembered terminal run of a job, stored as the row `[finished_at, run_id, attempt, status, url, commit,
+    reason]` (docs/state.md).
+
+    `url`, `commit` and `reason` are kept for runs that count as failures only. Remembered runs are the bulk of the
+    state document (one per job and run in the window), so they are the cheapest struct msgspec offers: decoded
+    and encoded in C as arrays, and never tracked by the cyclic garbage collector (they hold atomic values only).
+    """
+
+    finished_at: int
+    run_id: str
+    attempt: int
+    status: Status
+    url: str | None = None
+    commit: str | None = None
+    reason: str | None = None
+
+    def order_key(self) -> tuple[int, tuple[int, int, str]]:
+        return (self.finished_at, run_id_key(self.run_id))
+
+
+class Alert(msgspec.Struct, omit_defaults=True, gc=False):
     """A job's open incident: from `triggered` to `resolved`."""
 
     triggered_at: int
@@ -192,17 +214,18 @@ class Alert:
     suppressed: int = 0
 
 
-@dataclass(slots=True)
-class JobState:
-    """What the monitor remembers about one job (SPEC 4).
+class JobState(msgspec.Struct, omit_defaults=True, gc=False):
+    """What the monitor remembers about one job (SPEC 4); stored as one object of the document's `jobs` list.
 
     `runs` holds the remembered terminal runs, oldest first: at least the window of counted runs, plus the
     ignored runs between them. `older_streak` is the number of failures that precede the remembered runs
     without a success in between, so the streak is exact even when it is longer than what is remembered.
+    Fields at their default are not stored. Nothing a job holds refers back to it, so it is not tracked by the
+    cyclic garbage collector.
     """
 
-    name: str
-    runs: list[Execution] = field(default_factory=list)
+    name: str = ""
+    runs: list[Run] = []
     older_streak: int = 0
     forgotten: int = 0
     total_runs: int = 0
@@ -217,8 +240,8 @@ class JobState:
     window_failures: int = 0
     window_size: int = 0
     alert: Alert | None = None
-    threads: dict[str, str] = field(default_factory=dict)
-    mute_runs: dict[str, int] = field(default_factory=dict)
+    threads: dict[str, str] = {}
+    mute_runs: dict[str, int] = {}
 
 
 @dataclass(frozen=True, slots=True)

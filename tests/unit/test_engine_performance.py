@@ -60,7 +60,7 @@ def _snapshot(state: State, trimmed: bool = False) -> dict[str, Any]:
         for r in job.runs:
             failed = engine.outcome_of(policy, r.status) is Outcome.FAILURE
             extras = (r.url, r.commit, r.reason) if failed or not trimmed else (None, None, None)
-            rows.append((r.job, r.run_id, r.status, r.finished_at, r.attempt, *extras))
+            rows.append((r.run_id, r.status, r.finished_at, r.attempt, *extras))
         job.runs = []
         out[name] = (job, rows)
     return out

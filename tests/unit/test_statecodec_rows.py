@@ -1,4 +1,4 @@
-"""The state codec's run rows: same bytes as before the performance work, and a lossless round trip."""
+"""The state codec's job rows: version 2 as written, version 1 still read, and a lossless round trip."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failstreak import statecodec
-from failstreak.model import Execution, JobState, State, Status
+from failstreak.model import Alert, Event, JobState, Mute, Notification, OutboxEntry, Run, State, Status
 
 OPT = st.one_of(st.none(), st.text(max_size=5))
 RUNS = st.builds(
-    Execution,
-    job=st.just("j"),
+    Run,
     run_id=st.text(min_size=1, max_size=5),
     status=st.sampled_from(list(Status)),
     finished_at=st.integers(0, 2**53),
@@ -27,42 +26,64 @@ RUNS = st.builds(
 )
 
 
-def _reference_row(r: Execution) -> list[Any]:
-    # The row as the codec wrote it before (commit 9425366).
-    row: list[Any] = [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason]
-    while len(row) > 4 and row[-1] is None:
-        row.pop()
-    return row
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.lists(RUNS, max_size=12))
-def test_runs_encode_to_the_same_rows_and_decode_back(runs: list[Execution]) -> None:
+def test_runs_are_stored_as_rows_and_decode_back(runs: list[Run]) -> None:
     # Given a job with any runs; When it is encoded and decoded
     state = State(jobs={"j": JobState(name="j", runs=runs)})
     body = statecodec.encode(state)
-    # Then the rows are those of the reference encoder and nothing is lost
-    assert orjson.loads(body)["jobs"]["j"]["runs"] == [_reference_row(r) for r in runs]
+    # Then each run is the row [finished_at, run_id, attempt, status, url, commit, reason] and nothing is lost
+    job = orjson.loads(body)["jobs"][0]
+    assert job["name"] == "j"
+    assert job.get("runs", []) == [
+        [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason] for r in runs
+    ]
     assert statecodec.decode(body).jobs["j"].runs == runs
 
 
-def test_an_unknown_status_in_a_row_is_reported_as_malformed() -> None:
-    doc = {"version": statecodec.VERSION, "jobs": {"j": {"runs": [[1, "1", 0, "exploded"]]}}}
-    with pytest.raises(statecodec.StateCorrupt, match="malformed"):
+def test_an_unknown_status_in_a_row_is_reported_as_malformed_with_its_place() -> None:
+    doc = {"version": statecodec.VERSION, "jobs": [{"name": "j", "runs": [[1, "1", 0, "exploded"]]}]}
+    with pytest.raises(statecodec.StateCorrupt, match=r"malformed .*exploded.*\$\.jobs\[0\]\.runs\[0\]\[3\]"):
         statecodec.decode(orjson.dumps(doc))
 
 
-def _state(jobs: int) -> State:
-    from failstreak.model import Alert, Event, Mute, Notification, OutboxEntry
+@pytest.mark.parametrize(
+    ("jobs", "message"),
+    [
+        ([{"name": "a"}, {"name": "a"}], "1 job\\(s\\) listed twice"),
+        ([{"name": "a"}, {"runs": []}], "1 job\\(s\\) without a name"),
+    ],
+)
+def test_a_document_with_duplicate_or_unnamed_jobs_is_malformed(jobs: list[dict[str, Any]], message: str) -> None:
+    # Given a version 2 document whose job list names a job twice or not at all; Then it is refused, not merged
+    with pytest.raises(statecodec.StateCorrupt, match=message):
+        statecodec.decode(orjson.dumps({"version": 2, "jobs": jobs}))
 
+
+def test_a_job_filed_under_another_name_is_not_written() -> None:
+    # Given a state whose map and job disagree on the name; Then encoding refuses instead of renaming the job
+    with pytest.raises(ValueError, match="'b' is filed under 'a'"):
+        statecodec.encode(State(jobs={"a": JobState(name="b")}))
+
+
+def _state(jobs: int) -> State:
     note = Notification("n1", "job-0", Event.TRIGGERED, ("consecutive",), 3, 3, 3, 3, 5, 10, 1)
     return State(
         jobs={
             f"job-{i}": JobState(
                 name=f"job-{i}",
-                runs=[Execution(f"job-{i}", str(k), Status.FAILED, 10**12 + k, url=f"u{k}") for k in range(3)],
-                total_runs=3,
-                alert=Alert(1, ["consecutive"], 1, 0, 1, 3) if i % 2 else None,
+                runs=[
+                    Run(10**12 + k, str(k), 0, Status.FAILED, f"u{k}", "c" if k else None, "oom" if k == 2 else None)
+                    for k in range(3)
+                ]
+                + [Run(10**12 + 9, "9", 1, Status.SUCCESS)],
+                total_runs=4,
+                total_failures=3,
+                last_failure=10**12 + 2,
+                owner="team-a" if i % 3 else None,
+                alert=Alert(1, ["consecutive"], 1, 0, 1, 3, first_commit="c", announced=False) if i % 2 else None,
+                threads={"slack:#c": "1.2"} if i % 2 else {},
+                mute_runs={"m": 2} if i % 4 else {},
             )
             for i in range(jobs)
         },
@@ -75,14 +96,50 @@ def _state(jobs: int) -> State:
     )
 
 
-def _reference_encode(state: State) -> bytes:
-    # The document as the codec wrote it before (commit 9425366): one orjson.dumps of the whole dict.
+def _version_1(state: State) -> bytes:
+    # The document exactly as version 1 of the codec wrote it (commit f0ef065): jobs as a map from name to an
+    # object without the name, rows with trailing nulls dropped, fields at 0, null or empty omitted.
+    def row(r: Run) -> list[Any]:
+        out: list[Any] = [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason]
+        while len(out) > 4 and out[-1] is None:
+            out.pop()
+        return out
+
+    def job(j: JobState) -> dict[str, Any]:
+        d: dict[str, Any] = {"runs": [row(r) for r in j.runs]}
+        for name in ("older_streak", "forgotten", "total_runs", "total_failures", "first_seen", "last_seen"):
+            if getattr(j, name):
+                d[name] = getattr(j, name)
+        for name in ("last_success", "last_failure", "owner", "source"):
+            if getattr(j, name) is not None:
+                d[name] = getattr(j, name)
+        for name in ("consecutive_failures", "window_failures", "window_size"):
+            if getattr(j, name):
+                d[name] = getattr(j, name)
+        if j.alert is not None:
+            a = j.alert
+            d["alert"] = {
+                "triggered_at": a.triggered_at,
+                "reasons": a.reasons,
+                "since": a.since,
+                "failures_base": a.failures_base,
+                "last_notified_at": a.last_notified_at,
+                "runs_at_last_notice": a.runs_at_last_notice,
+                **({"first_commit": a.first_commit} if a.first_commit is not None else {}),
+                **({"announced": False} if not a.announced else {}),
+            }
+        if j.threads:
+            d["threads"] = j.threads
+        if j.mute_runs:
+            d["mute_runs"] = j.mute_runs
+        return d
+
     return orjson.dumps(
         {
-            "version": statecodec.VERSION,
+            "version": 1,
             "updated_at": state.updated_at,
             "passes": state.passes,
-            "jobs": {name: statecodec.job_to_dict(j) for name, j in state.jobs.items()},
+            "jobs": {name: job(j) for name, j in state.jobs.items()},
             "outbox": [statecodec._outbox_to_dict(e) for e in state.outbox],
             "mutes": [statecodec._mute_to_dict(m) for m in state.mutes],
             "dead_letters": state.dead_letters,
@@ -91,13 +148,20 @@ def _reference_encode(state: State) -> bytes:
     )
 
 
-@pytest.mark.parametrize("jobs", [0, 1, 5, 6, 13])
-def test_chunked_encoding_gives_the_bytes_of_one_dump(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given states with no job, one, and several chunks' worth (chunks of 3 here)
-    monkeypatch.setattr(statecodec, "_JOBS_PER_CHUNK", 3)
+@pytest.mark.parametrize("jobs", [0, 1, 6])
+def test_a_version_1_document_reads_as_the_same_state(jobs: int) -> None:
+    # Given a state as the previous release stored it
     state = _state(jobs)
-    # When encoded below the compression threshold; Then the bytes are those of one dump of the document
-    assert statecodec.encode(state, compress_above=float("inf")) == _reference_encode(state)
+    # When it is read; Then it is the same state, and the next save writes version 2
+    assert statecodec.decode(_version_1(state)) == state
+    assert statecodec.decode(gzip.compress(_version_1(state))) == state
+    assert orjson.loads(statecodec.encode(statecodec.decode(_version_1(state))))["version"] == 2
+
+
+def test_fields_at_their_default_are_not_stored() -> None:
+    # Given a job with nothing but a name; Then its stored object is just the name
+    body = statecodec.encode(State(jobs={"quiet": JobState(name="quiet")}))
+    assert orjson.loads(body)["jobs"] == [{"name": "quiet"}]
 
 
 def test_large_documents_are_gzipped_and_read_back() -> None:
