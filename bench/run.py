@@ -121,7 +121,8 @@ def _state_sizes(data: bytes) -> tuple[int, int, bool]:
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["BENCH_NOW"] = str(NOW)
-    env["PYTHONPATH"] = str(ROOT)
+    # This checkout's package, not whichever one the virtualenv's editable install points at.
+    env["PYTHONPATH"] = os.pathsep.join((str(ROOT / "functions"), str(ROOT)))
     env.pop("FAILSTREAK_CONFIG", None)
     if extra:
         env.update(extra)
