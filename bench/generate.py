@@ -52,9 +52,13 @@ class Workload:
 
     def key(self) -> str:
         # The steady state is written by the package's own pass: a change to what it stores makes a new one.
+        # The state format's version is named on its own, not only through the codec's source digest, so that
+        # a new format regenerates the workload even when the code that writes it lives elsewhere.
+        from failstreak import statecodec
+
         return (
             f"{self.name}-j{self.jobs}-e{self.executions}-f{self.files}-h{self.history_runs}-s{self.seed}"
-            f"-{_code_digest()}"
+            f"-v{statecodec.VERSION}-{_code_digest()}"
         )
 
 

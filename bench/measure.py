@@ -1,21 +1,32 @@
-"""One measured run, in its own process: `python -m bench.measure MODE CONFIG` prints one JSON line.
+"""One measured run, in its own process: `python -m bench.measure MODE CONFIG [OPTION...]` prints one JSON line.
 
 MODE `pass` runs a whole monitor pass (the CLI's and the Lambda's `run_pass`) over the workload the config names.
 MODE `floor` does only the unavoidable work over the same data: read every inbox file (gunzip the compressed
-ones) and parse every line with orjson, read and parse the state document, serialise it back and write it.
+ones) and parse every line, read and parse the state document, serialise it back and write it. Each of the
+three JSON parts runs with every library the project uses (orjson, msgspec) over the same bytes, and the floor
+counts the faster one per part: the floor is what the fastest library the project has could do.
+OPTIONs of `floor`: `gc=paused` runs it with the cyclic garbage collector paused, as `run_pass` runs;
+`first=msgspec` times msgspec before orjson in the state parts (the runner alternates it across repetitions,
+so neither library always runs on a heap the other has just grown).
 
-Timings cover the work only (the interpreter's start and imports are excluded); peak memory is the whole
-process's peak resident set (VmHWM; the parent falls back on the child's rusage where /proc is missing).
+Timings cover the work only (the interpreter's start and imports are excluded; for the floor, only the counted
+library's time of each part); peak memory is the whole process's peak resident set (VmHWM; the parent falls
+back on the child's rusage where /proc is missing).
 """
 
 from __future__ import annotations
 
+import gc
 import gzip
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 
@@ -37,43 +48,178 @@ def _peak_rss_kib() -> int | None:
     return None
 
 
-def floor_local(state_path: str, inbox_dir: str) -> dict[str, Any]:
+class _Clock:
+    """Wall and CPU seconds summed per named segment."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - w
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - c
+
+
+def _orjson_lines(data: bytes) -> int:
+    n = 0
+    for line in data.split(b"\n"):
+        if line:
+            orjson.loads(line)
+            n += 1
+    return n
+
+
+def _msgspec_lines(data: bytes) -> int:
+    n = 0
+    for line in data.split(b"\n"):
+        if line:
+            msgspec.json.decode(line)
+            n += 1
+    return n
+
+
+_LINES_DECODER = msgspec.json.Decoder()
+
+
+def _msgspec_decode_lines(data: bytes) -> int:
+    # One call over the whole file: it parses every line (blank ones skipped) into a list, freed on return.
+    return len(_LINES_DECODER.decode_lines(data))
+
+
+# Generic decoding to Python builtins only: typed decoding would build the package's own objects, which is
+# the pass's work, not the floor's.
+INBOX_PARSERS: dict[str, Callable[[bytes], int]] = {
+    "orjson": _orjson_lines,
+    "msgspec": _msgspec_lines,
+    "msgspec decode_lines": _msgspec_decode_lines,
+}
+STATE_PARSERS: dict[str, Callable[[bytes], Any]] = {"orjson": orjson.loads, "msgspec": msgspec.json.decode}
+SERIALISERS: dict[str, Callable[[Any], bytes]] = {"orjson": orjson.dumps, "msgspec": msgspec.json.encode}
+
+
+def _fastest(clk: _Clock, prefix: str) -> str:
+    times = {k.removeprefix(prefix): v for k, v in clk.wall.items() if k.startswith(prefix)}
+    return min(times, key=times.__getitem__)
+
+
+def _floor(
+    inbox: Iterable[bytes],
+    load: Callable[[], bytes],
+    save: Callable[[bytes], None],
+    first: str = "orjson",
+    gc_paused: bool = False,
+) -> dict[str, Any]:
+    """The floor over an inbox (its files' bytes, fetched as iterated) and a state document (load, save).
+
+    Reading, gunzip, the state's gzip and the write are timed once; each JSON part is timed with every library
+    and only the faster one counts. The libraries take turns going first (per inbox file; per run, by `first`,
+    for the state) so that the warm-up of running second does not always favour the same one.
+    """
+    enabled = gc.isenabled()
+    if gc_paused:
+        gc.disable()
+    try:
+        return _floor_parts(inbox, load, save, first)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _floor_parts(
+    inbox: Iterable[bytes], load: Callable[[], bytes], save: Callable[[bytes], None], first: str
+) -> dict[str, Any]:
+    clk = _Clock()
+    lines = 0
+    files = iter(inbox)
+    n = 0
+    while True:
+        with clk("inbox read"):
+            data = next(files, None)
+        if data is None:
+            break
+        if data[:2] == b"\x1f\x8b":
+            with clk("inbox gunzip"):
+                data = gzip.decompress(data)
+        order = list(INBOX_PARSERS) if n % 2 == 0 else list(reversed(INBOX_PARSERS))
+        counts = set()
+        for lib in order:
+            with clk("inbox parse " + lib):
+                counts.add(INBOX_PARSERS[lib](data))
+        if len(counts) != 1:
+            raise AssertionError(f"the parsers disagree on the number of lines: {counts}")
+        lines += counts.pop()
+        n += 1
+        del data
+    with clk("state read"):
+        raw = load()
+    stored_gzip = raw[:2] == b"\x1f\x8b"
+    if stored_gzip:
+        with clk("state gunzip"):
+            raw = gzip.decompress(raw)
+    order = sorted(STATE_PARSERS, key=lambda lib: lib != first)
+    doc: Any = None
+    for lib in order:
+        doc = None  # free the other library's document before this one builds its own
+        with clk("state parse " + lib):
+            doc = STATE_PARSERS[lib](raw)
+    del raw
+    body = b""
+    for lib in order:
+        body = b""
+        with clk("serialise " + lib):
+            body = SERIALISERS[lib](doc)
+    del doc
+    if stored_gzip:
+        with clk("state gzip"):
+            body = _compress(body)
+    with clk("state write"):
+        save(body)
+
+    def part(fixed: tuple[str, ...], prefix: str) -> tuple[float, float, str, float, dict[str, float]]:
+        lib = _fastest(clk, prefix)
+        io = sum(clk.wall.get(k, 0.0) for k in fixed)
+        cpu = sum(clk.cpu.get(k, 0.0) for k in fixed) + clk.cpu[prefix + lib]
+        per_lib = {k.removeprefix(prefix): v for k, v in clk.wall.items() if k.startswith(prefix)}
+        return io + per_lib[lib], cpu, lib, io, per_lib
+
+    inbox_s, inbox_cpu, inbox_lib, inbox_io, inbox_libs = part(("inbox read", "inbox gunzip"), "inbox parse ")
+    load_s, load_cpu, load_lib, load_io, load_libs = part(("state read", "state gunzip"), "state parse ")
+    save_s, save_cpu, save_lib, save_io, save_libs = part(("state gzip", "state write"), "serialise ")
+    return {
+        "lines": lines,
+        "inbox_s": inbox_s,
+        "state_load_s": load_s,
+        "state_save_s": save_s,
+        # Which library each part counted, and each library's time for that part alone (parse or serialise).
+        "libs": {"inbox": inbox_lib, "state_parse": load_lib, "serialise": save_lib},
+        "lib_s": {"inbox": inbox_libs, "state_parse": load_libs, "serialise": save_libs},
+        # The rest of each part, done once whatever the library: read, gunzip, gzip, write.
+        "io_s": {"inbox": inbox_io, "state_parse": load_io, "serialise": save_io},
+        "gc": "on" if gc.isenabled() else "paused",
+        "floor_wall_s": inbox_s + load_s + save_s,
+        "floor_cpu_s": inbox_cpu + load_cpu + save_cpu,
+    }
+
+
+def floor_local(state_path: str, inbox_dir: str, first: str = "orjson", gc_paused: bool = False) -> dict[str, Any]:
     from failstreak.stores.local import write_atomic
 
-    out: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    lines = 0
-    for dirpath, _dirs, names in os.walk(inbox_dir):
-        for name in sorted(names):
-            with open(os.path.join(dirpath, name), "rb") as f:
-                data = f.read()
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            for line in data.split(b"\n"):
-                if line:
-                    orjson.loads(line)
-                    lines += 1
-    t1 = time.perf_counter()
-    with open(state_path, "rb") as f:
-        raw = f.read()
-    doc = _load_state(raw)
-    t2 = time.perf_counter()
-    body = orjson.dumps(doc)
-    if raw[:2] == b"\x1f\x8b":
-        body = _compress(body)
-    write_atomic_path = state_path + ".floor"
-    from pathlib import Path
+    def inbox() -> Iterator[bytes]:
+        for dirpath, _dirs, names in os.walk(inbox_dir):
+            for name in sorted(names):
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    yield f.read()
 
-    write_atomic(Path(write_atomic_path), body)
-    t3 = time.perf_counter()
-    out.update(lines=lines, inbox_s=t1 - t0, state_load_s=t2 - t1, state_save_s=t3 - t2)
-    return out
+    def load() -> bytes:
+        with open(state_path, "rb") as f:
+            return f.read()
 
-
-def _load_state(raw: bytes) -> Any:
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return orjson.loads(raw)
+    return _floor(inbox(), load, lambda body: write_atomic(Path(state_path + ".floor"), body), first, gc_paused)
 
 
 def _compress(body: bytes) -> bytes:
@@ -83,33 +229,25 @@ def _compress(body: bytes) -> bytes:
     return compress(body) if compress else gzip.compress(body, compresslevel=1)
 
 
-def floor_s3(state_uri: str, inbox_uri: str) -> dict[str, Any]:
+def floor_s3(state_uri: str, inbox_uri: str, first: str = "orjson", gc_paused: bool = False) -> dict[str, Any]:
     import boto3
 
     s3 = boto3.client("s3")
     sb, _, skey = state_uri[5:].partition("/")
     ib, _, iprefix = inbox_uri[5:].partition("/")
-    t0 = time.perf_counter()
-    lines = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=ib, Prefix=iprefix):
-        for obj in page.get("Contents", ()):
-            data = s3.get_object(Bucket=ib, Key=obj["Key"])["Body"].read()
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            for line in data.split(b"\n"):
-                if line:
-                    orjson.loads(line)
-                    lines += 1
-    t1 = time.perf_counter()
-    raw = s3.get_object(Bucket=sb, Key=skey)["Body"].read()
-    doc = _load_state(raw)
-    t2 = time.perf_counter()
-    body = orjson.dumps(doc)
-    if raw[:2] == b"\x1f\x8b":
-        body = _compress(body)
-    s3.put_object(Bucket=sb, Key=skey + ".floor", Body=body)
-    t3 = time.perf_counter()
-    return {"lines": lines, "inbox_s": t1 - t0, "state_load_s": t2 - t1, "state_save_s": t3 - t2}
+
+    def inbox() -> Iterator[bytes]:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=ib, Prefix=iprefix):
+            for obj in page.get("Contents", ()):
+                yield s3.get_object(Bucket=ib, Key=obj["Key"])["Body"].read()
+
+    def load() -> bytes:
+        return bytes(s3.get_object(Bucket=sb, Key=skey)["Body"].read())
+
+    def save(body: bytes) -> None:
+        s3.put_object(Bucket=sb, Key=skey + ".floor", Body=body)
+
+    return _floor(inbox(), load, save, first, gc_paused)
 
 
 def run_pass(config: str, now: int) -> dict[str, Any]:
@@ -143,6 +281,7 @@ def run_pass(config: str, now: int) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     mode, config = argv[1], argv[2]
+    opts = dict(a.split("=", 1) for a in argv[3:])
     from failstreak.config import load_config
 
     cfg = load_config(config)
@@ -153,11 +292,15 @@ def main(argv: list[str]) -> int:
     elif mode == "floor":
         assert cfg.inbox is not None
         floor = floor_s3 if cfg.state.startswith("s3://") else floor_local
-        result = floor(cfg.state, cfg.inbox)
+        result = floor(cfg.state, cfg.inbox, opts.get("first", "orjson"), opts.get("gc") == "paused")
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     result["wall_s"] = time.perf_counter() - wall0
     result["cpu_s"] = _cpu() - cpu0
+    if mode == "floor":
+        # The floor is the counted library's time of each part; the child also spent time on the slower ones.
+        result["child_wall_s"], result["child_cpu_s"] = result["wall_s"], result["cpu_s"]
+        result["wall_s"], result["cpu_s"] = result.pop("floor_wall_s"), result.pop("floor_cpu_s")
     result["peak_rss_kib"] = _peak_rss_kib()
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     return 0

@@ -3,11 +3,12 @@
 For each workload size it prepares (once, cached under bench/out/workloads) a steady-state state document and
 a fresh inbox, then for each repetition, in fresh child processes over fresh copies of the data:
 
-- `floor`: only the unavoidable work (read and parse every inbox line with orjson, parse the state document,
-  serialise it back and write it);
+- `floor`: only the unavoidable work (read and parse every inbox line, parse the state document, serialise it
+  back and write it), each JSON part counted with the faster of orjson and msgspec;
+- `floor` with the cyclic garbage collector paused, as the pass runs (a stricter floor);
 - `pass`: a whole monitor pass, as the CLI and the Lambda run it.
 
-It reports medians of wall time, CPU time and peak RSS (the child's own VmHWM), the pass/floor ratio, the state's
+It reports medians of wall time, CPU time and peak RSS (the child's own VmHWM), the pass/floor ratios, the state's
 size (as stored, and compressed or raw), and executions per second; it prints a table and rewrites its own block
 of docs/performance.md. The S3 runs use a moto server on a free loopback port, started and stopped here; they
 run when `failstreak.stores.s3` is importable (else they are reported as skipped).
@@ -61,6 +62,7 @@ class Row:
     records: int
     jobs: int
     floors: list[Measure] = field(default_factory=list)
+    floors_gc_paused: list[Measure] = field(default_factory=list)
     passes: list[Measure] = field(default_factory=list)
     state_stored: int = 0
     state_alt: int = 0
@@ -121,11 +123,21 @@ def _state_sizes(data: bytes) -> tuple[int, int, bool]:
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["BENCH_NOW"] = str(NOW)
-    env["PYTHONPATH"] = str(ROOT)
+    # This checkout's package, not whichever one the virtualenv's editable install points at.
+    env["PYTHONPATH"] = os.pathsep.join((str(ROOT / "functions"), str(ROOT)))
     env.pop("FAILSTREAK_CONFIG", None)
     if extra:
         env.update(extra)
     return env
+
+
+def _floors(row: Row, cfg: Path, env: dict[str, str], rep: int) -> None:
+    """The floor with the collector on and paused, in two fresh children over the same data (the floor only
+    reads the inbox and writes its state beside the real one). The library that goes first on the state
+    alternates with the repetition."""
+    first = "first=" + ("orjson" if rep % 2 == 0 else "msgspec")
+    row.floors.append(_child(["floor", str(cfg), first], env))
+    row.floors_gc_paused.append(_child(["floor", str(cfg), first, "gc=paused"], env))
 
 
 def bench_local(w: Workload, src: Path, reps: int) -> Row:
@@ -136,12 +148,12 @@ def bench_local(w: Workload, src: Path, reps: int) -> Row:
         env = _env()
         # Alternate the order so neither side always runs with a warmer cache.
         if i % 2 == 0:
-            row.floors.append(_child(["floor", str(cfg)], env))
+            _floors(row, cfg, env, i)
             row.passes.append(_child(["pass", str(cfg)], env))
         else:
             row.passes.append(_child(["pass", str(cfg)], env))
             _fresh_local(src, OUT / "runs" / f"{w.name}-local")
-            row.floors.append(_child(["floor", str(cfg)], env))
+            _floors(row, cfg, env, i)
         print(
             f"  {w.name} local rep {i + 1}/{reps}: "
             f"pass {row.passes[-1].wall_s:.2f}s, floor {row.floors[-1].wall_s:.2f}s",
@@ -221,7 +233,7 @@ def bench_s3(w: Workload, src: Path, reps: int) -> Row:
             cfg.parent.mkdir(parents=True, exist_ok=True)
             cfg.write_text(config_text(f"s3://{bucket}/state.json", f"s3://{bucket}/inbox/", 10, console=True))
             env = _env(extra)
-            row.floors.append(_child(["floor", str(cfg)], env))
+            _floors(row, cfg, env, i)
             row.passes.append(_child(["pass", str(cfg)], env))
             print(
                 f"  {w.name} s3 rep {i + 1}/{reps}: pass {row.passes[-1].wall_s:.2f}s, "
@@ -286,25 +298,29 @@ def machine() -> str:
         mem = f"{kb / 1024 / 1024:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
+    import msgspec
     import orjson as _o
 
     return (
         f"{os.cpu_count()} CPUs ({cpu}), {mem} memory, Python {platform.python_version()} "
-        f"({platform.machine()}, {platform.system()} {platform.release()}), orjson {_o.__version__}"
+        f"({platform.machine()}, {platform.system()} {platform.release()}), orjson {_o.__version__}, "
+        f"msgspec {msgspec.__version__}"
     )
 
 
 def table(rows: list[Row]) -> str:
     head = (
         "| size | store | reps | records | pass wall s | pass CPU s | floor wall s | pass / floor | "
-        "peak RSS MiB (pass) | peak RSS MiB (floor) | executions/s | state stored MiB | state other MiB |"
+        "pass / floor (gc paused) | peak RSS MiB (pass) | peak RSS MiB (floor) | executions/s | "
+        "state stored MiB | state other MiB |"
     )
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 14]
     for r in rows:
         if r.skipped:
-            lines.append(f"| {r.size} | {r.store} | – | {r.records:,} | {r.skipped} |" + " |" * 8)
+            lines.append(f"| {r.size} | {r.store} | – | {r.records:,} | {r.skipped} |" + " |" * 9)
             continue
         ratios = [p.wall_s / f.wall_s for p, f in zip(r.passes, r.floors, strict=True)]
+        strict = [p.wall_s / f.wall_s for p, f in zip(r.passes, r.floors_gc_paused, strict=True)]
         pw = _med([p.wall_s for p in r.passes])
         other = "gzip" if not r.state_compressed else "raw"
         stored = "gzip" if r.state_compressed else "raw"
@@ -314,25 +330,73 @@ def table(rows: list[Row]) -> str:
         frss = _med([f.rss_mib for f in r.floors])
         lines.append(
             f"| {r.size} | {r.store} | {len(r.passes)} | {r.records:,} | {pw:.2f} | {pc:.2f} | {fw:.2f} | "
-            f"{_med(ratios):.2f}× | {prss:.0f} | {frss:.0f} | {r.records / pw:,.0f} | "
+            f"{_med(ratios):.2f}× | {_ratio(strict)} | {prss:.0f} | {frss:.0f} | {r.records / pw:,.0f} | "
             f"{r.state_stored / 2**20:.1f} ({stored}) | {r.state_alt / 2**20:.1f} ({other}) |"
         )
     return "\n".join(lines)
 
 
+def _ratio(xs: list[float]) -> str:
+    return f"{_med(xs):.2f}×" if xs else "–"
+
+
+def _winner(details: list[dict[str, Any]], part: str) -> str:
+    """The library the floor counted for a part: the one most repetitions found faster (and how many did)."""
+    won = [d["libs"][part] for d in details if "libs" in d]
+    if not won:
+        return "–"
+    best = max(sorted(set(won)), key=won.count)
+    return best if won.count(best) == len(won) else f"{best} ({won.count(best)}/{len(won)})"
+
+
 def floor_parts(rows: list[Row]) -> str:
     lines = [
-        "| size | store | inbox read+parse s | state read+parse s | state serialise+write s |",
-        "|---|---|---|---|---|",
+        "| size | store | inbox read+parse s | inbox parser | state read+parse s | state parser | "
+        "state serialise+write s | serialiser | floor wall s | floor wall s (gc paused) |",
+        "|" + "---|" * 10,
     ]
     for r in rows:
         if r.skipped:
             continue
         d = [f.detail for f in r.floors]
+        paused = _med([f.wall_s for f in r.floors_gc_paused]) if r.floors_gc_paused else None
         lines.append(
-            f"| {r.size} | {r.store} | {_med([x['inbox_s'] for x in d]):.2f} | "
-            f"{_med([x['state_load_s'] for x in d]):.2f} | {_med([x['state_save_s'] for x in d]):.2f} |"
+            f"| {r.size} | {r.store} | {_med([x['inbox_s'] for x in d]):.2f} | {_winner(d, 'inbox')} | "
+            f"{_med([x['state_load_s'] for x in d]):.2f} | {_winner(d, 'state_parse')} | "
+            f"{_med([x['state_save_s'] for x in d]):.2f} | {_winner(d, 'serialise')} | "
+            f"{_med([f.wall_s for f in r.floors]):.2f} | {'–' if paused is None else f'{paused:.2f}'} |"
         )
+    return "\n".join(lines)
+
+
+LIB_PARTS = (
+    ("inbox", "orjson", "inbox: orjson"),
+    ("inbox", "msgspec", "inbox: msgspec"),
+    ("inbox", "msgspec decode_lines", "inbox: msgspec decode_lines"),
+    ("state_parse", "orjson", "state parse: orjson"),
+    ("state_parse", "msgspec", "state parse: msgspec"),
+    ("serialise", "orjson", "serialise: orjson"),
+    ("serialise", "msgspec", "serialise: msgspec"),
+)
+
+
+def floor_libraries(rows: list[Row]) -> str:
+    """Each library's time for each JSON part alone (parse or serialise, no I/O), medians of the floor with
+    the collector on, then paused."""
+    lines = [
+        "| size | store | gc | " + " | ".join(h for _, _, h in LIB_PARTS) + " |",
+        "|" + "---|" * (3 + len(LIB_PARTS)),
+    ]
+    for r in rows:
+        for gc_mode, floors in (("on", r.floors), ("paused", r.floors_gc_paused)):
+            d = [f.detail["lib_s"] for f in floors if "lib_s" in f.detail]
+            if r.skipped or not d:
+                continue
+            cells = [
+                f"{_med([x[part][lib] for x in d]):.3f}" if all(lib in x[part] for x in d) else "–"
+                for part, lib, _ in LIB_PARTS
+            ]
+            lines.append(f"| {r.size} | {r.store} | {gc_mode} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -362,9 +426,13 @@ def report(rows: list[Row], imports: dict[str, float | None], argv: str) -> str:
         "",
         table(rows),
         "",
-        "The floor's parts (medians):",
+        "The floor's parts (medians, collector on) and the library each part counted:",
         "",
         floor_parts(rows),
+        "",
+        "Each JSON library's time for each part alone (seconds, medians; the floor counts the faster per part):",
+        "",
+        floor_libraries(rows),
     ]
     g = growth(rows)
     if g:

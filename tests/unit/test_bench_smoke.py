@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from bench import generate, measure, run
+
+from failstreak import statecodec
 
 TINY = generate.Workload("tiny", jobs=50, executions=2000, files=12, history_runs=12)
 
@@ -64,10 +70,29 @@ def test_report_renders_a_table_and_rewrites_only_its_block(tmp_path: Path, monk
     doc = tmp_path / "performance.md"
     doc.write_text("# Performance\n\n## Cold start\n\nkept as is\n")
     monkeypatch.setattr(run, "DOC", doc)
-    m = run.Measure(2.0, 1.5, 100.0, {"inbox_s": 0.1, "state_load_s": 0.2, "state_save_s": 0.3})
+    m = run.Measure(2.0, 1.5, 100.0, _floor_detail())
+    paused = run.Measure(1.6, 1.2, 100.0, _floor_detail())
     rows = [
-        run.Row("1k", "local", 1000, 100, floors=[m], passes=[run.Measure(4.0, 3.0, 120.0, {})], state_stored=10),
-        run.Row("10k", "local", 10000, 1000, floors=[m], passes=[run.Measure(8.0, 6.0, 200.0, {})], state_stored=20),
+        run.Row(
+            "1k",
+            "local",
+            1000,
+            100,
+            floors=[m],
+            floors_gc_paused=[paused],
+            passes=[run.Measure(4.0, 3.0, 120.0, {})],
+            state_stored=10,
+        ),
+        run.Row(
+            "10k",
+            "local",
+            10000,
+            1000,
+            floors=[m],
+            floors_gc_paused=[paused],
+            passes=[run.Measure(8.0, 6.0, 200.0, {})],
+            state_stored=20,
+        ),
         run.Row("1k", "s3 (moto)", 1000, 100, skipped="not run: x"),
     ]
     text = run.report(rows, {"boto3": 0.2, "monitor.app (handler)": None}, "make bench")
@@ -77,7 +102,97 @@ def test_report_renders_a_table_and_rewrites_only_its_block(tmp_path: Path, monk
     body = doc.read_text()
     # Then the table has the ratio, the other section is intact, and the block appears once
     assert "| 1k | local | 1 | 1,000 | 4.00 |" in body
-    assert "2.00×" in body
+    assert "| 2.00× | 2.50× |" in body  # pass / floor, then pass / floor (gc paused)
+    assert "pass / floor (gc paused)" in body
+    # And the floor's parts name the library each part counted
+    assert "| 1k | local | 0.10 | msgspec decode_lines | 0.20 | orjson | 0.30 | msgspec | 2.00 | 1.60 |" in body
     assert "kept as is" in body
     assert body.count(run.BEGIN) == 1
     shutil.rmtree(tmp_path / "nothing", ignore_errors=True)
+
+
+def _floor_detail() -> dict[str, Any]:
+    return {
+        "inbox_s": 0.1,
+        "state_load_s": 0.2,
+        "state_save_s": 0.3,
+        "libs": {"inbox": "msgspec decode_lines", "state_parse": "orjson", "serialise": "msgspec"},
+        "lib_s": {
+            "inbox": {"orjson": 0.09, "msgspec": 0.1, "msgspec decode_lines": 0.07},
+            "state_parse": {"orjson": 0.1, "msgspec": 0.12},
+            "serialise": {"orjson": 0.05, "msgspec": 0.04},
+        },
+    }
+
+
+def test_floor_counts_the_faster_library_of_each_part(workload: Path, tmp_path: Path) -> None:
+    # Given a fresh copy of the workload
+    run._fresh_local(workload, tmp_path / "run")
+    # When the floor runs over it
+    floor = measure.floor_local(str(tmp_path / "run" / "state.json"), str(tmp_path / "run" / "inbox"))
+    # Then every JSON part was timed with both libraries (and JSON Lines also with msgspec's decode_lines)
+    assert set(floor["lib_s"]["inbox"]) == {"orjson", "msgspec", "msgspec decode_lines"}
+    assert set(floor["lib_s"]["state_parse"]) == {"orjson", "msgspec"}
+    assert set(floor["lib_s"]["serialise"]) == {"orjson", "msgspec"}
+    # And each part counts the faster one, on top of the I/O it does once
+    for part, total in (("inbox", "inbox_s"), ("state_parse", "state_load_s"), ("serialise", "state_save_s")):
+        times = floor["lib_s"][part]
+        assert floor["libs"][part] == min(times, key=times.__getitem__)
+        assert floor[total] == pytest.approx(floor["io_s"][part] + min(times.values()))
+    assert floor["floor_wall_s"] == pytest.approx(floor["inbox_s"] + floor["state_load_s"] + floor["state_save_s"])
+    # And the document it wrote back is the state it read
+    written = (tmp_path / "run" / "state.json.floor").read_bytes()
+    stored = (tmp_path / "run" / "state.json").read_bytes()
+    assert statecodec.decode(written) == statecodec.decode(stored)
+
+
+def test_floor_does_not_count_a_slower_library(workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an orjson made slow on the state (a stand-in for whichever library loses)
+    def slow_loads(raw: bytes) -> Any:
+        time.sleep(0.2)
+        return orjson.loads(raw)
+
+    monkeypatch.setitem(measure.STATE_PARSERS, "orjson", slow_loads)
+    run._fresh_local(workload, tmp_path / "run")
+    # When the floor runs, orjson going first
+    floor = measure.floor_local(str(tmp_path / "run" / "state.json"), str(tmp_path / "run" / "inbox"), "orjson")
+    # Then the state part counts msgspec, and not the slow library's time
+    assert floor["libs"]["state_parse"] == "msgspec"
+    assert floor["lib_s"]["state_parse"]["orjson"] >= 0.2
+    assert floor["state_load_s"] < 0.2
+
+
+def test_floor_child_reports_a_gc_paused_floor_of_the_counted_time_only(
+    workload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fresh copy of the workload and the child's environment
+    cfg = run._fresh_local(workload, tmp_path / "run")
+    monkeypatch.setenv("BENCH_NOW", str(generate.NOW))
+    seen: list[bool] = []
+    real = measure.SERIALISERS["msgspec"]
+
+    def spy(doc: Any) -> bytes:
+        seen.append(gc.isenabled())
+        return real(doc)
+
+    monkeypatch.setitem(measure.SERIALISERS, "msgspec", spy)
+    # When the floor child runs with the collector paused
+    assert measure.main(["measure", "floor", str(cfg), "gc=paused", "first=msgspec"]) == 0
+    out = msgspec.json.decode(capsys.readouterr().out.splitlines()[-1])
+    # Then the work ran with the collector off, and it is back on afterwards
+    assert seen == [False]
+    assert gc.isenabled()
+    assert out["gc"] == "paused"
+    # And the floor's time is its counted parts, not the child's time with the slower libraries too
+    assert out["wall_s"] == pytest.approx(out["inbox_s"] + out["state_load_s"] + out["state_save_s"])
+    assert out["child_wall_s"] > out["wall_s"]
+
+
+def test_workload_cache_key_changes_with_the_state_format_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the key of a workload under the current state format
+    before = TINY.key()
+    # When the state format's version changes
+    monkeypatch.setattr(statecodec, "VERSION", statecodec.VERSION + 1)
+    # Then the workload is cached under another key, which names the version
+    assert TINY.key() != before
+    assert f"-v{statecodec.VERSION}-" in TINY.key()
