@@ -81,29 +81,39 @@ def _counts(policy: JobPolicy, status: Status) -> Outcome:
 
 
 def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> JobDelta | None:
-    # Newest attempt per run within the batch; equal attempts are duplicates.
-    best: dict[str, Execution] = {}
-    for ex in batch:
-        seen = best.get(ex.run_id)
-        if seen is None:
-            best[ex.run_id] = ex
-        elif ex.attempt > seen.attempt:
-            best[ex.run_id] = ex
-            stats.superseded += 1
-        elif ex.attempt == seen.attempt:
-            stats.duplicates += 1
-        else:
-            stats.superseded += 1
+    # Newest attempt per run within the batch; equal attempts are duplicates. Usually every run id is new.
+    best = {ex.run_id: ex for ex in batch}
+    if len(best) < len(batch):
+        best = {}
+        for ex in batch:
+            seen = best.get(ex.run_id)
+            if seen is None:
+                best[ex.run_id] = ex
+            elif ex.attempt > seen.attempt:
+                best[ex.run_id] = ex
+                stats.superseded += 1
+            elif ex.attempt == seen.attempt:
+                stats.duplicates += 1
+            else:
+                stats.superseded += 1
 
     outcomes = policy.outcomes
     runs = job.runs
-    known = {r.run_id: r for r in runs}
-    oldest = runs[0].finished_at if runs and job.forgotten > 0 else None
+    # Runs this batch brings again (a duplicate delivery or a retry): rare, found with set operations in C.
+    again = best.keys() & {r.run_id for r in runs} if runs else ()
+    known = {r.run_id: r for r in runs if r.run_id in again} if again else {}
+    oldest = runs[0] if runs and job.forgotten > 0 else None
     added: list[Run] = []
     removed: set[str] = set()
     delta = JobDelta()
+    # Counted locally and written back once: this loop runs once per ingested execution.
+    ingested = successes = failures = 0
+    last_success = job.last_success
+    last_failure = job.last_failure
+    owner = job.owner
+    source = job.source
     for ex in best.values():
-        old = known.get(ex.run_id)
+        old = known.get(ex.run_id) if again else None
         if old is not None:
             if ex.attempt == old.attempt:
                 stats.duplicates += 1
@@ -114,37 +124,41 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
-        elif oldest is not None and ex.finished_at <= oldest and ex.order_key() < runs[0].order_key():
+        elif oldest is not None and ex.finished_at <= oldest.finished_at and ex.order_key() < oldest.order_key():
             stats.stale += 1
             continue
-        # _count(job, policy, ex, +1, delta), inlined: this runs once per ingested execution.
         outcome = outcomes.get(ex.status, IGNORED)
         if outcome is FAILURE:
             added.append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))
+            failures += 1
+            if last_failure is None or ex.finished_at > last_failure:
+                last_failure = ex.finished_at
         else:
             # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
             # dropping them elsewhere halves the stored state (docs/state.md).
             added.append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status))
-        if outcome is not IGNORED:
-            job.total_runs += 1
-            delta.counted += 1
-            if outcome is FAILURE:
-                job.total_failures += 1
-                delta.failures += 1
-                if job.last_failure is None or ex.finished_at > job.last_failure:
-                    job.last_failure = ex.finished_at
-            else:
-                delta.successes += 1
-                if job.last_success is None or ex.finished_at > job.last_success:
-                    job.last_success = ex.finished_at
-        stats.ingested += 1
+            if outcome is not IGNORED:
+                successes += 1
+                if last_success is None or ex.finished_at > last_success:
+                    last_success = ex.finished_at
+        ingested += 1
         if ex.owner:
-            job.owner = ex.owner
+            owner = ex.owner
         if ex.source:
-            job.source = ex.source
+            source = ex.source
 
     if not added:
         return None
+    stats.ingested += ingested
+    job.total_runs += successes + failures
+    job.total_failures += failures
+    job.last_success = last_success
+    job.last_failure = last_failure
+    job.owner = owner
+    job.source = source
+    delta.counted += successes + failures
+    delta.successes += successes
+    delta.failures += failures
     order = Run.order_key
     if len(added) > 1:
         # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
@@ -164,8 +178,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         runs.extend(added)
         runs.sort(key=order)
     job.runs = runs
-    _trim(job, policy)
-    recompute(job, policy)
+    _settle(job, policy)
     return delta
 
 
@@ -186,39 +199,67 @@ def _count(job: JobState, policy: JobPolicy, ex: Run, sign: int, delta: JobDelta
             job.last_success = ex.finished_at
 
 
-def _trim(job: JobState, policy: JobPolicy) -> None:
-    """Forget the oldest runs beyond the history bound, folding forgotten failures into `older_streak`."""
-    keep = policy.history
+def _settle(job: JobState, policy: JobPolicy) -> None:
+    """Forget the oldest runs beyond the history bound, folding forgotten failures into `older_streak`, and
+    recompute the streak and window counters: what `recompute` gives, in one walk back from the newest run."""
     runs = job.runs
     outcomes = policy.outcomes
-    counted = 0
-    for r in runs:
-        if outcomes.get(r.status, IGNORED) is not IGNORED:
-            counted += 1
-    drop = 0
-    while counted > keep:
-        outcome = outcomes.get(runs[drop].status, IGNORED)
-        if outcome is FAILURE:
-            job.older_streak += 1
-            counted -= 1
-        elif outcome is Outcome.SUCCESS:
-            job.older_streak = 0
-            counted -= 1
-        drop += 1
-    if drop:
-        del runs[:drop]
-        job.forgotten += drop
-    extra_ignored = len(runs) - counted - keep
-    if extra_ignored > 0:
-        # Ignored runs only serve dedupe; keep the newest `keep` of them so a job that is always skipped
-        # cannot grow without bound. Counted runs are never dropped here.
-        kept = []
-        for r in runs:
-            if extra_ignored > 0 and _counts(policy, r.status) is Outcome.IGNORED:
-                extra_ignored -= 1
-                continue
-            kept.append(r)
-        job.runs = kept
+    keep = policy.history
+    window = policy.window
+    counted = streak = window_size = window_failures = 0
+    broken = False
+    cut = 0  # runs before this index are beyond the history bound
+    for i in range(len(runs) - 1, -1, -1):
+        outcome = outcomes.get(runs[i].status, IGNORED)
+        if outcome is IGNORED:
+            continue
+        if counted == keep:
+            cut = i + 1
+            break
+        counted += 1
+        failed = outcome is FAILURE
+        if not broken:
+            if failed:
+                streak += 1
+            else:
+                broken = True
+        if window_size < window:
+            window_size += 1
+            window_failures += failed
+    if cut:
+        # Forgotten oldest first, a failure lengthens `older_streak` and a success resets it: so it ends as the
+        # failures after the last forgotten success, or grows by all of them if none was a success.
+        tail = 0
+        for i in range(cut - 1, -1, -1):
+            outcome = outcomes.get(runs[i].status, IGNORED)
+            if outcome is FAILURE:
+                tail += 1
+            elif outcome is not IGNORED:
+                break
+        else:
+            tail += job.older_streak
+        job.older_streak = tail
+        del runs[:cut]
+        job.forgotten += cut
+    if not broken:
+        streak += job.older_streak
+    job.consecutive_failures = streak
+    job.window_failures = window_failures
+    job.window_size = window_size
+    if len(runs) - counted > keep:
+        _forget_extra_ignored(job, policy, len(runs) - counted - keep)
+
+
+def _forget_extra_ignored(job: JobState, policy: JobPolicy, extra: int) -> None:
+    # Ignored runs only serve dedupe; keep the newest `history` of them so a job that is always skipped cannot
+    # grow without bound. Counted runs are never dropped here.
+    kept = []
+    for r in job.runs:
+        if extra > 0 and _counts(policy, r.status) is Outcome.IGNORED:
+            extra -= 1
+            continue
+        kept.append(r)
+    job.runs = kept
 
 
 def recompute(job: JobState, policy: JobPolicy) -> None:
