@@ -2,11 +2,13 @@
 
 The whole-pass figures of `bench.run` are medians on a shared machine; to judge one optimisation, this
 times each phase on its own (parse the inbox, decode the state, advance = apply + rules, encode) and keeps
-the best of N repetitions, which is far less noisy. Used for the before/after figures of each change.
+the best of N repetitions, which is far less noisy. Used for the before/after figures of each change. The cyclic
+garbage collector is paused throughout, as `run_pass` pauses it.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 
@@ -32,6 +34,7 @@ def main(argv: list[str]) -> int:
     def timed(name: str, t0: float) -> None:
         best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
 
+    gc.disable()
     for _ in range(reps):
         t = time.perf_counter()
         executions = [ex for name, data in files for ex in parse_file(name, data).executions]
