@@ -289,3 +289,22 @@ def test_a_clean_file_takes_the_fast_path() -> None:
     assert records._fast_lines("f", data, out)
     assert out == parse_file("f", data, fast=False)
     assert out.executions[0] == Execution("j", "0", Status.FAILED, MS, 0, "u", "c", None, None, None)
+
+
+def test_records_that_do_not_map_one_to_one_onto_lines_are_read_line_by_line() -> None:
+    # Given one object spread over two lines, then two objects on one line: as many objects as lines
+    data = b'{"job":"j","run_id":1,\n"status":"failed","finished_at":1794996400000}\n' + _line() + b" " + _line()
+    # When the file is parsed
+    parsed = parse_file("f", data)
+    # Then every line is rejected on its own, as the record-by-record path does
+    assert parsed == parse_file("f", data, fast=False)
+    assert [r.line for r in parsed.rejected] == [1, 2, 3]
+    assert parsed.executions == []
+
+
+def test_times_on_the_same_clock_in_one_file_keep_their_own_offsets() -> None:
+    # Given one file with the same wall-clock time naive, in UTC, at +02:00, and the same instant at +01:00
+    times = ["2026-11-18T10:06:40", "2026-11-18T10:06:40Z", "2026-11-18T10:06:40+02:00", "2026-11-18T09:06:40+01:00"]
+    data = b"\n".join(_line(run_id=i, finished_at=t) for i, t in enumerate(times))
+    # When it is parsed; Then each time is read on its own offset (naive as UTC)
+    assert [e.finished_at for e in parse_file("f", data).executions] == [MS, MS, MS - 7_200_000, MS - 7_200_000]
