@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from failstreak.model import Execution, Status
 
@@ -84,7 +85,7 @@ class JobKeyRules:
             elif name == ex.job:
                 slots.append(ex)
             else:
-                slots.append(dataclasses.replace(ex, job=name))
+                slots.append(msgspec.structs.replace(ex, job=name))
         out = [slot if isinstance(slot, Execution) else _fold(slot[0], list(folded[slot].values())) for slot in slots]
         return out, dropped
 
@@ -104,7 +105,7 @@ _FOLD_RANK: dict[Status, int] = {
 def _fold(job: str, variants: list[Execution]) -> Execution:
     """One execution of `job` for several variants' executions of the same run."""
     decisive = min(variants, key=lambda e: _FOLD_RANK[e.status])
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         decisive,
         job=job,
         finished_at=max(e.finished_at for e in variants),

@@ -8,12 +8,14 @@ line number and reason, and the good lines of the same file are still ingested.
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from sys import intern
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import orjson
 
 from failstreak.model import STATUS_ALIASES, Execution, Rejected, Status, parse_status
@@ -189,8 +191,49 @@ def _decompress(name: str, data: bytes) -> bytes:
         raise RecordError(f"not a readable gzip file ({e})") from None
 
 
-def parse_file(name: str, data: bytes) -> Parsed:
-    """Parse one inbox file's bytes into executions and rejections."""
+# The wire form of a record for msgspec's typed decoder, which validates in C. It accepts a subset of what
+# `to_execution` accepts, and for that subset the fast paths give exactly its result; everything else (the
+# whole file, or one record) goes the checked way, which names what is wrong.
+# - Integers are bounded to int64: orjson reads larger ones as floats, which the checked path rejects.
+# - Text longer than MAX_TEXT_LEN is not an error (the checked path truncates it), so it is refused here.
+# - Unknown fields are refused too (the file then goes line by line, which ignores them): msgspec skips an
+#   unknown field's value without the checks orjson makes (a number that overflows a double), so a record
+#   orjson rejects could pass.
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+_Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_LEN)]
+
+
+class _Wire(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    job: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_JOB_LEN)]
+    run_id: str | _Int64
+    status: str
+    finished_at: _Int64 | datetime | None = None
+    attempt: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
+    url: _Text | None = None
+    commit: _Text | None = None
+    reason: _Text | None = None
+    owner: _Text | None = None
+    source: _Text | None = None
+
+
+_LINES_DECODER = msgspec.json.Decoder(_Wire)
+_ARRAY_DECODER = msgspec.json.Decoder(list[_Wire])
+
+# Where msgspec would read a time differently from `parse_time`, found on the raw bytes: more than 6
+# fractional digits of a second (msgspec rounds them, `datetime.fromisoformat` truncates). A \u escape can
+# spell those digits unseen, so it is suspect too. Both are rare; the records they touch take the checked path.
+_LONG_FRACTION = re.compile(rb"\.[0-9]{7}")
+_ESCAPE = re.compile(rb"\\u")
+# Two objects on one line: decode_lines accepts them, a line of JSON Lines holds one.
+_SHARED_LINE = re.compile(rb"\}[ \t\r]*\{")
+
+
+def parse_file(name: str, data: bytes, *, fast: bool = True) -> Parsed:
+    """Parse one inbox file's bytes into executions and rejections.
+
+    `fast=False` forces the record-by-record path; the result is the same either way (the fast path only
+    takes what it reads exactly as that path does).
+    """
     out = Parsed()
     if data[:2] == b"\x1f\x8b":
         try:
@@ -203,12 +246,123 @@ def parse_file(name: str, data: bytes) -> Parsed:
         out.fatal = "empty file: no records"
         return out
     if body[:1] == b"[":
-        _parse_array(name, body, out)
-    else:
+        if not (fast and _fast_array(body, out)):
+            _parse_array(name, body, out)
+    elif not (fast and _fast_lines(name, data, out)):
         _parse_lines(name, data, out)
     if not out.executions and out.rejected and out.fatal is None:
         out.fatal = f"no valid record ({len(out.rejected)} rejected; first: {out.rejected[0].reason})"
     return out
+
+
+def _valid_utf8(data: bytes) -> bool:
+    # msgspec does not check the text of the values it skips (unknown fields); orjson does.
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _epoch_ms(when: datetime) -> int:
+    # The arithmetic of `parse_time`, so that both paths give the same millisecond. A naive datetime is UTC;
+    # two datetimes that compare equal are the same instant, so they may share a cached result.
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
+    """Parse JSON Lines with the typed decoder; False (and `out` untouched) when the file must go line by line.
+
+    Decoded records are matched to lines by position, so this only runs when there is exactly one record per
+    line: no blank line, no object spread over lines, no two objects on one line.
+    """
+    if not _valid_utf8(data):
+        return False
+    try:
+        records = _LINES_DECODER.decode_lines(data)
+    except msgspec.DecodeError:
+        return False
+    lines_count = data.count(b"\n") + (data[-1:] != b"\n")
+    if len(records) != lines_count or _SHARED_LINE.search(data) is not None:
+        return False
+    suspects = [m.start() for m in _LONG_FRACTION.finditer(data)]
+    if b"\\u" in data:
+        suspects += [m.start() for m in _ESCAPE.finditer(data)]
+    for at in suspects:
+        # A record without a time takes the checked path; that path reads the line again with orjson.
+        records[data.count(b"\n", 0, at)].finished_at = None
+    lines: list[bytes] | None = None
+    append = out.executions.append
+    exact = _EXACT_STATUS
+    running = Status.RUNNING
+    # datetime.timestamp() is the dearest step of a record, and the records of a batch share few times.
+    to_ms: dict[datetime, int] = {}
+    known_ms = to_ms.get
+    for index, rec in enumerate(records):
+        job = rec.job
+        status = exact.get(rec.status)
+        when = rec.finished_at
+        run_id = rec.run_id
+        if status is not None and status is not running and when is not None and run_id != "" and not job[0].isspace():
+            if type(when) is int:
+                if when < MIN_EPOCH_MS:
+                    when = None
+            else:
+                ms = known_ms(when)  # type: ignore[arg-type]
+                if ms is None:
+                    ms = to_ms[when] = _epoch_ms(when)  # type: ignore[index, arg-type]
+                when = ms
+            if when is not None:
+                # Interned: the many records of one job then share one name instead of one copy each.
+                append(
+                    Execution(
+                        intern(job), run_id if type(run_id) is str else str(run_id), status, when, rec.attempt,
+                        rec.url, rec.commit, rec.reason, rec.owner, rec.source or None,
+                    )
+                )  # fmt: skip
+                continue
+        if lines is None:
+            lines = data.split(b"\n")
+        _parse_line(name, index + 1, lines[index], out)
+    return True
+
+
+def _fast_array(body: bytes, out: Parsed) -> bool:
+    """Parse a JSON array with the typed decoder; False (and `out` untouched) unless every item reads exactly."""
+    if not _valid_utf8(body) or b"\\u" in body or _LONG_FRACTION.search(body) is not None:
+        return False
+    try:
+        records = _ARRAY_DECODER.decode(body)
+    except msgspec.DecodeError:
+        return False
+    executions: list[Execution] = []
+    append = executions.append
+    exact = _EXACT_STATUS
+    running = Status.RUNNING
+    for rec in records:
+        job = rec.job
+        status = exact.get(rec.status)
+        when = rec.finished_at
+        run_id = rec.run_id
+        if status is None or status is running or when is None or run_id == "" or job[0].isspace():
+            return False
+        if type(when) is int:
+            if when < MIN_EPOCH_MS:
+                return False
+        else:
+            when = _epoch_ms(when)  # type: ignore[arg-type]
+        append(
+            Execution(
+                intern(job), run_id if type(run_id) is str else str(run_id), status, when, rec.attempt, rec.url,
+                rec.commit, rec.reason, rec.owner, rec.source or None,
+            )
+        )  # fmt: skip
+    out.executions.extend(executions)
+    return True
 
 
 def _parse_array(name: str, body: bytes, out: Parsed) -> None:
@@ -229,16 +383,20 @@ def _parse_array(name: str, body: bytes, out: Parsed) -> None:
 
 def _parse_lines(name: str, data: bytes, out: Parsed) -> None:
     for number, line in enumerate(data.split(b"\n"), start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        try:
-            obj = orjson.loads(stripped)
-        except orjson.JSONDecodeError as e:
-            reason = "not valid JSON" if b"\x00" not in stripped else "binary content, not JSON"
-            out.rejected.append(Rejected(name, number, f"{reason}: {e.msg}", _sample(stripped)))
-            continue
-        try:
-            out.executions.append(to_execution(obj))
-        except RecordError as e:
-            out.rejected.append(Rejected(name, number, str(e), _sample(stripped)))
+        _parse_line(name, number, line, out)
+
+
+def _parse_line(name: str, number: int, line: bytes, out: Parsed) -> None:
+    stripped = line.strip()
+    if not stripped:
+        return
+    try:
+        obj = orjson.loads(stripped)
+    except orjson.JSONDecodeError as e:
+        reason = "not valid JSON" if b"\x00" not in stripped else "binary content, not JSON"
+        out.rejected.append(Rejected(name, number, f"{reason}: {e.msg}", _sample(stripped)))
+        return
+    try:
+        out.executions.append(to_execution(obj))
+    except RecordError as e:
+        out.rejected.append(Rejected(name, number, str(e), _sample(stripped)))
