@@ -196,14 +196,12 @@ def _decompress(name: str, data: bytes) -> bytes:
 # whole file, or one record) goes the checked way, which names what is wrong.
 # - Integers are bounded to int64: orjson reads larger ones as floats, which the checked path rejects.
 # - Text longer than MAX_TEXT_LEN is not an error (the checked path truncates it), so it is refused here.
-# - Unknown fields are refused too (the file then goes line by line, which ignores them): msgspec skips an
-#   unknown field's value without the checks orjson makes (a number that overflows a double), so a record
-#   orjson rejects could pass.
+# - Unknown fields are skipped unread, by both paths (see `_loads`): producers may add fields of their own.
 _Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_LEN)]
 
 
-class _Wire(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class _Wire(msgspec.Struct, gc=False):
     job: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_JOB_LEN)]
     run_id: str | _Int64
     status: str
@@ -365,9 +363,32 @@ def _fast_array(body: bytes, out: Parsed) -> bool:
     return True
 
 
+# The fields of a record. Any other field of a record only has to be JSON: msgspec's typed decoder skips it
+# without reading it, so the record-by-record path must not refuse what orjson alone would (a number beyond a
+# double's range), or a file's records would be accepted or rejected depending on the path it took.
+_FIELDS = frozenset(("job", "run_id", "status", "finished_at", "attempt", *OPTIONAL_TEXT))
+_RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _loads(text: bytes) -> Any:
+    """`orjson.loads`, except that the value of a field records do not have is skipped unread."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        refused = error
+    try:
+        if text[:1] == b"[":
+            return [_loads(bytes(item)) for item in _RAW_ARRAY.decode(text)]
+        fields = _RAW_OBJECT.decode(text)
+        return {key: orjson.loads(bytes(value)) for key, value in fields.items() if key in _FIELDS}
+    except (msgspec.DecodeError, orjson.JSONDecodeError):
+        raise refused from None
+
+
 def _parse_array(name: str, body: bytes, out: Parsed) -> None:
     try:
-        items = orjson.loads(body)
+        items = _loads(body)
     except orjson.JSONDecodeError as e:
         out.fatal = f"not valid JSON: {e}"
         return
@@ -391,7 +412,7 @@ def _parse_line(name: str, number: int, line: bytes, out: Parsed) -> None:
     if not stripped:
         return
     try:
-        obj = orjson.loads(stripped)
+        obj = _loads(stripped)
     except orjson.JSONDecodeError as e:
         reason = "not valid JSON" if b"\x00" not in stripped else "binary content, not JSON"
         out.rejected.append(Rejected(name, number, f"{reason}: {e.msg}", _sample(stripped)))

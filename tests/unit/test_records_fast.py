@@ -291,6 +291,38 @@ def test_a_clean_file_takes_the_fast_path() -> None:
     assert out.executions[0] == Execution("j", "0", Status.FAILED, MS, 0, "u", "c", None, None, None)
 
 
+def test_fields_of_the_producers_own_stay_on_the_fast_path_and_are_ignored() -> None:
+    # Given records that carry fields failstreak does not know, one of them a number orjson alone refuses
+    data = (
+        _line(run_id=1)[:-1] + b',"branch":"main","duration_ms":1234}\n'
+        + _line(run_id=2)[:-1] + b',"extra":1e400}\n'
+    )  # fmt: skip
+    out = Parsed()
+    # When the fast path reads the file; Then it takes it whole, and both paths ingest both records
+    assert records._fast_lines("f", data, out)
+    assert out == parse_file("f", data, fast=False)
+    assert [e.run_id for e in out.executions] == ["1", "2"]
+    assert out.rejected == []
+
+
+def test_a_number_beyond_range_in_a_field_of_the_record_is_rejected_by_both_paths() -> None:
+    # Given a record whose own field holds a number no double can hold
+    data = _line(run_id=1) + b"\n" + b'{"job":"j","run_id":2,"status":"failed","finished_at":1e400}\n'
+    # When it is parsed either way; Then that line is rejected as not valid JSON, the other is ingested
+    for parsed in (parse_file("f", data), parse_file("f", data, fast=False)):
+        assert [e.run_id for e in parsed.executions] == ["1"]
+        assert [(r.line, r.reason.split(":")[0]) for r in parsed.rejected] == [(2, "not valid JSON")]
+
+
+def test_an_array_with_fields_of_the_producers_own_is_read_whole() -> None:
+    # Given a JSON array whose records carry an unknown field orjson alone refuses
+    data = b"[" + _line(run_id=1)[:-1] + b',"extra":1e400}]'
+    # When parsed either way; Then the record is ingested
+    for parsed in (parse_file("f", data), parse_file("f", data, fast=False)):
+        assert [e.run_id for e in parsed.executions] == ["1"]
+        assert parsed.fatal is None
+
+
 def test_records_that_do_not_map_one_to_one_onto_lines_are_read_line_by_line() -> None:
     # Given one object spread over two lines, then two objects on one line: as many objects as lines
     data = b'{"job":"j","run_id":1,\n"status":"failed","finished_at":1794996400000}\n' + _line() + b" " + _line()
