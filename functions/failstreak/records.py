@@ -197,6 +197,8 @@ def _decompress(name: str, data: bytes) -> bytes:
 # - Integers are bounded to int64: orjson reads larger ones as floats, which the checked path rejects.
 # - Text longer than MAX_TEXT_LEN is not an error (the checked path truncates it), so it is refused here.
 # - Unknown fields are skipped unread, by both paths (see `_loads`): producers may add fields of their own.
+# - A time is decoded as text and read by `parse_time`, as the checked path reads it (msgspec's own datetime
+#   parsing rounds a 7th fractional digit where `datetime.fromisoformat` truncates, among other differences).
 _Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_LEN)]
 
@@ -205,7 +207,7 @@ class _Wire(msgspec.Struct, gc=False):
     job: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_JOB_LEN)]
     run_id: str | _Int64
     status: str
-    finished_at: _Int64 | datetime | None = None
+    finished_at: _Int64 | str | None = None
     attempt: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
     url: _Text | None = None
     commit: _Text | None = None
@@ -217,11 +219,6 @@ class _Wire(msgspec.Struct, gc=False):
 _LINES_DECODER = msgspec.json.Decoder(_Wire)
 _ARRAY_DECODER = msgspec.json.Decoder(list[_Wire])
 
-# Where msgspec would read a time differently from `parse_time`, found on the raw bytes: more than 6
-# fractional digits of a second (msgspec rounds them, `datetime.fromisoformat` truncates). A \u escape can
-# spell those digits unseen, so it is suspect too. Both are rare; the records they touch take the checked path.
-_LONG_FRACTION = re.compile(rb"\.[0-9]{7}")
-_ESCAPE = re.compile(rb"\\u")
 # Two objects on one line: decode_lines accepts them, a line of JSON Lines holds one.
 _SHARED_LINE = re.compile(rb"\}[ \t\r]*\{")
 
@@ -264,12 +261,11 @@ def _valid_utf8(data: bytes) -> bool:
     return True
 
 
-def _epoch_ms(when: datetime) -> int:
-    # The arithmetic of `parse_time`, so that both paths give the same millisecond. A naive datetime is UTC;
-    # two datetimes that compare equal are the same instant, so they may share a cached result.
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
+def _time_or_none(text: str) -> int | None:
+    try:
+        return parse_time(text)
+    except RecordError:
+        return None
 
 
 def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
@@ -287,18 +283,13 @@ def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
     lines_count = data.count(b"\n") + (data[-1:] != b"\n")
     if len(records) != lines_count or _SHARED_LINE.search(data) is not None:
         return False
-    suspects = [m.start() for m in _LONG_FRACTION.finditer(data)]
-    if b"\\u" in data:
-        suspects += [m.start() for m in _ESCAPE.finditer(data)]
-    for at in suspects:
-        # A record without a time takes the checked path; that path reads the line again with orjson.
-        records[data.count(b"\n", 0, at)].finished_at = None
     lines: list[bytes] | None = None
     append = out.executions.append
     exact = _EXACT_STATUS
     running = Status.RUNNING
-    # datetime.timestamp() is the dearest step of a record, and the records of a batch share few times.
-    to_ms: dict[datetime, int] = {}
+    # Times go through `parse_time`, the very function of the checked path, so both read a time alike; the
+    # records of a file share few distinct times (a pass spans minutes), so each is parsed once.
+    to_ms: dict[str, int | None] = {}
     known_ms = to_ms.get
     for index, rec in enumerate(records):
         job = rec.job
@@ -307,18 +298,16 @@ def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
         run_id = rec.run_id
         if status is not None and status is not running and when is not None and run_id != "" and not job[0].isspace():
             if type(when) is int:
-                if when < MIN_EPOCH_MS:
-                    when = None
+                ms = when if when >= MIN_EPOCH_MS else None
             else:
                 ms = known_ms(when)  # type: ignore[arg-type]
-                if ms is None:
-                    ms = to_ms[when] = _epoch_ms(when)  # type: ignore[index, arg-type]
-                when = ms
-            if when is not None:
+                if ms is None and when not in to_ms:
+                    ms = to_ms[when] = _time_or_none(when)  # type: ignore[index, arg-type]
+            if ms is not None:
                 # Interned: the many records of one job then share one name instead of one copy each.
                 append(
                     Execution(
-                        intern(job), run_id if type(run_id) is str else str(run_id), status, when, rec.attempt,
+                        intern(job), run_id if type(run_id) is str else str(run_id), status, ms, rec.attempt,
                         rec.url, rec.commit, rec.reason, rec.owner, rec.source or None,
                     )
                 )  # fmt: skip
@@ -331,7 +320,7 @@ def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
 
 def _fast_array(body: bytes, out: Parsed) -> bool:
     """Parse a JSON array with the typed decoder; False (and `out` untouched) unless every item reads exactly."""
-    if not _valid_utf8(body) or b"\\u" in body or _LONG_FRACTION.search(body) is not None:
+    if not _valid_utf8(body):
         return False
     try:
         records = _ARRAY_DECODER.decode(body)
@@ -352,7 +341,9 @@ def _fast_array(body: bytes, out: Parsed) -> bool:
             if when < MIN_EPOCH_MS:
                 return False
         else:
-            when = _epoch_ms(when)  # type: ignore[arg-type]
+            when = _time_or_none(when)  # type: ignore[arg-type]
+            if when is None:
+                return False
         append(
             Execution(
                 intern(job), run_id if type(run_id) is str else str(run_id), status, when, rec.attempt, rec.url,
