@@ -28,7 +28,7 @@ from failstreak.model import Event, Execution, Mute, Notification, Rejected, Sta
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.records import Parsed, parse_file
 from failstreak.sources.base import Source
-from failstreak.statecodec import decode, encode
+from failstreak.statecodec import Encoded, decode, encode_document
 from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
 
 MAX_REJECTS_LISTED = 50
@@ -271,13 +271,20 @@ def _save_with_retry(
     state: State,
     redo: Callable[[State], None],
     summary: Summary,
-) -> tuple[State, str]:
-    """Save `state`; on conflict reload, run `redo` on the fresh state and try again (bounded)."""
+    since: tuple[Encoded, set[str]] | None = None,
+) -> tuple[State, str, Encoded]:
+    """Save `state`; on conflict reload, run `redo` on the fresh state and try again (bounded).
+
+    `since`: the encoding of this state's previous save and the jobs changed after it, whose unchanged jobs the
+    first attempt reuses (a reloaded state is encoded afresh).
+    """
     for _ in range(cfg.save_attempts):
+        encoded = encode_document(state, since=since[0], changed=since[1]) if since else encode_document(state)
         try:
-            return state, store.save(encode(state), loaded.token)
+            return state, store.save(encoded.body, loaded.token), encoded
         except ConflictError:
             summary.conflicts += 1
+            since = None
             loaded = store.load()
             state = decode(loaded.data, store.location)
             redo(state)
@@ -371,7 +378,7 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
         _advance(cfg, ports, fresh, got, summary, pass_id, now)
 
     redo(state)
-    state, token = _save_with_retry(cfg, store, loaded, state, redo, summary)
+    state, token, encoded = _save_with_retry(cfg, store, loaded, state, redo, summary)
 
     if ports.inbox is not None:
         for item, parsed in got.files:
@@ -389,7 +396,9 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
         def redo_results(fresh: State) -> None:
             outbox.apply_results(fresh, results, now, cfg.notify.max_attempts)
 
-        state, token = _save_with_retry(cfg, store, Loaded(None, token), state, redo_results, summary)
+        state, token, _ = _save_with_retry(
+            cfg, store, Loaded(None, token), state, redo_results, summary, since=(encoded, applied.threaded)
+        )
         summary.delivered = len(applied.delivered)
         summary.delivery_failures = [
             {

@@ -55,10 +55,15 @@ class Applied:
     delivered: list[OutboxEntry] = field(default_factory=list)
     retrying: list[OutboxEntry] = field(default_factory=list)
     dead: list[OutboxEntry] = field(default_factory=list)
+    threaded: set[str] = field(default_factory=set)  # jobs given a thread reference: the only jobs changed
 
 
 def apply_results(state: State, results: Iterable[DeliveryResult], now: int, max_attempts: int) -> Applied:
-    """Record delivery results in the state. Idempotent: an entry already gone is skipped."""
+    """Record delivery results in the state. Idempotent: an entry already gone is skipped.
+
+    Changes the outbox, the dead letters and the thread references of the jobs it lists in `threaded`, and
+    nothing else: the second save of a pass re-encodes only those jobs (`statecodec.encode_document`).
+    """
     out = Applied()
     by_id = {e.id: e for e in state.outbox}
     gone: set[str] = set()
@@ -73,6 +78,7 @@ def apply_results(state: State, results: Iterable[DeliveryResult], now: int, max
             job = state.jobs.get(n.job)
             if r.ref and n.event is Event.TRIGGERED and job is not None:
                 job.threads[entry.destination] = r.ref
+                out.threaded.add(job.name)
             continue
         entry.attempts += 1
         entry.last_error = r.error

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -108,6 +110,8 @@ def _outbox_from_dict(d: dict[str, Any]) -> OutboxEntry:
 # that a person can read. Level 1: most of the size gain for a fraction of the time of the default level.
 COMPRESS_ABOVE = 128 * 1024
 GZIP_LEVEL = 1
+# Jobs are encoded and compressed this many at a time, each slice its own gzip member.
+JOBS_PER_MEMBER = 2048
 
 
 def compress(body: bytes) -> bytes:
@@ -116,26 +120,88 @@ def compress(body: bytes) -> bytes:
     return z.compress(body) + z.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A state document as written, and what writing it again after a few changed jobs can reuse.
+
+    A compressed document is a sequence of gzip members (a valid gzip file: readers decompress every member):
+    the head, one member per slice of `JOBS_PER_MEMBER` jobs, the tail. `members` holds the jobs' members.
+    """
+
+    body: bytes
+    names: tuple[str, ...]
+    members: tuple[bytes, ...] | None
+
+
 def encode(state: State, compress_above: float = COMPRESS_ABOVE) -> bytes:
     """Serialise the state document: compact JSON, gzip-compressed when larger than `compress_above` bytes.
 
     Raises ValueError if a job is filed under another name than its own (a programming error: the stored
     document lists jobs by their `name`).
     """
-    for name, job in state.jobs.items():
+    return encode_document(state, compress_above).body
+
+
+def encode_document(
+    state: State,
+    compress_above: float = COMPRESS_ABOVE,
+    since: Encoded | None = None,
+    changed: Collection[str] = (),
+) -> Encoded:
+    """`encode`, keeping what a later call can reuse; with `since`, reuse its jobs except those in `changed`.
+
+    `since` must be this state's previous encoding, and `changed` every job modified since: a job outside it
+    is written as it was then. (After its first save, a pass only records delivery results: the outbox, the
+    dead letters and the thread references of the jobs it announced, which `outbox.apply_results` names.)
+    The bytes are always those a fresh `encode` of the state gives, once decompressed.
+    """
+    jobs = state.jobs
+    for name, job in jobs.items():
         if job.name != name:
             raise ValueError(f"job {job.name!r} is filed under {name!r} in the state")
-    doc = _Document(
-        updated_at=state.updated_at,
-        passes=state.passes,
-        jobs=list(state.jobs.values()),
-        outbox=[_outbox_to_dict(e) for e in state.outbox],
-        mutes=[_mute_to_dict(m) for m in state.mutes],
-        dead_letters=state.dead_letters,
-        cursors=state.cursors,
+    frame = _ENCODER.encode(
+        _Document(
+            updated_at=state.updated_at,
+            passes=state.passes,
+            outbox=[_outbox_to_dict(e) for e in state.outbox],
+            mutes=[_mute_to_dict(m) for m in state.mutes],
+            dead_letters=state.dead_letters,
+            cursors=state.cursors,
+        )
     )
-    body = _ENCODER.encode(doc)
-    return compress(body) if len(body) > compress_above else body
+    # The jobs go between the brackets of the empty list; nothing before it can contain this text.
+    at = frame.index(b'"jobs":[]') + len(b'"jobs":[')
+    head, tail = frame[:at], frame[at:]
+    names = tuple(jobs)
+    values = list(jobs.values())
+    reusable = since.members if since is not None and since.names == names else None
+    touched = set(changed) if reusable is not None else set()
+    members: list[bytes] = []
+    pieces: list[bytes] = []
+    size = len(frame)
+    compressing = reusable is not None
+    for index, start in enumerate(range(0, len(values), JOBS_PER_MEMBER)):
+        if reusable is not None and touched.isdisjoint(names[start : start + JOBS_PER_MEMBER]):
+            members.append(reusable[index])
+            continue
+        piece = _ENCODER.encode(values[start : start + JOBS_PER_MEMBER])[1:-1]
+        if start:
+            piece = b"," + piece
+        size += len(piece)
+        if not compressing and size > compress_above:
+            compressing = True
+            members = [compress(p) for p in pieces]
+            pieces = []
+        if compressing:
+            members.append(compress(piece))
+        else:
+            pieces.append(piece)
+    if not compressing and size > compress_above:  # no job, and a large outbox or cursors
+        compressing = True
+        members = [compress(p) for p in pieces]
+    if not compressing:
+        return Encoded(head + b"".join(pieces) + tail, names, None)
+    return Encoded(b"".join([compress(head), *members, compress(tail)]), names, tuple(members))
 
 
 def decode(data: bytes | None, location: str = "state") -> State:

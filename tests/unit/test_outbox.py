@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from failstreak import outbox
+from failstreak import outbox, statecodec
 from failstreak.model import Event, JobState, Notification, State
 from failstreak.notifiers.base import DeliveryResult
 from tests.conftest import T0
@@ -67,3 +67,29 @@ def test_results_for_entries_already_gone_are_ignored() -> None:
     state = State()
     applied = outbox.apply_results(state, [DeliveryResult("nope", True)], T0, 5)
     assert applied.delivered == []
+
+
+def test_delivery_results_change_no_job_but_those_they_name_as_threaded() -> None:
+    # Given three jobs with a pending trigger each, encoded before the results come in
+    state = State(jobs={n: JobState(name=n) for n in ("a", "b", "c")})
+    for n in ("a", "b", "c"):
+        outbox.enqueue(state, note(n), ["slack:#x"])
+    before = {n: statecodec.encode(State(jobs={n: j})) for n, j in state.jobs.items()}
+    # When a's trigger is delivered with a thread, b's is delivered without one and c's fails for good
+    applied = outbox.apply_results(
+        state,
+        [
+            DeliveryResult("triggered:a>slack:#x", True, ref="1.1"),
+            DeliveryResult("triggered:b>slack:#x", True),
+            DeliveryResult("triggered:c>slack:#x", False, error="channel_not_found", retryable=False),
+        ],
+        T0,
+        5,
+    )
+    # Then only a is named, and b and c are exactly as they were
+    assert applied.threaded == {"a"}
+    assert {n: statecodec.encode(State(jobs={n: j})) == before[n] for n, j in state.jobs.items()} == {
+        "a": False,
+        "b": True,
+        "c": True,
+    }

@@ -179,3 +179,50 @@ def test_small_documents_stay_plain_json() -> None:
     body = statecodec.encode(_state(2))
     assert body[:1] == b"{"
     assert len(body) < statecodec.COMPRESS_ABOVE
+
+
+@pytest.mark.parametrize("jobs", [0, 1, 7, 9])
+def test_a_large_document_is_gzip_members_that_read_as_one_document(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given jobs encoded three at a time, and a threshold every document crosses
+    monkeypatch.setattr(statecodec, "JOBS_PER_MEMBER", 3)
+    state = _state(jobs)
+    encoded = statecodec.encode_document(state, compress_above=10)
+    # Then the body is the gzip of exactly the plain document, one member per slice of jobs plus head and tail
+    assert gzip.decompress(encoded.body) == statecodec.encode(state, compress_above=float("inf"))
+    assert encoded.members is not None
+    assert len(encoded.members) == -(-jobs // 3)
+    assert statecodec.decode(encoded.body) == state
+
+
+def test_writing_again_reuses_unchanged_jobs_and_gives_the_bytes_of_a_fresh_encoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a state saved once, jobs encoded three at a time
+    monkeypatch.setattr(statecodec, "JOBS_PER_MEMBER", 3)
+    state = _state(9)
+    first = statecodec.encode_document(state, compress_above=10)
+    assert first.members is not None
+    # When one job gets a thread reference and the outbox and dead letters change, as delivery results do
+    state.jobs["job-4"].threads["slack:#new"] = "9.9"
+    state.outbox.clear()
+    state.dead_letters.append({"id": "y"})
+    again = statecodec.encode_document(state, compress_above=10, since=first, changed={"job-4"})
+    # Then only the slice holding that job is encoded again, and the document is the fresh one
+    assert again.members is not None
+    assert [a is b for a, b in zip(again.members, first.members, strict=True)] == [True, False, True]
+    assert gzip.decompress(again.body) == statecodec.encode(state, compress_above=float("inf"))
+    assert statecodec.decode(again.body) == state
+
+
+def test_a_different_set_of_jobs_is_encoded_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a state saved once; When a job is added (the previous encoding no longer lines up)
+    monkeypatch.setattr(statecodec, "JOBS_PER_MEMBER", 3)
+    state = _state(6)
+    first = statecodec.encode_document(state, compress_above=10)
+    state.jobs["job-new"] = JobState(name="job-new")
+    again = statecodec.encode_document(state, compress_above=10, since=first, changed=())
+    # Then nothing is reused and the new job is written
+    assert first.members is not None
+    assert again.members is not None
+    assert not any(a is b for a, b in zip(again.members, first.members, strict=False))
+    assert "job-new" in statecodec.decode(again.body).jobs
