@@ -1,22 +1,27 @@
-"""Time one monitor pass over an S3 inbox of N objects, on moto's HTTP server and on SeaweedFS (both on loopback).
+"""Time one monitor pass over an S3 inbox of N objects, on moto's server and on SeaweedFS (both on loopback).
 
-    PYTHONPATH=functions:. python scripts/time_s3_pass.py [--objects 400] [--reps 5] [--backends moto,seaweedfs]
+    PYTHONPATH=functions:. python scripts/time_s3_pass.py [--objects 400] [--reps 5] [--workers 1,8]
 
 Each repetition uploads the objects to a fresh bucket and times `run_pass` alone (state load, reads, parse,
-save, archive). It prints the per-run seconds and the median per backend. The same script, run with another
-tree's `functions/` first on PYTHONPATH, gives the figure to compare against: it only uses `run_pass` and the
-S3 adapters' public constructors. A measurement tool, not a test: nothing here asserts a time.
+save, archive), with the CPU the pass's process spent in it. Both servers run as processes of their own
+(`moto_server`, `weed`), as S3 is to a Lambda. `--workers 1,8` runs, within each repetition, one pass per
+value of `S3Inbox.workers` in turn (1 is the one-object-at-a-time pass), so a noisy machine disturbs the
+values alike; it prints each run and the medians. Without it the adapter's default is used, so the script also
+times another tree's `functions/` put first on PYTHONPATH.
+
+A measurement tool, not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import Clock, Recorder, Workload, config, ports
@@ -24,6 +29,7 @@ from tests.integration.s3.s3server import SeaweedServer
 
 from failstreak.monitor import run_pass
 from failstreak.stores import s3 as s3store
+from failstreak.stores.s3 import S3Inbox
 
 
 def _free_port() -> int:
@@ -31,6 +37,17 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("moto_server did not start within 30s")
 
 
 def _fake_credentials() -> None:
@@ -45,22 +62,39 @@ def _fake_credentials() -> None:
     )
 
 
-def _time_passes(backend: str, endpoint: str, objects: int, reps: int) -> list[float]:
+def _time_passes(backend: str, endpoint: str, objects: int, reps: int, workers: list[int | None]) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     s3store.reset_client()
     work = Workload(files=objects, per_file=4, jobs=50)
-    seconds = []
+    seconds: dict[int | None, list[float]] = {w: [] for w in workers}
+    cpu: dict[int | None, list[float]] = {w: [] for w in workers}
     for _ in range(reps):
-        s3 = S3(backend, s3store.client(), "")
-        s3.bucket = s3.new_bucket()
-        work.upload(s3)
-        cfg = config(s3)
-        started = time.perf_counter()
-        summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
-        seconds.append(time.perf_counter() - started)
-        assert summary.files == objects, summary.files
-        assert s3.keys("fs/inbox/") == [], "every object archived"
-    return seconds
+        for w in workers:
+            s3 = S3(backend, s3store.client(), "")
+            s3.bucket = s3.new_bucket()
+            work.upload(s3)
+            cfg = config(s3)
+            p = ports(cfg, Recorder(), Clock())
+            if w is not None:
+                assert isinstance(p.inbox, S3Inbox)
+                p.inbox.workers = w
+            started, started_cpu = time.perf_counter(), time.process_time()
+            summary = run_pass(cfg, p)
+            seconds[w].append(time.perf_counter() - started)
+            cpu[w].append(time.process_time() - started_cpu)
+            assert summary.files == objects, summary.files
+            assert s3.keys("fs/inbox/") == [], "every object archived"
+    for w, runs in seconds.items():
+        label = "default workers" if w is None else f"workers={w}"
+        shown = " ".join(f"{s:.2f}" for s in runs)
+        print(
+            f"{backend}, {objects} objects, {label}: runs {shown} s, median {statistics.median(runs):.2f} s "
+            f"(this process's CPU: median {statistics.median(cpu[w]):.2f} s)"
+        )
+    if len(workers) == 2:
+        first, second = (seconds[w] for w in workers)
+        ratio = statistics.median(a / b for a, b in zip(first, second, strict=True))
+        print(f"{backend}: median per-repetition ratio {workers[0]} / {workers[1]} workers = {ratio:.2f}x")
 
 
 def main(argv: list[str]) -> int:
@@ -68,30 +102,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--objects", type=int, default=400)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--backends", default="moto,seaweedfs")
+    parser.add_argument("--workers", help="comma-separated S3Inbox.workers values to compare, e.g. 1,8")
     args = parser.parse_args(argv)
+    workers: list[int | None] = [int(w) for w in args.workers.split(",")] if args.workers else [None]
     _fake_credentials()
     for backend in args.backends.split(","):
         if backend == "moto":
-            from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only when asked for
-
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
             port = _free_port()
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-            server.start()
+            exe = str(Path(sys.executable).parent / "moto_server")
+            server = subprocess.Popen(  # noqa: S603 - the venv's own moto_server, fixed arguments
+                [exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
-                runs = _time_passes("moto", f"http://127.0.0.1:{port}", args.objects, args.reps)
+                _wait_for(port)
+                _time_passes("moto", f"http://127.0.0.1:{port}", args.objects, args.reps, workers)
             finally:
-                server.stop()
+                server.terminate()
+                server.wait(timeout=10)
         elif backend == "seaweedfs":
             weed = SeaweedServer().start()
             try:
-                runs = _time_passes("seaweedfs", weed.endpoint, args.objects, args.reps)
+                _time_passes("seaweedfs", weed.endpoint, args.objects, args.reps, workers)
             finally:
                 weed.stop()
         else:
             parser.error(f"unknown backend {backend!r}")
-        shown = " ".join(f"{s:.2f}" for s in runs)
-        print(f"{backend}: {args.objects} objects, runs {shown} s, median {statistics.median(runs):.2f} s")
     return 0
 
 
