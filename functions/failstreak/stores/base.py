@@ -108,8 +108,8 @@ class Inbox(ABC):
 
         Every item is attempted even when some fail: one item the store refuses must not keep the others in
         the inbox. Once all were attempted, the first `StoreUnavailable` (in the order given) is raised, naming
-        how many others failed too; any other exception ends the batch (items not yet
-        attempted stay in the inbox).
+        how many others failed too; any other exception ends the batch (items not yet attempted stay in the
+        inbox).
         """
         failed: list[StoreUnavailable] = []
         for d in done:

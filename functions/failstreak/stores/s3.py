@@ -43,9 +43,9 @@ CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 30
 MAX_ATTEMPTS = 4
 MAX_POOL = 16
-# Inbox objects read, or moved, at once by one pass. Each is a round trip of a few ms that the pass used to
-# wait out one after the other; 8 overlaps most of that wait and stays well within the client's connection
-# pool (MAX_POOL), so the workers never queue for a connection or make botocore discard one.
+# Inbox objects read, or moved, at once by one pass. Each is a round trip (tens of ms from a Lambda to S3)
+# that the pass used to wait out one after the other; 8 overlaps most of that wait, and stays within the
+# client's connection pool (MAX_POOL), so the workers never make botocore open and discard extra connections.
 INBOX_WORKERS = 8
 # S3 says a conditional write lost a race with these codes: 412 (the ETag moved on, or the key appeared),
 # 409 (a concurrent conditional write was in flight), 404 on If-Match (the document was deleted meanwhile).
@@ -278,6 +278,7 @@ class S3Inbox(_UsesS3, Inbox):
             if _code(e) in _MISSING_CODES:
                 raise StoreUnavailable(f"{uri}: gone since it was listed (archived by another pass?)") from None
             raise _unavailable(uri, "read", e) from None
+        # Called from read_many's workers too: each sets its own key, and a dict item set is atomic in CPython.
         self._read_etags[item.key] = got["ETag"]
         return data
 
