@@ -1,6 +1,6 @@
 """Time one monitor pass over an S3 inbox of N objects, on moto's server and on SeaweedFS (both on loopback).
 
-    PYTHONPATH=functions:. python scripts/time_s3_pass.py [--objects 400] [--reps 5] [--workers 1,8]
+    PYTHONPATH=functions:. python scripts/time_s3_pass.py [--objects 400] [--reps 5] [--workers 1,8] [--latency-ms 20]
 
 Each repetition uploads the objects to a fresh bucket and times `run_pass` alone (state load, reads, parse,
 save, archive), with the CPU the pass's process spent in it. Both servers run as processes of their own
@@ -8,6 +8,9 @@ save, archive), with the CPU the pass's process spent in it. Both servers run as
 value of `S3Inbox.workers` in turn (1 is the one-object-at-a-time pass), so a noisy machine disturbs the
 values alike; it prints each run and the medians. Without it the adapter's default is used, so the script also
 times another tree's `functions/` put first on PYTHONPATH.
+
+`--latency-ms` adds a wait to every request, standing for the network between a Lambda and S3 that loopback
+lacks.
 
 A measurement tool, not a test: nothing here asserts a time.
 """
@@ -62,9 +65,18 @@ def _fake_credentials() -> None:
     )
 
 
-def _time_passes(backend: str, endpoint: str, objects: int, reps: int, workers: list[int | None]) -> None:
+def _time_passes(
+    backend: str, endpoint: str, objects: int, reps: int, workers: list[int | None], latency_ms: float
+) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     s3store.reset_client()
+    if latency_ms:
+        # Loopback answers in well under a millisecond; S3 from a Lambda takes tens. The wait is a sleep,
+        # which, like a socket wait, lets the other threads run.
+        def network(**_: object) -> None:
+            time.sleep(latency_ms / 1000)
+
+        s3store.client().meta.events.register("before-send.s3", network, unique_id="time-s3-pass-latency")
     work = Workload(files=objects, per_file=4, jobs=50)
     seconds: dict[int | None, list[float]] = {w: [] for w in workers}
     cpu: dict[int | None, list[float]] = {w: [] for w in workers}
@@ -85,7 +97,9 @@ def _time_passes(backend: str, endpoint: str, objects: int, reps: int, workers: 
             assert summary.files == objects, summary.files
             assert s3.keys("fs/inbox/") == [], "every object archived"
     for w, runs in seconds.items():
-        label = "default workers" if w is None else f"workers={w}"
+        label = ("default workers" if w is None else f"workers={w}") + (
+            f", +{latency_ms:g} ms per request" if latency_ms else ""
+        )
         shown = " ".join(f"{s:.2f}" for s in runs)
         print(
             f"{backend}, {objects} objects, {label}: runs {shown} s, median {statistics.median(runs):.2f} s "
@@ -103,6 +117,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--backends", default="moto,seaweedfs")
     parser.add_argument("--workers", help="comma-separated S3Inbox.workers values to compare, e.g. 1,8")
+    parser.add_argument("--latency-ms", type=float, default=0, help="a wait added to every S3 request")
     args = parser.parse_args(argv)
     workers: list[int | None] = [int(w) for w in args.workers.split(",")] if args.workers else [None]
     _fake_credentials()
@@ -115,14 +130,14 @@ def main(argv: list[str]) -> int:
             )
             try:
                 _wait_for(port)
-                _time_passes("moto", f"http://127.0.0.1:{port}", args.objects, args.reps, workers)
+                _time_passes("moto", f"http://127.0.0.1:{port}", args.objects, args.reps, workers, args.latency_ms)
             finally:
                 server.terminate()
                 server.wait(timeout=10)
         elif backend == "seaweedfs":
             weed = SeaweedServer().start()
             try:
-                _time_passes("seaweedfs", weed.endpoint, args.objects, args.reps, workers)
+                _time_passes("seaweedfs", weed.endpoint, args.objects, args.reps, workers, args.latency_ms)
             finally:
                 weed.stop()
         else:
