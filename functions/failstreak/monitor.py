@@ -5,7 +5,9 @@ The CLI and the Lambda call `run_pass` with the same config; only the adapters i
 Durability (SPEC 8):
 - The first save is conditional; on conflict the state is reloaded and the pass's executions re-applied to it,
   so concurrent passes never lose or double-count a run (dedupe makes re-application harmless).
-- Inbox files are archived only after the state that includes them is saved.
+- Inbox files are archived only after the state that includes them is saved. A file that cannot be moved fails
+  the pass once the others were moved; it stays in the inbox, and its runs, already counted, are deduplicated
+  when the next pass reads it again.
 - Notifications are saved as pending (leased to this pass) before anything is sent, and marked delivered by a
   second conditional save. A pass that dies before that second save can re-send what it had sent, never lose it.
 """
@@ -29,7 +31,7 @@ from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.records import Parsed, parse_file
 from failstreak.sources.base import Source
 from failstreak.statecodec import Encoded, decode, encode_document
-from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore
 
 MAX_REJECTS_LISTED = 50
 P = ParamSpec("P")
@@ -150,14 +152,12 @@ def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[Inbo
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
     got = _Collected()
     if ports.inbox is not None:
-        for item in _batch(cfg, ports.inbox.pending(), summary):
-            try:
-                data = ports.inbox.read(item)
-            except ItemGone:
+        for item, data in ports.inbox.read_many(_batch(cfg, ports.inbox.pending(), summary)):
+            if isinstance(data, ItemGone):
                 continue
-            except StoreUnavailable as e:
+            if isinstance(data, StoreUnavailable):
                 # Left in the inbox for the next pass; the others are still ingested.
-                summary.rejects.append(Rejected(item.key, None, f"not read this pass: {e}"))
+                summary.rejects.append(Rejected(item.key, None, f"not read this pass: {data}"))
                 continue
             parsed = parse_file(item.key, data)
             got.files.append((item, parsed))
@@ -381,13 +381,15 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     state, token, encoded = _save_with_retry(cfg, store, loaded, state, redo, summary)
 
     if ports.inbox is not None:
-        for item, parsed in got.files:
-            if parsed.fatal is not None:
-                ports.inbox.quarantine(item, parsed.fatal)
-                summary.quarantined.append(item.key)
-                continue
-            ports.inbox.reject_lines(item, parsed.rejected)
-            ports.inbox.archive(item)
+        ports.inbox.finish_many(
+            [
+                Done(item, quarantine=parsed.fatal)
+                if parsed.fatal is not None
+                else Done(item, rejected=parsed.rejected)
+                for item, parsed in got.files
+            ]
+        )
+        summary.quarantined = [item.key for item, parsed in got.files if parsed.fatal is not None]
 
     results = _deliver(ports, state, pass_id)
     if results:

@@ -18,14 +18,18 @@ SeaweedFS. One client is shared by every adapter of the process (and across warm
 from __future__ import annotations
 
 import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
+from failstreak.errors import ConfigError, ConflictError, ItemGone, StoreUnavailable
 from failstreak.model import Rejected
-from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore, raise_first
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -39,6 +43,10 @@ CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 30
 MAX_ATTEMPTS = 4
 MAX_POOL = 16
+# Inbox objects read, or moved, at once by one pass. Each is a round trip (tens of ms from a Lambda to S3)
+# that the pass used to wait out one after the other; 8 overlaps most of that wait, and stays within the
+# client's connection pool (MAX_POOL), so the workers never make botocore open and discard extra connections.
+INBOX_WORKERS = 8
 # S3 says a conditional write lost a race with these codes: 412 (the ETag moved on, or the key appeared),
 # 409 (a concurrent conditional write was in flight), 404 on If-Match (the document was deleted meanwhile).
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
@@ -214,6 +222,7 @@ class S3Inbox(_UsesS3, Inbox):
     """
 
     page_size = 1000  # S3's own maximum per ListObjectsV2 page
+    workers = INBOX_WORKERS
 
     def __init__(self, bucket: str, prefix: str, s3: S3Client | None = None) -> None:
         if prefix and not prefix.endswith("/"):
@@ -269,8 +278,62 @@ class S3Inbox(_UsesS3, Inbox):
             if _code(e) in _MISSING_CODES:
                 raise StoreUnavailable(f"{uri}: gone since it was listed (archived by another pass?)") from None
             raise _unavailable(uri, "read", e) from None
+        # Called from read_many's workers too: each sets its own key, and a dict item set is atomic in CPython.
         self._read_etags[item.key] = got["ETag"]
         return data
+
+    def read_many(self, items: Sequence[InboxItem]) -> Iterator[tuple[InboxItem, bytes | ItemGone | StoreUnavailable]]:
+        """`read` on `workers` threads, yielded in the order given.
+
+        At most `2 * workers` objects are fetched ahead of the consumer: enough to keep every worker busy while
+        the pass parses, few enough that the bytes held are a handful of objects, not the whole batch.
+        """
+        if self.workers <= 1 or len(items) <= 1:
+            yield from super().read_many(items)
+            return
+        _ = self.s3  # the shared client is taken here, once, not raced for by the workers
+        todo = iter(items)
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="failstreak-inbox")
+        try:
+            ahead: deque[tuple[InboxItem, Future[bytes]]] = deque(
+                (item, pool.submit(self.read, item)) for item in islice(todo, 2 * self.workers)
+            )
+            while ahead:
+                item, reading = ahead.popleft()
+                following = next(todo, None)
+                if following is not None:
+                    ahead.append((following, pool.submit(self.read, following)))
+                try:
+                    data = reading.result()
+                except (ItemGone, StoreUnavailable) as e:
+                    yield item, e
+                    continue
+                yield item, data
+        finally:
+            # The consumer stopped early (an error while parsing): reads not started are dropped.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def finish_many(self, done: Sequence[Done]) -> None:
+        """`finish` on `workers` threads. Each item's own steps stay in order (reason or rejected lines, then the
+        conditional move); items are independent, so their order among themselves does not matter. Failures
+        are reported as the port says: the first in the order given, once every item was attempted.
+        """
+        if self.workers <= 1 or len(done) <= 1:
+            super().finish_many(done)
+            return
+        _ = self.s3
+        failed: list[StoreUnavailable] = []
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="failstreak-inbox")
+        try:
+            for finishing in [pool.submit(self.finish, d) for d in done]:
+                try:
+                    finishing.result()
+                except StoreUnavailable as e:
+                    failed.append(e)
+        finally:
+            # Only an unexpected error gets here with work left: the items not yet started stay in the inbox.
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise_first(failed)
 
     def archive_key(self, item: InboxItem) -> str:
         """Where `item` goes when archived: deterministic, so concurrent or repeated archiving agree."""

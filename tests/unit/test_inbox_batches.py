@@ -1,0 +1,93 @@
+"""The Inbox port's sequential batch defaults, which every inbox but S3's uses (local, fakes, wrappers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from failstreak.errors import ItemGone, StoreUnavailable
+from failstreak.model import Rejected
+from failstreak.stores.base import Done, InboxItem
+from tests.fakes import InMemoryInbox
+
+
+class FlakyInbox(InMemoryInbox):
+    """An in-memory inbox whose reads or archives fail for the keys given, with the error given."""
+
+    def __init__(self, read_errors: dict[str, Exception], archive_errors: dict[str, Exception]) -> None:
+        super().__init__()
+        self.read_errors = read_errors
+        self.archive_errors = archive_errors
+
+    def read(self, item: InboxItem) -> bytes:
+        if item.key in self.read_errors:
+            raise self.read_errors[item.key]
+        return super().read(item)
+
+    def archive(self, item: InboxItem) -> None:
+        if item.key in self.archive_errors:
+            raise self.archive_errors[item.key]
+        super().archive(item)
+
+
+def inbox_of(keys: str, **errors: dict[str, Exception]) -> FlakyInbox:
+    inbox = FlakyInbox(errors.get("read", {}), errors.get("archive", {}))
+    for key in keys.split():
+        inbox.add(key, key.upper())
+    return inbox
+
+
+def test_read_many_yields_each_item_with_its_bytes_or_its_read_error_in_order() -> None:
+    # Given an inbox where one item is gone and one cannot be read
+    gone, down = ItemGone("b gone"), StoreUnavailable("c down")
+    inbox = inbox_of("a b c d", read={"b": gone, "c": down})
+    # When the batch is read, then every item comes back in order, the failed ones with their error
+    assert [(i.key, d) for i, d in inbox.read_many(inbox.pending())] == [
+        ("a", b"A"),
+        ("b", gone),
+        ("c", down),
+        ("d", b"D"),
+    ]
+
+
+def test_read_many_raises_an_unexpected_error_at_its_item() -> None:
+    # Given an item whose read fails in a way the port does not describe
+    inbox = inbox_of("a b c", read={"b": KeyError("bug")})
+    reading = inbox.read_many(inbox.pending())
+    # When the batch is read, then the items before it come, and the error is raised at it
+    assert next(reading)[0].key == "a"
+    with pytest.raises(KeyError):
+        next(reading)
+
+
+def test_finish_many_quarantines_or_stores_rejects_and_archives_each_item() -> None:
+    # Given three items read by a pass: one unreadable, one with a rejected line, one clean
+    inbox = inbox_of("a b c")
+    a, b, c = inbox.pending()
+    rejected = [Rejected("b", 2, "no run id")]
+    # When the pass finishes them
+    inbox.finish_many([Done(a, quarantine="binary"), Done(b, rejected=rejected), Done(c)])
+    # Then a is quarantined with its reason, b archived with its rejects stored, c archived
+    assert inbox.quarantined == {"a": "binary"}
+    assert inbox.rejected_lines == {"b": rejected}
+    assert sorted(inbox.archived) == ["b", "c"]
+
+
+def test_finish_many_moves_every_other_item_when_one_fails_then_raises_that_failure() -> None:
+    # Given an inbox that refuses to archive one item of four
+    refused = StoreUnavailable("memory://inbox/b: cannot copy: AccessDenied")
+    inbox = inbox_of("a b c d", archive={"b": refused})
+    # When the batch is finished, then the failure is raised unchanged, after the others were archived
+    with pytest.raises(StoreUnavailable) as raised:
+        inbox.finish_many([Done(i) for i in inbox.pending()])
+    assert raised.value is refused
+    assert sorted(inbox.archived) == ["a", "c", "d"]
+    assert list(inbox.files) == ["b"]
+
+
+def test_finish_many_with_several_failures_names_the_first_and_how_many_more() -> None:
+    # Given an inbox that refuses to archive two items
+    inbox = inbox_of("a b c", archive={"a": StoreUnavailable("a: denied"), "c": StoreUnavailable("c: denied")})
+    # When the batch is finished, then one error names the first and counts the other
+    with pytest.raises(StoreUnavailable, match=r"^a: denied \(and 1 more inbox items could not be moved"):
+        inbox.finish_many([Done(i) for i in inbox.pending()])
+    assert list(inbox.archived) == ["b"]
