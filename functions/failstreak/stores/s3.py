@@ -276,7 +276,8 @@ class S3Inbox(_UsesS3, Inbox):
             data: bytes = got["Body"].read()
         except _vendor_errors() as e:
             if _code(e) in _MISSING_CODES:
-                raise StoreUnavailable(f"{uri}: gone since it was listed (archived by another pass?)") from None
+                # Another pass archived it after this one listed it: its runs are that pass's to count.
+                raise ItemGone(f"{uri}: gone since it was listed (archived by another pass?)") from None
             raise _unavailable(uri, "read", e) from None
         # Called from read_many's workers too: each sets its own key, and a dict item set is atomic in CPython.
         self._read_etags[item.key] = got["ETag"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import Stubber
 
-from failstreak.errors import StoreUnavailable
+from failstreak.errors import ItemGone, StoreUnavailable
 from failstreak.model import Rejected
 from failstreak.stores.base import InboxItem
 from failstreak.stores.s3 import S3Inbox
@@ -135,7 +135,7 @@ def test_reading_an_object_that_vanished_since_listing_says_so(s3: S3) -> None:
     inbox, item = one_waiting(s3)
     inbox.archive(item)
     # When this pass reads it, then it learns the object is gone (and leaves it to whoever took it)
-    with pytest.raises(StoreUnavailable, match=r"fs/inbox/a.jsonl: gone since it was listed"):
+    with pytest.raises(ItemGone, match=r"fs/inbox/a.jsonl: gone since it was listed"):
         inbox.read(item)
 
 
