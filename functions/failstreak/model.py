@@ -106,8 +106,8 @@ def run_id_key(run_id: str) -> tuple[int, int, str]:
 class Execution(msgspec.Struct, frozen=True, gc=False):
     """One run (or one attempt of a run) of a job, as delivered by a producer or a source.
 
-    A frozen msgspec Struct: built in C (a pass builds one per inbox record and per remembered run, so this is
-    the hottest constructor of the project), equal and hashable by value, picklable. Its fields are atomic
+    A frozen msgspec Struct: built in C (a pass builds one per inbox record, so this is one of the hottest
+    constructors of the project), equal and hashable by value, picklable. Its fields are atomic
     values only, so it can never be part of a reference cycle and stays out of the cyclic collector (gc=False).
     Copy with changes through `msgspec.structs.replace`.
     """
