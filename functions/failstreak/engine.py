@@ -178,7 +178,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         runs.extend(added)
         runs.sort(key=order)
     job.runs = runs
-    _settle(job, policy)
+    settle(job, policy)
     return delta
 
 
@@ -199,9 +199,9 @@ def _count(job: JobState, policy: JobPolicy, ex: Run, sign: int, delta: JobDelta
             job.last_success = ex.finished_at
 
 
-def _settle(job: JobState, policy: JobPolicy) -> None:
+def settle(job: JobState, policy: JobPolicy) -> None:
     """Forget the oldest runs beyond the history bound, folding forgotten failures into `older_streak`, and
-    recompute the streak and window counters: what `recompute` gives, in one walk back from the newest run."""
+    recompute the streak and window counters from the remembered runs, in one walk back from the newest run."""
     runs = job.runs
     outcomes = policy.outcomes
     keep = policy.history
@@ -260,36 +260,6 @@ def _forget_extra_ignored(job: JobState, policy: JobPolicy, extra: int) -> None:
             continue
         kept.append(r)
     job.runs = kept
-
-
-def recompute(job: JobState, policy: JobPolicy) -> None:
-    """Recompute the streak and window counters from the remembered runs."""
-    streak = 0
-    broken = False
-    window_size = 0
-    window_failures = 0
-    outcomes = policy.outcomes
-    window = policy.window
-    for r in reversed(job.runs):
-        outcome = outcomes.get(r.status, IGNORED)
-        if outcome is IGNORED:
-            continue
-        failed = outcome is FAILURE
-        if not broken:
-            if failed:
-                streak += 1
-            else:
-                broken = True
-        if window_size < window:
-            window_size += 1
-            window_failures += failed
-        elif broken:
-            break
-    if not broken:
-        streak += job.older_streak
-    job.consecutive_failures = streak
-    job.window_failures = window_failures
-    job.window_size = window_size
 
 
 def counted_runs(job: JobState, policy: JobPolicy) -> list[Run]:

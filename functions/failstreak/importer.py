@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from failstreak.engine import recompute
+from failstreak.engine import settle
 from failstreak.errors import ConfigError
 from failstreak.model import Alert, JobState, Run, State, Status
 from failstreak.rules import crossed
@@ -108,7 +108,7 @@ def import_reference(state: State, text: str, where: str, cfg: Config, now: int)
             else:
                 job.last_success = r.finished_at
         policy = cfg.policy_for(name)
-        recompute(job, policy)
+        settle(job, policy)
         reasons = crossed(job, policy)
         if reasons:
             job.alert = Alert(
