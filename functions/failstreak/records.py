@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from sys import intern
@@ -283,8 +284,47 @@ def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
     lines_count = data.count(b"\n") + (data[-1:] != b"\n")
     if len(records) != lines_count or _SHARED_LINE.search(data) is not None:
         return False
-    lines: list[bytes] | None = None
-    append = out.executions.append
+    lines: list[bytes] = []
+
+    def checked(index: int) -> None:
+        if not lines:
+            lines.extend(data.split(b"\n"))
+        _parse_line(name, index + 1, lines[index], out)
+
+    _finish(records, out.executions, checked)
+    return True
+
+
+class _Unread(Exception):
+    """A record of a JSON array that the typed decoder cannot take as it is: the array goes item by item."""
+
+
+def _fast_array(body: bytes, out: Parsed) -> bool:
+    """Parse a JSON array with the typed decoder; False (and `out` untouched) unless every item reads exactly."""
+    if not _valid_utf8(body):
+        return False
+    try:
+        records = _ARRAY_DECODER.decode(body)
+    except msgspec.DecodeError:
+        return False
+    executions: list[Execution] = []
+
+    def unread(index: int) -> None:
+        raise _Unread
+
+    try:
+        _finish(records, executions, unread)
+    except _Unread:
+        return False
+    out.executions.extend(executions)
+    return True
+
+
+def _finish(records: list[_Wire], executions: list[Execution], checked: Callable[[int], None]) -> None:
+    """Append each decoded record, in order, as an `Execution`; a record that needs the checked path's
+    judgement (an unknown or running status, no time, epoch seconds, an empty run id, a name starting with a
+    space) goes to `checked` with its index instead, at its place in the order."""
+    append = executions.append
     exact = _EXACT_STATUS
     running = Status.RUNNING
     # Times go through `parse_time`, the very function of the checked path, so both read a time alike; the
@@ -312,46 +352,7 @@ def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
                     )
                 )  # fmt: skip
                 continue
-        if lines is None:
-            lines = data.split(b"\n")
-        _parse_line(name, index + 1, lines[index], out)
-    return True
-
-
-def _fast_array(body: bytes, out: Parsed) -> bool:
-    """Parse a JSON array with the typed decoder; False (and `out` untouched) unless every item reads exactly."""
-    if not _valid_utf8(body):
-        return False
-    try:
-        records = _ARRAY_DECODER.decode(body)
-    except msgspec.DecodeError:
-        return False
-    executions: list[Execution] = []
-    append = executions.append
-    exact = _EXACT_STATUS
-    running = Status.RUNNING
-    for rec in records:
-        job = rec.job
-        status = exact.get(rec.status)
-        when = rec.finished_at
-        run_id = rec.run_id
-        if status is None or status is running or when is None or run_id == "" or job[0].isspace():
-            return False
-        if type(when) is int:
-            if when < MIN_EPOCH_MS:
-                return False
-        else:
-            when = _time_or_none(when)  # type: ignore[arg-type]
-            if when is None:
-                return False
-        append(
-            Execution(
-                intern(job), run_id if type(run_id) is str else str(run_id), status, when, rec.attempt, rec.url,
-                rec.commit, rec.reason, rec.owner, rec.source or None,
-            )
-        )  # fmt: skip
-    out.executions.extend(executions)
-    return True
+        checked(index)
 
 
 # The fields of a record. Any other field of a record only has to be JSON: msgspec's typed decoder skips it
