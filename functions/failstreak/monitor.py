@@ -152,6 +152,7 @@ def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[Inbo
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
     got = _Collected()
     if ports.inbox is not None:
+        details = cfg.failure_statuses()
         for item, data in ports.inbox.read_many(_batch(cfg, ports.inbox.pending(), summary)):
             if isinstance(data, ItemGone):
                 continue
@@ -159,7 +160,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
                 # Left in the inbox for the next pass; the others are still ingested.
                 summary.rejects.append(Rejected(item.key, None, f"not read this pass: {data}"))
                 continue
-            parsed = parse_file(item.key, data)
+            parsed = parse_file(item.key, data, details=details)
             got.files.append((item, parsed))
             got.executions.extend(parsed.executions)
             summary.rejects.extend(parsed.rejected)

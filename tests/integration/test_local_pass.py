@@ -366,3 +366,24 @@ def test_one_file_larger_than_the_byte_bound_is_still_taken(workdir: Path) -> No
     summary = run_pass(cfg, wiring.ports(cfg))
     # Then the file is taken anyway, so a big file can never block the inbox
     assert (summary.files, summary.backlog, summary.ingested) == (1, 0, 19)
+
+
+def test_a_status_an_override_counts_as_failure_keeps_its_link_through_a_pass(workdir: Path) -> None:
+    # Given a config whose override counts skipped runs of `nightly/*` as failures
+    (workdir / "failstreak.yaml").write_text(
+        "state: state.json\ninbox: inbox/\noverrides: [{match: 'nightly/*', outcomes: {skipped: failure}}]\n"
+    )
+    # And skipped and successful runs with links, of that job and of another
+    lines = [
+        record("nightly/etl", 1, "skipped", url="https://ci/1", reason="no slot"),
+        record("nightly/etl", 2, "success", url="https://ci/2"),
+        record("ci/a", 3, "skipped", url="https://ci/3"),
+    ]
+    (workdir / "inbox" / "b.jsonl").write_text("\n".join(lines) + "\n")
+    # When a pass runs
+    cfg = load_config(str(workdir / "failstreak.yaml"))
+    run_pass(cfg, wiring.ports(cfg))
+    # Then the run that counts as a failure keeps its link and reason, and the others keep neither
+    state = decode((workdir / "state.json").read_bytes(), "state.json")
+    assert [(r.url, r.reason) for r in state.jobs["nightly/etl"].runs] == [("https://ci/1", "no slot"), (None, None)]
+    assert [(r.url, r.reason) for r in state.jobs["ci/a"].runs] == [(None, None)]
