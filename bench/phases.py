@@ -1,9 +1,9 @@
 """Per-phase timings of a pass, in one process, best of N: `python -m bench.phases [SIZE] [N]`.
 
 The whole-pass figures of `bench.run` are medians on a shared machine; to judge one optimisation, this
-times each phase on its own (parse the inbox, decode the state, advance = apply + rules, encode, free what the pass built) and keeps
-the best of N repetitions, which is far less noisy. Used for the before/after figures of each change. The cyclic
-garbage collector is paused throughout, as `run_pass` pauses it.
+times each phase on its own (parse the inbox, decode the state, advance = apply + rules, encode, free what the
+pass built) and keeps the best of N repetitions, which is far less noisy. Used for the before/after figures of
+each change. The cyclic garbage collector is paused throughout, as `run_pass` pauses it.
 """
 
 from __future__ import annotations

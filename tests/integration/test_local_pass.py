@@ -387,3 +387,33 @@ def test_a_status_an_override_counts_as_failure_keeps_its_link_through_a_pass(wo
     state = decode((workdir / "state.json").read_bytes(), "state.json")
     assert [(r.url, r.reason) for r in state.jobs["nightly/etl"].runs] == [("https://ci/1", "no slot"), (None, None)]
     assert [(r.url, r.reason) for r in state.jobs["ci/a"].runs] == [(None, None)]
+
+
+def test_notifications_come_in_job_order_whatever_order_the_runs_arrived_in(workdir: Path) -> None:
+    # Given jobs that start failing, delivered in reverse name order, and a pass that alerts on them
+    (workdir / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\nreminder: {every_hours: 1}\n")
+    names = ["ci/c", "ci/b", "ci/a"]
+    lines = [record(name, 10 * k + i, minute=i) for k, name in enumerate(names) for i in range(3)]
+    (workdir / "inbox" / "a.jsonl").write_text("\n".join(lines) + "\n")
+    cfg = load_config(str(workdir / "failstreak.yaml"))
+
+    def at(ms: int) -> Ports:
+        ports = wiring.ports(cfg)
+        ports.clock = lambda: ms
+        return ports
+
+    first = run_pass(cfg, at(T0 + HOUR))
+    # Then the notifications are in job order
+    assert [(n.job, n.event.value) for n in first.notifications] == [
+        ("ci/a", "triggered"),
+        ("ci/b", "triggered"),
+        ("ci/c", "triggered"),
+    ]
+    # And when a later pass brings runs of `ci/b` only, the reminders due for the others come in the same order
+    (workdir / "inbox" / "b.jsonl").write_text(record("ci/b", 99, minute=50) + "\n")
+    second = run_pass(cfg, at(T0 + 3 * HOUR))
+    assert [(n.job, n.event.value) for n in second.notifications] == [
+        ("ci/a", "reminder"),
+        ("ci/b", "reminder"),
+        ("ci/c", "reminder"),
+    ]
