@@ -326,9 +326,9 @@ def _finish(
     records: list[_Wire], executions: list[Execution], checked: Callable[[int], None], keep: frozenset[Status]
 ) -> None:
     """Append each decoded record, in order, as an `Execution` (with its url, commit and reason if its status
-    is in `keep`); a record that needs the checked path's judgement (an unknown or running status, no time,
-    epoch seconds, an empty run id, a name starting with a space) goes to `checked` with its index instead, at
-    its place in the order."""
+    is in `keep`); a record that needs the checked path's judgement (an unknown status, a finished run without
+    a time, epoch seconds, an empty run id, a name starting with a space) goes to `checked` with its index
+    instead, at its place in the order."""
     append = executions.append
     exact = _EXACT_STATUS
     running = Status.RUNNING
@@ -341,9 +341,11 @@ def _finish(
         status = exact.get(rec.status)
         when = rec.finished_at
         run_id = rec.run_id
-        if status is not None and status is not running and when is not None and run_id != "" and not job[0].isspace():
+        if status is not None and run_id != "" and not job[0].isspace():
             if type(when) is int:
                 ms = when if when >= MIN_EPOCH_MS else None
+            elif when is None:
+                ms = 0 if status is running else None  # a run still going may have no time yet
             else:
                 ms = known_ms(when)  # type: ignore[arg-type]
                 if ms is None and when not in to_ms:

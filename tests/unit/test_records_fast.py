@@ -303,6 +303,20 @@ def test_a_running_record_without_a_time_is_kept() -> None:
     assert parsed.executions[0] == Execution("j", "1", Status.RUNNING, 0)
 
 
+def test_running_records_with_or_without_a_time_stay_on_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given running records, one without a time and one with; and a record-by-record path that must not be used
+    def unused(*args: object) -> None:
+        raise AssertionError("the record-by-record path was taken")
+
+    monkeypatch.setattr(records, "_parse_line", unused)
+    data = orjson.dumps({"job": "j", "run_id": 1, "status": "running"}) + b"\n" + _line(status="pending")
+    # When the file is parsed; Then both are read by the typed path, as the record-by-record path reads them
+    assert parse_file("f", data).executions == [
+        Execution("j", "1", Status.RUNNING, 0),
+        Execution("j", "7", Status.RUNNING, MS),
+    ]
+
+
 def test_blank_lines_keep_the_line_numbers_of_the_rejections() -> None:
     # Given a file with blank lines before a bad record
     data = _line() + b"\n\n  \n" + _line(status="nope") + b"\r\n"
