@@ -1,9 +1,9 @@
 """Per-phase timings of a pass, in one process, best of N: `python -m bench.phases [SIZE] [N]`.
 
 The whole-pass figures of `bench.run` are medians on a shared machine; to judge one optimisation, this
-times each phase on its own (parse the inbox, decode the state, advance = apply + rules, encode) and keeps
-the best of N repetitions, which is far less noisy. Used for the before/after figures of each change. The cyclic
-garbage collector is paused throughout, as `run_pass` pauses it.
+times each phase on its own (parse the inbox, decode the state, advance = apply + rules, encode, free what the
+pass built) and keeps the best of N repetitions, which is far less noisy. Used for the before/after figures of
+each change. The cyclic garbage collector is paused throughout, as `run_pass` pauses it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def main(argv: list[str]) -> int:
     gc.disable()
     for _ in range(reps):
         t = time.perf_counter()
-        executions = [ex for name, data in files for ex in parse_file(name, data).executions]
+        details = cfg.failure_statuses()
+        executions = [ex for name, data in files for ex in parse_file(name, data, details=details).executions]
         timed("parse inbox", t)
         t = time.perf_counter()
         state = statecodec.decode(raw_state)
@@ -50,7 +51,9 @@ def main(argv: list[str]) -> int:
         t = time.perf_counter()
         body = statecodec.encode(state)
         timed("encode state", t)
+        t = time.perf_counter()
         del state, executions, got
+        timed("free", t)
     total = sum(best.values())
     print(f"{size}: best of {reps}, seconds; encoded state {len(body) / 2**20:.1f} MiB")
     for name, s in best.items():

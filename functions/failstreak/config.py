@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -245,13 +245,26 @@ class Config(_Model):
 
     def policy_for(self, job: str) -> JobPolicy:
         """The effective thresholds and outcome table for one job (first matching override wins)."""
+        return self._policies().for_job(job)
+
+    def policy_lookup(self) -> Callable[[str], JobPolicy]:
+        """`policy_for` as a plain function, for the loops of a pass that ask once per job (one call less each)."""
+        return self._policies().for_job
+
+    def failure_statuses(self) -> frozenset[Status]:
+        """The statuses that some job's policy counts as failures. Only runs with one of these can be remembered
+        with their link, commit and reason (the engine keeps them for failures), so the inbox parser drops
+        them from every other record as it reads it (`records.parse_file`'s `details`)."""
+        return self._policies().failure_statuses
+
+    def _policies(self) -> _Policies:
         # Read the private attribute directly: pydantic's __getattr__ costs about a microsecond, and a pass asks
         # once or twice per job.
         private = self.__pydantic_private__
         table: _Policies | None = private.get("_policy_table") if private is not None else None
         if table is None:
             table = self._policy_table = _Policies(self)
-        return table.for_job(job)
+        return table
 
 
 class JobPolicy:
@@ -295,6 +308,12 @@ class _Policies:
                 o.reminder or cfg.reminder,
             )
             self._overrides.append((re.compile(fnmatch.translate(o.match)), policy))
+        self.failure_statuses = frozenset(
+            status
+            for p in (self._default, *(policy for _, policy in self._overrides))
+            for status, outcome in p.outcomes.items()
+            if outcome is Outcome.FAILURE
+        )
 
     def for_job(self, job: str) -> JobPolicy:
         for pattern, policy in self._overrides:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
+import operator
 import time
 import uuid
 from collections.abc import Callable
@@ -34,6 +36,7 @@ from failstreak.statecodec import Encoded, decode, encode_document
 from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore
 
 MAX_REJECTS_LISTED = 50
+_JOB = operator.attrgetter("job")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -152,6 +155,7 @@ def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[Inbo
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
     got = _Collected()
     if ports.inbox is not None:
+        details = cfg.failure_statuses()
         for item, data in ports.inbox.read_many(_batch(cfg, ports.inbox.pending(), summary)):
             if isinstance(data, ItemGone):
                 continue
@@ -159,7 +163,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
                 # Left in the inbox for the next pass; the others are still ingested.
                 summary.rejects.append(Rejected(item.key, None, f"not read this pass: {data}"))
                 continue
-            parsed = parse_file(item.key, data)
+            parsed = parse_file(item.key, data, details=details)
             got.files.append((item, parsed))
             got.executions.extend(parsed.executions)
             summary.rejects.extend(parsed.rejected)
@@ -222,7 +226,8 @@ def _advance(
     cfg: Config, ports: Ports, state: State, got: _Collected, summary: Summary, pass_id: str, now: int
 ) -> None:
     """Everything a pass does to the state before its first save. Deterministic for (state, got, now)."""
-    stats = engine.apply(state, got.executions, cfg.policy_for, now)
+    policy_for = cfg.policy_lookup()
+    stats = engine.apply(state, got.executions, policy_for, now)
     summary.ingested = stats.ingested
     summary.duplicates = stats.duplicates
     summary.superseded = stats.superseded
@@ -231,16 +236,21 @@ def _advance(
 
     state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
     mutes = all_mutes(cfg, state, now)
-    to_check = set(stats.touched) | {n for n, j in state.jobs.items() if j.alert is not None}
+    # Every job the pass touched, then the alerting jobs it brought nothing for (their reminders are due by time).
+    jobs = state.jobs
+    touched = stats.touched
+    untouched: list[tuple[str, engine.JobDelta | None]] = [
+        (n, None) for n, j in jobs.items() if j.alert is not None and n not in touched
+    ]
     notes: list[Notification] = []
-    for name in sorted(to_check):
-        job = state.jobs[name]
-        policy = cfg.policy_for(name)
-        delta = stats.touched.get(name)
+    for name, delta in itertools.chain(touched.items(), untouched):
+        job = jobs[name]
         mute = rules.active_mute(job, mutes, now, delta) if mutes else None
-        note = rules.evaluate(job, policy, now, mute)
+        note = rules.evaluate(job, policy_for(name), now, mute)
         if note is not None:
             notes.append(note)
+    # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
+    notes.sort(key=_JOB)
     summary.notifications = notes
     router = ports.router
     summary.team_notifications = {}

@@ -10,10 +10,9 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from sys import intern
 from typing import Annotated, Any
 
 import msgspec
@@ -26,6 +25,7 @@ MAX_TEXT_LEN = 4096
 MIN_EPOCH_MS = 100_000_000_000  # 1973-03-03: smaller numbers are almost certainly epoch seconds
 OPTIONAL_TEXT = ("url", "commit", "reason", "owner", "source")
 RAW_SAMPLE = 300
+ALL_STATUSES = frozenset(Status)
 
 
 class RecordError(ValueError):
@@ -119,11 +119,9 @@ def to_execution(obj: Any, default_source: str | None = None) -> Execution:
                     and (owner is None or (type(owner) is str and len(owner) <= MAX_TEXT_LEN))
                     and (source is None or (type(source) is str and len(source) <= MAX_TEXT_LEN))
                 ):
-                    # Interned: the many records of one job then share one name instead of one copy each.
                     return Execution(
-                        intern(job), rid, status, finished_at, attempt, url, commit, reason, owner,
-                        source or default_source,
-                    )  # fmt: skip
+                        job, rid, status, finished_at, attempt, url, commit, reason, owner, source or default_source
+                    )
     return _to_execution_checked(obj, default_source)
 
 
@@ -224,12 +222,16 @@ _ARRAY_DECODER = msgspec.json.Decoder(list[_Wire])
 _SHARED_LINE = re.compile(rb"\}[ \t\r]*\{")
 
 
-def parse_file(name: str, data: bytes, *, fast: bool = True) -> Parsed:
+def parse_file(name: str, data: bytes, *, fast: bool = True, details: Collection[Status] | None = None) -> Parsed:
     """Parse one inbox file's bytes into executions and rejections.
 
+    `details`: the statuses whose executions keep their `url`, `commit` and `reason`; the others come without
+    them (None: all keep them). A pass gives the statuses some policy counts as failures, the only runs the
+    engine remembers with them: a large inbox's links and commits then never all sit in memory at once.
     `fast=False` forces the record-by-record path; the result is the same either way (the fast path only
     takes what it reads exactly as that path does).
     """
+    keep = ALL_STATUSES if details is None else frozenset(details)
     out = Parsed()
     if data[:2] == b"\x1f\x8b":
         try:
@@ -242,10 +244,10 @@ def parse_file(name: str, data: bytes, *, fast: bool = True) -> Parsed:
         out.fatal = "empty file: no records"
         return out
     if body[:1] == b"[":
-        if not (fast and _fast_array(body, out)):
-            _parse_array(name, body, out)
-    elif not (fast and _fast_lines(name, data, out)):
-        _parse_lines(name, data, out)
+        if not (fast and _fast_array(body, out, keep)):
+            _parse_array(name, body, out, keep)
+    elif not (fast and _fast_lines(name, data, out, keep)):
+        _parse_lines(name, data, out, keep)
     if not out.executions and out.rejected and out.fatal is None:
         out.fatal = f"no valid record ({len(out.rejected)} rejected; first: {out.rejected[0].reason})"
     return out
@@ -269,7 +271,7 @@ def _time_or_none(text: str) -> int | None:
         return None
 
 
-def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
+def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
     """Parse JSON Lines with the typed decoder; False (and `out` untouched) when the file must go line by line.
 
     Decoded records are matched to lines by position, so this only runs when there is exactly one record per
@@ -289,9 +291,9 @@ def _fast_lines(name: str, data: bytes, out: Parsed) -> bool:
     def checked(index: int) -> None:
         if not lines:
             lines.extend(data.split(b"\n"))
-        _parse_line(name, index + 1, lines[index], out)
+        _parse_line(name, index + 1, lines[index], out, keep)
 
-    _finish(records, out.executions, checked)
+    _finish(records, out.executions, checked, keep)
     return True
 
 
@@ -299,7 +301,7 @@ class _Unread(Exception):
     """A record of a JSON array that the typed decoder cannot take as it is: the array goes item by item."""
 
 
-def _fast_array(body: bytes, out: Parsed) -> bool:
+def _fast_array(body: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
     """Parse a JSON array with the typed decoder; False (and `out` untouched) unless every item reads exactly."""
     if not _valid_utf8(body):
         return False
@@ -313,17 +315,20 @@ def _fast_array(body: bytes, out: Parsed) -> bool:
         raise _Unread
 
     try:
-        _finish(records, executions, unread)
+        _finish(records, executions, unread, keep)
     except _Unread:
         return False
     out.executions.extend(executions)
     return True
 
 
-def _finish(records: list[_Wire], executions: list[Execution], checked: Callable[[int], None]) -> None:
-    """Append each decoded record, in order, as an `Execution`; a record that needs the checked path's
-    judgement (an unknown or running status, no time, epoch seconds, an empty run id, a name starting with a
-    space) goes to `checked` with its index instead, at its place in the order."""
+def _finish(
+    records: list[_Wire], executions: list[Execution], checked: Callable[[int], None], keep: frozenset[Status]
+) -> None:
+    """Append each decoded record, in order, as an `Execution` (with its url, commit and reason if its status
+    is in `keep`); a record that needs the checked path's judgement (an unknown status, a finished run without
+    a time, epoch seconds, an empty run id, a name starting with a space) goes to `checked` with its index
+    instead, at its place in the order."""
     append = executions.append
     exact = _EXACT_STATUS
     running = Status.RUNNING
@@ -336,21 +341,24 @@ def _finish(records: list[_Wire], executions: list[Execution], checked: Callable
         status = exact.get(rec.status)
         when = rec.finished_at
         run_id = rec.run_id
-        if status is not None and status is not running and when is not None and run_id != "" and not job[0].isspace():
+        if status is not None and run_id != "" and not job[0].isspace():
             if type(when) is int:
                 ms = when if when >= MIN_EPOCH_MS else None
+            elif when is None:
+                ms = 0 if status is running else None  # a run still going may have no time yet
             else:
                 ms = known_ms(when)  # type: ignore[arg-type]
                 if ms is None and when not in to_ms:
                     ms = to_ms[when] = _time_or_none(when)  # type: ignore[index, arg-type]
             if ms is not None:
-                # Interned: the many records of one job then share one name instead of one copy each.
-                append(
-                    Execution(
-                        intern(job), run_id if type(run_id) is str else str(run_id), status, ms, rec.attempt,
-                        rec.url, rec.commit, rec.reason, rec.owner, rec.source or None,
-                    )
-                )  # fmt: skip
+                # The name is not interned: over a million records that cost 0.6 s to save 76 MiB, and leaving
+                # out the links the engine would drop anyway saves more (docs/performance.md, #19).
+                rid = run_id if type(run_id) is str else str(run_id)
+                if status in keep:
+                    url, commit, reason = rec.url, rec.commit, rec.reason
+                else:
+                    url = commit = reason = None
+                append(Execution(job, rid, status, ms, rec.attempt, url, commit, reason, rec.owner, rec.source or None))
                 continue
         checked(index)
 
@@ -378,7 +386,7 @@ def _loads(text: bytes) -> Any:
         raise refused from None
 
 
-def _parse_array(name: str, body: bytes, out: Parsed) -> None:
+def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status]) -> None:
     try:
         items = _loads(body)
     except orjson.JSONDecodeError as e:
@@ -389,17 +397,24 @@ def _parse_array(name: str, body: bytes, out: Parsed) -> None:
         return
     for index, item in enumerate(items, start=1):
         try:
-            out.executions.append(to_execution(item))
+            out.executions.append(_kept(to_execution(item), keep))
         except RecordError as e:
             out.rejected.append(Rejected(name, index, f"item {index}: {e}", _sample(orjson.dumps(item))))
 
 
-def _parse_lines(name: str, data: bytes, out: Parsed) -> None:
+def _parse_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) -> None:
     for number, line in enumerate(data.split(b"\n"), start=1):
-        _parse_line(name, number, line, out)
+        _parse_line(name, number, line, out, keep)
 
 
-def _parse_line(name: str, number: int, line: bytes, out: Parsed) -> None:
+def _kept(ex: Execution, keep: frozenset[Status]) -> Execution:
+    """The execution without its url, commit and reason unless its status is in `keep`."""
+    if ex.status in keep or (ex.url is None and ex.commit is None and ex.reason is None):
+        return ex
+    return msgspec.structs.replace(ex, url=None, commit=None, reason=None)
+
+
+def _parse_line(name: str, number: int, line: bytes, out: Parsed, keep: frozenset[Status]) -> None:
     stripped = line.strip()
     if not stripped:
         return
@@ -410,6 +425,6 @@ def _parse_line(name: str, number: int, line: bytes, out: Parsed) -> None:
         out.rejected.append(Rejected(name, number, f"{reason}: {e.msg}", _sample(stripped)))
         return
     try:
-        out.executions.append(to_execution(obj))
+        out.executions.append(_kept(to_execution(obj), keep))
     except RecordError as e:
         out.rejected.append(Rejected(name, number, str(e), _sample(stripped)))

@@ -366,3 +366,54 @@ def test_one_file_larger_than_the_byte_bound_is_still_taken(workdir: Path) -> No
     summary = run_pass(cfg, wiring.ports(cfg))
     # Then the file is taken anyway, so a big file can never block the inbox
     assert (summary.files, summary.backlog, summary.ingested) == (1, 0, 19)
+
+
+def test_a_status_an_override_counts_as_failure_keeps_its_link_through_a_pass(workdir: Path) -> None:
+    # Given a config whose override counts skipped runs of `nightly/*` as failures
+    (workdir / "failstreak.yaml").write_text(
+        "state: state.json\ninbox: inbox/\noverrides: [{match: 'nightly/*', outcomes: {skipped: failure}}]\n"
+    )
+    # And skipped and successful runs with links, of that job and of another
+    lines = [
+        record("nightly/etl", 1, "skipped", url="https://ci/1", reason="no slot"),
+        record("nightly/etl", 2, "success", url="https://ci/2"),
+        record("ci/a", 3, "skipped", url="https://ci/3"),
+    ]
+    (workdir / "inbox" / "b.jsonl").write_text("\n".join(lines) + "\n")
+    # When a pass runs
+    cfg = load_config(str(workdir / "failstreak.yaml"))
+    run_pass(cfg, wiring.ports(cfg))
+    # Then the run that counts as a failure keeps its link and reason, and the others keep neither
+    state = decode((workdir / "state.json").read_bytes(), "state.json")
+    assert [(r.url, r.reason) for r in state.jobs["nightly/etl"].runs] == [("https://ci/1", "no slot"), (None, None)]
+    assert [(r.url, r.reason) for r in state.jobs["ci/a"].runs] == [(None, None)]
+
+
+def test_notifications_come_in_job_order_whatever_order_the_runs_arrived_in(workdir: Path) -> None:
+    # Given jobs that start failing, delivered in reverse name order, and a pass that alerts on them
+    (workdir / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\nreminder: {every_hours: 1}\n")
+    names = ["ci/c", "ci/b", "ci/a"]
+    lines = [record(name, 10 * k + i, minute=i) for k, name in enumerate(names) for i in range(3)]
+    (workdir / "inbox" / "a.jsonl").write_text("\n".join(lines) + "\n")
+    cfg = load_config(str(workdir / "failstreak.yaml"))
+
+    def at(ms: int) -> Ports:
+        ports = wiring.ports(cfg)
+        ports.clock = lambda: ms
+        return ports
+
+    first = run_pass(cfg, at(T0 + HOUR))
+    # Then the notifications are in job order
+    assert [(n.job, n.event.value) for n in first.notifications] == [
+        ("ci/a", "triggered"),
+        ("ci/b", "triggered"),
+        ("ci/c", "triggered"),
+    ]
+    # And when a later pass brings runs of `ci/b` only, the reminders due for the others come in the same order
+    (workdir / "inbox" / "b.jsonl").write_text(record("ci/b", 99, minute=50) + "\n")
+    second = run_pass(cfg, at(T0 + 3 * HOUR))
+    assert [(n.job, n.event.value) for n in second.notifications] == [
+        ("ci/a", "reminder"),
+        ("ci/b", "reminder"),
+        ("ci/c", "reminder"),
+    ]

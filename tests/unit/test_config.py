@@ -59,6 +59,14 @@ def test_outcome_overrides_merge_with_the_defaults() -> None:
     assert cfg.policy_for("x1").outcomes[Status.CANCELED] is Outcome.FAILURE
 
 
+def test_the_failure_statuses_are_those_any_policy_counts_as_failures() -> None:
+    # Given the defaults, and an override that counts skipped runs as failures and timeouts as ignored
+    cfg = parse_config("overrides: [{match: 'x*', outcomes: {skipped: failure, timed_out: ignored}}]")
+    # Then the statuses whose runs may keep their links are every status some job counts as a failure
+    assert cfg.failure_statuses() == {Status.FAILED, Status.TIMED_OUT, Status.SKIPPED}
+    assert parse_config("").failure_statuses() == {Status.FAILED, Status.TIMED_OUT}
+
+
 def test_a_secret_from_the_environment_is_resolved_and_described_without_its_value(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

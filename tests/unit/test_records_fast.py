@@ -209,14 +209,42 @@ FILES = st.builds(
 )
 
 
+DETAILS = st.one_of(st.none(), st.frozensets(st.sampled_from(list(Status))))
+
+
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(FILES)
-def test_the_fast_path_parses_any_file_exactly_as_the_record_by_record_path(data: bytes) -> None:
-    # Given any file: JSON Lines or an array, gzipped or not, valid and invalid records mixed
+@given(FILES, DETAILS)
+def test_the_fast_path_parses_any_file_exactly_as_the_record_by_record_path(
+    data: bytes, details: frozenset[Status] | None
+) -> None:
+    # Given any file: JSON Lines or an array, gzipped or not, valid and invalid records mixed; and any set of
+    # statuses whose details are kept
     # When both paths parse it
-    fast, reference = _both(data)
+    fast = parse_file("f.jsonl", data, details=details)
+    reference = parse_file("f.jsonl", data, fast=False, details=details)
     # Then they give the same executions, the same rejections (lines, reasons, samples) and the same fatal error
     assert fast == reference
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("wrap", ["lines", "array"])
+def test_only_the_statuses_given_keep_their_link_commit_and_reason(fast: bool, wrap: str) -> None:
+    # Given a failed, a skipped and a successful record, each with a link, a commit, a reason and an owner
+    lines = [
+        _line(run_id=i, status=status, url=f"u{i}", commit=f"c{i}", reason=f"r{i}", owner="team")
+        for i, status in enumerate(["failed", "SKIPPED", "success"])
+    ]
+    data = b"\n".join(lines) if wrap == "lines" else b"[" + b",".join(lines) + b"]"
+    # When the file is parsed keeping the details of failed and skipped runs
+    parsed = parse_file("f", data, fast=fast, details={Status.FAILED, Status.SKIPPED})
+    # Then the success comes without them, and keeps the rest
+    assert [(e.url, e.commit, e.reason, e.owner) for e in parsed.executions] == [
+        ("u0", "c0", "r0", "team"),
+        ("u1", "c1", "r1", "team"),
+        (None, None, None, "team"),
+    ]
+    # And without `details` every record keeps them
+    assert [e.url for e in parse_file("f", data, fast=fast).executions] == ["u0", "u1", "u2"]
 
 
 @pytest.mark.parametrize("time", EDGE_TIMES)
@@ -275,6 +303,20 @@ def test_a_running_record_without_a_time_is_kept() -> None:
     assert parsed.executions[0] == Execution("j", "1", Status.RUNNING, 0)
 
 
+def test_running_records_with_or_without_a_time_stay_on_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given running records, one without a time and one with; and a record-by-record path that must not be used
+    def unused(*args: object) -> None:
+        raise AssertionError("the record-by-record path was taken")
+
+    monkeypatch.setattr(records, "_parse_line", unused)
+    data = orjson.dumps({"job": "j", "run_id": 1, "status": "running"}) + b"\n" + _line(status="pending")
+    # When the file is parsed; Then both are read by the typed path, as the record-by-record path reads them
+    assert parse_file("f", data).executions == [
+        Execution("j", "1", Status.RUNNING, 0),
+        Execution("j", "7", Status.RUNNING, MS),
+    ]
+
+
 def test_blank_lines_keep_the_line_numbers_of_the_rejections() -> None:
     # Given a file with blank lines before a bad record
     data = _line() + b"\n\n  \n" + _line(status="nope") + b"\r\n"
@@ -286,7 +328,7 @@ def test_a_clean_file_takes_the_fast_path() -> None:
     # Given a file of valid records; When the fast path reads it; Then it takes it whole, with the same result
     data = b"\n".join(_line(run_id=i, url="u", commit="c", source="") for i in range(5)) + b"\n"
     out = Parsed()
-    assert records._fast_lines("f", data, out)
+    assert records._fast_lines("f", data, out, records.ALL_STATUSES)
     assert out == parse_file("f", data, fast=False)
     assert out.executions[0] == Execution("j", "0", Status.FAILED, MS, 0, "u", "c", None, None, None)
 
@@ -299,7 +341,7 @@ def test_fields_of_the_producers_own_stay_on_the_fast_path_and_are_ignored() -> 
     )  # fmt: skip
     out = Parsed()
     # When the fast path reads the file; Then it takes it whole, and both paths ingest both records
-    assert records._fast_lines("f", data, out)
+    assert records._fast_lines("f", data, out, records.ALL_STATUSES)
     assert out == parse_file("f", data, fast=False)
     assert [e.run_id for e in out.executions] == ["1", "2"]
     assert out.rejected == []
