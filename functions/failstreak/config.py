@@ -285,7 +285,8 @@ class JobPolicy:
         self.cumulative = cumulative or None
         self.window = window
         self.history = max(history, window)
-        self.outcomes = outcomes
+        # Complete: every status has its outcome, so the engine looks one up by subscript, without a default.
+        self.outcomes: dict[Status, Outcome] = {status: outcomes.get(status, Outcome.IGNORED) for status in Status}
         self.reminder = reminder
 
 

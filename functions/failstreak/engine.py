@@ -14,6 +14,7 @@ its remembered history (H = the job's history bound): linear in executions and i
 from __future__ import annotations
 
 import operator
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ PolicyFor = Callable[[str], "JobPolicy"]
 IGNORED = Outcome.IGNORED
 _FINISHED_AT = operator.attrgetter("finished_at")
 FAILURE = Outcome.FAILURE
+_BEFORE_ANY_TIME = -(2**63)
 
 
 @dataclass(slots=True)
@@ -57,14 +59,13 @@ def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, 
     `stale` runs older than anything the job still remembers; `running` non-terminal records (not applied).
     """
     stats = ApplyStats()
-    by_job: dict[str, list[Execution]] = {}
-    group = by_job.setdefault
+    by_job: defaultdict[str, list[Execution]] = defaultdict(list)
     running = Status.RUNNING
     for ex in executions:
         if ex.status is running:
             stats.running += 1
             continue
-        group(ex.job, []).append(ex)
+        by_job[ex.job].append(ex)
     for name, batch in by_job.items():
         job = state.jobs.get(name)
         if job is None:
@@ -77,7 +78,7 @@ def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, 
 
 
 def _counts(policy: JobPolicy, status: Status) -> Outcome:
-    return policy.outcomes.get(status, Outcome.IGNORED)
+    return policy.outcomes[status]
 
 
 def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> JobDelta | None:
@@ -107,14 +108,16 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     removed: set[str] = set()
     delta = JobDelta()
     # Counted locally and written back once: this loop runs once per ingested execution.
-    ingested = successes = failures = 0
+    successes = failures = 0
     last_success = job.last_success
     last_failure = job.last_failure
     owner = job.owner
     source = job.source
+    append = added.append
+    # A run older than the oldest remembered one is stale; the time is compared first, then whether there is one.
+    oldest_at = oldest.finished_at if oldest is not None else _BEFORE_ANY_TIME
     for ex in best.values():
-        old = known.get(ex.run_id) if again else None
-        if old is not None:
+        if again and (old := known.get(ex.run_id)) is not None:
             if ex.attempt == old.attempt:
                 stats.duplicates += 1
                 continue
@@ -124,24 +127,23 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
-        elif oldest is not None and ex.finished_at <= oldest.finished_at and ex.order_key() < oldest.order_key():
+        elif ex.finished_at <= oldest_at and oldest is not None and ex.order_key() < oldest.order_key():
             stats.stale += 1
             continue
-        outcome = outcomes.get(ex.status, IGNORED)
+        outcome = outcomes[ex.status]
         if outcome is FAILURE:
-            added.append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))
+            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))
             failures += 1
             if last_failure is None or ex.finished_at > last_failure:
                 last_failure = ex.finished_at
         else:
             # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
             # dropping them elsewhere halves the stored state (docs/state.md).
-            added.append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status))
+            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status))
             if outcome is not IGNORED:
                 successes += 1
                 if last_success is None or ex.finished_at > last_success:
                     last_success = ex.finished_at
-        ingested += 1
         if ex.owner:
             owner = ex.owner
         if ex.source:
@@ -149,7 +151,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
 
     if not added:
         return None
-    stats.ingested += ingested
+    stats.ingested += len(added)  # every run that changed the job is in `added`, once
     job.total_runs += successes + failures
     job.total_failures += failures
     job.last_success = last_success
@@ -210,7 +212,7 @@ def settle(job: JobState, policy: JobPolicy) -> None:
     broken = False
     cut = 0  # runs before this index are beyond the history bound
     for i in range(len(runs) - 1, -1, -1):
-        outcome = outcomes.get(runs[i].status, IGNORED)
+        outcome = outcomes[runs[i].status]
         if outcome is IGNORED:
             continue
         if counted == keep:
@@ -231,7 +233,7 @@ def settle(job: JobState, policy: JobPolicy) -> None:
         # failures after the last forgotten success, or grows by all of them if none was a success.
         tail = 0
         for i in range(cut - 1, -1, -1):
-            outcome = outcomes.get(runs[i].status, IGNORED)
+            outcome = outcomes[runs[i].status]
             if outcome is FAILURE:
                 tail += 1
             elif outcome is not IGNORED:
