@@ -44,7 +44,7 @@ BEGIN = "<!-- bench:results:begin (written by `make bench`; edit outside this bl
 END = "<!-- bench:results:end -->"
 CHILD_TIMEOUT_S = 1200
 PRESETS = {"small": "1k,10k", "all": "1k,10k,100k", "large": "100k"}
-DEFAULT_REPS = {"1k": 5, "10k": 3, "100k": 2}
+DEFAULT_REPS = {"1k": 5, "10k": 3, "100k": 3}
 
 
 @dataclass
