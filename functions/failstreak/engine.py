@@ -28,7 +28,6 @@ PolicyFor = Callable[[str], "JobPolicy"]
 IGNORED = Outcome.IGNORED
 _FINISHED_AT = operator.attrgetter("finished_at")
 FAILURE = Outcome.FAILURE
-_BEFORE_ANY_TIME = -(2**63)
 
 
 @dataclass(slots=True)
@@ -114,8 +113,6 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     owner = job.owner
     source = job.source
     append = added.append
-    # A run older than the oldest remembered one is stale; the time is compared first, then whether there is one.
-    oldest_at = oldest.finished_at if oldest is not None else _BEFORE_ANY_TIME
     for ex in best.values():
         if again and (old := known.get(ex.run_id)) is not None:
             if ex.attempt == old.attempt:
@@ -127,7 +124,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
-        elif ex.finished_at <= oldest_at and oldest is not None and ex.order_key() < oldest.order_key():
+        elif oldest is not None and ex.finished_at <= oldest.finished_at and ex.order_key() < oldest.order_key():
             stats.stale += 1
             continue
         outcome = outcomes[ex.status]
