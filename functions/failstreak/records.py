@@ -264,6 +264,16 @@ def _valid_utf8(data: bytes) -> bool:
     return True
 
 
+def _typed(decode: Callable[[bytes], list[_Wire]], data: bytes) -> list[_Wire] | None:
+    """The records the typed decoder reads from `data`, or None when it cannot read all of it as it is."""
+    if not _valid_utf8(data):
+        return None
+    try:
+        return decode(data)
+    except msgspec.DecodeError:
+        return None
+
+
 def _time_or_none(text: str) -> int | None:
     try:
         return parse_time(text)
@@ -277,11 +287,8 @@ def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) ->
     Decoded records are matched to lines by position, so this only runs when there is exactly one record per
     line: no blank line, no object spread over lines, no two objects on one line.
     """
-    if not _valid_utf8(data):
-        return False
-    try:
-        records = _LINES_DECODER.decode_lines(data)
-    except msgspec.DecodeError:
+    records = _typed(_LINES_DECODER.decode_lines, data)
+    if records is None:
         return False
     lines_count = data.count(b"\n") + (data[-1:] != b"\n")
     if len(records) != lines_count or _SHARED_LINE.search(data) is not None:
@@ -303,11 +310,8 @@ class _Unread(Exception):
 
 def _fast_array(body: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
     """Parse a JSON array with the typed decoder; False (and `out` untouched) unless every item reads exactly."""
-    if not _valid_utf8(body):
-        return False
-    try:
-        records = _ARRAY_DECODER.decode(body)
-    except msgspec.DecodeError:
+    records = _typed(_ARRAY_DECODER.decode, body)
+    if records is None:
         return False
     executions: list[Execution] = []
 
