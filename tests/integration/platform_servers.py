@@ -152,15 +152,26 @@ def databricks_run(
     newer: bool = False,
     code: str | None = None,
     commit: str | None = None,
+    original: int | None = None,
+    life_cycle: str | None = None,
+    repairs: list[tuple[int, str]] | None = None,
 ) -> dict[str, Any]:
-    """A run as `runs/list` returns it (Jobs API 2.1; `newer` = only the 2.2-style `status` object)."""
+    """A run as `runs/list` returns it (Jobs API 2.1; `newer` = only the 2.2-style `status` object).
+
+    Shape: the Jobs API reference (docs.databricks.com/api/workspace/jobs/listruns) and databricks-sdk-py's
+    `BaseRun` (databricks/sdk/service/jobs.py): `original_attempt_run_id` names a retry's first attempt,
+    `repair_history` lists the ORIGINAL run then each REPAIR (`repairs`: (end time, result_state) per repair; the
+    run's own state and end time become the last repair's, as runs/get shows a repaired run).
+    """
+    if repairs:
+        end, result_state = repairs[-1]
     terminated = end is not None
     run: dict[str, Any] = {
         "job_id": 1000 + sum(map(ord, name)),
         "run_id": run_id,
         "number_in_job": run_id,
         "creator_user_name": "etl@example.com",
-        "original_attempt_run_id": run_id,
+        "original_attempt_run_id": original or run_id,
         "run_name": name,
         "attempt_number": attempt,
         "start_time": start,
@@ -190,6 +201,8 @@ def databricks_run(
             run["state"]["result_state"] = result_state
             if result_state == "SKIPPED":
                 run["state"]["life_cycle_state"] = "SKIPPED"
+        if life_cycle:
+            run["state"]["life_cycle_state"] = life_cycle
     if newer or code:
         run["status"] = {"state": "TERMINATED" if terminated else "RUNNING"}
         if terminated:
@@ -198,11 +211,29 @@ def databricks_run(
                 "type": "SUCCESS" if (code or "SUCCESS") == "SUCCESS" else "CLIENT_ERROR",
                 "message": message,
             }
+    if repairs:
+        history = [{"type": "ORIGINAL", "id": run_id, "start_time": start, "end_time": start + 60_000}]
+        for i, (repair_end, state) in enumerate(repairs, start=1):
+            history.append(
+                {
+                    "type": "REPAIR",
+                    "id": run_id * 100 + i,
+                    "start_time": repair_end - 60_000,
+                    "end_time": repair_end,
+                    "state": {"life_cycle_state": "TERMINATED", "result_state": state},
+                }
+            )
+        run["repair_history"] = history
     return run
 
 
 class FakeDatabricks(FakePlatform):
-    """`GET /api/2.1/jobs/runs/list`: newest start first, `completed_only`, `start_time_from`, page tokens."""
+    """`GET /api/2.{1,2}/jobs/runs/list`: newest start first, `completed_only`, `active_only`, `start_time_from`.
+
+    Paging as each API version answers: 2.1 with `has_more`, `next_page_token` and `prev_page_token`; 2.2 with the
+    tokens only (no `has_more`; databricks-sdk-go `service/jobs/impl.go` and databricks-sdk-py `list_runs` page on
+    `next_page_token` alone). An empty page omits `runs`. Tokens are opaque strings.
+    """
 
     def __init__(self, token: str, runs: list[dict[str, Any]] | None = None) -> None:
         super().__init__()
@@ -227,10 +258,11 @@ class FakeDatabricks(FakePlatform):
         limit = min(int(query.get("limit", "20")), 25)
         offset = int(query.get("page_token", "0").removeprefix("tok-") or "0")
         chunk = runs[offset : offset + limit]
-        body: dict[str, Any] = {"has_more": offset + limit < len(runs)}
+        more = offset + limit < len(runs)
+        body: dict[str, Any] = {} if path.startswith("/api/2.2/") else {"has_more": more}
         if chunk:
             body["runs"] = chunk
-        if body["has_more"]:
+        if more:
             body["next_page_token"] = f"tok-{offset + limit}"
         if offset:
             body["prev_page_token"] = f"tok-{max(0, offset - limit)}"

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from failstreak import engine
 from failstreak.errors import SourceError
-from failstreak.model import Status, now_ms
+from failstreak.model import State, Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
+from tests.conftest import config
 from tests.integration.platform_servers import Answer, FakeDatabricks, Seen, databricks_run, serve
 
 pytestmark = pytest.mark.integration
@@ -143,8 +145,8 @@ def test_max_pages_bounds_one_pull(api: FakeDatabricks) -> None:
 
 
 def test_next_pull_starts_at_the_cursor_minus_the_overlap(api: FakeDatabricks) -> None:
-    # Given a first pull that stored its cursor
-    src = source(api, overlap_minutes=30)
+    # Given a first pull that stored its cursor (no repair lookback, so the window alone decides)
+    src = source(api, overlap_minutes=30, repair_lookback_hours=0)
     first = src.pull({}, NOW)
     assert first.cursor == {"since": NOW}
     assert int(completed(api)[0].query["start_time_from"]) == NOW - 24 * 60 * MIN
@@ -207,3 +209,156 @@ def test_a_run_active_longer_than_max_run_hours_no_longer_holds_the_cursor(api: 
     # When a pull runs with max_run_hours 6, then the cursor is held six hours back at most
     pulled = source(api, max_run_hours=6).pull({}, NOW)
     assert pulled.cursor == {"since": NOW - 6 * 60 * MIN}
+
+
+def test_api_2_2_pages_are_followed_on_next_page_token_alone(api: FakeDatabricks) -> None:
+    # Given 60 finished runs served by the 2.2 API, whose pages carry next_page_token but no has_more
+    for i in range(60):
+        api.runs.append(databricks_run(i, "hourly", "SUCCESS", start=NOW - (120 - i) * MIN, end=NOW - (119 - i) * MIN))
+
+    # When a 2.2 source pulls
+    pulled = source(api, api_version="2.2").pull({}, NOW)
+
+    # Then every run of the three pages is read
+    assert sorted(int(e.run_id) for e in pulled.executions) == list(range(60))
+    assert [r.query.get("page_token") for r in completed(api)] == [None, "tok-25", "tok-50"]
+    assert all(r.path == "/api/2.2/jobs/runs/list" for r in api.requests)
+
+
+def test_api_2_2_active_runs_on_a_later_page_still_hold_the_cursor(api: FakeDatabricks) -> None:
+    # Given 30 active runs on the 2.2 API, the earliest started 5 hours ago and listed last (second page)
+    for i in range(30):
+        api.runs.append(databricks_run(i, "stream", None, start=NOW - (i + 1) * 10 * MIN, end=None))
+
+    # When a 2.2 source pulls
+    pulled = source(api, api_version="2.2").pull({}, NOW)
+
+    # Then the cursor is held at the start of the earliest active run, read from the second page
+    assert pulled.cursor == {"since": NOW - 300 * MIN}
+    active = [r for r in api.requests if r.query.get("active_only") == "true"]
+    assert [r.query.get("page_token") for r in active] == [None, "tok-25"]
+
+
+def test_a_repaired_run_is_a_newer_attempt_whose_result_replaces_the_failure(api: FakeDatabricks) -> None:
+    # Given a failed run that a first pass read and counted
+    api.runs.append(databricks_run(9, "etl", "FAILED", start=NOW - 60 * MIN, end=NOW - 50 * MIN, message="boom"))
+    src = source(api)
+    first = src.pull({}, NOW)
+    state = State()
+    cfg = config("thresholds: {consecutive: 1}")
+    engine.apply(state, first.executions, cfg.policy_for, NOW)
+    assert state.jobs["etl"].consecutive_failures == 1
+
+    # When someone repairs it (same run_id and attempt_number, repair_history grows) and the next pass reads it
+    api.runs[0] = databricks_run(9, "etl", None, start=NOW - 60 * MIN, end=None, repairs=[(NOW + 5 * MIN, "SUCCESS")])
+    second = src.pull(first.cursor, NOW + 10 * MIN)
+    stats = engine.apply(state, second.executions, cfg.policy_for, NOW + 10 * MIN)
+
+    # Then the repair is attempt 1000 of the same run, finished when the repair did, and the job is green
+    [ex] = second.executions
+    assert (ex.run_id, ex.attempt, ex.status, ex.finished_at) == ("9", 1000, Status.SUCCESS, NOW + 5 * MIN)
+    assert stats.replaced == 1
+    assert (state.jobs["etl"].consecutive_failures, state.jobs["etl"].total_runs) == (0, 1)
+
+
+def test_a_repair_of_a_run_started_before_the_window_is_still_read(api: FakeDatabricks) -> None:
+    # Given a run started 30 hours ago, failed then, and repaired ten minutes ago
+    api.runs.append(
+        databricks_run(
+            4,
+            "daily",
+            None,
+            start=NOW - 30 * 60 * MIN,
+            end=None,
+            repairs=[(NOW - 29 * 60 * MIN, "FAILED"), (NOW - 10 * MIN, "SUCCESS")],
+        )
+    )
+    # and an old run that was never repaired
+    api.runs.append(databricks_run(3, "daily", "FAILED", start=NOW - 40 * 60 * MIN, end=NOW - 39 * 60 * MIN))
+
+    # When a pull whose window starts an hour ago runs
+    pulled = source(api, overlap_minutes=60).pull({"since": NOW}, NOW)
+
+    # Then the listing reaches back repair_lookback_hours (48) and only the repaired run is emitted, second repair
+    assert int(completed(api)[0].query["start_time_from"]) == NOW - 48 * 60 * MIN
+    assert [(e.run_id, e.attempt, e.status) for e in pulled.executions] == [("4", 2000, Status.SUCCESS)]
+
+
+def test_a_retry_carries_its_original_run_id_so_its_result_replaces_the_first_attempt(api: FakeDatabricks) -> None:
+    # Given a run that failed and its automatic retry (a new run_id, attempt_number 1) that succeeded
+    api.runs.append(databricks_run(20, "ingest", "FAILED", start=NOW - 30 * MIN, end=NOW - 25 * MIN))
+    api.runs.append(
+        databricks_run(21, "ingest", "SUCCESS", start=NOW - 24 * MIN, end=NOW - 20 * MIN, attempt=1, original=20)
+    )
+
+    # When the source pulls and the engine counts the runs
+    pulled = source(api).pull({}, NOW)
+    state = State()
+    engine.apply(state, pulled.executions, config().policy_for, NOW)
+
+    # Then both are attempts of run 20, the retry's link kept, and the job counts one successful run
+    got = sorted((e.run_id, e.attempt, e.status, e.url) for e in pulled.executions)
+    assert got == [
+        ("20", 0, Status.FAILED, "https://adb-1.azuredatabricks.net/?o=1#job/1/run/20"),
+        ("20", 1, Status.SUCCESS, "https://adb-1.azuredatabricks.net/?o=1#job/1/run/21"),
+    ]
+    job = state.jobs["ingest"]
+    assert (job.total_runs, job.total_failures, job.consecutive_failures) == (1, 0, 0)
+
+
+def test_an_internal_error_life_cycle_without_result_is_a_failure(api: FakeDatabricks) -> None:
+    # Given a run that ended in life_cycle_state INTERNAL_ERROR with no result_state
+    run = databricks_run(
+        30,
+        "lost",
+        None,
+        start=NOW - 9 * MIN,
+        end=NOW - 8 * MIN,
+        life_cycle="INTERNAL_ERROR",
+        message="Cluster was terminated unexpectedly",
+    )
+
+    api.runs.append(run)
+
+    # When the source pulls
+    [ex] = source(api).pull({}, NOW).executions
+
+    # Then it is a failure whose reason names the state and the message
+    assert ex.status is Status.FAILED
+    assert ex.reason == "INTERNAL_ERROR: Cluster was terminated unexpectedly"
+
+
+def test_a_2_2_cancellation_for_exceeding_the_maximum_duration_is_a_timeout(api: FakeDatabricks) -> None:
+    # Given two 2.2 runs canceled by the platform: one for its timeout, one for another reason
+    api.runs.append(
+        databricks_run(
+            40,
+            "slow",
+            None,
+            start=NOW - 9 * MIN,
+            end=NOW - 8 * MIN,
+            newer=True,
+            code="CANCELED",
+            message="Run timed out after exceeding the maximum duration of 3600 seconds.",
+        )
+    )
+    api.runs.append(
+        databricks_run(
+            41,
+            "other",
+            None,
+            start=NOW - 9 * MIN,
+            end=NOW - 8 * MIN,
+            newer=True,
+            code="CANCELED",
+            message="Run was canceled because the workspace is being deleted.",
+        )
+    )
+
+    # When the source pulls
+    got = {e.job: e for e in source(api, api_version="2.2").pull({}, NOW).executions}
+
+    # Then the timeout counts as timed_out (a failure), the other cancellation stays canceled
+    assert got["slow"].status is Status.TIMED_OUT
+    assert got["slow"].reason == "CANCELED: Run timed out after exceeding the maximum duration of 3600 seconds."
+    assert got["other"].status is Status.CANCELED

@@ -105,7 +105,7 @@ def test_older_databricks_pages_without_tokens_are_followed_by_offset(monkeypatc
         # Then the second page was asked by offset, the skipped run kept with its message, the unknown left out
         assert api.requests[1].query["offset"] == "1"
     assert {k: v.status for k, v in got.items()} == {"a": Status.SUCCESS, "b": Status.SKIPPED}
-    assert got["b"].reason == "An active run already exists"
+    assert got["b"].reason == "SKIPPED: An active run already exists"
 
 
 def test_a_secondary_rate_limit_without_a_hint_waits_a_minute_so_a_short_budget_gives_up(api: Refusing) -> None:
