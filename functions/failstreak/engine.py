@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from failstreak.model import Execution, JobState, Outcome, Run, State, Status
+from failstreak.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
 
 if TYPE_CHECKING:
     from failstreak.config import JobPolicy
@@ -53,9 +53,11 @@ class ApplyStats:
 def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, now: int) -> ApplyStats:
     """Apply a batch of executions to the state in place and return what happened.
 
-    `ingested` counts executions that changed a job (new runs and higher attempts); `duplicates` the same
-    (job, run_id, attempt) seen again; `superseded` lower attempts of a run already known at a higher one;
-    `stale` runs older than anything the job still remembers; `running` non-terminal records (not applied).
+    `ingested` counts executions that changed a job (new runs, higher attempts, and a result that replaces an
+    ignored record of the same attempt); `duplicates` the same (job, run_id, attempt) seen again;
+    `superseded` lower attempts of a run already known at a higher one (and, within a batch, an ignored record
+    replaced by a later one); `stale` runs older than anything the job still remembers, and retries of runs it
+    has forgotten; `running` non-terminal records (not applied).
     """
     stats = ApplyStats()
     by_job: defaultdict[str, list[Execution]] = defaultdict(list)
@@ -93,7 +95,11 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
                 best[ex.run_id] = ex
                 stats.superseded += 1
             elif ex.attempt == seen.attempt:
-                stats.duplicates += 1
+                if ex.status is not seen.status and policy.outcomes[seen.status] is IGNORED:
+                    best[ex.run_id] = ex  # a manual or skipped job that was played later: its result wins
+                    stats.superseded += 1
+                else:
+                    stats.duplicates += 1
             else:
                 stats.superseded += 1
 
@@ -113,20 +119,33 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     owner = job.owner
     source = job.source
     append = added.append
+    first_id: tuple[int, int, str] | None = None
     for ex in best.values():
         if again and (old := known.get(ex.run_id)) is not None:
             if ex.attempt == old.attempt:
-                stats.duplicates += 1
-                continue
-            if ex.attempt < old.attempt:
+                if ex.status is old.status or outcomes[old.status] is not IGNORED:
+                    stats.duplicates += 1
+                    continue
+                # The same attempt again with a new status, where the first was ignored: a manual or skipped
+                # job that was played later. Its result replaces the placeholder (docs/sources.md).
+            elif ex.attempt < old.attempt:
                 stats.superseded += 1
                 continue
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
-        elif oldest is not None and ex.finished_at <= oldest.finished_at and ex.order_key() < oldest.order_key():
-            stats.stale += 1
-            continue
+        elif oldest is not None:
+            if ex.finished_at <= oldest.finished_at and ex.order_key() < oldest.order_key():
+                stats.stale += 1
+                continue
+            if ex.attempt > 0:
+                # A retry of a run the job no longer remembers: when its id sorts before every remembered run's,
+                # it is one of the forgotten runs, already counted at its earlier attempt (docs/sources.md).
+                if first_id is None:
+                    first_id = min(run_id_key(r.run_id) for r in runs)
+                if run_id_key(ex.run_id) < first_id:
+                    stats.stale += 1
+                    continue
         outcome = outcomes[ex.status]
         if outcome is FAILURE:
             append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))

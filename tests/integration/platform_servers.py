@@ -353,11 +353,13 @@ def gitlab_job(
     status: str,
     *,
     finished: int | None,
-    retried: bool = False,
     allow_failure: bool = False,
     failure_reason: str | None = None,
     stage: str = "test",
 ) -> dict[str, Any]:
+    """A job as `GET /projects/:id/pipelines/:pipeline_id/jobs` returns it: the job entity of GitLab's API docs
+    (docs.gitlab.com/api/jobs, "List pipeline jobs" example response; python-gitlab `ProjectPipelineJob`). It
+    has no `retried` field: a retried job is only told apart by a later job of the same name."""
     job: dict[str, Any] = {
         "id": jid,
         "status": status,
@@ -381,7 +383,6 @@ def gitlab_job(
         },
         "web_url": f"https://gitlab.example.com/group/app/-/jobs/{jid}",
         "project": {"ci_job_token_scope_enabled": False},
-        "retried": retried,
     }
     if failure_reason:
         job["failure_reason"] = failure_reason
@@ -445,10 +446,11 @@ class FakeGitLab(FakePlatform):
                 return Answer(404, {"message": "404 Not found"})
             jobs = sorted(self.jobs[pid], key=lambda j: j["id"], reverse=True)
             if query.get("include_retried") != "true":
-                jobs = [j for j in jobs if not j["retried"]]
-            jobs = [
-                {k: v for k, v in j.items() if k != "retried" or query.get("include_retried") == "true"} for j in jobs
-            ]
+                # Without include_retried GitLab lists each job's latest try only.
+                latest: dict[str, dict[str, Any]] = {}
+                for job in jobs:
+                    latest.setdefault(job["name"], job)
+                jobs = list(latest.values())
             return self._paged(path, jobs, query)
         return Answer(404, {"message": "404 Project Not Found"})
 

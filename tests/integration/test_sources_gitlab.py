@@ -6,10 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from failstreak import engine
 from failstreak.errors import SourceError
-from failstreak.model import Status, now_ms
+from failstreak.model import State, Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
+from tests.conftest import config
 from tests.integration.platform_servers import FakeGitLab, gitlab_job, gitlab_pipeline, parse_iso, serve
 
 pytestmark = pytest.mark.integration
@@ -78,8 +80,8 @@ def test_a_retried_job_is_superseded_by_its_latest_attempt(api: FakeGitLab) -> N
     p = gitlab_pipeline(5002, "main", "success", updated=NOW - 3 * MIN)
     api.add(
         p,
-        gitlab_job(20, p, "flaky", "failed", finished=NOW - 9 * MIN, retried=True, failure_reason="script_failure"),
-        gitlab_job(21, p, "flaky", "failed", finished=NOW - 7 * MIN, retried=True, failure_reason="script_failure"),
+        gitlab_job(20, p, "flaky", "failed", finished=NOW - 9 * MIN, failure_reason="script_failure"),
+        gitlab_job(21, p, "flaky", "failed", finished=NOW - 7 * MIN, failure_reason="script_failure"),
         gitlab_job(22, p, "flaky", "success", finished=NOW - 4 * MIN),
     )
 
@@ -178,3 +180,39 @@ def test_a_token_without_read_api_fails_the_source_naming_the_scope(api: FakeGit
     assert "read_api" in str(err.value)
     assert "Reporter" in str(err.value)
     assert TOKEN not in str(err.value)
+
+
+def test_stuck_or_timeout_failure_is_a_timeout(api: FakeGitLab) -> None:
+    # Given a job GitLab failed as stuck or timed out (the failure_reason of GitLab's own docs example)
+    p = gitlab_pipeline(5003, "main", "failed", updated=NOW - 3 * MIN)
+    api.add(p, gitlab_job(30, p, "e2e", "failed", finished=NOW - 4 * MIN, failure_reason="stuck_or_timeout_failure"))
+
+    # When the source pulls
+    [ex] = source(api).pull({}, NOW).executions
+
+    # Then it is timed_out, with the reason kept
+    assert (ex.status, ex.reason) == (Status.TIMED_OUT, "stuck_or_timeout_failure")
+
+
+def test_a_manual_job_played_later_counts_with_its_result(api: FakeGitLab) -> None:
+    # Given a pipeline whose manual deploy job a first pass read (as skipped) and applied
+    p = gitlab_pipeline(5004, "main", "manual", updated=NOW - 60 * MIN)
+    api.add(p, gitlab_job(40, p, "deploy", "manual", finished=None))
+    src = source(api)
+    cfg = config("thresholds: {consecutive: 1}")
+    state = State()
+    first = src.pull({}, NOW)
+    engine.apply(state, first.executions, cfg.policy_for, NOW)
+    assert [(e.run_id, e.attempt, e.status) for e in first.executions] == [("5004", 0, Status.SKIPPED)]
+
+    # When someone plays it, it fails (same job id, same attempt; the pipeline is updated) and the next pass reads it
+    played = gitlab_pipeline(5004, "main", "failed", updated=NOW + 10 * MIN)
+    api.add(played, gitlab_job(40, played, "deploy", "failed", finished=NOW + 9 * MIN, failure_reason="script_failure"))
+    second = src.pull(first.cursor, NOW + 15 * MIN)
+    stats = engine.apply(state, second.executions, cfg.policy_for, NOW + 15 * MIN)
+
+    # Then its failure replaces the skipped record and counts
+    assert [(e.run_id, e.attempt, e.status) for e in second.executions] == [("5004", 0, Status.FAILED)]
+    assert stats.replaced == 1
+    job = state.jobs["deploy"]
+    assert (job.total_runs, job.total_failures, job.consecutive_failures) == (1, 1, 1)

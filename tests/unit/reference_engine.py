@@ -1,5 +1,7 @@
-"""The engine as it was before the performance work (main at cba6190), kept verbatim as a reference: the
-optimised engine must give exactly the same state and statistics. Not used by the package.
+"""The engine as it was before the performance work (main at cba6190), kept as a reference: the optimised
+engine must give exactly the same state and statistics. It follows the same replacement rules (docs/sources.md,
+"Run identity"): a later record of the same attempt replaces an ignored one, and a retry of a forgotten run is
+stale. Not used by the package.
 
 The counters of a job always equal a direct recomputation over its runs sorted by (`finished_at`, `run_id`),
 whatever order and batches they arrived in, as long as a late run is newer than the oldest run the state still
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from failstreak.model import Execution, JobState, Outcome, State, Status
+from failstreak.model import Execution, JobState, Outcome, State, Status, run_id_key
 
 if TYPE_CHECKING:
     from failstreak.config import JobPolicy
@@ -83,7 +85,11 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             best[ex.run_id] = ex
             stats.superseded += 1
         elif ex.attempt == seen.attempt:
-            stats.duplicates += 1
+            if ex.status is not seen.status and _counts(policy, seen.status) is Outcome.IGNORED:
+                best[ex.run_id] = ex
+                stats.superseded += 1
+            else:
+                stats.duplicates += 1
         else:
             stats.superseded += 1
 
@@ -97,15 +103,20 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         old = known.get(ex.run_id)
         if old is not None:
             if ex.attempt == old.attempt:
-                stats.duplicates += 1
-                continue
-            if ex.attempt < old.attempt:
+                if ex.status is old.status or _counts(policy, old.status) is not Outcome.IGNORED:
+                    stats.duplicates += 1
+                    continue
+            elif ex.attempt < old.attempt:
                 stats.superseded += 1
                 continue
             removed.add(ex.run_id)
             stats.replaced += 1
             _count(job, policy, old, -1, delta)
         elif forgot and oldest is not None and ex.order_key() < oldest:
+            stats.stale += 1
+            continue
+        elif forgot and ex.attempt > 0 and job.runs and run_id_key(ex.run_id) < min(run_id_key(r) for r in known):
+            # A retry of a forgotten run: it was counted at its earlier attempt.
             stats.stale += 1
             continue
         added.append(ex)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from failstreak import engine
 from failstreak.model import State, Status
-from tests.conftest import HOUR, T0, config, ex
+from tests.conftest import HOUR, MINUTE, T0, config, ex
 
 NOW = T0 + 1000 * HOUR
 
@@ -147,3 +147,54 @@ def test_only_runs_and_attempts_are_kept_not_owner_changes_per_run() -> None:
     # Then the job keeps the latest owner and the source
     assert (state.jobs["j"].owner, state.jobs["j"].source) == ("team-b", "gitlab")
     assert all(r.status is Status.FAILED for r in state.jobs["j"].runs)
+
+
+def test_a_manual_job_played_later_replaces_its_skipped_record_with_its_result() -> None:
+    # Given a manual job recorded as skipped (GitLab lists it before anyone plays it)
+    state = State()
+    apply(state, ex("deploy", 1, "success"), ex("deploy", 2, "skipped", t=2 * MINUTE))
+    # When someone plays it and the same run and attempt comes back failed
+    stats = apply(state, ex("deploy", 2, "failed", t=30 * MINUTE))
+    # Then the failure replaces the placeholder and counts
+    job = state.jobs["deploy"]
+    assert (stats.replaced, stats.duplicates) == (1, 0)
+    assert (job.consecutive_failures, job.total_runs, job.total_failures) == (1, 2, 1)
+    assert [(r.run_id, r.status, r.finished_at) for r in job.runs][-1] == ("2", Status.FAILED, T0 + 30 * MINUTE)
+
+
+def test_an_ignored_record_and_its_later_result_in_one_batch_count_the_result() -> None:
+    # Given a skipped record and the played result of the same run and attempt in one delivery
+    state = State()
+    # When they are applied together
+    stats = apply(state, ex("deploy", 7, "skipped", t=1 * MINUTE), ex("deploy", 7, "failed", t=9 * MINUTE))
+    # Then the result counts, once
+    job = state.jobs["deploy"]
+    assert (stats.ingested, stats.superseded) == (1, 1)
+    assert (job.total_runs, job.total_failures, job.consecutive_failures) == (1, 1, 1)
+
+
+def test_a_counted_result_is_not_replaced_by_a_later_record_of_the_same_attempt() -> None:
+    # Given a failure already counted
+    state = State()
+    apply(state, ex("j", 1, "failed"))
+    # When the same run and attempt arrives again, now as canceled or as a success
+    canceled = apply(state, ex("j", 1, "canceled", t=5 * MINUTE))
+    success = apply(state, ex("j", 1, "success", t=6 * MINUTE))
+    # Then both are duplicates: only an ignored record gives way
+    assert (canceled.duplicates, success.duplicates, canceled.replaced + success.replaced) == (1, 1, 0)
+    assert state.jobs["j"].total_failures == 1
+
+
+def test_a_retry_of_a_run_the_job_has_forgotten_is_stale_not_a_new_run() -> None:
+    # Given six runs applied in order with a history of three: runs 1 to 3 are forgotten
+    state = State()
+    cfg_text = "thresholds: {window: 3}\nhistory: 3"
+    apply(state, *(ex("j", n, "failed", t=n * MINUTE) for n in range(1, 7)), cfg_text=cfg_text)
+    before = state.jobs["j"]
+    assert (before.forgotten, before.total_runs) == (3, 6)
+    # When a retry of run 1 finishes now
+    stats = apply(state, ex("j", 1, "success", t=60 * MINUTE, attempt=1), cfg_text=cfg_text)
+    # Then it is stale: the run was counted at its first attempt, the counters do not move
+    job = state.jobs["j"]
+    assert (stats.stale, stats.ingested) == (1, 0)
+    assert (job.total_runs, job.total_failures, job.consecutive_failures) == (6, 6, 6)

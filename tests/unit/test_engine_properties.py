@@ -3,6 +3,7 @@ counters always equal a direct recomputation from the sorted history."""
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +122,31 @@ def test_streak_stays_exact_beyond_the_remembered_history(executions: list[Execu
     for job in state.jobs.values():
         counted = [r for r in job.runs if DEFAULT_OUTCOMES[r.status] is not Outcome.IGNORED]
         assert len(counted) <= window
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories(), st.randoms(use_true_random=False), st.integers(1, 12), st.booleans())
+def test_ignored_placeholders_delivered_first_give_way_to_the_results(
+    executions: list[Execution], rnd: object, window: int, same_pass: bool
+) -> None:
+    # Given, for some runs, an ignored placeholder of the run's final attempt (a manual job not yet played)
+    # delivered before its result, in an earlier pass or earlier in the same one
+    cfg = config(f"thresholds: {{window: {window}}}\nhistory: 100")
+    final: dict[tuple[str, str], Execution] = {}
+    for e in executions:
+        if (e.job, e.run_id) not in final or e.attempt > final[(e.job, e.run_id)].attempt:
+            final[(e.job, e.run_id)] = e
+    placeholders = [
+        msgspec.structs.replace(e, status=Status.SKIPPED, finished_at=e.finished_at - 500)
+        for e in final.values()
+        if rnd.random() < 0.5  # type: ignore[attr-defined]
+    ]
+    rnd.shuffle(placeholders)  # type: ignore[attr-defined]
+    results = list(executions)
+    rnd.shuffle(results)  # type: ignore[attr-defined]
+
+    # When they are applied
+    state = deliver(cfg, [placeholders + results] if same_pass else [placeholders, results])
+
+    # Then the counters are those of the results alone
+    assert counters(state) == expected(executions, window)

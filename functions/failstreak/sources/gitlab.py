@@ -4,15 +4,17 @@
 `GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs?include_retried=true`, both paged by `Link: rel="next"`
 (keyset) or `X-Next-Page` (offset). Job key: the job's name; run id: the pipeline id.
 
-- Retried jobs are superseded by their latest attempt: of the jobs sharing a name in a pipeline, the one not
-  marked `retried` (else the newest) is emitted, with `attempt` = how many tries came before it. A retry made
+- Retried jobs are superseded by their latest attempt: of the jobs sharing a name in a pipeline, the newest
+  (highest id) is emitted, with `attempt` = how many tries came before it. A retry made
   after an earlier pass updates the pipeline, so the pipeline is read again and the higher attempt replaces the
   lower one in the engine.
 - A failed job with `allow_failure` is *not* a failure (SPEC 3: "failed (not allow_failure)"). It is mapped to
   `succeeded_with_failures`, which counts as a success by default: that is how GitLab itself reads it (the
   pipeline passes, the job shows "passed with warnings"), it stays distinguishable from a clean success, and a
   team that wants such jobs to alert can say so per job with `outcomes: {succeeded_with_failures: failure}`.
-- `failure_reason` becomes the reason; `job_execution_timeout` maps to `timed_out`.
+- `failure_reason` becomes the reason; `job_execution_timeout` and `stuck_or_timeout_failure` map to `timed_out`.
+- A `manual` (or `skipped`) job is emitted as skipped; when someone plays it, GitLab runs the same job id, so the
+  same run and attempt comes back with its result, which replaces the skipped record in the engine.
 - Jobs that have not finished (created, pending, running, ...) are not emitted.
 """
 
@@ -27,7 +29,7 @@ from failstreak.records import parse_time
 from failstreak.sources.common import MINUTE_MS, BaseSourceConfig, HttpSource, text
 from failstreak.sources.http import Session
 
-TIMEOUT_REASONS = frozenset({"job_execution_timeout"})
+TIMEOUT_REASONS = frozenset({"job_execution_timeout", "stuck_or_timeout_failure"})
 STATUSES: dict[str, Status] = {
     "success": Status.SUCCESS,
     "failed": Status.FAILED,
@@ -89,10 +91,9 @@ class GitLabSource(HttpSource):
             tries.setdefault(job["name"], []).append(job)
         out = []
         for name, attempts in tries.items():
-            attempts.sort(key=lambda j: int(j["id"]))
-            current = [j for j in attempts if not j.get("retried")]
-            latest = current[-1] if current else attempts[-1]
-            ex = self.execution(pipeline, name, latest, attempt=attempts.index(latest))
+            # GitLab's job entity does not say which tries were retried: a retry is a newer job of the same name.
+            latest = max(attempts, key=lambda j: int(j["id"]))
+            ex = self.execution(pipeline, name, latest, attempt=len(attempts) - 1)
             if ex is not None:
                 out.append(ex)
         return out
