@@ -45,8 +45,9 @@ def test_every_conclusion_of_spec_3_maps_and_unfinished_jobs_are_not_emitted(api
     # When the source pulls
     got = {ex.job: ex.status for ex in source(api).pull({}, NOW).executions}
 
-    # Then each conclusion maps per SPEC 3, keyed "workflow / job"
+    # Then each conclusion maps per SPEC 3, keyed "workflow / job", and the workflow's own record says it started
     assert got == {
+        "CI": Status.SUCCESS,
         "CI / job-success": Status.SUCCESS,
         "CI / job-failure": Status.FAILED,
         "CI / job-timed_out": Status.TIMED_OUT,
@@ -65,9 +66,10 @@ def test_jobs_carry_attempt_link_commit_and_the_failing_step(api: FakeGitHub) ->
     )
 
     # When the source pulls
-    [ex] = source(api).pull({}, NOW).executions
+    [ex, workflow] = source(api).pull({}, NOW).executions
 
     # Then the run attempt, the job's link, the commit and the failing step are kept
+    assert (workflow.job, workflow.run_id, workflow.attempt, workflow.status) == ("CI", "202", 2, Status.SUCCESS)
     assert (ex.job, ex.run_id, ex.attempt) == ("CI / test (ubuntu-latest, 3.11)", "202", 2)
     assert ex.url == "https://github.com/octo/app/actions/runs/202/job/7"
     assert ex.commit == run["head_sha"]
@@ -91,7 +93,7 @@ def test_runs_are_asked_on_the_branch_since_the_window_and_paged_by_link(api: Fa
 
     # Then every completed run on main is read, over two pages, and the running one holds the cursor
     assert pulled.cursor == {"since": NOW - 10 * MIN}
-    assert sorted(int(e.run_id) for e in pulled.executions) == list(range(1000, 1130))
+    assert sorted(int(e.run_id) for e in pulled.executions if e.job == "Nightly / build") == list(range(1000, 1130))
     listing = [r for r in api.requests if r.path == "/repos/octo/app/actions/runs"]
     assert [r.query.get("page") for r in listing] == [None, "2"]
     q = listing[0].query
@@ -117,7 +119,7 @@ def test_a_secondary_rate_limit_is_waited_out_as_retry_after_asks(api: FakeGitHu
     pulled = source(api).pull({}, NOW)
 
     # Then it waited at least the second asked for before retrying, and got the run
-    assert [e.job for e in pulled.executions] == ["CI / build"]
+    assert [e.job for e in pulled.executions] == ["CI / build", "CI"]
     gaps = [b.at - a.at for a, b in zip(api.requests, api.requests[1:], strict=False)]
     assert gaps[0] >= 0.95
     assert len(api.requests) == 4
@@ -159,4 +161,40 @@ def test_a_run_in_progress_is_read_once_it_completes_even_after_the_overlap(api:
     second = src.pull(first.cursor, NOW + 60 * MIN)
 
     # Then its job is read
-    assert [(e.job, e.status) for e in second.executions] == [("Release / package", Status.FAILED)]
+    assert [(e.job, e.status) for e in second.executions] == [
+        ("Release / package", Status.FAILED),
+        ("Release", Status.SUCCESS),
+    ]
+
+
+def test_a_run_that_fails_before_any_job_starts_is_a_failure_of_its_workflow(api: FakeGitHub) -> None:
+    # Given a run with an invalid workflow file: completed, conclusion startup_failure (a conclusion of GitHub's REST
+    # description, github/rest-api-description), and an empty jobs list, as GitHub answers for such a run
+    broken = github_run(
+        900, "Deploy", "main", created=NOW - 9 * MIN, updated=NOW - 8 * MIN, conclusion="startup_failure"
+    )
+    api.add(broken)
+    # and the next run, after the fix, which started its jobs
+    fixed = github_run(901, "Deploy", "main", created=NOW - 5 * MIN, updated=NOW - 2 * MIN)
+    api.add(fixed, github_job(1, fixed, "ship", "success", completed=NOW - 2 * MIN))
+
+    # When the source pulls
+    got = sorted((e.job, e.run_id, e.status, e.reason) for e in source(api).pull({}, NOW).executions)
+
+    # Then the startup failure is a failed run of the workflow, and the fixed run resolves it
+    assert got == [
+        ("Deploy", "900", Status.FAILED, "startup_failure"),
+        ("Deploy", "901", Status.SUCCESS, None),
+        ("Deploy / ship", "901", Status.SUCCESS, None),
+    ]
+
+
+def test_a_stale_run_without_jobs_is_skipped(api: FakeGitHub) -> None:
+    # Given a completed run GitHub marked stale, without jobs
+    api.add(github_run(910, "Nightly", "main", created=NOW - 9 * MIN, updated=NOW - 8 * MIN, conclusion="stale"))
+
+    # When the source pulls
+    [ex] = source(api).pull({}, NOW).executions
+
+    # Then it is the workflow's skipped run, not counted
+    assert (ex.job, ex.status) == ("Nightly", Status.SKIPPED)

@@ -107,10 +107,10 @@ def test_a_source_answering_500_fails_alone_and_the_next_pass_catches_up_without
     p = platforms
     cfg = config(tmp_path, p)
 
-    # Given a first pass over four healthy platforms with one failed run each
+    # Given a first pass over four healthy platforms with one failed run each (and GitHub's workflow record)
     add_runs(p, 1, NOW)
     first = run_at(cfg, NOW)
-    assert first.ingested == 4
+    assert first.ingested == 5
     assert all(first.sources[n]["ok"] for n in ("dbx", "dku", "gl", "gh"))
     gl_cursor = state_of(cfg).cursors["gl"]
 
@@ -120,7 +120,7 @@ def test_a_source_answering_500_fails_alone_and_the_next_pass_catches_up_without
     second = run_at(cfg, NOW + 30 * MIN)
 
     # Then the three healthy sources are counted, GitLab is reported and keeps its cursor, and the pass succeeds
-    assert second.ingested == 3
+    assert second.ingested == 4
     assert second.sources["gl"]["ok"] is False
     assert second.sources["gl"]["pulled"] == 0
     assert "HTTP 500" in second.sources["gl"]["error"]
@@ -137,7 +137,7 @@ def test_a_source_answering_500_fails_alone_and_the_next_pass_catches_up_without
     # Then GitLab's missed run is caught up, the overlap re-reads are duplicates, and every job counts two runs
     assert third.sources["gl"] == {"ok": True, "pulled": 2, "seconds": third.sources["gl"]["seconds"]}
     assert third.ingested == 1
-    assert third.duplicates >= 4
+    assert third.duplicates >= 5
     final = state_of(cfg)
     for job in JOBS:
         assert final.jobs[job].total_runs == 2, job
@@ -215,7 +215,8 @@ job_keys:
 
     # Then variants fold into one run per job, failing when any variant failed, and docs jobs are filtered out
     state = state_of(cfg)
-    assert sorted(state.jobs) == ["CI / test", "build", "rspec"]
+    assert sorted(state.jobs) == ["CI", "CI / test", "build", "rspec"]
+    assert state.jobs["CI"].runs[-1].status is Status.SUCCESS  # the workflow started
     assert state.jobs["CI / test"].runs[-1].status is Status.FAILED
     assert state.jobs["CI / test"].runs[-1].reason == "step 'pytest': failure"
     assert state.jobs["build"].runs[-1].status is Status.FAILED

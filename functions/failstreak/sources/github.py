@@ -3,9 +3,12 @@
 `GET /repos/{owner}/{repo}/actions/runs?branch=&status=completed&created=>=...&per_page=100`, then
 `GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs?filter=latest`, both paged through the `Link` header.
 Job key: `workflow name / job name`; run id: the workflow run id; attempt: the job's `run_attempt` (a re-run
-replaces the earlier attempt in the engine). `conclusion` is mapped per SPEC 3; the first failing step is the
-reason. Rate limits, including the secondary ones (403 or 429 with `retry-after` / `x-ratelimit-reset`), are
-honoured by the shared HTTP layer within the source's time budget.
+replaces the earlier attempt in the engine). `conclusion` is mapped per docs/sources.md; the first failing step
+is the reason. Each completed run also gives the workflow's own record, job key `workflow name`: the run's
+conclusion when it has no jobs (a startup failure), else a success (the workflow started).
+
+Rate limits, including the secondary ones (403 or 429 with `retry-after` / `x-ratelimit-reset`), are honoured
+by the shared HTTP layer within the source's time budget.
 
 The list filters on the run's creation time, so runs are listed whatever their status and only completed ones
 are emitted: a run still queued or in progress holds the cursor at its creation, so it is listed again once it
@@ -99,7 +102,42 @@ class GitHubSource(HttpSource):
                 ex = self.execution(run, job)
                 if ex is not None:
                     out.append(ex)
+            started = self.workflow_execution(run, has_jobs=bool(jobs))
+            if started is not None:
+                out.append(started)
         return out, self.hold_for_unfinished(now_ms, unfinished, self.config.max_run_hours)
+
+    def workflow_execution(self, run: dict[str, Any], has_jobs: bool) -> Execution | None:
+        """The workflow's own record for a completed run: did the workflow start?
+
+        A run that fails before any job starts (an invalid workflow file, a billing or startup problem) has no
+        jobs, so only this record carries its failure, with the run's conclusion. A run that has jobs started: a
+        success, so the workflow's record resolves once the workflow starts again.
+        """
+        if has_jobs:
+            status: Status | None = Status.SUCCESS
+            conclusion = None
+        else:
+            conclusion = str(run.get("conclusion") or "").lower()
+            status = CONCLUSIONS.get(conclusion)
+        if status is None:
+            return None
+        attempt = run.get("run_attempt") or 1
+        return Execution(
+            job=self.job_key(self.workflow_name(run, {})),
+            run_id=str(run["id"]),
+            status=status,
+            finished_at=parse_time(run.get("updated_at"), "updated_at"),
+            attempt=attempt if isinstance(attempt, int) and attempt >= 0 else 1,
+            url=text(run.get("html_url")),
+            commit=text(run.get("head_sha")),
+            reason=None if status is Status.SUCCESS else conclusion,
+            source=self.name,
+        )
+
+    @staticmethod
+    def workflow_name(run: dict[str, Any], job: dict[str, Any]) -> str:
+        return text(job.get("workflow_name"), 200) or text(run.get("name"), 200) or "workflow"
 
     def execution(self, run: dict[str, Any], job: dict[str, Any]) -> Execution | None:
         """The execution for one job of a run, or None while it has no conclusion."""
@@ -109,7 +147,7 @@ class GitHubSource(HttpSource):
         status = CONCLUSIONS.get(conclusion)
         if status is None:
             return None
-        workflow = text(job.get("workflow_name"), 200) or text(run.get("name"), 200) or "workflow"
+        workflow = self.workflow_name(run, job)
         name = text(job.get("name"), 300) or str(job.get("id"))
         reason = None
         if status not in (Status.SUCCESS, Status.SKIPPED):
