@@ -299,7 +299,11 @@ def dataiku_job(project: str, name: str, state: str, *, started: int, ended: int
 
 
 class FakeDataiku(FakePlatform):
-    """`GET /public/api/projects/{projectKey}/jobs/`: a plain list, API key as the basic-auth user."""
+    """`GET /public/api/projects/{projectKey}/jobs/`: a plain list, newest first, API key as the basic-auth user.
+
+    `limit` as the DSS REST API documents it (doc.dataiku.com/dss/api/latest/rest, "jobs"): the newest N jobs,
+    0 (the default) for all; there is no offset or cursor.
+    """
 
     def __init__(self, api_key: str, projects: dict[str, list[dict[str, Any]]] | None = None) -> None:
         super().__init__()
@@ -323,7 +327,8 @@ class FakeDataiku(FakePlatform):
                     },
                 )
             jobs = sorted(self.projects[key], key=lambda j: j["def"]["initiationTimestamp"], reverse=True)
-            return Answer(200, jobs)
+            limit = int(query.get("limit", "0") or "0")  # 0, the default, is every job
+            return Answer(200, jobs[:limit] if limit > 0 else jobs)
         return Answer(404, {"message": "not found"})
 
 

@@ -107,3 +107,43 @@ def test_a_wrong_api_key_fails_the_source_saying_it_lacks_permission(api: FakeDa
         source(api, ["SALES"]).pull({}, NOW)
     assert "read access to the projects" in str(err.value)
     assert KEY not in str(err.value)
+
+
+def test_jobs_are_asked_with_a_limit_and_the_list_stops_at_the_cursor(api: FakeDataiku) -> None:
+    # Given 250 finished jobs, one every two minutes over the last 500 minutes
+    for n in range(250):
+        started = NOW - (500 - 2 * n) * MIN
+        api.projects["SALES"].append(dataiku_job("SALES", "orders", "DONE", started=started, ended=started + MIN, n=n))
+
+    # When a pull whose window starts 90 minutes ago runs
+    pulled = source(api, ["SALES"], overlap_minutes=30).pull({"since": NOW - 60 * MIN}, NOW)
+
+    # Then one request for the newest 100 reached the window's start: the runs of the window, nothing older
+    assert [r.query.get("limit") for r in api.requests] == ["100"]
+    assert len(pulled.executions) == 45
+    assert min(e.finished_at for e in pulled.executions) >= NOW - 90 * MIN
+
+
+def test_a_full_answer_inside_the_window_is_asked_again_with_a_larger_limit(api: FakeDataiku) -> None:
+    # Given 250 finished jobs, all inside the first pull's 24-hour lookback
+    for n in range(250):
+        started = NOW - (500 - 2 * n) * MIN
+        api.projects["SALES"].append(dataiku_job("SALES", "orders", "DONE", started=started, ended=started + MIN, n=n))
+
+    # When the first pull runs
+    pulled = source(api, ["SALES"]).pull({}, NOW)
+
+    # Then the limit doubles until the answer is not full, and every job is read once
+    assert [r.query.get("limit") for r in api.requests] == ["100", "200", "400"]
+    assert len({e.run_id for e in pulled.executions}) == len(pulled.executions) == 250
+
+
+def test_a_running_job_holds_the_cursor_at_its_start(api: FakeDataiku) -> None:
+    # Given a job started three hours ago and still running
+    api.projects["SALES"].append(dataiku_job("SALES", "backfill", "RUNNING", started=NOW - 180 * MIN, ended=None, n=1))
+
+    # When a pull runs
+    pulled = source(api, ["SALES"]).pull({}, NOW)
+
+    # Then the cursor stays at its start, so the next window still holds it when it finishes
+    assert pulled.cursor == {"since": NOW - 180 * MIN}

@@ -1,9 +1,15 @@
-"""Dataiku DSS: the public API's job list per project, `GET /public/api/projects/{projectKey}/jobs/`.
+"""Dataiku DSS: the public API's job list per project, `GET /public/api/projects/{projectKey}/jobs/?limit=N`.
 
-The same list `DSSProject.list_jobs()` returns: one object per job with its definition (`def.id`, `def.name`,
-`def.initiationTimestamp`, ...) and its state (`state`, `stableState`, `endTime`). Only jobs in a stable state
-are taken (a running job is not emitted); job key `PROJECTKEY/def.name`; run id `def.id`. The API key is sent
-as the HTTP basic-auth user, as the DSS client does.
+The same list `DSSProject.list_jobs()` returns (dataiku-api-client-python `dataikuapi/dss/project.py`), newest
+first: one object per job with its definition (`def.id`, `def.name`, `def.initiationTimestamp`, ...) and its
+state (`state`, `stableState`, `endTime`). Only jobs in a stable state are taken (a running job is not
+emitted); job key `PROJECTKEY/def.name`; run id `def.id`. The API key is sent as the HTTP basic-auth user, as
+the DSS client does.
+
+The list has no cursor or offset, only `limit` (0, its default, returns every job the project keeps), so each
+pull asks for the newest `PAGE_JOBS` and asks again with twice the limit (up to `max_pages` times) only while
+the answer is full and its oldest job started inside the window: it stops at the cursor. A job still running
+holds the cursor at its start, so it is inside the window when it finishes (up to `max_run_hours`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from failstreak.records import parse_time
 from failstreak.sources.common import BaseSourceConfig, HttpSource, text
 from failstreak.sources.http import Session
 
+PAGE_JOBS = 100
+
 STATES: dict[str, Status] = {
     "DONE": Status.SUCCESS,
     "FAILED": Status.FAILED,
@@ -31,6 +39,7 @@ class DataikuConfig(BaseSourceConfig):
     type: Literal["dataiku"]
     api_key: SecretRef
     projects: list[str] = Field(min_length=1)
+    max_run_hours: float = Field(default=24, gt=0, le=24 * 30)
 
     @field_validator("projects")
     @classmethod
@@ -54,18 +63,46 @@ class DataikuSource(HttpSource):
 
     def fetch(self, session: Session, start_ms: int, now_ms: int) -> tuple[list[Execution], int]:
         out: list[Execution] = []
+        unfinished: int | None = None
         for project in self.config.projects:
             path = f"/public/api/projects/{quote(project, safe='')}/jobs/"
-            data = session.get(path).data
+            for job in self.recent_jobs(session, path, start_ms):
+                ex = self.execution(project, job)
+                if ex is not None:
+                    if ex.finished_at >= start_ms:
+                        out.append(ex)
+                elif job.get("stableState") is not True:
+                    started = job["def"].get("initiationTimestamp")
+                    if isinstance(started, int) and started > 0:
+                        unfinished = started if unfinished is None else min(unfinished, started)
+        return out, self.hold_for_unfinished(now_ms, unfinished, self.config.max_run_hours)
+
+    def recent_jobs(self, session: Session, path: str, start_ms: int) -> list[dict[str, Any]]:
+        """The project's jobs, newest first, down to the first one started before `start_ms` (or max_pages)."""
+        limit = PAGE_JOBS
+        for page in range(1, self.cfg.max_pages + 1):
+            data = session.get(path, {"limit": limit}).data
             if not isinstance(data, list):
                 raise session.malformed(path, "expected a JSON list of jobs")
             for job in data:
                 if not isinstance(job, dict) or not isinstance(job.get("def"), dict):
                     raise session.malformed(path, "a job has no 'def' object")
-                ex = self.execution(project, job)
-                if ex is not None and ex.finished_at >= start_ms:
-                    out.append(ex)
-        return out, now_ms
+            if len(data) < limit or self.started_before(data, start_ms):
+                return data
+            if page == self.cfg.max_pages:
+                self.truncated(path, start_ms)
+                return data
+            limit *= 2
+        return []  # pragma: no cover - the loop always returns
+
+    @staticmethod
+    def started_before(jobs: list[dict[str, Any]], start_ms: int) -> bool:
+        """Whether the list reaches back before the window: some job in it started before `start_ms`."""
+        for job in jobs:
+            started = job["def"].get("initiationTimestamp")
+            if isinstance(started, int) and started < start_ms:
+                return True
+        return False
 
     def execution(self, project: str, job: dict[str, Any]) -> Execution | None:
         """The execution for one job, or None while it is not in a stable state."""
