@@ -4,7 +4,8 @@ into the inbox, so teams can feed the monitor before any source adapter exists.
 The record is validated exactly as the monitor will validate it, then written as one uniquely named `.jsonl` object:
 to an `s3://bucket/prefix/` inbox (boto3, imported only then) or to a local inbox directory (written under a dot
 name, then renamed, as the local inbox expects). Run id, URL, commit and attempt default to the CI system's own
-variables when the command line does not give them.
+variables when the command line does not give them; for GitHub Actions and GitLab CI they are the run identity
+the platform's source uses (docs/sources.md, "Run identity"), so reported and polled runs are one history.
 """
 
 from __future__ import annotations
@@ -59,12 +60,25 @@ def _github(env: Mapping[str, str]) -> CiDefaults:
     )
 
 
+def _gitlab(env: Mapping[str, str]) -> CiDefaults:
+    # The gitlab source's identity (docs/sources.md, "Run identity"): the run is the pipeline, and each try of
+    # a job (a retry is a new job id; a played manual job keeps its id) is an attempt numbered by its job id.
+    job_id = _first(env, "CI_JOB_ID")
+    return CiDefaults(
+        system="gitlab",
+        run_id=_first(env, "CI_PIPELINE_ID"),
+        url=_first(env, "CI_JOB_URL"),
+        commit=_first(env, "CI_COMMIT_SHA"),
+        attempt=int(job_id) if job_id and job_id.isdigit() else None,
+    )
+
+
 def ci_defaults(env: Mapping[str, str]) -> CiDefaults:
     """Recognise GitHub Actions, GitLab CI, Buildkite, CircleCI, AWS CodeBuild, Azure Pipelines and Jenkins."""
     if env.get("GITHUB_ACTIONS") == "true" or "GITHUB_RUN_ID" in env:
         return _github(env)
     if "GITLAB_CI" in env or "CI_JOB_ID" in env:
-        return CiDefaults("gitlab", _first(env, "CI_JOB_ID"), _first(env, "CI_JOB_URL"), _first(env, "CI_COMMIT_SHA"))
+        return _gitlab(env)
     if "BUILDKITE_BUILD_ID" in env:
         return CiDefaults(
             "buildkite",

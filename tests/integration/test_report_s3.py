@@ -45,6 +45,7 @@ def test_cli_report_puts_one_jsonl_object_under_the_inbox_prefix(
 ) -> None:
     # Given an S3 inbox and a GitLab job's environment
     monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.setenv("CI_PIPELINE_ID", "9001")
     monkeypatch.setenv("CI_JOB_ID", "31337")
     monkeypatch.setenv("CI_JOB_URL", "https://gitlab.example.com/acme/etl/-/jobs/31337")
     monkeypatch.setenv("CI_COMMIT_SHA", "f00d")
@@ -53,7 +54,7 @@ def test_cli_report_puts_one_jsonl_object_under_the_inbox_prefix(
     # When the job reports its failure
     code = main(["report", "--inbox", inbox, "--job", "etl-load", "--status", "failed", "--reason", "timeout"])
 
-    # Then one .jsonl object holds the record with the job's run id, link and commit, typed as JSON Lines
+    # Then one .jsonl object holds the record with the pipeline as run id, the job id as attempt, link and commit
     assert code == 0
     (key,) = _keys(s3, "failstreak/inbox/")
     assert capsys.readouterr().out.strip() == f"s3://{BUCKET}/{key}"
@@ -61,9 +62,10 @@ def test_cli_report_puts_one_jsonl_object_under_the_inbox_prefix(
     obj = s3.get_object(Bucket=BUCKET, Key=key)
     assert obj["ContentType"] == "application/x-ndjson"
     record = json.loads(obj["Body"].read())
-    assert (record["job"], record["run_id"], record["status"], record["source"]) == (
+    assert (record["job"], record["run_id"], record["attempt"], record["status"], record["source"]) == (
         "etl-load",
-        "31337",
+        "9001",
+        31337,
         "failed",
         "gitlab",
     )

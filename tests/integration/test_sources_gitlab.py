@@ -71,7 +71,7 @@ def test_job_statuses_map_per_spec_3_with_allow_failure_and_timeouts(api: FakeGi
     assert got["e2e"].reason == "job_execution_timeout"
     assert got["docs"].finished_at == parse_iso(p["updated_at"])
     unit = got["unit"]
-    assert (unit.run_id, unit.attempt, unit.commit) == ("5001", 0, p["sha"])
+    assert (unit.run_id, unit.attempt, unit.commit) == ("5001", 2, p["sha"])
     assert unit.url == "https://gitlab.example.com/group/app/-/jobs/2"
 
 
@@ -88,11 +88,11 @@ def test_a_retried_job_is_superseded_by_its_latest_attempt(api: FakeGitLab) -> N
     # When the source pulls
     [ex] = source(api).pull({}, NOW).executions
 
-    # Then one execution stands for the run: the last try, numbered after the two before it
+    # Then one execution stands for the run: the last try, its attempt its job id (above the two before it)
     assert (ex.job, ex.status, ex.attempt, ex.url) == (
         "flaky",
         Status.SUCCESS,
-        2,
+        22,
         "https://gitlab.example.com/group/app/-/jobs/22",
     )
     assert all(r.query.get("include_retried") == "true" for r in api.requests if r.path.endswith("/jobs"))
@@ -203,7 +203,7 @@ def test_a_manual_job_played_later_counts_with_its_result(api: FakeGitLab) -> No
     state = State()
     first = src.pull({}, NOW)
     engine.apply(state, first.executions, cfg.policy_for, NOW)
-    assert [(e.run_id, e.attempt, e.status) for e in first.executions] == [("5004", 0, Status.SKIPPED)]
+    assert [(e.run_id, e.attempt, e.status) for e in first.executions] == [("5004", 40, Status.SKIPPED)]
 
     # When someone plays it, it fails (same job id, same attempt; the pipeline is updated) and the next pass reads it
     played = gitlab_pipeline(5004, "main", "failed", updated=NOW + 10 * MIN)
@@ -212,7 +212,7 @@ def test_a_manual_job_played_later_counts_with_its_result(api: FakeGitLab) -> No
     stats = engine.apply(state, second.executions, cfg.policy_for, NOW + 15 * MIN)
 
     # Then its failure replaces the skipped record and counts
-    assert [(e.run_id, e.attempt, e.status) for e in second.executions] == [("5004", 0, Status.FAILED)]
+    assert [(e.run_id, e.attempt, e.status) for e in second.executions] == [("5004", 40, Status.FAILED)]
     assert stats.replaced == 1
     job = state.jobs["deploy"]
     assert (job.total_runs, job.total_failures, job.consecutive_failures) == (1, 1, 1)

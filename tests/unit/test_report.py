@@ -83,8 +83,14 @@ def test_command_line_values_win_over_ci_variables() -> None:
     ("env", "expected"),
     [
         (
-            {"GITLAB_CI": "true", "CI_JOB_ID": "11", "CI_JOB_URL": "https://gl/j/11", "CI_COMMIT_SHA": "g1"},
-            ("gitlab", "11", "https://gl/j/11", "g1"),
+            {
+                "GITLAB_CI": "true",
+                "CI_PIPELINE_ID": "5",
+                "CI_JOB_ID": "11",
+                "CI_JOB_URL": "https://gl/j/11",
+                "CI_COMMIT_SHA": "g1",
+            },
+            ("gitlab", "5", "https://gl/j/11", "g1"),
         ),
         (
             {"BUILDKITE_BUILD_ID": "b", "BUILDKITE_JOB_ID": "bj", "BUILDKITE_BUILD_URL": "u", "BUILDKITE_COMMIT": "c"},
@@ -211,3 +217,14 @@ def test_cli_report_explains_a_refused_record_on_stderr(tmp_path: Path, capsys: 
     assert code == 1
     assert "unknown status" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gitlab_report_has_the_identity_the_gitlab_source_gives_the_same_job() -> None:
+    # Given a GitLab job's environment: pipeline 5004, the job's second try (job id 41)
+    env = {"GITLAB_CI": "true", "CI_PIPELINE_ID": "5004", "CI_JOB_ID": "41", "CI_JOB_NAME": "deploy"}
+
+    # When the job reports itself under its name
+    record = build_record("deploy", "failed", env=env, now=_fixed_now)
+
+    # Then run id and attempt are the pipeline id and the job id, as the source reads them (docs/sources.md)
+    assert (record["job"], record["run_id"], record["attempt"]) == ("deploy", "5004", 41)

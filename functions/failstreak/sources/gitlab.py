@@ -2,10 +2,12 @@
 
 `GET /api/v4/projects/:id/pipelines?ref=&updated_after=&order_by=updated_at&sort=asc`, then
 `GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs?include_retried=true`, both paged by `Link: rel="next"`
-(keyset) or `X-Next-Page` (offset). Job key: the job's name; run id: the pipeline id.
+(keyset) or `X-Next-Page` (offset).
 
-- Retried jobs are superseded by their latest attempt: of the jobs sharing a name in a pipeline, the newest
-  (highest id) is emitted, with `attempt` = how many tries came before it. A retry made
+- Run identity (docs/sources.md): job key the job's name, run id the pipeline id, attempt the job id. Retried
+  jobs are superseded by their latest try: of the jobs sharing a name in a pipeline, the newest (highest id) is
+  emitted, and its higher id replaces the earlier try in the engine. `failstreak report` in a GitLab job
+  defaults to the same identity (`CI_PIPELINE_ID`, `CI_JOB_ID`). A retry made
   after an earlier pass updates the pipeline, so the pipeline is read again and the higher attempt replaces the
   lower one in the engine.
 - A failed job with `allow_failure` is *not* a failure (SPEC 3: "failed (not allow_failure)"). It is mapped to
@@ -93,7 +95,7 @@ class GitLabSource(HttpSource):
         for name, attempts in tries.items():
             # GitLab's job entity does not say which tries were retried: a retry is a newer job of the same name.
             latest = max(attempts, key=lambda j: int(j["id"]))
-            ex = self.execution(pipeline, name, latest, attempt=len(attempts) - 1)
+            ex = self.execution(pipeline, name, latest, attempt=int(latest["id"]))
             if ex is not None:
                 out.append(ex)
         return out
