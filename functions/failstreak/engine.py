@@ -119,7 +119,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     owner = job.owner
     source = job.source
     append = added.append
-    first_id: tuple[int, int, str] | None = None
+    firsts: dict[bool, tuple[int, int, str] | None] | None = None
     for ex in best.values():
         if again and (old := known.get(ex.run_id)) is not None:
             if ex.attempt == old.attempt:
@@ -139,11 +139,13 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
                 stats.stale += 1
                 continue
             if ex.attempt > 0:
-                # A retry of a run the job no longer remembers: when its id sorts before every remembered run's,
-                # it is one of the forgotten runs, already counted at its earlier attempt (docs/sources.md).
-                if first_id is None:
-                    first_id = min(run_id_key(r.run_id) for r in runs)
-                if run_id_key(ex.run_id) < first_id:
+                # A retry of a run the job no longer remembers: when its id sorts before every remembered run's
+                # of its kind (numeric or not), it is one of the forgotten runs, already counted at its earlier
+                # attempt (docs/sources.md).
+                if firsts is None:
+                    firsts = first_ids(runs)
+                first = firsts[ex.run_id.isdigit()]
+                if first is not None and run_id_key(ex.run_id) < first:
                     stats.stale += 1
                     continue
         outcome = outcomes[ex.status]
@@ -198,6 +200,18 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     job.runs = runs
     settle(job, policy)
     return delta
+
+
+def first_ids(runs: Iterable[Run]) -> dict[bool, tuple[int, int, str] | None]:
+    """The smallest remembered run id key among numeric ids (True) and among the others (False)."""
+    out: dict[bool, tuple[int, int, str] | None] = {True: None, False: None}
+    for r in runs:
+        key = run_id_key(r.run_id)
+        numeric = r.run_id.isdigit()
+        seen = out[numeric]
+        if seen is None or key < seen:
+            out[numeric] = key
+    return out
 
 
 def _count(job: JobState, policy: JobPolicy, ex: Run, sign: int, delta: JobDelta) -> None:

@@ -8,9 +8,11 @@ Accepted documents:
   `jobs_info`, up to 10 entries oldest first, each `{"id", "failing", "commit"}` (passing entries may have a null
   id). Some writers of v2 put that list under `cumulative_failures`; both are read.
 
-The reference script keeps no times, so imported runs get synthetic `finished_at` values one second apart,
-ending at the import time; runs older than the imported ones are reported as `stale` afterwards. A job already
-past a threshold is imported as alerting and already announced, so the next pass does not re-alert it.
+The reference script keeps no times, and the imported history must sit before every real run (one that finished
+before the import but arrives after it included): imported runs get `finished_at` values one second apart from
+IMPORTED_BASE (2000-01-01, the earliest time a record may carry), so every real run sorts after them and none is
+`stale`; the job's `last_success` and `last_failure` stay unknown. A job already past a threshold is imported
+as alerting and already announced, so the next pass does not re-alert it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from failstreak.rules import crossed
 
 if TYPE_CHECKING:
     from failstreak.config import Config
+
+IMPORTED_BASE = 946_684_800_000  # 2000-01-01T00:00:00Z
 
 
 @dataclass(slots=True)
@@ -86,7 +90,7 @@ def import_reference(state: State, text: str, where: str, cfg: Config, now: int)
                 Run(
                     run_id=run_id or f"imported-{i + 1}",
                     status=Status.FAILED if failing else Status.SUCCESS,
-                    finished_at=now - (len(entries) - i) * 1000,
+                    finished_at=IMPORTED_BASE + i * 1000,
                     attempt=0,
                     commit=commit if failing else None,
                 )
@@ -102,11 +106,6 @@ def import_reference(state: State, text: str, where: str, cfg: Config, now: int)
             # The reference's streak can be longer than the 10 executions it keeps.
             job.older_streak = max(0, consecutive - trailing)
         job.forgotten = 1  # the reference saw older runs than these
-        for r in job.runs:
-            if r.status is Status.FAILED:
-                job.last_failure = r.finished_at
-            else:
-                job.last_success = r.finished_at
         policy = cfg.policy_for(name)
         settle(job, policy)
         reasons = crossed(job, policy)

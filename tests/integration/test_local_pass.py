@@ -16,6 +16,7 @@ from failstreak import wiring
 from failstreak.cli import main
 from failstreak.config import load_config
 from failstreak.errors import FailstreakError
+from failstreak.model import now_ms
 from failstreak.monitor import Ports, run_pass
 from failstreak.statecodec import decode
 from failstreak.stores.local import LocalInbox, LocalStateStore
@@ -417,3 +418,34 @@ def test_notifications_come_in_job_order_whatever_order_the_runs_arrived_in(work
         ("ci/b", "reminder"),
         ("ci/c", "reminder"),
     ]
+
+
+def test_a_pass_after_an_import_counts_runs_that_finished_before_the_import(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the reference's v1 file (no ids, no times) with a job 3 failures deep, past the threshold, and a healthy one
+    ref = {
+        "ci/a": {"consecutive_failures": 3, "cumulative_failures": [0, 1, 1, 1]},
+        "ci/b": {"consecutive_failures": 0, "cumulative_failures": [1, 0]},
+    }
+    (workdir / "ref.json").write_text(json.dumps(ref))
+    assert cli(workdir, "import", "--from", "datadog", str(workdir / "ref.json")) == 0
+    imported = status_json(workdir, capsys)["jobs"]
+    assert imported["ci/a"]["alerting"] is True
+
+    # When the first pass reads runs that finished an hour before the import: a failure of each job, and a retry
+    an_hour_ago = now_ms() - HOUR
+    lines = [
+        {"job": "ci/a", "run_id": 41, "status": "failed", "finished_at": an_hour_ago},
+        {"job": "ci/b", "run_id": 7, "status": "failed", "finished_at": an_hour_ago},
+        {"job": "ci/b", "run_id": 8, "status": "failed", "finished_at": an_hour_ago + 1000, "attempt": 2},
+    ]
+    (workdir / "inbox" / "late.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    summary = run_json(workdir, capsys)
+
+    # Then every run counts (none is stale), and the job already past its threshold is not announced again
+    assert (summary["ingested"], summary.get("stale", 0)) == (3, 0)
+    jobs = status_json(workdir, capsys)["jobs"]
+    assert (jobs["ci/a"]["consecutive_failures"], jobs["ci/a"]["total_runs"]) == (4, 5)
+    assert (jobs["ci/b"]["consecutive_failures"], jobs["ci/b"]["total_runs"]) == (2, 4)
+    assert [n["job"] for n in summary["notifications"] if n["event"] == "triggered"] == []

@@ -115,7 +115,12 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         elif forgot and oldest is not None and ex.order_key() < oldest:
             stats.stale += 1
             continue
-        elif forgot and ex.attempt > 0 and job.runs and run_id_key(ex.run_id) < min(run_id_key(r) for r in known):
+        elif (
+            forgot
+            and ex.attempt > 0
+            and any(r.isdigit() == ex.run_id.isdigit() for r in known)
+            and run_id_key(ex.run_id) < min(run_id_key(r) for r in known if r.isdigit() == ex.run_id.isdigit())
+        ):
             # A retry of a forgotten run: it was counted at its earlier attempt.
             stats.stale += 1
             continue
