@@ -589,3 +589,42 @@ class FakeGitHub(FakePlatform):
                 jobs = list(latest.values())
             return self._paged(path, "jobs", jobs, query)
         return Answer(404, {"message": "Not Found"})
+
+
+# ------------------------------------------------------------------------------------------------------ Replay
+
+
+@dataclass
+class Page:
+    """One recorded answer: served for a GET of `path` whose query has every `query` item (None: the parameter
+    must be absent). `{base}` in a header value becomes the server's base URL (for `Link` headers)."""
+
+    path: str
+    query: dict[str, str | None]
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Replay(FakePlatform):
+    """Serves a platform's published sample pages, page by page, to requests carrying the expected credentials.
+
+    A request no page matches gets a 404, so a contract test fails on any request the adapter should not make.
+    """
+
+    def __init__(self, header: str, value: str, pages: list[Page]) -> None:
+        super().__init__()
+        self.header = header.lower()
+        self.value = value
+        self.pages = pages
+
+    def authorized(self, headers: dict[str, str]) -> bool:
+        return headers.get(self.header) == self.value
+
+    def route(self, path: str, query: dict[str, str]) -> Answer:
+        for page in self.pages:
+            if page.path == path and all(
+                (k not in query) if v is None else query.get(k) == v for k, v in page.query.items()
+            ):
+                headers = {k: v.replace("{base}", self.base_url) for k, v in page.headers.items()}
+                return Answer(200, page.body, headers)
+        return Answer(404, {"message": f"no recorded page for {path}?{urlencode(query)}"})
