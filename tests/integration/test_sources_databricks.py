@@ -362,3 +362,25 @@ def test_a_2_2_cancellation_for_exceeding_the_maximum_duration_is_a_timeout(api:
     assert got["slow"].status is Status.TIMED_OUT
     assert got["slow"].reason == "CANCELED: Run timed out after exceeding the maximum duration of 3600 seconds."
     assert got["other"].status is Status.CANCELED
+
+
+def test_a_cut_beyond_the_window_is_not_reported_as_lost_runs(
+    api: FakeDatabricks, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given 10 runs in the last hour and 60 older ones within the repair lookback
+    for i in range(70):
+        start = NOW - (i + 1) * (5 if i < 10 else 30) * MIN
+        api.runs.append(databricks_run(i, "hourly", "SUCCESS", start=start, end=start + MIN))
+
+    # When a pull whose window is the last hour reads at most two pages
+    with caplog.at_level("WARNING", logger="failstreak.sources"):
+        pulled = source(api, max_pages=2, overlap_minutes=60).pull({"since": NOW}, NOW)
+
+    # Then every run of the window is read and no warning says runs were lost
+    assert len(pulled.executions) == 10
+    assert "max_pages" not in caplog.text
+
+    # When the window itself is longer than two pages, then the cut is reported
+    with caplog.at_level("WARNING", logger="failstreak.sources"):
+        source(api, max_pages=2, overlap_minutes=60 * 30).pull({"since": NOW}, NOW)
+    assert "stopped after max_pages=2" in caplog.text

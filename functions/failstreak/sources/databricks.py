@@ -145,7 +145,8 @@ class DatabricksSource(HttpSource):
                 offset += len(runs)
             else:
                 return
-            if page == self.cfg.max_pages and truncated_from is not None:
+            if page == self.cfg.max_pages and truncated_from is not None and _reaches(runs, truncated_from):
+                # Only a cut inside the window loses runs; beyond it, only repairs of older runs go unread.
                 self.truncated(path, truncated_from)
 
     def earliest_active(self, session: Session, path: str) -> int | None:
@@ -211,6 +212,13 @@ class DatabricksSource(HttpSource):
             reason=reason,
             source=self.name,
         )
+
+
+def _reaches(runs: list[Any], start_ms: int) -> bool:
+    """Whether the oldest run of a page (newest first) still started inside the window."""
+    last = runs[-1] if runs else None
+    start = last.get("start_time") if isinstance(last, dict) else None
+    return not isinstance(start, int) or start >= start_ms
 
 
 def build(cfg: DatabricksConfig) -> DatabricksSource:
