@@ -14,6 +14,7 @@ from failstreak import wiring
 from failstreak.config import Config, parse_config
 from failstreak.model import State, Status, now_ms
 from failstreak.monitor import Summary, run_pass
+from failstreak.report import build_record, write_record
 from failstreak.statecodec import decode
 from failstreak.stores.local import LocalStateStore
 from tests.integration.platform_servers import (
@@ -27,6 +28,7 @@ from tests.integration.platform_servers import (
     github_run,
     gitlab_job,
     gitlab_pipeline,
+    iso,
     serve,
 )
 
@@ -225,3 +227,32 @@ job_keys:
     assert all(j.total_runs == 1 for j in state.jobs.values())
     assert summary.filtered == 2
     assert summary.duplicates == 0
+
+
+def test_a_run_both_reported_by_its_ci_job_and_polled_counts_once(tmp_path: Path, platforms: Platforms) -> None:
+    p = platforms
+    cfg = config(tmp_path, p)
+    # Given a GitLab job and a GitHub job that failed, each reported by `failstreak report` from its CI environment
+    pipe = gitlab_pipeline(5400, "main", "failed", updated=NOW - 5 * MIN)
+    p.gl.add(pipe, gitlab_job(9400, pipe, "unit", "failed", finished=NOW - 6 * MIN, failure_reason="script_failure"))
+    run = github_run(7400, "CI", "main", created=NOW - 15 * MIN, updated=NOW - 4 * MIN, conclusion="failure")
+    p.gh.add(run, github_job(8400, run, "build", "failure", completed=NOW - 4 * MIN))
+    gitlab_env = {"GITLAB_CI": "true", "CI_PIPELINE_ID": "5400", "CI_JOB_ID": "9400"}
+    github_env = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "7400", "GITHUB_RUN_ATTEMPT": "1"}
+    (tmp_path / "inbox").mkdir()
+    write_record(
+        str(tmp_path / "inbox"),
+        build_record("unit", "failed", finished_at=iso(NOW - 6 * MIN), env=gitlab_env),
+    )
+    write_record(
+        str(tmp_path / "inbox"),
+        build_record("CI / build", "failure", finished_at=iso(NOW - 4 * MIN), env=github_env),
+    )
+
+    # When a pass reads the inbox and polls both platforms
+    summary = run_at(cfg, NOW)
+
+    # Then each run counts once: the reported and the polled record share one identity (docs/sources.md)
+    state = state_of(cfg)
+    assert (state.jobs["unit"].total_runs, state.jobs["CI / build"].total_runs) == (1, 1)
+    assert summary.duplicates == 2
