@@ -10,9 +10,9 @@ Accepted documents:
 
 The reference script keeps no times, and the imported history must sit before every real run (one that finished
 before the import but arrives after it included): imported runs get `finished_at` values one second apart from
-IMPORTED_BASE (2000-01-01, the earliest time a record may carry), so every real run sorts after them and none is
-`stale`; the job's `last_success` and `last_failure` stay unknown. A job already past a threshold is imported
-as alerting and already announced, so the next pass does not re-alert it.
+IMPORTED_BASE (2000-01-02, a day after the earliest time a record may carry), so real runs sort after them and
+none is `stale`; the job's `last_success` and `last_failure` stay unknown. A job already past a threshold is
+imported as alerting and already announced, so the next pass does not re-alert it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from failstreak.rules import crossed
 if TYPE_CHECKING:
     from failstreak.config import Config
 
-IMPORTED_BASE = 946_684_800_000  # 2000-01-01T00:00:00Z
+IMPORTED_BASE = 946_771_200_000  # 2000-01-02T00:00:00Z
 
 
 @dataclass(slots=True)
