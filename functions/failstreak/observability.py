@@ -82,6 +82,9 @@ def record(summary: Summary) -> None:
         name="NotificationsSuppressed", unit=count, value=sum(1 for n in summary.notifications if n.suppressed)
     )
     metrics.add_metric(name="DeliveryFailures", unit=count, value=len(summary.delivery_failures))
+    metrics.add_metric(
+        name="DeadLetters", unit=count, value=sum(1 for f in summary.delivery_failures if not f["retrying"])
+    )
     metrics.add_metric(name="PendingNotifications", unit=count, value=summary.pending)
     metrics.add_metric(name="InboxBacklog", unit=count, value=summary.backlog)
     metrics.add_metric(name="ConflictsRetried", unit=count, value=summary.conflicts)

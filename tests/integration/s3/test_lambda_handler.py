@@ -134,6 +134,7 @@ def test_the_handler_emits_the_pass_metrics_as_emf(
         "JobsAlerting",
         "NotificationsSuppressed",
         "DeliveryFailures",
+        "DeadLetters",
         "PendingNotifications",
         "InboxBacklog",
         "ConflictsRetried",
