@@ -388,8 +388,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         for r in results:
             print(r.line())
     failed = sum(1 for r in results if r.status == "fail")
+    warned = sum(1 for r in results if r.status == "warn")
     if not args.json:
-        print(f"{len(results)} checks, {failed} failed" if failed else f"{len(results)} checks, all passed")
+        print(f"{len(results)} checks, {failed or 'none'} failed ({warned} warnings)")
     return EXIT_FAILED if failed else 0
 
 

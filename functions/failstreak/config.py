@@ -1,4 +1,4 @@
-"""The one validated configuration model, read in one place (SPEC 7).
+"""The one validated configuration model, read in one place (docs/configuration.md).
 
 This module is the only one that reads the process environment. Secrets are never values in the file: a
 `SecretRef` names an environment variable, a Secrets Manager secret or an SSM parameter.

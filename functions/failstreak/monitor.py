@@ -2,7 +2,7 @@
 
 The CLI and the Lambda call `run_pass` with the same config; only the adapters in `Ports` differ.
 
-Durability (SPEC 8):
+Durability (docs/s3-and-lambda.md):
 - The first save is conditional; on conflict the state is reloaded and the pass's executions re-applied to it,
   so concurrent passes never lose or double-count a run (dedupe makes re-application harmless).
 - Inbox files are archived only after the state that includes them is saved. A file that cannot be moved fails
@@ -65,7 +65,7 @@ class Ports:
 
 @dataclass
 class Summary:
-    """What a pass did. `to_dict` is the `run --json` contract (SPEC 6) and the Lambda's return value."""
+    """What a pass did. `to_dict` is the `run --json` contract (docs/cli.md) and the Lambda's return value."""
 
     pass_id: str
     started_at: int

@@ -45,7 +45,7 @@ def test_every_conclusion_of_spec_3_maps_and_unfinished_jobs_are_not_emitted(api
     # When the source pulls
     got = {ex.job: ex.status for ex in source(api).pull({}, NOW).executions}
 
-    # Then each conclusion maps per SPEC 3, keyed "workflow / job"
+    # Then each conclusion maps per docs/records.md, keyed "workflow / job"
     assert got == {
         "CI / job-success": Status.SUCCESS,
         "CI / job-failure": Status.FAILED,

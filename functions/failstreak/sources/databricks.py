@@ -1,6 +1,6 @@
 """Databricks Jobs: `GET /api/2.1/jobs/runs/list` (or 2.2), completed runs started since the cursor.
 
-Job key: the run's `run_name`. Status: `state.result_state` (SPEC 3), or, in payloads that only carry the newer
+Job key: the run's `run_name`. Status: `state.result_state` (docs/records.md), or, in payloads that only carry the newer
 `status` object, `status.termination_details.code`. A run whose `end_time` is 0 is still running and is not
 emitted. `attempt_number` is the attempt, `run_page_url` the link, the termination message or
 `state.state_message` the reason.

@@ -3,7 +3,7 @@
 `GET /repos/{owner}/{repo}/actions/runs?branch=&status=completed&created=>=...&per_page=100`, then
 `GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs?filter=latest`, both paged through the `Link` header.
 Job key: `workflow name / job name`; run id: the workflow run id; attempt: the job's `run_attempt` (a re-run
-replaces the earlier attempt in the engine). `conclusion` is mapped per SPEC 3; the first failing step is the
+replaces the earlier attempt in the engine). `conclusion` is mapped per docs/records.md; the first failing step is the
 reason. Rate limits, including the secondary ones (403 or 429 with `retry-after` / `x-ratelimit-reset`), are
 honoured by the shared HTTP layer within the source's time budget.
 
