@@ -56,8 +56,7 @@ def of_summary(summary: Summary) -> Iterator[Problem]:
                 f"delivery of {f['event']} of {f['job']} to {f['destination']} failed, will retry: {f['error']}",
                 {"kind": "delivery_failure", **f},
             )
-    for key in summary.quarantined:
-        yield Problem(WARNING, f"quarantined inbox file {key}", {"kind": "quarantined", "file": key})
+    # A file moved to quarantine is among the rejects (line None) with its reason: one line for it is enough.
     for r in summary.rejects[:MAX_REJECTS_LOGGED]:
         yield Problem(
             WARNING,
