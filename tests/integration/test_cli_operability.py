@@ -159,7 +159,7 @@ def test_mutes_report_and_import_print_json(workdir: Path, capsys: pytest.Captur
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
 def test_the_committed_completion_scripts_are_current(shell: str) -> None:
     committed = ROOT / "completions" / {"bash": "failstreak.bash", "zsh": "_failstreak"}[shell]
-    assert committed.read_text() == script(shell, build_parser()), "regenerate: failstreak completion " + shell
+    assert committed.read_text() == script(shell, build_parser()), "regenerate: make generated"
 
 
 def test_the_bash_completion_completes_commands_and_options() -> None:
@@ -180,7 +180,7 @@ def test_the_bash_completion_completes_commands_and_options() -> None:
 
 
 def test_the_committed_schema_is_current_and_the_example_config_points_to_it() -> None:
-    assert (ROOT / "infra" / "failstreak.schema.json").read_text() == schema_text(), "regenerate: failstreak schema"
+    assert (ROOT / "infra" / "failstreak.schema.json").read_text() == schema_text(), "regenerate: make generated"
     assert (
         (ROOT / "infra" / "failstreak.yaml")
         .read_text()
