@@ -42,8 +42,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for problem in problems.of_summary(summary):
         log_problem(problem)
     result = summary.to_dict()
+    failures = summary.delivery_failures
     logger.info(
         "pass completed",
-        extra={k: result[k] for k in ("files", "ingested", "duplicates", "rejected", "jobs", "alerting", "pending")},
+        extra={
+            **{k: result[k] for k in ("files", "ingested", "duplicates", "rejected", "jobs", "alerting", "pending")},
+            "delivery_failures": len(failures),
+            "dead_letters": sum(1 for f in failures if not f["retrying"]),
+            "source_errors": sum(1 for s in summary.sources.values() if not s.get("ok", True)),
+        },
     )
     return result

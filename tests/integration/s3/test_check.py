@@ -130,3 +130,33 @@ def test_check_reports_a_state_that_cannot_be_read(deployed: S3, capsys: pytest.
     assert code == 1
     [state] = [line for line in lines if " state: " in line]
     assert state.startswith(f"FAIL         state: {deployed.uri('failstreak/state.json')}")
+
+
+def test_check_resolves_each_sources_credential_without_calling_the_platform(
+    moto_s3: S3, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a GitHub source whose token variable is unset, and a GitLab source whose token is set
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("GL_TOKEN", "glpat-test")
+    moto_s3.put(
+        "failstreak/config.yaml",
+        (
+            f"state: {moto_s3.uri('failstreak/state.json')}\n"
+            "inbox: null\n"
+            "sources:\n"
+            "  - {type: github, token: {env: GH_TOKEN}, repo: octo/app, branch: main}\n"
+            "  - {type: gitlab, url: 'https://gitlab.example.com', token: {env: GL_TOKEN}, project: g/app}\n"
+        ).encode(),
+    )
+    # When the check runs
+    code, lines = check(moto_s3, capsys)
+    # Then the unset credential fails, naming the block and the variable; the set one resolves; both blocks are valid
+    assert code == 1
+    assert (
+        "FAIL         secret sources[0].token: environment variable GH_TOKEN is not set (named by the config)"
+    ) in lines
+    assert "OK           secret sources[1].token: env:GL_TOKEN resolved" in lines
+    assert "OK           inbox: none configured (sources only)" in lines
+    assert "OK           source github: valid (not called: a pass reads it)" in lines
+    assert "OK           source gitlab: valid (not called: a pass reads it)" in lines
+    assert "glpat-test" not in "\n".join(lines)

@@ -84,6 +84,9 @@ def test_a_dead_letter_and_a_source_error_are_logged_with_their_reasons_and_show
     assert source["source"] == "github"
     assert "500" in source["message"]
     assert dead["correlation_id"] == source["correlation_id"] == result["pass_id"]
+    # And the pass's one summary line counts them
+    [done] = [d for d in logs if d.get("message") == "pass completed"]
+    assert (done["dead_letters"], done["source_errors"], done["pending"]) == (1, 1, 0)
     # And nothing secret is in the log
     assert slack.state.token not in json.dumps(logs)
     assert "ghp-test" not in json.dumps(logs)
