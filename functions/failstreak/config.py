@@ -10,7 +10,7 @@ import difflib
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -440,15 +440,19 @@ def _known_keys() -> set[str]:
     return keys
 
 
-def _explain(error: Any) -> str:
+def did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`; did you mean 'X'?` for the known key closest to a mistyped one, or nothing when none is close."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def explain_error(error: Any) -> str:
     """One pydantic error in the words of the config file: no internal class names, what to write instead."""
     kind = error["type"]
     loc = error["loc"]
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        key = str(loc[-1]) if loc else ""
-        close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.6)
-        return "unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
+        return "unknown key" + did_you_mean(str(loc[-1]) if loc else "", _known_keys())
     if kind == "missing":
         return "required key missing"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -469,7 +473,7 @@ def _format_validation(e: ValidationError, source: str) -> str:
     first = e.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"{source}: {where}: {_explain(first)}{more}"
+    return f"{source}: {where}: {explain_error(first)}{more}"
 
 
 def parse_config(text: str, source: str = "config", base_dir: Path | None = None) -> Config:

@@ -325,3 +325,29 @@ def test_mute_with_create_starts_a_state_and_says_which(
     assert main(["mute", "prod-*", "--hours", "4", "--create"]) == 0
     assert capsys.readouterr().out.startswith("muted prod-* (id ")
     assert (tmp_path / ".failstreak" / "state.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            "{type: github, token: ghp_x, repo: a/b}",
+            "sources[0] (github): token: write a reference, never the secret itself: "
+            "{env: NAME}, {secret: NAME} or {ssm: /PATH}",
+        ),
+        (
+            "{type: github, token: {env: X}, repo: a/b, brnach: main}",
+            "sources[0] (github): brnach: unknown field; did you mean 'branch'?",
+        ),
+    ],
+)
+def test_a_sources_error_speaks_the_config_files_words(
+    workdir: Path, capsys: pytest.CaptureFixture[str], block: str, message: str
+) -> None:
+    # Given a source block with a token written as a plain string, or a mistyped key
+    cfg = _write(workdir / "failstreak.yaml", f"state: state.json\ninbox: inbox/\nsources: [{block}]\n")
+    # When a pass runs, then the one-line error names the file, the block and the key, and what to write
+    assert main(["run", "--config", str(cfg)]) == 1
+    err = one_error(capsys)
+    assert err == f"failstreak: {cfg}: {message}"
+    assert "SecretRef" not in err
