@@ -14,7 +14,7 @@ BENCH_SIZES ?= all
 BENCH_STORES ?= local,s3
 BENCH_REPS ?=
 
-.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements bench clean
+.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements generated bench clean
 
 deps: $(STAMP)
 
@@ -64,6 +64,12 @@ infra-check: $(STAMP) $(SAM_STAMP)
 ## requirements: rewrite functions/requirements.txt (what sam build installs) from pyproject.toml
 requirements:
 	$(PYTHON) scripts/gen_requirements.py
+
+## generated: the committed shell completions and config JSON Schema, from the parser and the config model
+generated: $(STAMP)
+	$(BIN)/failstreak completion bash > completions/failstreak.bash
+	$(BIN)/failstreak completion zsh > completions/_failstreak
+	$(BIN)/failstreak schema > infra/failstreak.schema.json
 
 ## bench: workloads of 1k/10k/100k jobs, a whole pass vs the floor, local and S3 (moto); writes docs/performance.md
 ## (BENCH_SIZES=small for a quick run; BENCH_STORES=local to skip S3; BENCH_REPS=N to override repetitions)

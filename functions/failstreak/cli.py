@@ -1,4 +1,5 @@
-"""The command line (SPEC 6): `failstreak run`, `status`, `demo`, `import`, `mute`, `unmute`, `report`."""
+"""The command line (docs/cli.md): `run`, `status`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`, `report`,
+`schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from failstreak import __version__
 from failstreak.config import Config, load_config
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.model import JobState, Mute, State, iso, now_ms
+from failstreak.problems import Problem
 from failstreak.statecodec import decode, encode
+from failstreak.terminal import label, make_safe
 
 EXIT_FAILED = 1
 
@@ -71,21 +74,33 @@ def status_table(cfg: Config, state: State, now: int) -> str:
     return "\n".join(lines)
 
 
+def warn(problem: Problem) -> None:
+    """One problem of a pass on stderr: `failstreak: warning: ...` or `failstreak: error: ...`."""
+    print(f"failstreak: {label(problem.level_name)} {problem.message}", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from failstreak import wiring  # noqa: PLC0415
+    from failstreak import problems, wiring  # noqa: PLC0415
     from failstreak.monitor import run_pass  # noqa: PLC0415
+    from failstreak.preflight import inbox_warnings  # noqa: PLC0415
 
     cfg = load_config(args.config)
+    for message in inbox_warnings(cfg):
+        warn(Problem(problems.WARNING, message))
     console = sys.stderr if args.json else sys.stdout
     summary = run_pass(cfg, wiring.ports(cfg, console=console))
+    for problem in problems.of_summary(summary):
+        warn(problem)
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:
-        print(_summary_text(summary.to_dict()))
+        print(_summary_text(summary.to_dict(), details=False))
     return 0
 
 
-def _summary_text(s: dict[str, Any]) -> str:
+def _summary_text(s: dict[str, Any], details: bool = True) -> str:
+    """The pass summary as text. `details`: also list rejects, failures and warnings (the demo, which has no
+    stderr of its own); `run` writes those to stderr instead."""
     events: dict[str, int] = {}
     for n in s["notifications"]:
         key = n["event"] + (" (muted)" if n["suppressed"] else "")
@@ -99,11 +114,15 @@ def _summary_text(s: dict[str, Any]) -> str:
     ]
     if events:
         parts.append(", ".join(f"{v} {k}" for k, v in sorted(events.items())))
+    if s["pending"]:
+        parts.append(f"{s['pending']} notifications pending")
     lines = ["pass " + s["pass_id"] + ": " + "; ".join(parts)]
     if s["backlog"]:
         lines.append(f"  {s['backlog']} inbox files left for the next pass (inbox_max_files / inbox_max_mib)")
-    lines.extend(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10])
     lines.extend(f"  retired {name}" for name in s["retired"][:10])
+    if not details:
+        return "\n".join(lines)
+    lines.extend(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10])
     lines.extend(
         f"  delivery to {f['destination']} failed ({'will retry' if f['retrying'] else 'gave up'}): {f['error']}"
         for f in s["delivery_failures"]
@@ -111,29 +130,68 @@ def _summary_text(s: dict[str, Any]) -> str:
     for name, src in s["sources"].items():
         if not src["ok"]:
             lines.append(f"  source {name} failed: {src['error']}")
+    lines.extend(f"  warning: {w}" for w in s.get("warnings", []))
     return "\n".join(lines)
 
 
-def _load_state(cfg: Config) -> Any:
+def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
+    """The store, its loaded document and the decoded state. `must_exist`: a state that does not exist yet is an
+    error naming where it was looked for, so a command run with the wrong config says so instead of showing
+    (or muting in) an empty state nobody reads."""
     from failstreak import wiring  # noqa: PLC0415
 
     store = wiring.state_store(cfg.state)
     loaded = store.load()
+    if loaded.data is None and must_exist:
+        raise ConfigError(
+            f"no state at {store.location} (config: {cfg.source}); no pass has saved one there. "
+            "Check --config or $FAILSTREAK_CONFIG, run a pass first, or give --create to start a new state"
+        )
     return store, loaded, decode(loaded.data, store.location)
+
+
+def _pending_row(e: Any) -> dict[str, Any]:
+    return {
+        "job": e.notification.job,
+        "event": e.notification.event.value,
+        "destination": e.destination,
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+    }
+
+
+def _dead_row(d: dict[str, Any]) -> dict[str, Any]:
+    row = {k: d.get(k) for k in ("job", "event", "destination", "error", "attempts")}
+    row["at"] = iso(d["at"]) if isinstance(d.get("at"), int) else None
+    return row
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    _, _, state = _load_state(cfg)
+    store, _, state = _load_state(cfg)
+    pending = [_pending_row(e) for e in state.outbox]
+    dead = [_dead_row(d) for d in state.dead_letters]
     if args.json:
         doc = {
+            "state": store.location,
             "jobs": {name: _job_row(j) for name, j in sorted(state.jobs.items())},
             "pending_notifications": len(state.outbox),
+            "pending": pending,
+            "dead_letters": dead,
             "updated_at": iso(state.updated_at),
         }
         print(json.dumps(doc, ensure_ascii=False))
-    else:
-        print(status_table(cfg, state, now_ms()))
+        return 0
+    print(f"state: {store.location} (updated {iso(state.updated_at)})")
+    print(status_table(cfg, state, now_ms()))
+    if pending:
+        print(f"{len(pending)} notifications pending:")
+        for p in pending:
+            print(f"  {p['event']} of {p['job']} to {p['destination']}: {p['attempts']} attempts, {p['last_error']}")
+    if dead:
+        print(f"{len(dead)} dead letters (given up, not retried):")
+        for d in dead:
+            print(f"  {d['at']}  {d['event']} of {d['job']} to {d['destination']}: {d['error']}")
     return 0
 
 
@@ -147,30 +205,53 @@ def _parse_when(text: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def _update_state(cfg: Config, change: Any) -> Any:
-    """Apply `change(state)` with a conditional write, retrying on conflict."""
+def _update_state(cfg: Config, change: Any, *, create: bool = False) -> tuple[Any, str]:
+    """Apply `change(state)` with a conditional write, retrying on conflict; (its result, the state's location)."""
     from failstreak.errors import ConflictError  # noqa: PLC0415
 
-    store, loaded, state = _load_state(cfg)
+    store, loaded, state = _load_state(cfg, must_exist=not create)
     for _ in range(cfg.save_attempts):
         result = change(state)
         try:
             store.save(encode(state), loaded.token)
-            return result
+            return result, store.location
         except ConflictError:
             loaded = store.load()
             state = decode(loaded.data, store.location)
-    raise FailstreakError(f"{store.location}: state kept changing; mute not saved")
+    raise FailstreakError(
+        f"{store.location}: state kept changing; gave up after {cfg.save_attempts} conflicting writes"
+    )
+
+
+def _mute_end(args: argparse.Namespace, now: int) -> int | None:
+    """When the mute ends, from --until or --hours (never both); ConfigError for a time already past."""
+    if args.until and args.hours is not None:
+        raise ConfigError("mute: give --until or --hours, not both")
+    if args.hours is not None:
+        if not args.hours > 0:
+            raise ConfigError(f"mute: --hours must be more than 0, not {args.hours:g}")
+        return now + int(timedelta(hours=args.hours).total_seconds() * 1000)
+    if args.until:
+        until = _parse_when(args.until)
+        if until <= now:
+            raise ConfigError(f"mute: --until {args.until} is in the past (now is {iso(now)})")
+        return until
+    return None
 
 
 def cmd_mute(args: argparse.Namespace) -> int:
+    from failstreak.config import check_pattern  # noqa: PLC0415
     from failstreak.rules import mute_id  # noqa: PLC0415
 
+    try:
+        check_pattern(args.pattern)
+    except ValueError as e:
+        raise ConfigError(f"mute: {e}") from None
+    if args.runs is not None and args.runs < 1:
+        raise ConfigError(f"mute: --runs must be 1 or more, not {args.runs}")
     cfg = load_config(args.config)
     now = now_ms()
-    until = _parse_when(args.until) if args.until else None
-    if args.hours is not None:
-        until = now + int(timedelta(hours=args.hours).total_seconds() * 1000)
+    until = _mute_end(args, now)
     if until is None and args.runs is None and not args.until_success:
         return _fail("mute: give --until, --hours, --runs or --until-success")
     mute = Mute(
@@ -182,8 +263,11 @@ def cmd_mute(args: argparse.Namespace) -> int:
         until_success=args.until_success,
         reason=args.reason,
     )
-    _update_state(cfg, lambda state: state.mutes.append(mute))
-    print(f"muted {args.pattern} (id {mute.id})")
+    _, where = _update_state(cfg, lambda state: state.mutes.append(mute), create=args.create)
+    if args.json:
+        print(json.dumps({"state": where, "mute": _mute_row(mute)}, ensure_ascii=False))
+    else:
+        print(f"muted {args.pattern} (id {mute.id}) in {where}")
     return 0
 
 
@@ -195,22 +279,50 @@ def cmd_unmute(args: argparse.Namespace) -> int:
         state.mutes = [m for m in state.mutes if args.what not in (m.id, m.match)]
         return int(before - len(state.mutes))
 
-    removed = _update_state(cfg, change)
+    removed, where = _update_state(cfg, change)
     if not removed:
-        return _fail(f"unmute: no mute with id or pattern {args.what!r}")
-    print(f"removed {removed} mute(s)")
+        return _fail(f"unmute: no mute with id or pattern {args.what!r} in {where}")
+    print(f"removed {removed} mute(s) from {where}")
     return 0
+
+
+def _mute_row(m: Mute) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "match": m.match,
+        "until": iso(m.until) if m.until else None,
+        "runs": m.runs,
+        "until_success": m.until_success,
+        "reason": m.reason,
+    }
 
 
 def cmd_mutes(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    _, _, state = _load_state(cfg)
+    store, _, state = _load_state(cfg)
+    if args.json:
+        rows = [_mute_row(m) for m in state.mutes]
+        config_rows = [
+            {
+                "match": cm.match,
+                "until": cm.until.isoformat() if cm.until else None,
+                "runs": cm.runs,
+                "until_success": cm.until_success,
+                "reason": cm.reason,
+            }
+            for cm in cfg.mutes
+        ]
+        print(json.dumps({"state": store.location, "mutes": rows, "config_mutes": config_rows}, ensure_ascii=False))
+        return 0
+    print(f"state: {store.location}")
     for m in state.mutes:
         ends = [f"until {iso(m.until)}" if m.until else "", f"for {m.runs} runs" if m.runs else ""]
         ends.append("until next success" if m.until_success else "")
         print(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip())
     for cm in cfg.mutes:
         print(f"(config)  {cm.match}  {cm.reason or ''}".rstrip())
+    if not state.mutes and not cfg.mutes:
+        print("no mutes")
     return 0
 
 
@@ -219,10 +331,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     text = Path(args.path).read_text(encoding="utf-8")
-    imported = _update_state(cfg, lambda state: import_reference(state, text, args.path, cfg, now_ms()))
+    imported, where = _update_state(
+        cfg, lambda state: import_reference(state, text, args.path, cfg, now_ms()), create=True
+    )
+    if args.json:
+        doc = {"state": where, "jobs": imported.jobs, "alerting": imported.alerting, "skipped": imported.skipped}
+        print(json.dumps(doc, ensure_ascii=False))
+        return 0
     print(
-        f"imported {imported.jobs} jobs ({imported.alerting} already alerting, imported without notifying) "
-        f"into {cfg.state}"
+        f"imported {imported.jobs} jobs ({imported.alerting} already alerting, imported without notifying) into {where}"
     )
     return 0
 
@@ -253,59 +370,169 @@ def cmd_report(args: argparse.Namespace) -> int:
         source=args.source,
         env=process_environment(),
     )
-    print(write_record(inbox, record))
+    where = write_record(inbox, record)
+    if args.json:
+        print(json.dumps({"written": where, "record": record}, ensure_ascii=False, default=str))
+    else:
+        print(where)
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from failstreak.check import run_checks  # noqa: PLC0415
+
+    results = run_checks(args.config)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], ensure_ascii=False))
+    else:
+        for r in results:
+            print(r.line())
+    failed = sum(1 for r in results if r.status == "fail")
+    warned = sum(1 for r in results if r.status == "warn")
+    if not args.json:
+        print(f"{len(results)} checks, {failed or 'none'} failed ({warned} warnings)")
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from failstreak.schema import schema_text  # noqa: PLC0415
+
+    print(schema_text(), end="")
+    return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from failstreak.completion import script  # noqa: PLC0415
+
+    print(script(args.shell, build_parser()), end="")
+    return 0
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+CONFIG_HELP = "config file: a local path or s3:// URI (default: $FAILSTREAK_CONFIG, else local .failstreak/)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="failstreak", description="Find the jobs that keep failing.")
+    """The command line. `--config` is accepted before or after the subcommand."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="failstreak",
+        description="Find the jobs that keep failing, and tell their owners once.",
+        formatter_class=fmt,
+        epilog=_examples(
+            "failstreak demo                       # a sample estate, four days of passes, on local files",
+            "failstreak check --config prod.yaml   # is everything the config names reachable?",
+            "failstreak run --config s3://my-bucket/failstreak/config.yaml",
+            "failstreak status",
+        )
+        + "\n\ndocs: README.md and docs/ in the repository",
+    )
     parser.add_argument("--version", action="version", version=f"failstreak {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--config", help=CONFIG_HELP)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=fmt, epilog=_examples(*examples))
 
     def with_config(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", help="config file: a local path or s3:// URI (default: $FAILSTREAK_CONFIG)")
+        # SUPPRESS: when not given after the subcommand, the value given before it (or None) stays.
+        p.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
 
-    p = sub.add_parser("run", help="one monitor pass: ingest → count → alert → notify → save")
+    def with_json(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument("--json", action="store_true", help=f"print {what} as one JSON object")
+
+    p = command(
+        "run",
+        "one monitor pass: ingest, count, alert, notify, save",
+        "failstreak run --config failstreak.yaml",
+        "failstreak run --json | jq .notifications",
+    )
     with_config(p)
-    p.add_argument("--json", action="store_true", help="print the pass summary as one JSON object")
+    with_json(p, "the pass summary")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("status", help="the jobs and their counters")
+    p = command(
+        "status",
+        "the jobs and their counters, pending notifications and dead letters",
+        "failstreak status --config failstreak.yaml",
+        "failstreak status --json | jq .dead_letters",
+    )
     with_config(p)
-    p.add_argument("--json", action="store_true", help="print {'jobs': {...}} as JSON")
+    with_json(p, "the jobs, pending notifications and dead letters")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("demo", help="write a realistic sample inbox and run passes over it")
-    p.add_argument("--dir", default="demo", help="where to put the demo's config, inbox and state")
-    p.add_argument("--passes", type=int, default=4, help="how many days (one pass each) to simulate")
+    p = command(
+        "check",
+        "check the config and everything it names: secrets, Slack, SES, state, inbox, owners",
+        "failstreak check --config s3://my-bucket/failstreak/config.yaml",
+    )
+    with_config(p)
+    with_json(p, "the checks")
+    p.set_defaults(func=cmd_check)
+
+    p = command(
+        "demo",
+        "write a realistic sample inbox and run one pass per simulated day over it",
+        "failstreak demo",
+        "failstreak demo --dir /tmp/fs-demo --passes 7",
+    )
+    p.add_argument("--dir", default="demo", help="where to put the demo's config, inbox and state (default: demo)")
+    p.add_argument("--passes", type=int, default=4, help="how many days (one pass each) to simulate, 1 to 7")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("import", help="import the reference script's job_executions(.v2).json")
+    p = command(
+        "import",
+        "import the reference script's job_executions(.v2).json into the state",
+        "failstreak import --from datadog job_executions.v2.json --config failstreak.yaml",
+    )
     with_config(p)
-    p.add_argument("--from", dest="origin", choices=["datadog"], required=True)
-    p.add_argument("path")
+    p.add_argument("--from", dest="origin", choices=["datadog"], required=True, help="the format: datadog")
+    p.add_argument("path", help="the reference script's statistics file (job_executions.json or .v2.json)")
+    with_json(p, "what was imported")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("mute", help="mute jobs matching a glob: counted, but notifications suppressed")
+    p = command(
+        "mute",
+        "mute jobs matching a glob: still counted, but their notifications are suppressed",
+        "failstreak mute 'nightly-*' --hours 4 --reason 'warehouse migration'",
+        "failstreak mute ci/web/e2e --until-success",
+        "failstreak mute 'databricks/*' --until 2026-12-24T08:00:00Z",
+    )
     with_config(p)
-    p.add_argument("pattern", help="job name glob, e.g. 'nightly-*'")
-    p.add_argument("--until", help="ISO 8601 time the mute ends")
-    p.add_argument("--hours", type=float, help="mute for this many hours")
+    p.add_argument("pattern", help="job name glob, e.g. 'nightly-*' (quote it, so the shell does not expand it)")
+    p.add_argument("--until", help="ISO 8601 time the mute ends (UTC unless it says otherwise)")
+    p.add_argument("--hours", type=float, help="mute for this many hours (not with --until)")
     p.add_argument("--runs", type=int, help="mute for the next N counted runs of each job")
     p.add_argument("--until-success", action="store_true", help="mute until the job's next success")
     p.add_argument("--reason", help="why (shown in status and in the summary)")
+    p.add_argument("--create", action="store_true", help="start a new state if the config's state does not exist")
+    with_json(p, "the mute added")
     p.set_defaults(func=cmd_mute)
 
-    p = sub.add_parser("unmute", help="remove a mute by id or pattern")
+    p = command(
+        "unmute",
+        "remove a mute by its id or its pattern",
+        "failstreak unmute 'nightly-*'",
+        "failstreak unmute 3f2a9c1b",
+    )
     with_config(p)
-    p.add_argument("what")
+    p.add_argument("what", help="the mute's id (from `failstreak mutes`) or its exact pattern")
     p.set_defaults(func=cmd_unmute)
 
-    p = sub.add_parser("mutes", help="list mutes")
+    p = command("mutes", "list the mutes: the state's and the config file's", "failstreak mutes --json")
     with_config(p)
+    with_json(p, "the mutes")
     p.set_defaults(func=cmd_mutes)
 
-    p = sub.add_parser("report", help="write one execution record (a CI job's result) into the inbox")
+    p = command(
+        "report",
+        "write one execution record (a CI job's result) into the inbox",
+        'failstreak report --inbox s3://my-bucket/failstreak/inbox/ --job "$CI_JOB_NAME" --status "$CI_JOB_STATUS"',
+        "failstreak report --job nightly-etl --status failed --reason 'disk full' --run-id 42",
+    )
     with_config(p)
     p.add_argument("--inbox", help="s3://bucket/failstreak/inbox/ or a local directory (default: the config's inbox)")
     p.add_argument("--job", required=True, help="the job's stable name")
@@ -318,16 +545,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="failure message or category, shown in alerts")
     p.add_argument("--owner", help="owning team, if not routed by JOBOWNERS")
     p.add_argument("--source", help="what produced the record (default: the CI system's name)")
+    with_json(p, "where the record was written, and the record")
     p.set_defaults(func=cmd_report)
+
+    p = command(
+        "schema",
+        "print the config file's JSON Schema (for editors: see docs/configuration.md)",
+        "failstreak schema > failstreak.schema.json",
+    )
+    p.set_defaults(func=cmd_schema)
+
+    p = command(
+        "completion",
+        "print a shell completion script (also committed under completions/)",
+        "failstreak completion bash > ~/.local/share/bash-completion/completions/failstreak",
+        "failstreak completion zsh > ~/.zfunc/_failstreak",
+    )
+    p.add_argument("shell", choices=["bash", "zsh"], help="the shell: bash or zsh")
+    p.set_defaults(func=cmd_completion)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    make_safe(sys.stdout, sys.stderr)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         code: int = args.func(args)
     except FailstreakError as e:
-        return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return _fail(str(e).splitlines()[0] if str(e) else "failed")
     except OSError as e:
         return _fail(f"{getattr(e, 'filename', '') or ''}: {e.strerror or e}".lstrip(": "))
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""The one validated configuration model, read in one place (SPEC 7).
+"""The one validated configuration model, read in one place (docs/configuration.md).
 
 This module is the only one that reads the process environment. Secrets are never values in the file: a
 `SecretRef` names an environment variable, a Secrets Manager secret or an SSM parameter.
@@ -6,10 +6,11 @@ This module is the only one that reads the process environment. Secrets are neve
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +36,28 @@ DEFAULT_INBOX = ".failstreak/inbox/"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_pattern(pattern: str) -> str:
+    """A job-name glob as written, or ValueError saying what is wrong with it (empty, an unclosed `[`)."""
+    if not pattern.strip():
+        raise ValueError("the pattern is empty; write a job name or a glob such as 'nightly-*'")
+    i = pattern.find("[")
+    while i != -1:
+        # fnmatch reads an unclosed `[` as a literal, so 'ci/[web' would silently never match what was meant.
+        close = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
+        if close == -1:
+            raise ValueError(f"unclosed '[' in pattern {pattern!r}; write '[[]' for a literal '['")
+        i = pattern.find("[", close + 1)
+    return pattern
+
+
+def check_location(value: str) -> str:
+    """A local path or an `s3://` URI as written, or ValueError for a mistyped URI that would be read as a path."""
+    if re.match(r"(?i)^s3:/*", value) and not value.startswith("s3://"):
+        fixed = "s3://" + re.sub(r"(?i)^s3:/*", "", value)
+        raise ValueError(f"{value!r} is not an S3 URI (it would be read as a local path); write {fixed!r}")
+    return value
 
 
 class SecretRef(_Model):
@@ -82,7 +105,7 @@ def _parse_outcomes(value: Any) -> dict[Status, Outcome]:
 class Reminder(_Model):
     """Reminder cadence while a job stays alerting. Either or both; None switches that cadence off."""
 
-    every_hours: float | None = 24
+    every_hours: float | None = Field(default=24, gt=0)
     every_runs: int | None = Field(default=None, ge=1)
 
 
@@ -92,6 +115,16 @@ class Thresholds(_Model):
     consecutive: int | None = Field(default=3, ge=0)
     cumulative: int | None = Field(default=5, ge=0)
     window: int = Field(default=10, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _cumulative_fits(self) -> Thresholds:
+        # Only a cumulative written here: the default (5) beside a smaller window is `failstreak check`'s warning.
+        if "cumulative" in self.model_fields_set and self.cumulative and self.cumulative > self.window:
+            raise ValueError(
+                f"cumulative ({self.cumulative}) is greater than window ({self.window}): it could never fire; "
+                "lower cumulative or raise window"
+            )
+        return self
 
 
 class Override(_Model):
@@ -106,6 +139,11 @@ class Override(_Model):
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
 
+    @field_validator("match")
+    @classmethod
+    def _match(cls, v: str) -> str:
+        return check_pattern(v)
+
 
 class MuteConfig(_Model):
     """A mute written in the config file (mutes can also be added with `failstreak mute`)."""
@@ -115,6 +153,11 @@ class MuteConfig(_Model):
     runs: int | None = Field(default=None, ge=1)
     until_success: bool = False
     reason: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, v: str) -> str:
+        return check_pattern(v)
 
     @model_validator(mode="after")
     def _some_end(self) -> MuteConfig:
@@ -209,6 +252,11 @@ class JobKeys(_Model):
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
 
+    @field_validator("include", "exclude")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        return [check_pattern(p) for p in v]
+
 
 class SourceConfig(BaseModel):
     """A source block. Each source module validates its own fields (see failstreak.sources)."""
@@ -242,6 +290,50 @@ class Config(_Model):
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
     _policy_table: _Policies | None = PrivateAttr(default=None)
+    _source: str = PrivateAttr(default="(default config)")
+
+    @field_validator("state", "inbox", "owners")
+    @classmethod
+    def _locations(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise ValueError("empty; give a local path or an s3:// URI")
+        return check_location(v)
+
+    @model_validator(mode="after")
+    def _overrides_can_fire(self) -> Config:
+        t = self.thresholds
+        for i, o in enumerate(self.overrides):
+            cumulative = o.cumulative
+            window = o.window or t.window
+            if cumulative and cumulative > window:
+                raise ValueError(
+                    f"overrides[{i}] ({o.match}): cumulative ({cumulative}) is greater than window ({window}): "
+                    "it could never fire; lower cumulative or raise window"
+                )
+        return self
+
+    def unreachable_cumulative(self) -> list[str]:
+        """Where an inherited cumulative threshold exceeds its window, so it can never fire (a warning: the
+        window was written smaller than a cumulative nobody wrote there)."""
+        t = self.thresholds
+        out = []
+        if t.cumulative and t.cumulative > t.window:
+            out.append(f"thresholds: cumulative ({t.cumulative}, the default) is greater than window ({t.window})")
+        for i, o in enumerate(self.overrides):
+            window = o.window or t.window
+            if o.cumulative is None and t.cumulative and t.cumulative > window:
+                out.append(
+                    f"overrides[{i}] ({o.match}): cumulative ({t.cumulative}, inherited) is greater than "
+                    f"window ({window})"
+                )
+        return out
+
+    @property
+    def source(self) -> str:
+        """Where the config was read from (its path or URI), for messages that name the file."""
+        return self._source
 
     def policy_for(self, job: str) -> JobPolicy:
         """The effective thresholds and outcome table for one job (first matching override wins)."""
@@ -323,11 +415,65 @@ class _Policies:
         return self._default
 
 
+_SECRET_HINT = "write a reference, never the secret itself: {env: NAME}, {secret: NAME} or {ssm: /PATH}"  # noqa: S105
+
+
+def _known_keys() -> set[str]:
+    """Every key a config model of this module accepts, for "did you mean" on a mistyped one."""
+    keys: set[str] = set()
+    for model in (
+        Config,
+        Thresholds,
+        Reminder,
+        Override,
+        MuteConfig,
+        Team,
+        SlackConfig,
+        SmtpConfig,
+        EmailConfig,
+        NotifyConfig,
+        Rewrite,
+        JobKeys,
+        SecretRef,
+    ):
+        keys.update(model.model_fields)
+    return keys
+
+
+def did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`; did you mean 'X'?` for the known key closest to a mistyped one, or nothing when none is close."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def explain_error(error: Any) -> str:
+    """One pydantic error in the words of the config file: no internal class names, what to write instead."""
+    kind = error["type"]
+    loc = error["loc"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key" + did_you_mean(str(loc[-1]) if loc else "", _known_keys())
+    if kind == "missing":
+        return "required key missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        if ctx.get("class_name") == "SecretRef":
+            return _SECRET_HINT
+        return f"should be a mapping of keys to values, not {error.get('input')!r}"
+    msg = str(error["msg"])
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        if "exactly one of env, secret, ssm" in msg:
+            return f"{msg}: {{env: NAME}}, {{secret: NAME}} or {{ssm: /PATH}}"
+        return msg
+    msg = msg.removeprefix("Input should be ").removeprefix("input should be ")
+    return f"should be {msg} (got {error.get('input')!r})"
+
+
 def _format_validation(e: ValidationError, source: str) -> str:
     first = e.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"{source}: {where}: {first['msg']}{more}"
+    return f"{source}: {where}: {explain_error(first)}{more}"
 
 
 def parse_config(text: str, source: str = "config", base_dir: Path | None = None) -> Config:
@@ -342,15 +488,24 @@ def parse_config(text: str, source: str = "config", base_dir: Path | None = None
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values")
-    if base_dir is not None:
-        for key in ("state", "inbox", "owners"):
-            value = raw.get(key)
-            if isinstance(value, str) and not value.startswith("s3://") and not Path(value).is_absolute():
-                raw[key] = str(base_dir / value)
+    for key in ("state", "inbox", "owners"):
+        value = raw.get(key)
+        if not isinstance(value, str) or value.startswith("s3://") or Path(value).is_absolute():
+            continue
+        if source.startswith("s3://"):
+            # Relative to what? Not to the Lambda's or the shell's working directory, which is never meant.
+            raise ConfigError(
+                f"{source}: {key}: {value!r} is a relative path in a config read from S3; "
+                "give an s3:// URI (or an absolute path)"
+            )
+        if base_dir is not None:
+            raw[key] = str(base_dir / value)
     try:
-        return Config.model_validate(raw)
+        cfg = Config.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(_format_validation(e, source)) from None
+    cfg._source = source
+    return cfg
 
 
 def read_text(location: str) -> str:
@@ -367,9 +522,14 @@ def read_text(location: str) -> str:
 
 def load_config(location: str | None = None) -> Config:
     """Load the config from `location`, else from $FAILSTREAK_CONFIG, else the embedded local default."""
+    given = location
     location = location or os.environ.get(CONFIG_ENV)
     if not location:
         return Config()
+    try:
+        check_location(location)
+    except ValueError as e:
+        raise ConfigError(f"{'--config' if given else CONFIG_ENV}: {e}") from None
     text = read_text(location)
     base = None if location.startswith("s3://") else Path(location).resolve().parent
     return parse_config(text, source=location, base_dir=base)

@@ -1,8 +1,10 @@
 """`failstreak demo`: a realistic sample inbox over a few days, and one real pass per day over it.
 
-Thirty-odd jobs from a CI, Databricks and Dataiku: most healthy, some flaky, three that break on the second day,
-one that is broken from the start and fixed on the third day, one that fails every other run (cumulative
-threshold without a streak), retried runs, a re-delivered file and a file with a bad line. Each day's files are
+Twenty-nine jobs from a CI, Databricks, Dataiku and Airflow: most healthy, some flaky, three that break during
+the second day, one that is broken from the start and passes again from the third day (announced fixed by the
+fourth day's pass, once its window has fewer than 5 failures), one that fails every other run (cumulative
+threshold without a streak), retried runs, a re-delivered file and a file with a bad line (README.md tells the
+story). Each day's files are
 dropped in the inbox and a pass runs with the clock at the end of that day, so a newcomer sees `triggered`,
 `reminder` and `resolved` notifications, the rejected line, and a status table — all with the same code
 and config as a real deployment, on local files.

@@ -14,7 +14,7 @@ import msgspec
 
 
 class Status(StrEnum):
-    """Canonical run status (SPEC 3)."""
+    """Canonical run status (docs/records.md)."""
 
     SUCCESS = "success"
     SUCCEEDED_WITH_FAILURES = "succeeded_with_failures"
@@ -51,7 +51,7 @@ DEFAULT_OUTCOMES: dict[Status, Outcome] = {
     Status.RUNNING: Outcome.IGNORED,
 }
 
-# Platform spellings accepted in the inbox's `status` field (SPEC 3), lower-cased.
+# Platform spellings accepted in the inbox's `status` field (docs/records.md), lower-cased.
 # Source adapters apply their own context (GitLab's allow_failure, failure_reason) before this table.
 STATUS_ALIASES: dict[str, Status] = {
     # canonical
@@ -177,7 +177,7 @@ class Alert(msgspec.Struct, omit_defaults=True, gc=False):
 
 
 class JobState(msgspec.Struct, omit_defaults=True, gc=False):
-    """What the monitor remembers about one job (SPEC 4); stored as one object of the document's `jobs` list.
+    """What the monitor remembers about one job (docs/state.md); stored as one object of the document's `jobs` list.
 
     `runs` holds the remembered terminal runs, oldest first: at least the window of counted runs, plus the
     ignored runs between them. `older_streak` is the number of failures that precede the remembered runs

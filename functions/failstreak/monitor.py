@@ -2,7 +2,7 @@
 
 The CLI and the Lambda call `run_pass` with the same config; only the adapters in `Ports` differ.
 
-Durability (SPEC 8):
+Durability (docs/s3-and-lambda.md):
 - The first save is conditional; on conflict the state is reloaded and the pass's executions re-applied to it,
   so concurrent passes never lose or double-count a run (dedupe makes re-application harmless).
 - Inbox files are archived only after the state that includes them is saved. A file that cannot be moved fails
@@ -46,6 +46,10 @@ class Routes(Protocol):
 
     def teams(self, n: Notification) -> list[str]: ...
 
+    def warnings(self) -> list[str]:
+        """Routing problems met so far (an unreadable owners file, an unknown team): reported, never fatal."""
+        ...
+
 
 @dataclass
 class Ports:
@@ -61,7 +65,7 @@ class Ports:
 
 @dataclass
 class Summary:
-    """What a pass did. `to_dict` is the `run --json` contract (SPEC 6) and the Lambda's return value."""
+    """What a pass did. `to_dict` is the `run --json` contract (docs/cli.md) and the Lambda's return value."""
 
     pass_id: str
     started_at: int
@@ -86,6 +90,7 @@ class Summary:
     pending: int = 0
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     team_notifications: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     duration_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +132,7 @@ class Summary:
             "conflicts": self.conflicts,
             "sources": self.sources,
             "team_notifications": self.team_notifications,
+            "warnings": self.warnings,
         }
 
 
@@ -423,5 +429,7 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
             for e in applied.retrying + applied.dead
         ]
     summary.pending = len(state.outbox)
+    if ports.router is not None:
+        summary.warnings.extend(ports.router.warnings())
     summary.duration_ms = int((time.monotonic() - started) * 1000)
     return summary

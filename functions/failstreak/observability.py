@@ -2,7 +2,8 @@
 
 - `logger`: JSON lines, one per event, with the pass's id as correlation id.
 - `metrics`: CloudWatch metrics written as EMF to stdout (no API call). Namespace from
-  `POWERTOOLS_METRICS_NAMESPACE` (default `failstreak`), service dimension from `POWERTOOLS_SERVICE_NAME`.
+  `POWERTOOLS_METRICS_NAMESPACE` (default `Failstreak`, as the template's), service dimension from
+  `POWERTOOLS_SERVICE_NAME`.
 - `traced`: wraps the handler in powertools' Tracer when tracing can work (the X-Ray SDK is installed and
   `POWERTOOLS_TRACE_DISABLED` is not set); otherwise the handler runs as is. The X-Ray SDK is imported only
   then, so a function without tracing does not pay for it at cold start.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,8 +25,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
     from failstreak.monitor import Summary
+    from failstreak.problems import Problem
 
-DEFAULT_NAMESPACE = "failstreak"
+# The template's MetricsNamespace default, so alarms and dashboard find the metrics even if the variable is unset.
+DEFAULT_NAMESPACE = "Failstreak"
 DEFAULT_SERVICE = "failstreak"
 EVENTS = ("triggered", "reminder", "resolved")
 
@@ -78,6 +82,9 @@ def record(summary: Summary) -> None:
         name="NotificationsSuppressed", unit=count, value=sum(1 for n in summary.notifications if n.suppressed)
     )
     metrics.add_metric(name="DeliveryFailures", unit=count, value=len(summary.delivery_failures))
+    metrics.add_metric(
+        name="DeadLetters", unit=count, value=sum(1 for f in summary.delivery_failures if not f["retrying"])
+    )
     metrics.add_metric(name="PendingNotifications", unit=count, value=summary.pending)
     metrics.add_metric(name="InboxBacklog", unit=count, value=summary.backlog)
     metrics.add_metric(name="ConflictsRetried", unit=count, value=summary.conflicts)
@@ -95,6 +102,19 @@ def record(summary: Summary) -> None:
     for team, events in sorted(summary.team_notifications.items()):
         for event, value in sorted(events.items()):
             _dimensioned("AlertsSent", value, Team=team, Event=event)
+
+
+def log_problem(problem: Problem) -> None:
+    """One problem of a pass as a WARNING or ERROR line, its details as structured fields (nothing secret)."""
+    fields = {f"problem_{k}" if k in _RESERVED else k: v for k, v in problem.fields.items()}
+    if problem.level >= logging.ERROR:
+        logger.error(problem.message, extra=fields)
+    else:
+        logger.warning(problem.message, extra=fields)
+
+
+# Keys powertools' formatter writes itself: a problem's field of that name would overwrite them.
+_RESERVED = frozenset({"level", "location", "message", "timestamp", "service", "cold_start", "xray_trace_id"})
 
 
 def record_failure() -> None:

@@ -1,4 +1,4 @@
-"""Parsing execution records (SPEC 2) from inbox files. Pure: bytes in, executions and rejections out.
+"""Parsing execution records (docs/records.md) from inbox files. Pure: bytes in, executions and rejections out.
 
 A file is JSON Lines (one object per line) or a JSON array of objects, optionally gzip-compressed (detected by
 its magic bytes, whatever its name). Each record is validated on its own: a bad line is rejected with its

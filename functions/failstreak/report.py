@@ -1,5 +1,5 @@
-"""`failstreak report`: a producer's one command. A CI job runs it at its end to drop one execution record (SPEC 2)
-into the inbox, so teams can feed the monitor before any source adapter exists.
+"""`failstreak report`: a producer's one command. A CI job runs it at its end to drop one execution record
+(docs/records.md) into the inbox, so teams can feed the monitor before any source adapter exists.
 
 The record is validated exactly as the monitor will validate it, then written as one uniquely named `.jsonl` object:
 to an `s3://bucket/prefix/` inbox (boto3, imported only then) or to a local inbox directory (written under a dot
@@ -125,7 +125,8 @@ def build_record(
     env: Mapping[str, str] | None = None,
     now: Callable[[], str] = _now_rfc3339,
 ) -> dict[str, Any]:
-    """One SPEC 2 record from the given fields, CI defaults filling the gaps, validated as the monitor will.
+    """One execution record (docs/records.md) from the given fields, CI defaults filling the gaps, validated as the
+    monitor will.
 
     `finished_at` defaults to now. Raises ConfigError, naming the field, when the record would be rejected.
     """

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from failstreak.config import read_text
-from failstreak.errors import ConfigError
+from failstreak.errors import ConfigError, FailstreakError
 from failstreak.model import Notification
 
 if TYPE_CHECKING:
@@ -93,6 +93,23 @@ def parse_owners(text: str, source: str = "owners") -> list[OwnerRule]:
     return rules
 
 
+def _team_known(cfg: Config, name: str) -> bool:
+    return name in cfg.teams or ("/" in name and name.rsplit("/", 1)[1] in cfg.teams)
+
+
+def unknown_teams(rules: list[OwnerRule], cfg: Config, source: str) -> list[str]:
+    """One warning per team the owners file names that the config's `teams:` does not define."""
+    seen: dict[str, int] = {}
+    for rule in rules:
+        for owner in rule.owners:
+            if not _EMAIL.match(owner) and not _team_known(cfg, owner.lstrip("@")):
+                seen.setdefault(owner, rule.line)
+    return [
+        f"{source}:{line}: team {owner} is not in the config's teams: (its jobs' alerts go to the defaults)"
+        for owner, line in seen.items()
+    ]
+
+
 def owners_of(rules: list[OwnerRule], job: str) -> tuple[str, ...]:
     """The owners of `job` by the last matching rule; () when no rule matches."""
     for rule in reversed(rules):
@@ -118,11 +135,15 @@ class Router:
     The owners file is read at most once per Router (one Router is built per pass), on first use, so a pass
     that sends nothing never reads it. An owner named by the job's execution records (`owner` field) takes
     precedence over the owners file, as the most specific statement of ownership.
+
+    Counting never depends on routing: an owners file that cannot be read or parsed routes every alert to the
+    defaults, and the problem is reported in `warnings()`, as is each team it names that `teams:` lacks.
     """
 
     def __init__(self, cfg: Config) -> None:
         self._cfg = cfg
         self._rules: list[OwnerRule] | None = None
+        self._warnings: list[str] = []
         notify = cfg.notify
         slack = notify.slack
         self._slack = slack is not None
@@ -136,8 +157,21 @@ class Router:
     def _owner_rules(self) -> list[OwnerRule]:
         if self._rules is None:
             location = self._cfg.owners
-            self._rules = parse_owners(read_text(location), location) if location else []
+            self._rules = []
+            if location:
+                try:
+                    self._rules = parse_owners(read_text(location), location)
+                except FailstreakError as e:
+                    self._warnings.append(
+                        f"owners file not used, alerts go to the default destinations: {str(e).splitlines()[0]}"
+                    )
+                self._warnings.extend(unknown_teams(self._rules, self._cfg, location))
         return self._rules
+
+    def warnings(self) -> list[str]:
+        """The routing problems met so far: an owners file that could not be used, teams it names without a
+        `teams:` entry (their jobs' alerts go to the defaults)."""
+        return list(self._warnings)
 
     def owners(self, n: Notification) -> tuple[str, ...]:
         """The owners of the notification's job: the record's `owner` if it names any, else the owners file."""

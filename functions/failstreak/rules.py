@@ -1,4 +1,5 @@
-"""Alert rules (SPEC 5): thresholds, the incident state machine, reminders and mutes. Pure: no I/O, no clock.
+"""Alert rules (docs/configuration.md): thresholds, the incident state machine, reminders and mutes. Pure: no I/O,
+no clock.
 
 Per job and pass, `evaluate` is called once, after all of the pass's runs are applied, and returns at most one
 notification:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from failstreak.config import Config, EmailConfig, SlackConfig, resolve_secret
-from failstreak.errors import FailstreakError
+from failstreak.errors import ConfigError, FailstreakError
 from failstreak.monitor import Ports
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.notifiers.console import ConsoleNotifier
@@ -94,7 +94,10 @@ def sources(cfg: Config) -> list[Source]:
         return []
     from failstreak.sources import build  # noqa: PLC0415
 
-    built: list[Source] = build(cfg)
+    try:
+        built: list[Source] = build(cfg)
+    except ConfigError as e:
+        raise ConfigError(f"{cfg.source}: {e}") from None
     return built
 
 

@@ -1,19 +1,22 @@
 """The Lambda entry point: one monitor pass per scheduled invocation. Wiring only.
 
 Configuration comes from the file named by `FAILSTREAK_CONFIG` (a local path or an s3:// URI). The return
-value is the pass summary of SPEC 6; a pass that cannot complete logs its one-line reason and raises, so the
-invocation is reported as an error (and the function's error alarm fires).
+value is the pass summary (docs/cli.md, `run --json`). Every problem of the pass (a delivery failure, a dead
+letter, a source error, a rejected line or file, an owners file not used) is logged at WARNING or ERROR with its
+reason in structured fields; a pass that cannot complete logs its one-line reason and raises, so the invocation is
+reported as an error (and the function's error alarm fires).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from failstreak import wiring
+from failstreak import problems, wiring
 from failstreak.config import load_config
 from failstreak.errors import FailstreakError
 from failstreak.monitor import new_pass_id, run_pass
-from failstreak.observability import logger, metrics, record, record_failure, traced
+from failstreak.observability import log_problem, logger, metrics, record, record_failure, traced
+from failstreak.preflight import inbox_warnings
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -24,6 +27,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.set_correlation_id(pass_id)
     try:
         cfg = load_config()
+        for message in inbox_warnings(cfg):
+            log_problem(problems.Problem(problems.WARNING, message, {"kind": "config"}))
         summary = run_pass(cfg, wiring.ports(cfg), pass_id=pass_id)
     except FailstreakError as e:
         record_failure()
@@ -34,9 +39,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.exception("pass failed: unexpected error")
         raise
     record(summary)
+    for problem in problems.of_summary(summary):
+        log_problem(problem)
     result = summary.to_dict()
+    failures = summary.delivery_failures
     logger.info(
         "pass completed",
-        extra={k: result[k] for k in ("files", "ingested", "duplicates", "rejected", "jobs", "alerting", "pending")},
+        extra={
+            **{k: result[k] for k in ("files", "ingested", "duplicates", "rejected", "jobs", "alerting", "pending")},
+            "delivery_failures": len(failures),
+            "dead_letters": sum(1 for f in failures if not f["retrying"]),
+            "source_errors": sum(1 for s in summary.sources.values() if not s.get("ok", True)),
+        },
     )
     return result

@@ -1,7 +1,7 @@
 """A local HTTP server that speaks enough of Slack's Web API for the notifier, on a free loopback port.
 
-Implements `chat.postMessage`, `chat.update` and an incoming-webhook endpoint (`/hooks/...`). Every request is
-recorded (method, JSON body, auth header) for assertions. Channels are named `#name` or by id `C…`; a
+Implements `chat.postMessage`, `chat.update`, `auth.test` and an incoming-webhook endpoint (`/hooks/...`). Every
+request is recorded (method, JSON body, auth header) for assertions. Channels are named `#name` or by id `C…`; a
 message's `ts` increases per post. Failures can be scripted per method, in order: `fail("chat.postMessage",
 status=429, retry_after=0)`, `fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes
 every request answer 503 until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
@@ -104,6 +104,21 @@ class SlackServer:
                         self._post(body)
                     elif req.method == "chat.update":
                         self._update(body)
+                    elif req.method == "auth.test":
+                        # Shape from https://api.slack.com/methods/auth.test (example response, bot token).
+                        self._reply(
+                            200,
+                            {
+                                "ok": True,
+                                "url": "https://example-workspace.slack.com/",
+                                "team": "Example Workspace",
+                                "user": "failstreak",
+                                "team_id": "T12345678",
+                                "user_id": "U12345678",
+                                "bot_id": "B12345678",
+                                "is_enterprise_install": False,
+                            },
+                        )
                     else:
                         self._reply(200, {"ok": False, "error": "unknown_method"})
 

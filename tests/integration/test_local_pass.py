@@ -231,8 +231,8 @@ def test_an_undelivered_alert_stays_pending_and_is_delivered_exactly_once_later(
 
 
 def test_a_muted_job_is_counted_but_nothing_is_sent(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # Given a mute added from the command line
-    assert cli(workdir, "mute", "ci/*", "--hours", "2", "--reason", "migration") == 0
+    # Given a mute added from the command line, starting the state (no pass has run yet)
+    assert cli(workdir, "mute", "ci/*", "--hours", "2", "--reason", "migration", "--create") == 0
     (workdir / "inbox" / "a.jsonl").write_text("\n".join(record("ci/a", i) for i in (1, 2, 3)) + "\n")
     # When a pass runs
     summary = run_json(workdir, capsys)

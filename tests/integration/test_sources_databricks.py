@@ -39,7 +39,7 @@ def completed(api: FakeDatabricks) -> list[Seen]:
 
 
 def test_every_result_state_of_spec_3_maps_to_its_canonical_status(api: FakeDatabricks) -> None:
-    # Given one finished run per Databricks result_state in SPEC 3, and one still running
+    # Given one finished run per Databricks result_state in docs/records.md, and one still running
     table = {
         "SUCCESS": Status.SUCCESS,
         "SUCCESS_WITH_FAILURES": Status.SUCCEEDED_WITH_FAILURES,

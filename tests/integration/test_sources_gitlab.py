@@ -56,7 +56,7 @@ def test_job_statuses_map_per_spec_3_with_allow_failure_and_timeouts(api: FakeGi
     # When the source pulls
     got = {ex.job: ex for ex in source(api).pull({}, NOW).executions}
 
-    # Then finished jobs map per SPEC 3 and unfinished ones are not emitted
+    # Then finished jobs map per docs/records.md and unfinished ones are not emitted
     assert {k: v.status for k, v in got.items()} == {
         "build": Status.SUCCESS,
         "unit": Status.FAILED,

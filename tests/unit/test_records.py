@@ -1,4 +1,4 @@
-"""Parsing inbox files (SPEC 2): good lines in, bad lines out with file, line and reason."""
+"""Parsing inbox files (docs/records.md): good lines in, bad lines out with file, line and reason."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 5 alert rules, driven through the pure engine and rules (no I/O)."""
+"""The alert rules (docs/configuration.md), driven through the pure engine and rules (no I/O)."""
 
 from __future__ import annotations
 

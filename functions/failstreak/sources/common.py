@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from failstreak.config import SecretRef, resolve_secret
+from failstreak.config import SecretRef, did_you_mean, explain_error, resolve_secret
 from failstreak.errors import ConfigError, FailstreakError, SourceError
 from failstreak.model import Execution, iso
 from failstreak.sources.base import Pulled, Source
@@ -73,11 +73,12 @@ def validate(model: type[C], raw: dict[str, Any], where: str) -> C:
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "(block)"
-        msg = first["msg"]
         if first["type"] == "missing":
             msg = "field required"
         elif first["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = "unknown field" + did_you_mean(str(first["loc"][-1]), model.model_fields)
+        else:
+            msg = explain_error(first)
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise ConfigError(f"{where}: {loc}: {msg}{more}") from None
 

@@ -10,7 +10,7 @@
   defaults to the same identity (`CI_PIPELINE_ID`, `CI_JOB_ID`). A retry made
   after an earlier pass updates the pipeline, so the pipeline is read again and the higher attempt replaces the
   lower one in the engine.
-- A failed job with `allow_failure` is *not* a failure (SPEC 3: "failed (not allow_failure)"). It is mapped to
+- A failed job with `allow_failure` is *not* a failure (docs/records.md). It is mapped to
   `succeeded_with_failures`, which counts as a success by default: that is how GitLab itself reads it (the
   pipeline passes, the job shows "passed with warnings"), it stays distinguishable from a clean success, and a
   team that wants such jobs to alert can say so per job with `outcomes: {succeeded_with_failures: failure}`.

@@ -42,7 +42,7 @@ class Clock:
 
 
 def config(s3: S3, *, extra: str = "") -> Config:
-    # history: every run stays remembered, so late or concurrent arrivals are never "stale" (SPEC 4).
+    # history: every run stays remembered, so late or concurrent arrivals are never "stale" (docs/configuration.md).
     return parse_config(
         f"state: {s3.uri('fs/state.json')}\ninbox: {s3.uri('fs/inbox/')}\nhistory: 1000\n{extra}",
         source="test-config",

@@ -98,7 +98,7 @@ def test_the_handler_runs_a_pass_from_the_s3_config_and_returns_the_summary(
     handler = fresh_handler(monkeypatch)
     # When Lambda invokes the handler
     result = handler({"source": "aws.events"}, LambdaContext())
-    # Then it returns the SPEC 6 summary of the pass
+    # Then it returns the summary (docs/cli.md) of the pass
     assert (result["ingested"], result["duplicates"], result["rejected"]) == (3, 3, 0)
     assert [(n["job"], n["event"], n["reasons"]) for n in result["notifications"]] == [
         ("nightly", "triggered", ["consecutive"])
@@ -134,6 +134,7 @@ def test_the_handler_emits_the_pass_metrics_as_emf(
         "JobsAlerting",
         "NotificationsSuppressed",
         "DeliveryFailures",
+        "DeadLetters",
         "PendingNotifications",
         "InboxBacklog",
         "ConflictsRetried",
