@@ -45,7 +45,7 @@ def test_every_conclusion_of_spec_3_maps_and_unfinished_jobs_are_not_emitted(api
     # When the source pulls
     got = {ex.job: ex.status for ex in source(api).pull({}, NOW).executions}
 
-    # Then each conclusion maps per docs/sources.md, keyed "workflow / job", and the workflow's own record says it started
+    # Then each conclusion maps per docs/sources.md, keyed "workflow / job"; the workflow's own record says it started
     assert got == {
         "CI": Status.SUCCESS,
         "CI / job-success": Status.SUCCESS,
