@@ -252,8 +252,8 @@ def test_role_sends_email_only_as_the_sender_identity(full_stack: Stack) -> None
     # Given a stack with EmailSenderIdentity=example.com
     send = _statement(full_stack, "SendAsSenderIdentity")
 
-    # Then the role may call ses:SendEmail on that identity only
-    assert actions_of(send) == ["ses:SendEmail"]
+    # Then the role may send, raw MIME included, as that identity only
+    assert actions_of(send) == ["ses:SendEmail", "ses:SendRawEmail"]
     assert resources_of(send) == ["arn:aws:ses:us-east-1:123456789012:identity/example.com"]
 
 
