@@ -1,0 +1,144 @@
+"""The local store when the filesystem says no: unreadable state, unwritable state, a lock that cannot be taken,
+and an archive on another filesystem. Each failure is real (no patched calls): the pass stops with one line
+naming the file, and nothing in the inbox is lost; the next pass that can run counts everything once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from failstreak.cli import main
+from failstreak.statecodec import decode
+from tests.conftest import T0
+
+
+def record(job: str, run_id: int, status: str = "failed") -> str:
+    return json.dumps({"job": job, "run_id": run_id, "status": status, "finished_at": T0 + run_id * 60_000})
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\n")
+    (tmp_path / "inbox" / "runs.jsonl").write_text("".join(record("ci/a", n) + "\n" for n in (1, 2, 3)))
+    return tmp_path
+
+
+def run(workdir: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["run", "--json", "--config", str(workdir / "failstreak.yaml")])
+    captured = capsys.readouterr()
+    return code, captured.out if code == 0 else captured.err
+
+
+def test_a_state_that_cannot_be_read_stops_the_pass_and_keeps_the_inbox(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a state path that cannot be read as a file (a directory is in its way)
+    (workdir / "state.json").mkdir()
+
+    # When a pass runs
+    code, err = run(workdir, capsys)
+
+    # Then it fails with one line naming the state and the reason, and the inbox file is still there
+    assert code == 1
+    assert err == f"failstreak: {workdir / 'state.json'}: cannot read state: Is a directory\n"
+    assert (workdir / "inbox" / "runs.jsonl").exists()
+
+
+def _limit_file_size() -> None:
+    # Writes past 200 bytes fail with EFBIG instead of killing the process (SIGXFSZ ignored), as on a full disk.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+
+
+def test_a_state_that_cannot_be_written_stops_the_pass_and_the_next_pass_counts_the_runs_once(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a process that cannot write files larger than 200 bytes (the state is larger)
+    exe = Path(sys.executable).with_name("failstreak")
+    config = str(workdir / "failstreak.yaml")
+
+    # When a pass runs in it
+    limited = subprocess.run(
+        [exe, "run", "--config", config], capture_output=True, text=True, preexec_fn=_limit_file_size, check=False
+    )
+
+    # Then it fails naming the state and the reason, leaves no state and keeps the inbox file
+    assert limited.returncode == 1
+    assert limited.stderr == f"failstreak: {workdir / 'state.json'}: cannot write state: File too large\n"
+    assert not (workdir / "state.json").exists()
+    assert [p.name for p in (workdir / "inbox").iterdir()] == ["runs.jsonl"]
+    assert not [p for p in workdir.iterdir() if p.name.endswith(".tmp")]
+
+    # And the next pass, free to write, counts the three runs once
+    code, out = run(workdir, capsys)
+    assert code == 0
+    assert json.loads(out)["ingested"] == 3
+    assert decode((workdir / "state.json").read_bytes()).jobs["ci/a"].total_runs == 3
+
+
+def test_a_lock_that_cannot_be_taken_stops_the_pass_naming_the_lock_file(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a lock file that cannot be opened (a directory is in its way)
+    (workdir / "state.json.lock").mkdir()
+
+    # When a pass runs
+    code, err = run(workdir, capsys)
+
+    # Then it fails naming the lock file, and the inbox file is still there
+    assert code == 1
+    assert err == f"failstreak: {workdir / 'state.json.lock'}: cannot lock the state: Is a directory\n"
+    assert (workdir / "inbox" / "runs.jsonl").exists()
+
+
+def _other_filesystem(than: Path) -> Path:
+    """A writable directory on a different filesystem than `than` (a tmpfs such as /dev/shm on Linux)."""
+    here = os.stat(than).st_dev
+    for candidate in (Path("/dev/shm"), Path("/run/user") / str(os.getuid()), Path("/run"), Path("/tmp")):
+        if candidate.is_dir() and os.access(candidate, os.W_OK) and os.stat(candidate).st_dev != here:
+            return candidate
+    raise AssertionError(f"no writable directory on another filesystem than {than}: this test needs one")
+
+
+def test_archive_and_quarantine_on_another_filesystem_are_moved_across(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given processed/ and quarantine/ on another filesystem than the inbox (symlinked, as a mount would be),
+    # where a rename cannot reach (EXDEV)
+    elsewhere = Path(tempfile.mkdtemp(dir=_other_filesystem(workdir), prefix="failstreak-test-"))
+    try:
+        (elsewhere / "processed").mkdir()
+        (elsewhere / "quarantine").mkdir()
+        (workdir / "inbox" / "processed").symlink_to(elsewhere / "processed")
+        (workdir / "inbox" / "quarantine").symlink_to(elsewhere / "quarantine")
+        (workdir / "inbox" / "unreadable.jsonl").write_bytes(b"\xff\xfe\x00\x01")
+
+        # When a pass runs
+        code, out = run(workdir, capsys)
+
+        # Then the good file is archived and the unreadable one quarantined with its reason, across the devices
+        assert code == 0
+        assert json.loads(out)["ingested"] == 3
+        assert [p.name for p in (elsewhere / "processed").rglob("*.jsonl")] == ["runs.jsonl"]
+        assert sorted(p.name for p in (elsewhere / "quarantine").iterdir()) == [
+            "unreadable.jsonl",
+            "unreadable.jsonl.reason.txt",
+        ]
+        assert sorted(p.name for p in (workdir / "inbox").iterdir()) == ["processed", "quarantine"]
+        # And the next pass finds nothing left to read
+        code, out = run(workdir, capsys)
+        assert (json.loads(out)["files"], json.loads(out)["ingested"]) == (0, 0)
+    finally:
+        shutil.rmtree(elsewhere)
