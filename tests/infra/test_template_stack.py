@@ -99,10 +99,6 @@ def test_handler_module_is_the_monitor_package_inside_code_uri(default_stack: St
     assert importlib.util.find_spec("monitor") is not None
 
 
-@pytest.mark.skipif(
-    not (FUNCTIONS / "monitor" / "app.py").exists(),
-    reason="functions/monitor/app.py is written in the S3/Lambda issue (3); this runs once that branch is merged",
-)
 def test_handler_path_imports_to_a_callable(default_stack: Stack) -> None:
     # Given the handler string of the deployed function
     module, _, function = _function_config(default_stack)["Handler"].rpartition(".")
