@@ -78,6 +78,8 @@ class SmtpServer:
 
     def __init__(self, cert: Path, key: Path, user: str, password: str) -> None:
         self.state = SmtpState()
+        # verb -> the reply that refuses it, e.g. {"RCPT": "450 4.2.1 Mailbox busy"} (RFC 5321 section 4.2)
+        self.refuse: dict[str, str] = {}
         self._user, self._password = user, password
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(cert, key)
@@ -141,7 +143,9 @@ class SmtpServer:
             verb = verb.upper()
             with self.state.lock:
                 self.state.commands.append((verb, tls))
-            if verb == "EHLO":
+            if verb in self.refuse:
+                say(self.refuse[verb])
+            elif verb == "EHLO":
                 say("250-localhost")
                 say("250-AUTH PLAIN LOGIN" if tls else "250-STARTTLS")
                 say("250 8BITMIME")

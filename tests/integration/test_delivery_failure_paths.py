@@ -155,6 +155,41 @@ def test_an_untrusted_smtp_certificate_sends_no_password_and_keeps_the_alert_pen
     assert len(smtp.state.messages) == 1
 
 
+@pytest.mark.parametrize(
+    ("verb", "reply", "retrying"),
+    [
+        ("RCPT", "450 4.2.1 Mailbox busy, try again later", True),
+        ("RCPT", "550 5.1.1 No such user", False),
+        ("DATA", "452 4.3.1 Insufficient system storage", True),
+        ("DATA", "554 5.7.1 Message rejected as spam", False),
+    ],
+)
+def test_an_smtp_refusal_is_retried_when_temporary_and_dead_lettered_when_permanent(
+    site: Path,
+    smtp: SmtpServer,
+    tls: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    verb: str,
+    reply: str,
+    retrying: bool,
+) -> None:
+    # Given the trusted server refusing the recipient or the message, temporarily (4xx) or for good (5xx)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls[0]))
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    smtp.refuse[verb] = reply
+    configure(site, smtp_notify(smtp))
+
+    # When a pass alerts
+    summary = a_pass(site)
+
+    # Then the delivery failed with the server's code; a 4xx stays pending, a 5xx is dead-lettered at once
+    ((destination, error, retried),) = failures(summary)
+    assert (destination, retried) == ("email:oncall@example.com", retrying)
+    assert reply[:3] in error
+    assert summary["pending"] == (1 if retrying else 0)
+    assert smtp.state.messages == []
+
+
 # -- SES unreachable ---------------------------------------------------------------------------------------------
 
 

@@ -263,3 +263,46 @@ def test_unmute_of_an_unknown_mute_fails_and_names_it(on_disk: Monitor, capsys: 
     assert cli(on_disk, "unmute", "ci/zzz") == 1
     assert "no mute with id or pattern 'ci/zzz'" in capsys.readouterr().err
     assert [m.match for m in on_disk.state().mutes] == ["ci/a"]
+
+
+def test_a_mute_with_runs_and_until_success_ends_at_whichever_comes_first(monitor: Monitor) -> None:
+    # Given ci/a muted for its next ten runs or until its next success
+    monitor.configure('mutes:\n  - {match: "ci/a", runs: 10, until_success: true}\n')
+    monitor.runs_of(*[("ci/a", "failed")] * 3)
+    assert monitor.pass_() == [("ci/a", "triggered", True)]
+
+    # When a success comes first, and then three failures (well within the ten runs)
+    monitor.runs_of(("ci/a", "success"))
+    monitor.pass_()
+    monitor.runs_of(*[("ci/a", "failed")] * 3)
+
+    # Then the success ended the mute: the new incident is sent
+    assert monitor.pass_() == [("ci/a", "triggered", False)]
+
+
+def test_status_marks_a_job_muted_only_while_a_mute_covers_it(
+    on_disk: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given mutes that have ended (ci/a's run was used, ci/b succeeded) or never matched (etl/*), and one that
+    # still covers ci/c
+    on_disk.configure(
+        "thresholds: {consecutive: 1}\nmutes:\n"
+        '  - {match: "ci/a", runs: 1, reason: one run}\n'
+        '  - {match: "ci/b", until_success: true, reason: until fixed}\n'
+        '  - {match: "ci/c", until: 2099-01-01T00:00:00Z, reason: still on}\n'
+        '  - {match: "etl/*", until: 2099-01-01T00:00:00Z, reason: other jobs}\n'
+    )
+    on_disk.runs_of(("ci/a", "failed"), ("ci/b", "failed"), ("ci/c", "failed"))
+    on_disk.pass_()
+    on_disk.runs_of(("ci/a", "failed"), ("ci/b", "success"), ("ci/c", "failed"))
+    on_disk.pass_()
+    capsys.readouterr()
+
+    # When the status is printed
+    assert cli(on_disk, "status") == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:-1]}
+
+    # Then only ci/c is shown muted, with its reason
+    assert rows["ci/c"].endswith("muted: still on")
+    assert "muted" not in rows["ci/a"]
+    assert "muted" not in rows["ci/b"]
