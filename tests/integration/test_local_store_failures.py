@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from failstreak.cli import main
+from failstreak.errors import StoreUnavailable
 from failstreak.statecodec import decode
+from failstreak.stores.local import LocalStateStore
 from tests.conftest import T0
 
 
@@ -142,3 +144,40 @@ def test_archive_and_quarantine_on_another_filesystem_are_moved_across(
         assert (json.loads(out)["files"], json.loads(out)["ingested"]) == (0, 0)
     finally:
         shutil.rmtree(elsewhere)
+
+
+def test_a_state_write_that_fails_leaves_the_old_state_and_no_temporary_file(tmp_path: Path) -> None:
+    # Given a saved state, and this process unable to write files past 200 bytes (as on a full disk)
+    store = LocalStateStore(tmp_path / "state.json")
+    token = store.save(b'{"old": true}', None)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    # Python ignores SIGXFSZ, so the write fails with EFBIG instead of killing the process.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, hard))
+    try:
+        # When a larger state is saved
+        with pytest.raises(StoreUnavailable) as raised:
+            store.save(b"x" * 1000, token)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+    # Then the error names the state and the reason, the old state is intact, and the temporary file is gone
+    assert str(raised.value) == f"{tmp_path / 'state.json'}: cannot write state: File too large"
+    assert (tmp_path / "state.json").read_bytes() == b'{"old": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]
+
+
+def test_files_still_being_written_and_a_missing_inbox_are_not_read(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a producer still writing a dot-named temporary file beside a finished one
+    (workdir / "inbox" / ".runs2.jsonl.tmp").write_text(record("ci/b", 9) + "\n")
+
+    # When a pass runs, then it reads the finished file only, and leaves the temporary one alone
+    code, out = run(workdir, capsys)
+    assert (code, json.loads(out)["files"]) == (0, 1)
+    assert (workdir / "inbox" / ".runs2.jsonl.tmp").exists()
+
+    # And with the inbox directory gone altogether, a pass has nothing to read and still succeeds
+    shutil.rmtree(workdir / "inbox")
+    code, out = run(workdir, capsys)
+    assert (code, json.loads(out)["files"]) == (0, 0)
