@@ -181,3 +181,60 @@ def test_files_still_being_written_and_a_missing_inbox_are_not_read(
     shutil.rmtree(workdir / "inbox")
     code, out = run(workdir, capsys)
     assert (code, json.loads(out)["files"]) == (0, 0)
+
+
+def test_a_state_that_became_unreadable_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    # Given a store that read no state, and then something unreadable put where the state goes
+    store = LocalStateStore(tmp_path / "state.json")
+    loaded = store.load()
+    (tmp_path / "state.json").mkdir()
+
+    # When the pass saves, then the save is refused naming the state and the reason, and nothing is replaced
+    with pytest.raises(StoreUnavailable, match=r"state\.json: cannot read state: Is a directory$"):
+        store.save(b"{}", loaded.token)
+    assert (tmp_path / "state.json").is_dir()
+
+
+def test_a_dangling_link_in_the_inbox_is_not_read_and_the_pass_goes_on(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a link in the inbox to a file that no longer exists, beside a good file
+    (workdir / "inbox" / "gone.jsonl").symlink_to(workdir / "nowhere.jsonl")
+
+    # When a pass runs, then it reads the good file only
+    code, out = run(workdir, capsys)
+    assert (code, json.loads(out)["files"], json.loads(out)["ingested"]) == (0, 1, 3)
+
+
+def test_a_file_that_cannot_be_read_is_named_and_left_for_a_later_pass(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given, beside a good file, an inbox entry whose read fails with an I/O error (a link to /proc/self/mem,
+    # which the kernel refuses to read from address 0 with EIO)
+    (workdir / "inbox" / "broken.jsonl").symlink_to("/proc/self/mem")
+
+    # When a pass runs
+    code, out = run(workdir, capsys)
+
+    # Then the good file is counted, the unreadable one is named with the reason and stays in the inbox
+    summary = json.loads(out)
+    assert (code, summary["ingested"]) == (0, 3)
+    (reject,) = summary["rejects"]
+    assert reject["file"] == "broken.jsonl"
+    assert "cannot read: Input/output error" in reject["reason"]
+    assert (workdir / "inbox" / "broken.jsonl").is_symlink()
+
+
+def test_files_in_subfolders_of_the_inbox_are_read_and_archived_under_their_folder(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a producer writing into its own subfolder of the inbox
+    (workdir / "inbox" / "team-a").mkdir()
+    (workdir / "inbox" / "team-a" / "more.jsonl").write_text(record("ci/b", 7) + "\n")
+
+    # When a pass runs, then both files are read, and the subfolder's file is archived under its folder
+    code, out = run(workdir, capsys)
+    assert (code, json.loads(out)["files"], json.loads(out)["ingested"]) == (0, 2, 4)
+    assert [
+        p.relative_to(workdir / "inbox" / "processed").parts[-2:] for p in (workdir / "inbox").rglob("more.jsonl")
+    ] == [("team-a", "more.jsonl")]

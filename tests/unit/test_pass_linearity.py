@@ -65,11 +65,13 @@ def _lines(n: int) -> int:
             count[0] += 1
         return tracer
 
+    # Coverage measures through the same hook: put its tracer back afterwards, or every later test goes unmeasured.
+    previous = sys.gettrace()
     sys.settrace(tracer)
     try:
         summary = run()
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     assert (summary.ingested, len(summary.notifications), summary.pending) == (3 * n, n, 0)
     return count[0]
 
