@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from email import message_from_string
 from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from failstreak import wiring
-from failstreak.config import load_config
+from failstreak.config import EmailConfig, load_config
 from failstreak.monitor import run_pass
+from failstreak.notifiers.email import EmailNotifier
 from failstreak.statecodec import decode
 from tests.conftest import T0
 from tests.integration import slack_server
@@ -231,6 +234,89 @@ def test_ses_unreachable_keeps_the_alert_pending_and_a_later_pass_sends_it(
         again = a_pass(site)
         sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
         assert (failures(again), again["pending"], len(sent)) == ([], 0, 1)
+
+
+class _SesAnswering:
+    """An SES v2 endpoint on loopback that answers every request with one error, as the REST-JSON protocol
+    does: the code in the `x-amzn-ErrorType` header, the message in the JSON body (botocore/parsers.py,
+    RestJSONParser; https://smithy.io/2.0/aws/protocols/aws-restjson1-protocol.html, "Operation error
+    serialization")."""
+
+    def __init__(self, status: int, code: str) -> None:
+        answer = json.dumps({"message": f"{code} from the test endpoint"}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("x-amzn-ErrorType", f"{code}:http://internal.amazon.com/coral/com.amazonaws.sesv2/")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "retrying"),
+    [
+        (400, "MessageRejected", False),
+        (400, "SomeErrorSesAddsLater", False),
+        (429, "SomeErrorSesAddsLater", True),
+        (503, "SomeErrorSesAddsLater", True),
+    ],
+)
+def test_an_ses_error_is_retried_only_when_ses_says_to_slow_down_or_is_failing(
+    site: Path, monkeypatch: pytest.MonkeyPatch, status: int, code: str, retrying: bool
+) -> None:
+    # Given SES answering with an error, one the notifier knows or one it has never seen
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    ses = _SesAnswering(status, code)
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SESV2", ses.url)
+        configure(
+            site,
+            {"email": {"sender": "alerts@example.com", "default_to": ["oncall@example.com"], "region": "eu-west-1"}},
+        )
+
+        # When a pass alerts
+        summary = a_pass(site)
+    finally:
+        ses.stop()
+
+    # Then a 4xx it does not know is permanent like a known rejection, and 429 or 5xx waits for the next pass
+    ((destination, error, retried),) = failures(summary)
+    assert (destination, retried) == ("email:oncall@example.com", retrying)
+    assert error.startswith(f"email oncall@example.com: SES {code}:")
+
+
+def test_an_email_notifier_with_nothing_to_send_contacts_no_server(
+    smtp: SmtpServer, tls: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the SMTP notifier, and an address with no deliveries
+    cfg = EmailConfig.model_validate(
+        {"sender": "alerts@example.com", "transport": "smtp", "smtp": {"host": "127.0.0.1", "port": smtp.port}}
+    )
+    notifier = EmailNotifier.from_config(cfg, lambda ref: "")
+    # When it is asked to send nothing, then it returns no results and opened no connection
+    assert notifier.send("oncall@example.com", []) == []
+    assert smtp.state.commands == []
 
 
 # -- routed to a notifier that is not configured ---------------------------------------------------------------------
