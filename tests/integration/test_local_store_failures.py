@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from failstreak.cli import main
-from failstreak.errors import StoreUnavailable
+from failstreak.errors import ItemGone, StoreUnavailable
 from failstreak.statecodec import decode
-from failstreak.stores.local import LocalStateStore
+from failstreak.stores.local import LocalInbox, LocalStateStore
 from tests.conftest import T0
 
 
@@ -238,3 +238,17 @@ def test_files_in_subfolders_of_the_inbox_are_read_and_archived_under_their_fold
     assert [
         p.relative_to(workdir / "inbox" / "processed").parts[-2:] for p in (workdir / "inbox").rglob("more.jsonl")
     ] == [("team-a", "more.jsonl")]
+
+
+def test_a_file_archived_by_another_pass_after_listing_is_gone_not_an_error(workdir: Path) -> None:
+    # Given this pass's listing of the inbox, and another pass archiving the file right after
+    inbox = LocalInbox(workdir / "inbox")
+    (item,) = inbox.pending()
+    LocalInbox(workdir / "inbox").archive(item)
+
+    # When this pass reads it, then it learns the file is gone (its runs are the other pass's to count)
+    with pytest.raises(ItemGone, match=r"runs\.jsonl: gone"):
+        inbox.read(item)
+    # And archiving it again is a no-op that leaves one archived copy
+    inbox.archive(item)
+    assert [p.name for p in (workdir / "inbox" / "processed").rglob("*.jsonl")] == ["runs.jsonl"]
