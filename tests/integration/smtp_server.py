@@ -109,8 +109,8 @@ class SmtpServer:
             conn.settimeout(5)
             try:
                 self._session(conn)
-            except (OSError, ssl.SSLError):
-                pass  # the client gave up (e.g. it did not trust the certificate)
+            except (OSError, ValueError, UnicodeDecodeError):
+                pass  # the client gave up (e.g. it did not trust the certificate) or sent garbage: next client
             finally:
                 conn.close()
 
