@@ -11,6 +11,7 @@ import pytest
 
 from failstreak.cli import main
 from tests.conftest import T0
+from tests.integration.platform_servers import FakeGitLab, serve
 from tests.integration.slack_server import SlackServer, running
 
 
@@ -118,3 +119,24 @@ def test_report_without_an_inbox_says_where_to_give_one(tmp_path: Path, capsys: 
     code = main(["report", "--job", "ci/a", "--status", "failed", "--config", str(tmp_path / "failstreak.yaml")])
     assert code == 1
     assert capsys.readouterr().err == "failstreak: report: no inbox: give --inbox, or a config that names one\n"
+
+
+def test_a_quiet_pass_prints_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a healthy run in the inbox and a source that answers
+    monkeypatch.setenv("GL", "glpat-1")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_runs(inbox, "a.jsonl", "ci/a", "success")
+    with serve(FakeGitLab("glpat-1", "a/b")) as gitlab:
+        (tmp_path / "failstreak.yaml").write_text(
+            "state: state.json\ninbox: inbox/\nsources:\n"
+            f"  - {{type: gitlab, name: gl, url: '{gitlab.base_url}', token: {{env: GL}}, project: a/b}}\n"
+        )
+        # When a pass runs, printing for a person
+        assert main(["run", "--config", str(tmp_path / "failstreak.yaml")]) == 0
+
+    # Then it prints the one summary line, with no notifications and nothing needing attention
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.endswith(": 1 files; 1 runs ingested; 0 duplicates; 0 rejected; 1 jobs, 0 alerting")

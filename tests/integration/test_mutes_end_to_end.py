@@ -306,3 +306,12 @@ def test_status_marks_a_job_muted_only_while_a_mute_covers_it(
     assert rows["ci/c"].endswith("muted: still on")
     assert "muted" not in rows["ci/a"]
     assert "muted" not in rows["ci/b"]
+
+
+def test_mute_until_a_time_without_a_zone_takes_it_as_utc(on_disk: Monitor, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a mute until a time written without a zone
+    assert cli(on_disk, "mute", "ci/a", "--until", "2099-01-01T00:00:00") == 0
+    capsys.readouterr()
+    # When the mutes are listed, then it ends at that time in UTC
+    assert cli(on_disk, "mutes") == 0
+    assert "ci/a  until 2099-01-01T00:00:00Z" in capsys.readouterr().out
