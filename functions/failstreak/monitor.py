@@ -213,7 +213,9 @@ def _config_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
         created = first_seen.setdefault(key, now)
         mutes.append(
             Mute(
-                id=key,
+                # Dated like a mute from the command line: a mute taken out of the file and put back later is a
+                # new mute, whose `runs` count from then, not from the progress its earlier self left in the jobs.
+                id=rules.mute_id(m.match, until, m.runs, m.until_success, created),
                 match=m.match,
                 created_at=created,
                 until=until,

@@ -198,10 +198,12 @@ class Router:
         """Every destination for `n`, each once, in a stable order: console, Slack, email."""
         channels: list[str] = []
         emails: list[str] = []
+        unconfigured: list[str] = []
         for owner in self.owners(n) or ("",):
             team_channels, team_emails = self._team_destinations(owner) if owner else ([], [])
             usable = (self._slack and team_channels) or (self._email and team_emails)
             if not usable:
+                unconfigured += [f"slack:{c}" for c in team_channels] + [f"email:{e.lower()}" for e in team_emails]
                 team_channels = self._default_slack if self._slack else []
                 team_emails = self._default_email if self._email else []
             channels.extend(team_channels)
@@ -216,4 +218,6 @@ class Router:
                 out.extend(f"slack:{c}" for c in _dedupe(channels))
         if self._email:
             out.extend(f"email:{a}" for a in _dedupe([e.lower() for e in emails]))
-        return out
+        # No default to fall back on: the owners' own destinations, whose notifier is not configured, so that the
+        # alert is dead-lettered with that reason (docs/notifications.md, "Destinations") instead of vanishing.
+        return out or _dedupe(unconfigured)

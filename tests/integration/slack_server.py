@@ -5,6 +5,12 @@ request is recorded (method, JSON body, auth header) for assertions. Channels ar
 message's `ts` increases per post. Failures can be scripted per method, in order: `fail("chat.postMessage",
 status=429, retry_after=0)`, `fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes
 every request answer 503 until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
+
+Threads are checked as Slack checks them: a `chat.postMessage` whose `thread_ts` names no message of that
+channel, or one that was deleted (`delete(channel_id, ts)`), answers `cannot_reply_to_message`, the error Slack
+documents for a message that cannot take thread replies (https://docs.slack.dev/reference/methods/chat.postMessage,
+"Errors"); `chat.update` of such a message answers `message_not_found`, as documented for chat.update
+(https://docs.slack.dev/reference/methods/chat.update).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class Failure:
 class SlackState:
     requests: list[Request] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    deleted: set[tuple[str, str]] = field(default_factory=set)
     posts: list[dict[str, Any]] = field(default_factory=list)
     webhook_posts: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
@@ -135,6 +142,10 @@ class SlackServer:
                 if channel is None:
                     self._reply(200, {"ok": False, "error": "channel_not_found"})
                     return
+                thread = body.get("thread_ts")
+                if thread is not None and (channel, str(thread)) not in state.messages:
+                    self._reply(200, {"ok": False, "error": "cannot_reply_to_message"})
+                    return
                 state.next_ts += 1
                 ts = f"{state.next_ts}.000100"
                 state.messages[(channel, ts)] = body
@@ -177,6 +188,12 @@ class SlackServer:
         """Make the next call of `method` fail this way (queue several to fail several calls)."""
         with self.state.lock:
             self.state.failures.setdefault(method, []).append(Failure(status, error, retry_after))
+
+    def delete(self, channel_id: str, ts: str) -> None:
+        """Delete a message, as a user can: it takes no more replies and can no longer be updated."""
+        with self.state.lock:
+            self.state.messages.pop((channel_id, ts))
+            self.state.deleted.add((channel_id, ts))
 
     def down(self) -> None:
         with self.state.lock:

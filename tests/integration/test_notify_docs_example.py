@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,9 +63,8 @@ def _fenced(after: str, lang: str = "") -> str:
     return match.group(1)
 
 
-def test_the_documented_slack_digest_email_and_rewrite_are_what_a_real_pass_sends(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _documented_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Any]:
+    """The documented scenario's two passes: (the digest posted to #data-platform, its rewrite, the summary)."""
     # Given the documented scenario: two jobs owned by @platform failing, with runs as in the example
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
     (tmp_path / "inbox").mkdir()
@@ -96,6 +96,13 @@ notify:
         )
         run_pass(cfg, wiring.ports(cfg))
         [update] = slack.calls("chat.update")
+    return post, update, summary
+
+
+def test_the_documented_slack_digest_email_and_rewrite_are_what_a_real_pass_sends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post, update, summary = _documented_passes(tmp_path, monkeypatch)
     # Then the docs show exactly the payload, the fallback text, the rewrite and the email's subject and text
     assert json.loads(_fenced("Example: a real digest", "json")) == {"text": post["text"], "blocks": post["blocks"]}
     assert _fenced("The fallback `text` as plain lines") == post["text"]
@@ -103,3 +110,31 @@ notify:
     mail = email_render.render(summary.notifications)
     assert f"`{mail.subject}`" in DOC.read_text()
     assert _fenced("The text part of the example above") == mail.text.rstrip()
+
+
+README = DOC.parents[1] / "README.md"
+
+
+def _readme_fenced(after: str, lang: str = "") -> str:
+    text = README.read_text()
+    match = re.compile(rf"```{lang}\n(.*?)\n```", re.DOTALL).search(text, text.index(after))
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_readme_copy_of_the_example_is_what_a_real_pass_sends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the documented scenario's passes
+    post, update, summary = _documented_passes(tmp_path, monkeypatch)
+
+    # Then the README's job block is two consecutive blocks of the payload posted, the fallback text and the
+    # rewrite are those sent, and the email's subject and text part are those rendered
+    shown = json.loads("[" + _readme_fenced("This is one job's block", "json") + "]")
+    blocks = post["blocks"]
+    assert any(blocks[i : i + len(shown)] == shown for i in range(len(blocks)))
+    assert _readme_fenced("the message's plain-text fallback") == post["text"]
+    assert _readme_fenced("the original becomes") == update.body["text"]
+    mail = email_render.render(summary.notifications)
+    assert f"subject `{mail.subject}`" in README.read_text()
+    assert _readme_fenced("an HTML part and this text part") in mail.text

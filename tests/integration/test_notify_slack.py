@@ -134,13 +134,6 @@ def test_a_fix_for_a_job_announced_in_the_same_send_keeps_its_siblings_in_the_or
     assert "🔴 *b* — still failing" in original["text"]
 
 
-def test_a_deleted_original_message_makes_the_reply_a_top_level_message(slack: SlackServer) -> None:
-    slack.fail("chat.postMessage", error="thread_not_found")
-    [result] = bot(slack).send("#ci", deliver(note("a", Event.REMINDER), thread="C1|1.000"))
-    assert result.delivered
-    assert "thread_ts" not in slack.posted()[-1]
-
-
 def test_rate_limited_once_is_retried_after_retry_after_and_delivered(slack: SlackServer) -> None:
     # Given Slack answers 429 with Retry-After: 0 once
     slack.fail("chat.postMessage", status=429, retry_after=0)

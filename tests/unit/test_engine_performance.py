@@ -198,32 +198,3 @@ def test_a_status_that_a_job_counts_as_failure_keeps_its_link() -> None:
     engine.apply(state, [Execution("b1", "1", Status.SKIPPED, 10**12, url="u")], CFG.policy_for, now=0)
     # Then its skipped run keeps its link
     assert state.jobs["b1"].runs[0].url == "u"
-
-
-def test_enqueueing_many_notifications_is_linear_in_their_number() -> None:
-    # Given a pass with N notifications to enqueue, and an outbox that counts how often it is walked
-    from failstreak import outbox
-    from failstreak.model import Event, Notification
-
-    class WalkedList(list[Any]):
-        walked = 0
-
-        def __iter__(self) -> Iterator[Any]:
-            for item in super().__iter__():
-                WalkedList.walked += 1
-                yield item
-
-    def enqueue_work(n: int) -> int:
-        WalkedList.walked = 0
-        state = State()
-        state.outbox = WalkedList()
-        queued = {e.id for e in state.outbox}  # as the pass does: once
-        notes = [Notification(f"t:{i}", f"j{i}", Event.TRIGGERED, (), 3, 3, 3, 3, 5, 10, 1) for i in range(n)]
-        for note in notes:
-            outbox.enqueue(state, note, ["console", "slack:#x"], present=queued)
-        assert len(state.outbox) == 2 * n
-        return WalkedList.walked
-
-    # Then the outbox is not walked once per notification (that made a pass quadratic in its notifications)
-    assert enqueue_work(800) == 0
-    assert enqueue_work(200) == 0

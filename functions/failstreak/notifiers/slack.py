@@ -80,7 +80,9 @@ PERMANENT_ERRORS = frozenset(
         "user_not_found",
     }
 )
-_THREAD_GONE = frozenset({"thread_not_found", "message_not_found"})
+# A reply whose parent is gone: `cannot_reply_to_message` is what chat.postMessage documents for a message that
+# cannot take thread replies (a deleted original); the other two are not documented for it, and kept as synonyms.
+_THREAD_GONE = frozenset({"cannot_reply_to_message", "thread_not_found", "message_not_found"})
 _HINTS = {
     "channel_not_found": "no such channel, or the app cannot see it (invite it, or add chat:write.public)",
     "not_in_channel": "the app is not a member of the channel: invite it, or add the chat:write.public scope",

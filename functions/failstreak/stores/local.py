@@ -55,16 +55,21 @@ class LocalStateStore(StateStore):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        lock_path = self.path.with_name(self.path.name + ".lock")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path.with_name(self.path.name + ".lock"), "a+b") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+            lock = open(lock_path, "a+b")  # noqa: SIM115 - closed below, after the body ran under the lock
         except OSError as e:
-            raise StoreUnavailable(f"{self.location}: {e.strerror or e}") from None
+            raise StoreUnavailable(f"{lock_path}: cannot lock the state: {e.strerror or e}") from None
+        with lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            except OSError as e:
+                raise StoreUnavailable(f"{lock_path}: cannot lock the state: {e.strerror or e}") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def load(self) -> Loaded:
         try:
@@ -81,6 +86,8 @@ class LocalStateStore(StateStore):
                 current = self.path.read_bytes()
             except FileNotFoundError:
                 current = None
+            except OSError as e:
+                raise StoreUnavailable(f"{self.location}: cannot read state: {e.strerror or e}") from None
             current_token = None if current is None else _token(current)
             if current_token != token:
                 raise ConflictError(f"{self.location}: state changed since it was read")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from failstreak import secrets
-from failstreak.config import SecretRef, resolve_secret
+from failstreak import secrets, wiring
+from failstreak.config import SecretRef, parse_config, resolve_secret
 from failstreak.errors import ConfigError
+from failstreak.monitor import run_pass
+from tests.integration.slack_server import running
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +60,50 @@ def test_a_missing_secret_is_a_config_error_naming_the_reference(aws: None) -> N
         secrets.fetch(SecretRef(secret="failstreak/none"))
 
 
-def test_an_error_never_includes_the_secret_value(aws: None) -> None:
-    # Given a SecureString parameter, and a reference to a name next to it that does not exist
-    boto3.client("ssm").put_parameter(Name="/real", Value="s3cr3t-value", Type="SecureString")
-    # When a wrong reference is resolved, then the message names the reference only
-    with pytest.raises(ConfigError) as raised:
+def test_a_missing_parameter_is_a_config_error_naming_the_reference_only(aws: None) -> None:
+    # Given no parameter /wrong
+    # When it is resolved, then the message names the reference and the API's reason
+    with pytest.raises(ConfigError, match=r"^ssm:/wrong: cannot fetch: .*ParameterNotFound"):
         secrets.fetch(SecretRef(ssm="/wrong"))
-    assert str(raised.value).startswith("ssm:/wrong: cannot fetch:")
-    assert "s3cr3t" not in str(raised.value)
+
+
+def test_a_fetched_token_that_slack_refuses_appears_in_no_error_summary_state_or_log(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a Slack token fetched from Secrets Manager that Slack refuses (invalid_auth): the one error path on
+    # which the value itself was sent somewhere and an error comes back
+    token = "xoxb-0000-s3cr3t-value"
+    boto3.client("secretsmanager").create_secret(Name="failstreak/slack", SecretString=token)
+    (tmp_path / "inbox").mkdir()
+    runs = [{"job": "ci/a", "run_id": n, "status": "failed", "finished_at": 1_790_000_000_000 + n} for n in (1, 2, 3)]
+    (tmp_path / "inbox" / "runs.jsonl").write_text("\n".join(json.dumps(r) for r in runs) + "\n")
+    with running() as slack:
+        cfg = parse_config(
+            json.dumps(
+                {
+                    "state": str(tmp_path / "state.json"),
+                    "inbox": str(tmp_path / "inbox"),
+                    "notify": {
+                        "slack": {
+                            "token": {"secret": "failstreak/slack"},
+                            "base_url": slack.base_url,
+                            "default_channel": "#ops",
+                        }
+                    },
+                }
+            )
+        )
+
+        # When a pass alerts
+        summary = run_pass(cfg, wiring.ports(cfg)).to_dict()
+
+        # Then Slack saw the token and refused it, the pass reports the refusal ...
+        assert [r.auth for r in slack.calls("chat.postMessage")] == [f"Bearer {token}"]
+    (failure,) = summary["delivery_failures"]
+    assert "invalid_auth" in failure["error"]
+    # ... and the value is nowhere in what the pass reports, stores or logs
+    outputs = [json.dumps(summary), (tmp_path / "state.json").read_text(), caplog.text, *capsys.readouterr()]
+    assert [o for o in outputs if "s3cr3t" in o] == []
 
 
 def test_an_env_reference_is_not_fetched_here() -> None:

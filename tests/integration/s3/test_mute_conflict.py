@@ -1,0 +1,78 @@
+"""`failstreak mute` on the S3 state, racing a real concurrent write: the conditional write loses, and retries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from failstreak.cli import main
+from failstreak.statecodec import decode
+from failstreak.stores import s3 as s3store
+from tests.integration.s3.backends import S3
+
+pytestmark = pytest.mark.integration
+
+
+def test_mute_retries_when_another_writer_saves_the_state_first(
+    s3: S3, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a config naming state on S3, and another `failstreak mute` that saves the state between this
+    # command's read and its conditional write (run from the first attempt to write, so the race is certain)
+    config = tmp_path / "failstreak.yaml"
+    config.write_text(f"state: {s3.uri('fs/state.json')}\ninbox: {s3.uri('fs/inbox/')}\n")
+    writes: list[str] = []
+
+    def other_writer_first(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") != "fs/state.json":
+            return
+        writes.append("attempt")
+        if len(writes) == 1:
+            assert main(["mute", "etl/*", "--runs", "2", "--config", str(config)]) == 0
+
+    events = s3store.client().meta.events
+    events.register("provide-client-params.s3.PutObject", other_writer_first)
+    try:
+        # When this command mutes ci/*
+        code = main(["mute", "ci/*", "--hours", "2", "--config", str(config)])
+    finally:
+        events.unregister("provide-client-params.s3.PutObject", other_writer_first)
+
+    # Then its first write lost the race (three attempts: its own, the other's, its retry), it reloaded the state
+    # and saved again, and both mutes are in the state: neither write was lost
+    assert code == 0
+    assert len(writes) == 3
+    assert sorted(m.match for m in decode(s3.get("fs/state.json")).mutes) == ["ci/*", "etl/*"]
+    assert capsys.readouterr().out.count("muted ") == 2
+
+
+def test_mute_gives_up_with_a_clear_error_when_the_state_keeps_changing(
+    s3: S3, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given save_attempts: 2, and another writer that saves the state before each of this command's writes
+    config = tmp_path / "failstreak.yaml"
+    config.write_text(f"state: {s3.uri('fs/state.json')}\nsave_attempts: 2\n")
+    other_writing = [False]
+    other_writes = []
+
+    def other_writer_every_time(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") != "fs/state.json" or other_writing[0]:
+            return  # the other writer's own write goes through
+        other_writing[0] = True
+        other_writes.append(main(["mute", f"etl/{len(other_writes)}", "--runs", "1", "--config", str(config)]))
+        other_writing[0] = False
+
+    events = s3store.client().meta.events
+    events.register("provide-client-params.s3.PutObject", other_writer_every_time)
+    try:
+        # When this command mutes ci/*
+        code = main(["mute", "ci/*", "--hours", "2", "--config", str(config)])
+    finally:
+        events.unregister("provide-client-params.s3.PutObject", other_writer_every_time)
+
+    # Then it gives up after its two attempts, says why, and the state holds the other writer's mutes only
+    assert code == 1
+    assert other_writes == [0, 0]
+    assert f"{s3.uri('fs/state.json')}: state kept changing; mute not saved" in capsys.readouterr().err
+    assert "ci/*" not in [m.match for m in decode(s3.get("fs/state.json")).mutes]

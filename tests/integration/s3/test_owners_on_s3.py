@@ -1,0 +1,79 @@
+"""`owners: s3://…/JOBOWNERS` (the README's first example): the owners file read from S3 routes each alert."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from failstreak import wiring
+from failstreak.config import parse_config
+from failstreak.errors import ConfigError
+from failstreak.monitor import run_pass
+from tests.integration.s3.backends import S3
+from tests.integration.slack_server import SlackServer, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackServer]:
+    with running() as server:
+        yield server
+
+
+def _setup(s3: S3, slack: SlackServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SLACK_TOKEN", "xoxb-test-token")
+    for job in ("tests_team_a_unit", "nightly-etl"):
+        body = "".join(
+            json.dumps({"job": job, "run_id": n, "status": "failed", "finished_at": 1_790_000_000_000 + n}) + "\n"
+            for n in (1, 2, 3)
+        )
+        s3.put(f"failstreak/inbox/{job}.jsonl", body.encode())
+    return f"""
+state: {s3.uri("failstreak/state.json")}
+inbox: {s3.uri("failstreak/inbox/")}
+owners: {s3.uri("failstreak/JOBOWNERS")}
+teams:
+  team-a: {{slack: ["#team-a-ci"]}}
+notify:
+  slack: {{token: {{env: SLACK_TOKEN}}, base_url: {slack.base_url}, default_channel: "#ci-alerts"}}
+"""
+
+
+def test_an_owners_file_on_s3_routes_each_alert_to_its_team(
+    s3: S3, slack: SlackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the README's example: JOBOWNERS on S3 giving tests_team_a_* to @team-a, and an unowned job
+    cfg = parse_config(_setup(s3, slack, monkeypatch))
+    s3.put("failstreak/JOBOWNERS", b"# CODEOWNERS syntax\ntests_team_a_*  @team-a\n")
+
+    # When a pass alerts on both
+    summary = run_pass(cfg, wiring.ports(cfg))
+
+    # Then team-a's job goes to team-a's channel, the unowned one to the default channel
+    by_channel = {p["channel"]: p["text"] for p in slack.posted()}
+    assert sorted(by_channel) == ["#ci-alerts", "#team-a-ci"]
+    assert "tests_team_a_unit" in by_channel["#team-a-ci"]
+    assert "nightly-etl" not in by_channel["#team-a-ci"]
+    assert "nightly-etl" in by_channel["#ci-alerts"]
+    assert summary.team_notifications == {"team-a": {"triggered": 1}, "default": {"triggered": 1}}
+
+
+def test_a_missing_owners_object_fails_the_pass_naming_it_and_loses_nothing(
+    s3: S3, slack: SlackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a config naming an owners object that does not exist
+    cfg = parse_config(_setup(s3, slack, monkeypatch))
+
+    # When a pass runs, then it fails naming the object
+    with pytest.raises(ConfigError, match=r"^s3://.*/failstreak/JOBOWNERS: no such object$"):
+        run_pass(cfg, wiring.ports(cfg))
+
+    # And nothing was sent or archived: once the file is there, the next pass counts and routes everything
+    assert slack.posted() == []
+    assert len(s3.keys("failstreak/inbox/")) == 2
+    s3.put("failstreak/JOBOWNERS", b"tests_team_a_*  @team-a\n")
+    summary = run_pass(cfg, wiring.ports(cfg))
+    assert (summary.ingested, len(slack.posted())) == (6, 2)

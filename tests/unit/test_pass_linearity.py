@@ -1,0 +1,104 @@
+"""A whole pass does work and holds memory in proportion to its input: counted, not timed.
+
+Work is the number of Python lines a pass executes (`sys.settrace`), which sees every loop iteration, in the
+code's own loops and in its comprehensions; memory is the pass's peak of Python allocations (`tracemalloc`).
+The workload grows every dimension at once: jobs, runs, inbox files, notifications to enqueue and outbox entries
+already pending. Wall-clock time is measured by `make bench` (docs/performance.md), never here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tracemalloc
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from failstreak.config import Config
+from failstreak.monitor import Ports, run_pass
+from failstreak.routing import Router
+from tests.conftest import HOUR, MINUTE, T0
+from tests.fakes import InMemoryInbox, InMemoryStateStore, RecordingNotifier
+
+
+def _files(jobs: range, first_run: int) -> dict[str, str]:
+    """One inbox file per ten jobs, each job failing three times."""
+    out = {}
+    for start in range(jobs.start, jobs.stop, 10):
+        lines = [
+            json.dumps({"job": f"job-{j}", "run_id": first_run + k, "status": "failed", "finished_at": T0 + k * MINUTE})
+            for j in range(start, min(start + 10, jobs.stop))
+            for k in range(3)
+        ]
+        out[f"{first_run}-{start:06d}.jsonl"] = "\n".join(lines) + "\n"
+    return out
+
+
+def _second_pass(n: int) -> Callable[[], Any]:
+    """A pass over n new failing jobs, with n alerts of an earlier pass still pending (their Slack was down)."""
+    cfg = Config()
+    store = InMemoryStateStore()
+    notifier = RecordingNotifier()
+    notifier.fail_with = "down"
+
+    def ports(inbox: InMemoryInbox, now: int) -> Ports:
+        return Ports(store=store, inbox=inbox, notifiers={"console": notifier}, router=Router(cfg), clock=lambda: now)
+
+    first = InMemoryInbox()
+    for key, body in _files(range(n), 1).items():
+        first.add(key, body)
+    run_pass(cfg, ports(first, T0 + HOUR))
+    notifier.fail_with = None
+    second = InMemoryInbox()
+    for key, body in _files(range(n, 2 * n), 100).items():
+        second.add(key, body)
+    return lambda: run_pass(cfg, ports(second, T0 + 2 * HOUR))
+
+
+def _lines(n: int) -> int:
+    run = _second_pass(n)
+    count = [0]
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            count[0] += 1
+        return tracer
+
+    # Coverage measures through the same hook: put its tracer back afterwards, or every later test goes unmeasured.
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        summary = run()
+    finally:
+        sys.settrace(previous)
+    assert (summary.ingested, len(summary.notifications), summary.pending) == (3 * n, n, 0)
+    return count[0]
+
+
+def _peak_bytes(n: int) -> int:
+    run = _second_pass(n)
+    tracemalloc.start()
+    try:
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_whole_pass_executes_work_in_proportion_to_its_input() -> None:
+    # Given the same pass over 100 and over 400 jobs (runs, files, new alerts and pending alerts all ×4)
+    # When the lines each executes are counted
+    small, big = _lines(100), _lines(400)
+    # Then four times the input costs at most four times the work, plus a little: no step walks a growing
+    # collection once per item (the outbox walked per notification made this ×16)
+    assert big <= 4.3 * small
+
+
+def test_a_whole_pass_holds_memory_in_proportion_to_its_input() -> None:
+    # Given the same pass over 100 and over 400 jobs
+    # When its peak of Python allocations is measured
+    small, big = _peak_bytes(100), _peak_bytes(400)
+    # Then four times the input holds at most four times the memory, plus a little
+    assert big <= 4.3 * small
