@@ -205,8 +205,11 @@ def _parse_when(text: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def _update_state(cfg: Config, change: Any, *, create: bool = False) -> tuple[Any, str]:
-    """Apply `change(state)` with a conditional write, retrying on conflict; (its result, the state's location)."""
+def _update_state(cfg: Config, change: Any, what: str, *, create: bool = False) -> tuple[Any, str]:
+    """Apply `change(state)` with a conditional write, retrying on conflict; (its result, the state's location).
+
+    `what` names the change in the error given when the state keeps changing, so the user knows it was not saved.
+    """
     from failstreak.errors import ConflictError  # noqa: PLC0415
 
     store, loaded, state = _load_state(cfg, must_exist=not create)
@@ -219,7 +222,7 @@ def _update_state(cfg: Config, change: Any, *, create: bool = False) -> tuple[An
             loaded = store.load()
             state = decode(loaded.data, store.location)
     raise FailstreakError(
-        f"{store.location}: state kept changing; gave up after {cfg.save_attempts} conflicting writes"
+        f"{store.location}: state kept changing; gave up after {cfg.save_attempts} conflicting writes; {what} not saved"
     )
 
 
@@ -263,7 +266,7 @@ def cmd_mute(args: argparse.Namespace) -> int:
         until_success=args.until_success,
         reason=args.reason,
     )
-    _, where = _update_state(cfg, lambda state: state.mutes.append(mute), create=args.create)
+    _, where = _update_state(cfg, lambda state: state.mutes.append(mute), "mute", create=args.create)
     if args.json:
         print(json.dumps({"state": where, "mute": _mute_row(mute)}, ensure_ascii=False))
     else:
@@ -279,7 +282,7 @@ def cmd_unmute(args: argparse.Namespace) -> int:
         state.mutes = [m for m in state.mutes if args.what not in (m.id, m.match)]
         return int(before - len(state.mutes))
 
-    removed, where = _update_state(cfg, change)
+    removed, where = _update_state(cfg, change, "unmute")
     if not removed:
         return _fail(f"unmute: no mute with id or pattern {args.what!r} in {where}")
     print(f"removed {removed} mute(s) from {where}")
@@ -332,7 +335,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     text = Path(args.path).read_text(encoding="utf-8")
     imported, where = _update_state(
-        cfg, lambda state: import_reference(state, text, args.path, cfg, now_ms()), create=True
+        cfg, lambda state: import_reference(state, text, args.path, cfg, now_ms()), "import", create=True
     )
     if args.json:
         doc = {"state": where, "jobs": imported.jobs, "alerting": imported.alerting, "skipped": imported.skipped}

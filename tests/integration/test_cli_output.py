@@ -59,16 +59,20 @@ def test_run_prints_backlog_rejects_failed_deliveries_and_failed_sources(
 
     # When a pass runs, printing for a person
     assert main(["run", "--config", str(config)]) == 0
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out, err = captured.out.splitlines(), captured.err.splitlines()
 
-    # Then one line sums it up, and each thing needing attention gets its own line
-    assert out[0].endswith("1 files; 3 runs ingested; 0 duplicates; 1 rejected; 1 jobs, 1 alerting; 1 triggered")
+    # Then one line sums it up, with what is left for the next pass on stdout
+    assert out[0].endswith(
+        "1 files; 3 runs ingested; 0 duplicates; 1 rejected; 1 jobs, 1 alerting; 1 triggered; 1 notifications pending"
+    )
+    assert out[1:] == ["  1 inbox files left for the next pass (inbox_max_files / inbox_max_mib)"]
+    # And each thing needing attention gets its own line on stderr, at its level
     # (the reasons' own wording belongs to the parser, the notifier and the source, and is tested there)
-    assert len(out) == 5
-    assert out[1] == "  1 inbox files left for the next pass (inbox_max_files / inbox_max_mib)"
-    assert out[2].startswith("  rejected 1-a.jsonl:4: ")
-    assert out[3].startswith("  delivery to slack:#ops failed (will retry): slack #ops: ")
-    assert out[4].startswith("  source gl failed: gl: ")
+    assert len(err) == 3
+    assert err[0].startswith("failstreak: error: source gl failed: gl: ")
+    assert err[1].startswith("failstreak: warning: delivery of triggered of ci/a to slack:#ops failed, will retry: ")
+    assert err[2].startswith("failstreak: warning: rejected 1-a.jsonl:4: ")
 
 
 def test_status_shows_per_job_windows_mutes_and_shortens_long_names(
@@ -95,8 +99,9 @@ def test_status_shows_per_job_windows_mutes_and_shortens_long_names(
 
     # Then the alerting job comes first, marked muted with its reason; the override's window is shown; the long
     # name is cut to the column's 60 characters
-    assert lines[1].startswith("ci/a ")
-    assert lines[1].endswith("ALERTING (consecutive), muted: migration")
+    assert lines[0].startswith(f"state: {tmp_path / 'state.json'} (updated ")
+    assert lines[2].startswith("ci/a ")
+    assert lines[2].endswith("ALERTING (consecutive), muted: migration")
     assert any(line.startswith("nightly/etl ") and line.endswith("ok  [window 5]") for line in lines)
     assert any(line.startswith(long_name[:59] + "… ") for line in lines)
     assert lines[-1] == "3 jobs, 1 alerting"

@@ -189,7 +189,9 @@ def test_a_config_mute_put_back_later_mutes_the_next_runs_again(monitor: Monitor
 
 
 def cli(monitor: Monitor, *args: str) -> int:
-    return main([args[0], "--config", str(monitor.root / "failstreak.yaml"), *args[1:]])
+    """The command line on this deployment; a mute may start the state (no pass has saved one yet)."""
+    create = ["--create"] if args[0] == "mute" else []
+    return main([args[0], "--config", str(monitor.root / "failstreak.yaml"), *create, *args[1:]])
 
 
 @pytest.fixture
@@ -203,14 +205,15 @@ def test_mute_with_each_kind_of_end_is_listed_by_mutes(on_disk: Monitor, capsys:
     assert cli(on_disk, "mute", "ci/a", "--until", "2099-01-01T00:00:00Z", "--reason", "until") == 0
     assert cli(on_disk, "mute", "ci/b", "--runs", "3") == 0
     assert cli(on_disk, "mute", "ci/c", "--until-success", "--reason", "flaky") == 0
-    added = [line.split("(id ")[1].rstrip(")") for line in capsys.readouterr().out.splitlines()]
+    added = [line.split("(id ")[1].split(")")[0] for line in capsys.readouterr().out.splitlines()]
 
     # When they are listed
     assert cli(on_disk, "mutes") == 0
     listed = capsys.readouterr().out.splitlines()
 
-    # Then each is there with its id, glob and end, and the config file's mute after them
-    assert listed == [
+    # Then the state is named, and each mute is there with its id, glob and end, the config file's mute after them
+    assert listed[0] == f"state: {on_disk.root / 'state.json'}"
+    assert listed[1:] == [
         f"{added[0]}  ci/a  until 2099-01-01T00:00:00Z  until",
         f"{added[1]}  ci/b  for 3 runs",
         f"{added[2]}  ci/c  until next success  flaky",
@@ -219,8 +222,10 @@ def test_mute_with_each_kind_of_end_is_listed_by_mutes(on_disk: Monitor, capsys:
 
 
 def test_command_line_mutes_act_on_the_next_passes(on_disk: Monitor, capsys: pytest.CaptureFixture[str]) -> None:
-    # Given ci/a muted until a time, ci/b for its next three runs, ci/c until its next success
-    until = datetime.fromtimestamp((T0 + 100 * HOUR) / 1000, UTC).isoformat()
+    # Given ci/a muted until a time (the command checks it against the wall clock: it must lie ahead of it),
+    # ci/b for its next three runs, ci/c until its next success
+    until_ms = (int(datetime.now(UTC).timestamp()) // 3600 + 24) * HOUR
+    until = datetime.fromtimestamp(until_ms / 1000, UTC).isoformat()
     assert cli(on_disk, "mute", "ci/a", "--until", until) == 0
     assert cli(on_disk, "mute", "ci/b", "--runs", "3") == 0
     assert cli(on_disk, "mute", "ci/c", "--until-success") == 0
@@ -238,7 +243,7 @@ def test_command_line_mutes_act_on_the_next_passes(on_disk: Monitor, capsys: pyt
     assert on_disk.pass_() == [("ci/b", "triggered", False)]
 
     # And once the --until time has passed, ci/a is announced; ci/c stays muted until a success
-    on_disk.now = T0 + 100 * HOUR
+    on_disk.now = until_ms
     on_disk.runs_of(("ci/a", "failed"), ("ci/c", "failed"))
     assert on_disk.pass_() == [("ci/a", "triggered", False)]
 

@@ -29,13 +29,13 @@ def test_mute_retries_when_another_writer_saves_the_state_first(
             return
         writes.append("attempt")
         if len(writes) == 1:
-            assert main(["mute", "etl/*", "--runs", "2", "--config", str(config)]) == 0
+            assert main(["mute", "etl/*", "--runs", "2", "--create", "--config", str(config)]) == 0
 
     events = s3store.client().meta.events
     events.register("provide-client-params.s3.PutObject", other_writer_first)
     try:
         # When this command mutes ci/*
-        code = main(["mute", "ci/*", "--hours", "2", "--config", str(config)])
+        code = main(["mute", "ci/*", "--hours", "2", "--create", "--config", str(config)])
     finally:
         events.unregister("provide-client-params.s3.PutObject", other_writer_first)
 
@@ -60,19 +60,24 @@ def test_mute_gives_up_with_a_clear_error_when_the_state_keeps_changing(
         if params.get("Key") != "fs/state.json" or other_writing[0]:
             return  # the other writer's own write goes through
         other_writing[0] = True
-        other_writes.append(main(["mute", f"etl/{len(other_writes)}", "--runs", "1", "--config", str(config)]))
+        other_writes.append(
+            main(["mute", f"etl/{len(other_writes)}", "--runs", "1", "--create", "--config", str(config)])
+        )
         other_writing[0] = False
 
     events = s3store.client().meta.events
     events.register("provide-client-params.s3.PutObject", other_writer_every_time)
     try:
         # When this command mutes ci/*
-        code = main(["mute", "ci/*", "--hours", "2", "--config", str(config)])
+        code = main(["mute", "ci/*", "--hours", "2", "--create", "--config", str(config)])
     finally:
         events.unregister("provide-client-params.s3.PutObject", other_writer_every_time)
 
     # Then it gives up after its two attempts, says why, and the state holds the other writer's mutes only
     assert code == 1
     assert other_writes == [0, 0]
-    assert f"{s3.uri('fs/state.json')}: state kept changing; mute not saved" in capsys.readouterr().err
+    assert (
+        f"{s3.uri('fs/state.json')}: state kept changing; gave up after 2 conflicting writes; mute not saved"
+        in capsys.readouterr().err
+    )
     assert "ci/*" not in [m.match for m in decode(s3.get("fs/state.json")).mutes]
