@@ -15,6 +15,7 @@ from failstreak.config import Config, load_config
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.model import JobState, Mute, State, iso, now_ms
 from failstreak.statecodec import decode, encode
+from failstreak.text import for_terminal
 
 EXIT_FAILED = 1
 
@@ -49,7 +50,8 @@ def status_table(cfg: Config, state: State, now: int) -> str:
 
     mutes = all_mutes(cfg, state, now)
     ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
-    width = max([len("JOB"), *(len(j.name) for j in ordered)])
+    shown = {j.name: for_terminal(j.name) for j in ordered}
+    width = max([len("JOB"), *(len(name) for name in shown.values())])
     width = min(width, 60)
     lines = [f"{'JOB':<{width}}  STREAK  WINDOW  TOTAL (FAILED)  STATE"]
     for j in ordered:
@@ -57,11 +59,11 @@ def status_table(cfg: Config, state: State, now: int) -> str:
         label = f"ALERTING ({', '.join(j.alert.reasons)})" if j.alert else "ok"
         mute = mute_covering(j, mutes, now)
         if mute is not None:
-            label += f", muted{': ' + mute.reason if mute.reason else ''}"
+            label += f", muted{': ' + for_terminal(mute.reason) if mute.reason else ''}"
         if policy.window != cfg.thresholds.window:
             label += f"  [window {policy.window}]"
         window = f"{j.window_failures}/{j.window_size}"
-        name = j.name if len(j.name) <= width else j.name[: width - 1] + "…"
+        name = shown[j.name] if len(shown[j.name]) <= width else shown[j.name][: width - 1] + "…"
         lines.append(
             f"{name:<{width}}  {j.consecutive_failures:>6}  {window:>6}  "
             f"{j.total_runs:>5} ({j.total_failures:>5})  {label}"
@@ -102,8 +104,8 @@ def _summary_text(s: dict[str, Any]) -> str:
     lines = ["pass " + s["pass_id"] + ": " + "; ".join(parts)]
     if s["backlog"]:
         lines.append(f"  {s['backlog']} inbox files left for the next pass (inbox_max_files / inbox_max_mib)")
-    lines.extend(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10])
-    lines.extend(f"  retired {name}" for name in s["retired"][:10])
+    lines.extend(for_terminal(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}") for r in s["rejects"][:10])
+    lines.extend(f"  retired {for_terminal(name)}" for name in s["retired"][:10])
     lines.extend(
         f"  delivery to {f['destination']} failed ({'will retry' if f['retrying'] else 'gave up'}): {f['error']}"
         for f in s["delivery_failures"]
@@ -208,7 +210,7 @@ def cmd_mutes(args: argparse.Namespace) -> int:
     for m in state.mutes:
         ends = [f"until {iso(m.until)}" if m.until else "", f"for {m.runs} runs" if m.runs else ""]
         ends.append("until next success" if m.until_success else "")
-        print(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip())
+        print(for_terminal(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip()))
     for cm in cfg.mutes:
         print(f"(config)  {cm.match}  {cm.reason or ''}".rstrip())
     return 0

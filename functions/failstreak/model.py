@@ -90,10 +90,17 @@ def now_ms() -> int:
 
 
 def iso(ms: int | None) -> str | None:
-    """RFC 3339 text for an epoch-milliseconds time (UTC, second precision)."""
+    """RFC 3339 text for an epoch-milliseconds time (UTC, second precision).
+
+    Never raises: a time no calendar date can show (a state written before times were bounded, or edited by
+    hand) comes out as `epoch-ms:<value>`, so that a bad time can never stop a status page or a notification.
+    """
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError, TypeError):
+        return f"epoch-ms:{ms!r}"[:40]
 
 
 def run_id_key(run_id: str) -> tuple[int, int, str]:

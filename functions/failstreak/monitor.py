@@ -28,9 +28,9 @@ from failstreak import engine, outbox, rules
 from failstreak.config import Config
 from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.keys import JobKeyRules
-from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, now_ms
+from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, Status, iso, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
-from failstreak.records import Parsed, parse_file
+from failstreak.records import EARLIEST_MS, Parsed, latest_time, parse_file
 from failstreak.sources.base import Source
 from failstreak.statecodec import Encoded, decode, encode_document
 from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore
@@ -154,6 +154,7 @@ def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[Inbo
 
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
     got = _Collected()
+    latest = latest_time(now, cfg.max_clock_skew_ms)
     if ports.inbox is not None:
         details = cfg.failure_statuses()
         for item, data in ports.inbox.read_many(_batch(cfg, ports.inbox.pending(), summary)):
@@ -163,7 +164,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
                 # Left in the inbox for the next pass; the others are still ingested.
                 summary.rejects.append(Rejected(item.key, None, f"not read this pass: {data}"))
                 continue
-            parsed = parse_file(item.key, data, details=details)
+            parsed = parse_file(item.key, data, details=details, latest=latest)
             got.files.append((item, parsed))
             got.executions.extend(parsed.executions)
             summary.rejects.extend(parsed.rejected)
@@ -179,7 +180,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
         except SourceError as e:
             summary.sources[source.name] = {"ok": False, "error": str(e), "pulled": 0}
             continue
-        got.executions.extend(pulled.executions)
+        got.executions.extend(_in_time(source.name, pulled.executions, latest, summary))
         got.cursors[source.name] = pulled.cursor
         summary.sources[source.name] = {
             "ok": True,
@@ -188,6 +189,23 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
         }
     got.executions, summary.filtered = JobKeyRules(cfg.job_keys).apply(got.executions)
     return got
+
+
+def _in_time(origin: str, executions: list[Execution], latest: int, summary: Summary) -> list[Execution]:
+    """The executions whose time lies in the range inbox records must respect; the others rejected, named.
+
+    A platform's clock can be wrong too, and one run dated in the future would stay its job's newest forever.
+    (A run still going may have no time: it is not applied anyway.)
+    """
+    kept = []
+    for e in executions:
+        if EARLIEST_MS <= e.finished_at <= latest or e.status is Status.RUNNING:
+            kept.append(e)
+        else:
+            summary.rejected += 1
+            why = f"field 'finished_at': {iso(e.finished_at)} is outside {iso(EARLIEST_MS)}..{iso(latest)}"
+            summary.rejects.append(Rejected(origin, None, f"job {e.job[:100]!r} run {e.run_id[:100]!r}: {why}"))
+    return kept
 
 
 def all_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
@@ -337,7 +355,11 @@ def _deliver(ports: Ports, state: State, pass_id: str) -> list[DeliveryResult]:
                 for d in deliveries
             )
             continue
-        results.extend(notifier.send(target, deliveries))
+        try:
+            results.extend(notifier.send(target, deliveries))
+        except Exception as e:  # a notifier that breaks its contract must not stop the others, nor the pass
+            error = f"{kind} notifier failed: {type(e).__name__}: {str(e)[:200]}"
+            results.extend(DeliveryResult(d.outbox_id, False, error=error, retryable=True) for d in deliveries)
     return results
 
 
