@@ -63,3 +63,32 @@ def test_status_escapes_control_characters_in_job_names(workdir: Path, capsys: p
     assert "ok\\nforged-job" in out
     assert not any(line.startswith("forged-job") for line in out.splitlines())
     assert len(out.splitlines()) == 4  # header, two jobs, the count
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run"],
+        ["status"],
+        ["status", "--json"],
+        ["mute", "nightly-*", "--hours", "4"],
+        ["unmute", "m1"],
+        ["mutes"],
+    ],
+)
+def test_no_command_reads_or_rewrites_a_state_of_the_wrong_shape(
+    workdir: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # Given a state that is valid JSON but holds a mute whose pattern is a number
+    doc = json.loads(encode(State(updated_at=T)))
+    doc["mutes"] = [{"id": "m1", "match": 5, "created_at": T}]
+    before = json.dumps(doc).encode()
+    (workdir / "state.json").write_bytes(before)
+    # When any command runs on it
+    code = main([command[0], "--config", str(workdir / "failstreak.yaml"), *command[1:]])
+    # Then it fails with the one-line error of an unreadable state, and the document is left as it was
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "state document is malformed (Expected `str`, got `int` - at `$.mutes[0].match`); left untouched" in err
+    assert (workdir / "state.json").read_bytes() == before
