@@ -5,11 +5,16 @@ recorded (method, JSON body, auth header) for assertions. Channels are named `#n
 message's `ts` increases per post. Failures can be scripted per method, in order: `fail("chat.postMessage",
 status=429, retry_after=0)`, `fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes
 every request answer 503 until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
+`lose_answer("chat.postMessage")` makes the next call of a method be carried out (the message is posted) and
+its connection then reset before any answer is sent: the answer is lost, as when a proxy or the network drops
+it after Slack did the work.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +49,7 @@ class SlackState:
     webhook_posts: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     known_channels: set[str] | None = None
+    lost_answers: dict[str, int] = field(default_factory=dict)
     is_down: bool = False
     next_ts: int = 1_700_000_000
     token: str = "xoxb-test-token"
@@ -60,6 +66,11 @@ class SlackServer:
                 return
 
             def _reply(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+                if getattr(self, "lose", False):
+                    # Reset the connection (RST, not FIN) once the work is done: the client gets no answer.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
                 body = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if isinstance(payload, dict) else "text/plain")
@@ -76,6 +87,9 @@ class SlackServer:
                 with state.lock:
                     req = Request(self.path, body, self.headers.get("Authorization"))
                     state.requests.append(req)
+                    self.lose = state.lost_answers.get(req.method, 0) > 0
+                    if self.lose:
+                        state.lost_answers[req.method] -= 1
                     if state.is_down:
                         self._reply(503, "upstream connect error")
                         return
@@ -132,6 +146,9 @@ class SlackServer:
                     self._reply(200, {"ok": False, "error": "message_not_found"})
                     return
                 state.messages[key] = {**state.messages[key], **body}
+                for post in state.posts:
+                    if (post["channel_id"], post["ts"]) == key:
+                        post.update({k: v for k, v in body.items() if k not in ("channel", "ts")})
                 self._reply(200, {"ok": True, "channel": key[0], "ts": key[1]})
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -163,6 +180,11 @@ class SlackServer:
         with self.state.lock:
             self.state.failures.setdefault(method, []).append(Failure(status, error, retry_after))
 
+    def lose_answer(self, method: str, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method`, then reset each connection without answering."""
+        with self.state.lock:
+            self.state.lost_answers[method] = self.state.lost_answers.get(method, 0) + times
+
     def down(self) -> None:
         with self.state.lock:
             self.state.is_down = True
@@ -178,9 +200,10 @@ class SlackServer:
             return [r for r in self.state.requests if r.method == method]
 
     def posted(self) -> list[dict[str, Any]]:
-        """Bodies of the chat.postMessage calls that succeeded, in order, with `channel_id` and `ts` added."""
+        """The messages posted by the chat.postMessage calls that succeeded, in order, as they read now (after
+        any chat.update of them), with `channel_id` and `ts` added."""
         with self.state.lock:
-            return list(self.state.posts)
+            return [dict(p) for p in self.state.posts]
 
     def hooked(self) -> list[dict[str, Any]]:
         """Bodies posted to the incoming webhook, in order."""

@@ -95,7 +95,7 @@ notify:
             )
         )
         run_pass(cfg, wiring.ports(cfg))
-        [update] = slack.calls("chat.update")
+        update = [c for c in slack.calls("chat.update") if c.body["ts"] == post["ts"]][-1]  # the rewrite
     # Then the docs show exactly the payload, the fallback text, the rewrite and the email's subject and text
     assert json.loads(_fenced("Example: a real digest", "json")) == {"text": post["text"], "blocks": post["blocks"]}
     assert _fenced("The fallback `text` as plain lines") == post["text"]

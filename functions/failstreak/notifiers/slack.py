@@ -228,11 +228,17 @@ class SlackNotifier(Notifier):
             return None
         assert self._client is not None
         channel, thread_ts = thread if thread is not None else (target, None)
-        kwargs: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks}
+        # Posted as its header, then filled in: Slack's chat.postMessage has no idempotency key, so a post whose
+        # answer is lost is posted again; this way what repeats is one header line, never the jobs. chat.update
+        # of a known message is idempotent, so its retries repeat nothing.
+        opening = message.opening()
+        kwargs: dict[str, Any] = {"channel": channel, "text": opening.text, "blocks": opening.blocks}
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
         response = self._client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kwargs)
-        return f"{response['channel']}|{response['ts']}"
+        ref = (str(response["channel"]), str(response["ts"]))
+        self._update(ref, message)
+        return f"{ref[0]}|{ref[1]}"
 
     def _update(self, ref: tuple[str, str], message: SlackMessage) -> None:
         assert self._client is not None
