@@ -30,7 +30,7 @@ from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceEr
 from failstreak.keys import JobKeyRules
 from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, Status, iso, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
-from failstreak.records import EARLIEST_MS, Parsed, latest_time, parse_file
+from failstreak.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, Parsed, latest_time, parse_file
 from failstreak.sources.base import Source
 from failstreak.statecodec import Encoded, decode, encode_document
 from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore
@@ -180,7 +180,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
         except SourceError as e:
             summary.sources[source.name] = {"ok": False, "error": str(e), "pulled": 0}
             continue
-        got.executions.extend(_in_time(source.name, pulled.executions, latest, summary))
+        got.executions.extend(_in_bounds(source.name, pulled.executions, latest, summary))
         got.cursors[source.name] = pulled.cursor
         summary.sources[source.name] = {
             "ok": True,
@@ -191,20 +191,26 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
     return got
 
 
-def _in_time(origin: str, executions: list[Execution], latest: int, summary: Summary) -> list[Execution]:
-    """The executions whose time lies in the range inbox records must respect; the others rejected, named.
+def _in_bounds(origin: str, executions: list[Execution], latest: int, summary: Summary) -> list[Execution]:
+    """The pulled executions that keep the rules inbox records keep (docs/configuration.md); the others are
+    rejected, each named by its origin, job and run.
 
     A platform's clock can be wrong too, and one run dated in the future would stay its job's newest forever.
     (A run still going may have no time: it is not applied anyway.)
     """
     kept = []
     for e in executions:
-        if EARLIEST_MS <= e.finished_at <= latest or e.status is Status.RUNNING:
-            kept.append(e)
-        else:
-            summary.rejected += 1
+        if not (EARLIEST_MS <= e.finished_at <= latest or e.status is Status.RUNNING):
             why = f"field 'finished_at': {iso(e.finished_at)} is outside {iso(EARLIEST_MS)}..{iso(latest)}"
-            summary.rejects.append(Rejected(origin, None, f"job {e.job[:100]!r} run {e.run_id[:100]!r}: {why}"))
+        elif not 0 < len(e.job) <= MAX_JOB_LEN:
+            why = f"field 'job': not 1 to {MAX_JOB_LEN} characters"
+        elif not 0 < len(e.run_id) <= MAX_RUN_ID_LEN:
+            why = f"field 'run_id': not 1 to {MAX_RUN_ID_LEN} characters"
+        else:
+            kept.append(e)
+            continue
+        summary.rejected += 1
+        summary.rejects.append(Rejected(origin, None, f"job {e.job[:100]!r} run {e.run_id[:100]!r}: {why}"))
     return kept
 
 

@@ -112,7 +112,7 @@ def test_a_notifier_that_raises_fails_its_deliveries_but_not_the_pass_or_the_oth
 
 
 class SkewedSource(Source):
-    """A platform whose clock is wrong for one run."""
+    """A platform whose clock is wrong for one run, and whose ids are too long for another."""
 
     name = "skewed"
 
@@ -121,13 +121,14 @@ class SkewedSource(Source):
             [
                 Execution("etl", "1", Status.SUCCESS, 4_070_908_800_000),  # 2099
                 Execution("etl", "2", Status.FAILED, now_ms - MINUTE),
+                Execution("etl", "r" * 257, Status.SUCCESS, now_ms - MINUTE),
             ],
             {"since": now_ms},
         )
 
 
-def test_a_source_run_dated_in_the_future_is_rejected_like_an_inbox_record() -> None:
-    # Given a source that returns a run dated 2099 and a good one
+def test_a_source_run_dated_in_the_future_or_with_a_long_id_is_rejected_like_an_inbox_record() -> None:
+    # Given a source that returns a run dated 2099, one with a 257-character id, and a good one
     store = InMemoryStateStore()
     cfg = parse_config("inbox: null")
     # When a pass pulls them
@@ -139,7 +140,8 @@ def test_a_source_run_dated_in_the_future_is_rejected_like_an_inbox_record() -> 
             "skewed",
             "job 'etl' run '1': field 'finished_at': 2099-01-01T00:00:00Z is outside "
             "2000-01-01T00:00:00Z..2026-11-19T10:06:40Z",
-        )
+        ),
+        ("skewed", f"job 'etl' run {'r' * 100!r}: field 'run_id': not 1 to 256 characters"),
     ]
 
 
