@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from failstreak import wiring
 from failstreak.cli import main
+from failstreak.config import parse_config
 from failstreak.model import Alert, JobState, Run, State, Status
-from failstreak.statecodec import encode
+from failstreak.monitor import run_pass
+from failstreak.statecodec import decode, encode
+from tests.integration.slack_server import running
 
 T = 1_794_996_400_000
 
@@ -92,3 +96,38 @@ def test_no_command_reads_or_rewrites_a_state_of_the_wrong_shape(
     assert err.count("\n") == 1
     assert "state document is malformed (Expected `str`, got `int` - at `$.mutes[0].match`); left untouched" in err
     assert (workdir / "state.json").read_bytes() == before
+
+
+def test_an_alert_since_a_time_no_calendar_can_show_is_still_reminded_on_slack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a job alerting on Slack whose stored incident start no date can show (a state written before times
+    # were bounded), with a reminder due
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    with running() as slack:
+        (tmp_path / "inbox").mkdir()
+        cfg = parse_config(
+            "state: state.json\ninbox: inbox/\nnotify:\n  console: false\n"
+            f"  slack: {{token: {{env: SLACK_BOT_TOKEN}}, default_channel: '#ci', base_url: {slack.base_url}}}\n",
+            "failstreak.yaml",
+            base_dir=tmp_path,
+        )
+        lines = [{"job": "etl", "run_id": i, "status": "failed", "finished_at": T - (5 - i) * 60_000} for i in range(3)]
+        (tmp_path / "inbox" / "a.jsonl").write_text("\n".join(json.dumps(line) for line in lines))
+        ports = wiring.ports(cfg)
+        ports.clock = lambda: T
+        run_pass(cfg, ports)
+        state = decode((tmp_path / "state.json").read_bytes())
+        alert = state.jobs["etl"].alert
+        assert alert is not None
+        alert.since = 2**63 - 1
+        (tmp_path / "state.json").write_bytes(encode(state))
+        # When a pass runs a day later
+        later = wiring.ports(cfg)
+        later.clock = lambda: T + 25 * 3_600_000
+        summary = run_pass(cfg, later)
+    # Then the reminder is posted, showing the raw time, and nothing is left pending
+    assert [(n.job, n.event.value) for n in summary.notifications] == [("etl", "reminder")]
+    assert summary.delivery_failures == []
+    assert summary.pending == 0
+    assert f"epoch-ms:{2**63 - 1}" in slack.posted()[-1]["text"]
