@@ -1,14 +1,14 @@
 """A local HTTP server that speaks enough of Slack's Web API for the notifier, on a free loopback port.
 
-Implements `chat.postMessage`, `chat.update` and an incoming-webhook endpoint (`/hooks/...`). Every request is
-recorded (method, JSON body, auth header) for assertions. Channels are named `#name` or by id `C…`; a
-message's `ts` increases per post. Failures can be scripted per method, in order: `fail("chat.postMessage",
-status=429, retry_after=0)`, `fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes
-every request answer 503 until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
+Implements `chat.postMessage`, `chat.update`, `chat.delete` and an incoming-webhook endpoint (`/hooks/...`).
+Every request is recorded (method, body, auth header) for assertions; bodies are JSON or form-encoded, as
+slack-sdk sends them. Channels are named `#name` or by id `C…`; a message's `ts` increases per post. Failures
+can be scripted per method, in order: `fail("chat.postMessage", status=429, retry_after=0)`,
+`fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes every request answer 503
+until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
 `lose_answer("chat.postMessage")` makes the next call of a method be carried out (the message is posted) and
 its connection then reset before any answer is sent: the answer is lost, as when a proxy or the network drops
-it after Slack did the work.
-"""
+it after Slack did the work."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import json
 import socket
 import struct
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,7 +84,10 @@ class SlackServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length).decode()
-                body = json.loads(raw) if raw else {}
+                if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                    body: dict[str, Any] = dict(urllib.parse.parse_qsl(raw))
+                else:
+                    body = json.loads(raw) if raw else {}
                 with state.lock:
                     req = Request(self.path, body, self.headers.get("Authorization"))
                     state.requests.append(req)
@@ -118,6 +122,8 @@ class SlackServer:
                         self._post(body)
                     elif req.method == "chat.update":
                         self._update(body)
+                    elif req.method == "chat.delete":
+                        self._delete(body)
                     else:
                         self._reply(200, {"ok": False, "error": "unknown_method"})
 
@@ -149,6 +155,14 @@ class SlackServer:
                 for post in state.posts:
                     if (post["channel_id"], post["ts"]) == key:
                         post.update({k: v for k, v in body.items() if k not in ("channel", "ts")})
+                self._reply(200, {"ok": True, "channel": key[0], "ts": key[1]})
+
+            def _delete(self, body: dict[str, Any]) -> None:
+                key = (str(body.get("channel")), str(body.get("ts")))
+                if state.messages.pop(key, None) is None:
+                    self._reply(200, {"ok": False, "error": "message_not_found"})
+                    return
+                state.posts[:] = [p for p in state.posts if (p["channel_id"], p["ts"]) != key]
                 self._reply(200, {"ok": True, "channel": key[0], "ts": key[1]})
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

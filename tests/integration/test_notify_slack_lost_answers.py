@@ -91,3 +91,16 @@ def test_a_thread_reply_whose_answer_is_lost_is_not_repeated_either(slack: Slack
     assert reminded.delivered
     replies = [p for p in slack.posted() if p.get("thread_ts")]
     assert [len(_jobs_shown(p)) for p in replies] == [0, 1]
+
+
+def test_a_message_slack_refuses_to_fill_in_leaves_no_header_behind(slack: SlackServer) -> None:
+    # Given Slack posts the header but refuses the whole message (its blocks)
+    slack.fail("chat.update", error="invalid_blocks")
+    # When the notifier sends an alert
+    [result] = bot(slack).send("#ci", deliver(note("a")))
+    # Then the delivery fails for good, saying why, and the header was taken back: the channel shows nothing
+    assert not result.delivered
+    assert not result.retryable
+    assert "invalid_blocks" in (result.error or "")
+    assert len(slack.calls("chat.delete")) == 1
+    assert slack.posted() == []

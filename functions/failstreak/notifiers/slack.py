@@ -237,7 +237,17 @@ class SlackNotifier(Notifier):
             kwargs["thread_ts"] = thread_ts
         response = self._client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kwargs)
         ref = (str(response["channel"]), str(response["ts"]))
-        self._update(ref, message)
+        try:
+            self._update(ref, message)
+        except SlackApiError:
+            # Slack answered with an error: take the header back rather than leave it alone in the channel
+            # (chat.delete needs only chat:write for the app's own messages: docs.slack.dev/reference/methods/
+            # chat.delete). Not when Slack cannot be reached at all: that would only wait out another timeout.
+            try:
+                self._client.chat_delete(channel=ref[0], ts=ref[1])
+            except Exception as e:  # best effort: the refusal is what gets reported
+                log.warning("slack %s: could not delete the header of a refused message: %s", target, e)
+            raise
         return f"{ref[0]}|{ref[1]}"
 
     def _update(self, ref: tuple[str, str], message: SlackMessage) -> None:
