@@ -6,7 +6,10 @@ Bot mode (`chat:write`):
 - a `reminder` or `resolved` is a reply in the thread of that message (one reply per thread per pass), and a
   `resolved` also rewrites the original message (`chat.update`) so the channel shows which of its jobs are fixed;
 - events without a thread (the triggered message predates this notifier, or went out by webhook) are posted
-  as a new digest.
+  as a new digest;
+- every message is posted as its header, then filled in with `chat.update`: chat.postMessage has no idempotency
+  key, so a post whose answer is lost is posted again, and what repeats is then one header line, never a job
+  (docs/notifications.md, "Sent twice?").
 
 Webhook mode: every digest is posted to the webhook's channel; there is no `ts`, so no threads and no updates.
 
