@@ -104,8 +104,8 @@ def _summary_text(s: dict[str, Any]) -> str:
     lines = ["pass " + s["pass_id"] + ": " + "; ".join(parts)]
     if s["backlog"]:
         lines.append(f"  {s['backlog']} inbox files left for the next pass (inbox_max_files / inbox_max_mib)")
-    lines.extend(for_terminal(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}") for r in s["rejects"][:10])
-    lines.extend(f"  retired {for_terminal(name)}" for name in s["retired"][:10])
+    lines.extend(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10])
+    lines.extend(f"  retired {name}" for name in s["retired"][:10])
     lines.extend(
         f"  delivery to {f['destination']} failed ({'will retry' if f['retrying'] else 'gave up'}): {f['error']}"
         for f in s["delivery_failures"]
@@ -113,7 +113,8 @@ def _summary_text(s: dict[str, Any]) -> str:
     for name, src in s["sources"].items():
         if not src["ok"]:
             lines.append(f"  source {name} failed: {src['error']}")
-    return "\n".join(lines)
+    # File names, job names, reasons and errors come from producers and platforms: one line each, escaped.
+    return "\n".join(for_terminal(line) for line in lines)
 
 
 def _load_state(cfg: Config) -> Any:

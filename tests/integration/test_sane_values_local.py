@@ -131,3 +131,18 @@ def test_an_alert_since_a_time_no_calendar_can_show_is_still_reminded_on_slack(
     assert summary.delivery_failures == []
     assert summary.pending == 0
     assert f"epoch-ms:{2**63 - 1}" in slack.posted()[-1]["text"]
+
+
+def test_the_run_summary_escapes_control_characters_in_file_names(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an inbox file whose name holds an ESC sequence and a newline, with a line that is rejected
+    (workdir / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\n")
+    (workdir / "inbox").mkdir()
+    (workdir / "inbox" / "evil\x1b[2J\nforged.jsonl").write_text('{"job": "j"}\n')
+    # When a pass prints its summary
+    assert main(["run", "--config", str(workdir / "failstreak.yaml")]) == 0
+    out = capsys.readouterr().out
+    # Then the file is named with visible escapes, on one line, and no control character reaches the terminal
+    assert "\x1b" not in out
+    assert "evil\\x1b[2J\\nforged.jsonl:1: missing required field 'run_id'" in out
