@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from failstreak import engine, outbox, rules
+from failstreak import engine, outbox, repair, rules
 from failstreak.config import Config
 from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.keys import JobKeyRules
@@ -86,6 +86,7 @@ class Summary:
     pending: int = 0
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     team_notifications: dict[str, dict[str, int]] = field(default_factory=dict)
+    future_runs_forgotten: list[str] = field(default_factory=list)
     duration_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +128,7 @@ class Summary:
             "conflicts": self.conflicts,
             "sources": self.sources,
             "team_notifications": self.team_notifications,
+            "future_runs_forgotten": self.future_runs_forgotten[:MAX_REJECTS_LISTED],
         }
 
 
@@ -251,6 +253,11 @@ def _advance(
 ) -> None:
     """Everything a pass does to the state before its first save. Deterministic for (state, got, now)."""
     policy_for = cfg.policy_lookup()
+    # A state saved before times were bounded (or by a pass whose clock was wrong) may remember runs dated after
+    # this pass's bound; each would stay its job's newest forever.
+    summary.future_runs_forgotten = repair.forget_future_runs(
+        state, latest_time(now, cfg.max_clock_skew_ms), policy_for
+    )
     stats = engine.apply(state, got.executions, policy_for, now)
     summary.ingested = stats.ingested
     summary.duplicates = stats.duplicates

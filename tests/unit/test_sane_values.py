@@ -16,6 +16,7 @@ from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.notifiers.console import ConsoleNotifier, render_text
 from failstreak.routing import Router
 from failstreak.sources.base import Pulled, Source
+from failstreak.statecodec import decode
 from failstreak.text import for_terminal
 from tests.fakes import InMemoryInbox, InMemoryStateStore, RecordingNotifier
 from tests.unit.notify_samples import note
@@ -31,7 +32,8 @@ def _line(run_id: int, status: str, finished_at: Any) -> str:
 
 def _pass(inbox: InMemoryInbox, store: InMemoryStateStore, config: str = "", **ports: Any) -> Any:
     cfg = parse_config(config + "\nnotify: {console: true}\n")
-    return run_pass(cfg, Ports(store=store, inbox=inbox, router=Router(cfg), clock=lambda: NOW, **ports))
+    ports.setdefault("clock", lambda: NOW)
+    return run_pass(cfg, Ports(store=store, inbox=inbox, router=Router(cfg), **ports))
 
 
 def test_a_success_dated_2099_cannot_hide_the_failures_that_follow() -> None:
@@ -172,3 +174,41 @@ def test_the_console_notifier_escapes_control_characters_in_what_producers_wrote
 def test_text_for_a_terminal_shows_controls_as_escapes_and_leaves_the_rest(raw: str, shown: str) -> None:
     # Given text with (or without) control characters; When made safe for a terminal; Then only those are escaped
     assert for_terminal(raw) == shown
+
+
+def test_a_state_that_already_remembers_a_run_dated_2099_forgets_it_and_counts_again() -> None:
+    # Given a state saved by a pass whose clock read 2099 (as a state saved before times were bounded could be):
+    # two failures, then a success dated 2099, so the streak is 0
+    store, inbox = InMemoryStateStore(), InMemoryInbox()
+    future = 4_070_908_800_000  # 2099-01-01
+    inbox.add("a.jsonl", "\n".join([_line(1, "failed", NOW - 9 * MINUTE), _line(2, "failed", NOW - 8 * MINUTE)]))
+    inbox.add("b.jsonl", _line(3, "success", future))
+    _pass(inbox, store, clock=lambda: future + MINUTE)
+    # When a pass with a right clock brings one more failure
+    inbox.add("c.jsonl", _line(4, "failed", NOW - MINUTE))
+    summary = _pass(inbox, store)
+    # Then the 2099 run is forgotten and named, and the job counts its three failures in a row: it alerts
+    assert summary.future_runs_forgotten == ["etl run 3"]
+    assert summary.to_dict()["future_runs_forgotten"] == ["etl run 3"]
+    assert [(n.event, n.consecutive_failures) for n in summary.notifications] == [(Event.TRIGGERED, 3)]
+    job = decode(store.data).jobs["etl"]
+    assert (job.total_runs, job.total_failures, job.last_success) == (3, 3, None)
+    assert [r.run_id for r in job.runs] == ["1", "2", "4"]
+
+
+def test_a_job_alerting_on_a_failure_dated_2099_resolves_once_it_is_forgotten() -> None:
+    # Given a job that alerted on three failures, the last dated 2099 (saved by a pass whose clock read 2099)
+    store, inbox = InMemoryStateStore(), InMemoryInbox()
+    future = 4_070_908_800_000
+    lines = [_line(1, "failed", NOW - 9 * MINUTE), _line(2, "failed", NOW - 8 * MINUTE), _line(3, "failed", future)]
+    inbox.add("a.jsonl", "\n".join(lines))
+    assert [n.event for n in _pass(inbox, store, clock=lambda: future + MINUTE).notifications] == [Event.TRIGGERED]
+    # When a pass with a right clock brings a success
+    inbox.add("b.jsonl", _line(4, "success", NOW - MINUTE))
+    summary = _pass(inbox, store)
+    # Then the 2099 failure is forgotten and the success, now the newest run, resolves the job
+    assert summary.future_runs_forgotten == ["etl run 3"]
+    assert [n.event for n in summary.notifications] == [Event.RESOLVED]
+    job = decode(store.data).jobs["etl"]
+    assert (job.consecutive_failures, job.total_runs, job.total_failures) == (0, 3, 2)
+    assert job.last_failure == NOW - 8 * MINUTE
