@@ -21,10 +21,9 @@ def forget_future_runs(state: State, latest: int, policy_for: Callable[[str], Jo
     """Forget every remembered run dated after `latest`, recompute its job's counters, and name each run forgotten
     (`job run <id>`). A job's runs are kept oldest first, so only jobs whose newest run is too late are looked at."""
     forgotten: list[str] = []
-    for name, job in state.jobs.items():
-        runs = job.runs
-        if not runs or runs[-1].finished_at <= latest:
-            continue
+    late = [job for job in state.jobs.values() if job.runs and job.runs[-1].finished_at > latest]
+    for job in late:
+        name, runs = job.name, job.runs
         policy = policy_for(name)
         kept = [r for r in runs if r.finished_at <= latest]
         for r in runs[len(kept) :]:
