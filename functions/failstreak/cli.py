@@ -18,6 +18,7 @@ from failstreak.model import JobState, Mute, State, iso, now_ms
 from failstreak.problems import Problem
 from failstreak.statecodec import decode, encode
 from failstreak.terminal import label, make_safe
+from failstreak.text import for_terminal
 
 EXIT_FAILED = 1
 
@@ -52,7 +53,8 @@ def status_table(cfg: Config, state: State, now: int) -> str:
 
     mutes = all_mutes(cfg, state, now)
     ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
-    width = max([len("JOB"), *(len(j.name) for j in ordered)])
+    shown = {j.name: for_terminal(j.name) for j in ordered}
+    width = max([len("JOB"), *(len(name) for name in shown.values())])
     width = min(width, 60)
     lines = [f"{'JOB':<{width}}  STREAK  WINDOW  TOTAL (FAILED)  STATE"]
     for j in ordered:
@@ -60,11 +62,11 @@ def status_table(cfg: Config, state: State, now: int) -> str:
         label = f"ALERTING ({', '.join(j.alert.reasons)})" if j.alert else "ok"
         mute = mute_covering(j, mutes, now)
         if mute is not None:
-            label += f", muted{': ' + mute.reason if mute.reason else ''}"
+            label += f", muted{': ' + for_terminal(mute.reason) if mute.reason else ''}"
         if policy.window != cfg.thresholds.window:
             label += f"  [window {policy.window}]"
         window = f"{j.window_failures}/{j.window_size}"
-        name = j.name if len(j.name) <= width else j.name[: width - 1] + "…"
+        name = shown[j.name] if len(shown[j.name]) <= width else shown[j.name][: width - 1] + "…"
         lines.append(
             f"{name:<{width}}  {j.consecutive_failures:>6}  {window:>6}  "
             f"{j.total_runs:>5} ({j.total_failures:>5})  {label}"
@@ -76,7 +78,7 @@ def status_table(cfg: Config, state: State, now: int) -> str:
 
 def warn(problem: Problem) -> None:
     """One problem of a pass on stderr: `failstreak: warning: ...` or `failstreak: error: ...`."""
-    print(f"failstreak: {label(problem.level_name)} {problem.message}", file=sys.stderr)
+    print(f"failstreak: {label(problem.level_name)} {for_terminal(problem.message)}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -131,7 +133,8 @@ def _summary_text(s: dict[str, Any], details: bool = True) -> str:
         if not src["ok"]:
             lines.append(f"  source {name} failed: {src['error']}")
     lines.extend(f"  warning: {w}" for w in s.get("warnings", []))
-    return "\n".join(lines)
+    # File names, job names, reasons and errors come from producers and platforms: one line each, escaped.
+    return "\n".join(for_terminal(line) for line in lines)
 
 
 def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
@@ -321,7 +324,7 @@ def cmd_mutes(args: argparse.Namespace) -> int:
     for m in state.mutes:
         ends = [f"until {iso(m.until)}" if m.until else "", f"for {m.runs} runs" if m.runs else ""]
         ends.append("until next success" if m.until_success else "")
-        print(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip())
+        print(for_terminal(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip()))
     for cm in cfg.mutes:
         print(f"(config)  {cm.match}  {cm.reason or ''}".rstrip())
     if not state.mutes and not cfg.mutes:

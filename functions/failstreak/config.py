@@ -267,6 +267,22 @@ class SourceConfig(BaseModel):
     name: str | None = None
 
 
+_SKEW = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+MAX_CLOCK_SKEW_DAYS = 365
+
+
+def _skew_ms(text: str) -> int:
+    """`30m`, `6h`, `1d` (at most a year) in milliseconds; ValueError otherwise."""
+    found = _SKEW.fullmatch(text.strip())
+    if found is None:
+        raise ValueError("expected a duration such as 30m, 6h or 1d")
+    ms = int(float(found[1]) * _UNIT_MS[found[2]])
+    if ms > MAX_CLOCK_SKEW_DAYS * _UNIT_MS["d"]:
+        raise ValueError(f"at most {MAX_CLOCK_SKEW_DAYS}d")
+    return ms
+
+
 class Config(_Model):
     """The whole configuration. Paths are local paths or s3:// URIs."""
 
@@ -287,8 +303,21 @@ class Config(_Model):
     save_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     inbox_max_files: int | None = Field(default=5000, ge=1)
     inbox_max_mib: float | None = Field(default=256, gt=0)
+    max_clock_skew: str = "1d"
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
+
+    @field_validator("max_clock_skew")
+    @classmethod
+    def _skew(cls, v: str) -> str:
+        _skew_ms(v)
+        return v
+
+    @property
+    def max_clock_skew_ms(self) -> int:
+        """How far past the pass's clock a record's `finished_at` may lie (docs/configuration.md)."""
+        return _skew_ms(self.max_clock_skew)
+
     _policy_table: _Policies | None = PrivateAttr(default=None)
     _source: str = PrivateAttr(default="(default config)")
 

@@ -90,10 +90,17 @@ def now_ms() -> int:
 
 
 def iso(ms: int | None) -> str | None:
-    """RFC 3339 text for an epoch-milliseconds time (UTC, second precision)."""
+    """RFC 3339 text for an epoch-milliseconds time (UTC, second precision).
+
+    Never raises: a time no calendar date can show (a state written before times were bounded, or edited by
+    hand) comes out as `epoch-ms:<value>`, so that a bad time can never stop a status page or a notification.
+    """
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError, TypeError):
+        return f"epoch-ms:{ms!r}"[:40]
 
 
 def run_id_key(run_id: str) -> tuple[int, int, str]:
@@ -281,42 +288,6 @@ class Notification:
             "suppressed": self.suppressed,
             "mute_reason": self.mute_reason,
         }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Notification:
-        return cls(
-            id=d["id"],
-            job=d["job"],
-            event=Event(d["event"]),
-            reasons=tuple(d.get("reasons", ())),
-            consecutive_failures=d["consecutive_failures"],
-            window_failures=d["window_failures"],
-            window_size=d.get("window_size", 0),
-            consecutive_threshold=d.get("consecutive_threshold"),
-            cumulative_threshold=d.get("cumulative_threshold"),
-            window=d.get("window", 10),
-            created_at=d["created_at"],
-            since=d.get("since"),
-            failed_runs=d.get("failed_runs", 0),
-            last_reason=d.get("last_reason"),
-            first_commit=d.get("first_commit"),
-            recent=tuple(
-                RunBrief(
-                    run_id=r["run_id"],
-                    status=Status(r["status"]),
-                    outcome=Outcome(r["outcome"]),
-                    finished_at=r["finished_at"],
-                    url=r.get("url"),
-                    commit=r.get("commit"),
-                    reason=r.get("reason"),
-                )
-                for r in d.get("recent", ())
-            ),
-            owner=d.get("owner"),
-            source=d.get("source"),
-            suppressed=d.get("suppressed", False),
-            mute_reason=d.get("mute_reason"),
-        )
 
 
 @dataclass(slots=True)

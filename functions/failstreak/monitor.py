@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from failstreak import engine, outbox, rules
+from failstreak import engine, outbox, repair, rules
 from failstreak.config import Config
 from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.keys import JobKeyRules
-from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, now_ms
+from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, Status, iso, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
-from failstreak.records import Parsed, parse_file
+from failstreak.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, Parsed, latest_time, parse_file
 from failstreak.sources.base import Source
 from failstreak.statecodec import Encoded, decode, encode_document
 from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore
@@ -91,6 +91,7 @@ class Summary:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     team_notifications: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    future_runs_forgotten: list[str] = field(default_factory=list)
     duration_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,6 +134,7 @@ class Summary:
             "sources": self.sources,
             "team_notifications": self.team_notifications,
             "warnings": self.warnings,
+            "future_runs_forgotten": self.future_runs_forgotten[:MAX_REJECTS_LISTED],
         }
 
 
@@ -160,6 +162,7 @@ def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[Inbo
 
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
     got = _Collected()
+    latest = latest_time(now, cfg.max_clock_skew_ms)
     if ports.inbox is not None:
         details = cfg.failure_statuses()
         for item, data in ports.inbox.read_many(_batch(cfg, ports.inbox.pending(), summary)):
@@ -169,7 +172,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
                 # Left in the inbox for the next pass; the others are still ingested.
                 summary.rejects.append(Rejected(item.key, None, f"not read this pass: {data}"))
                 continue
-            parsed = parse_file(item.key, data, details=details)
+            parsed = parse_file(item.key, data, details=details, latest=latest)
             got.files.append((item, parsed))
             got.executions.extend(parsed.executions)
             summary.rejects.extend(parsed.rejected)
@@ -185,7 +188,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
         except SourceError as e:
             summary.sources[source.name] = {"ok": False, "error": str(e), "pulled": 0}
             continue
-        got.executions.extend(pulled.executions)
+        got.executions.extend(_in_bounds(source.name, pulled.executions, latest, summary))
         got.cursors[source.name] = pulled.cursor
         summary.sources[source.name] = {
             "ok": True,
@@ -194,6 +197,29 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
         }
     got.executions, summary.filtered = JobKeyRules(cfg.job_keys).apply(got.executions)
     return got
+
+
+def _in_bounds(origin: str, executions: list[Execution], latest: int, summary: Summary) -> list[Execution]:
+    """The pulled executions that keep the rules inbox records keep (docs/configuration.md); the others are
+    rejected, each named by its origin, job and run.
+
+    A platform's clock can be wrong too, and one run dated in the future would stay its job's newest forever.
+    (A run still going may have no time: it is not applied anyway.)
+    """
+    kept = []
+    for e in executions:
+        if not (EARLIEST_MS <= e.finished_at <= latest or e.status is Status.RUNNING):
+            why = f"field 'finished_at': {iso(e.finished_at)} is outside {iso(EARLIEST_MS)}..{iso(latest)}"
+        elif not 0 < len(e.job) <= MAX_JOB_LEN:
+            why = f"field 'job': not 1 to {MAX_JOB_LEN} characters"
+        elif not 0 < len(e.run_id) <= MAX_RUN_ID_LEN:
+            why = f"field 'run_id': not 1 to {MAX_RUN_ID_LEN} characters"
+        else:
+            kept.append(e)
+            continue
+        summary.rejected += 1
+        summary.rejects.append(Rejected(origin, None, f"job {e.job[:100]!r} run {e.run_id[:100]!r}: {why}"))
+    return kept
 
 
 def all_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
@@ -235,6 +261,11 @@ def _advance(
 ) -> None:
     """Everything a pass does to the state before its first save. Deterministic for (state, got, now)."""
     policy_for = cfg.policy_lookup()
+    # A state saved before times were bounded (or by a pass whose clock was wrong) may remember runs dated after
+    # this pass's bound; each would stay its job's newest forever.
+    summary.future_runs_forgotten = repair.forget_future_runs(
+        state, latest_time(now, cfg.max_clock_skew_ms), policy_for
+    )
     stats = engine.apply(state, got.executions, policy_for, now)
     summary.ingested = stats.ingested
     summary.duplicates = stats.duplicates
@@ -345,7 +376,11 @@ def _deliver(ports: Ports, state: State, pass_id: str) -> list[DeliveryResult]:
                 for d in deliveries
             )
             continue
-        results.extend(notifier.send(target, deliveries))
+        try:
+            results.extend(notifier.send(target, deliveries))
+        except Exception as e:  # a notifier that breaks its contract must not stop the others, nor the pass
+            error = f"{kind} notifier failed: {type(e).__name__}: {str(e)[:200]}"
+            results.extend(DeliveryResult(d.outbox_id, False, error=error, retryable=True) for d in deliveries)
     return results
 
 

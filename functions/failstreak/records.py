@@ -18,12 +18,27 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
-from failstreak.model import STATUS_ALIASES, Execution, Rejected, Status, parse_status
+from failstreak.model import STATUS_ALIASES, Execution, Rejected, Status, iso, now_ms, parse_status
 
+# Bounds on the text fields of a record (docs/configuration.md, "What a record may hold"). A `job` or `run_id`
+# beyond its bound is rejected; so are `url`, `commit`, `owner` and `source` (identifiers: a cut one would be a
+# link to nowhere or an owner nobody is); a longer `reason` (free text) is kept, cut to its bound with `…`.
 MAX_JOB_LEN = 512
-MAX_TEXT_LEN = 4096
-MIN_EPOCH_MS = 100_000_000_000  # 1973-03-03: smaller numbers are almost certainly epoch seconds
+MAX_RUN_ID_LEN = 256
+MAX_REASON_LEN = 4096
+MAX_FIELD_LEN = {"url": 2048, "commit": 256, "owner": 256, "source": 256}
+CUT_MARK = "…"
 OPTIONAL_TEXT = ("url", "commit", "reason", "owner", "source")
+
+# Times (docs/configuration.md): between 2000-01-01T00:00:00Z and the pass's clock plus `max_clock_skew`. An
+# epoch integer is read by its magnitude: below 10^11 it is seconds, below 10^14 milliseconds, below 10^17
+# microseconds (each bound is the year 5138 in its unit, so the units cannot be confused within the range).
+EARLIEST_MS = 946_684_800_000
+SECONDS_BELOW = 10**11
+MILLIS_BELOW = 10**14
+MICROS_BELOW = 10**17
+DEFAULT_MAX_CLOCK_SKEW_MS = 86_400_000
+MAX_TIME_TEXT = 64
 RAW_SAMPLE = 300
 ALL_STATUSES = frozenset(Status)
 
@@ -41,26 +56,54 @@ class Parsed:
     fatal: str | None = None
 
 
-def parse_time(value: Any, field_name: str = "finished_at") -> int:
-    """Epoch milliseconds from an RFC 3339 string or an epoch-milliseconds integer."""
-    if isinstance(value, bool):
-        raise RecordError(f"field {field_name!r}: expected an RFC 3339 time or epoch milliseconds")
-    if isinstance(value, int):
-        if value < MIN_EPOCH_MS:
-            raise RecordError(f"field {field_name!r}: {value} looks like epoch seconds; epoch milliseconds expected")
+def epoch_ms(value: int, field_name: str = "finished_at") -> int:
+    """Epoch milliseconds from epoch seconds, milliseconds or microseconds, told apart by magnitude."""
+    if value < SECONDS_BELOW:
+        return value * 1000
+    if value < MILLIS_BELOW:
         return value
-    if isinstance(value, str):
+    if value < MICROS_BELOW:
+        return value // 1000
+    raise RecordError(f"field {field_name!r}: {value} is too large for epoch seconds, milliseconds or microseconds")
+
+
+def latest_time(now: int, max_clock_skew_ms: int = DEFAULT_MAX_CLOCK_SKEW_MS) -> int:
+    """The latest `finished_at` a pass whose clock reads `now` accepts."""
+    return now + max_clock_skew_ms
+
+
+def parse_time(value: Any, field_name: str = "finished_at", latest: int | None = None) -> int:
+    """Epoch milliseconds from an RFC 3339 string or an epoch integer (seconds, milliseconds or microseconds).
+
+    Raises RecordError, naming the field, for anything else and for a time before 2000-01-01T00:00:00Z or, when
+    `latest` is given, after it.
+    """
+    if isinstance(value, bool):
+        raise RecordError(f"field {field_name!r}: expected an RFC 3339 time or an epoch integer")
+    if isinstance(value, int):
+        ms = epoch_ms(value, field_name)
+    elif isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_TIME_TEXT:
+            raise RecordError(f"field {field_name!r}: {value[:MAX_TIME_TEXT]!r}… is not an RFC 3339 time")
         if text.endswith(("z", "Z")):
             text = text[:-1] + "+00:00"
         try:
             dt = datetime.fromisoformat(text)
-        except ValueError:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            ms = int(dt.timestamp() * 1000)
+        except (ValueError, OverflowError):
             raise RecordError(f"field {field_name!r}: {value!r} is not an RFC 3339 time") from None
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        return int(dt.timestamp() * 1000)
-    raise RecordError(f"field {field_name!r}: expected an RFC 3339 time or epoch milliseconds")
+    else:
+        raise RecordError(f"field {field_name!r}: expected an RFC 3339 time or an epoch integer")
+    if ms < EARLIEST_MS:
+        raise RecordError(f"field {field_name!r}: {value!r} is before 2000-01-01T00:00:00Z")
+    if latest is not None and ms > latest:
+        raise RecordError(
+            f"field {field_name!r}: {value!r} is after {iso(latest)}, the pass's clock plus max_clock_skew"
+        )
+    return ms
 
 
 def _text(obj: dict[str, Any], name: str) -> str | None:
@@ -69,19 +112,29 @@ def _text(obj: dict[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise RecordError(f"field {name!r}: expected a string")
-    return value[:MAX_TEXT_LEN]
+    if name == "reason":
+        return cut(value, MAX_REASON_LEN)
+    if len(value) > MAX_FIELD_LEN[name]:
+        raise RecordError(f"field {name!r}: longer than {MAX_FIELD_LEN[name]} characters")
+    return value
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else its start and `…`, `limit` characters in all."""
+    return text if len(text) <= limit else text[: limit - len(CUT_MARK)] + CUT_MARK
 
 
 # Exact spellings that need no normalising: the fast path looks them up as they are.
 _EXACT_STATUS = {**STATUS_ALIASES, **{k.upper(): v for k, v in STATUS_ALIASES.items()}}
 
 
-def to_execution(obj: Any, default_source: str | None = None) -> Execution:
+def to_execution(obj: Any, default_source: str | None = None, latest: int | None = None) -> Execution:
     """Validate one decoded record. Raises RecordError naming the offending field.
 
+    `latest`: the latest `finished_at` accepted (`latest_time`); None leaves times unbounded above.
     The common record (string job, integer or string run id, a status in a plain spelling, an RFC 3339 or
-    epoch-ms time, optional fields absent or strings) takes a fast path with the same result; anything
-    else, valid or not, goes through the field-by-field checks that name what is wrong.
+    epoch-ms time, optional fields absent or strings within their bounds) takes a fast path with the same
+    result; anything else, valid or not, goes through the field-by-field checks that name what is wrong.
     """
     if type(obj) is dict:
         get = obj.get
@@ -100,32 +153,33 @@ def to_execution(obj: Any, default_source: str | None = None) -> Execution:
             and (type(attempt) is int and attempt >= 0)
         ):
             rid = run_id if type(run_id) is str else str(run_id) if type(run_id) is int else None
-            if rid:
-                if type(raw_time) is int and raw_time >= MIN_EPOCH_MS:
+            if rid and len(rid) <= MAX_RUN_ID_LEN:
+                high = MILLIS_BELOW - 1 if latest is None else latest
+                if type(raw_time) is int and EARLIEST_MS <= raw_time <= high:
                     finished_at = raw_time
                 elif type(raw_time) is str:
-                    finished_at = parse_time(raw_time)
+                    finished_at = parse_time(raw_time, latest=latest)
                 else:
-                    return _to_execution_checked(obj, default_source)
+                    return _to_execution_checked(obj, default_source, latest)
                 url = get("url")
                 commit = get("commit")
                 reason = get("reason")
                 owner = get("owner")
                 source = get("source")
                 if (
-                    (url is None or (type(url) is str and len(url) <= MAX_TEXT_LEN))
-                    and (commit is None or (type(commit) is str and len(commit) <= MAX_TEXT_LEN))
-                    and (reason is None or (type(reason) is str and len(reason) <= MAX_TEXT_LEN))
-                    and (owner is None or (type(owner) is str and len(owner) <= MAX_TEXT_LEN))
-                    and (source is None or (type(source) is str and len(source) <= MAX_TEXT_LEN))
+                    (url is None or (type(url) is str and len(url) <= MAX_FIELD_LEN["url"]))
+                    and (commit is None or (type(commit) is str and len(commit) <= MAX_FIELD_LEN["commit"]))
+                    and (reason is None or (type(reason) is str and len(reason) <= MAX_REASON_LEN))
+                    and (owner is None or (type(owner) is str and len(owner) <= MAX_FIELD_LEN["owner"]))
+                    and (source is None or (type(source) is str and len(source) <= MAX_FIELD_LEN["source"]))
                 ):
                     return Execution(
                         job, rid, status, finished_at, attempt, url, commit, reason, owner, source or default_source
                     )
-    return _to_execution_checked(obj, default_source)
+    return _to_execution_checked(obj, default_source, latest)
 
 
-def _to_execution_checked(obj: Any, default_source: str | None = None) -> Execution:
+def _to_execution_checked(obj: Any, default_source: str | None = None, latest: int | None = None) -> Execution:
     if not isinstance(obj, dict):
         raise RecordError("expected a JSON object")
     job = obj.get("job")
@@ -143,6 +197,8 @@ def _to_execution_checked(obj: Any, default_source: str | None = None) -> Execut
     run_id = str(run_id)
     if not run_id:
         raise RecordError("field 'run_id': empty")
+    if len(run_id) > MAX_RUN_ID_LEN:
+        raise RecordError(f"field 'run_id': longer than {MAX_RUN_ID_LEN} characters")
     raw_status = obj.get("status")
     if raw_status is None:
         raise RecordError("missing required field 'status'")
@@ -157,7 +213,7 @@ def _to_execution_checked(obj: Any, default_source: str | None = None) -> Execut
             raise RecordError("missing required field 'finished_at' (required for a finished run)")
         finished_at = 0
     else:
-        finished_at = parse_time(raw_time)
+        finished_at = parse_time(raw_time, latest=latest)
     attempt = obj.get("attempt", 0)
     if attempt is None:
         attempt = 0
@@ -194,25 +250,28 @@ def _decompress(name: str, data: bytes) -> bytes:
 # `to_execution` accepts, and for that subset the fast paths give exactly its result; everything else (the
 # whole file, or one record) goes the checked way, which names what is wrong.
 # - Integers are bounded to int64: orjson reads larger ones as floats, which the checked path rejects.
-# - Text longer than MAX_TEXT_LEN is not an error (the checked path truncates it), so it is refused here.
+# - Text beyond its bound is refused here: the checked path rejects the record or cuts its reason.
 # - Unknown fields are skipped unread, by both paths (see `_loads`): producers may add fields of their own.
 # - A time is decoded as text and read by `parse_time`, as the checked path reads it (msgspec's own datetime
 #   parsing rounds a 7th fractional digit where `datetime.fromisoformat` truncates, among other differences).
 _Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-_Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_LEN)]
+
+
+def _bounded(limit: int) -> Any:
+    return Annotated[str, msgspec.Meta(max_length=limit)]
 
 
 class _Wire(msgspec.Struct, gc=False):
     job: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_JOB_LEN)]
-    run_id: str | _Int64
+    run_id: Annotated[str, msgspec.Meta(max_length=MAX_RUN_ID_LEN)] | _Int64
     status: str
     finished_at: _Int64 | str | None = None
     attempt: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
-    url: _Text | None = None
-    commit: _Text | None = None
-    reason: _Text | None = None
-    owner: _Text | None = None
-    source: _Text | None = None
+    url: _bounded(MAX_FIELD_LEN["url"]) | None = None  # type: ignore[valid-type]
+    commit: _bounded(MAX_FIELD_LEN["commit"]) | None = None  # type: ignore[valid-type]
+    reason: _bounded(MAX_REASON_LEN) | None = None  # type: ignore[valid-type]
+    owner: _bounded(MAX_FIELD_LEN["owner"]) | None = None  # type: ignore[valid-type]
+    source: _bounded(MAX_FIELD_LEN["source"]) | None = None  # type: ignore[valid-type]
 
 
 _LINES_DECODER = msgspec.json.Decoder(_Wire)
@@ -222,16 +281,26 @@ _ARRAY_DECODER = msgspec.json.Decoder(list[_Wire])
 _SHARED_LINE = re.compile(rb"\}[ \t\r]*\{")
 
 
-def parse_file(name: str, data: bytes, *, fast: bool = True, details: Collection[Status] | None = None) -> Parsed:
+def parse_file(
+    name: str,
+    data: bytes,
+    *,
+    fast: bool = True,
+    details: Collection[Status] | None = None,
+    latest: int | None = None,
+) -> Parsed:
     """Parse one inbox file's bytes into executions and rejections.
 
     `details`: the statuses whose executions keep their `url`, `commit` and `reason`; the others come without
     them (None: all keep them). A pass gives the statuses some policy counts as failures, the only runs the
     engine remembers with them: a large inbox's links and commits then never all sit in memory at once.
-    `fast=False` forces the record-by-record path; the result is the same either way (the fast path only
-    takes what it reads exactly as that path does).
+    `latest`: the latest `finished_at` accepted, from the pass's one clock (`latest_time`); None: now plus the
+    default `max_clock_skew`. `fast=False` forces the record-by-record path; the result is the same either way
+    (the fast path only takes what it reads exactly as that path does).
     """
     keep = ALL_STATUSES if details is None else frozenset(details)
+    if latest is None:
+        latest = latest_time(now_ms())
     out = Parsed()
     if data[:2] == b"\x1f\x8b":
         try:
@@ -244,10 +313,10 @@ def parse_file(name: str, data: bytes, *, fast: bool = True, details: Collection
         out.fatal = "empty file: no records"
         return out
     if body[:1] == b"[":
-        if not (fast and _fast_array(body, out, keep)):
-            _parse_array(name, body, out, keep)
-    elif not (fast and _fast_lines(name, data, out, keep)):
-        _parse_lines(name, data, out, keep)
+        if not (fast and _fast_array(body, out, keep, latest)):
+            _parse_array(name, body, out, keep, latest)
+    elif not (fast and _fast_lines(name, data, out, keep, latest)):
+        _parse_lines(name, data, out, keep, latest)
     if not out.executions and out.rejected and out.fatal is None:
         out.fatal = f"no valid record ({len(out.rejected)} rejected; first: {out.rejected[0].reason})"
     return out
@@ -274,14 +343,14 @@ def _typed(decode: Callable[[bytes], list[_Wire]], data: bytes) -> list[_Wire] |
         return None
 
 
-def _time_or_none(text: str) -> int | None:
+def _time_or_none(value: str | int, latest: int) -> int | None:
     try:
-        return parse_time(text)
+        return parse_time(value, latest=latest)
     except RecordError:
         return None
 
 
-def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
+def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> bool:
     """Parse JSON Lines with the typed decoder; False (and `out` untouched) when the file must go line by line.
 
     Decoded records are matched to lines by position, so this only runs when there is exactly one record per
@@ -298,9 +367,9 @@ def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) ->
     def checked(index: int) -> None:
         if not lines:
             lines.extend(data.split(b"\n"))
-        _parse_line(name, index + 1, lines[index], out, keep)
+        _parse_line(name, index + 1, lines[index], out, keep, latest)
 
-    _finish(records, out.executions, checked, keep)
+    _finish(records, out.executions, checked, keep, latest)
     return True
 
 
@@ -308,7 +377,7 @@ class _Unread(Exception):
     """A record of a JSON array that the typed decoder cannot take as it is: the array goes item by item."""
 
 
-def _fast_array(body: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
+def _fast_array(body: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> bool:
     """Parse a JSON array with the typed decoder; False (and `out` untouched) unless every item reads exactly."""
     records = _typed(_ARRAY_DECODER.decode, body)
     if records is None:
@@ -319,7 +388,7 @@ def _fast_array(body: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
         raise _Unread
 
     try:
-        _finish(records, executions, unread, keep)
+        _finish(records, executions, unread, keep, latest)
     except _Unread:
         return False
     out.executions.extend(executions)
@@ -327,12 +396,16 @@ def _fast_array(body: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
 
 
 def _finish(
-    records: list[_Wire], executions: list[Execution], checked: Callable[[int], None], keep: frozenset[Status]
+    records: list[_Wire],
+    executions: list[Execution],
+    checked: Callable[[int], None],
+    keep: frozenset[Status],
+    latest: int,
 ) -> None:
     """Append each decoded record, in order, as an `Execution` (with its url, commit and reason if its status
     is in `keep`); a record that needs the checked path's judgement (an unknown status, a finished run without
-    a time, epoch seconds, an empty run id, a name starting with a space) goes to `checked` with its index
-    instead, at its place in the order."""
+    a time or with one out of range, an empty run id, a name starting with a space) goes to `checked` with its
+    index instead, at its place in the order."""
     append = executions.append
     exact = _EXACT_STATUS
     running = Status.RUNNING
@@ -347,13 +420,13 @@ def _finish(
         run_id = rec.run_id
         if status is not None and run_id != "" and not job[0].isspace():
             if type(when) is int:
-                ms = when if when >= MIN_EPOCH_MS else None
+                ms = when if EARLIEST_MS <= when <= latest else _time_or_none(when, latest)
             elif when is None:
                 ms = 0 if status is running else None  # a run still going may have no time yet
             else:
                 ms = known_ms(when)  # type: ignore[arg-type]
                 if ms is None and when not in to_ms:
-                    ms = to_ms[when] = _time_or_none(when)  # type: ignore[index, arg-type]
+                    ms = to_ms[when] = _time_or_none(when, latest)  # type: ignore[index]
             if ms is not None:
                 # The name is not interned: over a million records that cost 0.6 s to save 76 MiB, and leaving
                 # out the links the engine would drop anyway saves more (docs/performance.md, #19).
@@ -390,7 +463,7 @@ def _loads(text: bytes) -> Any:
         raise refused from None
 
 
-def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status]) -> None:
+def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> None:
     try:
         items = _loads(body)
     except orjson.JSONDecodeError as e:
@@ -401,14 +474,14 @@ def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status]) -
         return
     for index, item in enumerate(items, start=1):
         try:
-            out.executions.append(_kept(to_execution(item), keep))
+            out.executions.append(_kept(to_execution(item, latest=latest), keep))
         except RecordError as e:
             out.rejected.append(Rejected(name, index, f"item {index}: {e}", _sample(orjson.dumps(item))))
 
 
-def _parse_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) -> None:
+def _parse_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> None:
     for number, line in enumerate(data.split(b"\n"), start=1):
-        _parse_line(name, number, line, out, keep)
+        _parse_line(name, number, line, out, keep, latest)
 
 
 def _kept(ex: Execution, keep: frozenset[Status]) -> Execution:
@@ -418,7 +491,7 @@ def _kept(ex: Execution, keep: frozenset[Status]) -> Execution:
     return msgspec.structs.replace(ex, url=None, commit=None, reason=None)
 
 
-def _parse_line(name: str, number: int, line: bytes, out: Parsed, keep: frozenset[Status]) -> None:
+def _parse_line(name: str, number: int, line: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> None:
     stripped = line.strip()
     if not stripped:
         return
@@ -429,6 +502,6 @@ def _parse_line(name: str, number: int, line: bytes, out: Parsed, keep: frozense
         out.rejected.append(Rejected(name, number, f"{reason}: {e.msg}", _sample(stripped)))
         return
     try:
-        out.executions.append(_kept(to_execution(obj), keep))
+        out.executions.append(_kept(to_execution(obj, latest=latest), keep))
     except RecordError as e:
         out.rejected.append(Rejected(name, number, str(e), _sample(stripped)))

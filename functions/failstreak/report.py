@@ -21,7 +21,8 @@ from typing import Any
 import orjson
 
 from failstreak.errors import ConfigError, StoreUnavailable
-from failstreak.records import RecordError, to_execution
+from failstreak.model import now_ms
+from failstreak.records import RecordError, latest_time, to_execution
 
 CONTENT_TYPE = "application/x-ndjson"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -148,7 +149,7 @@ def build_record(
     }
     record = {k: v for k, v in fields.items() if v is not None}
     try:
-        to_execution(record)
+        to_execution(record, latest=latest_time(now_ms()))
     except RecordError as e:
         raise ConfigError(f"report: the monitor would reject this record: {e}") from None
     return record

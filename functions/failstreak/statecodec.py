@@ -2,9 +2,10 @@
 
 Jobs, their alerts and their remembered runs are msgspec structs (`failstreak.model`): the bulk of the document
 (one row per job and remembered run) is decoded and encoded by msgspec in C, straight between JSON and the
-model's types, with no intermediate dicts. The small rest (outbox, mutes, dead letters, cursors) goes through
-plain dicts. Documents larger than `COMPRESS_ABOVE` are written gzip-compressed; either form is read (detected
-by the gzip magic bytes).
+model's types, with no intermediate dicts. The small rest (outbox, mutes, dead letters, cursors) is written from
+plain dicts, and read typed: every stored value's shape is checked as it is decoded, and a document of the wrong
+shape is refused whole (`StateCorrupt`), so no command ever rewrites it. Documents larger than `COMPRESS_ABOVE`
+are written gzip-compressed; either form is read (detected by the gzip magic bytes).
 
 Version 2 stores `jobs` as a list of job objects, each with its `name`; version 1 (a map from name to job, runs
 with trailing nulls dropped) is still read. A pass always writes version 2.
@@ -21,14 +22,14 @@ from typing import Any
 import msgspec
 
 from failstreak.errors import StateCorrupt
-from failstreak.model import JobState, Mute, Notification, OutboxEntry, State
+from failstreak.model import JobState, Mute, OutboxEntry, State
 
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
 
 class _Document(msgspec.Struct, tag_field="version", tag=2):
-    """The document as stored (version 2). `version` is written first, as the tag."""
+    """The document as written (version 2). `version` is written first, as the tag."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -39,19 +40,35 @@ class _Document(msgspec.Struct, tag_field="version", tag=2):
     cursors: dict[str, Any] = {}
 
 
-class _DocumentV1(msgspec.Struct, tag_field="version", tag=1):
-    """Version 1: the same, with `jobs` as a map from name to job (whose objects carry no name)."""
+class _Stored(msgspec.Struct, tag_field="version", tag=2):
+    """The document as read (version 2): every part typed, so that msgspec checks each stored value's shape in C
+    as it decodes (a mute whose `match` is a number, cursors that are not objects) and a document of the wrong
+    shape is refused whole, before anything reads it."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    mutes: list[Mute] = []
+    dead_letters: list[dict[str, Any]] = []
+    cursors: dict[str, dict[str, Any]] = {}
+
+
+class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
+    """Version 1 as read."""
 
     updated_at: int | None = None
     passes: int = 0
     jobs: dict[str, JobState] = {}
-    outbox: list[dict[str, Any]] = []
-    mutes: list[dict[str, Any]] = []
+    outbox: list[OutboxEntry] = []
+    mutes: list[Mute] = []
     dead_letters: list[dict[str, Any]] = []
-    cursors: dict[str, Any] = {}
+    cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _DocumentV1)
+_DECODER = msgspec.json.Decoder(_Stored | _StoredV1)
+# The one cursor the pass itself keeps: the config file's mutes, by id, with the time a pass first saw each.
+CONFIG_MUTES_CURSOR = "_config_mutes"
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -64,18 +81,6 @@ def _mute_to_dict(m: Mute) -> dict[str, Any]:
     if m.until_success:
         d["until_success"] = True
     return d
-
-
-def _mute_from_dict(d: dict[str, Any]) -> Mute:
-    return Mute(
-        id=d["id"],
-        match=d["match"],
-        created_at=d["created_at"],
-        until=d.get("until"),
-        runs=d.get("runs"),
-        until_success=d.get("until_success", False),
-        reason=d.get("reason"),
-    )
 
 
 def _outbox_to_dict(e: OutboxEntry) -> dict[str, Any]:
@@ -92,18 +97,6 @@ def _outbox_to_dict(e: OutboxEntry) -> dict[str, Any]:
         d["lease_owner"] = e.lease_owner
         d["lease_until"] = e.lease_until
     return d
-
-
-def _outbox_from_dict(d: dict[str, Any]) -> OutboxEntry:
-    return OutboxEntry(
-        id=d["id"],
-        destination=d["destination"],
-        notification=Notification.from_dict(d["notification"]),
-        attempts=d.get("attempts", 0),
-        last_error=d.get("last_error"),
-        lease_owner=d.get("lease_owner"),
-        lease_until=d.get("lease_until", 0),
-    )
 
 
 # Documents larger than this are written gzip-compressed (decode detects either); smaller ones stay plain JSON
@@ -219,10 +212,11 @@ def decode(data: bytes | None, location: str = "state") -> State:
         raise StateCorrupt(_diagnose(data, location, e)) from None
     del data  # the caller may hold the stored (compressed) bytes; the text is not needed any more
     try:
+        _check_cursors(doc.cursors)
         return State(
             jobs=_jobs(doc),
-            outbox=[_outbox_from_dict(e) for e in doc.outbox],
-            mutes=[_mute_from_dict(m) for m in doc.mutes],
+            outbox=doc.outbox,
+            mutes=doc.mutes,
             dead_letters=doc.dead_letters,
             cursors=doc.cursors,
             updated_at=doc.updated_at,
@@ -234,8 +228,15 @@ def decode(data: bytes | None, location: str = "state") -> State:
         ) from None
 
 
-def _jobs(doc: _Document | _DocumentV1) -> dict[str, JobState]:
-    if isinstance(doc, _DocumentV1):
+def _check_cursors(cursors: dict[str, dict[str, Any]]) -> None:
+    first_seen = cursors.get(CONFIG_MUTES_CURSOR, {})
+    for key, value in first_seen.items():
+        if type(value) is not int:
+            raise ValueError(f"cursors.{CONFIG_MUTES_CURSOR}.{key}: expected an integer time, got {value!r:.40}")
+
+
+def _jobs(doc: _Stored | _StoredV1) -> dict[str, JobState]:
+    if isinstance(doc, _StoredV1):
         for name, job in doc.jobs.items():
             job.name = name
         return doc.jobs

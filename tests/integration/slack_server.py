@@ -1,10 +1,14 @@
 """A local HTTP server that speaks enough of Slack's Web API for the notifier, on a free loopback port.
 
-Implements `chat.postMessage`, `chat.update`, `auth.test` and an incoming-webhook endpoint (`/hooks/...`). Every
-request is recorded (method, JSON body, auth header) for assertions. Channels are named `#name` or by id `C…`; a
-message's `ts` increases per post. Failures can be scripted per method, in order: `fail("chat.postMessage",
-status=429, retry_after=0)`, `fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes
-every request answer 503 until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
+Implements `chat.postMessage`, `chat.update`, `chat.delete`, `auth.test` and an incoming-webhook endpoint
+(`/hooks/...`). Every request is recorded (method, body, auth header) for assertions; bodies are JSON or
+form-encoded, as slack-sdk sends them. Channels are named `#name` or by id `C…`; a message's `ts` increases per
+post. Failures can be scripted per method, in order: `fail("chat.postMessage", status=429, retry_after=0)`,
+`fail(..., status=500)`, `fail(..., error="channel_not_found")`; or `down()` makes every request answer 503
+until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`.
+`lose_answer("chat.postMessage")` makes the next call of a method be carried out (the message is posted) and
+its connection then reset before any answer is sent: the answer is lost, as when a proxy or the network drops
+it after Slack did the work.
 
 Threads are checked as Slack checks them: a `chat.postMessage` whose `thread_ts` names no message of that
 channel, or one that was deleted (`delete(channel_id, ts)`), answers `cannot_reply_to_message`, the error Slack
@@ -16,7 +20,10 @@ documents for a message that cannot take thread replies (https://docs.slack.dev/
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +58,7 @@ class SlackState:
     webhook_posts: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     known_channels: set[str] | None = None
+    lost_answers: dict[str, int] = field(default_factory=dict)
     is_down: bool = False
     next_ts: int = 1_700_000_000
     token: str = "xoxb-test-token"
@@ -67,6 +75,11 @@ class SlackServer:
                 return
 
             def _reply(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+                if getattr(self, "lose", False):
+                    # Reset the connection (RST, not FIN) once the work is done: the client gets no answer.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
                 body = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if isinstance(payload, dict) else "text/plain")
@@ -79,10 +92,16 @@ class SlackServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length).decode()
-                body = json.loads(raw) if raw else {}
+                if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                    body: dict[str, Any] = dict(urllib.parse.parse_qsl(raw))
+                else:
+                    body = json.loads(raw) if raw else {}
                 with state.lock:
                     req = Request(self.path, body, self.headers.get("Authorization"))
                     state.requests.append(req)
+                    self.lose = state.lost_answers.get(req.method, 0) > 0
+                    if self.lose:
+                        state.lost_answers[req.method] -= 1
                     if state.is_down:
                         self._reply(503, "upstream connect error")
                         return
@@ -126,6 +145,8 @@ class SlackServer:
                                 "is_enterprise_install": False,
                             },
                         )
+                    elif req.method == "chat.delete":
+                        self._delete(body)
                     else:
                         self._reply(200, {"ok": False, "error": "unknown_method"})
 
@@ -158,6 +179,18 @@ class SlackServer:
                     self._reply(200, {"ok": False, "error": "message_not_found"})
                     return
                 state.messages[key] = {**state.messages[key], **body}
+                for post in state.posts:
+                    if (post["channel_id"], post["ts"]) == key:
+                        post.update({k: v for k, v in body.items() if k not in ("channel", "ts")})
+                self._reply(200, {"ok": True, "channel": key[0], "ts": key[1]})
+
+            def _delete(self, body: dict[str, Any]) -> None:
+                key = (str(body.get("channel")), str(body.get("ts")))
+                if state.messages.pop(key, None) is None:
+                    self._reply(200, {"ok": False, "error": "message_not_found"})
+                    return
+                state.deleted.add(key)
+                state.posts[:] = [p for p in state.posts if (p["channel_id"], p["ts"]) != key]
                 self._reply(200, {"ok": True, "channel": key[0], "ts": key[1]})
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -195,6 +228,11 @@ class SlackServer:
             self.state.messages.pop((channel_id, ts))
             self.state.deleted.add((channel_id, ts))
 
+    def lose_answer(self, method: str, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method`, then reset each connection without answering."""
+        with self.state.lock:
+            self.state.lost_answers[method] = self.state.lost_answers.get(method, 0) + times
+
     def down(self) -> None:
         with self.state.lock:
             self.state.is_down = True
@@ -210,9 +248,10 @@ class SlackServer:
             return [r for r in self.state.requests if r.method == method]
 
     def posted(self) -> list[dict[str, Any]]:
-        """Bodies of the chat.postMessage calls that succeeded, in order, with `channel_id` and `ts` added."""
+        """The messages posted by the chat.postMessage calls that succeeded, in order, as they read now (after
+        any chat.update of them), with `channel_id` and `ts` added."""
         with self.state.lock:
-            return list(self.state.posts)
+            return [dict(p) for p in self.state.posts]
 
     def hooked(self) -> list[dict[str, Any]]:
         """Bodies posted to the incoming webhook, in order."""

@@ -261,9 +261,9 @@ def test_importing_the_reference_file_then_a_pass_does_not_re_alert(
     }
     (workdir / "job_executions.v2.json").write_text(json.dumps(ref))
     assert cli(workdir, "import", "--from", "datadog", str(workdir / "job_executions.v2.json")) == 0
-    # When a new failure arrives
+    # When a new failure arrives (a minute ahead of the clock: newer than the imported runs, within the skew)
     (workdir / "inbox" / "a.jsonl").write_text(
-        json.dumps({"job": "ci/a", "run_id": 99, "status": "failed", "finished_at": "2099-01-01T00:00:00Z"}) + "\n"
+        json.dumps({"job": "ci/a", "run_id": 99, "status": "failed", "finished_at": now_ms() + 60_000}) + "\n"
     )
     summary = run_json(workdir, capsys)
     # Then the streak continues and no second trigger is sent

@@ -95,7 +95,7 @@ notify:
             )
         )
         run_pass(cfg, wiring.ports(cfg))
-        [update] = slack.calls("chat.update")
+        update = [c for c in slack.calls("chat.update") if c.body["ts"] == post["ts"]][-1]  # the rewrite
     return post, update, summary
 
 

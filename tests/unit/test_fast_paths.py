@@ -12,12 +12,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failstreak.model import Execution, Status
-from failstreak.records import RecordError, _to_execution_checked, to_execution
+from failstreak.records import RecordError, _to_execution_checked, latest_time, to_execution
 
-TEXT = st.one_of(st.none(), st.text(max_size=8), st.integers(), st.just("x" * 5000), st.just(" "), st.just(""))
+TEXT = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.integers(),
+    st.sampled_from(["x" * 5000, "x" * 256, "x" * 257, "x" * 2049]),
+    st.just(" "),
+    st.just(""),
+)
+LATEST = latest_time(1794996400000)
 FIELD_VALUES = {
     "job": st.one_of(st.text(max_size=6), st.just(" job"), st.just("j" * 513), st.integers(), st.none()),
-    "run_id": st.one_of(st.integers(-3, 10**12), st.text(max_size=4), st.booleans(), st.none(), st.floats()),
+    "run_id": st.one_of(
+        st.integers(-3, 10**12), st.text(max_size=4), st.just("r" * 257), st.booleans(), st.none(), st.floats()
+    ),
     "status": st.one_of(
         st.sampled_from(["success", "FAILED", "Failure", " failed", "running", "TimedOut", "done", "nope"]),
         st.integers(),
@@ -26,7 +36,10 @@ FIELD_VALUES = {
     ),
     "finished_at": st.one_of(
         st.integers(0, 2 * 10**12),
+        st.integers(-(2**64), 2**65),
+        st.sampled_from([946684799, 946684800, 946684800000, LATEST, LATEST + 1, 1794996400000000, 2**63 - 1]),
         st.sampled_from(["2026-11-18T10:06:40.000Z", "2026-11-18T10:06:40+02:00", "2026-11-18 10:06", "later", " "]),
+        st.sampled_from(["2099-01-01T00:00:00Z", "0001-01-01T00:00:00+00:01", "1999-12-31T23:59:59.999Z"]),
         st.booleans(),
         st.floats(),
         st.none(),
@@ -43,7 +56,7 @@ RECORDS = st.fixed_dictionaries({}, optional=FIELD_VALUES)
 
 def _outcome(fn: Any, obj: Any) -> Any:
     try:
-        return fn(obj, "src")
+        return fn(obj, "src", LATEST)
     except RecordError as e:
         return ("error", str(e))
 

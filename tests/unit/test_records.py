@@ -109,7 +109,7 @@ def test_a_running_record_needs_no_finish_time() -> None:
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
-        ({"finished_at": 1763600000}, "looks like epoch seconds"),
+        ({"finished_at": 946684799}, "field 'finished_at': 946684799 is before 2000-01-01T00:00:00Z"),
         ({"attempt": -1}, "field 'attempt'"),
         ({"run_id": True}, "field 'run_id'"),
         ({"job": "x" * 513}, "longer than 512"),

@@ -23,6 +23,27 @@ from failstreak.records import Parsed, parse_file
 
 T = "2026-11-18T10:06:40.000Z"
 MS = 1794996400000
+LATEST = records.latest_time(MS)  # the pass's clock reads MS
+# Times at the edges of the accepted range and of each epoch unit's magnitude.
+RANGE_TIMES = [
+    records.EARLIEST_MS - 1,
+    records.EARLIEST_MS,
+    LATEST,
+    LATEST + 1,
+    946684799,
+    946684800,
+    MS // 1000,
+    MS * 1000,
+    MS * 1000 + 999,
+    records.MICROS_BELOW,
+    2**63 - 1,
+    "2099-01-01T00:00:00Z",
+    "1999-12-31T23:59:59Z",
+    "2000-01-01T00:00:00Z",
+    "2026-11-19T10:06:40Z",
+    "2026-11-19T10:06:40.001Z",
+    "0001-01-01T00:00:00+00:01",
+]
 
 
 def _both(data: bytes) -> tuple[Parsed, Parsed]:
@@ -74,7 +95,12 @@ GENERATED_TIMES = st.builds(
     st.sampled_from(["", "Z", "z", "+00:00", "-00:00", "+02:00", "+0200", "+24:00", "+02:00:30", "+02", "ZZ"]),
 )
 TIMES = st.one_of(
-    st.sampled_from(EDGE_TIMES), GENERATED_TIMES, st.integers(-(2**64), 2**65), st.floats(), st.none(), st.booleans()
+    st.sampled_from(EDGE_TIMES + RANGE_TIMES),
+    GENERATED_TIMES,
+    st.integers(-(2**64), 2**65),
+    st.floats(),
+    st.none(),
+    st.booleans(),
 )
 TEXTS = st.one_of(
     st.none(),
@@ -83,6 +109,7 @@ TEXTS = st.one_of(
     st.just("x" * 4097),
     st.just("\U0001f600" * 4096),
     st.just("\U0001f600" * 4097),
+    st.sampled_from(["c" * 256, "c" * 257, "u" * 2048, "u" * 2049]),
     st.integers(),
     st.just(""),
 )
@@ -94,7 +121,11 @@ FIELDS = {
         st.none(),
     ),
     "run_id": st.one_of(
-        st.integers(-(2**64), 2**65), st.sampled_from(["", " ", "7", "r-1"]), st.booleans(), st.none(), st.floats()
+        st.integers(-(2**64), 2**65),
+        st.sampled_from(["", " ", "7", "r-1", "r" * 256, "r" * 257]),
+        st.booleans(),
+        st.none(),
+        st.floats(),
     ),
     "status": st.one_of(
         st.sampled_from(["success", "FAILED", "Failure", " failed", "running", "RUNNING", "pending", "done", "x"]),
@@ -115,7 +146,9 @@ VALID = st.builds(
     job=st.sampled_from(["a", "b/c", "é"]),
     run_id=st.one_of(st.integers(0, 10**6), st.just("r1")),
     status=st.sampled_from(["success", "failed", "FAILED", "done", "cancelled"]),
-    finished_at=st.one_of(st.sampled_from([T, "2026-11-18T10:06:40.5+02:00", "2026-11-18T10:06:40"]), st.just(MS)),
+    finished_at=st.one_of(
+        st.sampled_from([T, "2026-11-18T10:06:40.5+02:00", "2026-11-18T10:06:40", MS // 1000, MS * 1000]), st.just(MS)
+    ),
 )
 # Mostly valid records with one field changed to an edge case: a file then often stays on the fast path,
 # so that its per-record checks are exercised, not only the fallback of the whole file.
@@ -189,9 +222,9 @@ def _typed_time(value: Any) -> bool:
 TYPED = st.builds(
     _record,
     job=st.one_of(st.text(min_size=1, max_size=4), st.sampled_from([" j", "\u2003j", "j" * 512])),
-    run_id=st.one_of(st.integers(-(2**63), 2**63 - 1), st.sampled_from(["", " ", "7"])),
+    run_id=st.one_of(st.integers(-(2**63), 2**63 - 1), st.sampled_from(["", " ", "7", "r" * 256, "r" * 257])),
     status=st.one_of(st.text(max_size=3), st.sampled_from(["success", "RUNNING", "pending", "Failed", "done "])),
-    finished_at=st.one_of(st.integers(0, 2**63 - 1), TIMES.filter(_typed_time)),
+    finished_at=st.one_of(st.integers(0, 2**63 - 1), st.sampled_from(RANGE_TIMES), TIMES.filter(_typed_time)),
     attempt=st.integers(0, 3),
     url=st.one_of(st.none(), st.text(max_size=3), st.just("\U0001f600" * 4096)),
     source=st.sampled_from([None, "", "s"]),
@@ -220,8 +253,8 @@ def test_the_fast_path_parses_any_file_exactly_as_the_record_by_record_path(
     # Given any file: JSON Lines or an array, gzipped or not, valid and invalid records mixed; and any set of
     # statuses whose details are kept
     # When both paths parse it
-    fast = parse_file("f.jsonl", data, details=details)
-    reference = parse_file("f.jsonl", data, fast=False, details=details)
+    fast = parse_file("f.jsonl", data, details=details, latest=LATEST)
+    reference = parse_file("f.jsonl", data, fast=False, details=details, latest=LATEST)
     # Then they give the same executions, the same rejections (lines, reasons, samples) and the same fatal error
     assert fast == reference
 
@@ -283,18 +316,18 @@ def test_a_naive_time_is_taken_as_utc() -> None:
     assert parse_file("f", _line(finished_at="2026-11-18T10:06:40")).executions[0].finished_at == MS
 
 
-def test_epoch_seconds_are_rejected_as_before() -> None:
-    # Given a time in epoch seconds; When it is parsed; Then it is rejected with the usual message
-    parsed = parse_file("f", _line(finished_at=1794996400) + b"\n" + _line())
-    assert [r.reason for r in parsed.rejected] == [
-        "field 'finished_at': 1794996400 looks like epoch seconds; epoch milliseconds expected"
-    ]
+def test_epoch_seconds_and_microseconds_are_read_by_magnitude_on_both_paths() -> None:
+    # Given the same time in epoch seconds, milliseconds and microseconds
+    data = _line(finished_at=MS // 1000) + b"\n" + _line(finished_at=MS) + b"\n" + _line(finished_at=MS * 1000)
+    # When the file is parsed by either path; Then each is the same time in milliseconds
+    for parsed in _both(data):
+        assert [e.finished_at for e in parsed.executions] == [MS, MS, MS]
 
 
-def test_too_long_text_is_truncated_not_rejected() -> None:
-    # Given a reason longer than the limit; When it is parsed; Then it is kept, truncated to the limit
+def test_too_long_reason_is_cut_with_a_marker_not_rejected() -> None:
+    # Given a reason longer than the limit; When it is parsed; Then it is kept, cut to the limit, ending in …
     parsed = parse_file("f", _line(reason="r" * 5000))
-    assert parsed.executions[0].reason == "r" * records.MAX_TEXT_LEN
+    assert parsed.executions[0].reason == "r" * (records.MAX_REASON_LEN - 1) + "…"
 
 
 def test_a_running_record_without_a_time_is_kept() -> None:
@@ -328,7 +361,7 @@ def test_a_clean_file_takes_the_fast_path() -> None:
     # Given a file of valid records; When the fast path reads it; Then it takes it whole, with the same result
     data = b"\n".join(_line(run_id=i, url="u", commit="c", source="") for i in range(5)) + b"\n"
     out = Parsed()
-    assert records._fast_lines("f", data, out, records.ALL_STATUSES)
+    assert records._fast_lines("f", data, out, records.ALL_STATUSES, records.latest_time(MS))
     assert out == parse_file("f", data, fast=False)
     assert out.executions[0] == Execution("j", "0", Status.FAILED, MS, 0, "u", "c", None, None, None)
 
@@ -341,7 +374,7 @@ def test_fields_of_the_producers_own_stay_on_the_fast_path_and_are_ignored() -> 
     )  # fmt: skip
     out = Parsed()
     # When the fast path reads the file; Then it takes it whole, and both paths ingest both records
-    assert records._fast_lines("f", data, out, records.ALL_STATUSES)
+    assert records._fast_lines("f", data, out, records.ALL_STATUSES, records.latest_time(MS))
     assert out == parse_file("f", data, fast=False)
     assert [e.run_id for e in out.executions] == ["1", "2"]
     assert out.rejected == []

@@ -131,6 +131,7 @@ def test_a_record_without_run_id_outside_ci_is_refused() -> None:
     [
         ("exploded", None, "unknown status"),
         ("failed", "yesterday", "not an RFC 3339 time"),
+        ("failed", "2099-01-01T00:00:00Z", "is after .*, the pass's clock plus max_clock_skew"),
     ],
 )
 def test_a_record_the_monitor_would_reject_is_refused_before_writing(

@@ -8,10 +8,11 @@ from typing import TextIO
 from failstreak.model import Notification
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.notifiers.render import EVENT_ICON, EVENT_TITLE, details, failing_links, headline, strip
+from failstreak.text import for_terminal
 
 
 def render_text(n: Notification) -> str:
-    """A notification as a few lines of plain text."""
+    """A notification as a few lines of plain text; control characters in what producers wrote are escaped."""
     lines = [f"{EVENT_ICON[n.event]} {EVENT_TITLE[n.event].upper():<13} {headline(n)}"]
     if n.recent:
         lines.append(f"    last runs: {strip(n)}  (oldest → newest)")
@@ -19,7 +20,7 @@ def render_text(n: Notification) -> str:
     if facts:
         lines.append("    " + " · ".join(facts))
     lines.extend(f"    run {run_id}: {url}" for run_id, url in failing_links(n, limit=3))
-    return "\n".join(lines)
+    return "\n".join(for_terminal(line) for line in lines)
 
 
 class ConsoleNotifier(Notifier):

@@ -6,7 +6,10 @@ Bot mode (`chat:write`):
 - a `reminder` or `resolved` is a reply in the thread of that message (one reply per thread per pass), and a
   `resolved` also rewrites the original message (`chat.update`) so the channel shows which of its jobs are fixed;
 - events without a thread (the triggered message predates this notifier, or went out by webhook) are posted
-  as a new digest.
+  as a new digest;
+- every message is posted as its header, then filled in with `chat.update`: chat.postMessage has no idempotency
+  key, so a post whose answer is lost is posted again, and what repeats is then one header line, never a job
+  (docs/notifications.md, "Sent twice?").
 
 Webhook mode: every digest is posted to the webhook's channel; there is no `ts`, so no threads and no updates.
 
@@ -230,11 +233,27 @@ class SlackNotifier(Notifier):
             return None
         assert self._client is not None
         channel, thread_ts = thread if thread is not None else (target, None)
-        kwargs: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks}
+        # Posted as its header, then filled in: Slack's chat.postMessage has no idempotency key, so a post whose
+        # answer is lost is posted again; this way what repeats is one header line, never the jobs. chat.update
+        # of a known message is idempotent, so its retries repeat nothing.
+        opening = message.opening()
+        kwargs: dict[str, Any] = {"channel": channel, "text": opening.text, "blocks": opening.blocks}
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
         response = self._client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kwargs)
-        return f"{response['channel']}|{response['ts']}"
+        ref = (str(response["channel"]), str(response["ts"]))
+        try:
+            self._update(ref, message)
+        except SlackApiError:
+            # Slack answered with an error: take the header back rather than leave it alone in the channel
+            # (chat.delete needs only chat:write for the app's own messages: docs.slack.dev/reference/methods/
+            # chat.delete). Not when Slack cannot be reached at all: that would only wait out another timeout.
+            try:
+                self._client.chat_delete(channel=ref[0], ts=ref[1])
+            except Exception as e:  # best effort: the refusal is what gets reported
+                log.warning("slack %s: could not delete the header of a refused message: %s", target, e)
+            raise
+        return f"{ref[0]}|{ref[1]}"
 
     def _update(self, ref: tuple[str, str], message: SlackMessage) -> None:
         assert self._client is not None

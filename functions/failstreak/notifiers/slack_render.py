@@ -56,6 +56,10 @@ class SlackMessage:
     blocks: list[Block]
     ids: tuple[str, ...] = field(default=())
 
+    def opening(self) -> SlackMessage:
+        """The message reduced to its header: what is posted first, then filled in (see `SlackNotifier`)."""
+        return SlackMessage(self.text.split("\n", 1)[0], self.blocks[:1], self.ids)
+
     def payload(self) -> dict[str, Any]:
         """The fields for `chat.postMessage` / `chat.update` / an incoming webhook (without channel)."""
         return {"text": self.text, "blocks": self.blocks}

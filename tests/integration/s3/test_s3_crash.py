@@ -60,8 +60,8 @@ STEPS = [
 SENT = STEPS.index("notifier.send")
 
 
-class Crash(Exception):
-    """The process died here."""
+class Crash(BaseException):
+    """The process died here: like a real death, no `except Exception` of the code under test can stop it."""
 
 
 @dataclass
