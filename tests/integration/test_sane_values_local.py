@@ -66,7 +66,7 @@ def test_status_escapes_control_characters_in_job_names(workdir: Path, capsys: p
     assert "evil\\x1b[2J\\x1b[H" in out
     assert "ok\\nforged-job" in out
     assert not any(line.startswith("forged-job") for line in out.splitlines())
-    assert len(out.splitlines()) == 4  # header, two jobs, the count
+    assert len(out.splitlines()) == 5  # the state used, header, two jobs, the count
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,8 @@ def test_the_run_summary_escapes_control_characters_in_file_names(
     (workdir / "inbox" / "evil\x1b[2J\nforged.jsonl").write_text('{"job": "j"}\n')
     # When a pass prints its summary
     assert main(["run", "--config", str(workdir / "failstreak.yaml")]) == 0
-    out = capsys.readouterr().out
-    # Then the file is named with visible escapes, on one line, and no control character reaches the terminal
-    assert "\x1b" not in out
-    assert "evil\\x1b[2J\\nforged.jsonl:1: missing required field 'run_id'" in out
+    captured = capsys.readouterr()
+    # Then the file is named with visible escapes, on one line of stderr, and no control character reaches the
+    # terminal on either stream
+    assert "\x1b" not in captured.out + captured.err
+    assert "evil\\x1b[2J\\nforged.jsonl:1: missing required field 'run_id'" in captured.err.splitlines()[0]
