@@ -239,6 +239,7 @@ class Config(_Model):
     save_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     inbox_max_files: int | None = Field(default=5000, ge=1)
     inbox_max_mib: float | None = Field(default=256, gt=0)
+    inbox_file_max_mib: float = Field(default=256, gt=0)
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
     _policy_table: _Policies | None = PrivateAttr(default=None)

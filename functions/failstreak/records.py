@@ -244,13 +244,36 @@ def parse_file(name: str, data: bytes, *, fast: bool = True, details: Collection
         out.fatal = "empty file: no records"
         return out
     if body[:1] == b"[":
-        if not (fast and _fast_array(body, out, keep)):
-            _parse_array(name, body, out, keep)
-    elif not (fast and _fast_lines(name, data, out, keep)):
-        _parse_lines(name, data, out, keep)
+        parse_array(name, body, out, keep, fast=fast)
+    else:
+        parse_lines(name, data, out, keep, fast=fast)
     if not out.executions and out.rejected and out.fatal is None:
-        out.fatal = f"no valid record ({len(out.rejected)} rejected; first: {out.rejected[0].reason})"
+        out.fatal = no_valid_record(len(out.rejected), out.rejected[0].reason)
     return out
+
+
+def no_valid_record(rejected: int, first: str) -> str:
+    """The reason a file none of whose records could be read is quarantined whole."""
+    return f"no valid record ({rejected} rejected; first: {first})"
+
+
+def parse_lines(
+    name: str, data: bytes, out: Parsed, keep: frozenset[Status], *, first_line: int = 1, fast: bool = True
+) -> None:
+    """Parse a block of whole JSON Lines (already decompressed) whose first line is number `first_line` of the
+    file, appending to `out`. A reader of a large file calls this once per block, so that neither the file's
+    lines nor its decoded records are ever all in memory at once."""
+    if not (fast and _fast_lines(name, data, out, keep, first_line)):
+        _parse_lines(name, data, out, keep, first_line)
+
+
+def parse_array(
+    name: str, body: bytes, out: Parsed, keep: frozenset[Status], *, fast: bool = True, first_item: int = 1
+) -> None:
+    """Parse a JSON array of records (already decompressed) whose first item is number `first_item` of the
+    file, appending to `out`."""
+    if not (fast and _fast_array(body, out, keep)):
+        _parse_array(name, body, out, keep, first_item)
 
 
 def _valid_utf8(data: bytes) -> bool:
@@ -270,7 +293,9 @@ def _typed(decode: Callable[[bytes], list[_Wire]], data: bytes) -> list[_Wire] |
         return None
     try:
         return decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
+        # RecursionError: a value nested deeper than the interpreter's recursion limit (unknown fields may hold
+        # any JSON); the checked path reads such a record with orjson's own fixed depth limit.
         return None
 
 
@@ -281,7 +306,7 @@ def _time_or_none(text: str) -> int | None:
         return None
 
 
-def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) -> bool:
+def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], first_line: int = 1) -> bool:
     """Parse JSON Lines with the typed decoder; False (and `out` untouched) when the file must go line by line.
 
     Decoded records are matched to lines by position, so this only runs when there is exactly one record per
@@ -298,7 +323,7 @@ def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) ->
     def checked(index: int) -> None:
         if not lines:
             lines.extend(data.split(b"\n"))
-        _parse_line(name, index + 1, lines[index], out, keep)
+        _parse_line(name, index + first_line, lines[index], out, keep)
 
     _finish(records, out.executions, checked, keep)
     return True
@@ -386,11 +411,11 @@ def _loads(text: bytes) -> Any:
             return [_loads(bytes(item)) for item in _RAW_ARRAY.decode(text)]
         fields = _RAW_OBJECT.decode(text)
         return {key: orjson.loads(bytes(value)) for key, value in fields.items() if key in _FIELDS}
-    except (msgspec.DecodeError, orjson.JSONDecodeError):
+    except (msgspec.DecodeError, orjson.JSONDecodeError, RecursionError):
         raise refused from None
 
 
-def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status]) -> None:
+def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status], first_item: int = 1) -> None:
     try:
         items = _loads(body)
     except orjson.JSONDecodeError as e:
@@ -399,16 +424,26 @@ def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status]) -
     if not isinstance(items, list):
         out.fatal = "expected a JSON array of records"
         return
-    for index, item in enumerate(items, start=1):
+    for index, item in enumerate(items, start=first_item):
         try:
             out.executions.append(_kept(to_execution(item), keep))
         except RecordError as e:
             out.rejected.append(Rejected(name, index, f"item {index}: {e}", _sample(orjson.dumps(item))))
 
 
-def _parse_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status]) -> None:
-    for number, line in enumerate(data.split(b"\n"), start=1):
+def _parse_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], first_line: int = 1) -> None:
+    # A line the same as the last rejected one gets the same reason without being parsed again: a file of
+    # millions of copies of one bad line is read at the speed of splitting it.
+    rejected = out.rejected
+    last: bytes | None = None
+    for number, line in enumerate(data.split(b"\n"), start=first_line):
+        if last is not None and line == last:
+            twin = rejected[-1]
+            rejected.append(Rejected(name, number, twin.reason, twin.raw))
+            continue
+        before = len(rejected)
         _parse_line(name, number, line, out, keep)
+        last = line if len(rejected) > before else None
 
 
 def _kept(ex: Execution, keep: frozenset[Status]) -> Execution:

@@ -1,0 +1,245 @@
+"""Reading one inbox file as a bounded stream (docs/s3-and-lambda.md, "What a producer can and cannot do").
+
+A file is read from a stream in steps of `STEP` bytes. Gzip is recognised by its magic bytes and inflated a step
+at a time, never all at once: a small file that inflates to gigabytes costs one step's memory until the
+per-file cap stops it. JSON Lines are cut into blocks of whole lines and parsed block by block, so neither a
+file's lines nor its decoded records are ever all in memory at once. A JSON array cannot be parsed in parts:
+it is read whole, up to `ARRAY_CAP`, and its items parsed in batches.
+
+Rejected lines: the first `room` of them (the caller's share of the pass's bound) are kept for the quarantine,
+the rest only counted; a file with more rejected lines than that is then kept whole in quarantine, so that no
+rejected line is ever lost (see `Done.unlisted`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import msgspec
+
+from failstreak.model import Execution, Rejected, Status
+from failstreak.records import ALL_STATUSES, Parsed, no_valid_record, parse_array, parse_lines
+from failstreak.stores.base import Rejoined
+
+MIB = 1024 * 1024
+STEP = 256 * 1024  # bytes read (or inflated) at once; a block of lines is at most a step plus one line
+MAX_LINE = MIB  # a longer line is rejected unread: no record needs it, and it would have to sit in memory whole
+ARRAY_CAP = 8 * MIB  # a JSON array is read whole: beyond this, JSON Lines (which stream) are required
+ARRAY_BATCH = 4096  # items of an array parsed at once
+RAW_SAMPLE = 300
+_GZIP = b"\x1f\x8b"
+_SPACE = b" \t\r\n"
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class TooLarge(Exception):
+    """The file holds more than `limit` bytes once decompressed."""
+
+    def __init__(self, limit: int, array: bool = False) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.array = array
+
+
+@dataclass(slots=True)
+class FileRead:
+    """What one inbox file holds: its executions, its rejected lines (the first `len(rejected)` of
+    `rejected_total`), and `fatal` when the file as a whole is to be quarantined with that reason."""
+
+    executions: list[Execution] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    rejected_total: int = 0
+    fatal: str | None = None
+    size: int = 0
+
+
+class _Unreadable(Exception):
+    """The file's bytes cannot be read as what they claim to be (a damaged gzip stream)."""
+
+
+def _chunks(stream: BinaryIO, cap: int) -> Iterator[bytes]:
+    """The file's bytes, inflated if they are gzip, in steps; `TooLarge` once more than `cap` came."""
+    head = stream.read(STEP)
+    read = stream.read
+    if head[:2] == _GZIP:
+        # GzipFile inflates at most what is asked of it per read, and handles members and padding as gzip does.
+        read = gzip.GzipFile(fileobj=io.BufferedReader(Rejoined(head, stream)), mode="rb").read
+        head = b""
+    total = 0
+    while True:
+        if head:
+            data, head = head, b""
+        else:
+            try:
+                data = read(STEP)
+            except (OSError, EOFError, zlib.error) as e:
+                raise _Unreadable(f"not a readable gzip file ({e})") from None
+        if not data:
+            return
+        total += len(data)
+        if total > cap:
+            raise TooLarge(cap)
+        yield data
+
+
+def read_file(
+    name: str,
+    stream: BinaryIO,
+    *,
+    cap: int,
+    room: int,
+    details: Collection[Status] | None = None,
+    fast: bool = True,
+) -> FileRead:
+    """Parse one inbox file from `stream`. Raises `TooLarge` beyond `cap` decompressed bytes; any other problem
+    of the file's content is its `fatal` reason or its rejected lines. `room`: how many rejected lines to keep."""
+    keep = ALL_STATUSES if details is None else frozenset(details)
+    got = FileRead()
+    out = Parsed()
+    chunks = _chunks(stream, cap)
+    try:
+        first = b""
+        for data in chunks:
+            got.size += len(data)
+            first = data.lstrip(_SPACE)
+            if first:
+                break
+        if not first:
+            got.fatal = "empty file: no records"
+            return got
+        if first[:1] == b"[":
+            _read_array(name, first, chunks, got, out, keep, fast, room)
+        else:
+            _read_lines(name, data, chunks, got, out, keep, fast, room)
+    except _Unreadable as e:
+        got.fatal = str(e)
+        return got
+    got.executions = out.executions
+    if not got.executions and got.rejected_total:
+        got.fatal = no_valid_record(got.rejected_total, got.rejected[0].reason)
+    return got
+
+
+def _drain(out: Parsed, got: FileRead, room: int) -> None:
+    """Move the block's rejected lines out of `out`: kept while there is room, else only counted."""
+    rejected = out.rejected
+    if not rejected:
+        return
+    free = room - len(got.rejected)
+    if free > 0:
+        got.rejected.extend(rejected[:free])
+    got.rejected_total += len(rejected)
+    rejected.clear()
+
+
+def _sample(raw: bytes) -> str:
+    return raw[:RAW_SAMPLE].decode("utf-8", errors="replace")
+
+
+def _read_lines(
+    name: str,
+    data: bytes,
+    chunks: Iterator[bytes],
+    got: FileRead,
+    out: Parsed,
+    keep: frozenset[Status],
+    fast: bool,
+    room: int,
+) -> None:
+    line = 1  # the number of the first line not parsed yet
+    carry = b""  # the start of that line, when it began in an earlier step
+    skipping = False  # inside a line too long to keep, until its end
+
+    def too_long(start: bytes) -> None:
+        out.rejected.append(Rejected(name, line, f"line longer than {MAX_LINE // MIB} MiB: not read", _sample(start)))
+
+    while True:
+        if skipping:
+            cut = data.find(b"\n")
+            if cut < 0:
+                data = b""
+            else:
+                skipping = False
+                line += 1
+                data = data[cut + 1 :]
+        if data and not skipping:
+            buffer = carry + data if carry else data
+            carry = b""
+            cut = buffer.rfind(b"\n")
+            if cut < 0:
+                if len(buffer) > MAX_LINE:
+                    too_long(buffer)
+                    skipping = True
+                else:
+                    carry = buffer
+            else:
+                start = buffer.find(b"\n")
+                if start > MAX_LINE:
+                    # Only the first line of a block can be this long: the others lie within one step.
+                    too_long(buffer)
+                    line += 1
+                    buffer = buffer[start + 1 :]
+                    cut -= start + 1
+                if cut >= 0:
+                    parse_lines(name, buffer[: cut + 1], out, keep, first_line=line, fast=fast)
+                    line += buffer.count(b"\n", 0, cut + 1)
+                carry = buffer[cut + 1 :]
+            _drain(out, got, room)
+        data = next(chunks, b"")
+        if not data:
+            break
+        got.size += len(data)
+    if carry.strip(_SPACE):
+        parse_lines(name, carry, out, keep, first_line=line, fast=fast)
+    _drain(out, got, room)
+
+
+def _read_array(
+    name: str,
+    first: bytes,
+    chunks: Iterator[bytes],
+    got: FileRead,
+    out: Parsed,
+    keep: frozenset[Status],
+    fast: bool,
+    room: int,
+) -> None:
+    body = bytearray(first)
+    for data in chunks:
+        got.size += len(data)
+        if len(body) + len(data) > ARRAY_CAP:
+            raise TooLarge(ARRAY_CAP, array=True)
+        body += data
+    try:
+        items = _ITEMS.decode(body)
+    except msgspec.DecodeError as e:
+        got.fatal = f"not valid JSON: {e}"
+        return
+    except RecursionError:
+        got.fatal = "not valid JSON: nested too deeply"
+        return
+    for start in range(0, len(items), ARRAY_BATCH):
+        batch = b"[" + b",".join(items[start : start + ARRAY_BATCH]) + b"]"
+        parse_array(name, batch, out, keep, fast=fast, first_item=start + 1)
+        _drain(out, got, room)
+        if out.fatal is not None:
+            got.fatal = out.fatal
+            return
+
+
+def too_large_reason(e: TooLarge) -> str:
+    """The quarantine reason of a file beyond its cap: how to split it."""
+    if e.array:
+        return (
+            f"a JSON array larger than {e.limit // MIB} MiB: it must be read whole, so write the records as JSON Lines "
+            "(one object per line, any size up to the per-file cap) or split the array into several files"
+        )
+    return (
+        f"larger than {e.limit / MIB:g} MiB once decompressed (the per-file cap, inbox_file_max_mib): split it into "
+        "several files, each under the cap"
+    )
