@@ -62,9 +62,14 @@ class _Unreadable(Exception):
     """The file's bytes cannot be read as what they claim to be (a damaged gzip stream)."""
 
 
-def _chunks(stream: BinaryIO, cap: int) -> Iterator[bytes]:
+def _chunks(stream: BinaryIO, cap: int, step: int) -> Iterator[bytes]:
     """The file's bytes, inflated if they are gzip, in steps; `TooLarge` once more than `cap` came."""
-    head = stream.read(STEP)
+    head = stream.read(step)
+    while 0 < len(head) < len(_GZIP):  # a stream may answer with fewer bytes than asked: enough to tell gzip
+        more = stream.read(step)
+        if not more:
+            break
+        head += more
     read = stream.read
     if head[:2] == _GZIP:
         # GzipFile inflates at most what is asked of it per read, and handles members and padding as gzip does.
@@ -76,7 +81,7 @@ def _chunks(stream: BinaryIO, cap: int) -> Iterator[bytes]:
             data, head = head, b""
         else:
             try:
-                data = read(STEP)
+                data = read(step)
             except (OSError, EOFError, zlib.error) as e:
                 raise _Unreadable(f"not a readable gzip file ({e})") from None
         if not data:
@@ -95,13 +100,15 @@ def read_file(
     room: int,
     details: Collection[Status] | None = None,
     fast: bool = True,
+    step: int = STEP,
 ) -> FileRead:
     """Parse one inbox file from `stream`. Raises `TooLarge` beyond `cap` decompressed bytes; any other problem
-    of the file's content is its `fatal` reason or its rejected lines. `room`: how many rejected lines to keep."""
+    of the file's content is its `fatal` reason or its rejected lines. `room`: how many rejected lines to keep.
+    `details` and `fast` as for `records.parse_file`, whose result this is, read `step` bytes at a time."""
     keep = ALL_STATUSES if details is None else frozenset(details)
     got = FileRead()
     out = Parsed()
-    chunks = _chunks(stream, cap)
+    chunks = _chunks(stream, cap, step)
     try:
         first = b""
         for data in chunks:
@@ -217,11 +224,14 @@ def _read_array(
         body += data
     try:
         items = _ITEMS.decode(body)
-    except msgspec.DecodeError as e:
-        got.fatal = f"not valid JSON: {e}"
-        return
-    except RecursionError:
-        got.fatal = "not valid JSON: nested too deeply"
+    except (msgspec.DecodeError, RecursionError) as e:
+        if isinstance(e, RecursionError) or "trailing characters" in str(e):
+            # Not one array: JSON Lines whose first line is an array (a bad record, or one nested too deeply
+            # to read as a whole), read line by line like any other.
+            _read_lines(name, bytes(body), iter(()), got, out, keep, fast, room)
+        else:
+            parse_array(name, bytes(body), out, keep, fast=False)  # the checked path names what is wrong
+            got.fatal = out.fatal or f"not valid JSON: {e}"
         return
     for start in range(0, len(items), ARRAY_BATCH):
         batch = b"[" + b",".join(items[start : start + ARRAY_BATCH]) + b"]"

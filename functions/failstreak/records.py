@@ -428,7 +428,15 @@ def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status], f
         try:
             out.executions.append(_kept(to_execution(item), keep))
         except RecordError as e:
-            out.rejected.append(Rejected(name, index, f"item {index}: {e}", _sample(orjson.dumps(item))))
+            out.rejected.append(Rejected(name, index, f"item {index}: {e}", _shown(item)))
+
+
+def _shown(item: Any) -> str:
+    """The start of a rejected item, as JSON."""
+    try:
+        return _sample(orjson.dumps(item))
+    except (TypeError, orjson.JSONEncodeError):  # nested deeper than orjson writes
+        return "(nested too deeply to show)"
 
 
 def _parse_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], first_line: int = 1) -> None:
