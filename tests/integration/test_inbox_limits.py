@@ -7,59 +7,17 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import T0
-
-GIB = 1024**3
-MIB = 1024**2
-CHILD_TIMEOUT_S = 120
+from tests.integration.childpass import GIB, MIB, run_child
 
 
 def record(job: str, run_id: int, status: str = "failed", **extra: object) -> bytes:
     body = {"job": job, "run_id": run_id, "status": status, "finished_at": T0 + run_id * 60_000, **extra}
     return json.dumps(body).encode() + b"\n"
-
-
-@dataclass
-class Ran:
-    code: int
-    summary: dict[str, Any]
-    stderr: str
-    peak_rss: int  # bytes: the child's own ru_maxrss (its VmHWM)
-
-
-def run_child(workdir: Path) -> Ran:
-    """One pass of the installed command in a child process: its exit status, summary and peak RSS."""
-    exe = Path(sys.executable).with_name("failstreak")
-    with open(workdir / "out.json", "wb") as out, open(workdir / "err.txt", "wb") as err:
-        proc = subprocess.Popen([exe, "run", "--json", "--config", workdir / "failstreak.yaml"], stdout=out, stderr=err)
-        deadline = time.monotonic() + CHILD_TIMEOUT_S
-        while True:
-            # wait4 reaps this very child and gives its own rusage (RUSAGE_CHILDREN would mix in earlier ones).
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"the pass did not end within {CHILD_TIMEOUT_S} s")
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    stdout = (workdir / "out.json").read_bytes()
-    return Ran(
-        proc.returncode,
-        json.loads(stdout) if stdout else {},
-        (workdir / "err.txt").read_text(),
-        usage.ru_maxrss * 1024,
-    )
 
 
 @pytest.fixture
@@ -93,7 +51,7 @@ def test_a_line_nested_deeper_than_the_interpreter_recursion_limit_is_counted_an
     (workdir / "inbox" / "deep.jsonl").write_bytes(deep + deeper + record("ci/deep", 3))
     good_file(workdir)
     # When a pass runs
-    ran = run_child(workdir)
+    ran = run_child(workdir / "failstreak.yaml")
     # Then it completes, counts the legal records of both files and rejects the line too deep to read
     assert ran.code == 0, ran.stderr
     assert (ran.summary["ingested"], ran.summary["rejected"]) == (5, 1)
@@ -107,7 +65,7 @@ def test_a_fifo_in_the_inbox_is_quarantined_and_never_blocks_the_pass(workdir: P
     os.mkfifo(workdir / "inbox" / "pipe.jsonl")
     good_file(workdir)
     # When a pass runs
-    ran = run_child(workdir)
+    ran = run_child(workdir / "failstreak.yaml")
     # Then it completes without waiting for a writer, counts the good file and sets the FIFO aside with a reason
     assert ran.code == 0, ran.stderr
     assert (ran.summary["ingested"], ran.summary["quarantined"]) == (3, ["pipe.jsonl"])
@@ -122,7 +80,7 @@ def test_a_symlink_out_of_the_inbox_is_quarantined_unread(workdir: Path) -> None
     (workdir / "inbox" / "outside.jsonl").symlink_to(workdir / "outside.jsonl")
     good_file(workdir)
     # When a pass runs
-    ran = run_child(workdir)
+    ran = run_child(workdir / "failstreak.yaml")
     # Then both links are set aside with their target named, and only the inbox's own file is counted
     assert ran.code == 0, ran.stderr
     assert ran.summary["ingested"] == 3
@@ -137,7 +95,7 @@ def test_a_dangling_symlink_is_reported_and_quarantined_not_skipped(workdir: Pat
     (workdir / "inbox" / "gone.jsonl").symlink_to(workdir / "nowhere.jsonl")
     good_file(workdir)
     # When a pass runs
-    ran = run_child(workdir)
+    ran = run_child(workdir / "failstreak.yaml")
     # Then the summary names it, and it is set aside with a reason saying its target does not exist
     assert ran.code == 0, ran.stderr
     assert ran.summary["quarantined"] == ["gone.jsonl"]
@@ -163,7 +121,7 @@ def test_a_gzip_bomb_is_quarantined_within_bounded_memory_and_the_good_files_cou
     assert (workdir / "inbox" / "bomb.jsonl.gz").stat().st_size < 2 * MIB
     good_file(workdir)
     # When a pass runs
-    ran = run_child(workdir)
+    ran = run_child(workdir / "failstreak.yaml")
     # Then it completes within far less than the Lambda's memory, the bomb set aside with how to split it
     assert ran.code == 0, ran.stderr
     assert ran.summary["ingested"] == 3
@@ -178,7 +136,7 @@ def test_five_million_rejected_lines_are_counted_kept_in_quarantine_within_bound
     (workdir / "inbox" / "noise.jsonl").write_bytes(b"{}\n" * 5_000_000 + record("ci/noise", 1))
     good_file(workdir)
     # When a pass runs
-    ran = run_child(workdir)
+    ran = run_child(workdir / "failstreak.yaml")
     # Then every rejected line is counted, the summary lists a few, and the good lines are counted
     assert ran.code == 0, ran.stderr
     assert (ran.summary["ingested"], ran.summary["rejected"]) == (4, 5_000_000)
@@ -207,7 +165,7 @@ def test_a_file_over_the_per_file_cap_is_quarantined_with_how_to_split_it(workdi
     (workdir / "inbox" / "big.jsonl").write_bytes(big)
     good_file(workdir)
     # When a pass runs
-    ran = run_child(workdir)
+    ran = run_child(workdir / "failstreak.yaml")
     # Then the big file is set aside whole, none of its runs counted, with how to split it; the small one counted
     assert ran.code == 0, ran.stderr
     assert (ran.summary["ingested"], ran.summary["quarantined"]) == (3, ["big.jsonl"])
@@ -228,7 +186,7 @@ def test_the_batch_bound_counts_decompressed_bytes(workdir: Path) -> None:
         assert path.stat().st_size < 64 * 1024
         os.utime(path, ns=(T0 * 10**6 + f, T0 * 10**6 + f))
     # When passes run
-    ran = [run_child(workdir).summary for _ in range(3)]
+    ran = [run_child(workdir / "failstreak.yaml").summary for _ in range(3)]
     # Then each takes what fits the bound once decompressed (one file each), oldest first, and counts every run
     assert [(s["files"], s["backlog"], s["ingested"]) for s in ran] == [(1, 2, 2_000), (1, 1, 2_000), (1, 0, 2_000)]
 
@@ -240,7 +198,7 @@ def test_files_of_the_same_name_quarantined_and_archived_by_two_passes_never_ove
     for run in (1, 2):
         (workdir / "inbox" / "ci.jsonl").write_bytes(record("ci/a", run) + b'{"run_id": %d}\n' % run)
         # When a pass runs for each
-        assert run_child(workdir).code == 0
+        assert run_child(workdir / "failstreak.yaml").code == 0
     # Then both files are archived, and both rejected lines kept, each under its own pass's folder
     archived = sorted((workdir / "inbox" / "processed").glob("*/*/*/*/ci.jsonl"))
     assert [p.read_bytes().count(b"\n") for p in archived] == [2, 2]
