@@ -65,7 +65,8 @@ infra-check: $(STAMP) $(SAM_STAMP)
 requirements:
 	$(PYTHON) scripts/gen_requirements.py
 
-## bench: workloads of 1k/10k/100k jobs, a whole pass vs the floor, local and S3 (moto); writes docs/performance.md
+## bench: workloads of 1k/10k/100k jobs, a whole pass vs the floor, local and S3 (moto), then the peak memory of a
+## pass at the inbox bounds (bench/memory.py); writes docs/performance.md
 ## (BENCH_SIZES=small for a quick run; BENCH_STORES=local to skip S3; BENCH_REPS=N to override repetitions)
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
@@ -73,6 +74,7 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(STAMP) $(BENCH_STAMP)
 	BENCH_SIZES=$(BENCH_SIZES) BENCH_STORES=$(BENCH_STORES) BENCH_REPS=$(BENCH_REPS) $(BIN)/python -m bench.run
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage demo bench/out
