@@ -1,11 +1,14 @@
 """Peak memory of a pass over the largest inboxes the bounds let in (part of `make bench`).
 
-Two inboxes, each read by one `failstreak run` in a child process whose own peak RSS (wait4's ru_maxrss, the
-kernel's VmHWM) is reported:
+Three inboxes, each read by one `failstreak run` in a child process whose own peak RSS (wait4's ru_maxrss, the
+kernel's VmHWM) is reported, under the default bounds (5,000 files, 256 MiB of decompressed text and 600,000
+records per pass, 256 MiB per file):
 
-- `backlog`: a backlog of gzip files larger than one pass may take (the default bounds: 5,000 files, 256 MiB of
-  decompressed text per pass), so the pass reads up to its batch bound and leaves the rest;
-- `at the cap`: one gzip file just under the per-file cap (256 MiB once decompressed), alone in the inbox.
+- `backlog`: a backlog of gzip files larger than one pass may take, so the pass reads up to its bounds and
+  leaves the rest;
+- `at the cap`: one gzip file just under the per-file cap (256 MiB once decompressed), alone in the inbox: it
+  holds more records than a pass may count, so the pass reads it up to that bound and quarantines it;
+- `at the record bound`: one gzip file of just under 600,000 records, the most one pass counts.
 
 Records are realistic (URL, commit, reason on failures; about 230 bytes a line), spread over `--jobs` jobs, and
 the state starts empty, so the pass also builds every job's counters. `--scale` shrinks both inboxes (and the
@@ -35,6 +38,7 @@ MIB = 1024 * 1024
 NOW = 1_790_000_000_000
 LAMBDA_MIB = 1024
 CHILD_TIMEOUT_S = 1800
+RECORDS = 600_000  # inbox_max_records' default
 
 
 def _lines(count: int, first: int, jobs: int) -> bytes:
@@ -53,13 +57,15 @@ def _lines(count: int, first: int, jobs: int) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-def _gzip_file(path: Path, size: int, first: int, jobs: int) -> int:
-    """Write a gzip file of about `size` decompressed bytes, in pieces; the number of records written."""
+def _gzip_file(path: Path, size: int, first: int, jobs: int, max_records: int | None = None) -> int:
+    """Write a gzip file of about `size` decompressed bytes (at most `max_records` records), in pieces; the number
+    of records written."""
     written = 0
     records = 0
+    limit = max_records or size
     with gzip.open(path, "wb", compresslevel=1) as f:
-        while written < size:
-            block = _lines(min(20_000, max(1, (size - written) // 230)), first + records, jobs)
+        while written < size and records < limit:
+            block = _lines(min(20_000, limit - records, max(1, (size - written) // 230)), first + records, jobs)
             if written + len(block) > size and written:
                 break
             f.write(block)
@@ -68,11 +74,12 @@ def _gzip_file(path: Path, size: int, first: int, jobs: int) -> int:
     return records
 
 
-def _config(directory: Path, file_mib: float, batch_mib: float) -> Path:
+def _config(directory: Path, scale: float) -> Path:
     cfg = directory / "config.yaml"
     cfg.write_text(
         f"state: {directory / 'state.json'}\ninbox: {directory / 'inbox'}\n"
-        f"inbox_file_max_mib: {file_mib}\ninbox_max_mib: {batch_mib}\nnotify: {{console: false}}\n"
+        f"inbox_file_max_mib: {256 * scale}\ninbox_max_mib: {256 * scale}\n"
+        f"inbox_max_records: {int(RECORDS * scale)}\nnotify: {{console: false}}\n"
     )
     return cfg
 
@@ -131,7 +138,7 @@ def backlog(scale: float, jobs: int) -> dict[str, Any]:
         stamp = (NOW - 7_200_000) / 1000 + n
         os.utime(path, (stamp, stamp))
     stored = sum(p.stat().st_size for p in (directory / "inbox").iterdir())
-    result = _pass(_config(directory, bound, bound))
+    result = _pass(_config(directory, scale))
     return {"inbox": f"{files} gzip files, {stored / MIB:.0f} MiB stored, {records:,} records", **result}
 
 
@@ -142,7 +149,17 @@ def at_cap(scale: float, jobs: int) -> dict[str, Any]:
     path = directory / "inbox" / "big.jsonl.gz"
     records = _gzip_file(path, int(cap * MIB) - 4096, 0, jobs)
     stored = path.stat().st_size
-    result = _pass(_config(directory, cap, cap))
+    result = _pass(_config(directory, scale))
+    return {"inbox": f"1 gzip file, {stored / MIB:.0f} MiB stored, {records:,} records", **result}
+
+
+def at_record_bound(scale: float, jobs: int) -> dict[str, Any]:
+    """One gzip file of just under the most records a pass counts."""
+    directory = _fresh("at-record-bound")
+    path = directory / "inbox" / "big.jsonl.gz"
+    records = _gzip_file(path, int(256 * scale * MIB), 0, jobs, max_records=int(RECORDS * scale) - 1)
+    stored = path.stat().st_size
+    result = _pass(_config(directory, scale))
     return {"inbox": f"1 gzip file, {stored / MIB:.0f} MiB stored, {records:,} records", **result}
 
 
@@ -150,8 +167,8 @@ def report(rows: dict[str, dict[str, Any]], scale: float, jobs: int) -> str:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         f"Measured {when} by `python -m bench.memory --scale {scale:g} --jobs {jobs}` (bounds: "
-        f"{256 * scale:g} MiB per file and per pass). Peak RSS is the child pass's own (ru_maxrss); the "
-        f"Lambda has {LAMBDA_MIB} MB.",
+        f"{256 * scale:g} MiB per file and per pass, {int(RECORDS * scale):,} records per pass), from an empty "
+        f"state. Peak RSS is the child pass's own (ru_maxrss); the Lambda has {LAMBDA_MIB} MB.",
         "",
         "| inbox | what it holds | files read | left | runs counted | quarantined | pass | peak RSS |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -180,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-doc", action="store_true", help="print the table only; leave docs/performance.md alone")
     args = p.parse_args(argv)
     rows = {}
-    for name, measure in (("backlog", backlog), ("at the cap", at_cap)):
+    for name, measure in (("backlog", backlog), ("at the cap", at_cap), ("at the record bound", at_record_bound)):
         t = time.monotonic()
         rows[name] = measure(args.scale, args.jobs)
         print(f"{name}: {rows[name]} ({time.monotonic() - t:.0f}s with generation)", flush=True)

@@ -240,6 +240,7 @@ class Config(_Model):
     inbox_max_files: int | None = Field(default=5000, ge=1)
     inbox_max_mib: float | None = Field(default=256, gt=0)
     inbox_file_max_mib: float = Field(default=256, gt=0)
+    inbox_max_records: int | None = Field(default=600_000, ge=1)
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
     _policy_table: _Policies | None = PrivateAttr(default=None)

@@ -38,12 +38,13 @@ _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 class TooLarge(Exception):
-    """The file holds more than `limit` bytes once decompressed."""
+    """The file holds more than `limit` bytes once decompressed (or, with `records`, more than `limit` records)."""
 
-    def __init__(self, limit: int, array: bool = False) -> None:
+    def __init__(self, limit: int, array: bool = False, records: bool = False) -> None:
         super().__init__(limit)
         self.limit = limit
         self.array = array
+        self.records = records
 
 
 @dataclass(slots=True)
@@ -98,31 +99,36 @@ def read_file(
     *,
     cap: int,
     room: int,
+    max_records: int | None = None,
     details: Collection[Status] | None = None,
     fast: bool = True,
     step: int = STEP,
 ) -> FileRead:
-    """Parse one inbox file from `stream`. Raises `TooLarge` beyond `cap` decompressed bytes; any other problem
-    of the file's content is its `fatal` reason or its rejected lines. `room`: how many rejected lines to keep.
+    """Parse one inbox file from `stream`. Raises `TooLarge` beyond `cap` decompressed bytes or `max_records`
+    records; any other problem of the file's content is its `fatal` reason or its rejected lines. `room`: how
+    many rejected lines to keep.
     `details` and `fast` as for `records.parse_file`, whose result this is, read `step` bytes at a time."""
     keep = ALL_STATUSES if details is None else frozenset(details)
     got = FileRead()
-    out = Parsed()
+    out = _Counted(max_records)
     chunks = _chunks(stream, cap, step)
     try:
         first = b""
+        blank_lines = 0  # lines of the blank steps before the first text
         for data in chunks:
             got.size += len(data)
             first = data.lstrip(_SPACE)
             if first:
                 break
+            blank_lines += data.count(b"\n")
         if not first:
             got.fatal = "empty file: no records"
             return got
         if first[:1] == b"[":
-            _read_array(name, first, chunks, got, out, keep, fast, room)
+            lead = data[: len(data) - len(first)].count(b"\n")
+            _read_array(name, first, chunks, got, out, keep, fast, room, 1 + blank_lines + lead)
         else:
-            _read_lines(name, data, chunks, got, out, keep, fast, room)
+            _read_lines(name, data, chunks, got, out, keep, fast, room, 1 + blank_lines)
     except _Unreadable as e:
         got.fatal = str(e)
         return got
@@ -132,8 +138,20 @@ def read_file(
     return got
 
 
+class _Counted(Parsed):
+    """`Parsed` whose executions are bounded: checked after each block (a block adds at most a step's worth)."""
+
+    def __init__(self, max_records: int | None) -> None:
+        super().__init__()
+        self.max_records = max_records
+
+
 def _drain(out: Parsed, got: FileRead, room: int) -> None:
-    """Move the block's rejected lines out of `out`: kept while there is room, else only counted."""
+    """Move the block's rejected lines out of `out`: kept while there is room, else only counted; and stop at
+    the bound on records."""
+    limit = out.max_records if isinstance(out, _Counted) else None
+    if limit is not None and len(out.executions) > limit:
+        raise TooLarge(limit, records=True)
     rejected = out.rejected
     if not rejected:
         return
@@ -157,8 +175,8 @@ def _read_lines(
     keep: frozenset[Status],
     fast: bool,
     room: int,
+    line: int = 1,  # the number of the first line not parsed yet
 ) -> None:
-    line = 1  # the number of the first line not parsed yet
     carry = b""  # the start of that line, when it began in an earlier step
     skipping = False  # inside a line too long to keep, until its end
 
@@ -215,6 +233,7 @@ def _read_array(
     keep: frozenset[Status],
     fast: bool,
     room: int,
+    line: int,  # the number of the line `first` starts on
 ) -> None:
     body = bytearray(first)
     for data in chunks:
@@ -228,7 +247,7 @@ def _read_array(
         if isinstance(e, RecursionError) or "trailing characters" in str(e):
             # Not one array: JSON Lines whose first line is an array (a bad record, or one nested too deeply
             # to read as a whole), read line by line like any other.
-            _read_lines(name, bytes(body), iter(()), got, out, keep, fast, room)
+            _read_lines(name, bytes(body), iter(()), got, out, keep, fast, room, line)
         else:
             parse_array(name, bytes(body), out, keep, fast=False)  # the checked path names what is wrong
             got.fatal = out.fatal or f"not valid JSON: {e}"
@@ -244,6 +263,11 @@ def _read_array(
 
 def too_large_reason(e: TooLarge) -> str:
     """The quarantine reason of a file beyond its cap: how to split it."""
+    if e.records:
+        return (
+            f"more than {e.limit:,} records (the per-pass bound, inbox_max_records): split it into several files, "
+            "each under the bound"
+        )
     if e.array:
         return (
             f"a JSON array larger than {e.limit // MIB} MiB: it must be read whole, so write the records as JSON Lines "

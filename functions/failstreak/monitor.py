@@ -172,16 +172,20 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
     details = cfg.failure_statuses()
     file_cap = int(cfg.inbox_file_max_mib * MIB)
     budget = int(cfg.inbox_max_mib * MIB) if cfg.inbox_max_mib else None
+    record_budget = cfg.inbox_max_records
     pending = inbox.pending()
     batch = _batch(cfg, pending)
     read_bytes = 0
+    records = 0
     kept = 0
     consumed = 0
     for item, opened in inbox.read_many(batch):
-        # The first file may be as large as the per-file cap; the others only what is left of the batch's bound.
-        # A file that outgrows what is left waits for a pass of its own, where it comes first.
+        # The first file may be as large as the per-file cap and hold the whole bound of records; the others only
+        # what is left of the batch's bounds. A file that outgrows what is left waits for a pass where it comes
+        # first. (Memory grows with the records a pass counts, about 1 KiB each: docs/performance.md.)
         room = None if budget is None or not consumed else budget - read_bytes
-        if room is not None and room <= 0:
+        records_left = None if record_budget is None or not consumed else record_budget - records
+        if (room is not None and room <= 0) or (records_left is not None and records_left <= 0):
             if not isinstance(opened, Exception):
                 opened.close()
             break
@@ -197,11 +201,15 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
             _count(summary, got, done, [])
             continue
         limit = file_cap if room is None else min(file_cap, room)
+        max_records = record_budget if records_left is None else records_left
         try:
             with opened:
-                read = read_file(item.key, opened, cap=limit, room=MAX_REJECTS_KEPT - kept, details=details)
+                read = read_file(
+                    item.key, opened, cap=limit, room=MAX_REJECTS_KEPT - kept, max_records=max_records, details=details
+                )
         except TooLarge as e:
-            if e.limit < file_cap and not e.array:
+            whole = record_budget if e.records else file_cap
+            if not e.array and whole is not None and e.limit < whole:
                 consumed -= 1  # beyond what is left of the batch: the next pass reads it first
                 break
             _count(summary, got, Done(item, quarantine=too_large_reason(e)), [])
@@ -213,6 +221,7 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
             _count(summary, got, Done(item, quarantine=_unreadable(e)), [])
             continue
         read_bytes += read.size
+        records += len(read.executions)
         if read.fatal is not None:
             done = Done(item, quarantine=read.fatal)
         else:

@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from failstreak.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, read_file, too_large_reason
@@ -35,6 +35,7 @@ def test_reading_a_file_in_steps_gives_what_parsing_it_whole_gives(
 ) -> None:
     # Given any file of JSON Lines, good and bad, read a few bytes at a time
     data = b"\n".join(file_lines) + (b"\n" if final_newline else b"")
+    assume(not data.lstrip().startswith(b"["))  # arrays, and lines that begin with one: tested on their own
     stored = gzip.compress(data) if zipped else data
     # When it is read as a stream, and parsed whole
     read = read_file("f.jsonl", io.BytesIO(stored), cap=UNBOUNDED, room=UNBOUNDED, step=step)
@@ -94,12 +95,12 @@ def test_a_json_array_beyond_its_bound_asks_for_json_lines() -> None:
 
 
 def test_json_lines_whose_first_line_is_an_array_are_read_line_by_line() -> None:
-    # Given JSON Lines whose first line is an array, then good records
-    data = b"[1, 2]\n" + record(1) + b"\n" + record(2) + b"\n"
+    # Given JSON Lines whose first line (after a blank one) is an array, then good records
+    data = b"\n[1, 2]\n" + record(1) + b"\n" + record(2) + b"\n"
     # When it is read, then the first line is rejected and the others counted
     read = read_file("f.jsonl", io.BytesIO(data), cap=UNBOUNDED, room=10)
     assert [e.run_id for e in read.executions] == ["1", "2"]
-    assert [(r.line, r.reason) for r in read.rejected] == [(1, "expected a JSON object")]
+    assert [(r.line, r.reason) for r in read.rejected] == [(2, "expected a JSON object")]
 
 
 def test_a_json_array_is_parsed_in_batches_with_each_item_numbered_in_the_file() -> None:

@@ -92,3 +92,31 @@ def test_a_file_whose_store_fails_part_way_is_left_for_the_next_pass_and_none_of
     assert [r.describe() for r in summary.rejects] == [
         "a: not read this pass: memory://inbox/a: cannot read: connection reset"
     ]
+
+
+def test_a_pass_counts_at_most_inbox_max_records_and_leaves_the_file_that_would_pass_it() -> None:
+    # Given a bound of 5 records per pass, and three files of 3 records each
+    inbox = inbox_of("a b c")
+    cfg = Config(inbox=None, inbox_max_records=5)
+    store = InMemoryStateStore()
+    # When passes run
+    first = run_pass(cfg, Ports(store=store, inbox=inbox))
+    second = run_pass(cfg, Ports(store=store, inbox=inbox))
+    third = run_pass(cfg, Ports(store=store, inbox=inbox))
+    # Then each counts one file (a second would take it past the bound), oldest first, and nothing is lost
+    assert [(s.files, s.backlog, s.ingested) for s in (first, second, third)] == [(1, 2, 3), (1, 1, 3), (1, 0, 3)]
+    assert sorted(inbox.archived) == ["a", "b", "c"]
+
+
+def test_a_file_with_more_records_than_a_pass_may_count_is_quarantined_with_how_to_split_it() -> None:
+    # Given a bound of 2 records per pass and a file of 3 records beside a file of 2
+    inbox = inbox_of("big")
+    inbox.add("small", GOOD % (900, T0) + GOOD % (901, T0))
+    # When a pass runs
+    summary = run_pass(Config(inbox=None, inbox_max_records=2), Ports(store=InMemoryStateStore(), inbox=inbox))
+    # Then the big file is quarantined unread with how to split it, and the small one counted
+    assert summary.ingested == 2
+    assert inbox.quarantined == {
+        "big": "more than 2 records (the per-pass bound, inbox_max_records): split it into several files, "
+        "each under the bound"
+    }
