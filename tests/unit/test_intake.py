@@ -122,3 +122,19 @@ def test_only_the_rejected_lines_there_is_room_for_are_kept_and_all_are_counted(
     assert [r.line for r in read.rejected] == list(range(1, 11))
     assert read.rejected_total == 100
     assert len(read.executions) == 1
+
+
+def test_a_line_of_several_steps_beyond_the_bound_is_skipped_to_its_end() -> None:
+    # Given a line three times the bound between two good lines
+    data = record(1) + b"\n" + b"x" * (3 * MAX_LINE) + b"\n" + record(2) + b"\n"
+    # When it is read, then it is rejected by number and the line after it is read
+    read = read_file("f.jsonl", io.BytesIO(data), cap=UNBOUNDED, room=10)
+    assert [e.run_id for e in read.executions] == ["1", "2"]
+    assert [(r.line, r.reason) for r in read.rejected] == [(2, "line longer than 1 MiB: not read")]
+
+
+def test_a_malformed_json_array_is_unreadable_with_the_checked_parser_reason() -> None:
+    # Given an array that never closes; when it is read, then the file is refused naming the JSON error
+    read = read_file("f.json", io.BytesIO(b'[{"job": "j", "run_id": 1'), cap=UNBOUNDED, room=10)
+    assert read.fatal is not None
+    assert read.fatal.startswith("not valid JSON")
