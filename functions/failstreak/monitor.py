@@ -173,7 +173,7 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
     file_cap = int(cfg.inbox_file_max_mib * MIB)
     budget = int(cfg.inbox_max_mib * MIB) if cfg.inbox_max_mib else None
     record_budget = cfg.inbox_max_records
-    pending = inbox.pending()
+    pending, waiting = inbox.oldest(cfg.inbox_max_files)
     batch = _batch(cfg, pending)
     read_bytes = 0
     records = 0
@@ -230,7 +230,7 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
             got.executions.extend(read.executions)
         _count(summary, got, done, read.rejected, read.rejected_total)
     summary.files = len(got.files)
-    summary.backlog = len(pending) - consumed
+    summary.backlog = waiting - consumed
 
 
 def _count(summary: Summary, got: _Collected, done: Done, rejected: list[Rejected], total: int = 0) -> None:

@@ -97,3 +97,16 @@ def test_rejected_lines_beyond_those_listed_keep_the_whole_file_in_quarantine(in
     assert "2 more rejected lines are not listed here: the whole file is kept as " in listed[1]
     assert (where / "noise.jsonl").read_bytes() == b"{}\n{}\n{}\n"
     assert (inbox.root / "processed" / FOLDER / "noise.jsonl").read_bytes() == b"{}\n{}\n{}\n"
+
+
+def test_the_oldest_items_are_taken_from_a_listing_read_one_entry_at_a_time(inbox: LocalInbox) -> None:
+    # Given five files in two folders, written in a known order
+    for n, key in enumerate(["b/x.jsonl", "e.jsonl", "a/y.jsonl", "d.jsonl", "c.jsonl"]):
+        path = inbox.root / key
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"{}\n")
+        os.utime(path, ns=(10**18 + n * 10**6, 10**18 + n * 10**6))
+    # When the two oldest are asked for, then they come oldest first, with how many are waiting in all
+    oldest, waiting = inbox.oldest(2)
+    assert ([i.key for i in oldest], waiting) == (["b/x.jsonl", "e.jsonl"], 5)
+    assert [i.key for i in inbox.pending()] == ["b/x.jsonl", "e.jsonl", "a/y.jsonl", "d.jsonl", "c.jsonl"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -102,6 +103,25 @@ def rejected_body(name: str, rejected: Sequence[Rejected], unlisted: int, whole:
     return b"\n".join(lines) + b"\n"
 
 
+def _age(item: InboxItem) -> tuple[int, str]:
+    return item.modified_ms, item.key
+
+
+def oldest_of(items: Iterable[InboxItem], limit: int | None) -> tuple[list[InboxItem], int]:
+    """`Inbox.oldest` over a listing read one item at a time: a heap of the `limit` oldest, and a count."""
+    count = 0
+
+    def counted() -> Iterator[InboxItem]:
+        nonlocal count
+        for item in items:
+            count += 1
+            yield item
+
+    if limit is None:
+        return sorted(counted(), key=_age), count
+    return heapq.nsmallest(limit, counted(), key=_age), count
+
+
 def pass_folder(pass_id: str, now_ms: int) -> str:
     """`YYYY/MM/DD/<pass id>`: where a pass archives and quarantines the items it read, under `processed/` and
     `quarantine/` (docs/s3-and-lambda.md). The day is the pass's own (UTC); the pass id makes the folder the
@@ -131,6 +151,15 @@ class Inbox(ABC):
 
     @abstractmethod
     def pending(self) -> list[InboxItem]: ...
+
+    def oldest(self, limit: int | None) -> tuple[list[InboxItem], int]:
+        """The `limit` oldest waiting items (all, with None), oldest first, and how many are waiting in all.
+
+        An adapter that can list its items one at a time overrides this with `oldest_of`, so that an inbox of
+        millions of files costs the pass `limit` items of memory, not millions.
+        """
+        items = self.pending()
+        return (items if limit is None else items[:limit]), len(items)
 
     @abstractmethod
     def read(self, item: InboxItem) -> bytes: ...

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from failstreak.errors import ConflictError, ItemGone, ItemRefused, StoreUnavailable
 from failstreak.model import Rejected
-from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore, rejected_body
+from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore, oldest_of, rejected_body
 
 PROCESSED = "processed"
 QUARANTINE = "quarantine"
@@ -135,32 +135,43 @@ class LocalInbox(Inbox):
         self.location = str(self.root)
 
     def pending(self) -> list[InboxItem]:
-        if not self.root.exists():
-            return []
-        items = []
+        return self.oldest(None)[0]
+
+    def oldest(self, limit: int | None) -> tuple[list[InboxItem], int]:
         try:
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                here = Path(dirpath)
-                if here == self.root:
-                    dirnames[:] = [d for d in dirnames if d not in (PROCESSED, QUARANTINE)]
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                # os.walk lists a link to a directory among the directories and does not enter it: it is an item
-                links = [d for d in dirnames if (here / d).is_symlink()]
-                dirnames[:] = [d for d in dirnames if d not in links]
-                for name in [*filenames, *links]:
-                    if name.startswith("."):
-                        continue
-                    path = here / name
-                    try:
-                        st = path.lstat()
-                    except FileNotFoundError:
-                        continue  # archived by a concurrent pass while we listed
-                    key = path.relative_to(self.root).as_posix()
-                    items.append(InboxItem(key=key, size=st.st_size, modified_ms=st.st_mtime_ns // 1_000_000))
+            return oldest_of(self._listing(), limit)
         except OSError as e:
             raise StoreUnavailable(f"{self.location}: cannot list inbox: {e.strerror or e}") from None
-        items.sort(key=lambda i: (i.modified_ms, i.key))
-        return items
+
+    def _listing(self) -> Iterator[InboxItem]:
+        """Every item, one directory entry at a time (a directory of millions of files is never held as a list).
+
+        A link to a directory is an item, never entered; `processed/` and `quarantine/` at the root are skipped.
+        """
+        if not self.root.exists():
+            return
+        folders = [self.root]
+        while folders:
+            here = folders.pop()
+            try:
+                entries = os.scandir(here)
+            except FileNotFoundError:
+                continue  # removed while we listed
+            with entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if here != self.root or name not in (PROCESSED, QUARANTINE):
+                            folders.append(Path(entry.path))
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # archived by a concurrent pass while we listed
+                    key = Path(entry.path).relative_to(self.root).as_posix()
+                    yield InboxItem(key=key, size=st.st_size, modified_ms=st.st_mtime_ns // 1_000_000)
 
     def read(self, item: InboxItem) -> bytes:
         with self.open(item) as f:

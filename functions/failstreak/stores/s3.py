@@ -27,7 +27,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from failstreak.errors import ConfigError, ConflictError, ItemGone, StoreUnavailable
 from failstreak.model import Rejected
-from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, Rejoined, StateStore, raise_first, rejected_body
+from failstreak.stores.base import (
+    Done,
+    Inbox,
+    InboxItem,
+    Loaded,
+    Rejoined,
+    StateStore,
+    oldest_of,
+    raise_first,
+    rejected_body,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -274,28 +284,29 @@ class S3Inbox(_UsesS3, Inbox):
         return f"s3://{self.bucket}/{key}"
 
     def pending(self) -> list[InboxItem]:
-        items: list[InboxItem] = []
+        return self.oldest(None)[0]
+
+    def oldest(self, limit: int | None) -> tuple[list[InboxItem], int]:
         try:
-            pages = self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
-            )
-            for page in pages:
-                for obj in page.get("Contents", ()):
-                    key = obj["Key"]
-                    if key.endswith("/") or key.startswith(self._inside):
-                        continue
-                    modified = obj["LastModified"]
-                    items.append(
-                        InboxItem(
-                            key=key[len(self.prefix) :],
-                            size=obj.get("Size", 0),
-                            modified_ms=int(modified.timestamp() * 1000),
-                        )
-                    )
+            return oldest_of(self._listing(), limit)
         except _vendor_errors() as e:
             raise _unavailable(self.location, "list inbox", e) from None
-        items.sort(key=lambda i: (i.modified_ms, i.key))
-        return items
+
+    def _listing(self) -> Iterator[InboxItem]:
+        """Every object under the prefix, a page at a time."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+        )
+        for page in pages:
+            for obj in page.get("Contents", ()):
+                key = obj["Key"]
+                if key.endswith("/") or key.startswith(self._inside):
+                    continue
+                yield InboxItem(
+                    key=key[len(self.prefix) :],
+                    size=obj.get("Size", 0),
+                    modified_ms=int(obj["LastModified"].timestamp() * 1000),
+                )
 
     def read(self, item: InboxItem) -> bytes:
         with self.open(item) as body:

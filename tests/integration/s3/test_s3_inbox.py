@@ -42,6 +42,17 @@ def test_pending_pages_through_every_object_under_the_prefix(s3: S3) -> None:
     assert all(i.size == len(LINE) for i in items)
 
 
+def test_oldest_keeps_only_the_oldest_items_of_a_paged_listing_and_counts_them_all(s3: S3) -> None:
+    # Given more objects than fit on one listing page
+    for i in range(12):
+        s3.put(f"fs/inbox/f{i:03d}.jsonl", LINE)
+    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
+    inbox.page_size = 5
+    # When the three oldest are asked for, then they are the first three of the full listing, and all are counted
+    oldest, waiting = inbox.oldest(3)
+    assert (oldest, waiting) == (inbox.pending()[:3], 12)
+
+
 def test_pending_skips_folder_markers_and_lists_nested_keys(s3: S3) -> None:
     # Given a folder marker and an object in a sub-folder
     s3.put("fs/inbox/gitlab/", b"")
