@@ -58,6 +58,9 @@ INBOX_WORKERS = 8
 # Bytes of each object the workers read ahead of the pass. A smaller object is read whole; of a larger one the
 # pass reads the rest from its open body as it parses, so the objects waiting hold at most this much each.
 PREFETCH_BYTES = 2 * 1024 * 1024
+# CopyObject copies at most 5 GiB; a larger object is copied in parts of COPY_PART (S3's minimum part: 5 MiB).
+SINGLE_COPY_MAX = 5 * 1024**3
+COPY_PART = 512 * 1024 * 1024
 # S3 says a conditional write lost a race with these codes: 412 (the ETag moved on, or the key appeared),
 # 409 (a concurrent conditional write was in flight), 404 on If-Match (the document was deleted meanwhile).
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
@@ -261,6 +264,7 @@ class S3Inbox(_UsesS3, Inbox):
 
     page_size = 1000  # S3's own maximum per ListObjectsV2 page
     workers = INBOX_WORKERS
+    single_copy_max = SINGLE_COPY_MAX
 
     def __init__(self, bucket: str, prefix: str, s3: S3Client | None = None) -> None:
         if prefix and not prefix.endswith("/"):
@@ -441,7 +445,14 @@ class S3Inbox(_UsesS3, Inbox):
         etag = self._read_etags.get(item.key)
         source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": src}
         try:
-            if etag is None:
+            if item.size > self.single_copy_max:
+                # CopyObject refuses a source over 5 GiB, and a producer may write one: it is copied in parts.
+                from boto3.s3.transfer import TransferConfig  # noqa: PLC0415
+
+                parts = TransferConfig(multipart_threshold=self.single_copy_max, multipart_chunksize=COPY_PART)
+                extra = {} if etag is None else {"CopySourceIfMatch": etag}
+                self.s3.copy(source, self.bucket, dest, ExtraArgs=extra, Config=parts)
+            elif etag is None:
                 self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
             else:
                 self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source, CopySourceIfMatch=etag)

@@ -214,3 +214,28 @@ def test_an_object_replaced_after_it_was_read_stays_in_the_inbox_when_archived(s
     inbox.archive(again, FOLDER)
     assert s3.keys("fs/inbox/") == []
     assert s3.get(inbox.archive_key(again, FOLDER)) == newer
+
+
+def test_an_object_larger_than_one_copy_may_be_is_archived_in_parts(s3: S3) -> None:
+    # Given an inbox whose single-copy limit (5 GiB on S3) is set below the size of a waiting object
+    body = b"x" * (6 * 1024 * 1024)
+    inbox, item = one_waiting(s3, "big.jsonl", body)
+    inbox.single_copy_max = 5 * 1024 * 1024
+    assert inbox.read(item) == body
+    # When it is archived
+    inbox.archive(item, FOLDER)
+    # Then it was copied whole, in parts, and left the inbox
+    assert s3.keys("fs/") == [f"fs/processed/{FOLDER}/big.jsonl"]
+    assert s3.get(f"fs/processed/{FOLDER}/big.jsonl") == body
+
+
+def test_an_object_copied_in_parts_is_left_in_the_inbox_when_replaced_after_it_was_read(s3: S3) -> None:
+    # Given a large object read by the pass, then replaced by a producer
+    inbox, item = one_waiting(s3, "big.jsonl", b"x" * (6 * 1024 * 1024))
+    inbox.single_copy_max = 5 * 1024 * 1024
+    inbox.read(item)
+    s3.put("fs/inbox/big.jsonl", b"y" * (6 * 1024 * 1024))
+    # When it is quarantined, then the copy in parts is conditional too: the new content stays for the next pass
+    inbox.quarantine(item, "too large", FOLDER)
+    assert s3.get("fs/inbox/big.jsonl")[:1] == b"y"
+    assert f"fs/quarantine/{FOLDER}/big.jsonl" not in s3.keys("fs/")
