@@ -194,7 +194,7 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
             continue
         if isinstance(opened, StoreUnavailable):
             # Left in the inbox for the next pass; the others are still ingested.
-            summary.rejects.append(Rejected(item.key, None, f"not read this pass: {opened}"))
+            _list(summary, [Rejected(item.key, None, f"not read this pass: {opened}")])
             continue
         if isinstance(opened, Exception):
             done = Done(item, quarantine=str(opened) if isinstance(opened, FailstreakError) else _unreadable(opened))
@@ -215,7 +215,7 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
             _count(summary, got, Done(item, quarantine=too_large_reason(e)), [])
             continue
         except StoreUnavailable as e:
-            summary.rejects.append(Rejected(item.key, None, f"not read this pass: {e}"))
+            _list(summary, [Rejected(item.key, None, f"not read this pass: {e}")])
             continue
         except Exception as e:  # whatever one file does, the pass goes on with the others
             _count(summary, got, Done(item, quarantine=_unreadable(e)), [])
@@ -236,14 +236,18 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary) ->
 def _count(summary: Summary, got: _Collected, done: Done, rejected: list[Rejected], total: int = 0) -> None:
     """Record one file's outcome: its rejected lines counted (the first few listed), or its quarantine reason."""
     got.files.append(done)
-    room = MAX_REJECTS_LISTED - len(summary.rejects)
-    if room > 0:
-        summary.rejects.extend(rejected[:room])
+    _list(summary, rejected)
     summary.rejected += total
     if done.quarantine is not None and not total:
         summary.rejected += 1
-        if len(summary.rejects) < MAX_REJECTS_LISTED:
-            summary.rejects.append(Rejected(done.item.key, None, done.quarantine))
+        _list(summary, [Rejected(done.item.key, None, done.quarantine)])
+
+
+def _list(summary: Summary, rejected: list[Rejected]) -> None:
+    """List rejections in the summary while it lists fewer than MAX_REJECTS_LISTED (the rest are only counted)."""
+    room = MAX_REJECTS_LISTED - len(summary.rejects)
+    if room > 0:
+        summary.rejects.extend(rejected[:room])
 
 
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
