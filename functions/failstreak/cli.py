@@ -101,7 +101,8 @@ def _summary_text(s: dict[str, Any]) -> str:
         parts.append(", ".join(f"{v} {k}" for k, v in sorted(events.items())))
     lines = ["pass " + s["pass_id"] + ": " + "; ".join(parts)]
     if s["backlog"]:
-        lines.append(f"  {s['backlog']} inbox files left for the next pass (inbox_max_files / inbox_max_mib / inbox_max_records)")
+        bounds = "inbox_max_files / inbox_max_mib / inbox_max_records"
+        lines.append(f"  {s['backlog']} inbox files left for the next pass ({bounds})")
     lines.extend(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10])
     lines.extend(f"  retired {name}" for name in s["retired"][:10])
     lines.extend(

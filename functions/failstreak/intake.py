@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import zlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import msgspec
+import orjson
 
 from failstreak.model import Execution, Rejected, Status
 from failstreak.records import ALL_STATUSES, Parsed, no_valid_record, parse_array, parse_lines
@@ -237,17 +239,23 @@ def _read_array(
 ) -> None:
     body = bytearray(first)
     for data in chunks:
-        got.size += len(data)
         if len(body) + len(data) > ARRAY_CAP:
-            raise TooLarge(ARRAY_CAP, array=True)
+            if not _first_line_whole(body):
+                raise TooLarge(ARRAY_CAP, array=True)
+            # JSON Lines whose first line is an array: read as a stream like any other (`data` is counted there).
+            _read_lines(name, bytes(body), itertools.chain((data,), chunks), got, out, keep, fast, room, line)
+            return
+        got.size += len(data)
         body += data
     try:
         items = _ITEMS.decode(body)
     except (msgspec.DecodeError, RecursionError) as e:
-        if isinstance(e, RecursionError) or "trailing characters" in str(e):
-            # Not one array: JSON Lines whose first line is an array (a bad record, or one nested too deeply
-            # to read as a whole), read line by line like any other.
+        if b"\n" in body.rstrip(_SPACE):
+            # Not one array, and more than one line: JSON Lines whose first line is an array (a bad record, or
+            # one nested too deeply to read), read line by line like any other, so that its good lines count.
             _read_lines(name, bytes(body), iter(()), got, out, keep, fast, room, line)
+        elif isinstance(e, RecursionError):
+            got.fatal = "not valid JSON: nested too deeply"
         else:
             parse_array(name, bytes(body), out, keep, fast=False)  # the checked path names what is wrong
             got.fatal = out.fatal or f"not valid JSON: {e}"
@@ -259,6 +267,18 @@ def _read_array(
         if out.fatal is not None:
             got.fatal = out.fatal
             return
+
+
+def _first_line_whole(body: bytearray) -> bool:
+    """Whether the first line of `body` is a JSON value by itself (then the file is JSON Lines, not one array)."""
+    end = body.find(b"\n")
+    if end < 0:
+        return False
+    try:
+        orjson.loads(bytes(body[:end]))
+    except (orjson.JSONDecodeError, RecursionError):
+        return False
+    return True
 
 
 def too_large_reason(e: TooLarge) -> str:

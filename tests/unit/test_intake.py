@@ -138,3 +138,13 @@ def test_a_malformed_json_array_is_unreadable_with_the_checked_parser_reason() -
     read = read_file("f.json", io.BytesIO(b'[{"job": "j", "run_id": 1'), cap=UNBOUNDED, room=10)
     assert read.fatal is not None
     assert read.fatal.startswith("not valid JSON")
+
+
+def test_json_lines_larger_than_an_array_may_be_whose_first_line_is_an_array_are_still_streamed() -> None:
+    # Given JSON Lines beyond the arrays' bound whose first line is an array
+    data = b"[1]\n" + (record(1) + b"\n") * (ARRAY_CAP // len(record(1)) + 10)
+    # When it is read, then it is read as JSON Lines: the first line rejected, every other line counted
+    read = read_file("f.jsonl", io.BytesIO(data), cap=UNBOUNDED, room=10)
+    assert len(read.executions) == data.count(b"\n") - 1
+    assert [(r.line, r.reason) for r in read.rejected] == [(1, "expected a JSON object")]
+    assert read.size == len(data)
