@@ -57,6 +57,7 @@ class FileRead:
     executions: list[Execution] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     rejected_total: int = 0
+    first_reason: str | None = None  # of the first rejected line, kept or not
     fatal: str | None = None
     size: int = 0
 
@@ -74,7 +75,8 @@ def _chunks(stream: BinaryIO, cap: int, step: int) -> Iterator[bytes]:
             break
         head += more
     read = stream.read
-    if head[:2] == _GZIP:
+    zipped = head[:2] == _GZIP
+    if zipped:
         # GzipFile inflates at most what is asked of it per read, and handles members and padding as gzip does.
         read = gzip.GzipFile(fileobj=io.BufferedReader(Rejoined(head, stream)), mode="rb").read
         head = b""
@@ -86,6 +88,8 @@ def _chunks(stream: BinaryIO, cap: int, step: int) -> Iterator[bytes]:
             try:
                 data = read(step)
             except (OSError, EOFError, zlib.error) as e:
+                if not zipped:
+                    raise  # an error of the store's reading, not of gzip: the pass decides what it means
                 raise _Unreadable(f"not a readable gzip file ({e})") from None
         if not data:
             return
@@ -136,7 +140,7 @@ def read_file(
         return got
     got.executions = out.executions
     if not got.executions and got.rejected_total:
-        got.fatal = no_valid_record(got.rejected_total, got.rejected[0].reason)
+        got.fatal = no_valid_record(got.rejected_total, got.first_reason or "")
     return got
 
 
@@ -157,6 +161,8 @@ def _drain(out: Parsed, got: FileRead, room: int) -> None:
     rejected = out.rejected
     if not rejected:
         return
+    if got.first_reason is None:
+        got.first_reason = rejected[0].reason
     free = room - len(got.rejected)
     if free > 0:
         got.rejected.extend(rejected[:free])

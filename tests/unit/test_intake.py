@@ -148,3 +148,11 @@ def test_json_lines_larger_than_an_array_may_be_whose_first_line_is_an_array_are
     assert len(read.executions) == data.count(b"\n") - 1
     assert [(r.line, r.reason) for r in read.rejected] == [(1, "expected a JSON object")]
     assert read.size == len(data)
+
+
+def test_a_file_of_only_rejected_lines_is_unreadable_naming_the_first_even_with_no_room_to_keep_them() -> None:
+    # Given a file of three bad lines, read by a pass with no room left to keep rejected lines
+    read = read_file("f.jsonl", io.BytesIO(b"{}\n{}\nnope\n"), cap=UNBOUNDED, room=0)
+    # Then the file is refused with the count and the first reason, and all three are counted
+    assert read.fatal == "no valid record (3 rejected; first: missing required field 'job')"
+    assert (read.rejected, read.rejected_total) == ([], 3)
