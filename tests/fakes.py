@@ -42,6 +42,8 @@ class InMemoryInbox(Inbox):
     archived: dict[str, bytes] = field(default_factory=dict)
     quarantined: dict[str, str] = field(default_factory=dict)
     rejected_lines: dict[str, list[Rejected]] = field(default_factory=dict)
+    unlisted: dict[str, int] = field(default_factory=dict)
+    folders: dict[str, str] = field(default_factory=dict)
     location: str = "memory://inbox"
 
     def add(self, key: str, data: bytes | str) -> None:
@@ -53,18 +55,21 @@ class InMemoryInbox(Inbox):
     def read(self, item: InboxItem) -> bytes:
         return self.files[item.key]
 
-    def archive(self, item: InboxItem) -> None:
+    def archive(self, item: InboxItem, folder: str) -> None:
         if item.key in self.files:
             self.archived[item.key] = self.files.pop(item.key)
+            self.folders[item.key] = folder
 
-    def quarantine(self, item: InboxItem, reason: str) -> None:
+    def quarantine(self, item: InboxItem, reason: str, folder: str) -> None:
         if item.key in self.files:
             self.files.pop(item.key)
             self.quarantined[item.key] = reason
+            self.folders[item.key] = folder
 
-    def reject_lines(self, item: InboxItem, rejected: list[Rejected]) -> None:
-        if rejected:
+    def reject_lines(self, item: InboxItem, rejected: list[Rejected], folder: str, unlisted: int = 0) -> None:
+        if rejected or unlisted:
             self.rejected_lines[item.key] = list(rejected)
+            self.unlisted[item.key] = unlisted
 
 
 class RecordingNotifier(Notifier):

@@ -120,7 +120,8 @@ def _summary_text(s: dict[str, Any], details: bool = True) -> str:
         parts.append(f"{s['pending']} notifications pending")
     lines = ["pass " + s["pass_id"] + ": " + "; ".join(parts)]
     if s["backlog"]:
-        lines.append(f"  {s['backlog']} inbox files left for the next pass (inbox_max_files / inbox_max_mib)")
+        bounds = "inbox_max_files / inbox_max_mib / inbox_max_records"
+        lines.append(f"  {s['backlog']} inbox files left for the next pass ({bounds})")
     lines.extend(f"  retired {name}" for name in s["retired"][:10])
     if not details:
         return "\n".join(lines)

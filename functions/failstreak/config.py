@@ -303,6 +303,8 @@ class Config(_Model):
     save_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     inbox_max_files: int | None = Field(default=5000, ge=1)
     inbox_max_mib: float | None = Field(default=256, gt=0)
+    inbox_file_max_mib: float = Field(default=256, gt=0)
+    inbox_max_records: int | None = Field(default=600_000, ge=1)
     max_clock_skew: str = "1d"
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)

@@ -23,6 +23,11 @@ class ItemGone(FailstreakError):
     """An inbox item disappeared between listing and reading: a concurrent pass archived it. Not an error."""
 
 
+class ItemRefused(FailstreakError):
+    """An inbox item the pass must not read (a FIFO, a device, a symbolic link: only regular files are read), or
+    that cannot be opened. It is quarantined with this reason; the other items are still read."""
+
+
 class ConflictError(FailstreakError):
     """The state changed since it was read (conditional write failed). Reload and re-apply."""
 

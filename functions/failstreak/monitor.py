@@ -18,24 +18,29 @@ import functools
 import gc
 import itertools
 import operator
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from failstreak import engine, outbox, repair, rules
 from failstreak.config import Config
 from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceError, StoreUnavailable
+from failstreak.intake import MIB, TooLarge, read_file, too_large_reason
 from failstreak.keys import JobKeyRules
 from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, Status, iso, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
-from failstreak.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, Parsed, latest_time, parse_file
+from failstreak.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, latest_time
 from failstreak.sources.base import Source
 from failstreak.statecodec import Encoded, decode, encode_document
-from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore
+from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore, pass_folder
 
 MAX_REJECTS_LISTED = 50
+# Rejected lines a pass keeps in memory to store in quarantine (about 1 KiB each at most); a file with more
+# rejected lines than the pass has room for is kept whole in quarantine instead (`Done.unlisted`).
+MAX_REJECTS_KEPT = 20_000
 _JOB = operator.attrgetter("job")
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -141,14 +146,16 @@ class Summary:
 @dataclass
 class _Collected:
     executions: list[Execution] = field(default_factory=list)
-    files: list[tuple[InboxItem, Parsed]] = field(default_factory=list)
+    files: list[Done] = field(default_factory=list)
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[InboxItem]:
-    """The oldest inbox items that fit one pass's bounds (at least one); the rest wait as `backlog`."""
+def _batch(cfg: Config, pending: list[InboxItem]) -> list[InboxItem]:
+    """The oldest inbox items that may fit one pass's bounds (at least one). Listed sizes are what is stored
+    (compressed, for gzip), so this only narrows the batch down; `_collect` applies the byte bound to what the
+    items hold once decompressed, as it reads them."""
     max_files = cfg.inbox_max_files or len(pending)
-    max_bytes = int(cfg.inbox_max_mib * 1024 * 1024) if cfg.inbox_max_mib else None
+    max_bytes = int(cfg.inbox_max_mib * MIB) if cfg.inbox_max_mib else None
     taken = 0
     size = 0
     for item in pending:
@@ -156,31 +163,113 @@ def _batch(cfg: Config, pending: list[InboxItem], summary: Summary) -> list[Inbo
             break
         taken += 1
         size += item.size
-    summary.backlog = len(pending) - taken
     return pending[:taken]
+
+
+def _unreadable(e: BaseException) -> str:
+    """The quarantine reason of a file whose reading failed in a way the reader does not describe itself."""
+    if isinstance(e, RecursionError):
+        return "cannot be read: nested too deeply"
+    if isinstance(e, MemoryError):
+        return "cannot be read: it needs more memory than the pass has"
+    return f"cannot be read: {type(e).__name__}: {e}".splitlines()[0][:500]
+
+
+def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary, latest: int) -> None:
+    """Read the oldest waiting items within the pass's bounds (docs/s3-and-lambda.md): each file on its own,
+    so that whatever one holds, it can only be quarantined with its reason, and the others are still read."""
+    details = cfg.failure_statuses()
+    file_cap = int(cfg.inbox_file_max_mib * MIB)
+    budget = int(cfg.inbox_max_mib * MIB) if cfg.inbox_max_mib else None
+    record_budget = cfg.inbox_max_records
+    pending, waiting = inbox.oldest(cfg.inbox_max_files)
+    batch = _batch(cfg, pending)
+    read_bytes = 0
+    records = 0
+    kept = 0
+    consumed = 0
+    for item, opened in inbox.read_many(batch):
+        # The first file may be as large as the per-file cap and hold the whole bound of records; the others only
+        # what is left of the batch's bounds. A file that outgrows what is left waits for a pass where it comes
+        # first. (Memory grows with the records a pass counts, about 1 KiB each: docs/performance.md.)
+        room = None if budget is None or not consumed else budget - read_bytes
+        records_left = None if record_budget is None or not consumed else record_budget - records
+        if (room is not None and room <= 0) or (records_left is not None and records_left <= 0):
+            if not isinstance(opened, Exception):
+                opened.close()
+            break
+        consumed += 1
+        if isinstance(opened, ItemGone):
+            continue
+        if isinstance(opened, StoreUnavailable):
+            # Left in the inbox for the next pass; the others are still ingested.
+            _list(summary, [Rejected(item.key, None, f"not read this pass: {opened}")])
+            continue
+        if isinstance(opened, Exception):
+            done = Done(item, quarantine=str(opened) if isinstance(opened, FailstreakError) else _unreadable(opened))
+            _count(summary, got, done, [])
+            continue
+        limit = file_cap if room is None else min(file_cap, room)
+        max_records = record_budget if records_left is None else records_left
+        try:
+            with opened:
+                read = read_file(
+                    item.key,
+                    opened,
+                    cap=limit,
+                    room=MAX_REJECTS_KEPT - kept,
+                    max_records=max_records,
+                    details=details,
+                    latest=latest,
+                )
+        except TooLarge as e:
+            whole = record_budget if e.records else file_cap
+            if not e.array and whole is not None and e.limit < whole:
+                consumed -= 1  # beyond what is left of the batch: the next pass reads it first
+                break
+            _count(summary, got, Done(item, quarantine=too_large_reason(e)), [])
+            continue
+        except StoreUnavailable as e:
+            _list(summary, [Rejected(item.key, None, f"not read this pass: {e}")])
+            continue
+        except Exception as e:  # whatever one file does, the pass goes on with the others
+            _count(summary, got, Done(item, quarantine=_unreadable(e)), [])
+            continue
+        read_bytes += read.size
+        records += len(read.executions)
+        if read.fatal is not None:
+            done = Done(item, quarantine=read.fatal)
+        else:
+            kept += len(read.rejected)
+            done = Done(item, rejected=read.rejected, unlisted=read.rejected_total - len(read.rejected))
+            got.executions.extend(read.executions)
+        _count(summary, got, done, read.rejected, read.rejected_total)
+    summary.files = len(got.files)
+    summary.backlog = waiting - consumed
+
+
+def _count(summary: Summary, got: _Collected, done: Done, rejected: list[Rejected], total: int = 0) -> None:
+    """Record one file's outcome: its rejected lines counted (the first few listed), or its quarantine reason."""
+    got.files.append(done)
+    _list(summary, rejected)
+    summary.rejected += total
+    if done.quarantine is not None and not total:
+        summary.rejected += 1
+        _list(summary, [Rejected(done.item.key, None, done.quarantine)])
+
+
+def _list(summary: Summary, rejected: list[Rejected]) -> None:
+    """List rejections in the summary while it lists fewer than MAX_REJECTS_LISTED (the rest are only counted)."""
+    room = MAX_REJECTS_LISTED - len(summary.rejects)
+    if room > 0:
+        summary.rejects.extend(rejected[:room])
 
 
 def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
     got = _Collected()
     latest = latest_time(now, cfg.max_clock_skew_ms)
     if ports.inbox is not None:
-        details = cfg.failure_statuses()
-        for item, data in ports.inbox.read_many(_batch(cfg, ports.inbox.pending(), summary)):
-            if isinstance(data, ItemGone):
-                continue
-            if isinstance(data, StoreUnavailable):
-                # Left in the inbox for the next pass; the others are still ingested.
-                summary.rejects.append(Rejected(item.key, None, f"not read this pass: {data}"))
-                continue
-            parsed = parse_file(item.key, data, details=details, latest=latest)
-            got.files.append((item, parsed))
-            got.executions.extend(parsed.executions)
-            summary.rejects.extend(parsed.rejected)
-            summary.rejected += len(parsed.rejected)
-            if parsed.fatal is not None and not parsed.rejected:
-                summary.rejected += 1
-                summary.rejects.append(Rejected(item.key, None, parsed.fatal))
-        summary.files = len(got.files)
+        _read_inbox(cfg, ports.inbox, got, summary, latest)
     for source in ports.sources:
         started = time.monotonic()
         try:
@@ -384,8 +473,15 @@ def _deliver(ports: Ports, state: State, pass_id: str) -> list[DeliveryResult]:
     return results
 
 
-def new_pass_id() -> str:
-    return uuid.uuid4().hex[:12]
+def new_pass_id(at_ms: int | None = None) -> str:
+    """A pass's id: its UTC start to the millisecond (now, by default), then 8 random hex digits, as in
+    `20261204T183005.123Z-3f9a1c0b`.
+
+    Sortable by time, unique without coordination, and safe in a file name and an S3 key: the archive and the
+    quarantine file what each pass read under it (docs/s3-and-lambda.md).
+    """
+    at = datetime.now(UTC) if at_ms is None else datetime.fromtimestamp(at_ms / 1000, UTC)
+    return f"{at:%Y%m%dT%H%M%S}.{at.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
 
 
 def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
@@ -410,6 +506,12 @@ def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
     return paused
 
 
+def _safe_id(pass_id: str) -> str:
+    """The pass id as one path segment of the archive's keys (an id given by a caller may hold anything)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in pass_id).strip(".")
+    return cleaned or "pass"
+
+
 @_gc_paused
 def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete.
@@ -419,7 +521,7 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     """
     started = time.monotonic()
     now = ports.clock()
-    pass_id = pass_id or new_pass_id()
+    pass_id = pass_id or new_pass_id(now)
     summary = Summary(pass_id=pass_id, started_at=now)
 
     store = ports.store
@@ -434,15 +536,8 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     state, token, encoded = _save_with_retry(cfg, store, loaded, state, redo, summary)
 
     if ports.inbox is not None:
-        ports.inbox.finish_many(
-            [
-                Done(item, quarantine=parsed.fatal)
-                if parsed.fatal is not None
-                else Done(item, rejected=parsed.rejected)
-                for item, parsed in got.files
-            ]
-        )
-        summary.quarantined = [item.key for item, parsed in got.files if parsed.fatal is not None]
+        ports.inbox.finish_many(got.files, pass_folder(_safe_id(pass_id), now))
+        summary.quarantined = [d.item.key for d in got.files if d.quarantine is not None]
 
     results = _deliver(ports, state, pass_id)
     if results:

@@ -313,13 +313,50 @@ def parse_file(
         out.fatal = "empty file: no records"
         return out
     if body[:1] == b"[":
-        if not (fast and _fast_array(body, out, keep, latest)):
-            _parse_array(name, body, out, keep, latest)
-    elif not (fast and _fast_lines(name, data, out, keep, latest)):
-        _parse_lines(name, data, out, keep, latest)
+        parse_array(name, body, out, keep, latest, fast=fast)
+    else:
+        parse_lines(name, data, out, keep, latest, fast=fast)
     if not out.executions and out.rejected and out.fatal is None:
-        out.fatal = f"no valid record ({len(out.rejected)} rejected; first: {out.rejected[0].reason})"
+        out.fatal = no_valid_record(len(out.rejected), out.rejected[0].reason)
     return out
+
+
+def no_valid_record(rejected: int, first: str) -> str:
+    """The reason a file none of whose records could be read is quarantined whole."""
+    return f"no valid record ({rejected} rejected; first: {first})"
+
+
+def parse_lines(
+    name: str,
+    data: bytes,
+    out: Parsed,
+    keep: frozenset[Status],
+    latest: int,
+    *,
+    first_line: int = 1,
+    fast: bool = True,
+) -> None:
+    """Parse a block of whole JSON Lines (already decompressed) whose first line is number `first_line` of the
+    file, appending to `out`. A reader of a large file calls this once per block, so that neither the file's
+    lines nor its decoded records are ever all in memory at once. `latest` as for `parse_file`."""
+    if not (fast and _fast_lines(name, data, out, keep, latest, first_line)):
+        _parse_lines(name, data, out, keep, latest, first_line)
+
+
+def parse_array(
+    name: str,
+    body: bytes,
+    out: Parsed,
+    keep: frozenset[Status],
+    latest: int,
+    *,
+    fast: bool = True,
+    first_item: int = 1,
+) -> None:
+    """Parse a JSON array of records (already decompressed) whose first item is number `first_item` of the
+    file, appending to `out`. `latest` as for `parse_file`."""
+    if not (fast and _fast_array(body, out, keep, latest)):
+        _parse_array(name, body, out, keep, latest, first_item)
 
 
 def _valid_utf8(data: bytes) -> bool:
@@ -339,7 +376,9 @@ def _typed(decode: Callable[[bytes], list[_Wire]], data: bytes) -> list[_Wire] |
         return None
     try:
         return decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
+        # RecursionError: a value nested deeper than the interpreter's recursion limit (unknown fields may hold
+        # any JSON); the checked path reads such a record with orjson's own fixed depth limit.
         return None
 
 
@@ -350,7 +389,7 @@ def _time_or_none(value: str | int, latest: int) -> int | None:
         return None
 
 
-def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> bool:
+def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], latest: int, first_line: int = 1) -> bool:
     """Parse JSON Lines with the typed decoder; False (and `out` untouched) when the file must go line by line.
 
     Decoded records are matched to lines by position, so this only runs when there is exactly one record per
@@ -367,7 +406,7 @@ def _fast_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], la
     def checked(index: int) -> None:
         if not lines:
             lines.extend(data.split(b"\n"))
-        _parse_line(name, index + 1, lines[index], out, keep, latest)
+        _parse_line(name, index + first_line, lines[index], out, keep, latest)
 
     _finish(records, out.executions, checked, keep, latest)
     return True
@@ -459,11 +498,13 @@ def _loads(text: bytes) -> Any:
             return [_loads(bytes(item)) for item in _RAW_ARRAY.decode(text)]
         fields = _RAW_OBJECT.decode(text)
         return {key: orjson.loads(bytes(value)) for key, value in fields.items() if key in _FIELDS}
-    except (msgspec.DecodeError, orjson.JSONDecodeError):
+    except (msgspec.DecodeError, orjson.JSONDecodeError, RecursionError):
         raise refused from None
 
 
-def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> None:
+def _parse_array(
+    name: str, body: bytes, out: Parsed, keep: frozenset[Status], latest: int, first_item: int = 1
+) -> None:
     try:
         items = _loads(body)
     except orjson.JSONDecodeError as e:
@@ -472,16 +513,36 @@ def _parse_array(name: str, body: bytes, out: Parsed, keep: frozenset[Status], l
     if not isinstance(items, list):
         out.fatal = "expected a JSON array of records"
         return
-    for index, item in enumerate(items, start=1):
+    for index, item in enumerate(items, start=first_item):
         try:
             out.executions.append(_kept(to_execution(item, latest=latest), keep))
         except RecordError as e:
-            out.rejected.append(Rejected(name, index, f"item {index}: {e}", _sample(orjson.dumps(item))))
+            out.rejected.append(Rejected(name, index, f"item {index}: {e}", _shown(item)))
 
 
-def _parse_lines(name: str, data: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> None:
-    for number, line in enumerate(data.split(b"\n"), start=1):
+def _shown(item: Any) -> str:
+    """The start of a rejected item, as JSON."""
+    try:
+        return _sample(orjson.dumps(item))
+    except (TypeError, orjson.JSONEncodeError):  # nested deeper than orjson writes
+        return "(nested too deeply to show)"
+
+
+def _parse_lines(
+    name: str, data: bytes, out: Parsed, keep: frozenset[Status], latest: int, first_line: int = 1
+) -> None:
+    # A line the same as the last rejected one gets the same reason without being parsed again: a file of
+    # millions of copies of one bad line is read at the speed of splitting it.
+    rejected = out.rejected
+    last: bytes | None = None
+    for number, line in enumerate(data.split(b"\n"), start=first_line):
+        if last is not None and line == last:
+            twin = rejected[-1]
+            rejected.append(Rejected(name, number, twin.reason, twin.raw))
+            continue
+        before = len(rejected)
         _parse_line(name, number, line, out, keep, latest)
+        last = line if len(rejected) > before else None
 
 
 def _kept(ex: Execution, keep: frozenset[Status]) -> Execution:

@@ -66,7 +66,7 @@ def test_run_prints_backlog_rejects_failed_deliveries_and_failed_sources(
     assert out[0].endswith(
         "1 files; 3 runs ingested; 0 duplicates; 1 rejected; 1 jobs, 1 alerting; 1 triggered; 1 notifications pending"
     )
-    assert out[1:] == ["  1 inbox files left for the next pass (inbox_max_files / inbox_max_mib)"]
+    assert out[1:] == ["  1 inbox files left for the next pass (inbox_max_files / inbox_max_mib / inbox_max_records)"]
     # And each thing needing attention gets its own line on stderr, at its level
     # (the reasons' own wording belongs to the parser, the notifier and the source, and is tested there)
     assert len(err) == 3

@@ -36,6 +36,13 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def moved(workdir: Path, where: str, key: str) -> Path:
+    """The one file a pass moved (or wrote) as `key` under `processed/` or `quarantine/`, in its
+    `YYYY/MM/DD/<pass id>/` folder."""
+    [path] = (workdir / "inbox" / where).glob(f"*/*/*/*/{key}")
+    return path
+
+
 def cli(workdir: Path, *args: str) -> int:
     return main([args[0], "--config", str(workdir / "failstreak.yaml"), *args[1:]])
 
@@ -71,7 +78,7 @@ def test_a_garbage_file_is_partly_ingested_and_the_second_pass_ingests_nothing(
     assert (first["ingested"], first["rejected"]) == (3, 4)
     assert {r["line"] for r in first["rejects"]} == {2, 3, 4, 7}
     assert [n["event"] for n in first["notifications"]] == ["triggered"]
-    assert (workdir / "inbox" / "quarantine" / "mixed.jsonl.rejected.jsonl").read_text().count("\n") == 4
+    assert moved(workdir, "quarantine", "mixed.jsonl.rejected.jsonl").read_text().count("\n") == 4
     # And a second pass over the same inbox ingests nothing new
     second = run_json(workdir, capsys)
     assert (second["ingested"], second["rejected"], second["notifications"]) == (0, 0, [])
@@ -89,7 +96,7 @@ def test_a_wholly_unreadable_file_is_quarantined_with_its_reason(
     # Then the bad files are set aside with a reason and the good record counted
     assert summary["ingested"] == 1
     assert sorted(summary["quarantined"]) == ["cut.jsonl.gz", "empty.jsonl"]
-    reason = (workdir / "inbox" / "quarantine" / "cut.jsonl.gz.reason.txt").read_text()
+    reason = moved(workdir, "quarantine", "cut.jsonl.gz.reason.txt").read_text()
     assert "gzip" in reason
     assert not (workdir / "inbox" / "cut.jsonl.gz").exists()
 
@@ -184,7 +191,7 @@ def test_concurrent_local_passes_count_every_run_exactly_once(workdir: Path) -> 
 class ExplodingInbox(LocalInbox):
     """Fails on the first archive: a pass that dies after saving its state."""
 
-    def archive(self, item):  # type: ignore[no-untyped-def]
+    def archive(self, item, folder):  # type: ignore[no-untyped-def]
         raise OSError("disk gone")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
-from bench import generate, measure, run
+from bench import generate, measure, memory, run
 
 from failstreak import statecodec
 
@@ -196,3 +196,18 @@ def test_workload_cache_key_changes_with_the_state_format_version(monkeypatch: p
     # Then the workload is cached under another key, which names the version
     assert TINY.key() != before
     assert f"-v{statecodec.VERSION}-" in TINY.key()
+
+
+def test_the_memory_bench_measures_a_pass_over_a_backlog_larger_than_one_pass_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the memory bench shrunk to bounds of half a MiB, writing under a temporary directory
+    monkeypatch.setattr(memory, "OUT", tmp_path)
+    # When it measures a pass over its backlog of gzip files
+    result = memory.backlog(scale=0.002, jobs=50)
+    # Then the pass read what fits the bound, left the rest, counted every run it read and measured its peak
+    assert result["files"] > 0
+    assert result["backlog"] > 0
+    assert result["ingested"] > 0
+    assert result["quarantined"] == 0
+    assert result["peak_mib"] > 0

@@ -6,17 +6,17 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
-from failstreak.errors import ConflictError, ItemGone, StoreUnavailable
+from failstreak.errors import ConflictError, ItemGone, ItemRefused, StoreUnavailable
 from failstreak.model import Rejected
-from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore, oldest_of, rejected_body
 
 PROCESSED = "processed"
 QUARANTINE = "quarantine"
@@ -36,6 +36,20 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    """Copy a file (never through a link) so that readers see the whole copy or none of it."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp, follow_symlinks=False)
+        os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -98,12 +112,29 @@ class LocalStateStore(StateStore):
         return _token(data)
 
 
+# Opening an item never blocks (a FIFO with no writer) and never follows a link (to /dev/zero, or anywhere out of
+# the inbox): what was opened is then checked to be a regular file.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFLNK: "a symbolic link",
+}
+ONLY_REGULAR = "only regular files are read: write the file itself into the inbox (write a dot-file, then rename it)"
+
+
 class LocalInbox(Inbox):
-    """Execution files in a directory. Processed files move to `processed/YYYY/MM/DD/`, unreadable ones to
-    `quarantine/` with a `.reason.txt` beside them; rejected lines go to `quarantine/NAME.rejected.jsonl`.
+    """Execution files in a directory. A pass moves the files it read to `processed/YYYY/MM/DD/<pass id>/`,
+    unreadable ones to `quarantine/YYYY/MM/DD/<pass id>/` with a `.reason.txt` beside them, and the rejected
+    lines of the others to `quarantine/YYYY/MM/DD/<pass id>/NAME.rejected.jsonl`.
 
     Files whose name starts with a dot are being written and are skipped: producers write `.name.tmp`, then
-    rename.
+    rename. Anything else that is not a regular file (a FIFO, a device, a symbolic link, dangling or not) is
+    listed too, and refused when opened, so that the pass quarantines it with its reason instead of hanging on
+    it, reading a device, or skipping it without a word.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -111,37 +142,75 @@ class LocalInbox(Inbox):
         self.location = str(self.root)
 
     def pending(self) -> list[InboxItem]:
-        if not self.root.exists():
-            return []
-        items = []
+        return self.oldest(None)[0]
+
+    def oldest(self, limit: int | None) -> tuple[list[InboxItem], int]:
         try:
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                here = Path(dirpath)
-                if here == self.root:
-                    dirnames[:] = [d for d in dirnames if d not in (PROCESSED, QUARANTINE)]
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in filenames:
-                    if name.startswith("."):
-                        continue
-                    path = here / name
-                    try:
-                        st = path.stat()
-                    except FileNotFoundError:
-                        continue  # archived by a concurrent pass while we listed
-                    key = path.relative_to(self.root).as_posix()
-                    items.append(InboxItem(key=key, size=st.st_size, modified_ms=st.st_mtime_ns // 1_000_000))
+            return oldest_of(self._listing(), limit)
         except OSError as e:
             raise StoreUnavailable(f"{self.location}: cannot list inbox: {e.strerror or e}") from None
-        items.sort(key=lambda i: (i.modified_ms, i.key))
-        return items
+
+    def _listing(self) -> Iterator[InboxItem]:
+        """Every item, one directory entry at a time (a directory of millions of files is never held as a list).
+
+        A link to a directory is an item, never entered; `processed/` and `quarantine/` at the root are skipped.
+        """
+        if not self.root.exists():
+            return
+        folders = [self.root]
+        while folders:
+            here = folders.pop()
+            try:
+                entries = os.scandir(here)
+            except FileNotFoundError:
+                continue  # removed while we listed
+            with entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if here != self.root or name not in (PROCESSED, QUARANTINE):
+                            folders.append(Path(entry.path))
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # archived by a concurrent pass while we listed
+                    key = Path(entry.path).relative_to(self.root).as_posix()
+                    yield InboxItem(key=key, size=st.st_size, modified_ms=st.st_mtime_ns // 1_000_000)
 
     def read(self, item: InboxItem) -> bytes:
+        with self.open(item) as f:
+            return f.read()
+
+    def open(self, item: InboxItem) -> BinaryIO:
+        path = self.root / item.key
         try:
-            return (self.root / item.key).read_bytes()
+            fd = os.open(path, _OPEN_FLAGS)
         except FileNotFoundError:
             raise ItemGone(f"{self.location}/{item.key}: gone (archived by another pass)") from None
         except OSError as e:
-            raise StoreUnavailable(f"{self.location}/{item.key}: cannot read: {e.strerror or e}") from None
+            if e.errno == errno.ELOOP:
+                raise ItemRefused(f"a symbolic link ({self._target(path)}): {ONLY_REGULAR}") from None
+            raise ItemRefused(f"cannot be opened: {e.strerror or e}") from None
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+                raise ItemRefused(f"{kind}: {ONLY_REGULAR}")
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+
+    @staticmethod
+    def _target(path: Path) -> str:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return "unreadable"
+        return f"to {target}" + ("" if path.exists() else ", which does not exist")
 
     def _move(self, item: InboxItem, dest: Path) -> None:
         src = self.root / item.key
@@ -155,21 +224,30 @@ class LocalInbox(Inbox):
                 raise StoreUnavailable(f"{src}: cannot move to {dest}: {e.strerror or e}") from None
             shutil.move(str(src), str(dest))
 
-    def archive(self, item: InboxItem) -> None:
-        day = datetime.fromtimestamp(item.modified_ms / 1000, UTC).strftime("%Y/%m/%d")
-        self._move(item, self.root / PROCESSED / day / item.key)
+    def archive(self, item: InboxItem, folder: str) -> None:
+        self._move(item, self.root / PROCESSED / folder / item.key)
 
-    def quarantine(self, item: InboxItem, reason: str) -> None:
-        dest = self.root / QUARANTINE / item.key
-        write_atomic(dest.with_name(dest.name + ".reason.txt"), (reason + "\n").encode())
+    def quarantine(self, item: InboxItem, reason: str, folder: str) -> None:
+        dest = self.root / QUARANTINE / folder / item.key
+        try:
+            write_atomic(dest.with_name(dest.name + ".reason.txt"), (reason + "\n").encode())
+        except OSError as e:
+            raise StoreUnavailable(f"{dest}.reason.txt: cannot write: {e.strerror or e}") from None
         self._move(item, dest)
 
-    def reject_lines(self, item: InboxItem, rejected: list[Rejected]) -> None:
-        if not rejected:
+    def reject_lines(self, item: InboxItem, rejected: list[Rejected], folder: str, unlisted: int = 0) -> None:
+        if not rejected and not unlisted:
             return
-        dest = self.root / QUARANTINE / (item.key + ".rejected.jsonl")
-        lines = [
-            json.dumps({"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}, ensure_ascii=False)
-            for r in rejected
-        ]
-        write_atomic(dest, ("\n".join(lines) + "\n").encode())
+        dest = self.root / QUARANTINE / folder / item.key
+        try:
+            if unlisted:
+                # Every rejected line is kept: those not listed are in the file itself, copied whole.
+                _copy_atomic(self.root / item.key, dest)
+            write_atomic(
+                dest.with_name(dest.name + ".rejected.jsonl"),
+                rejected_body(item.key, rejected, unlisted, str(dest)),
+            )
+        except FileNotFoundError:
+            return  # moved by a concurrent pass, which stores its own copy of these lines
+        except OSError as e:
+            raise StoreUnavailable(f"{dest}: cannot write rejected lines: {e.strerror or e}") from None

@@ -2,10 +2,10 @@
 
 Layout for `inbox: s3://bucket/failstreak/inbox/`:
 
-    s3://bucket/failstreak/inbox/<key>                          waiting
-    s3://bucket/failstreak/processed/YYYY/MM/DD/<key>           archived (date of the object's LastModified)
-    s3://bucket/failstreak/quarantine/<key>                     unreadable, with <key>.reason.txt beside it
-    s3://bucket/failstreak/quarantine/<key>.rejected.jsonl      the rejected lines of an ingested object
+    s3://bucket/failstreak/inbox/<key>                                        waiting
+    s3://bucket/failstreak/processed/YYYY/MM/DD/<pass id>/<key>               archived by that pass
+    s3://bucket/failstreak/quarantine/YYYY/MM/DD/<pass id>/<key>              unreadable, with <key>.reason.txt
+    s3://bucket/failstreak/quarantine/YYYY/MM/DD/<pass id>/<key>.rejected.jsonl   rejected lines of an ingested one
 
 The state is written with `If-Match: <etag read>` (or `If-None-Match: *` when there was none), so two passes
 can never overwrite each other: the loser gets `ConflictError`, reloads and re-applies (see monitor.py).
@@ -17,19 +17,27 @@ SeaweedFS. One client is shared by every adapter of the process (and across warm
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
-
-import orjson
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from failstreak.errors import ConfigError, ConflictError, ItemGone, StoreUnavailable
 from failstreak.model import Rejected
-from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore, raise_first
+from failstreak.stores.base import (
+    Done,
+    Inbox,
+    InboxItem,
+    Loaded,
+    Rejoined,
+    StateStore,
+    oldest_of,
+    raise_first,
+    rejected_body,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -47,10 +55,17 @@ MAX_POOL = 16
 # that the pass used to wait out one after the other; 8 overlaps most of that wait, and stays within the
 # client's connection pool (MAX_POOL), so the workers never make botocore open and discard extra connections.
 INBOX_WORKERS = 8
+# Bytes of each object the workers read ahead of the pass. A smaller object is read whole; of a larger one the
+# pass reads the rest from its open body as it parses, so the objects waiting hold at most this much each.
+PREFETCH_BYTES = 2 * 1024 * 1024
+# CopyObject copies at most 5 GiB; a larger object is copied in parts of COPY_PART (S3's minimum part: 5 MiB).
+SINGLE_COPY_MAX = 5 * 1024**3
+COPY_PART = 512 * 1024 * 1024
 # S3 says a conditional write lost a race with these codes: 412 (the ETag moved on, or the key appeared),
 # 409 (a concurrent conditional write was in flight), 404 on If-Match (the document was deleted meanwhile).
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_NDJSON = "application/x-ndjson"
 
 _lock = threading.Lock()
 _client: S3Client | None = None
@@ -207,13 +222,39 @@ def _parent(prefix: str) -> str:
     return head + "/" if head else ""
 
 
+class _Body(io.RawIOBase):
+    """An object's body as a stream; a connection lost while reading it is `StoreUnavailable` (the object stays
+    in the inbox for the next pass), never a reason to quarantine it."""
+
+    def __init__(self, body: Any, uri: str) -> None:
+        self._body = body
+        self._uri = uri
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data: bytes = self._body.read(len(buffer))
+        except Exception as e:  # botocore and urllib3 raise many kinds of connection errors
+            raise StoreUnavailable(f"{self._uri}: cannot read: {_describe(e)}") from None
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
 class S3Inbox(_UsesS3, Inbox):
     """Execution files under an S3 prefix, paged through however many there are.
 
-    Processed objects are copied to the sibling `processed/YYYY/MM/DD/` prefix (the date of the object's
-    LastModified, so every pass computes the same destination) and then deleted; archiving an object that is
-    already gone is a no-op, so a pass that died between copy and delete, or two passes archiving the same
-    object, leave exactly one archived copy. Keys ending in `/` (folder markers) are skipped, and so are the
+    Processed objects are copied to the sibling `processed/YYYY/MM/DD/<pass id>/` prefix (the pass's folder)
+    and then deleted; archiving an object that is already gone is a no-op, so two passes archiving the same
+    object leave one archived copy, and a pass that died between copy and delete leaves its copy under its
+    own pass id beside the one the next pass makes (both passes read it; dedupe counted its runs once).
+    Keys ending in `/` (folder markers) are skipped, and so are the
     `processed/` and `quarantine/` prefixes when the inbox is the bucket's root and they fall inside it.
 
     The copy and the delete are conditional on the ETag the object had when this inbox read it: an object a
@@ -223,6 +264,7 @@ class S3Inbox(_UsesS3, Inbox):
 
     page_size = 1000  # S3's own maximum per ListObjectsV2 page
     workers = INBOX_WORKERS
+    single_copy_max = SINGLE_COPY_MAX
 
     def __init__(self, bucket: str, prefix: str, s3: S3Client | None = None) -> None:
         if prefix and not prefix.endswith("/"):
@@ -246,34 +288,38 @@ class S3Inbox(_UsesS3, Inbox):
         return f"s3://{self.bucket}/{key}"
 
     def pending(self) -> list[InboxItem]:
-        items: list[InboxItem] = []
+        return self.oldest(None)[0]
+
+    def oldest(self, limit: int | None) -> tuple[list[InboxItem], int]:
         try:
-            pages = self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
-            )
-            for page in pages:
-                for obj in page.get("Contents", ()):
-                    key = obj["Key"]
-                    if key.endswith("/") or key.startswith(self._inside):
-                        continue
-                    modified = obj["LastModified"]
-                    items.append(
-                        InboxItem(
-                            key=key[len(self.prefix) :],
-                            size=obj.get("Size", 0),
-                            modified_ms=int(modified.timestamp() * 1000),
-                        )
-                    )
+            return oldest_of(self._listing(), limit)
         except _vendor_errors() as e:
             raise _unavailable(self.location, "list inbox", e) from None
-        items.sort(key=lambda i: (i.modified_ms, i.key))
-        return items
+
+    def _listing(self) -> Iterator[InboxItem]:
+        """Every object under the prefix, a page at a time."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+        )
+        for page in pages:
+            for obj in page.get("Contents", ()):
+                key = obj["Key"]
+                if key.endswith("/") or key.startswith(self._inside):
+                    continue
+                yield InboxItem(
+                    key=key[len(self.prefix) :],
+                    size=obj.get("Size", 0),
+                    modified_ms=int(obj["LastModified"].timestamp() * 1000),
+                )
 
     def read(self, item: InboxItem) -> bytes:
+        with self.open(item) as body:
+            return body.read()
+
+    def open(self, item: InboxItem) -> BinaryIO:
         uri = self._uri(self.prefix + item.key)
         try:
             got = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + item.key)
-            data: bytes = got["Body"].read()
         except _vendor_errors() as e:
             if _code(e) in _MISSING_CODES:
                 # Another pass archived it after this one listed it: its runs are that pass's to count.
@@ -281,13 +327,23 @@ class S3Inbox(_UsesS3, Inbox):
             raise _unavailable(uri, "read", e) from None
         # Called from read_many's workers too: each sets its own key, and a dict item set is atomic in CPython.
         self._read_etags[item.key] = got["ETag"]
-        return data
+        return io.BufferedReader(_Body(got["Body"], uri))
 
-    def read_many(self, items: Sequence[InboxItem]) -> Iterator[tuple[InboxItem, bytes | ItemGone | StoreUnavailable]]:
-        """`read` on `workers` threads, yielded in the order given.
+    def _fetch(self, item: InboxItem) -> BinaryIO:
+        """`open`, and the first PREFETCH_BYTES read (the whole of a small object, whose connection is then free)."""
+        body = self.open(item)
+        head = body.read(PREFETCH_BYTES)
+        if len(head) < PREFETCH_BYTES:
+            body.close()
+            return io.BytesIO(head)
+        return io.BufferedReader(Rejoined(head, body))
 
-        At most `2 * workers` objects are fetched ahead of the consumer: enough to keep every worker busy while
-        the pass parses, few enough that the bytes held are a handful of objects, not the whole batch.
+    def read_many(self, items: Sequence[InboxItem]) -> Iterator[tuple[InboxItem, BinaryIO | Exception]]:
+        """`open` on `workers` threads, yielded in the order given.
+
+        At most `2 * workers` objects are fetched ahead of the consumer, and at most PREFETCH_BYTES of each:
+        enough to keep every worker busy while the pass parses, few enough that what is held is bounded
+        whatever the objects' sizes.
         """
         if self.workers <= 1 or len(items) <= 1:
             yield from super().read_many(items)
@@ -296,37 +352,41 @@ class S3Inbox(_UsesS3, Inbox):
         todo = iter(items)
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="failstreak-inbox")
         try:
-            ahead: deque[tuple[InboxItem, Future[bytes]]] = deque(
-                (item, pool.submit(self.read, item)) for item in islice(todo, 2 * self.workers)
+            ahead: deque[tuple[InboxItem, Future[BinaryIO]]] = deque(
+                (item, pool.submit(self._fetch, item)) for item in islice(todo, 2 * self.workers)
             )
             while ahead:
                 item, reading = ahead.popleft()
                 following = next(todo, None)
                 if following is not None:
-                    ahead.append((following, pool.submit(self.read, following)))
+                    ahead.append((following, pool.submit(self._fetch, following)))
                 try:
                     data = reading.result()
-                except (ItemGone, StoreUnavailable) as e:
+                except Exception as e:  # one object's failure must not stop the others
                     yield item, e
                     continue
                 yield item, data
         finally:
-            # The consumer stopped early (an error while parsing): reads not started are dropped.
+            # The consumer stopped early (the batch's bound was reached): reads not started are dropped, and the
+            # bodies read ahead are closed.
             pool.shutdown(wait=True, cancel_futures=True)
+            for _, reading in ahead:
+                if not reading.cancelled() and reading.exception() is None:
+                    reading.result().close()
 
-    def finish_many(self, done: Sequence[Done]) -> None:
+    def finish_many(self, done: Sequence[Done], folder: str) -> None:
         """`finish` on `workers` threads. Each item's own steps stay in order (reason or rejected lines, then the
         conditional move); items are independent, so their order among themselves does not matter. Failures
         are reported as the port says: the first in the order given, once every item was attempted.
         """
         if self.workers <= 1 or len(done) <= 1:
-            super().finish_many(done)
+            super().finish_many(done, folder)
             return
         _ = self.s3
         failed: list[StoreUnavailable] = []
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="failstreak-inbox")
         try:
-            for finishing in [pool.submit(self.finish, d) for d in done]:
+            for finishing in [pool.submit(self.finish, d, folder) for d in done]:
                 try:
                     finishing.result()
                 except StoreUnavailable as e:
@@ -336,27 +396,15 @@ class S3Inbox(_UsesS3, Inbox):
             pool.shutdown(wait=True, cancel_futures=True)
         raise_first(failed)
 
-    def archive_key(self, item: InboxItem) -> str:
-        """Where `item` goes when archived: deterministic, so concurrent or repeated archiving agree."""
-        day = datetime.fromtimestamp(item.modified_ms / 1000, UTC).strftime("%Y/%m/%d")
-        return f"{self.processed_prefix}{day}/{item.key}"
+    def archive_key(self, item: InboxItem, folder: str) -> str:
+        """Where `item` goes when the pass whose folder is `folder` archives it."""
+        return f"{self.processed_prefix}{folder}/{item.key}"
 
     def _move(self, item: InboxItem, dest: str) -> None:
         src = self.prefix + item.key
         etag = self._read_etags.get(item.key)
-        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": src}
-        try:
-            if etag is None:
-                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
-            else:
-                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source, CopySourceIfMatch=etag)
-        except _vendor_errors() as e:
-            code = _code(e)
-            if code in _MISSING_CODES:
-                return  # already moved by an earlier (or concurrent) pass
-            if code in _CONFLICT_CODES:
-                return  # replaced since it was read: left for the next pass to read
-            raise _unavailable(self._uri(src), f"copy to {self._uri(dest)}", e) from None
+        if not self._copy(item, dest):
+            return
         try:
             if etag is None:
                 self.s3.delete_object(Bucket=self.bucket, Key=src)
@@ -374,18 +422,43 @@ class S3Inbox(_UsesS3, Inbox):
         except _vendor_errors() as e:
             raise _unavailable(self._uri(key), "write", e) from None
 
-    def archive(self, item: InboxItem) -> None:
-        self._move(item, self.archive_key(item))
+    def archive(self, item: InboxItem, folder: str) -> None:
+        self._move(item, self.archive_key(item, folder))
 
-    def quarantine(self, item: InboxItem, reason: str) -> None:
-        dest = self.quarantine_prefix + item.key
+    def quarantine(self, item: InboxItem, reason: str, folder: str) -> None:
+        dest = f"{self.quarantine_prefix}{folder}/{item.key}"
         self._put(dest + ".reason.txt", (reason + "\n").encode(), "text/plain; charset=utf-8")
         self._move(item, dest)
 
-    def reject_lines(self, item: InboxItem, rejected: list[Rejected]) -> None:
-        if not rejected:
+    def reject_lines(self, item: InboxItem, rejected: list[Rejected], folder: str, unlisted: int = 0) -> None:
+        if not rejected and not unlisted:
             return
-        lines = [orjson.dumps({"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}) for r in rejected]
-        self._put(
-            self.quarantine_prefix + item.key + ".rejected.jsonl", b"\n".join(lines) + b"\n", "application/x-ndjson"
-        )
+        dest = f"{self.quarantine_prefix}{folder}/{item.key}"
+        if unlisted:
+            # Every rejected line is kept: those not listed are in the object itself, copied whole.
+            self._copy(item, dest)
+        self._put(dest + ".rejected.jsonl", rejected_body(item.key, rejected, unlisted, self._uri(dest)), _NDJSON)
+
+    def _copy(self, item: InboxItem, dest: str) -> bool:
+        """Copy the object as this pass read it to `dest`; False when it is gone or was replaced since."""
+        src = self.prefix + item.key
+        etag = self._read_etags.get(item.key)
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": src}
+        try:
+            if item.size > self.single_copy_max:
+                # CopyObject refuses a source over 5 GiB, and a producer may write one: it is copied in parts.
+                from boto3.s3.transfer import TransferConfig  # noqa: PLC0415
+
+                parts = TransferConfig(multipart_threshold=self.single_copy_max, multipart_chunksize=COPY_PART)
+                extra = {} if etag is None else {"CopySourceIfMatch": etag}
+                self.s3.copy(source, self.bucket, dest, ExtraArgs=extra, Config=parts)
+            elif etag is None:
+                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
+            else:
+                self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source, CopySourceIfMatch=etag)
+        except _vendor_errors() as e:
+            code = _code(e)
+            if code in _MISSING_CODES or code in _CONFLICT_CODES:
+                return False  # moved by another pass, or replaced since it was read (left for the next pass)
+            raise _unavailable(self._uri(src), f"copy to {self._uri(dest)}", e) from None
+        return True

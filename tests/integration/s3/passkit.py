@@ -118,5 +118,23 @@ def pending_outbox(s3: S3) -> int:
 
 
 def archived(s3: S3) -> list[str]:
-    """The archived objects' names (the date folder dropped)."""
-    return sorted(k.rsplit("/", 1)[1] for k in s3.keys("fs/processed/"))
+    """The archived objects' names, each once (the `YYYY/MM/DD/<pass id>/` folders dropped: a pass that died
+    between copying an object and deleting it leaves a copy under its own id beside the next pass's)."""
+    return sorted({k.rsplit("/", 1)[1] for k in s3.keys("fs/processed/")})
+
+
+def moved(s3: S3, where: str, name: str) -> str:
+    """The one key a pass moved (or wrote) as `name` under `fs/<where>/YYYY/MM/DD/<pass id>/`."""
+    prefix = f"fs/{where}/"
+    [key] = [k for k in s3.keys(prefix) if k[len(prefix) :].split("/", 4)[4:] == [name]]
+    return key
+
+
+def in_pass_folders(keys: list[str], prefix: str) -> list[str]:
+    """`keys` under `prefix` with their `YYYY/MM/DD/<pass id>/` folder dropped, each once."""
+    out = set()
+    for key in keys:
+        rest = key[len(prefix) :].split("/", 4)
+        assert len(rest) == 5, f"{key}: not under {prefix}YYYY/MM/DD/<pass id>/"
+        out.add(prefix + rest[4])
+    return sorted(out)

@@ -21,7 +21,16 @@ from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.outbox import LEASE_MS
 from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
 from tests.integration.s3.backends import S3
-from tests.integration.s3.passkit import Clock, Recorder, archived, config, counters, pending_outbox, ports
+from tests.integration.s3.passkit import (
+    Clock,
+    Recorder,
+    archived,
+    config,
+    counters,
+    in_pass_folders,
+    pending_outbox,
+    ports,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -106,16 +115,16 @@ class TrippedInbox(Inbox):
         self.wire.step("inbox.read")
         return data
 
-    def archive(self, item: InboxItem) -> None:
-        self.inner.archive(item)
+    def archive(self, item: InboxItem, folder: str) -> None:
+        self.inner.archive(item, folder)
         self.wire.step("inbox.archive")
 
-    def quarantine(self, item: InboxItem, reason: str) -> None:
-        self.inner.quarantine(item, reason)
+    def quarantine(self, item: InboxItem, reason: str, folder: str) -> None:
+        self.inner.quarantine(item, reason, folder)
         self.wire.step("inbox.quarantine")
 
-    def reject_lines(self, item: InboxItem, rejected: list[Rejected]) -> None:
-        self.inner.reject_lines(item, rejected)
+    def reject_lines(self, item: InboxItem, rejected: list[Rejected], folder: str, unlisted: int = 0) -> None:
+        self.inner.reject_lines(item, rejected, folder, unlisted)
         self.wire.step("inbox.reject_lines")
 
 
@@ -149,7 +158,7 @@ def outcome(s3: S3) -> dict[str, Any]:
     return {
         "counters": counters(s3),
         "archived": archived(s3),
-        "quarantine": s3.keys("fs/quarantine/"),
+        "quarantine": in_pass_folders(s3.keys("fs/quarantine/"), "fs/quarantine/"),
         "inbox": s3.keys("fs/inbox/"),
         "pending_notifications": pending_outbox(s3),
     }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from botocore.stub import Stubber
 
@@ -26,8 +24,8 @@ def one_waiting(s3: S3, name: str = "a.jsonl", body: bytes = LINE) -> tuple[S3In
     return inbox, item
 
 
-def today_path() -> str:
-    return datetime.now(UTC).strftime("%Y/%m/%d")
+# A pass's folder under processed/ and quarantine/ (stores.base.pass_folder).
+FOLDER = "2026/01/02/20260102T030405.678Z-0a1b2c3d"
 
 
 def test_pending_pages_through_every_object_under_the_prefix(s3: S3) -> None:
@@ -42,6 +40,17 @@ def test_pending_pages_through_every_object_under_the_prefix(s3: S3) -> None:
     assert sorted(i.key for i in items) == [f"f{i:03d}.jsonl" for i in range(23)]
     assert [(i.modified_ms, i.key) for i in items] == sorted((i.modified_ms, i.key) for i in items)
     assert all(i.size == len(LINE) for i in items)
+
+
+def test_oldest_keeps_only_the_oldest_items_of_a_paged_listing_and_counts_them_all(s3: S3) -> None:
+    # Given more objects than fit on one listing page
+    for i in range(12):
+        s3.put(f"fs/inbox/f{i:03d}.jsonl", LINE)
+    inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
+    inbox.page_size = 5
+    # When the three oldest are asked for, then they are the first three of the full listing, and all are counted
+    oldest, waiting = inbox.oldest(3)
+    assert (oldest, waiting) == (inbox.pending()[:3], 12)
 
 
 def test_pending_skips_folder_markers_and_lists_nested_keys(s3: S3) -> None:
@@ -62,38 +71,39 @@ def test_an_inbox_at_the_bucket_root_ignores_its_own_processed_and_quarantine_pr
     assert [i.key for i in S3Inbox.from_uri(s3.uri()).pending()] == ["new.jsonl"]
 
 
-def test_archive_moves_an_object_to_the_sibling_processed_prefix_under_its_date(s3: S3) -> None:
+def test_archive_moves_an_object_to_the_sibling_processed_prefix_under_the_pass_folder(s3: S3) -> None:
     # Given a waiting object
     s3.put("fs/inbox/gitlab/a.jsonl", LINE)
     inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
     [item] = inbox.pending()
-    # When it is archived
-    inbox.archive(item)
-    # Then it is under processed/ with the date of its LastModified, and gone from the inbox
-    day = datetime.fromtimestamp(item.modified_ms / 1000, UTC).strftime("%Y/%m/%d")
-    assert s3.keys("fs/") == [f"fs/processed/{day}/gitlab/a.jsonl"]
-    assert s3.get(f"fs/processed/{day}/gitlab/a.jsonl") == LINE
+    # When a pass archives it
+    inbox.archive(item, FOLDER)
+    # Then it is under processed/ in that pass's dated folder, and gone from the inbox
+    assert s3.keys("fs/") == [f"fs/processed/{FOLDER}/gitlab/a.jsonl"]
+    assert s3.get(f"fs/processed/{FOLDER}/gitlab/a.jsonl") == LINE
     assert inbox.pending() == []
 
 
 def test_archiving_an_object_already_gone_is_a_no_op(s3: S3) -> None:
     # Given an object archived by another pass
     inbox, item = one_waiting(s3)
-    inbox.archive(item)
+    inbox.archive(item, FOLDER)
     # When this pass archives it too, then nothing fails and there is still exactly one archived copy
-    inbox.archive(item)
-    assert s3.keys("fs/") == [f"fs/processed/{today_path()}/a.jsonl"]
+    inbox.archive(item, "2026/01/02/another-pass")
+    assert s3.keys("fs/") == [f"fs/processed/{FOLDER}/a.jsonl"]
 
 
-def test_archiving_again_after_a_crash_between_copy_and_delete_leaves_one_copy(s3: S3) -> None:
+def test_archiving_again_after_a_failure_between_copy_and_delete_leaves_one_copy(s3: S3) -> None:
     # Given a pass that copied an object to processed/ and died before deleting it
     inbox, item = one_waiting(s3)
     s3.client.copy_object(
-        Bucket=s3.bucket, Key=inbox.archive_key(item), CopySource={"Bucket": s3.bucket, "Key": "fs/inbox/a.jsonl"}
+        Bucket=s3.bucket,
+        Key=inbox.archive_key(item, FOLDER),
+        CopySource={"Bucket": s3.bucket, "Key": "fs/inbox/a.jsonl"},
     )
-    # When the next pass archives it, then it lands on the same key and leaves the inbox
-    inbox.archive(item)
-    assert s3.keys("fs/") == [inbox.archive_key(item)]
+    # When the same pass archives it again, then it lands on the same key and leaves the inbox
+    inbox.archive(item, FOLDER)
+    assert s3.keys("fs/") == [inbox.archive_key(item, FOLDER)]
 
 
 def test_quarantine_moves_the_object_aside_with_its_reason(s3: S3) -> None:
@@ -102,11 +112,12 @@ def test_quarantine_moves_the_object_aside_with_its_reason(s3: S3) -> None:
     inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
     [item] = inbox.pending()
     # When it is quarantined
-    inbox.quarantine(item, "binary content, not JSON")
-    # Then the object and a reason file are under quarantine/, and the inbox is empty
-    assert s3.keys("fs/") == ["fs/quarantine/gitlab/bad.jsonl", "fs/quarantine/gitlab/bad.jsonl.reason.txt"]
-    assert s3.get("fs/quarantine/gitlab/bad.jsonl.reason.txt") == b"binary content, not JSON\n"
-    assert s3.get("fs/quarantine/gitlab/bad.jsonl") == b"\x00\x01"
+    inbox.quarantine(item, "binary content, not JSON", FOLDER)
+    # Then the object and a reason file are under quarantine/ in the pass's folder, and the inbox is empty
+    where = f"fs/quarantine/{FOLDER}/gitlab/bad.jsonl"
+    assert s3.keys("fs/") == [where, where + ".reason.txt"]
+    assert s3.get(where + ".reason.txt") == b"binary content, not JSON\n"
+    assert s3.get(where) == b"\x00\x01"
 
 
 def test_reject_lines_stores_each_rejected_line_with_file_line_and_reason(s3: S3) -> None:
@@ -114,9 +125,9 @@ def test_reject_lines_stores_each_rejected_line_with_file_line_and_reason(s3: S3
     inbox, item = one_waiting(s3)
     rejected = [Rejected("a.jsonl", 2, "missing required field 'job'", '{"run_id": 1}'), Rejected("a.jsonl", 5, "x")]
     # When they are stored
-    inbox.reject_lines(item, rejected)
+    inbox.reject_lines(item, rejected, FOLDER)
     # Then quarantine/ holds them as JSON Lines next to where the object would be quarantined
-    assert s3.get("fs/quarantine/a.jsonl.rejected.jsonl").decode().splitlines() == [
+    assert s3.get(f"fs/quarantine/{FOLDER}/a.jsonl.rejected.jsonl").decode().splitlines() == [
         '{"file":"a.jsonl","line":2,"reason":"missing required field \'job\'","raw":"{\\"run_id\\": 1}"}',
         '{"file":"a.jsonl","line":5,"reason":"x","raw":null}',
     ]
@@ -126,14 +137,14 @@ def test_reject_lines_with_nothing_rejected_writes_nothing(s3: S3) -> None:
     # Given an object whose lines were all good; when its (empty) rejects are stored, then nothing is written
     s3.put("fs/inbox/a.jsonl", LINE)
     inbox = S3Inbox.from_uri(s3.uri("fs/inbox/"))
-    inbox.reject_lines(inbox.pending()[0], [])
+    inbox.reject_lines(inbox.pending()[0], [], FOLDER)
     assert s3.keys("fs/") == ["fs/inbox/a.jsonl"]
 
 
 def test_reading_an_object_that_vanished_since_listing_says_so(s3: S3) -> None:
     # Given an object listed by this pass and then archived by another
     inbox, item = one_waiting(s3)
-    inbox.archive(item)
+    inbox.archive(item, FOLDER)
     # When this pass reads it, then it learns the object is gone (and leaves it to whoever took it)
     with pytest.raises(ItemGone, match=r"fs/inbox/a.jsonl: gone since it was listed"):
         inbox.read(item)
@@ -154,7 +165,7 @@ def test_an_archive_copy_that_s3_refuses_is_unavailable_naming_both_locations(mo
         with pytest.raises(
             StoreUnavailable, match=r"fs/inbox/a.jsonl: cannot copy to s3://.*/fs/processed/.*AccessDenied"
         ):
-            inbox.archive(item)
+            inbox.archive(item, FOLDER)
 
 
 def test_a_delete_that_s3_refuses_after_the_copy_is_unavailable(moto_s3: S3) -> None:
@@ -165,7 +176,7 @@ def test_a_delete_that_s3_refuses_after_the_copy_is_unavailable(moto_s3: S3) -> 
         stub.add_client_error("delete_object", "AccessDenied", "Access Denied", 403)
         # When it is archived, then the pass hears of it (the next pass archives it again, idempotently)
         with pytest.raises(StoreUnavailable, match="cannot delete after copying: AccessDenied"):
-            inbox.archive(item)
+            inbox.archive(item, FOLDER)
 
 
 def test_a_quarantine_reason_that_cannot_be_written_is_unavailable(moto_s3: S3) -> None:
@@ -173,8 +184,8 @@ def test_a_quarantine_reason_that_cannot_be_written_is_unavailable(moto_s3: S3) 
     inbox, item = one_waiting(moto_s3)
     with Stubber(moto_s3.client) as stub:
         stub.add_client_error("put_object", "AccessDenied", "Access Denied", 403)
-        with pytest.raises(StoreUnavailable, match=r"fs/quarantine/a.jsonl.reason.txt: cannot write: AccessDenied"):
-            inbox.quarantine(item, "bad")
+        with pytest.raises(StoreUnavailable, match=r"fs/quarantine/.*/a.jsonl.reason.txt: cannot write: AccessDenied"):
+            inbox.quarantine(item, "bad", FOLDER)
 
 
 def test_reading_an_object_that_s3_refuses_is_unavailable(moto_s3: S3) -> None:
@@ -195,11 +206,36 @@ def test_an_object_replaced_after_it_was_read_stays_in_the_inbox_when_archived(s
     newer = LINE.replace(b'"run_id": 1', b'"run_id": 2')
     s3.put("fs/inbox/latest.jsonl", newer)
     # When the pass archives what it read
-    inbox.archive(item)
+    inbox.archive(item, FOLDER)
     # Then the new content is still waiting (conditional copy and delete on the ETag read), for the next pass
     assert s3.get("fs/inbox/latest.jsonl") == newer
     [again] = inbox.pending()
     assert inbox.read(again) == newer
-    inbox.archive(again)
+    inbox.archive(again, FOLDER)
     assert s3.keys("fs/inbox/") == []
-    assert s3.get(inbox.archive_key(again)) == newer
+    assert s3.get(inbox.archive_key(again, FOLDER)) == newer
+
+
+def test_an_object_larger_than_one_copy_may_be_is_archived_in_parts(s3: S3) -> None:
+    # Given an inbox whose single-copy limit (5 GiB on S3) is set below the size of a waiting object
+    body = b"x" * (6 * 1024 * 1024)
+    inbox, item = one_waiting(s3, "big.jsonl", body)
+    inbox.single_copy_max = 5 * 1024 * 1024
+    assert inbox.read(item) == body
+    # When it is archived
+    inbox.archive(item, FOLDER)
+    # Then it was copied whole, in parts, and left the inbox
+    assert s3.keys("fs/") == [f"fs/processed/{FOLDER}/big.jsonl"]
+    assert s3.get(f"fs/processed/{FOLDER}/big.jsonl") == body
+
+
+def test_an_object_copied_in_parts_is_left_in_the_inbox_when_replaced_after_it_was_read(s3: S3) -> None:
+    # Given a large object read by the pass, then replaced by a producer
+    inbox, item = one_waiting(s3, "big.jsonl", b"x" * (6 * 1024 * 1024))
+    inbox.single_copy_max = 5 * 1024 * 1024
+    inbox.read(item)
+    s3.put("fs/inbox/big.jsonl", b"y" * (6 * 1024 * 1024))
+    # When it is quarantined, then the copy in parts is conditional too: the new content stays for the next pass
+    inbox.quarantine(item, "too large", FOLDER)
+    assert s3.get("fs/inbox/big.jsonl")[:1] == b"y"
+    assert f"fs/quarantine/{FOLDER}/big.jsonl" not in s3.keys("fs/")

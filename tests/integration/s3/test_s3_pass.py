@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -19,7 +21,7 @@ from failstreak.monitor import run_pass
 from failstreak.stores.base import InboxItem
 from failstreak.stores.s3 import S3Inbox, S3StateStore
 from tests.integration.s3.backends import S3, plain_client
-from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, ports
+from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, moved, ports
 from tests.integration.s3.s3server import SeaweedServer
 
 pytestmark = pytest.mark.integration
@@ -49,12 +51,12 @@ def test_bad_objects_are_quarantined_with_a_reason_and_good_records_counted(s3: 
     summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
     # Then the unreadable objects are quarantined with their reason beside them
     assert sorted(summary.quarantined) == ["empty.jsonl", "random.bin", "truncated.jsonl.gz"]
-    reasons = {k: s3.get(f"fs/quarantine/{k}.reason.txt").decode() for k in summary.quarantined}
+    reasons = {k: s3.get(moved(s3, "quarantine", f"{k}.reason.txt")).decode() for k in summary.quarantined}
     assert reasons["empty.jsonl"] == "empty file: no records\n"
     assert reasons["truncated.jsonl.gz"].startswith("not a readable gzip file")
     assert reasons["random.bin"].startswith("no valid record")
     # And the bad element of the array is stored with its position and reason, the array itself archived
-    [line] = s3.get("fs/quarantine/array.json.rejected.jsonl").decode().splitlines()
+    [line] = s3.get(moved(s3, "quarantine", "array.json.rejected.jsonl")).decode().splitlines()
     assert json.loads(line)["line"] == 2
     assert "unknown status 'exploded'" in json.loads(line)["reason"]
     assert archived(s3) == ["array.json", "good.jsonl", "good.jsonl.gz"]
@@ -184,11 +186,12 @@ def test_a_pass_that_loses_every_race_gives_up_after_save_attempts_and_archives_
 class ProducerReusesKey(S3Inbox):
     """An inbox whose producer rewrites `latest.jsonl` with a newer run right after the pass read it."""
 
-    def read(self, item: InboxItem) -> bytes:
-        data = super().read(item)
+    def open(self, item: InboxItem) -> BinaryIO:
+        with super().open(item) as body:
+            data = body.read()
         if item.key == "latest.jsonl" and b'"r1"' in data:
             self.s3.put_object(Bucket=self.bucket, Key=self.prefix + item.key, Body=data.replace(b'"r1"', b'"r2"'))
-        return data
+        return io.BytesIO(data)
 
 
 def test_runs_written_under_a_key_the_pass_already_read_are_counted_by_the_next_pass(s3: S3) -> None:
