@@ -134,7 +134,7 @@ def test_archive_and_quarantine_on_another_filesystem_are_moved_across(
         assert code == 0
         assert json.loads(out)["ingested"] == 3
         assert [p.name for p in (elsewhere / "processed").rglob("*.jsonl")] == ["runs.jsonl"]
-        assert sorted(p.name for p in (elsewhere / "quarantine").iterdir()) == [
+        assert sorted(p.name for p in (elsewhere / "quarantine").rglob("*") if p.is_file()) == [
             "unreadable.jsonl",
             "unreadable.jsonl.reason.txt",
         ]
@@ -201,28 +201,33 @@ def test_a_dangling_link_in_the_inbox_is_not_read_and_the_pass_goes_on(
     # Given a link in the inbox to a file that no longer exists, beside a good file
     (workdir / "inbox" / "gone.jsonl").symlink_to(workdir / "nowhere.jsonl")
 
-    # When a pass runs, then it reads the good file only
+    # When a pass runs, then it counts the good file, and names the link with the reason it was not read
     code, out = run(workdir, capsys)
-    assert (code, json.loads(out)["files"], json.loads(out)["ingested"]) == (0, 1, 3)
+    summary = json.loads(out)
+    assert (code, summary["ingested"]) == (0, 3)
+    (reject,) = summary["rejects"]
+    assert reject["file"] == "gone.jsonl"
+    assert reject["reason"].startswith(f"a symbolic link (to {workdir / 'nowhere.jsonl'}, which does not exist): ")
+    # And the link itself is quarantined, so the next pass does not meet it again
+    assert not (workdir / "inbox" / "gone.jsonl").is_symlink()
 
 
-def test_a_file_that_cannot_be_read_is_named_and_left_for_a_later_pass(
+def test_a_link_to_a_file_that_cannot_be_read_is_not_followed(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given, beside a good file, an inbox entry whose read fails with an I/O error (a link to /proc/self/mem,
-    # which the kernel refuses to read from address 0 with EIO)
+    # Given, beside a good file, a link whose target fails any read (/proc/self/mem refuses to be read from
+    # address 0 with EIO)
     (workdir / "inbox" / "broken.jsonl").symlink_to("/proc/self/mem")
 
     # When a pass runs
     code, out = run(workdir, capsys)
 
-    # Then the good file is counted, the unreadable one is named with the reason and stays in the inbox
+    # Then the good file is counted, and the link is named with the reason, never followed
     summary = json.loads(out)
     assert (code, summary["ingested"]) == (0, 3)
     (reject,) = summary["rejects"]
     assert reject["file"] == "broken.jsonl"
-    assert "cannot read: Input/output error" in reject["reason"]
-    assert (workdir / "inbox" / "broken.jsonl").is_symlink()
+    assert reject["reason"].startswith("a symbolic link (to /proc/self/mem): only regular files are read")
 
 
 def test_files_in_subfolders_of_the_inbox_are_read_and_archived_under_their_folder(
@@ -244,11 +249,11 @@ def test_a_file_archived_by_another_pass_after_listing_is_gone_not_an_error(work
     # Given this pass's listing of the inbox, and another pass archiving the file right after
     inbox = LocalInbox(workdir / "inbox")
     (item,) = inbox.pending()
-    LocalInbox(workdir / "inbox").archive(item)
+    LocalInbox(workdir / "inbox").archive(item, "2026/12/04/other-pass")
 
     # When this pass reads it, then it learns the file is gone (its runs are the other pass's to count)
     with pytest.raises(ItemGone, match=r"runs\.jsonl: gone"):
         inbox.read(item)
     # And archiving it again is a no-op that leaves one archived copy
-    inbox.archive(item)
+    inbox.archive(item, "2026/12/04/other-pass")
     assert [p.name for p in (workdir / "inbox" / "processed").rglob("*.jsonl")] == ["runs.jsonl"]

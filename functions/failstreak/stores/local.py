@@ -153,7 +153,8 @@ class LocalInbox(Inbox):
     def _listing(self) -> Iterator[InboxItem]:
         """Every item, one directory entry at a time (a directory of millions of files is never held as a list).
 
-        A link to a directory is an item, never entered; `processed/` and `quarantine/` at the root are skipped.
+        A link to a directory is an item, never entered; `processed/` and `quarantine/` at the root are skipped,
+        links or not.
         """
         if not self.root.exists():
             return
@@ -169,9 +170,11 @@ class LocalInbox(Inbox):
                     name = entry.name
                     if name.startswith("."):
                         continue
+                    if here == self.root and name in (PROCESSED, QUARANTINE):
+                        # Skipped as they are: a link to a folder on another disk is a usual way to mount them.
+                        continue
                     if entry.is_dir(follow_symlinks=False):
-                        if here != self.root or name not in (PROCESSED, QUARANTINE):
-                            folders.append(Path(entry.path))
+                        folders.append(Path(entry.path))
                         continue
                     try:
                         st = entry.stat(follow_symlinks=False)

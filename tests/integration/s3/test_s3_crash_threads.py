@@ -163,8 +163,10 @@ def test_a_pass_killed_mid_quarantine_has_the_reason_written_and_the_next_pass_m
     finally:
         events.unregister("provide-client-params.s3.PutObject", unique_id="key")
         events.unregister("after-call.s3.PutObject", unique_id="die")
-    assert "fs/quarantine/d.jsonl.reason.txt" in moto_s3.keys("fs/quarantine/")
-    assert "fs/quarantine/d.jsonl" not in moto_s3.keys("fs/quarantine/")
+    # (under the dead pass's own folder, quarantine/YYYY/MM/DD/<pass id>/)
+    quarantined = moto_s3.keys("fs/quarantine/")
+    assert [k for k in quarantined if k.endswith("/d.jsonl.reason.txt")] != []
+    assert [k for k in quarantined if k.endswith("/d.jsonl")] == []
     assert "fs/inbox/d.jsonl" in moto_s3.keys("fs/inbox/")
 
     # When the next pass runs
