@@ -31,7 +31,7 @@ from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceEr
 from failstreak.intake import MIB, TooLarge, read_file, too_large_reason
 from failstreak.keys import JobKeyRules
 from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, Status, iso, now_ms
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.notifiers.base import NO_DESTINATION, NO_DESTINATION_ERROR, Delivery, DeliveryResult, Notifier
 from failstreak.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, latest_time
 from failstreak.sources.base import Source
 from failstreak.statecodec import Encoded, decode, encode_document
@@ -460,10 +460,8 @@ def _deliver(ports: Ports, state: State, pass_id: str) -> list[DeliveryResult]:
         kind, _, target = dest.partition(":")
         notifier = ports.notifiers.get(kind)
         if notifier is None:
-            results.extend(
-                DeliveryResult(d.outbox_id, False, error=f"no {kind} notifier is configured", retryable=False)
-                for d in deliveries
-            )
+            error = NO_DESTINATION_ERROR if dest == NO_DESTINATION else f"no {kind} notifier is configured"
+            results.extend(DeliveryResult(d.outbox_id, False, error=error, retryable=False) for d in deliveries)
             continue
         try:
             results.extend(notifier.send(target, deliveries))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from failstreak.config import read_text
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.model import Notification
+from failstreak.notifiers.base import NO_DESTINATION
 
 if TYPE_CHECKING:
     from failstreak.config import Config
@@ -218,6 +219,7 @@ class Router:
                 out.extend(f"slack:{c}" for c in _dedupe(channels))
         if self._email:
             out.extend(f"email:{a}" for a in _dedupe([e.lower() for e in emails]))
-        # No default to fall back on: the owners' own destinations, whose notifier is not configured, so that the
-        # alert is dead-lettered with that reason (docs/notifications.md, "Destinations") instead of vanishing.
-        return out or _dedupe(unconfigured)
+        # No default to fall back on: the owners' own destinations, whose notifier is not configured, or, when
+        # nobody owns the job, NO_DESTINATION, so that the alert is dead-lettered with that reason
+        # (docs/notifications.md, "Destinations") instead of vanishing.
+        return out or _dedupe(unconfigured) or [NO_DESTINATION]

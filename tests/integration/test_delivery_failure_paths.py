@@ -373,3 +373,30 @@ def test_a_team_reachable_only_by_an_unconfigured_notifier_dead_letters_visibly(
     assert [(d["destination"], d["error"]) for d in state.dead_letters] == [
         ("email:data@example.com", "no email notifier is configured")
     ]
+
+
+def test_an_alert_nobody_owns_with_no_default_destination_is_dead_lettered_visibly(
+    site: Path, slack: slack_server.SlackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Slack configured for teams only (no default channel), and a job no team owns
+    monkeypatch.setenv("SLACK_TOKEN", "xoxb-test-token")
+    (site / "JOBOWNERS").write_text("etl/*  @data\n")
+    configure(
+        site,
+        {"slack": {"token": {"env": "SLACK_TOKEN"}, "base_url": slack.base_url}},
+        owners=str(site / "JOBOWNERS"),
+        teams={"data": {"slack": ["#data"]}},
+    )
+
+    # When a pass alerts on it
+    summary = a_pass(site)
+
+    # Then the alert does not vanish: it is dead-lettered, saying why nobody received it and what to configure
+    assert slack.posted() == []
+    reason = (
+        "no destination: no team owns this job and no default is configured "
+        "(notify.slack.default_channel, notify.email.default_to, or the job in JOBOWNERS)"
+    )
+    assert failures(summary) == [("none:", reason, False)]
+    state = decode((site / "state.json").read_bytes())
+    assert [(d["job"], d["error"]) for d in state.dead_letters] == [("ci/a", reason)]

@@ -8,6 +8,16 @@ from dataclasses import dataclass
 from failstreak.model import Notification
 
 
+# The destination of an alert nobody can receive (no team owns its job, and no default destination is configured):
+# delivering to it dead-letters the alert with NO_DESTINATION_ERROR, so the alert is seen in `status` and the logs
+# instead of vanishing.
+NO_DESTINATION = "none:"
+NO_DESTINATION_ERROR = (
+    "no destination: no team owns this job and no default is configured "
+    "(notify.slack.default_channel, notify.email.default_to, or the job in JOBOWNERS)"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One notification to send to one target, with the thread it belongs to if one exists.
