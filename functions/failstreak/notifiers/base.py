@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from failstreak.model import Notification
 
-
 # The destination of an alert nobody can receive (no team owns its job, and no default destination is configured):
 # delivering to it dead-letters the alert with NO_DESTINATION_ERROR, so the alert is seen in `status` and the logs
 # instead of vanishing.
