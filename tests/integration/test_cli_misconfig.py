@@ -351,3 +351,49 @@ def test_a_sources_error_speaks_the_config_files_words(
     err = one_error(capsys)
     assert err == f"failstreak: {cfg}: {message}"
     assert "SecretRef" not in err
+
+
+def test_a_subfolder_the_pass_may_not_list_is_reported_and_the_other_files_counted(tmp_path: Path) -> None:
+    # Given, beside a good file, a producer's subfolder of the inbox that the monitor's user may not list (the
+    # test runs the CLI as `nobody`, since root may list anything)
+    root = Path(tempfile.mkdtemp(prefix="failstreak-subfolder-"))
+    try:
+        root.chmod(0o777)
+        (root / "inbox").mkdir(mode=0o777)
+        (root / "inbox").chmod(0o777)
+        _write(root / "inbox" / "good.jsonl", record("ci/a", 1) + "\n").chmod(0o666)
+        (root / "inbox" / "team-x").mkdir(mode=0o700)
+        _write(root / "inbox" / "team-x" / "hidden.jsonl", record("ci/b", 1) + "\n")
+        (root / "inbox" / "team-x").chmod(0o000)
+        cfg = _write(root / "failstreak.yaml", "state: state.json\ninbox: inbox/\n")
+        cfg.chmod(0o644)
+
+        # When a pass runs
+        run = subprocess.run(
+            [*AS_NOBODY, sys.executable, "-m", "failstreak.cli", "run", "--json", "--config", str(cfg)],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(FUNCTIONS)},
+            check=False,
+        )
+
+        # Then the pass completes and counts the good file, and names the folder with what to fix
+        assert run.returncode == 0, run.stderr
+        summary = json.loads(run.stdout)
+        assert summary["ingested"] == 1
+        assert [(r["file"], r["reason"]) for r in summary["rejects"]] == [
+            (
+                "team-x",
+                f"not read this pass: {root / 'inbox'}/team-x: a folder the monitor may not list (Permission "
+                "denied): give the monitor's user read and execute permission on it",
+            )
+        ]
+        assert "warning: " in run.stderr
+        # And the folder stays where it is, for its files to be read once its permissions are fixed
+        assert (root / "inbox" / "team-x").is_dir()
+    finally:
+        for path in root.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+        shutil.rmtree(root)

@@ -134,7 +134,8 @@ class LocalInbox(Inbox):
     Files whose name starts with a dot are being written and are skipped: producers write `.name.tmp`, then
     rename. Anything else that is not a regular file (a FIFO, a device, a symbolic link, dangling or not) is
     listed too, and refused when opened, so that the pass quarantines it with its reason instead of hanging on
-    it, reading a device, or skipping it without a word.
+    it, reading a device, or skipping it without a word. A subfolder the pass may not list is listed too, and
+    reported as not read on every pass until its permissions are fixed.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -165,6 +166,13 @@ class LocalInbox(Inbox):
                 entries = os.scandir(here)
             except FileNotFoundError:
                 continue  # removed while we listed
+            except OSError:
+                if here == self.root:
+                    raise
+                # A producer's folder the pass may not list must not stop the listing of the others: it is an
+                # item of its own, which `open` reports as not read (it stays, as the pass may not move it).
+                yield self._item(here)
+                continue
             with entries:
                 for entry in entries:
                     name = entry.name
@@ -183,6 +191,14 @@ class LocalInbox(Inbox):
                     key = Path(entry.path).relative_to(self.root).as_posix()
                     yield InboxItem(key=key, size=st.st_size, modified_ms=st.st_mtime_ns // 1_000_000)
 
+    def _item(self, path: Path) -> InboxItem:
+        try:
+            st = os.stat(path, follow_symlinks=False)
+            size, modified = st.st_size, st.st_mtime_ns // 1_000_000
+        except OSError:
+            size, modified = 0, 0
+        return InboxItem(key=path.relative_to(self.root).as_posix(), size=size, modified_ms=modified)
+
     def read(self, item: InboxItem) -> bytes:
         with self.open(item) as f:
             return f.read()
@@ -196,6 +212,11 @@ class LocalInbox(Inbox):
         except OSError as e:
             if e.errno == errno.ELOOP:
                 raise ItemRefused(f"a symbolic link ({self._target(path)}): {ONLY_REGULAR}") from None
+            if path.is_dir() and not path.is_symlink():
+                raise StoreUnavailable(
+                    f"{self.location}/{item.key}: a folder the monitor may not list ({e.strerror or e}): "
+                    "give the monitor's user read and execute permission on it"
+                ) from None
             raise ItemRefused(f"cannot be opened: {e.strerror or e}") from None
         try:
             mode = os.fstat(fd).st_mode
