@@ -45,7 +45,12 @@ def test_reading_a_file_in_steps_gives_what_parsing_it_whole_gives(
     assert read.rejected == whole.rejected
     assert read.rejected_total == len(whole.rejected)
     assert read.fatal == whole.fatal
-    assert read.size == len(data)
+    if whole.fatal is not None and whole.fatal.startswith("not a readable gzip file"):
+        # Lines that begin with gzip's magic bytes, stored as they are: read as a damaged gzip stream, of which
+        # nothing inflates
+        assert read.size == 0
+    else:
+        assert read.size == len(data)
 
 
 def test_a_gzip_file_of_several_members_is_read_as_one_stream() -> None:
