@@ -54,8 +54,10 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The property tests draw the same examples on every run of the gate; HYPOTHESIS_PROFILE=explore draws new ones.
+HYPOTHESIS_PROFILE ?= gate
 pytest: $(STAMP) $(SAM_STAMP)
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 ## infra-check: only the template checks — cfn-lint, sam validate (plain and --lint), sam build, the moto stack
 infra-check: $(STAMP) $(SAM_STAMP)

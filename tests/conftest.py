@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from failstreak.config import Config, parse_config
 from failstreak.model import Execution, Status
+
+# The gate (`make test`) runs the property tests on examples derived from each test itself, the same on every
+# machine, so that its verdict is the code's and not the draw's; `HYPOTHESIS_PROFILE=explore make pytest` draws
+# fresh examples, as a search for new failures (add each one found as a test of its own).
+settings.register_profile("gate", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "explore"))
 
 T0 = 1_763_000_000_000  # 2025-11-13T02:13:20Z
 MINUTE = 60_000
