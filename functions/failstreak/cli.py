@@ -16,7 +16,7 @@ from failstreak.config import Config, load_config
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.model import JobState, Mute, State, iso, now_ms
 from failstreak.problems import Problem
-from failstreak.statecodec import decode, encode
+from failstreak.statecodec import decode
 from failstreak.terminal import label, make_safe
 from failstreak.text import for_terminal
 
@@ -48,7 +48,7 @@ def _job_row(job: JobState) -> dict[str, Any]:
 
 def status_table(cfg: Config, state: State, now: int) -> str:
     """Jobs as a text table: alerting first, then longest streak, then name."""
-    from failstreak.monitor import all_mutes  # noqa: PLC0415
+    from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415
     from failstreak.rules import mute_covering  # noqa: PLC0415
 
     mutes = all_mutes(cfg, state, now)
@@ -84,6 +84,7 @@ def warn(problem: Problem) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from failstreak import problems, wiring  # noqa: PLC0415
     from failstreak.monitor import run_pass  # noqa: PLC0415
+    from failstreak.pipeline.summary import summary_text  # noqa: PLC0415
     from failstreak.preflight import inbox_warnings  # noqa: PLC0415
 
     cfg = load_config(args.config)
@@ -96,46 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:
-        print(_summary_text(summary.to_dict(), details=False))
+        print(summary_text(summary.to_dict(), details=False))
     return 0
-
-
-def _summary_text(s: dict[str, Any], details: bool = True) -> str:
-    """The pass summary as text. `details`: also list rejects, failures and warnings (the demo, which has no
-    stderr of its own); `run` writes those to stderr instead."""
-    events: dict[str, int] = {}
-    for n in s["notifications"]:
-        key = n["event"] + (" (muted)" if n["suppressed"] else "")
-        events[key] = events.get(key, 0) + 1
-    parts = [
-        f"{s['files']} files",
-        f"{s['ingested']} runs ingested",
-        f"{s['duplicates']} duplicates",
-        f"{s['rejected']} rejected",
-        f"{s['jobs']} jobs, {s['alerting']} alerting",
-    ]
-    if events:
-        parts.append(", ".join(f"{v} {k}" for k, v in sorted(events.items())))
-    if s["pending"]:
-        parts.append(f"{s['pending']} notifications pending")
-    lines = ["pass " + s["pass_id"] + ": " + "; ".join(parts)]
-    if s["backlog"]:
-        bounds = "inbox_max_files / inbox_max_mib / inbox_max_records"
-        lines.append(f"  {s['backlog']} inbox files left for the next pass ({bounds})")
-    lines.extend(f"  retired {name}" for name in s["retired"][:10])
-    if not details:
-        return "\n".join(lines)
-    lines.extend(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10])
-    lines.extend(
-        f"  delivery to {f['destination']} failed ({'will retry' if f['retrying'] else 'gave up'}): {f['error']}"
-        for f in s["delivery_failures"]
-    )
-    for name, src in s["sources"].items():
-        if not src["ok"]:
-            lines.append(f"  source {name} failed: {src['error']}")
-    lines.extend(f"  warning: {w}" for w in s.get("warnings", []))
-    # File names, job names, reasons and errors come from producers and platforms: one line each, escaped.
-    return "\n".join(for_terminal(line) for line in lines)
 
 
 def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
@@ -214,20 +177,19 @@ def _update_state(cfg: Config, change: Any, what: str, *, create: bool = False) 
 
     `what` names the change in the error given when the state keeps changing, so the user knows it was not saved.
     """
-    from failstreak.errors import ConflictError  # noqa: PLC0415
+    from failstreak.pipeline.persist import save_with_retry  # noqa: PLC0415
 
     store, loaded, state = _load_state(cfg, must_exist=not create)
-    for _ in range(cfg.save_attempts):
-        result = change(state)
-        try:
-            store.save(encode(state), loaded.token)
-            return result, store.location
-        except ConflictError:
-            loaded = store.load()
-            state = decode(loaded.data, store.location)
-    raise FailstreakError(
+    result = [change(state)]
+
+    def redo(fresh: State) -> None:
+        result[0] = change(fresh)
+
+    gave_up = (
         f"{store.location}: state kept changing; gave up after {cfg.save_attempts} conflicting writes; {what} not saved"
     )
+    save_with_retry(store, loaded, state, redo, attempts=cfg.save_attempts, gave_up=gave_up)
+    return result[0], store.location
 
 
 def _mute_end(args: argparse.Namespace, now: int) -> int | None:

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from failstreak import wiring
-from failstreak.cli import _summary_text, status_table
+from failstreak.cli import status_table
 from failstreak.config import load_config
 from failstreak.model import iso, now_ms
 from failstreak.monitor import run_pass
+from failstreak.pipeline.summary import summary_text
 
 DAY_MS = 86_400_000
 RUNS_PER_DAY = 6
@@ -163,7 +164,7 @@ def run_demo(root: Path, passes: int = 4, out: Callable[[str], None] = print) ->
         ports.clock = _fixed_clock(end_of_day)
         out(f"\n── Day {day + 1}: pass at {iso(end_of_day)} ──")
         summary = run_pass(cfg, ports)
-        out(_summary_text(summary.to_dict()))
+        out(summary_text(summary.to_dict()))
     out("\n── Status ──")
     from failstreak.statecodec import decode  # noqa: PLC0415
 

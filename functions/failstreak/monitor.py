@@ -16,44 +16,33 @@ from __future__ import annotations
 
 import functools
 import gc
-import itertools
-import operator
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, TypeVar
 
-from failstreak import engine, outbox, repair, rules
+from failstreak import outbox
 from failstreak.config import Config
-from failstreak.errors import ConflictError, FailstreakError, ItemGone, SourceError, StoreUnavailable
+from failstreak.errors import FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.intake import MIB, TooLarge, read_file, too_large_reason
 from failstreak.keys import JobKeyRules
-from failstreak.model import Event, Execution, Mute, Notification, Rejected, State, Status, iso, now_ms
+from failstreak.model import Event, Execution, Rejected, State, Status, iso, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.pipeline.advance import Collected, Routes, advance
+from failstreak.pipeline.persist import save_with_retry
+from failstreak.pipeline.summary import MAX_REJECTS_LISTED, Summary
 from failstreak.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, latest_time
 from failstreak.sources.base import Source
-from failstreak.statecodec import Encoded, decode, encode_document
+from failstreak.statecodec import decode
 from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore, pass_folder
 
-MAX_REJECTS_LISTED = 50
 # Rejected lines a pass keeps in memory to store in quarantine (about 1 KiB each at most); a file with more
 # rejected lines than the pass has room for is kept whole in quarantine instead (`Done.unlisted`).
 MAX_REJECTS_KEPT = 20_000
-_JOB = operator.attrgetter("job")
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class Routes(Protocol):
-    def destinations(self, n: Notification) -> list[str]: ...
-
-    def teams(self, n: Notification) -> list[str]: ...
-
-    def warnings(self) -> list[str]:
-        """Routing problems met so far (an unreadable owners file, an unknown team): reported, never fatal."""
-        ...
 
 
 @dataclass
@@ -66,88 +55,6 @@ class Ports:
     notifiers: dict[str, Notifier] = field(default_factory=dict)
     router: Routes | None = None
     clock: Callable[[], int] = now_ms
-
-
-@dataclass
-class Summary:
-    """What a pass did. `to_dict` is the `run --json` contract (docs/cli.md) and the Lambda's return value."""
-
-    pass_id: str
-    started_at: int
-    files: int = 0
-    backlog: int = 0
-    ingested: int = 0
-    duplicates: int = 0
-    superseded: int = 0
-    stale: int = 0
-    running: int = 0
-    filtered: int = 0
-    rejected: int = 0
-    rejects: list[Rejected] = field(default_factory=list)
-    quarantined: list[str] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
-    retired: list[str] = field(default_factory=list)
-    jobs: int = 0
-    alerting: int = 0
-    conflicts: int = 0
-    delivered: int = 0
-    delivery_failures: list[dict[str, Any]] = field(default_factory=list)
-    pending: int = 0
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    team_notifications: dict[str, dict[str, int]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    future_runs_forgotten: list[str] = field(default_factory=list)
-    duration_ms: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "pass_id": self.pass_id,
-            "started_at": self.started_at,
-            "duration_ms": self.duration_ms,
-            "files": self.files,
-            "backlog": self.backlog,
-            "ingested": self.ingested,
-            "duplicates": self.duplicates,
-            "superseded": self.superseded,
-            "stale": self.stale,
-            "running": self.running,
-            "filtered": self.filtered,
-            "rejected": self.rejected,
-            "rejects": [
-                {"file": r.file, "line": r.line, "reason": r.reason} for r in self.rejects[:MAX_REJECTS_LISTED]
-            ],
-            "quarantined": self.quarantined,
-            "jobs": self.jobs,
-            "alerting": self.alerting,
-            "retired": self.retired,
-            "notifications": [
-                {
-                    "job": n.job,
-                    "event": n.event.value,
-                    "reasons": list(n.reasons),
-                    "consecutive_failures": n.consecutive_failures,
-                    "window_failures": n.window_failures,
-                    "window_size": n.window_size,
-                    "suppressed": n.suppressed,
-                }
-                for n in self.notifications
-            ],
-            "delivered": self.delivered,
-            "delivery_failures": self.delivery_failures,
-            "pending": self.pending,
-            "conflicts": self.conflicts,
-            "sources": self.sources,
-            "team_notifications": self.team_notifications,
-            "warnings": self.warnings,
-            "future_runs_forgotten": self.future_runs_forgotten[:MAX_REJECTS_LISTED],
-        }
-
-
-@dataclass
-class _Collected:
-    executions: list[Execution] = field(default_factory=list)
-    files: list[Done] = field(default_factory=list)
-    cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _batch(cfg: Config, pending: list[InboxItem]) -> list[InboxItem]:
@@ -175,7 +82,7 @@ def _unreadable(e: BaseException) -> str:
     return f"cannot be read: {type(e).__name__}: {e}".splitlines()[0][:500]
 
 
-def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary, latest: int) -> None:
+def _read_inbox(cfg: Config, inbox: Inbox, got: Collected, summary: Summary, latest: int) -> None:
     """Read the oldest waiting items within the pass's bounds (docs/s3-and-lambda.md): each file on its own,
     so that whatever one holds, it can only be quarantined with its reason, and the others are still read."""
     details = cfg.failure_statuses()
@@ -248,7 +155,7 @@ def _read_inbox(cfg: Config, inbox: Inbox, got: _Collected, summary: Summary, la
     summary.backlog = waiting - consumed
 
 
-def _count(summary: Summary, got: _Collected, done: Done, rejected: list[Rejected], total: int = 0) -> None:
+def _count(summary: Summary, got: Collected, done: Done, rejected: list[Rejected], total: int = 0) -> None:
     """Record one file's outcome: its rejected lines counted (the first few listed), or its quarantine reason."""
     got.files.append(done)
     _list(summary, rejected)
@@ -265,8 +172,8 @@ def _list(summary: Summary, rejected: list[Rejected]) -> None:
         summary.rejects.extend(rejected[:room])
 
 
-def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> _Collected:
-    got = _Collected()
+def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int) -> Collected:
+    got = Collected()
     latest = latest_time(now, cfg.max_clock_skew_ms)
     if ports.inbox is not None:
         _read_inbox(cfg, ports.inbox, got, summary, latest)
@@ -309,127 +216,6 @@ def _in_bounds(origin: str, executions: list[Execution], latest: int, summary: S
         summary.rejected += 1
         summary.rejects.append(Rejected(origin, None, f"job {e.job[:100]!r} run {e.run_id[:100]!r}: {why}"))
     return kept
-
-
-def all_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
-    """The state's mutes and the config file's, the latter dated from the first pass that saw them."""
-    return state.mutes + _config_mutes(cfg, state, now)
-
-
-def _config_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
-    """The config file's mutes, as state mutes; each is dated from the first pass that saw it."""
-    first_seen: dict[str, int] = state.cursors.setdefault("_config_mutes", {})
-    mutes = []
-    live = set()
-    for m in cfg.mutes:
-        until = int(m.until.timestamp() * 1000) if m.until else None
-        key = rules.mute_id(m.match, until, m.runs, m.until_success, 0)
-        live.add(key)
-        created = first_seen.setdefault(key, now)
-        mutes.append(
-            Mute(
-                # Dated like a mute from the command line: a mute taken out of the file and put back later is a
-                # new mute, whose `runs` count from then, not from the progress its earlier self left in the jobs.
-                id=rules.mute_id(m.match, until, m.runs, m.until_success, created),
-                match=m.match,
-                created_at=created,
-                until=until,
-                runs=m.runs,
-                until_success=m.until_success,
-                reason=m.reason,
-            )
-        )
-    for key in list(first_seen):
-        if key not in live:
-            del first_seen[key]
-    return mutes
-
-
-def _advance(
-    cfg: Config, ports: Ports, state: State, got: _Collected, summary: Summary, pass_id: str, now: int
-) -> None:
-    """Everything a pass does to the state before its first save. Deterministic for (state, got, now)."""
-    policy_for = cfg.policy_lookup()
-    # A state saved before times were bounded (or by a pass whose clock was wrong) may remember runs dated after
-    # this pass's bound; each would stay its job's newest forever.
-    summary.future_runs_forgotten = repair.forget_future_runs(
-        state, latest_time(now, cfg.max_clock_skew_ms), policy_for
-    )
-    stats = engine.apply(state, got.executions, policy_for, now)
-    summary.ingested = stats.ingested
-    summary.duplicates = stats.duplicates
-    summary.superseded = stats.superseded
-    summary.stale = stats.stale
-    summary.running = stats.running
-
-    state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
-    mutes = all_mutes(cfg, state, now)
-    # Every job the pass touched, then the alerting jobs it brought nothing for (their reminders are due by time).
-    jobs = state.jobs
-    touched = stats.touched
-    untouched: list[tuple[str, engine.JobDelta | None]] = [
-        (n, None) for n, j in jobs.items() if j.alert is not None and n not in touched
-    ]
-    notes: list[Notification] = []
-    for name, delta in itertools.chain(touched.items(), untouched):
-        job = jobs[name]
-        mute = rules.active_mute(job, mutes, now, delta) if mutes else None
-        note = rules.evaluate(job, policy_for(name), now, mute)
-        if note is not None:
-            notes.append(note)
-    # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
-    notes.sort(key=_JOB)
-    summary.notifications = notes
-    router = ports.router
-    summary.team_notifications = {}
-    queued = {e.id for e in state.outbox}  # built once: per notification it made the pass quadratic
-    for note in notes:
-        if note.suppressed or router is None:
-            continue
-        outbox.enqueue(state, note, router.destinations(note), present=queued)
-        for team in router.teams(note):
-            per_team = summary.team_notifications.setdefault(team, {})
-            per_team[note.event.value] = per_team.get(note.event.value, 0) + 1
-
-    # Alerting jobs retire too: a job nobody has run for a month should stop sending reminders.
-    retire_ms = int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None
-    summary.retired = engine.retire(state, now, retire_ms, keep=stats.touched)
-    state.cursors.update(got.cursors)
-    outbox.lease(state, pass_id, now)
-    state.updated_at = now
-    state.passes += 1
-    summary.jobs = len(state.jobs)
-    summary.alerting = sum(1 for j in state.jobs.values() if j.alert is not None)
-
-
-def _save_with_retry(
-    cfg: Config,
-    store: StateStore,
-    loaded: Loaded,
-    state: State,
-    redo: Callable[[State], None],
-    summary: Summary,
-    since: tuple[Encoded, set[str]] | None = None,
-) -> tuple[State, str, Encoded]:
-    """Save `state`; on conflict reload, run `redo` on the fresh state and try again (bounded).
-
-    `since`: the encoding of this state's previous save and the jobs changed after it, whose unchanged jobs the
-    first attempt reuses (a reloaded state is encoded afresh).
-    """
-    for _ in range(cfg.save_attempts):
-        encoded = encode_document(state, since=since[0], changed=since[1]) if since else encode_document(state)
-        try:
-            return state, store.save(encoded.body, loaded.token), encoded
-        except ConflictError:
-            summary.conflicts += 1
-            since = None
-            loaded = store.load()
-            state = decode(loaded.data, store.location)
-            redo(state)
-    raise FailstreakError(
-        f"{store.location}: state kept changing under this pass; gave up after {cfg.save_attempts} "
-        "conflicting writes (is another monitor running in a loop?)"
-    )
 
 
 def _thread_index(state: State) -> dict[tuple[str, str], list[tuple[str, bool]]]:
@@ -529,11 +315,21 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     state = decode(loaded.data, store.location)
     got = _collect(cfg, ports, state, summary, now)
 
+    def conflict() -> None:
+        summary.conflicts += 1
+
+    gave_up = (
+        f"{store.location}: state kept changing under this pass; gave up after {cfg.save_attempts} "
+        "conflicting writes (is another monitor running in a loop?)"
+    )
+
     def redo(fresh: State) -> None:
-        _advance(cfg, ports, fresh, got, summary, pass_id, now)
+        advance(cfg, ports.router, fresh, got, summary, pass_id, now)
 
     redo(state)
-    state, token, encoded = _save_with_retry(cfg, store, loaded, state, redo, summary)
+    state, token, encoded = save_with_retry(
+        store, loaded, state, redo, attempts=cfg.save_attempts, gave_up=gave_up, on_conflict=conflict
+    )
 
     if ports.inbox is not None:
         ports.inbox.finish_many(got.files, pass_folder(_safe_id(pass_id), now))
@@ -546,8 +342,15 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
         def redo_results(fresh: State) -> None:
             outbox.apply_results(fresh, results, now, cfg.notify.max_attempts)
 
-        state, token, _ = _save_with_retry(
-            cfg, store, Loaded(None, token), state, redo_results, summary, since=(encoded, applied.threaded)
+        state, token, _ = save_with_retry(
+            store,
+            Loaded(None, token),
+            state,
+            redo_results,
+            attempts=cfg.save_attempts,
+            gave_up=gave_up,
+            on_conflict=conflict,
+            since=(encoded, applied.threaded),
         )
         summary.delivered = len(applied.delivered)
         summary.delivery_failures = [

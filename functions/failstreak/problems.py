@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from failstreak.monitor import Summary
+    from failstreak.pipeline.summary import Summary
 
 WARNING = logging.WARNING
 ERROR = logging.ERROR

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from failstreak.monitor import Summary
+from failstreak.pipeline.summary import Summary
 from tests.infra.samstack import REGION, Stack, load_template
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*not supported by moto:UserWarning")

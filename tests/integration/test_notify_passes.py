@@ -11,7 +11,8 @@ import pytest
 
 from failstreak import wiring
 from failstreak.config import Config, parse_config
-from failstreak.monitor import Summary, run_pass
+from failstreak.monitor import run_pass
+from failstreak.pipeline.summary import Summary
 from failstreak.statecodec import decode
 from tests.integration.slack_server import SlackServer, running
 

@@ -13,7 +13,8 @@ import pytest
 from failstreak import wiring
 from failstreak.config import Config, parse_config
 from failstreak.model import State, Status, now_ms
-from failstreak.monitor import Summary, run_pass
+from failstreak.monitor import run_pass
+from failstreak.pipeline.summary import Summary
 from failstreak.report import build_record, write_record
 from failstreak.statecodec import decode
 from failstreak.stores.local import LocalStateStore

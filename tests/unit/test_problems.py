@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from failstreak.model import Rejected
-from failstreak.monitor import Summary
+from failstreak.pipeline.summary import Summary
 from failstreak.problems import MAX_REJECTS_LOGGED, of_summary
 
 

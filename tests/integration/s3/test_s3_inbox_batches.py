@@ -16,8 +16,9 @@ from typing import Any, BinaryIO
 import pytest
 
 from failstreak.errors import StoreUnavailable
-from failstreak.monitor import Summary, run_pass
+from failstreak.monitor import run_pass
 from failstreak.outbox import LEASE_MS
+from failstreak.pipeline.summary import Summary
 from failstreak.stores.base import Done
 from failstreak.stores.s3 import S3Inbox
 from tests.integration.s3.backends import S3
