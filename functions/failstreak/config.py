@@ -7,11 +7,11 @@ This module is the only one that reads the process environment. Secrets are neve
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,7 +26,9 @@ from pydantic import (
     model_validator,
 )
 
+from failstreak.core.policy import Cadence, JobPolicy, PolicyFor, PolicyTable
 from failstreak.errors import ConfigError
+from failstreak.keys import JobKeyRules
 from failstreak.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
 
 CONFIG_ENV = "FAILSTREAK_CONFIG"
@@ -107,6 +109,9 @@ class Reminder(_Model):
 
     every_hours: float | None = Field(default=24, gt=0)
     every_runs: int | None = Field(default=None, ge=1)
+
+    def cadence(self) -> Cadence:
+        return Cadence(self.every_hours, self.every_runs)
 
 
 class Thresholds(_Model):
@@ -252,6 +257,10 @@ class JobKeys(_Model):
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
 
+    def rules(self) -> JobKeyRules:
+        """These rules, ready to apply (`keys.JobKeyRules`)."""
+        return JobKeyRules([(r.pattern, r.replace) for r in self.rewrite], self.include, self.exclude)
+
     @field_validator("include", "exclude")
     @classmethod
     def _patterns(cls, v: list[str]) -> list[str]:
@@ -320,7 +329,6 @@ class Config(_Model):
         """How far past the pass's clock a record's `finished_at` may lie (docs/configuration.md)."""
         return _skew_ms(self.max_clock_skew)
 
-    _policy_table: _Policies | None = PrivateAttr(default=None)
     _source: str = PrivateAttr(default="(default config)")
 
     @field_validator("state", "inbox", "owners")
@@ -366,84 +374,40 @@ class Config(_Model):
         """Where the config was read from (its path or URI), for messages that name the file."""
         return self._source
 
-    def policy_for(self, job: str) -> JobPolicy:
-        """The effective thresholds and outcome table for one job (first matching override wins)."""
-        return self._policies().for_job(job)
-
-    def policy_lookup(self) -> Callable[[str], JobPolicy]:
-        """`policy_for` as a plain function, for the loops of a pass that ask once per job (one call less each)."""
-        return self._policies().for_job
-
-    def failure_statuses(self) -> frozenset[Status]:
-        """The statuses that some job's policy counts as failures. Only runs with one of these can be remembered
-        with their link, commit and reason (the engine keeps them for failures), so the inbox parser drops
-        them from every other record as it reads it (`records.parse_file`'s `details`)."""
-        return self._policies().failure_statuses
-
-    def _policies(self) -> _Policies:
-        # Read the private attribute directly: pydantic's __getattr__ costs about a microsecond, and a pass asks
-        # once or twice per job.
-        private = self.__pydantic_private__
-        table: _Policies | None = private.get("_policy_table") if private is not None else None
-        if table is None:
-            table = self._policy_table = _Policies(self)
-        return table
-
-
-class JobPolicy:
-    """Everything the engine and the rules need to know about one job's settings."""
-
-    __slots__ = ("consecutive", "cumulative", "history", "outcomes", "reminder", "window")
-
-    def __init__(
-        self,
-        consecutive: int | None,
-        cumulative: int | None,
-        window: int,
-        history: int,
-        outcomes: Mapping[Status, Outcome],
-        reminder: Reminder,
-    ) -> None:
-        self.consecutive = consecutive or None
-        self.cumulative = cumulative or None
-        self.window = window
-        self.history = max(history, window)
-        # Complete: every status has its outcome, so the engine looks one up by subscript, without a default.
-        self.outcomes: dict[Status, Outcome] = {status: outcomes.get(status, Outcome.IGNORED) for status in Status}
-        self.reminder = reminder
-
-
-class _Policies:
-    def __init__(self, cfg: Config) -> None:
-        base_outcomes = {**DEFAULT_OUTCOMES, **cfg.outcomes}
-        t = cfg.thresholds
-        self._default = JobPolicy(
-            t.consecutive, t.cumulative, t.window, cfg.history or t.window, base_outcomes, cfg.reminder
-        )
-        self._overrides: list[tuple[re.Pattern[str], JobPolicy]] = []
-        for o in cfg.overrides:
+    @cached_property
+    def policies(self) -> PolicyTable:
+        """The job policies this config defines (built once, on first use)."""
+        base_outcomes = {**DEFAULT_OUTCOMES, **self.outcomes}
+        t = self.thresholds
+        reminder = self.reminder.cadence()
+        default = JobPolicy(t.consecutive, t.cumulative, t.window, self.history or t.window, base_outcomes, reminder)
+        overrides = []
+        for o in self.overrides:
             window = o.window or t.window
             policy = JobPolicy(
                 t.consecutive if o.consecutive is None else o.consecutive,
                 t.cumulative if o.cumulative is None else o.cumulative,
                 window,
-                max(cfg.history or window, window),
+                max(self.history or window, window),
                 {**base_outcomes, **o.outcomes},
-                o.reminder or cfg.reminder,
+                o.reminder.cadence() if o.reminder else reminder,
             )
-            self._overrides.append((re.compile(fnmatch.translate(o.match)), policy))
-        self.failure_statuses = frozenset(
-            status
-            for p in (self._default, *(policy for _, policy in self._overrides))
-            for status, outcome in p.outcomes.items()
-            if outcome is Outcome.FAILURE
-        )
+            overrides.append((o.match, policy))
+        return PolicyTable(default, overrides)
 
-    def for_job(self, job: str) -> JobPolicy:
-        for pattern, policy in self._overrides:
-            if pattern.match(job):
-                return policy
-        return self._default
+    def policy_for(self, job: str) -> JobPolicy:
+        """The effective thresholds and outcome table for one job (first matching override wins)."""
+        return self.policies.for_job(job)
+
+    def policy_lookup(self) -> PolicyFor:
+        """`policy_for` as a plain function, for the loops of a pass that ask once per job (one call less each)."""
+        return self.policies.for_job
+
+    def failure_statuses(self) -> frozenset[Status]:
+        """The statuses that some job's policy counts as failures. Only runs with one of these can be remembered
+        with their link, commit and reason (the engine keeps them for failures), so the inbox parser drops
+        them from every other record as it reads it (`records.parse_file`'s `details`)."""
+        return self.policies.failure_statuses
 
 
 _SECRET_HINT = "write a reference, never the secret itself: {env: NAME}, {secret: NAME} or {ssm: /PATH}"  # noqa: S105

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from failstreak.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
 
 if TYPE_CHECKING:
-    from failstreak.config import JobPolicy
+    from failstreak.core.policy import JobPolicy, PolicyFor
 
-PolicyFor = Callable[[str], "JobPolicy"]
 IGNORED = Outcome.IGNORED
 _FINISHED_AT = operator.attrgetter("finished_at")
 FAILURE = Outcome.FAILURE

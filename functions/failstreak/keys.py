@@ -5,14 +5,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import msgspec
 
 from failstreak.model import Execution, Status
-
-if TYPE_CHECKING:
-    from failstreak.config import JobKeys
 
 
 class JobKeyRules:
@@ -22,10 +18,13 @@ class JobKeyRules:
     `include` glob (or there are none) and matches no `exclude` glob; globs see the rewritten name.
     """
 
-    def __init__(self, rules: JobKeys) -> None:
-        self._rewrites = [(re.compile(r.pattern), r.replace) for r in rules.rewrite]
-        self._include = [re.compile(fnmatch.translate(g)) for g in rules.include]
-        self._exclude = [re.compile(fnmatch.translate(g)) for g in rules.exclude]
+    def __init__(
+        self, rewrite: Iterable[tuple[str, str]] = (), include: Iterable[str] = (), exclude: Iterable[str] = ()
+    ) -> None:
+        """`rewrite`: (regular expression, replacement) pairs; `include`, `exclude`: globs on the rewritten name."""
+        self._rewrites = [(re.compile(pattern), replace) for pattern, replace in rewrite]
+        self._include = [re.compile(fnmatch.translate(g)) for g in include]
+        self._exclude = [re.compile(fnmatch.translate(g)) for g in exclude]
         self._cache: dict[str, str | None] = {}
 
     @property

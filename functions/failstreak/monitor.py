@@ -27,7 +27,6 @@ from failstreak import outbox
 from failstreak.config import Config
 from failstreak.errors import FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.intake import MIB, TooLarge, read_file, too_large_reason
-from failstreak.keys import JobKeyRules
 from failstreak.model import Event, Execution, Rejected, State, Status, iso, now_ms
 from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
 from failstreak.pipeline.advance import Collected, Routes, advance
@@ -191,7 +190,7 @@ def _collect(cfg: Config, ports: Ports, state: State, summary: Summary, now: int
             "pulled": len(pulled.executions),
             "seconds": round(time.monotonic() - started, 3),
         }
-    got.executions, summary.filtered = JobKeyRules(cfg.job_keys).apply(got.executions)
+    got.executions, summary.filtered = cfg.job_keys.rules().apply(got.executions)
     return got
 
 

@@ -14,7 +14,7 @@ from failstreak import engine
 from failstreak.model import Outcome, Run, State
 
 if TYPE_CHECKING:
-    from failstreak.config import JobPolicy
+    from failstreak.core.policy import JobPolicy
 
 
 def forget_future_runs(state: State, latest: int, policy_for: Callable[[str], JobPolicy]) -> list[str]:

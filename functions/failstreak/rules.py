@@ -26,7 +26,7 @@ from failstreak.engine import JobDelta, counted_runs, outcome_of
 from failstreak.model import Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
 
 if TYPE_CHECKING:
-    from failstreak.config import JobPolicy
+    from failstreak.core.policy import JobPolicy
 
 CONSECUTIVE = "consecutive"
 CUMULATIVE = "cumulative"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from failstreak.model import Execution, JobState, Outcome, State, Status, run_id_key
 
 if TYPE_CHECKING:
-    from failstreak.config import JobPolicy
+    from failstreak.core.policy import JobPolicy
 
 PolicyFor = Callable[[str], "JobPolicy"]
 

@@ -21,7 +21,7 @@ def ex(
 def rules(
     rewrite: list[Rewrite] | None = None, include: list[str] | None = None, exclude: list[str] | None = None
 ) -> JobKeyRules:
-    return JobKeyRules(JobKeys(rewrite=rewrite or [], include=include or [], exclude=exclude or []))
+    return JobKeys(rewrite=rewrite or [], include=include or [], exclude=exclude or []).rules()
 
 
 def test_no_rules_leave_executions_untouched() -> None:
