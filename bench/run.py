@@ -249,7 +249,7 @@ def bench_s3(w: Workload, src: Path, reps: int) -> Row:
 IMPORTS = (
     ("boto3", "import boto3"),
     ("monitor.app (handler)", "import monitor.app"),
-    ("failstreak.monitor", "import failstreak.monitor"),
+    ("failstreak.pipeline.run", "import failstreak.pipeline.run"),
 )
 
 

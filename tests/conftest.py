@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from failstreak.config import Config, parse_config
-from failstreak.model import Execution, Status
+from failstreak.app.config import Config, parse_config
+from failstreak.core.model import Execution, Status
 
 T0 = 1_763_000_000_000  # 2025-11-13T02:13:20Z
 MINUTE = 60_000

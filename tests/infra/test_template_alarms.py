@@ -34,8 +34,8 @@ def _emitted(
         monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", namespace)
     env = load_template()["Resources"]["MonitorFunction"]["Properties"]["Environment"]["Variables"]
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", env["POWERTOOLS_SERVICE_NAME"])
-    monkeypatch.delitem(sys.modules, "failstreak.observability", raising=False)
-    observability = importlib.import_module("failstreak.observability")
+    monkeypatch.delitem(sys.modules, "failstreak.app.observability", raising=False)
+    observability = importlib.import_module("failstreak.app.observability")
     summary = Summary(pass_id="p", started_at=0, rejected=1)
     summary.delivery_failures = [
         {"job": "j", "event": "triggered", "destination": "slack:#x", "error": "channel_not_found", "retrying": False}

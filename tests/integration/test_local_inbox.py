@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from failstreak.core.model import Rejected
 from failstreak.errors import ItemGone, ItemRefused
-from failstreak.model import Rejected
 from failstreak.stores.base import InboxItem
 from failstreak.stores.local import LocalInbox
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.cli import main
+from failstreak.app.cli import main
 from failstreak.errors import ItemGone, StoreUnavailable
-from failstreak.statecodec import decode
+from failstreak.state.codec import decode
 from failstreak.stores.local import LocalInbox, LocalStateStore
 from tests.conftest import T0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from failstreak.config import JobKeys, Rewrite
-from failstreak.keys import JobKeyRules
-from failstreak.model import Execution, Status
+from failstreak.app.config import JobKeys, Rewrite
+from failstreak.core.jobnames import JobKeyRules
+from failstreak.core.model import Execution, Status
 
 MATRIX = Rewrite(pattern=r"^(.+?): \[.*\]$", replace=r"\1")
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from failstreak.model import Outcome, Status
+from failstreak.core.model import Outcome, Status
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,38 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
-from failstreak.model import Notification
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One notification to send to one target, with the thread it belongs to if one exists.
-
-    `thread` is whatever the notifier returned as `ref` when it delivered the job's `triggered` event to
-    the same destination (a Slack message `ts`, an email Message-ID); None otherwise.
-
-    `thread_jobs` is set for a `resolved` delivery that has a thread: every job whose `triggered` event went
-    out in that same message to that destination (a digest holds several), by name, with whether the job is
-    still alerting. A notifier that updates the original message re-renders it from this.
-    """
-
-    outbox_id: str
-    notification: Notification
-    thread: str | None = None
-    thread_jobs: tuple[tuple[str, bool], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    """What happened to one delivery. `ref` identifies the message sent, to thread later events on it."""
-
-    outbox_id: str
-    delivered: bool
-    ref: str | None = None
-    error: str | None = None
-    retryable: bool = True
+from failstreak.core.outbox import Delivery, DeliveryResult
 
 
 class Notifier(ABC):

@@ -8,11 +8,11 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from failstreak import engine, outbox, repair, rules
-from failstreak.config import Config
-from failstreak.model import Execution, Mute, Notification, State
+from failstreak.app.config import Config
+from failstreak.core import alerting, counting, outbox, repair
+from failstreak.core.model import Execution, Mute, Notification, State
+from failstreak.inbox.records import latest_time
 from failstreak.pipeline.summary import Summary
-from failstreak.records import latest_time
 from failstreak.stores.base import Done
 
 _JOB = operator.attrgetter("job")
@@ -49,14 +49,14 @@ def config_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
     live = set()
     for m in cfg.mutes:
         until = int(m.until.timestamp() * 1000) if m.until else None
-        key = rules.mute_id(m.match, until, m.runs, m.until_success, 0)
+        key = alerting.mute_id(m.match, until, m.runs, m.until_success, 0)
         live.add(key)
         created = first_seen.setdefault(key, now)
         mutes.append(
             Mute(
                 # Dated like a mute from the command line: a mute taken out of the file and put back later is a
                 # new mute, whose `runs` count from then, not from the progress its earlier self left in the jobs.
-                id=rules.mute_id(m.match, until, m.runs, m.until_success, created),
+                id=alerting.mute_id(m.match, until, m.runs, m.until_success, created),
                 match=m.match,
                 created_at=created,
                 until=until,
@@ -81,7 +81,7 @@ def advance(
     summary.future_runs_forgotten = repair.forget_future_runs(
         state, latest_time(now, cfg.max_clock_skew_ms), policy_for
     )
-    stats = engine.apply(state, got.executions, policy_for, now)
+    stats = counting.apply(state, got.executions, policy_for, now)
     summary.ingested = stats.ingested
     summary.duplicates = stats.duplicates
     summary.superseded = stats.superseded
@@ -93,14 +93,14 @@ def advance(
     # Every job the pass touched, then the alerting jobs it brought nothing for (their reminders are due by time).
     jobs = state.jobs
     touched = stats.touched
-    untouched: list[tuple[str, engine.JobDelta | None]] = [
+    untouched: list[tuple[str, counting.JobDelta | None]] = [
         (n, None) for n, j in jobs.items() if j.alert is not None and n not in touched
     ]
     notes: list[Notification] = []
     for name, delta in itertools.chain(touched.items(), untouched):
         job = jobs[name]
-        mute = rules.active_mute(job, mutes, now, delta) if mutes else None
-        note = rules.evaluate(job, policy_for(name), now, mute)
+        mute = alerting.active_mute(job, mutes, now, delta) if mutes else None
+        note = alerting.evaluate(job, policy_for(name), now, mute)
         if note is not None:
             notes.append(note)
     # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
@@ -118,7 +118,7 @@ def advance(
 
     # Alerting jobs retire too: a job nobody has run for a month should stop sending reminders.
     retire_ms = int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None
-    summary.retired = engine.retire(state, now, retire_ms, keep=stats.touched)
+    summary.retired = counting.retire(state, now, retire_ms, keep=stats.touched)
     state.cursors.update(got.cursors)
     outbox.lease(state, pass_id, now)
     state.updated_at = now

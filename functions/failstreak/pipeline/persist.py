@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from failstreak.core.model import State
 from failstreak.errors import ConflictError, FailstreakError
-from failstreak.model import State
-from failstreak.statecodec import Encoded, decode, encode_document
+from failstreak.state.codec import Encoded, decode, encode_document
 from failstreak.stores.base import Loaded, StateStore
 
 

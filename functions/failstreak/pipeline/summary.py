@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from failstreak.model import Notification, Rejected
-from failstreak.text import for_terminal
+from failstreak.app.text import for_terminal
+from failstreak.core.model import Notification, Rejected
 
 MAX_REJECTS_LISTED = 50
 

@@ -12,8 +12,8 @@ from typing import BinaryIO
 
 import orjson
 
+from failstreak.core.model import Rejected
 from failstreak.errors import StoreUnavailable
-from failstreak.model import Rejected
 
 
 @dataclass(frozen=True, slots=True)

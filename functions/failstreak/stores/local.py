@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from failstreak.core.model import Rejected
 from failstreak.errors import ConflictError, ItemGone, ItemRefused, StoreUnavailable
-from failstreak.model import Rejected
 from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore, oldest_of, rejected_body
 
 PROCESSED = "processed"

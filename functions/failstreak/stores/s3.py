@@ -25,8 +25,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from failstreak.core.model import Rejected
 from failstreak.errors import ConfigError, ConflictError, ItemGone, StoreUnavailable
-from failstreak.model import Rejected
 from failstreak.stores.base import (
     Done,
     Inbox,

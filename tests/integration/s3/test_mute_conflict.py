@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from failstreak.cli import main
-from failstreak.statecodec import decode
+from failstreak.app.cli import main
+from failstreak.state.codec import decode
 from failstreak.stores import s3 as s3store
 from tests.integration.s3.backends import S3
 

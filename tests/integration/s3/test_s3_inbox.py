@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.stub import Stubber
 
+from failstreak.core.model import Rejected
 from failstreak.errors import ItemGone, StoreUnavailable
-from failstreak.model import Rejected
 from failstreak.stores.base import InboxItem
 from failstreak.stores.s3 import S3Inbox
 from tests.integration.s3.backends import S3

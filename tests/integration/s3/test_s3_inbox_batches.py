@@ -15,9 +15,9 @@ from typing import Any, BinaryIO
 
 import pytest
 
+from failstreak.core.outbox import LEASE_MS
 from failstreak.errors import StoreUnavailable
-from failstreak.monitor import run_pass
-from failstreak.outbox import LEASE_MS
+from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import Summary
 from failstreak.stores.base import Done
 from failstreak.stores.s3 import S3Inbox

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.monitor import run_pass
+from failstreak.pipeline.run import run_pass
 from failstreak.stores.s3 import PREFETCH_BYTES
 from tests.integration.childpass import GIB, run_child
 from tests.integration.s3.backends import S3

@@ -17,7 +17,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from failstreak.errors import FailstreakError, StateCorrupt
-from failstreak.monitor import run_pass
+from failstreak.pipeline.run import run_pass
 from failstreak.stores.base import InboxItem
 from failstreak.stores.s3 import S3Inbox, S3StateStore
 from tests.integration.s3.backends import S3, plain_client
@@ -110,7 +110,7 @@ def moto_server() -> Iterator[str]:
 def _cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
     return subprocess.run(
-        [sys.executable, "-m", "failstreak.cli", *args],
+        [sys.executable, "-m", "failstreak.app.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -10,9 +10,9 @@ import threading
 import pytest
 from botocore.stub import Stubber
 
+from failstreak.core.model import JobState, State
 from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
-from failstreak.model import JobState, State
-from failstreak.statecodec import COMPRESS_ABOVE, decode, encode
+from failstreak.state.codec import COMPRESS_ABOVE, decode, encode
 from failstreak.stores import s3 as s3store
 from failstreak.stores.s3 import S3StateStore, read_object_text
 from tests.integration.s3.backends import S3

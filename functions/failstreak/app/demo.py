@@ -18,11 +18,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from failstreak import wiring
-from failstreak.cli import status_table
-from failstreak.config import load_config
-from failstreak.model import iso, now_ms
-from failstreak.monitor import run_pass
+from failstreak.app import wiring
+from failstreak.app.cli import status_table
+from failstreak.app.config import load_config
+from failstreak.core.model import iso, now_ms
+from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import summary_text
 
 DAY_MS = 86_400_000
@@ -166,7 +166,7 @@ def run_demo(root: Path, passes: int = 4, out: Callable[[str], None] = print) ->
         summary = run_pass(cfg, ports)
         out(summary_text(summary.to_dict()))
     out("\n── Status ──")
-    from failstreak.statecodec import decode  # noqa: PLC0415
+    from failstreak.state.codec import decode  # noqa: PLC0415
 
     store = wiring.state_store(cfg.state)
     out(status_table(cfg, decode(store.load().data, store.location), start + passes * DAY_MS))

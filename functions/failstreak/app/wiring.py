@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from failstreak.config import Config, EmailConfig, SlackConfig, resolve_secret
+from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secret
+from failstreak.app.routing import Router
+from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.errors import ConfigError, FailstreakError
-from failstreak.monitor import Ports
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.console import ConsoleNotifier
-from failstreak.routing import Router
+from failstreak.pipeline.run import Ports
 from failstreak.sources.base import Source
 from failstreak.stores.base import Inbox, StateStore
 

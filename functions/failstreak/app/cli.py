@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from failstreak import __version__
-from failstreak.config import Config, load_config
+from failstreak.app.config import Config, load_config
+from failstreak.app.problems import Problem
+from failstreak.app.terminal import label, make_safe
+from failstreak.app.text import for_terminal
+from failstreak.core.model import JobState, Mute, State, iso, now_ms
 from failstreak.errors import ConfigError, FailstreakError
-from failstreak.model import JobState, Mute, State, iso, now_ms
-from failstreak.problems import Problem
-from failstreak.statecodec import decode
-from failstreak.terminal import label, make_safe
-from failstreak.text import for_terminal
+from failstreak.state.codec import decode
 
 EXIT_FAILED = 1
 
@@ -48,8 +48,8 @@ def _job_row(job: JobState) -> dict[str, Any]:
 
 def status_table(cfg: Config, state: State, now: int) -> str:
     """Jobs as a text table: alerting first, then longest streak, then name."""
+    from failstreak.core.alerting import mute_covering  # noqa: PLC0415
     from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415
-    from failstreak.rules import mute_covering  # noqa: PLC0415
 
     mutes = all_mutes(cfg, state, now)
     ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
@@ -82,10 +82,10 @@ def warn(problem: Problem) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from failstreak import problems, wiring  # noqa: PLC0415
-    from failstreak.monitor import run_pass  # noqa: PLC0415
+    from failstreak.app import problems, wiring  # noqa: PLC0415
+    from failstreak.app.preflight import inbox_warnings  # noqa: PLC0415
+    from failstreak.pipeline.run import run_pass  # noqa: PLC0415
     from failstreak.pipeline.summary import summary_text  # noqa: PLC0415
-    from failstreak.preflight import inbox_warnings  # noqa: PLC0415
 
     cfg = load_config(args.config)
     for message in inbox_warnings(cfg):
@@ -105,7 +105,7 @@ def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
     """The store, its loaded document and the decoded state. `must_exist`: a state that does not exist yet is an
     error naming where it was looked for, so a command run with the wrong config says so instead of showing
     (or muting in) an empty state nobody reads."""
-    from failstreak import wiring  # noqa: PLC0415
+    from failstreak.app import wiring  # noqa: PLC0415
 
     store = wiring.state_store(cfg.state)
     loaded = store.load()
@@ -209,8 +209,8 @@ def _mute_end(args: argparse.Namespace, now: int) -> int | None:
 
 
 def cmd_mute(args: argparse.Namespace) -> int:
-    from failstreak.config import check_pattern  # noqa: PLC0415
-    from failstreak.rules import mute_id  # noqa: PLC0415
+    from failstreak.app.config import check_pattern  # noqa: PLC0415
+    from failstreak.core.alerting import mute_id  # noqa: PLC0415
 
     try:
         check_pattern(args.pattern)
@@ -296,7 +296,7 @@ def cmd_mutes(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from failstreak.importer import import_reference  # noqa: PLC0415
+    from failstreak.app.importer import import_reference  # noqa: PLC0415
 
     cfg = load_config(args.config)
     text = Path(args.path).read_text(encoding="utf-8")
@@ -314,14 +314,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from failstreak.demo import run_demo  # noqa: PLC0415
+    from failstreak.app.demo import run_demo  # noqa: PLC0415
 
     return run_demo(Path(args.dir), passes=args.passes)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from failstreak.config import process_environment  # noqa: PLC0415
-    from failstreak.report import build_record, write_record  # noqa: PLC0415
+    from failstreak.app.config import process_environment  # noqa: PLC0415
+    from failstreak.app.report import build_record, write_record  # noqa: PLC0415
 
     inbox = args.inbox or load_config(args.config).inbox
     if not inbox:
@@ -348,7 +348,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from failstreak.check import run_checks  # noqa: PLC0415
+    from failstreak.app.check import run_checks  # noqa: PLC0415
 
     results = run_checks(args.config)
     if args.json:
@@ -364,14 +364,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from failstreak.schema import schema_text  # noqa: PLC0415
+    from failstreak.app.schema import schema_text  # noqa: PLC0415
 
     print(schema_text(), end="")
     return 0
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
-    from failstreak.completion import script  # noqa: PLC0415
+    from failstreak.app.completion import script  # noqa: PLC0415
 
     print(script(args.shell, build_parser()), end="")
     return 0

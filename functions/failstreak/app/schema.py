@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from failstreak.config import Config
+from failstreak.app.config import Config
 
 SCHEMA_ID = "https://github.com/failstreak/failstreak/infra/failstreak.schema.json"
 

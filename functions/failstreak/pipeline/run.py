@@ -23,18 +23,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
-from failstreak import outbox
-from failstreak.config import Config
+from failstreak.app.config import Config
+from failstreak.core import outbox
+from failstreak.core.model import Event, Execution, Rejected, State, Status, iso, now_ms
+from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.errors import FailstreakError, ItemGone, SourceError, StoreUnavailable
-from failstreak.intake import MIB, TooLarge, read_file, too_large_reason
-from failstreak.model import Event, Execution, Rejected, State, Status, iso, now_ms
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.inbox.intake import MIB, TooLarge, read_file, too_large_reason
+from failstreak.inbox.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, latest_time
+from failstreak.notifiers.base import Notifier
 from failstreak.pipeline.advance import Collected, Routes, advance
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import MAX_REJECTS_LISTED, Summary
-from failstreak.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, latest_time
 from failstreak.sources.base import Source
-from failstreak.statecodec import decode
+from failstreak.state.codec import decode
 from failstreak.stores.base import Done, Inbox, InboxItem, Loaded, StateStore, pass_folder
 
 # Rejected lines a pass keeps in memory to store in quarantine (about 1 KiB each at most); a file with more

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
-from failstreak.model import STATUS_ALIASES, Execution, Rejected, Status, iso, now_ms, parse_status
+from failstreak.core.model import STATUS_ALIASES, Execution, Rejected, Status, iso, now_ms, parse_status
 
 # Bounds on the text fields of a record (docs/configuration.md, "What a record may hold"). A `job` or `run_id`
 # beyond its bound is rejected; so are `url`, `commit`, `owner` and `source` (identifiers: a cut one would be a

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from failstreak import engine
-from failstreak.model import Outcome, Run, State
+from failstreak.core import counting
+from failstreak.core.model import Outcome, Run, State
 
 if TYPE_CHECKING:
     from failstreak.core.policy import JobPolicy
@@ -27,7 +27,7 @@ def forget_future_runs(state: State, latest: int, policy_for: Callable[[str], Jo
         policy = policy_for(name)
         kept = [r for r in runs if r.finished_at <= latest]
         for r in runs[len(kept) :]:
-            outcome = engine.outcome_of(policy, r.status)
+            outcome = counting.outcome_of(policy, r.status)
             if outcome is not Outcome.IGNORED:
                 job.total_runs -= 1
             if outcome is Outcome.FAILURE:
@@ -38,9 +38,9 @@ def forget_future_runs(state: State, latest: int, policy_for: Callable[[str], Jo
             job.last_success = _newest(kept, policy, Outcome.SUCCESS)
         if job.last_failure is not None and job.last_failure > latest:
             job.last_failure = _newest(kept, policy, Outcome.FAILURE)
-        engine.settle(job, policy)
+        counting.settle(job, policy)
     return forgotten
 
 
 def _newest(runs: list[Run], policy: JobPolicy, outcome: Outcome) -> int | None:
-    return max((r.finished_at for r in runs if engine.outcome_of(policy, r.status) is outcome), default=None)
+    return max((r.finished_at for r in runs if counting.outcome_of(policy, r.status) is outcome), default=None)

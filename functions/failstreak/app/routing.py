@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from failstreak.config import read_text
+from failstreak.app.config import read_text
+from failstreak.core.model import Notification
 from failstreak.errors import ConfigError, FailstreakError
-from failstreak.model import Notification
 
 if TYPE_CHECKING:
-    from failstreak.config import Config
+    from failstreak.app.config import Config
 
 DEFAULT_TEAM = "default"
 # In webhook mode every Slack message goes to the webhook's own channel, whatever the routing says.

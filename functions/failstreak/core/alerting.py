@@ -22,8 +22,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from failstreak.engine import JobDelta, counted_runs, outcome_of
-from failstreak.model import Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
+from failstreak.core.counting import JobDelta, counted_runs, outcome_of
+from failstreak.core.model import Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
 
 if TYPE_CHECKING:
     from failstreak.core.policy import JobPolicy

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from failstreak.engine import settle
+from failstreak.core.alerting import crossed
+from failstreak.core.counting import settle
+from failstreak.core.model import Alert, JobState, Run, State, Status
 from failstreak.errors import ConfigError
-from failstreak.model import Alert, JobState, Run, State, Status
-from failstreak.rules import crossed
 
 if TYPE_CHECKING:
-    from failstreak.config import Config
+    from failstreak.app.config import Config
 
 IMPORTED_BASE = 946_771_200_000  # 2000-01-02T00:00:00Z
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from failstreak.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
+from failstreak.core.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
 
 if TYPE_CHECKING:
     from failstreak.core.policy import JobPolicy, PolicyFor

@@ -20,9 +20,9 @@ from typing import Any
 
 import orjson
 
+from failstreak.core.model import now_ms
 from failstreak.errors import ConfigError, StoreUnavailable
-from failstreak.model import now_ms
-from failstreak.records import RecordError, latest_time, to_execution
+from failstreak.inbox.records import RecordError, latest_time, to_execution
 
 CONTENT_TYPE = "application/x-ndjson"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

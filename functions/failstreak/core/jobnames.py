@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from failstreak.model import Execution, Status
+from failstreak.core.model import Execution, Status
 
 
 class JobKeyRules:

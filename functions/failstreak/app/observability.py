@@ -24,8 +24,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
+    from failstreak.app.problems import Problem
     from failstreak.pipeline.summary import Summary
-    from failstreak.problems import Problem
 
 # The template's MetricsNamespace default, so alarms and dashboard find the metrics even if the variable is unset.
 DEFAULT_NAMESPACE = "Failstreak"

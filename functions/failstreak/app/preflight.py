@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from failstreak.config import Config
+from failstreak.app.config import Config
 from failstreak.errors import ConfigError
 
 

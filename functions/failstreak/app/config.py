@@ -26,10 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+from failstreak.core.jobnames import JobKeyRules
+from failstreak.core.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
 from failstreak.core.policy import Cadence, JobPolicy, PolicyFor, PolicyTable
 from failstreak.errors import ConfigError
-from failstreak.keys import JobKeyRules
-from failstreak.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
 
 CONFIG_ENV = "FAILSTREAK_CONFIG"
 DEFAULT_STATE = ".failstreak/state.json"
@@ -537,7 +537,7 @@ def resolve_secret(ref: SecretRef) -> str:
         if not value:
             raise ConfigError(f"environment variable {ref.env} is not set (named by the config)")
         return value
-    from failstreak.secrets import fetch  # noqa: PLC0415 - powertools only when a secret is referenced
+    from failstreak.app.secrets import fetch  # noqa: PLC0415 - powertools only when a secret is referenced
 
     return fetch(ref)
 

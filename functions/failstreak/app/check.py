@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from failstreak.config import Config, SecretRef, load_config, resolve_secret
+from failstreak.app.config import Config, SecretRef, load_config, resolve_secret
 from failstreak.errors import FailstreakError
 
 OK, WARN, FAIL, NOT_CHECKED = "ok", "warn", "fail", "not checked"
@@ -140,9 +140,9 @@ def _email(cfg: Config) -> Iterator[Check]:
 
 
 def _state(cfg: Config) -> Iterator[Check]:
-    from failstreak import wiring  # noqa: PLC0415
-    from failstreak.model import iso  # noqa: PLC0415
-    from failstreak.statecodec import decode  # noqa: PLC0415
+    from failstreak.app import wiring  # noqa: PLC0415
+    from failstreak.core.model import iso  # noqa: PLC0415
+    from failstreak.state.codec import decode  # noqa: PLC0415
 
     store = wiring.state_store(cfg.state)
     loaded = store.load()
@@ -159,8 +159,8 @@ def _state(cfg: Config) -> Iterator[Check]:
 
 
 def _inbox(cfg: Config) -> Iterator[Check]:
-    from failstreak import wiring  # noqa: PLC0415
-    from failstreak.preflight import inbox_warnings  # noqa: PLC0415
+    from failstreak.app import wiring  # noqa: PLC0415
+    from failstreak.app.preflight import inbox_warnings  # noqa: PLC0415
 
     if not cfg.inbox:
         yield Check("inbox", OK, "none configured (sources only)")
@@ -174,8 +174,8 @@ def _inbox(cfg: Config) -> Iterator[Check]:
 
 
 def _owners(cfg: Config) -> Iterator[Check]:
-    from failstreak.config import read_text  # noqa: PLC0415
-    from failstreak.routing import parse_owners, unknown_teams  # noqa: PLC0415
+    from failstreak.app.config import read_text  # noqa: PLC0415
+    from failstreak.app.routing import parse_owners, unknown_teams  # noqa: PLC0415
 
     if cfg.owners:
         rules = parse_owners(read_text(cfg.owners), cfg.owners)
@@ -189,7 +189,7 @@ def _owners(cfg: Config) -> Iterator[Check]:
 
 
 def _sources(cfg: Config) -> Iterator[Check]:
-    from failstreak import wiring  # noqa: PLC0415
+    from failstreak.app import wiring  # noqa: PLC0415
 
     for source in wiring.sources(cfg):
         yield Check(f"source {source.name}", OK, "valid (not called: a pass reads it)")

@@ -24,8 +24,8 @@ from typing import BinaryIO
 import msgspec
 import orjson
 
-from failstreak.model import Execution, Rejected, Status, now_ms
-from failstreak.records import ALL_STATUSES, Parsed, latest_time, no_valid_record, parse_array, parse_lines
+from failstreak.core.model import Execution, Rejected, Status, now_ms
+from failstreak.inbox.records import ALL_STATUSES, Parsed, latest_time, no_valid_record, parse_array, parse_lines
 from failstreak.stores.base import Rejoined
 
 MIB = 1024 * 1024

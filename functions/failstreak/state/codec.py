@@ -1,6 +1,6 @@
 """The state document: `State` to JSON bytes and back (format documented in docs/state.md).
 
-Jobs, their alerts and their remembered runs are msgspec structs (`failstreak.model`): the bulk of the document
+Jobs, their alerts and their remembered runs are msgspec structs (`failstreak.core.model`): the bulk of the document
 (one row per job and remembered run) is decoded and encoded by msgspec in C, straight between JSON and the
 model's types, with no intermediate dicts. The small rest (outbox, mutes, dead letters, cursors) is written from
 plain dicts, and read typed: every stored value's shape is checked as it is decoded, and a document of the wrong
@@ -21,8 +21,8 @@ from typing import Any
 
 import msgspec
 
+from failstreak.core.model import JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
-from failstreak.model import JobState, Mute, OutboxEntry, State
 
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
