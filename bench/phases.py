@@ -21,7 +21,8 @@ def main(argv: list[str]) -> int:
     reps = int(argv[2]) if len(argv) > 2 else 3
     from failstreak.app.config import Config
     from failstreak.inbox.records import parse_file
-    from failstreak.pipeline.advance import Collected, advance
+    from failstreak.pipeline.advance import advance
+    from failstreak.pipeline.collect import Collected
     from failstreak.pipeline.summary import Summary
     from failstreak.state import codec
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import itertools
 import operator
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from failstreak.app.config import Config
 from failstreak.core import alerting, counting, outbox, repair
-from failstreak.core.model import Execution, Mute, Notification, State
+from failstreak.core.model import Mute, Notification, State
 from failstreak.inbox.records import latest_time
+from failstreak.pipeline.collect import Collected
 from failstreak.pipeline.summary import Summary
-from failstreak.stores.base import Done
 
 _JOB = operator.attrgetter("job")
 
@@ -26,15 +25,6 @@ class Routes(Protocol):
     def warnings(self) -> list[str]:
         """Routing problems met so far (an unreadable owners file, an unknown team): reported, never fatal."""
         ...
-
-
-@dataclass
-class Collected:
-    """What the collect stage gathered: executions, the inbox files they came from, the sources' new cursors."""
-
-    executions: list[Execution] = field(default_factory=list)
-    files: list[Done] = field(default_factory=list)
-    cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def all_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
