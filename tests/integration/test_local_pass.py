@@ -17,9 +17,10 @@ from failstreak.app.cli import main
 from failstreak.app.config import load_config
 from failstreak.core.model import now_ms
 from failstreak.errors import FailstreakError
+from failstreak.inbox.local import LocalInbox
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state.codec import decode
-from failstreak.stores.local import LocalInbox, LocalStateStore
+from failstreak.state.local import LocalStateStore
 from tests.conftest import HOUR, T0
 from tests.fakes import RecordingNotifier
 

@@ -19,8 +19,9 @@ import pytest
 
 from failstreak.app.cli import main
 from failstreak.errors import ItemGone, StoreUnavailable
+from failstreak.inbox.local import LocalInbox
 from failstreak.state.codec import decode
-from failstreak.stores.local import LocalInbox, LocalStateStore
+from failstreak.state.local import LocalStateStore
 from tests.conftest import T0
 
 

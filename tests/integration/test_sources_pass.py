@@ -17,7 +17,7 @@ from failstreak.core.model import State, Status, now_ms
 from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import Summary
 from failstreak.state.codec import decode
-from failstreak.stores.local import LocalStateStore
+from failstreak.state.local import LocalStateStore
 from tests.integration.platform_servers import (
     FakeDatabricks,
     FakeDataiku,

@@ -8,7 +8,7 @@ import pytest
 
 from failstreak.core.model import Rejected
 from failstreak.errors import ItemGone, StoreUnavailable
-from failstreak.stores.base import Done, InboxItem
+from failstreak.inbox.base import Done, InboxItem
 from tests.fakes import InMemoryInbox
 
 

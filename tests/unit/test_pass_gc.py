@@ -9,7 +9,7 @@ import pytest
 from failstreak.app.config import Config
 from failstreak.errors import StoreUnavailable
 from failstreak.pipeline.run import Ports, run_pass
-from failstreak.stores.base import Loaded, StateStore
+from failstreak.state.base import Loaded, StateStore
 
 
 class _Store(StateStore):

@@ -8,8 +8,8 @@ from typing import BinaryIO
 
 from failstreak.app.config import Config
 from failstreak.errors import StoreUnavailable
+from failstreak.inbox.base import InboxItem
 from failstreak.pipeline.run import Ports, run_pass
-from failstreak.stores.base import InboxItem
 from tests.conftest import T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 

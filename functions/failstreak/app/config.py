@@ -506,7 +506,7 @@ def parse_config(text: str, source: str = "config", base_dir: Path | None = None
 def read_text(location: str) -> str:
     """Read a small text file from a local path or an s3:// URI."""
     if location.startswith("s3://"):
-        from failstreak.stores.s3 import read_object_text  # noqa: PLC0415 - only S3 users pay for boto3
+        from failstreak.s3client import read_object_text  # noqa: PLC0415 - only S3 users pay for boto3
 
         return read_object_text(location)
     try:

@@ -12,11 +12,12 @@ from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secr
 from failstreak.app.routing import Router
 from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.errors import ConfigError, FailstreakError
+from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.console import ConsoleNotifier
 from failstreak.pipeline.run import Ports
 from failstreak.sources.base import Source
-from failstreak.stores.base import Inbox, StateStore
+from failstreak.state.base import StateStore
 
 
 def is_s3(location: str) -> bool:
@@ -25,20 +26,20 @@ def is_s3(location: str) -> bool:
 
 def state_store(location: str) -> StateStore:
     if is_s3(location):
-        from failstreak.stores.s3 import S3StateStore  # noqa: PLC0415
+        from failstreak.state.s3 import S3StateStore  # noqa: PLC0415
 
         return S3StateStore.from_uri(location)
-    from failstreak.stores.local import LocalStateStore  # noqa: PLC0415
+    from failstreak.state.local import LocalStateStore  # noqa: PLC0415
 
     return LocalStateStore(location)
 
 
 def inbox(location: str) -> Inbox:
     if is_s3(location):
-        from failstreak.stores.s3 import S3Inbox  # noqa: PLC0415
+        from failstreak.inbox.s3 import S3Inbox  # noqa: PLC0415
 
         return S3Inbox.from_uri(location)
-    from failstreak.stores.local import LocalInbox  # noqa: PLC0415
+    from failstreak.inbox.local import LocalInbox  # noqa: PLC0415
 
     return LocalInbox(location)
 

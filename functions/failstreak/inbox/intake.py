@@ -25,8 +25,8 @@ import msgspec
 import orjson
 
 from failstreak.core.model import Execution, Rejected, Status, now_ms
+from failstreak.inbox.base import Rejoined
 from failstreak.inbox.records import ALL_STATUSES, Parsed, latest_time, no_valid_record, parse_array, parse_lines
-from failstreak.stores.base import Rejoined
 
 MIB = 1024 * 1024
 STEP = 256 * 1024  # bytes read (or inflated) at once; a block of lines is at most a step plus one line

@@ -10,11 +10,11 @@ from typing import Any
 from failstreak.app.config import Config
 from failstreak.core.model import Execution, Rejected, State, Status, iso
 from failstreak.errors import FailstreakError, ItemGone, SourceError, StoreUnavailable
+from failstreak.inbox.base import Done, Inbox, InboxItem
 from failstreak.inbox.intake import MIB, TooLarge, read_file, too_large_reason
 from failstreak.inbox.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, latest_time
 from failstreak.pipeline.summary import MAX_REJECTS_LISTED, Summary
 from failstreak.sources.base import Source
-from failstreak.stores.base import Done, Inbox, InboxItem
 
 # Rejected lines a pass keeps in memory to store in quarantine (about 1 KiB each at most); a file with more
 # rejected lines than the pass has room for is kept whole in quarantine instead (`Done.unlisted`).

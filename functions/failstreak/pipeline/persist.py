@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 from failstreak.core.model import State
 from failstreak.errors import ConflictError, FailstreakError
+from failstreak.state.base import Loaded, StateStore
 from failstreak.state.codec import Encoded, decode, encode_document
-from failstreak.stores.base import Loaded, StateStore
 
 
 class Saved(NamedTuple):

@@ -26,6 +26,7 @@ from typing import ParamSpec, TypeVar
 from failstreak.app.config import Config
 from failstreak.core import outbox
 from failstreak.core.model import State, now_ms
+from failstreak.inbox.base import Inbox, pass_folder
 from failstreak.notifiers.base import Notifier
 from failstreak.pipeline.advance import Routes, advance
 from failstreak.pipeline.collect import Collected, collect
@@ -33,8 +34,8 @@ from failstreak.pipeline.deliver import deliver
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
 from failstreak.sources.base import Source
+from failstreak.state.base import Loaded, StateStore
 from failstreak.state.codec import decode
-from failstreak.stores.base import Inbox, Loaded, StateStore, pass_folder
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -1,1 +1,1 @@
-"""The state document: its encoding (docs/state.md) and, later, its port and stores (docs/architecture.md)."""
+"""The state document: its store port, the local and S3 stores, its encoding (docs/architecture.md)."""

@@ -12,10 +12,11 @@ from typing import Any
 from failstreak.app.config import Config, parse_config
 from failstreak.app.routing import Router
 from failstreak.core.outbox import Delivery, DeliveryResult
+from failstreak.inbox.s3 import S3Inbox
 from failstreak.notifiers.base import Notifier
 from failstreak.pipeline.run import Ports
 from failstreak.state.codec import decode
-from failstreak.stores.s3 import S3Inbox, S3StateStore
+from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3
 
 T0 = 1_790_000_000_000  # 2026-09-21

@@ -17,9 +17,10 @@ import pytest
 from failstreak.app.config import Config
 from failstreak.core.model import Rejected
 from failstreak.core.outbox import LEASE_MS, Delivery, DeliveryResult
+from failstreak.inbox.base import Inbox, InboxItem
 from failstreak.notifiers.base import Notifier
 from failstreak.pipeline.run import Ports, run_pass
-from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+from failstreak.state.base import Loaded, StateStore
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import (
     Clock,

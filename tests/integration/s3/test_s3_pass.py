@@ -17,9 +17,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from failstreak.errors import FailstreakError, StateCorrupt
+from failstreak.inbox.base import InboxItem
+from failstreak.inbox.s3 import S3Inbox
 from failstreak.pipeline.run import run_pass
-from failstreak.stores.base import InboxItem
-from failstreak.stores.s3 import S3Inbox, S3StateStore
+from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3, plain_client
 from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, moved, ports
 from tests.integration.s3.s3server import SeaweedServer

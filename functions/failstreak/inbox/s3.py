@@ -1,4 +1,4 @@
-"""S3 adapters: the state document as one object written conditionally, the inbox as a prefix.
+"""The S3 inbox: execution files under a prefix, archived to the sibling processed/ and quarantine/ prefixes.
 
 Layout for `inbox: s3://bucket/failstreak/inbox/`:
 
@@ -7,18 +7,11 @@ Layout for `inbox: s3://bucket/failstreak/inbox/`:
     s3://bucket/failstreak/quarantine/YYYY/MM/DD/<pass id>/<key>              unreadable, with <key>.reason.txt
     s3://bucket/failstreak/quarantine/YYYY/MM/DD/<pass id>/<key>.rejected.jsonl   rejected lines of an ingested one
 
-The state is written with `If-Match: <etag read>` (or `If-None-Match: *` when there was none), so two passes
-can never overwrite each other: the loser gets `ConflictError`, reloads and re-applies (see monitor.py).
-
-The S3 client is built on first use, never at import time, from the standard AWS configuration chain: boto3
-itself honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3`, so the same code talks to AWS, moto's server or
-SeaweedFS. One client is shared by every adapter of the process (and across warm Lambda invocations).
 """
 
 from __future__ import annotations
 
 import io
-import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,31 +19,26 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from failstreak.core.model import Rejected
-from failstreak.errors import ConfigError, ConflictError, ItemGone, StoreUnavailable
-from failstreak.stores.base import (
-    Done,
-    Inbox,
-    InboxItem,
-    Loaded,
-    Rejoined,
-    StateStore,
-    oldest_of,
-    raise_first,
-    rejected_body,
+from failstreak.errors import ItemGone, StoreUnavailable
+from failstreak.inbox.base import Done, Inbox, InboxItem, Rejoined, oldest_of, raise_first, rejected_body
+from failstreak.s3client import (
+    CONFLICT_CODES,
+    MISSING_CODES,
+    UsesS3,
+    describe,
+    error_code,
+    parse_uri,
+    unavailable,
+    vendor_errors,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
 
+
 PROCESSED = "processed/"
 QUARANTINE = "quarantine/"
-# Reads of small objects (state, config, inbox files) are quick; a stuck connection must not eat the
-# Lambda's whole timeout, and botocore's standard retry mode already backs off on throttling and 5xx.
-CONNECT_TIMEOUT_S = 5
-READ_TIMEOUT_S = 30
-MAX_ATTEMPTS = 4
-MAX_POOL = 16
 # Inbox objects read, or moved, at once by one pass. Each is a round trip (tens of ms from a Lambda to S3)
 # that the pass used to wait out one after the other; 8 overlaps most of that wait, and stays within the
 # client's connection pool (MAX_POOL), so the workers never make botocore open and discard extra connections.
@@ -63,157 +51,7 @@ SINGLE_COPY_MAX = 5 * 1024**3
 COPY_PART = 512 * 1024 * 1024
 # S3 says a conditional write lost a race with these codes: 412 (the ETag moved on, or the key appeared),
 # 409 (a concurrent conditional write was in flight), 404 on If-Match (the document was deleted meanwhile).
-_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
-_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _NDJSON = "application/x-ndjson"
-
-_lock = threading.Lock()
-_client: S3Client | None = None
-
-
-def client() -> S3Client:
-    """The process's shared S3 client, built on first use."""
-    global _client  # noqa: PLW0603 - one client per process, reused across warm invocations
-    with _lock:
-        if _client is None:
-            import boto3  # noqa: PLC0415 - only S3 users pay for boto3
-            from botocore.config import Config  # noqa: PLC0415
-
-            config = Config(
-                connect_timeout=CONNECT_TIMEOUT_S,
-                read_timeout=READ_TIMEOUT_S,
-                retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-                max_pool_connections=MAX_POOL,
-            )
-            # A session of our own: boto3's default session is not safe to share between threads.
-            _client = boto3.session.Session().client("s3", config=config)
-        return _client
-
-
-def reset_client() -> None:
-    """Forget the shared client, so the next use builds one from the current environment (tests, endpoints)."""
-    global _client  # noqa: PLW0603
-    with _lock:
-        _client = None
-
-
-def parse_uri(uri: str) -> tuple[str, str]:
-    """`s3://bucket/key` → (bucket, key). The key may be empty (the bucket's root)."""
-    if not uri.startswith("s3://"):
-        raise ConfigError(f"{uri}: not an s3:// URI")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise ConfigError(f"{uri}: no bucket in the s3:// URI")
-    return bucket, key
-
-
-def _code(e: Exception) -> str:
-    response: dict[str, Any] = getattr(e, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code") or "")
-    if not code:
-        code = str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-    return code
-
-
-def _describe(e: Exception) -> str:
-    """One line naming the vendor error without its traceback (and never a credential)."""
-    response: dict[str, Any] | None = getattr(e, "response", None)
-    if response is not None:
-        err = response.get("Error", {})
-        code = err.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
-        message = err.get("Message") or ""
-        return f"{code}: {message}".rstrip(": ")
-    return f"{type(e).__name__}: {e}".splitlines()[0]
-
-
-def _unavailable(uri: str, doing: str, e: Exception) -> StoreUnavailable:
-    return StoreUnavailable(f"{uri}: cannot {doing}: {_describe(e)}")
-
-
-def _vendor_errors() -> tuple[type[Exception], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    return (ClientError, BotoCoreError)
-
-
-def read_object_text(uri: str, s3: S3Client | None = None) -> str:
-    """A small UTF-8 object (config, owners file) by s3:// URI. Errors name the URI."""
-    bucket, key = parse_uri(uri)
-    if not key:
-        raise ConfigError(f"{uri}: the s3:// URI names a bucket, not an object")
-    s3 = s3 or client()
-    try:
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except _vendor_errors() as e:
-        if _code(e) in _MISSING_CODES:
-            raise ConfigError(f"{uri}: no such object") from None
-        raise _unavailable(uri, "read", e) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{uri}: not UTF-8 text (byte {e.start})") from None
-
-
-class _UsesS3:
-    """An adapter with a client passed in or, by default, the process's shared one taken on first use."""
-
-    _s3: S3Client | None = None
-
-    @property
-    def s3(self) -> S3Client:
-        if self._s3 is None:
-            self._s3 = client()
-        return self._s3
-
-
-class S3StateStore(_UsesS3, StateStore):
-    """The state document in one S3 object; the version token is its ETag.
-
-    `save` writes with `If-Match` (or `If-None-Match: *` for the first write) and raises `ConflictError`
-    when another writer got there first. It stores the bytes it is given: the state codec gzips large
-    documents (statecodec.COMPRESS_ABOVE); the store only labels them `application/gzip`.
-    """
-
-    def __init__(self, bucket: str, key: str, s3: S3Client | None = None) -> None:
-        if not key or key.endswith("/"):
-            raise ConfigError(f"s3://{bucket}/{key}: the state location must name an object, not a prefix")
-        self.bucket = bucket
-        self.key = key
-        self.location = f"s3://{bucket}/{key}"
-        self._s3 = s3
-
-    @classmethod
-    def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3StateStore:
-        bucket, key = parse_uri(uri)
-        return cls(bucket, key, s3)
-
-    def load(self) -> Loaded:
-        try:
-            got = self.s3.get_object(Bucket=self.bucket, Key=self.key)
-            data = got["Body"].read()
-        except _vendor_errors() as e:
-            if _code(e) in _MISSING_CODES:
-                return Loaded(None, None)
-            raise _unavailable(self.location, "read state", e) from None
-        return Loaded(data, got["ETag"])
-
-    def save(self, data: bytes, token: str | None) -> str:
-        content_type = "application/gzip" if data[:2] == b"\x1f\x8b" else "application/json"
-        try:
-            if token is None:
-                put = self.s3.put_object(
-                    Bucket=self.bucket, Key=self.key, Body=data, ContentType=content_type, IfNoneMatch="*"
-                )
-            else:
-                put = self.s3.put_object(
-                    Bucket=self.bucket, Key=self.key, Body=data, ContentType=content_type, IfMatch=token
-                )
-        except _vendor_errors() as e:
-            code = _code(e)
-            if code in _CONFLICT_CODES or (token is not None and code in _MISSING_CODES):
-                raise ConflictError(f"{self.location}: state changed since it was read ({code})") from None
-            raise _unavailable(self.location, "write state", e) from None
-        return put["ETag"]
 
 
 def _parent(prefix: str) -> str:
@@ -237,7 +75,7 @@ class _Body(io.RawIOBase):
         try:
             data: bytes = self._body.read(len(buffer))
         except Exception as e:  # botocore and urllib3 raise many kinds of connection errors
-            raise StoreUnavailable(f"{self._uri}: cannot read: {_describe(e)}") from None
+            raise StoreUnavailable(f"{self._uri}: cannot read: {describe(e)}") from None
         n = len(data)
         buffer[:n] = data
         return n
@@ -247,7 +85,7 @@ class _Body(io.RawIOBase):
         super().close()
 
 
-class S3Inbox(_UsesS3, Inbox):
+class S3Inbox(UsesS3, Inbox):
     """Execution files under an S3 prefix, paged through however many there are.
 
     Processed objects are copied to the sibling `processed/YYYY/MM/DD/<pass id>/` prefix (the pass's folder)
@@ -293,8 +131,8 @@ class S3Inbox(_UsesS3, Inbox):
     def oldest(self, limit: int | None) -> tuple[list[InboxItem], int]:
         try:
             return oldest_of(self._listing(), limit)
-        except _vendor_errors() as e:
-            raise _unavailable(self.location, "list inbox", e) from None
+        except vendor_errors() as e:
+            raise unavailable(self.location, "list inbox", e) from None
 
     def _listing(self) -> Iterator[InboxItem]:
         """Every object under the prefix, a page at a time."""
@@ -320,11 +158,11 @@ class S3Inbox(_UsesS3, Inbox):
         uri = self._uri(self.prefix + item.key)
         try:
             got = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + item.key)
-        except _vendor_errors() as e:
-            if _code(e) in _MISSING_CODES:
+        except vendor_errors() as e:
+            if error_code(e) in MISSING_CODES:
                 # Another pass archived it after this one listed it: its runs are that pass's to count.
                 raise ItemGone(f"{uri}: gone since it was listed (archived by another pass?)") from None
-            raise _unavailable(uri, "read", e) from None
+            raise unavailable(uri, "read", e) from None
         # Called from read_many's workers too: each sets its own key, and a dict item set is atomic in CPython.
         self._read_etags[item.key] = got["ETag"]
         return io.BufferedReader(_Body(got["Body"], uri))
@@ -410,17 +248,17 @@ class S3Inbox(_UsesS3, Inbox):
                 self.s3.delete_object(Bucket=self.bucket, Key=src)
             else:
                 self.s3.delete_object(Bucket=self.bucket, Key=src, IfMatch=etag)
-        except _vendor_errors() as e:
-            code = _code(e)
-            if code in _MISSING_CODES or code in _CONFLICT_CODES:
+        except vendor_errors() as e:
+            code = error_code(e)
+            if code in MISSING_CODES or code in CONFLICT_CODES:
                 return  # deleted by a concurrent pass, or replaced since it was read (left for the next pass)
-            raise _unavailable(self._uri(src), "delete after copying", e) from None
+            raise unavailable(self._uri(src), "delete after copying", e) from None
 
     def _put(self, key: str, body: bytes, content_type: str) -> None:
         try:
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
-        except _vendor_errors() as e:
-            raise _unavailable(self._uri(key), "write", e) from None
+        except vendor_errors() as e:
+            raise unavailable(self._uri(key), "write", e) from None
 
     def archive(self, item: InboxItem, folder: str) -> None:
         self._move(item, self.archive_key(item, folder))
@@ -456,9 +294,9 @@ class S3Inbox(_UsesS3, Inbox):
                 self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
             else:
                 self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source, CopySourceIfMatch=etag)
-        except _vendor_errors() as e:
-            code = _code(e)
-            if code in _MISSING_CODES or code in _CONFLICT_CODES:
+        except vendor_errors() as e:
+            code = error_code(e)
+            if code in MISSING_CODES or code in CONFLICT_CODES:
                 return False  # moved by another pass, or replaced since it was read (left for the next pass)
-            raise _unavailable(self._uri(src), f"copy to {self._uri(dest)}", e) from None
+            raise unavailable(self._uri(src), f"copy to {self._uri(dest)}", e) from None
         return True

@@ -1,4 +1,4 @@
-"""Ports for persistence: the state store and the inbox."""
+"""The inbox port: where producers leave execution files, read oldest first, archived by the pass."""
 
 from __future__ import annotations
 
@@ -14,31 +14,6 @@ import orjson
 
 from failstreak.core.model import Rejected
 from failstreak.errors import StoreUnavailable
-
-
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    """A state document's bytes (None when it does not exist yet) and the version token it was read at."""
-
-    data: bytes | None
-    token: str | None
-
-
-class StateStore(ABC):
-    """Where the state document lives.
-
-    Contract: `load` returns the current bytes and an opaque version token; `save` writes only if the
-    document is still at `token` (None: only if it does not exist yet) and returns the new token, else
-    raises `ConflictError`. A store never overwrites a document it could not read.
-    """
-
-    location: str
-
-    @abstractmethod
-    def load(self) -> Loaded: ...
-
-    @abstractmethod
-    def save(self, data: bytes, token: str | None) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
