@@ -54,11 +54,11 @@ class Workload:
         # The steady state is written by the package's own pass: a change to what it stores makes a new one.
         # The state format's version is named on its own, not only through the codec's source digest, so that
         # a new format regenerates the workload even when the code that writes it lives elsewhere.
-        from failstreak import statecodec
+        from failstreak.state import codec
 
         return (
             f"{self.name}-j{self.jobs}-e{self.executions}-f{self.files}-h{self.history_runs}-s{self.seed}"
-            f"-v{statecodec.VERSION}-{_code_digest()}"
+            f"-v{codec.VERSION}-{_code_digest()}"
         )
 
 
@@ -76,7 +76,7 @@ def _code_digest() -> str:
 
     root = Path(failstreak.__file__).parent
     digest = hashlib.sha256()
-    for name in ("engine.py", "statecodec.py"):
+    for name in ("core/counting.py", "state/codec.py"):
         digest.update((root / name).read_bytes())
     return digest.hexdigest()[:8]
 
@@ -223,9 +223,9 @@ def prepare(w: Workload, root: Path) -> Path:
 
     Layout: `state.json` (after the history pass), `inbox/` (the fresh files), `workload.json`.
     """
-    from failstreak.config import parse_config
-    from failstreak.monitor import run_pass
-    from failstreak.wiring import ports
+    from failstreak.app.config import parse_config
+    from failstreak.app.wiring import ports
+    from failstreak.pipeline.run import run_pass
 
     out = root / w.key()
     done = out / "workload.json"

@@ -208,7 +208,7 @@ def _floor_parts(
 
 
 def floor_local(state_path: str, inbox_dir: str, first: str = "orjson", gc_paused: bool = False) -> dict[str, Any]:
-    from failstreak.stores.local import write_atomic
+    from failstreak.state.local import write_atomic
 
     def inbox() -> Iterator[bytes]:
         for dirpath, _dirs, names in os.walk(inbox_dir):
@@ -224,9 +224,9 @@ def floor_local(state_path: str, inbox_dir: str, first: str = "orjson", gc_pause
 
 
 def _compress(body: bytes) -> bytes:
-    from failstreak import statecodec
+    from failstreak.state import codec
 
-    compress = getattr(statecodec, "compress", None)
+    compress = getattr(codec, "compress", None)
     return compress(body) if compress else gzip.compress(body, compresslevel=1)
 
 
@@ -252,9 +252,9 @@ def floor_s3(state_uri: str, inbox_uri: str, first: str = "orjson", gc_paused: b
 
 
 def run_pass(config: str, now: int) -> dict[str, Any]:
-    from failstreak.config import load_config
-    from failstreak.monitor import run_pass as run
-    from failstreak.wiring import ports
+    from failstreak.app.config import load_config
+    from failstreak.app.wiring import ports
+    from failstreak.pipeline.run import run_pass as run
 
     cfg = load_config(config)
     with open(os.devnull, "w") as sink:
@@ -283,15 +283,15 @@ def run_pass(config: str, now: int) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     mode, config = argv[1], argv[2]
     opts = dict(a.split("=", 1) for a in argv[3:])
-    from failstreak.config import load_config
+    from failstreak.app.config import load_config
 
     cfg = load_config(config)
     now = int(os.environ.get("BENCH_NOW", "0"))
     if mode == "pass":
         # Imported before the clock starts, as the floor's libraries are: importing is not the pass's work (the
         # handler's import cost is measured on its own, against boto3's).
-        importlib.import_module("failstreak.monitor")
-        importlib.import_module("failstreak.wiring")
+        importlib.import_module("failstreak.pipeline.run")
+        importlib.import_module("failstreak.app.wiring")
     wall0, cpu0 = time.perf_counter(), _cpu()
     if mode == "pass":
         result = run_pass(config, now)

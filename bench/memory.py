@@ -93,7 +93,7 @@ def _pass(cfg: Path) -> dict[str, Any]:
     started = time.monotonic()
     with open(out_path, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "failstreak.cli", "run", "--json", "--config", str(cfg)], stdout=out, env=env
+            [sys.executable, "-m", "failstreak.app.cli", "run", "--json", "--config", str(cfg)], stdout=out, env=env
         )
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

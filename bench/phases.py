@@ -19,11 +19,12 @@ from bench.run import OUT
 def main(argv: list[str]) -> int:
     size = argv[1] if len(argv) > 1 else "10k"
     reps = int(argv[2]) if len(argv) > 2 else 3
-    from failstreak import monitor, statecodec
-    from failstreak.config import Config
-    from failstreak.monitor import Ports, Summary, _Collected
-    from failstreak.records import parse_file
-    from failstreak.stores.local import LocalStateStore
+    from failstreak.app.config import Config
+    from failstreak.inbox.records import parse_file
+    from failstreak.pipeline.advance import advance
+    from failstreak.pipeline.collect import Collected
+    from failstreak.pipeline.summary import Summary
+    from failstreak.state import codec
 
     src = prepare(SIZES[size], OUT / "workloads")
     files = [(p.name, p.read_bytes()) for p in sorted((src / "inbox").iterdir())]
@@ -41,15 +42,14 @@ def main(argv: list[str]) -> int:
         executions = [ex for name, data in files for ex in parse_file(name, data, details=details).executions]
         timed("parse inbox", t)
         t = time.perf_counter()
-        state = statecodec.decode(raw_state)
+        state = codec.decode(raw_state)
         timed("decode state", t)
-        got = _Collected(executions=executions)
-        ports = Ports(store=LocalStateStore(OUT / "phases-unused.json"))
+        got = Collected(executions=executions)
         t = time.perf_counter()
-        monitor._advance(cfg, ports, state, got, Summary("p", NOW), "p", NOW)
+        advance(cfg, None, state, got, Summary("p", NOW), "p", NOW)
         timed("advance (apply + rules)", t)
         t = time.perf_counter()
-        body = statecodec.encode(state)
+        body = codec.encode(state)
         timed("encode state", t)
         t = time.perf_counter()
         del state, executions, got

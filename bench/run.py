@@ -11,7 +11,7 @@ a fresh inbox, then for each repetition, in fresh child processes over fresh cop
 It reports medians of wall time, CPU time and peak RSS (the child's own VmHWM), the pass/floor ratios, the state's
 size (as stored, and compressed or raw), and executions per second; it prints a table and rewrites its own block
 of docs/performance.md. The S3 runs use a moto server on a free loopback port, started and stopped here; they
-run when `failstreak.stores.s3` is importable (else they are reported as skipped).
+run when `failstreak.inbox.s3` is importable (else they are reported as skipped).
 
     python -m bench.run --sizes 1k,10k,100k --reps 3 --stores local,s3
 """
@@ -208,7 +208,8 @@ def s3_available() -> str | None:
         import boto3  # noqa: F401
         import moto  # noqa: F401
 
-        import failstreak.stores.s3  # noqa: F401
+        import failstreak.inbox.s3
+        import failstreak.state.s3  # noqa: F401
     except ImportError as e:
         return f"not run: {e.name} is not importable"
     return None
@@ -249,7 +250,7 @@ def bench_s3(w: Workload, src: Path, reps: int) -> Row:
 IMPORTS = (
     ("boto3", "import boto3"),
     ("monitor.app (handler)", "import monitor.app"),
-    ("failstreak.monitor", "import failstreak.monitor"),
+    ("failstreak.pipeline.run", "import failstreak.pipeline.run"),
 )
 
 

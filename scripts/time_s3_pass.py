@@ -30,9 +30,9 @@ from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import Clock, Recorder, Workload, config, ports
 from tests.integration.s3.s3server import SeaweedServer
 
-from failstreak.monitor import run_pass
-from failstreak.stores import s3 as s3store
-from failstreak.stores.s3 import S3Inbox
+from failstreak import s3client as s3store
+from failstreak.inbox.s3 import S3Inbox
+from failstreak.pipeline.run import run_pass
 
 
 def _free_port() -> int:

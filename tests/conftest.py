@@ -12,8 +12,8 @@ from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from failstreak.config import Config, parse_config
-from failstreak.model import Execution, Status
+from failstreak.app.config import Config, parse_config
+from failstreak.core.model import Execution, Status
 
 # The gate (`make test`) runs the property tests on examples derived from each test itself, the same on every
 # machine, so that its verdict is the code's and not the draw's; `HYPOTHESIS_PROFILE=explore make pytest` draws

@@ -7,10 +7,12 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 
+from failstreak.core.model import Rejected
+from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.errors import ConflictError
-from failstreak.model import Rejected
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
-from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+from failstreak.inbox.base import Inbox, InboxItem
+from failstreak.notifiers.base import Notifier
+from failstreak.state.base import Loaded, StateStore
 
 
 class InMemoryStateStore(StateStore):

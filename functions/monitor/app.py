@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from failstreak import problems, wiring
-from failstreak.config import load_config
+from failstreak.app import problems, wiring
+from failstreak.app.config import load_config
+from failstreak.app.observability import log_problem, logger, metrics, record, record_failure, traced
+from failstreak.app.preflight import inbox_warnings
 from failstreak.errors import FailstreakError
-from failstreak.monitor import new_pass_id, run_pass
-from failstreak.observability import log_problem, logger, metrics, record, record_failure, traced
-from failstreak.preflight import inbox_warnings
+from failstreak.pipeline.run import new_pass_id, run_pass
 
 
 @logger.inject_lambda_context(clear_state=True)

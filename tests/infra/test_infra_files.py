@@ -8,7 +8,7 @@ from types import ModuleType
 
 import yaml
 
-from failstreak.config import parse_config
+from failstreak.app.config import parse_config
 from tests.infra.samstack import FUNCTIONS, ROOT, load_template
 
 INFRA = ROOT / "infra"

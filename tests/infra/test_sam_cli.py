@@ -134,7 +134,7 @@ def test_sam_build_ships_both_packages_whole(build: Path) -> None:
 
     # Then every source file is there, and nothing else (no caches)
     assert "monitor/__init__.py" in built
-    assert "failstreak/cli.py" in built
+    assert "failstreak/app/cli.py" in built
     assert built == sources
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from failstreak.monitor import Summary
+from failstreak.pipeline.summary import Summary
 from tests.infra.samstack import REGION, Stack, load_template
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*not supported by moto:UserWarning")
@@ -34,8 +34,8 @@ def _emitted(
         monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", namespace)
     env = load_template()["Resources"]["MonitorFunction"]["Properties"]["Environment"]["Variables"]
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", env["POWERTOOLS_SERVICE_NAME"])
-    monkeypatch.delitem(sys.modules, "failstreak.observability", raising=False)
-    observability = importlib.import_module("failstreak.observability")
+    monkeypatch.delitem(sys.modules, "failstreak.app.observability", raising=False)
+    observability = importlib.import_module("failstreak.app.observability")
     summary = Summary(pass_id="p", started_at=0, rejected=1)
     summary.delivery_failures = [
         {"job": "j", "event": "triggered", "destination": "slack:#x", "error": "channel_not_found", "retrying": False}

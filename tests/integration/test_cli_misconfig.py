@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.cli import main
-from failstreak.config import load_config, parse_config
+from failstreak.app.cli import main
+from failstreak.app.config import load_config, parse_config
 from failstreak.errors import ConfigError
 from tests.integration.test_local_pass import record
 
@@ -78,7 +78,7 @@ def test_an_unreadable_inbox_is_an_error(tmp_path: Path) -> None:
         cfg.chmod(0o644)
         # When a pass runs, then it fails in one line naming the config, the key and the reason
         run = subprocess.run(
-            [*AS_NOBODY, sys.executable, "-m", "failstreak.cli", "run", "--config", str(cfg)],
+            [*AS_NOBODY, sys.executable, "-m", "failstreak.app.cli", "run", "--config", str(cfg)],
             capture_output=True,
             text=True,
             cwd=root,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.cli import build_parser, main
-from failstreak.completion import script
-from failstreak.schema import schema_text
-from failstreak.terminal import colour_on, label
+from failstreak.app.cli import build_parser, main
+from failstreak.app.completion import script
+from failstreak.app.schema import schema_text
+from failstreak.app.terminal import colour_on, label
 from tests.integration.slack_server import SlackServer, running
 from tests.integration.test_local_pass import record
 
@@ -207,7 +207,7 @@ def test_output_never_crashes_on_a_non_utf8_stdout(workdir: Path, command: list[
     env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C", "PYTHONUTF8": "0"}
     # When the command runs with that stdout
     run = subprocess.run(
-        [sys.executable, "-m", "failstreak.cli", *args], capture_output=True, env=env, cwd=workdir, check=False
+        [sys.executable, "-m", "failstreak.app.cli", *args], capture_output=True, env=env, cwd=workdir, check=False
     )
     # Then it completes, with what the encoding cannot show escaped
     assert run.returncode == 0, run.stderr.decode(errors="replace")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.cli import main
+from failstreak.app.cli import main
 from tests.conftest import T0
 from tests.integration.platform_servers import FakeGitLab, serve
 from tests.integration.slack_server import SlackServer, running

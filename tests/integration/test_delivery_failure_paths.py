@@ -23,11 +23,11 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from failstreak import wiring
-from failstreak.config import EmailConfig, load_config
-from failstreak.monitor import run_pass
+from failstreak.app import wiring
+from failstreak.app.config import EmailConfig, load_config
 from failstreak.notifiers.email import EmailNotifier
-from failstreak.statecodec import decode
+from failstreak.pipeline.run import run_pass
+from failstreak.state.codec import decode
 from tests.conftest import T0
 from tests.integration import slack_server
 from tests.integration.smtp_server import SmtpServer, certificate, running

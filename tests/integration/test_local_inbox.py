@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from failstreak.core.model import Rejected
 from failstreak.errors import ItemGone, ItemRefused
-from failstreak.model import Rejected
-from failstreak.stores.base import InboxItem
-from failstreak.stores.local import LocalInbox
+from failstreak.inbox.base import InboxItem
+from failstreak.inbox.local import LocalInbox
 
 FOLDER = "2026/01/02/20260102T030405.678Z-0a1b2c3d"
 

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from failstreak import wiring
-from failstreak.cli import main
-from failstreak.config import load_config
+from failstreak.app import wiring
+from failstreak.app.cli import main
+from failstreak.app.config import load_config
+from failstreak.core.model import now_ms
 from failstreak.errors import FailstreakError
-from failstreak.model import now_ms
-from failstreak.monitor import Ports, run_pass
-from failstreak.statecodec import decode
-from failstreak.stores.local import LocalInbox, LocalStateStore
+from failstreak.inbox.local import LocalInbox
+from failstreak.pipeline.run import Ports, run_pass
+from failstreak.state.codec import decode
+from failstreak.state.local import LocalStateStore
 from tests.conftest import HOUR, T0
 from tests.fakes import RecordingNotifier
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.cli import main
+from failstreak.app.cli import main
 from failstreak.errors import ItemGone, StoreUnavailable
-from failstreak.statecodec import decode
-from failstreak.stores.local import LocalInbox, LocalStateStore
+from failstreak.inbox.local import LocalInbox
+from failstreak.state.codec import decode
+from failstreak.state.local import LocalStateStore
 from tests.conftest import T0
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from failstreak.cli import main
-from failstreak.config import load_config
-from failstreak.monitor import Ports, run_pass
-from failstreak.routing import Router
-from failstreak.statecodec import decode
-from failstreak.stores.local import LocalInbox, LocalStateStore
+from failstreak.app.cli import main
+from failstreak.app.config import load_config
+from failstreak.app.routing import Router
+from failstreak.inbox.local import LocalInbox
+from failstreak.pipeline.run import Ports, run_pass
+from failstreak.state.codec import decode
+from failstreak.state.local import LocalStateStore
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import RecordingNotifier
 

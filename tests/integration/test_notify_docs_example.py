@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from failstreak import wiring
-from failstreak.config import parse_config
-from failstreak.monitor import run_pass
+from failstreak.app import wiring
+from failstreak.app.config import parse_config
 from failstreak.notifiers import email_render
+from failstreak.pipeline.run import run_pass
 from tests.integration.slack_server import running
 
 pytestmark = pytest.mark.integration

@@ -19,12 +19,12 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from failstreak import wiring
-from failstreak.config import SmtpConfig, parse_config
-from failstreak.model import Event, Notification, Outcome, RunBrief, Status
-from failstreak.monitor import run_pass
-from failstreak.notifiers.base import Delivery
+from failstreak.app import wiring
+from failstreak.app.config import SmtpConfig, parse_config
+from failstreak.core.model import Event, Notification, Outcome, RunBrief, Status
+from failstreak.core.outbox import Delivery
 from failstreak.notifiers.email import EmailNotifier, SesTransport, SmtpTransport
+from failstreak.pipeline.run import run_pass
 
 pytestmark = pytest.mark.integration
 
@@ -295,7 +295,7 @@ def test_once_the_mail_service_is_unreachable_the_other_addresses_fail_fast() ->
 
 
 def test_smtp_transport_needs_its_settings() -> None:
-    from failstreak.config import EmailConfig
+    from failstreak.app.config import EmailConfig
     from failstreak.errors import ConfigError
 
     cfg = EmailConfig(sender=SENDER, transport="smtp")
@@ -304,7 +304,7 @@ def test_smtp_transport_needs_its_settings() -> None:
 
 
 def test_smtp_from_config_resolves_the_password_reference() -> None:
-    from failstreak.config import EmailConfig
+    from failstreak.app.config import EmailConfig
 
     cfg = EmailConfig.model_validate(
         {

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from failstreak import wiring
-from failstreak.config import Config, parse_config
-from failstreak.monitor import Summary, run_pass
-from failstreak.statecodec import decode
+from failstreak.app import wiring
+from failstreak.app.config import Config, parse_config
+from failstreak.pipeline.run import run_pass
+from failstreak.pipeline.summary import Summary
+from failstreak.state.codec import decode
 from tests.integration.slack_server import SlackServer, running
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import pytest
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from failstreak.model import Event, Notification, Outcome, RunBrief, Status
-from failstreak.notifiers.base import Delivery
+from failstreak.core.model import Event, Notification, Outcome, RunBrief, Status
+from failstreak.core.outbox import Delivery
 from failstreak.notifiers.slack import SlackNotifier, retry_handlers
 from tests.integration.slack_server import SlackServer, running
 
@@ -264,7 +264,7 @@ def test_a_long_digest_goes_out_as_several_messages(slack: SlackServer) -> None:
 
 
 def test_from_config_builds_a_bot_client_with_base_url_timeout_and_retry_handlers(slack: SlackServer) -> None:
-    from failstreak.config import SlackConfig
+    from failstreak.app.config import SlackConfig
 
     cfg = SlackConfig.model_validate({"token": {"env": "T"}, "base_url": slack.base_url, "timeout_seconds": 2.5})
     notifier = SlackNotifier.from_config(cfg, lambda ref: "xoxb-test-token")
@@ -281,7 +281,7 @@ def test_from_config_builds_a_bot_client_with_base_url_timeout_and_retry_handler
 
 
 def test_from_config_builds_a_webhook_client_when_a_webhook_url_is_given(slack: SlackServer) -> None:
-    from failstreak.config import SlackConfig
+    from failstreak.app.config import SlackConfig
 
     cfg = SlackConfig.model_validate({"webhook_url": {"env": "HOOK"}})
     notifier = SlackNotifier.from_config(cfg, lambda ref: slack.webhook_url)

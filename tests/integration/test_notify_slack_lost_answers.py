@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from failstreak.model import Event
+from failstreak.core.model import Event
 from tests.integration.slack_server import SlackServer, running
 from tests.integration.test_notify_slack import bot, deliver, note
 

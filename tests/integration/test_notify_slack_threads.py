@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from failstreak.model import Event
+from failstreak.core.model import Event
 from failstreak.notifiers.slack import SlackNotifier
 from tests.integration.slack_server import SlackServer, running
 from tests.integration.test_notify_slack import bot, deliver, note

@@ -11,9 +11,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from failstreak.cli import main
+from failstreak.app.cli import main
+from failstreak.app.report import build_record, write_record
 from failstreak.errors import StoreUnavailable
-from failstreak.report import build_record, write_record
 
 pytestmark = pytest.mark.integration
 

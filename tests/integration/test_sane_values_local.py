@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from failstreak import wiring
-from failstreak.cli import main
-from failstreak.config import parse_config
-from failstreak.model import Alert, JobState, Run, State, Status
-from failstreak.monitor import run_pass
-from failstreak.statecodec import decode, encode
+from failstreak.app import wiring
+from failstreak.app.cli import main
+from failstreak.app.config import parse_config
+from failstreak.core.model import Alert, JobState, Run, State, Status
+from failstreak.pipeline.run import run_pass
+from failstreak.state.codec import decode, encode
 from tests.integration.slack_server import running
 
 T = 1_794_996_400_000

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from failstreak.model import Execution, Status
+from failstreak.core.model import Execution, Status
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
 from tests.integration import platform_samples as s

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from failstreak import engine
+from failstreak.core import counting
+from failstreak.core.model import State, Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.model import State, Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
 from tests.conftest import config
@@ -246,13 +246,13 @@ def test_a_repaired_run_is_a_newer_attempt_whose_result_replaces_the_failure(api
     first = src.pull({}, NOW)
     state = State()
     cfg = config("thresholds: {consecutive: 1}")
-    engine.apply(state, first.executions, cfg.policy_for, NOW)
+    counting.apply(state, first.executions, cfg.policy_for, NOW)
     assert state.jobs["etl"].consecutive_failures == 1
 
     # When someone repairs it (same run_id and attempt_number, repair_history grows) and the next pass reads it
     api.runs[0] = databricks_run(9, "etl", None, start=NOW - 60 * MIN, end=None, repairs=[(NOW + 5 * MIN, "SUCCESS")])
     second = src.pull(first.cursor, NOW + 10 * MIN)
-    stats = engine.apply(state, second.executions, cfg.policy_for, NOW + 10 * MIN)
+    stats = counting.apply(state, second.executions, cfg.policy_for, NOW + 10 * MIN)
 
     # Then the repair is attempt 1000 of the same run, finished when the repair did, and the job is green
     [ex] = second.executions
@@ -294,7 +294,7 @@ def test_a_retry_carries_its_original_run_id_so_its_result_replaces_the_first_at
     # When the source pulls and the engine counts the runs
     pulled = source(api).pull({}, NOW)
     state = State()
-    engine.apply(state, pulled.executions, config().policy_for, NOW)
+    counting.apply(state, pulled.executions, config().policy_for, NOW)
 
     # Then both are attempts of run 20, the retry's link kept, and the job counts one successful run
     got = sorted((e.run_id, e.attempt, e.status, e.url) for e in pulled.executions)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from failstreak.core.model import Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.model import Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
 from tests.integration.platform_servers import FakeDataiku, dataiku_job, serve

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from failstreak import engine
+from failstreak.core import counting
+from failstreak.core.model import State, Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.model import State, Status, now_ms
 from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
 from tests.conftest import config
@@ -202,14 +202,14 @@ def test_a_manual_job_played_later_counts_with_its_result(api: FakeGitLab) -> No
     cfg = config("thresholds: {consecutive: 1}")
     state = State()
     first = src.pull({}, NOW)
-    engine.apply(state, first.executions, cfg.policy_for, NOW)
+    counting.apply(state, first.executions, cfg.policy_for, NOW)
     assert [(e.run_id, e.attempt, e.status) for e in first.executions] == [("5004", 40, Status.SKIPPED)]
 
     # When someone plays it, it fails (same job id, same attempt; the pipeline is updated) and the next pass reads it
     played = gitlab_pipeline(5004, "main", "failed", updated=NOW + 10 * MIN)
     api.add(played, gitlab_job(40, played, "deploy", "failed", finished=NOW + 9 * MIN, failure_reason="script_failure"))
     second = src.pull(first.cursor, NOW + 15 * MIN)
-    stats = engine.apply(state, second.executions, cfg.policy_for, NOW + 15 * MIN)
+    stats = counting.apply(state, second.executions, cfg.policy_for, NOW + 15 * MIN)
 
     # Then its failure replaces the skipped record and counts
     assert [(e.run_id, e.attempt, e.status) for e in second.executions] == [("5004", 40, Status.FAILED)]

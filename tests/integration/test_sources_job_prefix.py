@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from failstreak import wiring
-from failstreak.config import parse_config
-from failstreak.model import now_ms
-from failstreak.monitor import run_pass
-from failstreak.statecodec import decode
+from failstreak.app import wiring
+from failstreak.app.config import parse_config
+from failstreak.core.model import now_ms
+from failstreak.pipeline.run import run_pass
+from failstreak.state.codec import decode
 from tests.integration.platform_servers import FakeGitLab, gitlab_job, gitlab_pipeline, serve
 
 pytestmark = pytest.mark.integration

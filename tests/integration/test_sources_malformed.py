@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from failstreak.core.model import Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.model import Status, now_ms
 from failstreak.sources import build_one
 from tests.integration.platform_servers import Answer, FakeDatabricks, FakePlatform, databricks_run, serve
 

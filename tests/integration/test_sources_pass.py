@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from failstreak import wiring
-from failstreak.config import Config, parse_config
-from failstreak.model import State, Status, now_ms
-from failstreak.monitor import Summary, run_pass
-from failstreak.report import build_record, write_record
-from failstreak.statecodec import decode
-from failstreak.stores.local import LocalStateStore
+from failstreak.app import wiring
+from failstreak.app.config import Config, parse_config
+from failstreak.app.report import build_record, write_record
+from failstreak.core.model import State, Status, now_ms
+from failstreak.pipeline.run import run_pass
+from failstreak.pipeline.summary import Summary
+from failstreak.state.codec import decode
+from failstreak.state.local import LocalStateStore
 from tests.integration.platform_servers import (
     FakeDatabricks,
     FakeDataiku,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from failstreak.model import Event, Notification, Outcome, RunBrief, Status
+from failstreak.core.model import Event, Notification, Outcome, RunBrief, Status
 
 T0 = 1_763_884_800_000  # 2025-11-23T08:00:00Z
 HOUR = 3_600_000

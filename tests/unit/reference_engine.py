@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from failstreak.model import Execution, JobState, Outcome, State, Status, run_id_key
+from failstreak.core.model import Execution, JobState, Outcome, State, Status, run_id_key
 
 if TYPE_CHECKING:
-    from failstreak.config import JobPolicy
+    from failstreak.core.policy import JobPolicy
 
 PolicyFor = Callable[[str], "JobPolicy"]
 

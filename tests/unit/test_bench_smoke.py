@@ -14,7 +14,7 @@ import orjson
 import pytest
 from bench import generate, measure, memory, run
 
-from failstreak import statecodec
+from failstreak.state import codec
 
 TINY = generate.Workload("tiny", jobs=50, executions=2000, files=12, history_runs=12)
 
@@ -143,7 +143,7 @@ def test_floor_counts_the_faster_library_of_each_part(workload: Path, tmp_path: 
     # And the document it wrote back is the state it read
     written = (tmp_path / "run" / "state.json.floor").read_bytes()
     stored = (tmp_path / "run" / "state.json").read_bytes()
-    assert statecodec.decode(written) == statecodec.decode(stored)
+    assert codec.decode(written) == codec.decode(stored)
 
 
 def test_floor_does_not_count_a_slower_library(workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,10 +192,10 @@ def test_workload_cache_key_changes_with_the_state_format_version(monkeypatch: p
     # Given the key of a workload under the current state format
     before = TINY.key()
     # When the state format's version changes
-    monkeypatch.setattr(statecodec, "VERSION", statecodec.VERSION + 1)
+    monkeypatch.setattr(codec, "VERSION", codec.VERSION + 1)
     # Then the workload is cached under another key, which names the version
     assert TINY.key() != before
-    assert f"-v{statecodec.VERSION}-" in TINY.key()
+    assert f"-v{codec.VERSION}-" in TINY.key()
 
 
 def test_the_memory_bench_measures_a_pass_over_a_backlog_larger_than_one_pass_takes(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.config import SecretRef, load_config, parse_config, resolve_secret
+from failstreak.app.config import SecretRef, load_config, parse_config, resolve_secret
+from failstreak.core.model import Outcome, Status
 from failstreak.errors import ConfigError
-from failstreak.model import Outcome, Status
 
 
 def test_an_empty_config_gives_the_local_defaults() -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from failstreak import engine
-from failstreak.model import State, Status
+from failstreak.core import counting
+from failstreak.core.model import State, Status
 from tests.conftest import HOUR, MINUTE, T0, config, ex
 
 NOW = T0 + 1000 * HOUR
 
 
-def apply(state: State, *executions, cfg_text: str = "") -> engine.ApplyStats:  # type: ignore[no-untyped-def]
+def apply(state: State, *executions, cfg_text: str = "") -> counting.ApplyStats:  # type: ignore[no-untyped-def]
     cfg = config(cfg_text)
-    return engine.apply(state, executions, cfg.policy_for, NOW)
+    return counting.apply(state, executions, cfg.policy_for, NOW)
 
 
 def test_three_failures_in_a_row_make_a_streak_of_three() -> None:
@@ -131,10 +131,10 @@ def test_jobs_not_seen_for_the_retirement_period_are_retired() -> None:
     # Given two jobs, one last seen long ago
     state = State()
     cfg = config()
-    engine.apply(state, [ex("old", 1)], cfg.policy_for, T0)
-    engine.apply(state, [ex("new", 1)], cfg.policy_for, NOW)
+    counting.apply(state, [ex("old", 1)], cfg.policy_for, T0)
+    counting.apply(state, [ex("new", 1)], cfg.policy_for, NOW)
     # When retiring jobs unseen for 30 days
-    gone = engine.retire(state, NOW, 30 * 24 * HOUR)
+    gone = counting.retire(state, NOW, 30 * 24 * HOUR)
     # Then only the old one is gone
     assert gone == ["old"]
     assert list(state.jobs) == ["new"]

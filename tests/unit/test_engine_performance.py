@@ -17,9 +17,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failstreak import engine
-from failstreak.config import Config, parse_config
-from failstreak.model import Execution, Outcome, State, Status
+from failstreak.app.config import Config, parse_config
+from failstreak.core import counting
+from failstreak.core.model import Execution, Outcome, State, Status
 from tests.unit import reference_engine
 
 STATUSES = [Status.SUCCESS, Status.FAILED, Status.TIMED_OUT, Status.SKIPPED, Status.CANCELED, Status.RUNNING]
@@ -58,7 +58,7 @@ def _snapshot(state: State, trimmed: bool = False) -> dict[str, Any]:
         policy = CFG.policy_for(name)
         rows = []
         for r in job.runs:
-            failed = engine.outcome_of(policy, r.status) is Outcome.FAILURE
+            failed = counting.outcome_of(policy, r.status) is Outcome.FAILURE
             extras = (r.url, r.commit, r.reason) if failed or not trimmed else (None, None, None)
             rows.append((r.run_id, r.status, r.finished_at, r.attempt, *extras))
         job.runs = []
@@ -88,7 +88,7 @@ def test_optimised_engine_matches_the_reference_pass_after_pass(seed: int, jobs:
         batch = _executions(rng, jobs, size)
         rng.shuffle(batch)
         # When both engines apply them pass after pass
-        got = engine.apply(fast, batch, CFG.policy_for, now=n)
+        got = counting.apply(fast, batch, CFG.policy_for, now=n)
         want = reference_engine.apply(ref, batch, CFG.policy_for, now=n)
         # Then statistics and every job's state are identical (but for links, commits and reasons of runs that
         # did not fail, which the optimised engine does not remember)
@@ -120,7 +120,7 @@ def _steady_workload(jobs: int, per_job: int, cfg: Config) -> tuple[State, list[
         for j in range(jobs)
         for k in range(12)
     ]
-    engine.apply(state, history, cfg.policy_for, now=0)
+    counting.apply(state, history, cfg.policy_for, now=0)
     batch = []
     for j in range(jobs):
         for k in range(12, 12 + per_job):
@@ -148,7 +148,7 @@ def _work(jobs: int, per_job: int) -> tuple[int, int]:
     Execution.order_key = counted  # type: ignore[method-assign]
     try:
         with _count_calls() as calls:
-            engine.apply(state, batch, cfg.policy_for, now=1)
+            counting.apply(state, batch, cfg.policy_for, now=1)
     finally:
         Execution.order_key = original  # type: ignore[method-assign]
     return calls[0], keys[0]
@@ -182,7 +182,7 @@ def test_links_commits_and_reasons_are_remembered_for_failures_only() -> None:
         for k, status in enumerate([Status.FAILED, Status.SUCCESS, Status.SKIPPED])
     ]
     # When they are applied
-    engine.apply(state, runs, CFG.policy_for, now=0)
+    counting.apply(state, runs, CFG.policy_for, now=0)
     job = state.jobs["j"]
     # Then only the failure keeps them; the others keep id, status, time and attempt; the owner is still learnt
     assert [(r.url, r.commit, r.reason) for r in job.runs] == [("u0", "c0", "r0"), (None, None, None), (None,) * 3]
@@ -195,6 +195,6 @@ def test_links_commits_and_reasons_are_remembered_for_failures_only() -> None:
 def test_a_status_that_a_job_counts_as_failure_keeps_its_link() -> None:
     # Given a job whose override counts skipped runs as failures
     state = State()
-    engine.apply(state, [Execution("b1", "1", Status.SKIPPED, 10**12, url="u")], CFG.policy_for, now=0)
+    counting.apply(state, [Execution("b1", "1", Status.SKIPPED, 10**12, url="u")], CFG.policy_for, now=0)
     # Then its skipped run keeps its link
     assert state.jobs["b1"].runs[0].url == "u"

@@ -7,9 +7,9 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failstreak import engine
-from failstreak.config import Config
-from failstreak.model import DEFAULT_OUTCOMES, Execution, Outcome, State, Status, run_id_key
+from failstreak.app.config import Config
+from failstreak.core import counting
+from failstreak.core.model import DEFAULT_OUTCOMES, Execution, Outcome, State, Status, run_id_key
 from tests.conftest import T0, config
 
 JOBS = ["alpha", "beta", "gamma"]
@@ -68,7 +68,7 @@ def counters(state: State) -> dict[str, tuple[int, int, int, int, int]]:
 def deliver(cfg: Config, batches: list[list[Execution]]) -> State:
     state = State()
     for i, batch in enumerate(batches):
-        engine.apply(state, batch, cfg.policy_for, NOW + i)
+        counting.apply(state, batch, cfg.policy_for, NOW + i)
     return state
 
 

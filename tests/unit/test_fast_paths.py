@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failstreak.model import Execution, Status
-from failstreak.records import RecordError, _to_execution_checked, latest_time, to_execution
+from failstreak.core.model import Execution, Status
+from failstreak.inbox.records import RecordError, _to_execution_checked, latest_time, to_execution
 
 TEXT = st.one_of(
     st.none(),
@@ -99,7 +99,7 @@ def test_an_execution_stays_out_of_the_cyclic_collector() -> None:
 
 
 def test_policy_lookup_is_built_once_and_still_honours_overrides() -> None:
-    from failstreak.config import Config, parse_config
+    from failstreak.app.config import Config, parse_config
 
     cfg = Config()
     assert cfg.policy_for("a") is cfg.policy_for("b")

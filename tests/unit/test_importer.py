@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from failstreak.app.importer import import_reference
+from failstreak.core.model import State
 from failstreak.errors import ConfigError
-from failstreak.importer import import_reference
-from failstreak.model import State
 from tests.conftest import T0, config
 
 V2 = {

@@ -6,9 +6,9 @@ from typing import BinaryIO
 
 import pytest
 
+from failstreak.core.model import Rejected
 from failstreak.errors import ItemGone, StoreUnavailable
-from failstreak.model import Rejected
-from failstreak.stores.base import Done, InboxItem
+from failstreak.inbox.base import Done, InboxItem
 from tests.fakes import InMemoryInbox
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from failstreak.config import Config
-from failstreak.monitor import Ports, run_pass
+from failstreak.app.config import Config
+from failstreak.pipeline.run import Ports, run_pass
 from tests.conftest import T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from failstreak.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, read_file, too_large_reason
-from failstreak.records import parse_file
+from failstreak.inbox.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, read_file, too_large_reason
+from failstreak.inbox.records import parse_file
 from tests.conftest import T0
 
 UNBOUNDED = 1 << 40

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from failstreak.config import JobKeys, Rewrite
-from failstreak.keys import JobKeyRules
-from failstreak.model import Execution, Status
+from failstreak.app.config import JobKeys, Rewrite
+from failstreak.core.jobnames import JobKeyRules
+from failstreak.core.model import Execution, Status
 
 MATRIX = Rewrite(pattern=r"^(.+?): \[.*\]$", replace=r"\1")
 
@@ -21,7 +21,7 @@ def ex(
 def rules(
     rewrite: list[Rewrite] | None = None, include: list[str] | None = None, exclude: list[str] | None = None
 ) -> JobKeyRules:
-    return JobKeyRules(JobKeys(rewrite=rewrite or [], include=include or [], exclude=exclude or []))
+    return JobKeys(rewrite=rewrite or [], include=include or [], exclude=exclude or []).rules()
 
 
 def test_no_rules_leave_executions_untouched() -> None:

@@ -7,7 +7,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
-from failstreak.model import Event
+from failstreak.core.model import Event
 from failstreak.notifiers import email_render, slack_render
 from failstreak.notifiers.slack import classify, parse_ref
 from failstreak.notifiers.slack_render import MAX_BLOCKS, MAX_HEADER, MAX_TEXT, board, digest, escape, link

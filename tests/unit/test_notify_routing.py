@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from failstreak import routing
-from failstreak.config import Config, parse_config
+from failstreak.app import routing
+from failstreak.app.config import Config, parse_config
+from failstreak.app.routing import Router, owners_of, parse_owners, record_owners
 from failstreak.errors import ConfigError
-from failstreak.routing import Router, owners_of, parse_owners, record_owners
 from tests.unit.notify_samples import note
 
 OWNERS = """\

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from failstreak import outbox, statecodec
-from failstreak.model import Event, JobState, Notification, State
-from failstreak.notifiers.base import DeliveryResult
+from failstreak.core import outbox
+from failstreak.core.model import Event, JobState, Notification, State
+from failstreak.core.outbox import DeliveryResult
+from failstreak.state import codec
 from tests.conftest import T0
 
 
@@ -74,7 +75,7 @@ def test_delivery_results_change_no_job_but_those_they_name_as_threaded() -> Non
     state = State(jobs={n: JobState(name=n) for n in ("a", "b", "c")})
     for n in ("a", "b", "c"):
         outbox.enqueue(state, note(n), ["slack:#x"])
-    before = {n: statecodec.encode(State(jobs={n: j})) for n, j in state.jobs.items()}
+    before = {n: codec.encode(State(jobs={n: j})) for n, j in state.jobs.items()}
     # When a's trigger is delivered with a thread, b's is delivered without one and c's fails for good
     applied = outbox.apply_results(
         state,
@@ -88,7 +89,7 @@ def test_delivery_results_change_no_job_but_those_they_name_as_threaded() -> Non
     )
     # Then only a is named, and b and c are exactly as they were
     assert applied.threaded == {"a"}
-    assert {n: statecodec.encode(State(jobs={n: j})) == before[n] for n, j in state.jobs.items()} == {
+    assert {n: codec.encode(State(jobs={n: j})) == before[n] for n, j in state.jobs.items()} == {
         "a": False,
         "b": True,
         "c": True,

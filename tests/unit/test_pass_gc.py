@@ -6,10 +6,10 @@ import gc
 
 import pytest
 
-from failstreak.config import Config
+from failstreak.app.config import Config
 from failstreak.errors import StoreUnavailable
-from failstreak.monitor import Ports, run_pass
-from failstreak.stores.base import Loaded, StateStore
+from failstreak.pipeline.run import Ports, run_pass
+from failstreak.state.base import Loaded, StateStore
 
 
 class _Store(StateStore):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from failstreak.config import Config
-from failstreak.monitor import Ports, new_pass_id, run_pass
+from failstreak.app.config import Config
+from failstreak.pipeline.run import Ports, new_pass_id, run_pass
 from tests.conftest import T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-from failstreak.config import Config
+from failstreak.app.config import Config
 from failstreak.errors import StoreUnavailable
-from failstreak.monitor import Ports, run_pass
-from failstreak.stores.base import InboxItem
+from failstreak.inbox.base import InboxItem
+from failstreak.pipeline.run import Ports, run_pass
 from tests.conftest import T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from failstreak.config import Config
-from failstreak.monitor import Ports, run_pass
-from failstreak.routing import Router
+from failstreak.app.config import Config
+from failstreak.app.routing import Router
+from failstreak.pipeline.run import Ports, run_pass
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore, RecordingNotifier
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from failstreak.model import Rejected
-from failstreak.monitor import Summary
-from failstreak.problems import MAX_REJECTS_LOGGED, of_summary
+from failstreak.app.problems import MAX_REJECTS_LOGGED, of_summary
+from failstreak.core.model import Rejected
+from failstreak.pipeline.summary import Summary
 
 
 def _failure(job: str, retrying: bool) -> dict[str, object]:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from failstreak import records
-from failstreak.config import parse_config
+from failstreak.app.config import parse_config
 from failstreak.errors import ConfigError
-from failstreak.records import RecordError, parse_file, parse_time
+from failstreak.inbox import records
+from failstreak.inbox.records import RecordError, parse_file, parse_time
 
 NOW = 1_794_996_400_000  # 2026-11-18T10:06:40Z, the pass's clock
 LATEST = records.latest_time(NOW)

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from failstreak import records
-from failstreak.model import Execution, Status
-from failstreak.records import Parsed, parse_file
+from failstreak.core.model import Execution, Status
+from failstreak.inbox import records
+from failstreak.inbox.records import Parsed, parse_file
 
 T = "2026-11-18T10:06:40.000Z"
 MS = 1794996400000

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.cli import main
+from failstreak.app.cli import main
+from failstreak.app.report import build_record, ci_defaults, object_name, split_s3_uri, write_record
 from failstreak.errors import ConfigError
-from failstreak.records import parse_file
-from failstreak.report import build_record, ci_defaults, object_name, split_s3_uri, write_record
+from failstreak.inbox.records import parse_file
 
 GITHUB = {
     "GITHUB_ACTIONS": "true",

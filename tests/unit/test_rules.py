@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from failstreak import engine, rules
-from failstreak.config import Config
-from failstreak.model import Event, Mute, Notification, State
+from failstreak.app.config import Config
+from failstreak.core import alerting, counting
+from failstreak.core.model import Event, Mute, Notification, State
 from tests.conftest import HOUR, T0, config, ex
 
 
@@ -28,12 +28,12 @@ class Monitor:
 
     def evaluate(self, batch: list) -> list[Notification]:  # type: ignore[type-arg]
         self.now += HOUR
-        stats = engine.apply(self.state, batch, self.cfg.policy_for, self.now)
+        stats = counting.apply(self.state, batch, self.cfg.policy_for, self.now)
         out = []
         for name in sorted(set(stats.touched) | {n for n, j in self.state.jobs.items() if j.alert}):
             job = self.state.jobs[name]
-            mute = rules.active_mute(job, self.mutes, self.now, stats.touched.get(name))
-            n = rules.evaluate(job, self.cfg.policy_for(name), self.now, mute)
+            mute = alerting.active_mute(job, self.mutes, self.now, stats.touched.get(name))
+            n = alerting.evaluate(job, self.cfg.policy_for(name), self.now, mute)
             if n is not None:
                 out.append(n)
         return out

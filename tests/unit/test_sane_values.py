@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 
-from failstreak.config import parse_config
-from failstreak.model import Event, Execution, Status, iso
-from failstreak.monitor import Ports, run_pass
+from failstreak.app.config import parse_config
+from failstreak.app.routing import Router
+from failstreak.app.text import for_terminal
+from failstreak.core.model import Event, Execution, Status, iso
+from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.notifiers import email_render, slack_render
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.console import ConsoleNotifier, render_text
-from failstreak.routing import Router
+from failstreak.pipeline.run import Ports, run_pass
 from failstreak.sources.base import Pulled, Source
-from failstreak.statecodec import decode
-from failstreak.text import for_terminal
+from failstreak.state.codec import decode
 from tests.fakes import InMemoryInbox, InMemoryStateStore, RecordingNotifier
 from tests.unit.notify_samples import note
 

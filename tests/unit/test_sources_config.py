@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from failstreak.config import parse_config
+from failstreak.app.config import parse_config
 from failstreak.errors import ConfigError, SourceError
 from failstreak.sources import build
 from failstreak.sources.common import HttpSource

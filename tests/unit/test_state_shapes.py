@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from failstreak.core.model import Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
-from failstreak.model import Mute, OutboxEntry, State
-from failstreak.statecodec import decode, encode
+from failstreak.state.codec import decode, encode
 from tests.unit.notify_samples import note
 
 T = 1_794_996_400_000

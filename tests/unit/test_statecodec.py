@@ -6,17 +6,17 @@ import gzip
 
 import pytest
 
-from failstreak import engine
+from failstreak.core import counting
+from failstreak.core.model import Alert, Event, Mute, Notification, OutboxEntry, State
 from failstreak.errors import StateCorrupt
-from failstreak.model import Alert, Event, Mute, Notification, OutboxEntry, State
-from failstreak.statecodec import decode, encode
+from failstreak.state.codec import decode, encode
 from tests.conftest import T0, config, ex
 
 
 def sample_state() -> State:
     state = State()
     cfg = config()
-    engine.apply(state, [ex("j", 1, "success", url="https://x/1"), ex("j", 2, reason="OOM")], cfg.policy_for, T0)
+    counting.apply(state, [ex("j", 1, "success", url="https://x/1"), ex("j", 2, reason="OOM")], cfg.policy_for, T0)
     state.jobs["j"].alert = Alert(T0, ["consecutive"], T0, 0, T0, 2, first_commit="abc", announced=False)
     state.jobs["j"].threads = {"slack:#c": "123.456"}
     state.mutes.append(Mute("m", "j*", T0, until=T0 + 5, reason="deploy"))

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failstreak import statecodec
-from failstreak.model import Alert, Event, JobState, Mute, Notification, OutboxEntry, Run, State, Status
+from failstreak.core.model import Alert, Event, JobState, Mute, Notification, OutboxEntry, Run, State, Status
+from failstreak.state import codec
 
 OPT = st.one_of(st.none(), st.text(max_size=5))
 RUNS = st.builds(
@@ -31,20 +31,20 @@ RUNS = st.builds(
 def test_runs_are_stored_as_rows_and_decode_back(runs: list[Run]) -> None:
     # Given a job with any runs; When it is encoded and decoded
     state = State(jobs={"j": JobState(name="j", runs=runs)})
-    body = statecodec.encode(state)
+    body = codec.encode(state)
     # Then each run is the row [finished_at, run_id, attempt, status, url, commit, reason] and nothing is lost
     job = orjson.loads(body)["jobs"][0]
     assert job["name"] == "j"
     assert job.get("runs", []) == [
         [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason] for r in runs
     ]
-    assert statecodec.decode(body).jobs["j"].runs == runs
+    assert codec.decode(body).jobs["j"].runs == runs
 
 
 def test_an_unknown_status_in_a_row_is_reported_as_malformed_with_its_place() -> None:
-    doc = {"version": statecodec.VERSION, "jobs": [{"name": "j", "runs": [[1, "1", 0, "exploded"]]}]}
-    with pytest.raises(statecodec.StateCorrupt, match=r"malformed .*exploded.*\$\.jobs\[0\]\.runs\[0\]\[3\]"):
-        statecodec.decode(orjson.dumps(doc))
+    doc = {"version": codec.VERSION, "jobs": [{"name": "j", "runs": [[1, "1", 0, "exploded"]]}]}
+    with pytest.raises(codec.StateCorrupt, match=r"malformed .*exploded.*\$\.jobs\[0\]\.runs\[0\]\[3\]"):
+        codec.decode(orjson.dumps(doc))
 
 
 @pytest.mark.parametrize(
@@ -56,14 +56,14 @@ def test_an_unknown_status_in_a_row_is_reported_as_malformed_with_its_place() ->
 )
 def test_a_document_with_duplicate_or_unnamed_jobs_is_malformed(jobs: list[dict[str, Any]], message: str) -> None:
     # Given a version 2 document whose job list names a job twice or not at all; Then it is refused, not merged
-    with pytest.raises(statecodec.StateCorrupt, match=message):
-        statecodec.decode(orjson.dumps({"version": 2, "jobs": jobs}))
+    with pytest.raises(codec.StateCorrupt, match=message):
+        codec.decode(orjson.dumps({"version": 2, "jobs": jobs}))
 
 
 def test_a_job_filed_under_another_name_is_not_written() -> None:
     # Given a state whose map and job disagree on the name; Then encoding refuses instead of renaming the job
     with pytest.raises(ValueError, match="'b' is filed under 'a'"):
-        statecodec.encode(State(jobs={"a": JobState(name="b")}))
+        codec.encode(State(jobs={"a": JobState(name="b")}))
 
 
 def _state(jobs: int) -> State:
@@ -140,8 +140,8 @@ def _version_1(state: State) -> bytes:
             "updated_at": state.updated_at,
             "passes": state.passes,
             "jobs": {name: job(j) for name, j in state.jobs.items()},
-            "outbox": [statecodec._outbox_to_dict(e) for e in state.outbox],
-            "mutes": [statecodec._mute_to_dict(m) for m in state.mutes],
+            "outbox": [codec._outbox_to_dict(e) for e in state.outbox],
+            "mutes": [codec._mute_to_dict(m) for m in state.mutes],
             "dead_letters": state.dead_letters,
             "cursors": state.cursors,
         }
@@ -153,76 +153,76 @@ def test_a_version_1_document_reads_as_the_same_state(jobs: int) -> None:
     # Given a state as the previous release stored it
     state = _state(jobs)
     # When it is read; Then it is the same state, and the next save writes version 2
-    assert statecodec.decode(_version_1(state)) == state
-    assert statecodec.decode(gzip.compress(_version_1(state))) == state
-    assert orjson.loads(statecodec.encode(statecodec.decode(_version_1(state))))["version"] == 2
+    assert codec.decode(_version_1(state)) == state
+    assert codec.decode(gzip.compress(_version_1(state))) == state
+    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == 2
 
 
 def test_fields_at_their_default_are_not_stored() -> None:
     # Given a job with nothing but a name; Then its stored object is just the name
-    body = statecodec.encode(State(jobs={"quiet": JobState(name="quiet")}))
+    body = codec.encode(State(jobs={"quiet": JobState(name="quiet")}))
     assert orjson.loads(body)["jobs"] == [{"name": "quiet"}]
 
 
 def test_large_documents_are_gzipped_and_read_back() -> None:
     # Given a state whose JSON is larger than the threshold
     state = _state(40)
-    plain = statecodec.encode(state, compress_above=float("inf"))
-    packed = statecodec.encode(state, compress_above=100)
+    plain = codec.encode(state, compress_above=float("inf"))
+    packed = codec.encode(state, compress_above=100)
     # Then it is written as gzip of the same JSON, and decodes to the same state
     assert packed[:2] == b"\x1f\x8b"
     assert gzip.decompress(packed) == plain
-    assert statecodec.decode(packed) == statecodec.decode(plain) == state
+    assert codec.decode(packed) == codec.decode(plain) == state
 
 
 def test_small_documents_stay_plain_json() -> None:
-    body = statecodec.encode(_state(2))
+    body = codec.encode(_state(2))
     assert body[:1] == b"{"
-    assert len(body) < statecodec.COMPRESS_ABOVE
+    assert len(body) < codec.COMPRESS_ABOVE
 
 
 @pytest.mark.parametrize("jobs", [0, 1, 7, 9])
 def test_a_large_document_is_gzip_members_that_read_as_one_document(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given jobs encoded three at a time, and a threshold every document crosses
-    monkeypatch.setattr(statecodec, "JOBS_PER_MEMBER", 3)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
     state = _state(jobs)
-    encoded = statecodec.encode_document(state, compress_above=10)
+    encoded = codec.encode_document(state, compress_above=10)
     # Then the body is the gzip of exactly the plain document, one member per slice of jobs plus head and tail
-    assert gzip.decompress(encoded.body) == statecodec.encode(state, compress_above=float("inf"))
+    assert gzip.decompress(encoded.body) == codec.encode(state, compress_above=float("inf"))
     assert encoded.members is not None
     assert len(encoded.members) == -(-jobs // 3)
-    assert statecodec.decode(encoded.body) == state
+    assert codec.decode(encoded.body) == state
 
 
 def test_writing_again_reuses_unchanged_jobs_and_gives_the_bytes_of_a_fresh_encoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a state saved once, jobs encoded three at a time
-    monkeypatch.setattr(statecodec, "JOBS_PER_MEMBER", 3)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
     state = _state(9)
-    first = statecodec.encode_document(state, compress_above=10)
+    first = codec.encode_document(state, compress_above=10)
     assert first.members is not None
     # When one job gets a thread reference and the outbox and dead letters change, as delivery results do
     state.jobs["job-4"].threads["slack:#new"] = "9.9"
     state.outbox.clear()
     state.dead_letters.append({"id": "y"})
-    again = statecodec.encode_document(state, compress_above=10, since=first, changed={"job-4"})
+    again = codec.encode_document(state, compress_above=10, since=first, changed={"job-4"})
     # Then only the slice holding that job is encoded again, and the document is the fresh one
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, first.members, strict=True)] == [True, False, True]
-    assert gzip.decompress(again.body) == statecodec.encode(state, compress_above=float("inf"))
-    assert statecodec.decode(again.body) == state
+    assert gzip.decompress(again.body) == codec.encode(state, compress_above=float("inf"))
+    assert codec.decode(again.body) == state
 
 
 def test_a_different_set_of_jobs_is_encoded_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a state saved once; When a job is added (the previous encoding no longer lines up)
-    monkeypatch.setattr(statecodec, "JOBS_PER_MEMBER", 3)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
     state = _state(6)
-    first = statecodec.encode_document(state, compress_above=10)
+    first = codec.encode_document(state, compress_above=10)
     state.jobs["job-new"] = JobState(name="job-new")
-    again = statecodec.encode_document(state, compress_above=10, since=first, changed=())
+    again = codec.encode_document(state, compress_above=10, since=first, changed=())
     # Then nothing is reused and the new job is written
     assert first.members is not None
     assert again.members is not None
     assert not any(a is b for a, b in zip(again.members, first.members, strict=False))
-    assert "job-new" in statecodec.decode(again.body).jobs
+    assert "job-new" in codec.decode(again.body).jobs

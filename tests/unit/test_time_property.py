@@ -8,9 +8,9 @@ from datetime import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failstreak import records
-from failstreak.config import parse_config
-from failstreak.monitor import Ports, run_pass
+from failstreak.app.config import parse_config
+from failstreak.inbox import records
+from failstreak.pipeline.run import Ports, run_pass
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 
 NOW = 1_794_996_400_000

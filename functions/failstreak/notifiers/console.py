@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from failstreak.model import Notification
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.app.text import for_terminal
+from failstreak.core.model import Notification
+from failstreak.core.outbox import Delivery, DeliveryResult
+from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.render import EVENT_ICON, EVENT_TITLE, details, failing_links, headline, strip
-from failstreak.text import for_terminal
 
 
 def render_text(n: Notification) -> str:

@@ -17,14 +17,15 @@ from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
+from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.errors import ConfigError, DeliveryError
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.email_render import mime, render
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
-    from failstreak.config import EmailConfig, SmtpConfig
+    from failstreak.app.config import EmailConfig, SmtpConfig
 
 RETRYABLE_SES = frozenset(
     {

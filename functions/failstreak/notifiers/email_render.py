@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from failstreak.model import Notification
+from failstreak.core.model import Notification
 from failstreak.notifiers.console import render_text
 from failstreak.notifiers.render import (
     EVENT_ICON,

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from failstreak.model import Event, Notification, Outcome, iso
+from failstreak.core.model import Event, Notification, Outcome, iso
 
 MARK = {Outcome.SUCCESS: "✅", Outcome.FAILURE: "❌", Outcome.IGNORED: "⚪"}
 EVENT_TITLE = {Event.TRIGGERED: "Failing", Event.REMINDER: "Still failing", Event.RESOLVED: "Fixed"}

@@ -36,12 +36,13 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from failstreak.model import Event, Notification
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak.core.model import Event, Notification
+from failstreak.core.outbox import Delivery, DeliveryResult
+from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.slack_render import SlackMessage, board, digest
 
 if TYPE_CHECKING:
-    from failstreak.config import SlackConfig
+    from failstreak.app.config import SlackConfig
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from failstreak.model import Event, Notification
+from failstreak.core.model import Event, Notification
 from failstreak.notifiers.render import (
     EVENT_ICON,
     EVENT_TITLE,

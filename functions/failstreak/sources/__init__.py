@@ -13,7 +13,7 @@ from failstreak.errors import ConfigError
 from failstreak.sources.base import Pulled, Source
 
 if TYPE_CHECKING:
-    from failstreak.config import Config
+    from failstreak.app.config import Config
 
 __all__ = ["Pulled", "Source", "build"]
 

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from failstreak.model import Execution
+from failstreak.core.model import Execution
 
 
 @dataclass(slots=True)

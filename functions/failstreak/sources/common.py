@@ -13,9 +13,9 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from failstreak.config import SecretRef, did_you_mean, explain_error, resolve_secret
+from failstreak.app.config import SecretRef, did_you_mean, explain_error, resolve_secret
+from failstreak.core.model import Execution, iso
 from failstreak.errors import ConfigError, FailstreakError, SourceError
-from failstreak.model import Execution, iso
 from failstreak.sources.base import Pulled, Source
 from failstreak.sources.http import Session
 

@@ -29,9 +29,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from failstreak.config import SecretRef
-from failstreak.model import Execution, Status
-from failstreak.records import parse_time
+from failstreak.app.config import SecretRef
+from failstreak.core.model import Execution, Status
+from failstreak.inbox.records import parse_time
 from failstreak.sources.common import HOUR_MS, BaseSourceConfig, HttpSource, text
 from failstreak.sources.http import Session
 

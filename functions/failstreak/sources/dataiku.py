@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 from pydantic import Field, field_validator
 
-from failstreak.config import SecretRef
-from failstreak.model import Execution, Status
-from failstreak.records import parse_time
+from failstreak.app.config import SecretRef
+from failstreak.core.model import Execution, Status
+from failstreak.inbox.records import parse_time
 from failstreak.sources.common import BaseSourceConfig, HttpSource, text
 from failstreak.sources.http import Session
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import quote
 
-from failstreak.config import SecretRef
-from failstreak.model import Execution, Status, iso
-from failstreak.records import parse_time
+from failstreak.app.config import SecretRef
+from failstreak.core.model import Execution, Status, iso
+from failstreak.inbox.records import parse_time
 from failstreak.sources.common import MINUTE_MS, BaseSourceConfig, HttpSource, text
 from failstreak.sources.http import Session
 

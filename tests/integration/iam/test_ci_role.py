@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto.core import enable_iam_authentication
 
-from failstreak.cli import main
+from failstreak.app.cli import main
 from tests.infra.samstack import ACCOUNT, REGION
 from tests.integration.iam.calls import Account, all_requests, recording
 from tests.integration.iam.policy import denied

@@ -21,8 +21,8 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-from failstreak import secrets
-from failstreak.stores import s3 as s3store
+from failstreak import s3client as s3store
+from failstreak.app import secrets
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
 from tests.integration.iam.calls import Account, Call, all_requests, recording, requests_for
 from tests.integration.iam.policy import Request, allowed, denied

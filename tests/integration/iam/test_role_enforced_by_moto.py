@@ -15,11 +15,11 @@ import boto3
 import pytest
 from moto.core import enable_iam_authentication
 
-from failstreak import wiring
-from failstreak.config import load_config
+from failstreak import s3client as s3store
+from failstreak.app import wiring
+from failstreak.app.config import load_config
 from failstreak.errors import StoreUnavailable
-from failstreak.monitor import run_pass
-from failstreak.stores import s3 as s3store
+from failstreak.pipeline.run import run_pass
 from tests.infra.samstack import REGION, Stack, deploy, role_statements
 
 pytestmark = [

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from failstreak.stores import s3 as s3store
+from failstreak import s3client as s3store
 from tests.integration.s3.backends import S3
 from tests.integration.s3.s3server import SeaweedServer
 

@@ -9,12 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from failstreak.config import Config, parse_config
-from failstreak.monitor import Ports
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
-from failstreak.routing import Router
-from failstreak.statecodec import decode
-from failstreak.stores.s3 import S3Inbox, S3StateStore
+from failstreak.app.config import Config, parse_config
+from failstreak.app.routing import Router
+from failstreak.core.outbox import Delivery, DeliveryResult
+from failstreak.inbox.s3 import S3Inbox
+from failstreak.notifiers.base import Notifier
+from failstreak.pipeline.run import Ports
+from failstreak.state.codec import decode
+from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3
 
 T0 = 1_790_000_000_000  # 2026-09-21

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from failstreak.cli import main
+from failstreak.app.cli import main
 from tests.integration.s3.backends import S3
 from tests.integration.slack_server import SlackServer, running
 

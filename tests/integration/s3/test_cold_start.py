@@ -22,10 +22,13 @@ NOT_AT_IMPORT = (
     "failstreak.sources.github",
     "failstreak.notifiers.slack",
     "failstreak.notifiers.email",
-    "failstreak.stores.s3",
-    "failstreak.stores.local",
-    "failstreak.secrets",
-    "failstreak.cli",
+    "failstreak.s3client",
+    "failstreak.inbox.s3",
+    "failstreak.inbox.local",
+    "failstreak.state.s3",
+    "failstreak.state.local",
+    "failstreak.app.secrets",
+    "failstreak.app.cli",
     "aws_lambda_powertools.utilities.parameters",
 )
 
@@ -35,5 +38,5 @@ def test_importing_the_handler_loads_no_backend_the_pass_may_not_need() -> None:
     code = "import json, sys, monitor.app; print(json.dumps(sorted(sys.modules)))"
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout))
     # Then it has the handler's own needs and none of the optional backends
-    assert {"failstreak.monitor", "failstreak.wiring", "aws_lambda_powertools.metrics"} <= loaded
+    assert {"failstreak.pipeline.run", "failstreak.app.wiring", "aws_lambda_powertools.metrics"} <= loaded
     assert sorted(m for m in loaded if m.startswith(NOT_AT_IMPORT)) == []

@@ -39,7 +39,7 @@ class LambdaContext:
 
 def fresh_handler(monkeypatch: pytest.MonkeyPatch) -> Handler:
     """Import the handler module as a cold start does, so powertools reads the environment set by the test."""
-    for name in ("monitor.app", "failstreak.observability"):
+    for name in ("monitor.app", "failstreak.app.observability"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     # A process configures its powertools logger once; forget that, so it writes to this test's stdout.
     configured = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
@@ -196,7 +196,7 @@ def test_the_handler_works_with_the_tracer_when_x_ray_is_off(
     # Given tracing not switched off by configuration, outside an X-Ray-enabled Lambda (no daemon)
     monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED")
     handler = fresh_handler(monkeypatch)
-    from failstreak import observability
+    from failstreak.app import observability
 
     # When the handler runs, then powertools' Tracer wraps it, disabled, and the pass completes
     result = handler({}, LambdaContext())
@@ -212,7 +212,7 @@ def test_the_handler_runs_untraced_when_the_x_ray_sdk_is_not_installed(
     # Given tracing not switched off, but a deployment package without aws-xray-sdk
     monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED")
     handler = fresh_handler(monkeypatch)
-    from failstreak import observability
+    from failstreak.app import observability
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.cli import main
+from failstreak.app.cli import main
 from tests.integration.platform_servers import FakeGitHub, serve
 from tests.integration.s3.backends import S3
 from tests.integration.s3.test_lambda_handler import LambdaContext, fresh_handler, json_lines

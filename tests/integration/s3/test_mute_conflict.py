@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from failstreak.cli import main
-from failstreak.statecodec import decode
-from failstreak.stores import s3 as s3store
+from failstreak import s3client as s3store
+from failstreak.app.cli import main
+from failstreak.state.codec import decode
 from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from failstreak import wiring
-from failstreak.config import parse_config
-from failstreak.monitor import run_pass
+from failstreak.app import wiring
+from failstreak.app.config import parse_config
+from failstreak.pipeline.run import run_pass
 from tests.integration.s3.backends import S3
 from tests.integration.slack_server import SlackServer, running
 

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from failstreak.monitor import Summary, run_pass
+from failstreak.pipeline.run import run_pass
+from failstreak.pipeline.summary import Summary
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, pending_outbox, ports
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from failstreak.config import Config
-from failstreak.model import Rejected
-from failstreak.monitor import Ports, run_pass
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
-from failstreak.outbox import LEASE_MS
-from failstreak.stores.base import Inbox, InboxItem, Loaded, StateStore
+from failstreak.app.config import Config
+from failstreak.core.model import Rejected
+from failstreak.core.outbox import LEASE_MS, Delivery, DeliveryResult
+from failstreak.inbox.base import Inbox, InboxItem
+from failstreak.notifiers.base import Notifier
+from failstreak.pipeline.run import Ports, run_pass
+from failstreak.state.base import Loaded, StateStore
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import (
     Clock,

@@ -20,14 +20,15 @@ from typing import Any
 
 import pytest
 
-from failstreak.config import parse_config
-from failstreak.monitor import Ports, run_pass
-from failstreak.notifiers.base import Delivery, DeliveryResult, Notifier
+from failstreak import s3client as s3store
+from failstreak.app.config import parse_config
+from failstreak.app.routing import Router
+from failstreak.core.outbox import LEASE_MS, Delivery, DeliveryResult
+from failstreak.inbox.s3 import INBOX_WORKERS, S3Inbox
+from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.slack import SlackNotifier
-from failstreak.outbox import LEASE_MS
-from failstreak.routing import Router
-from failstreak.stores import s3 as s3store
-from failstreak.stores.s3 import INBOX_WORKERS, S3Inbox, S3StateStore
+from failstreak.pipeline.run import Ports, run_pass
+from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import Clock, Recorder, config, ports
 from tests.integration.s3.test_s3_crash import Crash, outcome, upload

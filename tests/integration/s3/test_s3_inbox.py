@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from botocore.stub import Stubber
 
+from failstreak.core.model import Rejected
 from failstreak.errors import ItemGone, StoreUnavailable
-from failstreak.model import Rejected
-from failstreak.stores.base import InboxItem
-from failstreak.stores.s3 import S3Inbox
+from failstreak.inbox.base import InboxItem
+from failstreak.inbox.s3 import S3Inbox
 from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def one_waiting(s3: S3, name: str = "a.jsonl", body: bytes = LINE) -> tuple[S3In
     return inbox, item
 
 
-# A pass's folder under processed/ and quarantine/ (stores.base.pass_folder).
+# A pass's folder under processed/ and quarantine/ (inbox.base.pass_folder).
 FOLDER = "2026/01/02/20260102T030405.678Z-0a1b2c3d"
 
 

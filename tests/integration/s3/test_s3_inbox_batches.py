@@ -15,11 +15,12 @@ from typing import Any, BinaryIO
 
 import pytest
 
+from failstreak.core.outbox import LEASE_MS
 from failstreak.errors import StoreUnavailable
-from failstreak.monitor import Summary, run_pass
-from failstreak.outbox import LEASE_MS
-from failstreak.stores.base import Done
-from failstreak.stores.s3 import S3Inbox
+from failstreak.inbox.base import Done
+from failstreak.inbox.s3 import S3Inbox
+from failstreak.pipeline.run import run_pass
+from failstreak.pipeline.summary import Summary
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, moved, ports
 

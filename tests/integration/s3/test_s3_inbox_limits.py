@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.monitor import run_pass
-from failstreak.stores.s3 import PREFETCH_BYTES
+from failstreak.inbox.s3 import PREFETCH_BYTES
+from failstreak.pipeline.run import run_pass
 from tests.integration.childpass import GIB, run_child
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import T0, Clock, Recorder, config, moved, ports

@@ -17,9 +17,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from failstreak.errors import FailstreakError, StateCorrupt
-from failstreak.monitor import run_pass
-from failstreak.stores.base import InboxItem
-from failstreak.stores.s3 import S3Inbox, S3StateStore
+from failstreak.inbox.base import InboxItem
+from failstreak.inbox.s3 import S3Inbox
+from failstreak.pipeline.run import run_pass
+from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3, plain_client
 from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, moved, ports
 from tests.integration.s3.s3server import SeaweedServer
@@ -110,7 +111,7 @@ def moto_server() -> Iterator[str]:
 def _cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
     return subprocess.run(
-        [sys.executable, "-m", "failstreak.cli", *args],
+        [sys.executable, "-m", "failstreak.app.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -10,11 +10,13 @@ import threading
 import pytest
 from botocore.stub import Stubber
 
+from failstreak import s3client as s3store
+from failstreak.core.model import JobState, State
 from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
-from failstreak.model import JobState, State
-from failstreak.statecodec import COMPRESS_ABOVE, decode, encode
-from failstreak.stores import s3 as s3store
-from failstreak.stores.s3 import S3StateStore, read_object_text
+from failstreak.s3client import read_object_text
+from failstreak.state.base import Loaded
+from failstreak.state.codec import COMPRESS_ABOVE, decode, encode
+from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
@@ -72,7 +74,7 @@ def test_a_save_at_the_current_etag_replaces_the_document(s3: S3) -> None:
     # When it is saved at that ETag
     new = store.save(b'{"version": 1, "passes": 2}', token)
     # Then the new content is there at the new ETag
-    assert store.load() == s3store.Loaded(b'{"version": 1, "passes": 2}', new)
+    assert store.load() == Loaded(b'{"version": 1, "passes": 2}', new)
 
 
 def test_a_document_deleted_since_it_was_read_is_a_conflict(s3: S3) -> None:
@@ -205,7 +207,7 @@ def test_a_uri_without_a_bucket_is_a_config_error() -> None:
 
 def test_importing_the_s3_module_builds_no_client_and_imports_no_boto3() -> None:
     # Given a fresh interpreter, when the adapter module is imported
-    code = "import sys, failstreak.stores.s3 as m; print(m._client is None, 'boto3' in sys.modules)"
+    code = "import sys, failstreak.s3client as m; print(m._client is None, 'boto3' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     # Then no client exists and boto3 is not loaded yet
     assert out.split() == ["True", "False"]

@@ -10,10 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from failstreak import secrets, wiring
-from failstreak.config import SecretRef, parse_config, resolve_secret
+from failstreak.app import secrets, wiring
+from failstreak.app.config import SecretRef, parse_config, resolve_secret
 from failstreak.errors import ConfigError
-from failstreak.monitor import run_pass
+from failstreak.pipeline.run import run_pass
 from tests.integration.slack_server import running
 
 pytestmark = pytest.mark.integration

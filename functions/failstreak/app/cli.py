@@ -1,0 +1,557 @@
+"""The command line (docs/cli.md): `run`, `status`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`, `report`,
+`schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from failstreak import __version__
+from failstreak.app.config import Config, load_config
+from failstreak.app.problems import Problem
+from failstreak.app.terminal import label, make_safe
+from failstreak.app.text import for_terminal
+from failstreak.core.model import JobState, Mute, State, iso, now_ms
+from failstreak.errors import ConfigError, FailstreakError
+from failstreak.state.codec import decode
+
+EXIT_FAILED = 1
+
+
+def _fail(message: str) -> int:
+    print(f"failstreak: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _job_row(job: JobState) -> dict[str, Any]:
+    return {
+        "consecutive_failures": job.consecutive_failures,
+        "window_failures": job.window_failures,
+        "window_size": job.window_size,
+        "total_runs": job.total_runs,
+        "total_failures": job.total_failures,
+        "alerting": job.alert is not None,
+        "alerting_since": iso(job.alert.triggered_at) if job.alert else None,
+        "reasons": list(job.alert.reasons) if job.alert else [],
+        "first_seen": iso(job.first_seen),
+        "last_seen": iso(job.last_seen),
+        "last_success": iso(job.last_success),
+        "last_failure": iso(job.last_failure),
+        "owner": job.owner,
+    }
+
+
+def status_table(cfg: Config, state: State, now: int) -> str:
+    """Jobs as a text table: alerting first, then longest streak, then name."""
+    from failstreak.core.alerting import mute_covering  # noqa: PLC0415
+    from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415
+
+    mutes = all_mutes(cfg, state, now)
+    ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
+    shown = {j.name: for_terminal(j.name) for j in ordered}
+    width = max([len("JOB"), *(len(name) for name in shown.values())])
+    width = min(width, 60)
+    lines = [f"{'JOB':<{width}}  STREAK  WINDOW  TOTAL (FAILED)  STATE"]
+    for j in ordered:
+        policy = cfg.policy_for(j.name)
+        label = f"ALERTING ({', '.join(j.alert.reasons)})" if j.alert else "ok"
+        mute = mute_covering(j, mutes, now)
+        if mute is not None:
+            label += f", muted{': ' + for_terminal(mute.reason) if mute.reason else ''}"
+        if policy.window != cfg.thresholds.window:
+            label += f"  [window {policy.window}]"
+        window = f"{j.window_failures}/{j.window_size}"
+        name = shown[j.name] if len(shown[j.name]) <= width else shown[j.name][: width - 1] + "…"
+        lines.append(
+            f"{name:<{width}}  {j.consecutive_failures:>6}  {window:>6}  "
+            f"{j.total_runs:>5} ({j.total_failures:>5})  {label}"
+        )
+    alerting = sum(1 for j in ordered if j.alert)
+    lines.append(f"{len(ordered)} jobs, {alerting} alerting")
+    return "\n".join(lines)
+
+
+def warn(problem: Problem) -> None:
+    """One problem of a pass on stderr: `failstreak: warning: ...` or `failstreak: error: ...`."""
+    print(f"failstreak: {label(problem.level_name)} {for_terminal(problem.message)}", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from failstreak.app import problems, wiring  # noqa: PLC0415
+    from failstreak.app.preflight import inbox_warnings  # noqa: PLC0415
+    from failstreak.pipeline.run import run_pass  # noqa: PLC0415
+    from failstreak.pipeline.summary import summary_text  # noqa: PLC0415
+
+    cfg = load_config(args.config)
+    for message in inbox_warnings(cfg):
+        warn(Problem(problems.WARNING, message))
+    console = sys.stderr if args.json else sys.stdout
+    summary = run_pass(cfg, wiring.ports(cfg, console=console))
+    for problem in problems.of_summary(summary):
+        warn(problem)
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+    else:
+        print(summary_text(summary.to_dict(), details=False))
+    return 0
+
+
+def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
+    """The store, its loaded document and the decoded state. `must_exist`: a state that does not exist yet is an
+    error naming where it was looked for, so a command run with the wrong config says so instead of showing
+    (or muting in) an empty state nobody reads."""
+    from failstreak.app import wiring  # noqa: PLC0415
+
+    store = wiring.state_store(cfg.state)
+    loaded = store.load()
+    if loaded.data is None and must_exist:
+        raise ConfigError(
+            f"no state at {store.location} (config: {cfg.source}); no pass has saved one there. "
+            "Check --config or $FAILSTREAK_CONFIG, run a pass first, or give --create to start a new state"
+        )
+    return store, loaded, decode(loaded.data, store.location)
+
+
+def _pending_row(e: Any) -> dict[str, Any]:
+    return {
+        "job": e.notification.job,
+        "event": e.notification.event.value,
+        "destination": e.destination,
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+    }
+
+
+def _dead_row(d: dict[str, Any]) -> dict[str, Any]:
+    row = {k: d.get(k) for k in ("job", "event", "destination", "error", "attempts")}
+    row["at"] = iso(d["at"]) if isinstance(d.get("at"), int) else None
+    return row
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    store, _, state = _load_state(cfg)
+    pending = [_pending_row(e) for e in state.outbox]
+    dead = [_dead_row(d) for d in state.dead_letters]
+    if args.json:
+        doc = {
+            "state": store.location,
+            "jobs": {name: _job_row(j) for name, j in sorted(state.jobs.items())},
+            "pending_notifications": len(state.outbox),
+            "pending": pending,
+            "dead_letters": dead,
+            "updated_at": iso(state.updated_at),
+        }
+        print(json.dumps(doc, ensure_ascii=False))
+        return 0
+    print(f"state: {store.location} (updated {iso(state.updated_at)})")
+    print(status_table(cfg, state, now_ms()))
+    if pending:
+        print(f"{len(pending)} notifications pending:")
+        for p in pending:
+            print(f"  {p['event']} of {p['job']} to {p['destination']}: {p['attempts']} attempts, {p['last_error']}")
+    if dead:
+        print(f"{len(dead)} dead letters (given up, not retried):")
+        for d in dead:
+            print(f"  {d['at']}  {d['event']} of {d['job']} to {d['destination']}: {d['error']}")
+    return 0
+
+
+def _parse_when(text: str) -> int:
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--until: {text!r} is not an ISO 8601 time") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _update_state(cfg: Config, change: Any, what: str, *, create: bool = False) -> tuple[Any, str]:
+    """Apply `change(state)` with a conditional write, retrying on conflict; (its result, the state's location).
+
+    `what` names the change in the error given when the state keeps changing, so the user knows it was not saved.
+    """
+    from failstreak.pipeline.persist import save_with_retry  # noqa: PLC0415
+
+    store, loaded, state = _load_state(cfg, must_exist=not create)
+    result = [change(state)]
+
+    def redo(fresh: State) -> None:
+        result[0] = change(fresh)
+
+    gave_up = (
+        f"{store.location}: state kept changing; gave up after {cfg.save_attempts} conflicting writes; {what} not saved"
+    )
+    save_with_retry(store, loaded, state, redo, attempts=cfg.save_attempts, gave_up=gave_up)
+    return result[0], store.location
+
+
+def _mute_end(args: argparse.Namespace, now: int) -> int | None:
+    """When the mute ends, from --until or --hours (never both); ConfigError for a time already past."""
+    if args.until and args.hours is not None:
+        raise ConfigError("mute: give --until or --hours, not both")
+    if args.hours is not None:
+        if not args.hours > 0:
+            raise ConfigError(f"mute: --hours must be more than 0, not {args.hours:g}")
+        return now + int(timedelta(hours=args.hours).total_seconds() * 1000)
+    if args.until:
+        until = _parse_when(args.until)
+        if until <= now:
+            raise ConfigError(f"mute: --until {args.until} is in the past (now is {iso(now)})")
+        return until
+    return None
+
+
+def cmd_mute(args: argparse.Namespace) -> int:
+    from failstreak.app.config import check_pattern  # noqa: PLC0415
+    from failstreak.core.alerting import mute_id  # noqa: PLC0415
+
+    try:
+        check_pattern(args.pattern)
+    except ValueError as e:
+        raise ConfigError(f"mute: {e}") from None
+    if args.runs is not None and args.runs < 1:
+        raise ConfigError(f"mute: --runs must be 1 or more, not {args.runs}")
+    cfg = load_config(args.config)
+    now = now_ms()
+    until = _mute_end(args, now)
+    if until is None and args.runs is None and not args.until_success:
+        return _fail("mute: give --until, --hours, --runs or --until-success")
+    mute = Mute(
+        id=mute_id(args.pattern, until, args.runs, args.until_success, now),
+        match=args.pattern,
+        created_at=now,
+        until=until,
+        runs=args.runs,
+        until_success=args.until_success,
+        reason=args.reason,
+    )
+    _, where = _update_state(cfg, lambda state: state.mutes.append(mute), "mute", create=args.create)
+    if args.json:
+        print(json.dumps({"state": where, "mute": _mute_row(mute)}, ensure_ascii=False))
+    else:
+        print(f"muted {args.pattern} (id {mute.id}) in {where}")
+    return 0
+
+
+def cmd_unmute(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+
+    def change(state: Any) -> int:
+        before = len(state.mutes)
+        state.mutes = [m for m in state.mutes if args.what not in (m.id, m.match)]
+        return int(before - len(state.mutes))
+
+    removed, where = _update_state(cfg, change, "unmute")
+    if not removed:
+        return _fail(f"unmute: no mute with id or pattern {args.what!r} in {where}")
+    print(f"removed {removed} mute(s) from {where}")
+    return 0
+
+
+def _mute_row(m: Mute) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "match": m.match,
+        "until": iso(m.until) if m.until else None,
+        "runs": m.runs,
+        "until_success": m.until_success,
+        "reason": m.reason,
+    }
+
+
+def cmd_mutes(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    store, _, state = _load_state(cfg)
+    if args.json:
+        rows = [_mute_row(m) for m in state.mutes]
+        config_rows = [
+            {
+                "match": cm.match,
+                "until": cm.until.isoformat() if cm.until else None,
+                "runs": cm.runs,
+                "until_success": cm.until_success,
+                "reason": cm.reason,
+            }
+            for cm in cfg.mutes
+        ]
+        print(json.dumps({"state": store.location, "mutes": rows, "config_mutes": config_rows}, ensure_ascii=False))
+        return 0
+    print(f"state: {store.location}")
+    for m in state.mutes:
+        ends = [f"until {iso(m.until)}" if m.until else "", f"for {m.runs} runs" if m.runs else ""]
+        ends.append("until next success" if m.until_success else "")
+        print(for_terminal(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip()))
+    for cm in cfg.mutes:
+        print(f"(config)  {cm.match}  {cm.reason or ''}".rstrip())
+    if not state.mutes and not cfg.mutes:
+        print("no mutes")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from failstreak.app.importer import import_reference  # noqa: PLC0415
+
+    cfg = load_config(args.config)
+    text = Path(args.path).read_text(encoding="utf-8")
+    imported, where = _update_state(
+        cfg, lambda state: import_reference(state, text, args.path, cfg, now_ms()), "import", create=True
+    )
+    if args.json:
+        doc = {"state": where, "jobs": imported.jobs, "alerting": imported.alerting, "skipped": imported.skipped}
+        print(json.dumps(doc, ensure_ascii=False))
+        return 0
+    print(
+        f"imported {imported.jobs} jobs ({imported.alerting} already alerting, imported without notifying) into {where}"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from failstreak.app.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(Path(args.dir), passes=args.passes)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from failstreak.app.config import process_environment  # noqa: PLC0415
+    from failstreak.app.report import build_record, write_record  # noqa: PLC0415
+
+    inbox = args.inbox or load_config(args.config).inbox
+    if not inbox:
+        return _fail("report: no inbox: give --inbox, or a config that names one")
+    record = build_record(
+        args.job,
+        args.status,
+        run_id=args.run_id,
+        finished_at=args.finished_at,
+        url=args.url,
+        commit=args.commit,
+        reason=args.reason,
+        attempt=args.attempt,
+        owner=args.owner,
+        source=args.source,
+        env=process_environment(),
+    )
+    where = write_record(inbox, record)
+    if args.json:
+        print(json.dumps({"written": where, "record": record}, ensure_ascii=False, default=str))
+    else:
+        print(where)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from failstreak.app.check import run_checks  # noqa: PLC0415
+
+    results = run_checks(args.config)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], ensure_ascii=False))
+    else:
+        for r in results:
+            print(r.line())
+    failed = sum(1 for r in results if r.status == "fail")
+    warned = sum(1 for r in results if r.status == "warn")
+    if not args.json:
+        print(f"{len(results)} checks, {failed or 'none'} failed ({warned} warnings)")
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from failstreak.app.schema import schema_text  # noqa: PLC0415
+
+    print(schema_text(), end="")
+    return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from failstreak.app.completion import script  # noqa: PLC0415
+
+    print(script(args.shell, build_parser()), end="")
+    return 0
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+CONFIG_HELP = "config file: a local path or s3:// URI (default: $FAILSTREAK_CONFIG, else local .failstreak/)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line. `--config` is accepted before or after the subcommand."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="failstreak",
+        description="Find the jobs that keep failing, and tell their owners once.",
+        formatter_class=fmt,
+        epilog=_examples(
+            "failstreak demo                       # a sample estate, four days of passes, on local files",
+            "failstreak check --config prod.yaml   # is everything the config names reachable?",
+            "failstreak run --config s3://my-bucket/failstreak/config.yaml",
+            "failstreak status",
+        )
+        + "\n\ndocs: README.md and docs/ in the repository",
+    )
+    parser.add_argument("--version", action="version", version=f"failstreak {__version__}")
+    parser.add_argument("--config", help=CONFIG_HELP)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=fmt, epilog=_examples(*examples))
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        # SUPPRESS: when not given after the subcommand, the value given before it (or None) stays.
+        p.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+
+    def with_json(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument("--json", action="store_true", help=f"print {what} as one JSON object")
+
+    p = command(
+        "run",
+        "one monitor pass: ingest, count, alert, notify, save",
+        "failstreak run --config failstreak.yaml",
+        "failstreak run --json | jq .notifications",
+    )
+    with_config(p)
+    with_json(p, "the pass summary")
+    p.set_defaults(func=cmd_run)
+
+    p = command(
+        "status",
+        "the jobs and their counters, pending notifications and dead letters",
+        "failstreak status --config failstreak.yaml",
+        "failstreak status --json | jq .dead_letters",
+    )
+    with_config(p)
+    with_json(p, "the jobs, pending notifications and dead letters")
+    p.set_defaults(func=cmd_status)
+
+    p = command(
+        "check",
+        "check the config and everything it names: secrets, Slack, SES, state, inbox, owners",
+        "failstreak check --config s3://my-bucket/failstreak/config.yaml",
+    )
+    with_config(p)
+    with_json(p, "the checks")
+    p.set_defaults(func=cmd_check)
+
+    p = command(
+        "demo",
+        "write a realistic sample inbox and run one pass per simulated day over it",
+        "failstreak demo",
+        "failstreak demo --dir /tmp/fs-demo --passes 7",
+    )
+    p.add_argument("--dir", default="demo", help="where to put the demo's config, inbox and state (default: demo)")
+    p.add_argument("--passes", type=int, default=4, help="how many days (one pass each) to simulate, 1 to 7")
+    p.set_defaults(func=cmd_demo)
+
+    p = command(
+        "import",
+        "import the reference script's job_executions(.v2).json into the state",
+        "failstreak import --from datadog job_executions.v2.json --config failstreak.yaml",
+    )
+    with_config(p)
+    p.add_argument("--from", dest="origin", choices=["datadog"], required=True, help="the format: datadog")
+    p.add_argument("path", help="the reference script's statistics file (job_executions.json or .v2.json)")
+    with_json(p, "what was imported")
+    p.set_defaults(func=cmd_import)
+
+    p = command(
+        "mute",
+        "mute jobs matching a glob: still counted, but their notifications are suppressed",
+        "failstreak mute 'nightly-*' --hours 4 --reason 'warehouse migration'",
+        "failstreak mute ci/web/e2e --until-success",
+        "failstreak mute 'databricks/*' --until 2026-12-24T08:00:00Z",
+    )
+    with_config(p)
+    p.add_argument("pattern", help="job name glob, e.g. 'nightly-*' (quote it, so the shell does not expand it)")
+    p.add_argument("--until", help="ISO 8601 time the mute ends (UTC unless it says otherwise)")
+    p.add_argument("--hours", type=float, help="mute for this many hours (not with --until)")
+    p.add_argument("--runs", type=int, help="mute for the next N counted runs of each job")
+    p.add_argument("--until-success", action="store_true", help="mute until the job's next success")
+    p.add_argument("--reason", help="why (shown in status and in the summary)")
+    p.add_argument("--create", action="store_true", help="start a new state if the config's state does not exist")
+    with_json(p, "the mute added")
+    p.set_defaults(func=cmd_mute)
+
+    p = command(
+        "unmute",
+        "remove a mute by its id or its pattern",
+        "failstreak unmute 'nightly-*'",
+        "failstreak unmute 3f2a9c1b",
+    )
+    with_config(p)
+    p.add_argument("what", help="the mute's id (from `failstreak mutes`) or its exact pattern")
+    p.set_defaults(func=cmd_unmute)
+
+    p = command("mutes", "list the mutes: the state's and the config file's", "failstreak mutes --json")
+    with_config(p)
+    with_json(p, "the mutes")
+    p.set_defaults(func=cmd_mutes)
+
+    p = command(
+        "report",
+        "write one execution record (a CI job's result) into the inbox",
+        'failstreak report --inbox s3://my-bucket/failstreak/inbox/ --job "$CI_JOB_NAME" --status "$CI_JOB_STATUS"',
+        "failstreak report --job nightly-etl --status failed --reason 'disk full' --run-id 42",
+    )
+    with_config(p)
+    p.add_argument("--inbox", help="s3://bucket/failstreak/inbox/ or a local directory (default: the config's inbox)")
+    p.add_argument("--job", required=True, help="the job's stable name")
+    p.add_argument("--status", required=True, help="success, failed, timed_out, canceled… or a platform's spelling")
+    p.add_argument("--run-id", help="unique within the job (default: the CI system's run or job id)")
+    p.add_argument("--finished-at", help="RFC 3339 time (default: now)")
+    p.add_argument("--attempt", type=int, help="retry number; the highest attempt of a run counts")
+    p.add_argument("--url", help="link to the run (default: from the CI system)")
+    p.add_argument("--commit", help="commit the run built (default: from the CI system)")
+    p.add_argument("--reason", help="failure message or category, shown in alerts")
+    p.add_argument("--owner", help="owning team, if not routed by JOBOWNERS")
+    p.add_argument("--source", help="what produced the record (default: the CI system's name)")
+    with_json(p, "where the record was written, and the record")
+    p.set_defaults(func=cmd_report)
+
+    p = command(
+        "schema",
+        "print the config file's JSON Schema (for editors: see docs/configuration.md)",
+        "failstreak schema > failstreak.schema.json",
+    )
+    p.set_defaults(func=cmd_schema)
+
+    p = command(
+        "completion",
+        "print a shell completion script (also committed under completions/)",
+        "failstreak completion bash > ~/.local/share/bash-completion/completions/failstreak",
+        "failstreak completion zsh > ~/.zfunc/_failstreak",
+    )
+    p.add_argument("shell", choices=["bash", "zsh"], help="the shell: bash or zsh")
+    p.set_defaults(func=cmd_completion)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    make_safe(sys.stdout, sys.stderr)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        code: int = args.func(args)
+    except FailstreakError as e:
+        return _fail(str(e).splitlines()[0] if str(e) else "failed")
+    except OSError as e:
+        return _fail(f"{getattr(e, 'filename', '') or ''}: {e.strerror or e}".lstrip(": "))
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,547 @@
+"""The one validated configuration model, read in one place (docs/configuration.md).
+
+This module is the only one that reads the process environment. Secrets are never values in the file: a
+`SecretRef` names an environment variable, a Secrets Manager secret or an SSM parameter.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from failstreak.core.jobnames import JobKeyRules
+from failstreak.core.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
+from failstreak.core.policy import Cadence, JobPolicy, PolicyFor, PolicyTable
+from failstreak.errors import ConfigError
+
+CONFIG_ENV = "FAILSTREAK_CONFIG"
+DEFAULT_STATE = ".failstreak/state.json"
+DEFAULT_INBOX = ".failstreak/inbox/"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_pattern(pattern: str) -> str:
+    """A job-name glob as written, or ValueError saying what is wrong with it (empty, an unclosed `[`)."""
+    if not pattern.strip():
+        raise ValueError("the pattern is empty; write a job name or a glob such as 'nightly-*'")
+    i = pattern.find("[")
+    while i != -1:
+        # fnmatch reads an unclosed `[` as a literal, so 'ci/[web' would silently never match what was meant.
+        close = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
+        if close == -1:
+            raise ValueError(f"unclosed '[' in pattern {pattern!r}; write '[[]' for a literal '['")
+        i = pattern.find("[", close + 1)
+    return pattern
+
+
+def check_location(value: str) -> str:
+    """A local path or an `s3://` URI as written, or ValueError for a mistyped URI that would be read as a path."""
+    if re.match(r"(?i)^s3:/*", value) and not value.startswith("s3://"):
+        fixed = "s3://" + re.sub(r"(?i)^s3:/*", "", value)
+        raise ValueError(f"{value!r} is not an S3 URI (it would be read as a local path); write {fixed!r}")
+    return value
+
+
+class SecretRef(_Model):
+    """A secret by reference: exactly one of `env`, `secret` (Secrets Manager) or `ssm` (Parameter Store)."""
+
+    env: str | None = None
+    secret: str | None = None
+    ssm: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        given = [k for k in ("env", "secret", "ssm") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of env, secret, ssm")
+        return self
+
+    def describe(self) -> str:
+        """Where the secret comes from, safe to log (never the value)."""
+        if self.env:
+            return f"env:{self.env}"
+        if self.secret:
+            return f"secret:{self.secret}"
+        return f"ssm:{self.ssm}"
+
+
+def _parse_outcomes(value: Any) -> dict[Status, Outcome]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError("outcomes must map a status to success, failure or ignored")
+    out: dict[Status, Outcome] = {}
+    for raw_status, raw_outcome in value.items():
+        status = parse_status(str(raw_status))
+        if status is None:
+            raise ValueError(f"unknown status {raw_status!r}")
+        try:
+            out[status] = Outcome(str(raw_outcome).lower())
+        except ValueError:
+            raise ValueError(
+                f"outcome for {raw_status!r} must be success, failure or ignored, not {raw_outcome!r}"
+            ) from None
+    return out
+
+
+class Reminder(_Model):
+    """Reminder cadence while a job stays alerting. Either or both; None switches that cadence off."""
+
+    every_hours: float | None = Field(default=24, gt=0)
+    every_runs: int | None = Field(default=None, ge=1)
+
+    def cadence(self) -> Cadence:
+        return Cadence(self.every_hours, self.every_runs)
+
+
+class Thresholds(_Model):
+    """`consecutive` and `cumulative` are failure counts; 0 or null switches a threshold off."""
+
+    consecutive: int | None = Field(default=3, ge=0)
+    cumulative: int | None = Field(default=5, ge=0)
+    window: int = Field(default=10, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _cumulative_fits(self) -> Thresholds:
+        # Only a cumulative written here: the default (5) beside a smaller window is `failstreak check`'s warning.
+        if "cumulative" in self.model_fields_set and self.cumulative and self.cumulative > self.window:
+            raise ValueError(
+                f"cumulative ({self.cumulative}) is greater than window ({self.window}): it could never fire; "
+                "lower cumulative or raise window"
+            )
+        return self
+
+
+class Override(_Model):
+    """Per-job settings, selected by glob on the job name; the first matching override wins."""
+
+    match: str
+    consecutive: int | None = Field(default=None, ge=0)
+    cumulative: int | None = Field(default=None, ge=0)
+    window: int | None = Field(default=None, ge=1, le=1000)
+    outcomes: dict[Status, Outcome] = Field(default_factory=dict)
+    reminder: Reminder | None = None
+
+    _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, v: str) -> str:
+        return check_pattern(v)
+
+
+class MuteConfig(_Model):
+    """A mute written in the config file (mutes can also be added with `failstreak mute`)."""
+
+    match: str
+    until: datetime | None = None
+    runs: int | None = Field(default=None, ge=1)
+    until_success: bool = False
+    reason: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, v: str) -> str:
+        return check_pattern(v)
+
+    @model_validator(mode="after")
+    def _some_end(self) -> MuteConfig:
+        if self.until is None and self.runs is None and not self.until_success:
+            raise ValueError("a mute needs until, runs or until_success")
+        return self
+
+
+class Team(_Model):
+    slack: list[str] = Field(default_factory=list)
+    email: list[str] = Field(default_factory=list)
+
+
+class SlackConfig(_Model):
+    token: SecretRef | None = None
+    webhook_url: SecretRef | None = None
+    default_channel: str | None = None
+    broadcast_channel: str | None = None
+    base_url: str | None = None
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> SlackConfig:
+        if (self.token is None) == (self.webhook_url is None):
+            raise ValueError("give exactly one of token (bot) or webhook_url (incoming webhook)")
+        return self
+
+
+class SmtpConfig(_Model):
+    host: str
+    port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password: SecretRef | None = None
+
+
+class EmailConfig(_Model):
+    sender: str
+    default_to: list[str] = Field(default_factory=list)
+    transport: Literal["ses", "smtp"] = "ses"
+    region: str | None = None
+    smtp: SmtpConfig | None = None
+
+
+class NotifyConfig(_Model):
+    console: bool | None = None
+    slack: SlackConfig | None = None
+    email: EmailConfig | None = None
+    max_attempts: int = Field(default=50, ge=1)
+
+    @property
+    def console_enabled(self) -> bool:
+        """Console output is on unless switched off, or unless a real channel is configured and it is unset."""
+        if self.console is not None:
+            return self.console
+        return self.slack is None and self.email is None
+
+
+class Rewrite(_Model):
+    pattern: str
+    replace: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"invalid regular expression: {e}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _template_fits(self) -> Rewrite:
+        # A replacement naming a group the pattern lacks would otherwise fail in the middle of a pass.
+        try:
+            probe = re.compile(f"(?:{self.pattern})?")
+        except re.error:
+            return self  # global inline flags cannot be wrapped; such a pattern is used as written
+        match = probe.match("")
+        try:
+            if match is not None:
+                match.expand(self.replace)
+        except (re.error, IndexError) as e:
+            raise ValueError(f"invalid replacement {self.replace!r}: {e}") from None
+        return self
+
+
+class JobKeys(_Model):
+    """Job-name rules applied to every execution, from the inbox and from sources alike."""
+
+    rewrite: list[Rewrite] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+    def rules(self) -> JobKeyRules:
+        """These rules, ready to apply (`keys.JobKeyRules`)."""
+        return JobKeyRules([(r.pattern, r.replace) for r in self.rewrite], self.include, self.exclude)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        return [check_pattern(p) for p in v]
+
+
+class SourceConfig(BaseModel):
+    """A source block. Each source module validates its own fields (see failstreak.sources)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: Literal["databricks", "dataiku", "gitlab", "github"]
+    name: str | None = None
+
+
+_SKEW = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+MAX_CLOCK_SKEW_DAYS = 365
+
+
+def _skew_ms(text: str) -> int:
+    """`30m`, `6h`, `1d` (at most a year) in milliseconds; ValueError otherwise."""
+    found = _SKEW.fullmatch(text.strip())
+    if found is None:
+        raise ValueError("expected a duration such as 30m, 6h or 1d")
+    ms = int(float(found[1]) * _UNIT_MS[found[2]])
+    if ms > MAX_CLOCK_SKEW_DAYS * _UNIT_MS["d"]:
+        raise ValueError(f"at most {MAX_CLOCK_SKEW_DAYS}d")
+    return ms
+
+
+class Config(_Model):
+    """The whole configuration. Paths are local paths or s3:// URIs."""
+
+    state: str = DEFAULT_STATE
+    inbox: str | None = DEFAULT_INBOX
+    thresholds: Thresholds = Thresholds()
+    history: int | None = Field(default=None, ge=1, le=10000)
+    outcomes: dict[Status, Outcome] = Field(default_factory=dict)
+    overrides: list[Override] = Field(default_factory=list)
+    reminder: Reminder = Reminder()
+    retire_after_days: float | None = Field(default=30, gt=0)
+    mutes: list[MuteConfig] = Field(default_factory=list)
+    owners: str | None = None
+    teams: dict[str, Team] = Field(default_factory=dict)
+    notify: NotifyConfig = NotifyConfig()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    job_keys: JobKeys = JobKeys()
+    save_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    inbox_max_files: int | None = Field(default=5000, ge=1)
+    inbox_max_mib: float | None = Field(default=256, gt=0)
+    inbox_file_max_mib: float = Field(default=256, gt=0)
+    inbox_max_records: int | None = Field(default=600_000, ge=1)
+    max_clock_skew: str = "1d"
+
+    _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
+
+    @field_validator("max_clock_skew")
+    @classmethod
+    def _skew(cls, v: str) -> str:
+        _skew_ms(v)
+        return v
+
+    @property
+    def max_clock_skew_ms(self) -> int:
+        """How far past the pass's clock a record's `finished_at` may lie (docs/configuration.md)."""
+        return _skew_ms(self.max_clock_skew)
+
+    _source: str = PrivateAttr(default="(default config)")
+
+    @field_validator("state", "inbox", "owners")
+    @classmethod
+    def _locations(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise ValueError("empty; give a local path or an s3:// URI")
+        return check_location(v)
+
+    @model_validator(mode="after")
+    def _overrides_can_fire(self) -> Config:
+        t = self.thresholds
+        for i, o in enumerate(self.overrides):
+            cumulative = o.cumulative
+            window = o.window or t.window
+            if cumulative and cumulative > window:
+                raise ValueError(
+                    f"overrides[{i}] ({o.match}): cumulative ({cumulative}) is greater than window ({window}): "
+                    "it could never fire; lower cumulative or raise window"
+                )
+        return self
+
+    def unreachable_cumulative(self) -> list[str]:
+        """Where an inherited cumulative threshold exceeds its window, so it can never fire (a warning: the
+        window was written smaller than a cumulative nobody wrote there)."""
+        t = self.thresholds
+        out = []
+        if t.cumulative and t.cumulative > t.window:
+            out.append(f"thresholds: cumulative ({t.cumulative}, the default) is greater than window ({t.window})")
+        for i, o in enumerate(self.overrides):
+            window = o.window or t.window
+            if o.cumulative is None and t.cumulative and t.cumulative > window:
+                out.append(
+                    f"overrides[{i}] ({o.match}): cumulative ({t.cumulative}, inherited) is greater than "
+                    f"window ({window})"
+                )
+        return out
+
+    @property
+    def source(self) -> str:
+        """Where the config was read from (its path or URI), for messages that name the file."""
+        return self._source
+
+    @cached_property
+    def policies(self) -> PolicyTable:
+        """The job policies this config defines (built once, on first use)."""
+        base_outcomes = {**DEFAULT_OUTCOMES, **self.outcomes}
+        t = self.thresholds
+        reminder = self.reminder.cadence()
+        default = JobPolicy(t.consecutive, t.cumulative, t.window, self.history or t.window, base_outcomes, reminder)
+        overrides = []
+        for o in self.overrides:
+            window = o.window or t.window
+            policy = JobPolicy(
+                t.consecutive if o.consecutive is None else o.consecutive,
+                t.cumulative if o.cumulative is None else o.cumulative,
+                window,
+                max(self.history or window, window),
+                {**base_outcomes, **o.outcomes},
+                o.reminder.cadence() if o.reminder else reminder,
+            )
+            overrides.append((o.match, policy))
+        return PolicyTable(default, overrides)
+
+    def policy_for(self, job: str) -> JobPolicy:
+        """The effective thresholds and outcome table for one job (first matching override wins)."""
+        return self.policies.for_job(job)
+
+    def policy_lookup(self) -> PolicyFor:
+        """`policy_for` as a plain function, for the loops of a pass that ask once per job (one call less each)."""
+        return self.policies.for_job
+
+    def failure_statuses(self) -> frozenset[Status]:
+        """The statuses that some job's policy counts as failures. Only runs with one of these can be remembered
+        with their link, commit and reason (the engine keeps them for failures), so the inbox parser drops
+        them from every other record as it reads it (`records.parse_file`'s `details`)."""
+        return self.policies.failure_statuses
+
+
+_SECRET_HINT = "write a reference, never the secret itself: {env: NAME}, {secret: NAME} or {ssm: /PATH}"  # noqa: S105
+
+
+def _known_keys() -> set[str]:
+    """Every key a config model of this module accepts, for "did you mean" on a mistyped one."""
+    keys: set[str] = set()
+    for model in (
+        Config,
+        Thresholds,
+        Reminder,
+        Override,
+        MuteConfig,
+        Team,
+        SlackConfig,
+        SmtpConfig,
+        EmailConfig,
+        NotifyConfig,
+        Rewrite,
+        JobKeys,
+        SecretRef,
+    ):
+        keys.update(model.model_fields)
+    return keys
+
+
+def did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`; did you mean 'X'?` for the known key closest to a mistyped one, or nothing when none is close."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def explain_error(error: Any) -> str:
+    """One pydantic error in the words of the config file: no internal class names, what to write instead."""
+    kind = error["type"]
+    loc = error["loc"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key" + did_you_mean(str(loc[-1]) if loc else "", _known_keys())
+    if kind == "missing":
+        return "required key missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        if ctx.get("class_name") == "SecretRef":
+            return _SECRET_HINT
+        return f"should be a mapping of keys to values, not {error.get('input')!r}"
+    msg = str(error["msg"])
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        if "exactly one of env, secret, ssm" in msg:
+            return f"{msg}: {{env: NAME}}, {{secret: NAME}} or {{ssm: /PATH}}"
+        return msg
+    msg = msg.removeprefix("Input should be ").removeprefix("input should be ")
+    return f"should be {msg} (got {error.get('input')!r})"
+
+
+def _format_validation(e: ValidationError, source: str) -> str:
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+    return f"{source}: {where}: {explain_error(first)}{more}"
+
+
+def parse_config(text: str, source: str = "config", base_dir: Path | None = None) -> Config:
+    """Parse and validate YAML config text. Relative local paths are taken relative to `base_dir`."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{source}{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the config must be a mapping of keys to values")
+    for key in ("state", "inbox", "owners"):
+        value = raw.get(key)
+        if not isinstance(value, str) or value.startswith("s3://") or Path(value).is_absolute():
+            continue
+        if source.startswith("s3://"):
+            # Relative to what? Not to the Lambda's or the shell's working directory, which is never meant.
+            raise ConfigError(
+                f"{source}: {key}: {value!r} is a relative path in a config read from S3; "
+                "give an s3:// URI (or an absolute path)"
+            )
+        if base_dir is not None:
+            raw[key] = str(base_dir / value)
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_validation(e, source)) from None
+    cfg._source = source
+    return cfg
+
+
+def read_text(location: str) -> str:
+    """Read a small text file from a local path or an s3:// URI."""
+    if location.startswith("s3://"):
+        from failstreak.s3client import read_object_text  # noqa: PLC0415 - only S3 users pay for boto3
+
+        return read_object_text(location)
+    try:
+        return Path(location).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{location}: cannot read: {e.strerror or e}") from None
+
+
+def load_config(location: str | None = None) -> Config:
+    """Load the config from `location`, else from $FAILSTREAK_CONFIG, else the embedded local default."""
+    given = location
+    location = location or os.environ.get(CONFIG_ENV)
+    if not location:
+        return Config()
+    try:
+        check_location(location)
+    except ValueError as e:
+        raise ConfigError(f"{'--config' if given else CONFIG_ENV}: {e}") from None
+    text = read_text(location)
+    base = None if location.startswith("s3://") else Path(location).resolve().parent
+    return parse_config(text, source=location, base_dir=base)
+
+
+def resolve_secret(ref: SecretRef) -> str:
+    """The secret's value. Environment variables are read here; Secrets Manager and SSM through powertools."""
+    if ref.env:
+        value = os.environ.get(ref.env)
+        if not value:
+            raise ConfigError(f"environment variable {ref.env} is not set (named by the config)")
+        return value
+    from failstreak.app.secrets import fetch  # noqa: PLC0415 - powertools only when a secret is referenced
+
+    return fetch(ref)
+
+
+def process_environment() -> Mapping[str, str]:
+    """A copy of the process environment, for defaults taken from CI variables (`failstreak report`)."""
+    return dict(os.environ)

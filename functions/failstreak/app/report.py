@@ -1,0 +1,212 @@
+"""`failstreak report`: a producer's one command. A CI job runs it at its end to drop one execution record
+(docs/records.md) into the inbox, so teams can feed the monitor before any source adapter exists.
+
+The record is validated exactly as the monitor will validate it, then written as one uniquely named `.jsonl` object:
+to an `s3://bucket/prefix/` inbox (boto3, imported only then) or to a local inbox directory (written under a dot
+name, then renamed, as the local inbox expects). Run id, URL, commit and attempt default to the CI system's own
+variables when the command line does not give them; for GitHub Actions and GitLab CI they are the run identity
+the platform's source uses (docs/sources.md, "Run identity"), so reported and polled runs are one history.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from failstreak.core.model import now_ms
+from failstreak.errors import ConfigError, StoreUnavailable
+from failstreak.inbox.records import RecordError, latest_time, to_execution
+
+CONTENT_TYPE = "application/x-ndjson"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_NAME_PART = 60
+
+
+@dataclass(frozen=True, slots=True)
+class CiDefaults:
+    """What a CI system's environment says about the current run. Every field may be missing."""
+
+    system: str | None = None
+    run_id: str | None = None
+    url: str | None = None
+    commit: str | None = None
+    attempt: int | None = None
+
+
+def _first(env: Mapping[str, str], *names: str) -> str | None:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def _github(env: Mapping[str, str]) -> CiDefaults:
+    run_id = _first(env, "GITHUB_RUN_ID")
+    server, repo = _first(env, "GITHUB_SERVER_URL") or "https://github.com", _first(env, "GITHUB_REPOSITORY")
+    attempt = _first(env, "GITHUB_RUN_ATTEMPT")
+    return CiDefaults(
+        system="github",
+        run_id=run_id,
+        url=f"{server}/{repo}/actions/runs/{run_id}" if run_id and repo else None,
+        commit=_first(env, "GITHUB_SHA"),
+        attempt=int(attempt) if attempt and attempt.isdigit() else None,
+    )
+
+
+def _gitlab(env: Mapping[str, str]) -> CiDefaults:
+    # The gitlab source's identity (docs/sources.md, "Run identity"): the run is the pipeline, and each try of
+    # a job (a retry is a new job id; a played manual job keeps its id) is an attempt numbered by its job id.
+    job_id = _first(env, "CI_JOB_ID")
+    return CiDefaults(
+        system="gitlab",
+        run_id=_first(env, "CI_PIPELINE_ID"),
+        url=_first(env, "CI_JOB_URL"),
+        commit=_first(env, "CI_COMMIT_SHA"),
+        attempt=int(job_id) if job_id and job_id.isdigit() else None,
+    )
+
+
+def ci_defaults(env: Mapping[str, str]) -> CiDefaults:
+    """Recognise GitHub Actions, GitLab CI, Buildkite, CircleCI, AWS CodeBuild, Azure Pipelines and Jenkins."""
+    if env.get("GITHUB_ACTIONS") == "true" or "GITHUB_RUN_ID" in env:
+        return _github(env)
+    if "GITLAB_CI" in env or "CI_JOB_ID" in env:
+        return _gitlab(env)
+    if "BUILDKITE_BUILD_ID" in env:
+        return CiDefaults(
+            "buildkite",
+            _first(env, "BUILDKITE_JOB_ID", "BUILDKITE_BUILD_ID"),
+            _first(env, "BUILDKITE_BUILD_URL"),
+            _first(env, "BUILDKITE_COMMIT"),
+        )
+    if "CIRCLE_BUILD_NUM" in env:
+        return CiDefaults(
+            "circleci", _first(env, "CIRCLE_BUILD_NUM"), _first(env, "CIRCLE_BUILD_URL"), _first(env, "CIRCLE_SHA1")
+        )
+    if "CODEBUILD_BUILD_ID" in env:
+        return CiDefaults(
+            "codebuild",
+            _first(env, "CODEBUILD_BUILD_ID"),
+            _first(env, "CODEBUILD_BUILD_URL"),
+            _first(env, "CODEBUILD_RESOLVED_SOURCE_VERSION"),
+        )
+    if "BUILD_BUILDID" in env and "SYSTEM_COLLECTIONURI" in env:
+        return CiDefaults("azure", _first(env, "BUILD_BUILDID"), None, _first(env, "BUILD_SOURCEVERSION"))
+    if "JENKINS_URL" in env or "BUILD_URL" in env:
+        return CiDefaults(
+            "jenkins", _first(env, "BUILD_NUMBER", "BUILD_ID"), _first(env, "BUILD_URL"), _first(env, "GIT_COMMIT")
+        )
+    return CiDefaults()
+
+
+def _now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build_record(
+    job: str,
+    status: str,
+    *,
+    run_id: str | None = None,
+    finished_at: str | None = None,
+    url: str | None = None,
+    commit: str | None = None,
+    reason: str | None = None,
+    attempt: int | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    env: Mapping[str, str] | None = None,
+    now: Callable[[], str] = _now_rfc3339,
+) -> dict[str, Any]:
+    """One execution record (docs/records.md) from the given fields, CI defaults filling the gaps, validated as the
+    monitor will.
+
+    `finished_at` defaults to now. Raises ConfigError, naming the field, when the record would be rejected.
+    """
+    ci = ci_defaults(env or {})
+    run_id = run_id or ci.run_id
+    if not run_id:
+        raise ConfigError("report: give --run-id (no CI run id found in the environment)")
+    fields: dict[str, Any] = {
+        "job": job,
+        "run_id": run_id,
+        "status": status,
+        "finished_at": finished_at or now(),
+        "attempt": attempt if attempt is not None else ci.attempt,
+        "url": url or ci.url,
+        "commit": commit or ci.commit,
+        "reason": reason,
+        "owner": owner,
+        "source": source or ci.system,
+    }
+    record = {k: v for k, v in fields.items() if v is not None}
+    try:
+        to_execution(record, latest=latest_time(now_ms()))
+    except RecordError as e:
+        raise ConfigError(f"report: the monitor would reject this record: {e}") from None
+    return record
+
+
+def object_name(record: Mapping[str, Any], unique: str | None = None, stamp: datetime | None = None) -> str:
+    """A name no other report collides with: time, job, run, attempt and a random part. Sorts by write time."""
+    when = (stamp or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    job = _UNSAFE.sub("_", str(record["job"]))[:_NAME_PART].strip("._") or "job"
+    run = _UNSAFE.sub("_", str(record["run_id"]))[:_NAME_PART].strip("._") or "run"
+    return f"{when}-{job}-{run}-a{record.get('attempt', 0)}-{unique or uuid.uuid4().hex[:12]}.jsonl"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key prefix ending in '/' or empty) of an s3://bucket/prefix/ URI."""
+    rest = uri.removeprefix("s3://")
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise ConfigError(f"{uri}: no bucket in the S3 URI")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return bucket, prefix
+
+
+def _write_s3(inbox: str, name: str, body: bytes, client: Any | None) -> str:
+    bucket, prefix = split_s3_uri(inbox)
+    if client is None:
+        import boto3  # noqa: PLC0415 - only S3 users pay for boto3
+
+        client = boto3.client("s3")
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        client.put_object(Bucket=bucket, Key=prefix + name, Body=body, ContentType=CONTENT_TYPE)
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "error")
+        raise StoreUnavailable(f"s3://{bucket}/{prefix}{name}: cannot write ({code})") from None
+    except BotoCoreError as e:
+        raise StoreUnavailable(f"s3://{bucket}/{prefix}{name}: cannot write ({type(e).__name__})") from None
+    return f"s3://{bucket}/{prefix}{name}"
+
+
+def _write_local(inbox: str, name: str, body: bytes) -> str:
+    from failstreak.state.local import write_atomic  # noqa: PLC0415
+
+    path = Path(inbox) / name
+    try:
+        write_atomic(path, body)
+    except OSError as e:
+        raise StoreUnavailable(f"{path}: cannot write: {e.strerror or e}") from None
+    return str(path)
+
+
+def write_record(inbox: str, record: Mapping[str, Any], *, name: str | None = None, s3_client: Any = None) -> str:
+    """Write one record as a one-line `.jsonl` object into `inbox` (s3:// URI or directory); return where."""
+    body = orjson.dumps(dict(record)) + b"\n"
+    name = name or object_name(record)
+    if inbox.startswith("s3://"):
+        return _write_s3(inbox, name, body, s3_client)
+    return _write_local(inbox, name, body)

@@ -1,0 +1,114 @@
+"""Builds the adapters a pass needs from the config. Imports each backend only when the config uses it, so a
+local pass never loads boto3 and a pass without Slack never loads slack-sdk.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secret
+from failstreak.app.routing import Router
+from failstreak.core.outbox import Delivery, DeliveryResult
+from failstreak.errors import ConfigError, FailstreakError
+from failstreak.inbox.base import Inbox
+from failstreak.notifiers.base import Notifier
+from failstreak.notifiers.console import ConsoleNotifier
+from failstreak.pipeline.run import Ports
+from failstreak.sources.base import Source
+from failstreak.state.base import StateStore
+
+
+def is_s3(location: str) -> bool:
+    return location.startswith("s3://")
+
+
+def state_store(location: str) -> StateStore:
+    if is_s3(location):
+        from failstreak.state.s3 import S3StateStore  # noqa: PLC0415
+
+        return S3StateStore.from_uri(location)
+    from failstreak.state.local import LocalStateStore  # noqa: PLC0415
+
+    return LocalStateStore(location)
+
+
+def inbox(location: str) -> Inbox:
+    if is_s3(location):
+        from failstreak.inbox.s3 import S3Inbox  # noqa: PLC0415
+
+        return S3Inbox.from_uri(location)
+    from failstreak.inbox.local import LocalInbox  # noqa: PLC0415
+
+    return LocalInbox(location)
+
+
+class _Deferred(Notifier):
+    """Builds its notifier at the first send of a pass.
+
+    A secret that cannot be fetched (Secrets Manager unreachable, an unset variable) then fails the deliveries,
+    which stay pending for the next pass, instead of failing the pass before it has counted anything. It also
+    keeps slack-sdk out of passes that send nothing.
+    """
+
+    def __init__(self, kind: str, build: Callable[[], Notifier]) -> None:
+        self.kind = kind
+        self._build = build
+        self._inner: Notifier | None = None
+
+    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
+        if self._inner is None:
+            try:
+                self._inner = self._build()
+            except FailstreakError as e:
+                error = f"{self.kind}: cannot set up: {str(e).splitlines()[0]}"
+                return [DeliveryResult(d.outbox_id, False, error=error, retryable=True) for d in deliveries]
+        return self._inner.send(target, deliveries)
+
+
+def _slack(cfg: SlackConfig) -> Notifier:
+    from failstreak.notifiers.slack import SlackNotifier  # noqa: PLC0415 - slack-sdk only when configured
+
+    return SlackNotifier.from_config(cfg, resolve_secret)
+
+
+def _email(cfg: EmailConfig) -> Notifier:
+    from failstreak.notifiers.email import EmailNotifier  # noqa: PLC0415 - boto3 only when configured
+
+    return EmailNotifier.from_config(cfg, resolve_secret)
+
+
+def notifiers(cfg: Config, console: TextIO | None = None) -> dict[str, Notifier]:
+    out: dict[str, Notifier] = {}
+    if cfg.notify.console_enabled:
+        out["console"] = ConsoleNotifier(console or sys.stdout)
+    slack, email = cfg.notify.slack, cfg.notify.email
+    if slack is not None:
+        out["slack"] = _Deferred("slack", lambda: _slack(slack))
+    if email is not None:
+        out["email"] = _Deferred("email", lambda: _email(email))
+    return out
+
+
+def sources(cfg: Config) -> list[Source]:
+    if not cfg.sources:
+        return []
+    from failstreak.sources import build  # noqa: PLC0415
+
+    try:
+        built: list[Source] = build(cfg)
+    except ConfigError as e:
+        raise ConfigError(f"{cfg.source}: {e}") from None
+    return built
+
+
+def ports(cfg: Config, console: TextIO | None = None) -> Ports:
+    """Every adapter for one pass of `cfg`."""
+    return Ports(
+        store=state_store(cfg.state),
+        inbox=inbox(cfg.inbox) if cfg.inbox else None,
+        sources=sources(cfg),
+        notifiers=notifiers(cfg, console),
+        router=Router(cfg),
+    )

@@ -1,0 +1,314 @@
+"""Counting: order, dedupe, attempts, late arrivals, streaks and windows. Pure: no I/O, no clock.
+
+Runs are remembered with their link, commit and reason only when they count as failures (for their job's
+policy); the other runs keep their id, status, time and attempt.
+
+The counters of a job always equal a direct recomputation over its runs sorted by (`finished_at`, `run_id`),
+whatever order and batches they arrived in, as long as a late run is newer than the oldest run the state still
+remembers for its job (older ones are reported as `stale` and not applied).
+
+Cost: each pass is O(E log E) for sorting its own executions plus O(H) per touched job for merging them into
+its remembered history (H = the job's history bound): linear in executions and in jobs.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from failstreak.core.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
+
+if TYPE_CHECKING:
+    from failstreak.core.policy import JobPolicy, PolicyFor
+
+IGNORED = Outcome.IGNORED
+_FINISHED_AT = operator.attrgetter("finished_at")
+FAILURE = Outcome.FAILURE
+
+
+@dataclass(slots=True)
+class JobDelta:
+    """What one pass changed for one job: how many counted runs it added and whether any was a success."""
+
+    counted: int = 0
+    successes: int = 0
+    failures: int = 0
+
+
+@dataclass(slots=True)
+class ApplyStats:
+    ingested: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    stale: int = 0
+    running: int = 0
+    replaced: int = 0
+    touched: dict[str, JobDelta] = field(default_factory=dict)
+
+
+def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, now: int) -> ApplyStats:
+    """Apply a batch of executions to the state in place and return what happened.
+
+    `ingested` counts executions that changed a job (new runs, higher attempts, and a result that replaces an
+    ignored record of the same attempt); `duplicates` the same (job, run_id, attempt) seen again;
+    `superseded` lower attempts of a run already known at a higher one (and, within a batch, an ignored record
+    replaced by a later one); `stale` runs older than anything the job still remembers, and retries of runs it
+    has forgotten; `running` non-terminal records (not applied).
+    """
+    stats = ApplyStats()
+    by_job: defaultdict[str, list[Execution]] = defaultdict(list)
+    running = Status.RUNNING
+    for ex in executions:
+        if ex.status is running:
+            stats.running += 1
+            continue
+        by_job[ex.job].append(ex)
+    for name, batch in by_job.items():
+        job = state.jobs.get(name)
+        if job is None:
+            job = state.jobs[name] = JobState(name=name, first_seen=now)
+        delta = _apply_job(job, batch, policy_for(name), stats)
+        if delta is not None:
+            job.last_seen = now
+            stats.touched[name] = delta
+    return stats
+
+
+def _counts(policy: JobPolicy, status: Status) -> Outcome:
+    return policy.outcomes[status]
+
+
+def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> JobDelta | None:
+    # Newest attempt per run within the batch; equal attempts are duplicates. Usually every run id is new.
+    best = {ex.run_id: ex for ex in batch}
+    if len(best) < len(batch):
+        best = {}
+        for ex in batch:
+            seen = best.get(ex.run_id)
+            if seen is None:
+                best[ex.run_id] = ex
+            elif ex.attempt > seen.attempt:
+                best[ex.run_id] = ex
+                stats.superseded += 1
+            elif ex.attempt == seen.attempt:
+                if ex.status is not seen.status and policy.outcomes[seen.status] is IGNORED:
+                    best[ex.run_id] = ex  # a manual or skipped job that was played later: its result wins
+                    stats.superseded += 1
+                else:
+                    stats.duplicates += 1
+            else:
+                stats.superseded += 1
+
+    outcomes = policy.outcomes
+    runs = job.runs
+    # Runs this batch brings again (a duplicate delivery or a retry): rare, found with set operations in C.
+    again = best.keys() & {r.run_id for r in runs} if runs else ()
+    known = {r.run_id: r for r in runs if r.run_id in again} if again else {}
+    oldest = runs[0] if runs and job.forgotten > 0 else None
+    added: list[Run] = []
+    removed: set[str] = set()
+    delta = JobDelta()
+    # Counted locally and written back once: this loop runs once per ingested execution.
+    successes = failures = 0
+    last_success = job.last_success
+    last_failure = job.last_failure
+    owner = job.owner
+    source = job.source
+    append = added.append
+    firsts: dict[bool, tuple[int, int, str] | None] | None = None
+    for ex in best.values():
+        if again and (old := known.get(ex.run_id)) is not None:
+            if ex.attempt == old.attempt:
+                if ex.status is old.status or outcomes[old.status] is not IGNORED:
+                    stats.duplicates += 1
+                    continue
+                # The same attempt again with a new status, where the first was ignored: a manual or skipped
+                # job that was played later. Its result replaces the placeholder (docs/sources.md).
+            elif ex.attempt < old.attempt:
+                stats.superseded += 1
+                continue
+            removed.add(ex.run_id)
+            stats.replaced += 1
+            _count(job, policy, old, -1, delta)
+        elif oldest is not None:
+            if ex.finished_at <= oldest.finished_at and ex.order_key() < oldest.order_key():
+                stats.stale += 1
+                continue
+            if ex.attempt > 0:
+                # A retry of a run the job no longer remembers: when its id sorts before every remembered run's
+                # of its kind (numeric or not), it is one of the forgotten runs, already counted at its earlier
+                # attempt (docs/sources.md).
+                if firsts is None:
+                    firsts = first_ids(runs)
+                first = firsts[ex.run_id.isdigit()]
+                if first is not None and run_id_key(ex.run_id) < first:
+                    stats.stale += 1
+                    continue
+        outcome = outcomes[ex.status]
+        if outcome is FAILURE:
+            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))
+            failures += 1
+            if last_failure is None or ex.finished_at > last_failure:
+                last_failure = ex.finished_at
+        else:
+            # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
+            # dropping them elsewhere halves the stored state (docs/state.md).
+            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status))
+            if outcome is not IGNORED:
+                successes += 1
+                if last_success is None or ex.finished_at > last_success:
+                    last_success = ex.finished_at
+        if ex.owner:
+            owner = ex.owner
+        if ex.source:
+            source = ex.source
+
+    if not added:
+        return None
+    stats.ingested += len(added)  # every run that changed the job is in `added`, once
+    job.total_runs += successes + failures
+    job.total_failures += failures
+    job.last_success = last_success
+    job.last_failure = last_failure
+    job.owner = owner
+    job.source = source
+    delta.counted += successes + failures
+    delta.successes += successes
+    delta.failures += failures
+    order = Run.order_key
+    if len(added) > 1:
+        # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
+        # sorts are stable, so the order is exactly that of sorting by the full key.
+        added.sort(key=_FINISHED_AT)
+        if len({r.finished_at for r in added}) < len(added):
+            added.sort(key=order)
+    if removed:
+        runs = [r for r in runs if r.run_id not in removed]
+        runs.extend(added)
+        runs.sort(key=order)
+    elif not runs or runs[-1].finished_at < added[0].finished_at:
+        # The usual case: everything new is newer than what is remembered; the order is already right.
+        runs.extend(added)
+    else:
+        # Late arrivals: Timsort merges the two sorted runs (remembered, then new) in linear time.
+        runs.extend(added)
+        runs.sort(key=order)
+    job.runs = runs
+    settle(job, policy)
+    return delta
+
+
+def first_ids(runs: Iterable[Run]) -> dict[bool, tuple[int, int, str] | None]:
+    """The smallest remembered run id key among numeric ids (True) and among the others (False)."""
+    out: dict[bool, tuple[int, int, str] | None] = {True: None, False: None}
+    for r in runs:
+        key = run_id_key(r.run_id)
+        numeric = r.run_id.isdigit()
+        seen = out[numeric]
+        if seen is None or key < seen:
+            out[numeric] = key
+    return out
+
+
+def _count(job: JobState, policy: JobPolicy, ex: Run, sign: int, delta: JobDelta) -> None:
+    outcome = _counts(policy, ex.status)
+    if outcome is Outcome.IGNORED:
+        return
+    job.total_runs += sign
+    delta.counted += sign
+    if outcome is Outcome.FAILURE:
+        job.total_failures += sign
+        delta.failures += sign
+        if sign > 0 and (job.last_failure is None or ex.finished_at > job.last_failure):
+            job.last_failure = ex.finished_at
+    else:
+        delta.successes += sign
+        if sign > 0 and (job.last_success is None or ex.finished_at > job.last_success):
+            job.last_success = ex.finished_at
+
+
+def settle(job: JobState, policy: JobPolicy) -> None:
+    """Forget the oldest runs beyond the history bound, folding forgotten failures into `older_streak`, and
+    recompute the streak and window counters from the remembered runs, in one walk back from the newest run."""
+    runs = job.runs
+    outcomes = policy.outcomes
+    keep = policy.history
+    window = policy.window
+    counted = streak = window_size = window_failures = 0
+    broken = False
+    cut = 0  # runs before this index are beyond the history bound
+    for i in range(len(runs) - 1, -1, -1):
+        outcome = outcomes[runs[i].status]
+        if outcome is IGNORED:
+            continue
+        if counted == keep:
+            cut = i + 1
+            break
+        counted += 1
+        failed = outcome is FAILURE
+        if not broken:
+            if failed:
+                streak += 1
+            else:
+                broken = True
+        if window_size < window:
+            window_size += 1
+            window_failures += failed
+    if cut:
+        # Forgotten oldest first, a failure lengthens `older_streak` and a success resets it: so it ends as the
+        # failures after the last forgotten success, or grows by all of them if none was a success.
+        tail = 0
+        for i in range(cut - 1, -1, -1):
+            outcome = outcomes[runs[i].status]
+            if outcome is FAILURE:
+                tail += 1
+            elif outcome is not IGNORED:
+                break
+        else:
+            tail += job.older_streak
+        job.older_streak = tail
+        del runs[:cut]
+        job.forgotten += cut
+    if not broken:
+        streak += job.older_streak
+    job.consecutive_failures = streak
+    job.window_failures = window_failures
+    job.window_size = window_size
+    if len(runs) - counted > keep:
+        _forget_extra_ignored(job, policy, len(runs) - counted - keep)
+
+
+def _forget_extra_ignored(job: JobState, policy: JobPolicy, extra: int) -> None:
+    # Ignored runs only serve dedupe; keep the newest `history` of them so a job that is always skipped cannot
+    # grow without bound. Counted runs are never dropped here.
+    kept = []
+    for r in job.runs:
+        if extra > 0 and _counts(policy, r.status) is Outcome.IGNORED:
+            extra -= 1
+            continue
+        kept.append(r)
+    job.runs = kept
+
+
+def counted_runs(job: JobState, policy: JobPolicy) -> list[Run]:
+    """The job's remembered counted runs, oldest first."""
+    return [r for r in job.runs if _counts(policy, r.status) is not Outcome.IGNORED]
+
+
+def outcome_of(policy: JobPolicy, status: Status) -> Outcome:
+    return _counts(policy, status)
+
+
+def retire(state: State, now: int, retire_after_ms: int | None, keep: Iterable[str] = ()) -> list[str]:
+    """Forget jobs not seen for `retire_after_ms`; return their names, sorted."""
+    if retire_after_ms is None:
+        return []
+    spared = set(keep)
+    cutoff = now - retire_after_ms
+    gone = sorted(n for n, j in state.jobs.items() if j.last_seen < cutoff and n not in spared)
+    for name in gone:
+        del state.jobs[name]
+    return gone

@@ -1,0 +1,90 @@
+"""The local state store: the state document in a file, replaced atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from failstreak.errors import ConflictError, StoreUnavailable
+from failstreak.state.base import Loaded, StateStore
+
+
+def _token(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a mix (rename within the folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class LocalStateStore(StateStore):
+    """The state document in a local file, replaced atomically.
+
+    Conditional writes are real: the version token is the SHA-256 of the content, compared under an exclusive
+    lock on a sibling `.lock` file, so two local passes cannot overwrite each other's counts.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(lock_path, "a+b")  # noqa: SIM115 - closed below, after the body ran under the lock
+        except OSError as e:
+            raise StoreUnavailable(f"{lock_path}: cannot lock the state: {e.strerror or e}") from None
+        with lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            except OSError as e:
+                raise StoreUnavailable(f"{lock_path}: cannot lock the state: {e.strerror or e}") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def load(self) -> Loaded:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return Loaded(None, None)
+        except OSError as e:
+            raise StoreUnavailable(f"{self.location}: cannot read state: {e.strerror or e}") from None
+        return Loaded(data, _token(data))
+
+    def save(self, data: bytes, token: str | None) -> str:
+        with self._locked():
+            try:
+                current = self.path.read_bytes()
+            except FileNotFoundError:
+                current = None
+            except OSError as e:
+                raise StoreUnavailable(f"{self.location}: cannot read state: {e.strerror or e}") from None
+            current_token = None if current is None else _token(current)
+            if current_token != token:
+                raise ConflictError(f"{self.location}: state changed since it was read")
+            try:
+                write_atomic(self.path, data)
+            except OSError as e:
+                raise StoreUnavailable(f"{self.location}: cannot write state: {e.strerror or e}") from None
+        return _token(data)

@@ -1,0 +1,74 @@
+"""The S3 state store: the state document as one object, written conditionally.
+
+The state is written with `If-Match: <etag read>` (or `If-None-Match: *` when there was none), so two passes
+can never overwrite each other: the loser gets `ConflictError`, reloads and re-applies (pipeline/persist.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from failstreak.errors import ConfigError, ConflictError
+from failstreak.s3client import (
+    CONFLICT_CODES,
+    MISSING_CODES,
+    UsesS3,
+    error_code,
+    parse_uri,
+    unavailable,
+    vendor_errors,
+)
+from failstreak.state.base import Loaded, StateStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class S3StateStore(UsesS3, StateStore):
+    """The state document in one S3 object; the version token is its ETag.
+
+    `save` writes with `If-Match` (or `If-None-Match: *` for the first write) and raises `ConflictError`
+    when another writer got there first. It stores the bytes it is given: the state codec gzips large
+    documents (statecodec.COMPRESS_ABOVE); the store only labels them `application/gzip`.
+    """
+
+    def __init__(self, bucket: str, key: str, s3: S3Client | None = None) -> None:
+        if not key or key.endswith("/"):
+            raise ConfigError(f"s3://{bucket}/{key}: the state location must name an object, not a prefix")
+        self.bucket = bucket
+        self.key = key
+        self.location = f"s3://{bucket}/{key}"
+        self._s3 = s3
+
+    @classmethod
+    def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3StateStore:
+        bucket, key = parse_uri(uri)
+        return cls(bucket, key, s3)
+
+    def load(self) -> Loaded:
+        try:
+            got = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+            data = got["Body"].read()
+        except vendor_errors() as e:
+            if error_code(e) in MISSING_CODES:
+                return Loaded(None, None)
+            raise unavailable(self.location, "read state", e) from None
+        return Loaded(data, got["ETag"])
+
+    def save(self, data: bytes, token: str | None) -> str:
+        content_type = "application/gzip" if data[:2] == b"\x1f\x8b" else "application/json"
+        try:
+            if token is None:
+                put = self.s3.put_object(
+                    Bucket=self.bucket, Key=self.key, Body=data, ContentType=content_type, IfNoneMatch="*"
+                )
+            else:
+                put = self.s3.put_object(
+                    Bucket=self.bucket, Key=self.key, Body=data, ContentType=content_type, IfMatch=token
+                )
+        except vendor_errors() as e:
+            code = error_code(e)
+            if code in CONFLICT_CODES or (token is not None and code in MISSING_CODES):
+                raise ConflictError(f"{self.location}: state changed since it was read ({code})") from None
+            raise unavailable(self.location, "write state", e) from None
+        return put["ETag"]

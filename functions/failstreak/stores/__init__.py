@@ -1,1 +1,0 @@
-"""State stores and inboxes: the local filesystem and S3."""
