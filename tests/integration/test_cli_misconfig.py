@@ -370,7 +370,7 @@ def test_a_subfolder_the_pass_may_not_list_is_reported_and_the_other_files_count
 
         # When a pass runs
         run = subprocess.run(
-            [*AS_NOBODY, sys.executable, "-m", "failstreak.cli", "run", "--json", "--config", str(cfg)],
+            [*AS_NOBODY, sys.executable, "-m", "failstreak.app.cli", "run", "--json", "--config", str(cfg)],
             capture_output=True,
             text=True,
             cwd=root,
