@@ -46,36 +46,6 @@ def _job_row(job: JobState) -> dict[str, Any]:
     }
 
 
-def status_table(cfg: Config, state: State, now: int) -> str:
-    """Jobs as a text table: alerting first, then longest streak, then name."""
-    from failstreak.core.alerting import mute_covering  # noqa: PLC0415
-    from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415
-
-    mutes = all_mutes(cfg, state, now)
-    ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
-    shown = {j.name: for_terminal(j.name) for j in ordered}
-    width = max([len("JOB"), *(len(name) for name in shown.values())])
-    width = min(width, 60)
-    lines = [f"{'JOB':<{width}}  STREAK  WINDOW  TOTAL (FAILED)  STATE"]
-    for j in ordered:
-        policy = cfg.policy_for(j.name)
-        label = f"ALERTING ({', '.join(j.alert.reasons)})" if j.alert else "ok"
-        mute = mute_covering(j, mutes, now)
-        if mute is not None:
-            label += f", muted{': ' + for_terminal(mute.reason) if mute.reason else ''}"
-        if policy.window != cfg.thresholds.window:
-            label += f"  [window {policy.window}]"
-        window = f"{j.window_failures}/{j.window_size}"
-        name = shown[j.name] if len(shown[j.name]) <= width else shown[j.name][: width - 1] + "…"
-        lines.append(
-            f"{name:<{width}}  {j.consecutive_failures:>6}  {window:>6}  "
-            f"{j.total_runs:>5} ({j.total_failures:>5})  {label}"
-        )
-    alerting = sum(1 for j in ordered if j.alert)
-    lines.append(f"{len(ordered)} jobs, {alerting} alerting")
-    return "\n".join(lines)
-
-
 def warn(problem: Problem) -> None:
     """One problem of a pass on stderr: `failstreak: warning: ...` or `failstreak: error: ...`."""
     print(f"failstreak: {label(problem.level_name)} {for_terminal(problem.message)}", file=sys.stderr)
@@ -150,6 +120,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(doc, ensure_ascii=False))
         return 0
     print(f"state: {store.location} (updated {iso(state.updated_at)})")
+    from failstreak.app.status import status_table  # noqa: PLC0415
+
     print(status_table(cfg, state, now_ms()))
     if pending:
         print(f"{len(pending)} notifications pending:")

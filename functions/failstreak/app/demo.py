@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from failstreak.app import wiring
-from failstreak.app.cli import status_table
 from failstreak.app.config import load_config
+from failstreak.app.status import status_table
 from failstreak.core.model import iso, now_ms
 from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import summary_text
