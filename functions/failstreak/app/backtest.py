@@ -360,27 +360,10 @@ def table(result: Replay) -> str:
     return "\n".join(lines)
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="config file (local path or s3:// URI)")
-    p.add_argument("--archive", help="the processed/ folder or s3:// prefix (default: beside the config's inbox)")
-    p.add_argument("--since", type=float, metavar="DAYS", help="replay only the passes of the last DAYS days")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="sets",
-        metavar="KEY=V1,V2",
-        help="a dotted config path and the values to try (repeat: every combination is replayed)",
-    )
-    p.add_argument("--suggest", action="store_true", help="name the settings with the fewest flaps")
-    p.add_argument("--max-detect-runs", type=float, default=3, metavar="N", help="for --suggest (default 3)")
-    p.add_argument("--json", action="store_true", help="print one JSON document")
-
-
 def command(args: argparse.Namespace, clock: Any = now_ms) -> int:
     """Run the backtest the arguments describe and print its result; 0 when it completed."""
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(getattr(args, "config", None))
         combos = variants(cfg, parse_sets(args.sets))
         archive = archive_for(cfg, args.archive)
         since = int(clock() - args.since * DAY_MS) if args.since is not None else None

@@ -1,5 +1,5 @@
 """The command line (docs/cli.md): `run`, `status`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`, `report`,
-`schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
+`backtest`, `schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
 
 from __future__ import annotations
 
@@ -101,6 +101,12 @@ def _dead_row(d: dict[str, Any]) -> dict[str, Any]:
     row = {k: d.get(k) for k in ("job", "event", "destination", "error", "attempts")}
     row["at"] = iso(d["at"]) if isinstance(d.get("at"), int) else None
     return row
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from failstreak.app.backtest import command  # noqa: PLC0415
+
+    return command(args)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -488,6 +494,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="what produced the record (default: the CI system's name)")
     with_json(p, "where the record was written, and the record")
     p.set_defaults(func=cmd_report)
+
+    p = command(
+        "backtest",
+        "replay the archive of past passes with other settings: incidents, notifications, detection delay, flaps",
+        "failstreak backtest --set thresholds.consecutive=2,3,4",
+        "failstreak backtest --since 30 --set thresholds.consecutive=2,3 --set thresholds.window=10,20 --suggest",
+    )
+    with_config(p)
+    p.add_argument("--archive", help="the processed/ folder or s3:// prefix (default: beside the config's inbox)")
+    p.add_argument("--since", type=float, metavar="DAYS", help="replay only the passes of the last DAYS days")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="KEY=V1,V2",
+        help="a dotted config path and the values to try (repeat it: every combination is replayed)",
+    )
+    p.add_argument("--suggest", action="store_true", help="name the settings with the fewest flaps")
+    p.add_argument("--max-detect-runs", type=float, default=3, metavar="N", help="for --suggest (default 3)")
+    with_json(p, "the results")
+    p.set_defaults(func=cmd_backtest)
 
     p = command(
         "schema",

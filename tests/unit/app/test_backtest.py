@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from failstreak.app import backtest
+from failstreak.app.cli import build_parser, main
 from failstreak.app.config import parse_config
 from failstreak.core.model import Notification
 from failstreak.errors import ConfigError
@@ -109,21 +109,15 @@ def test_the_command_prints_a_table_and_a_suggestion(tmp_path: Path, capsys: pyt
     # Given the archive of twelve passes and its config file
     _, _, text = real_passes(tmp_path)
     (tmp_path / "failstreak.yaml").write_text(text)
-    parser = argparse.ArgumentParser()
-    backtest.add_arguments(parser)
-    args = parser.parse_args(
+    # When the command runs
+    code = main(
         [
-            "--config",
-            str(tmp_path / "failstreak.yaml"),
-            "--set",
-            "thresholds.consecutive=2,3",
-            "--suggest",
-            "--max-detect-runs",
-            "5",
+            "backtest",
+            *("--config", str(tmp_path / "failstreak.yaml")),
+            *("--set", "thresholds.consecutive=2,3"),
+            *("--suggest", "--max-detect-runs", "5"),
         ]
     )
-    # When the command runs
-    code = backtest.command(args)
     # Then it prints one line per combination, the totals read, and the suggestion
     out = capsys.readouterr().out
     assert code == 0
@@ -137,9 +131,8 @@ def test_the_command_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     # Given the archive of twelve passes and its config file
     _, _, text = real_passes(tmp_path)
     (tmp_path / "failstreak.yaml").write_text(text)
-    parser = argparse.ArgumentParser()
-    backtest.add_arguments(parser)
-    args = parser.parse_args(["--config", str(tmp_path / "failstreak.yaml"), "--json", "--since", "1"])
+    parser = build_parser()
+    args = parser.parse_args(["backtest", "--config", str(tmp_path / "failstreak.yaml"), "--json", "--since", "1"])
     # When the command runs with --json, on the last day (which holds every pass)
     code = backtest.command(args, clock=lambda: T0 + 13 * HOUR)
     # Then one JSON document carries the totals and one result
