@@ -28,8 +28,14 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
-def _job_row(job: JobState) -> dict[str, Any]:
+def _job_row(cfg: Config, job: JobState, now: int) -> dict[str, Any]:
+    from failstreak.app.status import job_triage  # noqa: PLC0415
+
+    judged, by_category = job_triage(cfg, job, now)
     return {
+        "health": judged.health.value,
+        "health_detail": judged.describe(),
+        "category_failures": by_category,
         "consecutive_failures": job.consecutive_failures,
         "window_failures": job.window_failures,
         "window_size": job.window_size,
@@ -114,10 +120,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     store, _, state = _load_state(cfg)
     pending = [_pending_row(e) for e in state.outbox]
     dead = [_dead_row(d) for d in state.dead_letters]
+    now = now_ms()
     if args.json:
         doc = {
             "state": store.location,
-            "jobs": {name: _job_row(j) for name, j in sorted(state.jobs.items())},
+            "jobs": {name: _job_row(cfg, j, now) for name, j in sorted(state.jobs.items())},
             "pending_notifications": len(state.outbox),
             "pending": pending,
             "dead_letters": dead,
@@ -128,7 +135,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"state: {store.location} (updated {iso(state.updated_at)})")
     from failstreak.app.status import status_table  # noqa: PLC0415
 
-    print(status_table(cfg, state, now_ms()))
+    print(status_table(cfg, state, now))
     if pending:
         print(f"{len(pending)} notifications pending:")
         for p in pending:

@@ -12,6 +12,9 @@ from typing import Any
 
 import msgspec
 
+from failstreak.core.categories import CategoryWatch
+from failstreak.core.silence import Learned
+
 
 class Status(StrEnum):
     """Canonical run status (docs/records.md)."""
@@ -129,6 +132,7 @@ class Execution(msgspec.Struct, frozen=True, gc=False):
     reason: str | None = None
     owner: str | None = None
     source: str | None = None
+    category: str | None = None
 
     def order_key(self) -> tuple[int, tuple[int, int, str]]:
         return (self.finished_at, run_id_key(self.run_id))
@@ -150,9 +154,10 @@ class Rejected:
 
 class Run(msgspec.Struct, array_like=True, gc=False):
     """A remembered terminal run of a job, stored as the row `[finished_at, run_id, attempt, status, url, commit,
-    reason]` (docs/state.md).
+    reason, category]` (docs/state.md).
 
-    `url`, `commit` and `reason` are kept for runs that count as failures only. Remembered runs are the bulk of the
+    `url`, `commit`, `reason` and `category` are kept for runs whose status counts as a failure only; a failure's
+    category is None when it is `code` (docs/triage.md). Remembered runs are the bulk of the
     state document (one per job and run in the window), so they are the cheapest struct msgspec offers: decoded
     and encoded in C as arrays, and never tracked by the cyclic garbage collector (they hold atomic values only).
     """
@@ -164,6 +169,7 @@ class Run(msgspec.Struct, array_like=True, gc=False):
     url: str | None = None
     commit: str | None = None
     reason: str | None = None
+    category: str | None = None
 
     def order_key(self) -> tuple[int, tuple[int, int, str]]:
         return (self.finished_at, run_id_key(self.run_id))
@@ -211,6 +217,7 @@ class JobState(msgspec.Struct, omit_defaults=True, gc=False):
     alert: Alert | None = None
     threads: dict[str, str] = {}
     mute_runs: dict[str, int] = {}
+    learned: Learned | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +260,9 @@ class Notification:
     source: str | None = None
     suppressed: bool = False
     mute_reason: str | None = None
+    health: str = "healthy"
+    health_detail: str | None = None
+    scope: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -287,6 +297,9 @@ class Notification:
             "source": self.source,
             "suppressed": self.suppressed,
             "mute_reason": self.mute_reason,
+            "health": self.health,
+            "health_detail": self.health_detail,
+            "scope": self.scope,
         }
 
 
@@ -330,3 +343,4 @@ class State:
     cursors: dict[str, Any] = field(default_factory=dict)
     updated_at: int | None = None
     passes: int = 0
+    categories: CategoryWatch = field(default_factory=CategoryWatch)

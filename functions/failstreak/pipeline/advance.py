@@ -8,8 +8,10 @@ import operator
 from typing import Protocol
 
 from failstreak.app.config import Config
-from failstreak.core import alerting, counting, outbox, repair
-from failstreak.core.model import Mute, Notification, State
+from failstreak.core import alerting, categories, counting, outbox, repair, triage
+from failstreak.core.health import FlakyRoute, Health
+from failstreak.core.model import JobState, Mute, Notification, State
+from failstreak.core.policy import JobPolicy
 from failstreak.inbox.records import latest_time
 from failstreak.pipeline.collect import Collected
 from failstreak.pipeline.summary import Summary
@@ -61,6 +63,32 @@ def config_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
     return mutes
 
 
+def _evaluate(
+    job: JobState,
+    policy: JobPolicy,
+    now: int,
+    mutes: list[Mute],
+    delta: counting.JobDelta | None,
+    learn: bool,
+    grace: int | None,
+) -> Notification | None:
+    """One job's evaluation with its silence and health (docs/triage.md); a flaky job routed to the digest or
+    off is evaluated as if muted, so its incident is recorded and nothing is sent."""
+    silent = triage.silent_since(job, policy, now, learn=learn, grace_ms=grace)
+    if delta is None and job.alert is None:
+        if silent is None:
+            return None  # a quiet job the pass brought nothing for
+        mute = alerting.mute_covering(job, mutes, now) if mutes else None
+    else:
+        mute = alerting.active_mute(job, mutes, now, delta) if mutes else None
+        if job.alert is None and silent is None and not alerting.crossed(job, policy):
+            return None  # nothing to say: its health is only read for a notification
+    judged = triage.health(job, policy, silent)
+    if mute is None and judged.health is Health.FLAKY and policy.flaky is not FlakyRoute.ALERT:
+        mute = Mute(id="flaky", match=job.name, created_at=now, reason=f"flaky, routed to: {policy.flaky.value}")
+    return alerting.evaluate(job, policy, now, mute, silent, judged)
+
+
 def advance(
     cfg: Config, router: Routes | None, state: State, got: Collected, summary: Summary, pass_id: str, now: int
 ) -> None:
@@ -80,19 +108,30 @@ def advance(
 
     state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
     mutes = all_mutes(cfg, state, now)
-    # Every job the pass touched, then the alerting jobs it brought nothing for (their reminders are due by time).
+    learn = cfg.silence.learn
+    grace = cfg.silence.grace_ms
     jobs = state.jobs
     touched = stats.touched
+    if learn:
+        for name in touched:
+            triage.learn_runs(jobs[name])
+    # Every job the pass touched, then those it brought nothing for that may still have news: alerting ones
+    # (reminders are due by time) and, when silence is watched, those that may have fallen silent.
+    watched = learn or cfg.expects_runs
     untouched: list[tuple[str, counting.JobDelta | None]] = [
-        (n, None) for n, j in jobs.items() if j.alert is not None and n not in touched
+        (n, None) for n, j in jobs.items() if n not in touched and (j.alert is not None or watched)
     ]
     notes: list[Notification] = []
     for name, delta in itertools.chain(touched.items(), untouched):
         job = jobs[name]
-        mute = alerting.active_mute(job, mutes, now, delta) if mutes else None
-        note = alerting.evaluate(job, policy_for(name), now, mute)
+        note = _evaluate(job, policy_for(name), now, mutes, delta, learn, grace)
         if note is not None:
             notes.append(note)
+    alerts = cfg.categories.estate_alerts()
+    if alerts or state.categories.open or state.categories.recent:
+        categories.note_failures(state.categories, stats.failures, alerts)
+        for event in categories.evaluate_estate(state.categories, alerts, now):
+            notes.append(triage.estate_notification(event, now))
     # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
     notes.sort(key=_JOB)
     summary.notifications = notes

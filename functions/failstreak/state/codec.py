@@ -7,8 +7,10 @@ plain dicts, and read typed: every stored value's shape is checked as it is deco
 shape is refused whole (`StateCorrupt`), so no command ever rewrites it. Documents larger than `COMPRESS_ABOVE`
 are written gzip-compressed; either form is read (detected by the gzip magic bytes).
 
-Version 2 stores `jobs` as a list of job objects, each with its `name`; version 1 (a map from name to job, runs
-with trailing nulls dropped) is still read. A pass always writes version 2.
+Version 3 adds each failed run's category (an eighth element of its row), each job's learned cadence and the
+estate-wide category watch (docs/triage.md); version 2 stores `jobs` as a list of job objects, each with its
+`name`; version 1 (a map from name to job, runs with trailing nulls dropped) is still read. A pass always writes
+version 3.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from typing import Any
 
 import msgspec
 
+from failstreak.core.categories import CategoryWatch
 from failstreak.core.model import JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
-class _Document(msgspec.Struct, tag_field="version", tag=2):
-    """The document as written (version 2). `version` is written first, as the tag."""
+class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
+    """The document as written (version 3). `version` is written first, as the tag."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -38,12 +41,26 @@ class _Document(msgspec.Struct, tag_field="version", tag=2):
     mutes: list[dict[str, Any]] = []
     dead_letters: list[dict[str, Any]] = []
     cursors: dict[str, Any] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
 
 
-class _Stored(msgspec.Struct, tag_field="version", tag=2):
-    """The document as read (version 2): every part typed, so that msgspec checks each stored value's shape in C
+class _Stored(msgspec.Struct, tag_field="version", tag=VERSION):
+    """The document as read (version 3): every part typed, so that msgspec checks each stored value's shape in C
     as it decodes (a mute whose `match` is a number, cursors that are not objects) and a document of the wrong
     shape is refused whole, before anything reads it."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    mutes: list[Mute] = []
+    dead_letters: list[dict[str, Any]] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+
+
+class _StoredV2(msgspec.Struct, tag_field="version", tag=2):
+    """Version 2 as read: the rows of its runs have seven elements (no category), and it has no `categories`."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -66,7 +83,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Stored | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Stored | _StoredV2 | _StoredV1)
 # The one cursor the pass itself keeps: the config file's mutes, by id, with the time a pass first saw each.
 CONFIG_MUTES_CURSOR = "_config_mutes"
 _ENCODER = msgspec.json.Encoder()
@@ -160,6 +177,7 @@ def encode_document(
             mutes=[_mute_to_dict(m) for m in state.mutes],
             dead_letters=state.dead_letters,
             cursors=state.cursors,
+            categories=state.categories,
         )
     )
     # The jobs go between the brackets of the empty list; nothing before it can contain this text.
@@ -198,7 +216,8 @@ def encode_document(
 
 
 def decode(data: bytes | None, location: str = "state") -> State:
-    """Parse a state document (version 1 or 2); None (no document yet) gives an empty state. Raises StateCorrupt."""
+    """Parse a state document (version 1, 2 or 3); None (no document yet) gives an empty state. Raises
+    StateCorrupt."""
     if data is None:
         return State()
     if data[:2] == b"\x1f\x8b":
@@ -221,6 +240,7 @@ def decode(data: bytes | None, location: str = "state") -> State:
             cursors=doc.cursors,
             updated_at=doc.updated_at,
             passes=doc.passes,
+            categories=_from_v2(doc),
         )
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise StateCorrupt(
@@ -235,7 +255,13 @@ def _check_cursors(cursors: dict[str, dict[str, Any]]) -> None:
             raise ValueError(f"cursors.{CONFIG_MUTES_CURSOR}.{key}: expected an integer time, got {value!r:.40}")
 
 
-def _jobs(doc: _Stored | _StoredV1) -> dict[str, JobState]:
+def _from_v2(doc: _Stored | _StoredV2 | _StoredV1) -> CategoryWatch:
+    """Version 2 to 3: its rows read as rows without a category (`code`), its jobs as jobs with nothing learned
+    yet, and the estate's category watch starts empty."""
+    return doc.categories if isinstance(doc, _Stored) else CategoryWatch()
+
+
+def _jobs(doc: _Stored | _StoredV2 | _StoredV1) -> dict[str, JobState]:
     if isinstance(doc, _StoredV1):
         for name, job in doc.jobs.items():
             job.name = name

@@ -1,4 +1,4 @@
-"""The state codec's job rows: version 2 as written, version 1 still read, and a lossless round trip."""
+"""The state codec's job rows: version 3 as written, versions 1 and 2 still read, and a lossless round trip."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ RUNS = st.builds(
     url=OPT,
     commit=OPT,
     reason=OPT,
+    category=OPT,
 )
 
 
@@ -32,11 +33,12 @@ def test_runs_are_stored_as_rows_and_decode_back(runs: list[Run]) -> None:
     # Given a job with any runs; When it is encoded and decoded
     state = State(jobs={"j": JobState(name="j", runs=runs)})
     body = codec.encode(state)
-    # Then each run is the row [finished_at, run_id, attempt, status, url, commit, reason] and nothing is lost
+    # Then each run is the row [finished_at, run_id, attempt, status, url, commit, reason, category] and nothing
+    # is lost
     job = orjson.loads(body)["jobs"][0]
     assert job["name"] == "j"
     assert job.get("runs", []) == [
-        [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason] for r in runs
+        [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason, r.category] for r in runs
     ]
     assert codec.decode(body).jobs["j"].runs == runs
 
@@ -152,10 +154,10 @@ def _version_1(state: State) -> bytes:
 def test_a_version_1_document_reads_as_the_same_state(jobs: int) -> None:
     # Given a state as the previous release stored it
     state = _state(jobs)
-    # When it is read; Then it is the same state, and the next save writes version 2
+    # When it is read; Then it is the same state, and the next save writes the current version
     assert codec.decode(_version_1(state)) == state
     assert codec.decode(gzip.compress(_version_1(state))) == state
-    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == 2
+    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == codec.VERSION == 3
 
 
 def test_fields_at_their_default_are_not_stored() -> None:
@@ -226,3 +228,24 @@ def test_a_different_set_of_jobs_is_encoded_afresh(monkeypatch: pytest.MonkeyPat
     assert again.members is not None
     assert not any(a is b for a, b in zip(again.members, first.members, strict=False))
     assert "job-new" in codec.decode(again.body).jobs
+
+
+def test_a_version_2_document_reads_as_the_same_state_and_is_rewritten_as_version_3() -> None:
+    # Given a version 2 document: rows of seven elements, no learned cadence, no category watch
+    doc = {
+        "version": 2,
+        "passes": 4,
+        "jobs": [
+            {"name": "etl", "runs": [[10**12, "1", 0, "failed", "u", "c", "oom"], [10**12 + 1, "2", 0, "success"]]}
+        ],
+    }
+    # When it is read and saved again
+    state = codec.decode(orjson.dumps(doc))
+    again = orjson.loads(codec.encode(state))
+    # Then its failed run is a code failure (no category), nothing is lost, and it is written as version 3 with
+    # eight-element rows and an empty category watch
+    assert state.jobs["etl"].runs[0] == Run(10**12, "1", 0, Status.FAILED, "u", "c", "oom", None)
+    assert state.passes == 4
+    assert again["version"] == 3
+    assert again["jobs"][0]["runs"][0] == [10**12, "1", 0, "failed", "u", "c", "oom", None]
+    assert again["categories"] == {}
