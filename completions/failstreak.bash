@@ -32,7 +32,7 @@ _failstreak() {
         mutes)
             COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
         report)
-            COMPREPLY=($(compgen -W "--attempt --commit --config --finished-at --help --inbox --job --json --owner --reason --run-id --source --status --url" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--attempt --category --commit --config --finished-at --help --inbox --job --json --owner --reason --run-id --source --status --url" -- "$cur")) ;;
         backtest)
             COMPREPLY=($(compgen -W "--archive --config --help --json --max-detect-runs --set --since --suggest" -- "$cur")) ;;
         schema)

@@ -322,6 +322,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         attempt=args.attempt,
         owner=args.owner,
         source=args.source,
+        category=args.category,
         env=process_environment(),
     )
     where = write_record(inbox, record)
@@ -486,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write one execution record (a CI job's result) into the inbox",
         'failstreak report --inbox s3://my-bucket/failstreak/inbox/ --job "$CI_JOB_NAME" --status "$CI_JOB_STATUS"',
         "failstreak report --job nightly-etl --status failed --reason 'disk full' --run-id 42",
+        "failstreak report --job nightly-etl --status failed --category infra --reason 'spot instance lost'",
     )
     with_config(p)
     p.add_argument("--inbox", help="s3://bucket/failstreak/inbox/ or a local directory (default: the config's inbox)")
@@ -496,7 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attempt", type=int, help="retry number; the highest attempt of a run counts")
     p.add_argument("--url", help="link to the run (default: from the CI system)")
     p.add_argument("--commit", help="commit the run built (default: from the CI system)")
-    p.add_argument("--reason", help="failure message or category, shown in alerts")
+    p.add_argument("--reason", help="failure message, shown in alerts")
+    p.add_argument("--category", help="why it failed: code, infra, upstream, or a category the config names")
     p.add_argument("--owner", help="owning team, if not routed by JOBOWNERS")
     p.add_argument("--source", help="what produced the record (default: the CI system's name)")
     with_json(p, "where the record was written, and the record")

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
+from failstreak.core.categories import MAX_NAME as MAX_CATEGORY_LEN
+from failstreak.core.categories import valid_name as valid_category
 from failstreak.core.model import STATUS_ALIASES, Execution, Rejected, Status, iso, now_ms, parse_status
 
 # Bounds on the text fields of a record (docs/configuration.md, "What a record may hold"). A `job` or `run_id`
@@ -166,15 +168,27 @@ def to_execution(obj: Any, default_source: str | None = None, latest: int | None
                 reason = get("reason")
                 owner = get("owner")
                 source = get("source")
+                category = get("category")
                 if (
                     (url is None or (type(url) is str and len(url) <= MAX_FIELD_LEN["url"]))
                     and (commit is None or (type(commit) is str and len(commit) <= MAX_FIELD_LEN["commit"]))
                     and (reason is None or (type(reason) is str and len(reason) <= MAX_REASON_LEN))
                     and (owner is None or (type(owner) is str and len(owner) <= MAX_FIELD_LEN["owner"]))
                     and (source is None or (type(source) is str and len(source) <= MAX_FIELD_LEN["source"]))
+                    and (category is None or (type(category) is str and valid_category(category)))
                 ):
                     return Execution(
-                        job, rid, status, finished_at, attempt, url, commit, reason, owner, source or default_source
+                        job,
+                        rid,
+                        status,
+                        finished_at,
+                        attempt,
+                        url,
+                        commit,
+                        reason,
+                        owner,
+                        source or default_source,
+                        category,
                     )
     return _to_execution_checked(obj, default_source, latest)
 
@@ -220,6 +234,12 @@ def _to_execution_checked(obj: Any, default_source: str | None = None, latest: i
     if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
         raise RecordError("field 'attempt': expected an integer >= 0")
     url, commit, reason, owner, source = (_text(obj, n) for n in OPTIONAL_TEXT)
+    category = obj.get("category")
+    if category is not None and (not isinstance(category, str) or not valid_category(category)):
+        raise RecordError(
+            f"field 'category': expected a category name (lower-case letters, digits, '_' and '-', starting with a "
+            f"letter, at most {MAX_CATEGORY_LEN} characters), as code, infra or upstream"
+        )
     return Execution(
         job=job,
         run_id=run_id,
@@ -231,6 +251,7 @@ def _to_execution_checked(obj: Any, default_source: str | None = None, latest: i
         reason=reason,
         owner=owner,
         source=source or default_source,
+        category=category,
     )
 
 
@@ -272,6 +293,7 @@ class _Wire(msgspec.Struct, gc=False):
     reason: _bounded(MAX_REASON_LEN) | None = None  # type: ignore[valid-type]
     owner: _bounded(MAX_FIELD_LEN["owner"]) | None = None  # type: ignore[valid-type]
     source: _bounded(MAX_FIELD_LEN["source"]) | None = None  # type: ignore[valid-type]
+    category: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] | None = None
 
 
 _LINES_DECODER = msgspec.json.Decoder(_Wire)
@@ -471,10 +493,14 @@ def _finish(
                 # out the links the engine would drop anyway saves more (docs/performance.md, #19).
                 rid = run_id if type(run_id) is str else str(run_id)
                 if status in keep:
-                    url, commit, reason = rec.url, rec.commit, rec.reason
+                    url, commit, reason, category = rec.url, rec.commit, rec.reason, rec.category
                 else:
-                    url = commit = reason = None
-                append(Execution(job, rid, status, ms, rec.attempt, url, commit, reason, rec.owner, rec.source or None))
+                    url = commit = reason = category = None
+                append(
+                    Execution(
+                        job, rid, status, ms, rec.attempt, url, commit, reason, rec.owner, rec.source or None, category
+                    )
+                )
                 continue
         checked(index)
 
@@ -546,10 +572,10 @@ def _parse_lines(
 
 
 def _kept(ex: Execution, keep: frozenset[Status]) -> Execution:
-    """The execution without its url, commit and reason unless its status is in `keep`."""
-    if ex.status in keep or (ex.url is None and ex.commit is None and ex.reason is None):
+    """The execution without its url, commit, reason and category unless its status is in `keep`."""
+    if ex.status in keep or (ex.url is None and ex.commit is None and ex.reason is None and ex.category is None):
         return ex
-    return msgspec.structs.replace(ex, url=None, commit=None, reason=None)
+    return msgspec.structs.replace(ex, url=None, commit=None, reason=None, category=None)
 
 
 def _parse_line(name: str, number: int, line: bytes, out: Parsed, keep: frozenset[Status], latest: int) -> None:

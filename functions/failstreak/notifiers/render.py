@@ -118,8 +118,8 @@ def details(n: Notification) -> list[str]:
     elif n.since:
         verb = "had been failing since" if n.event is Event.RESOLVED else "failing since"
         facts.append(f"{verb} {iso(n.since)}")
-    if n.first_commit:
-        facts.append(f"began at commit {n.first_commit}")
+    if n.first_commit and not (n.health == "broken" and n.event is not Event.RESOLVED):
+        facts.append(f"began at commit {n.first_commit}")  # a broken job's health already names it
     if n.last_reason:
         facts.append(f"last failure: {n.last_reason}")
     if n.owner:

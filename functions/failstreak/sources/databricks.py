@@ -4,7 +4,8 @@ Job key: the run's `run_name`. Status: `state.result_state` (docs/sources.md), e
 `state.life_cycle_state` without a result (`INTERNAL_ERROR` is a failure), else, in payloads that only carry the
 2.2 `status` object, `status.termination_details` (a platform cancellation for exceeding the run's maximum
 duration is a timeout). A run whose `end_time` is 0 is still running and is not emitted. The link is
-`run_page_url`, the reason the termination message or `state.state_message`.
+`run_page_url`, the reason the termination message or `state.state_message`, the category that of the
+`termination_details` code and type (docs/triage.md).
 
 Run identity (docs/sources.md): a retry is a new run with `original_attempt_run_id` and `attempt_number` + 1;
 its result is the run's final result, so the run id is the original attempt's and the attempt is
@@ -30,6 +31,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from failstreak.app.config import SecretRef
+from failstreak.core import categories
 from failstreak.core.model import Execution, Status
 from failstreak.inbox.records import parse_time
 from failstreak.sources.common import HOUR_MS, BaseSourceConfig, HttpSource, text
@@ -172,7 +174,13 @@ class DatabricksSource(HttpSource):
             return None
         state = run.get("state") or {}
         status_obj = run.get("status") or {}
-        details = status_obj.get("termination_details") or {}
+        # Jobs API 2.2 puts it under `status`; some payloads carry it under `state` or at the top of the run.
+        details = (
+            status_obj.get("termination_details")
+            or state.get("termination_details")
+            or run.get("termination_details")
+            or {}
+        )
         result = state.get("result_state")
         life_cycle = state.get("life_cycle_state")
         code = details.get("code")
@@ -193,9 +201,10 @@ class DatabricksSource(HttpSource):
         if isinstance(code, str) and code and code.upper() != "SUCCESS":
             label = code
         name = text(run.get("run_name"), 512) or f"job {run.get('job_id')}"
-        reason = None
+        reason = category = None
         if status not in (Status.SUCCESS, Status.RUNNING):
             reason = f"{label}: {message}" if message and label else (message or label)
+            category = categories.databricks(code, details.get("type"), life_cycle)
         git = (run.get("git_source") or {}).get("git_snapshot") or {}
         attempt = run.get("attempt_number") or 0
         attempt = attempt if isinstance(attempt, int) and attempt >= 0 else 0
@@ -211,6 +220,7 @@ class DatabricksSource(HttpSource):
             commit=text(git.get("used_commit")),
             reason=reason,
             source=self.name,
+            category=category,
         )
 
 

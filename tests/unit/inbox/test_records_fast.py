@@ -139,6 +139,7 @@ FIELDS = {
     "reason": TEXTS,
     "owner": TEXTS,
     "source": TEXTS,
+    "category": st.one_of(st.sampled_from(["infra", "code", "up-stream_2", "Infra", "", "x" * 33]), st.integers()),
     "extra": st.one_of(st.integers(), st.just([[1]]), st.text(max_size=3)),
 }
 VALID = st.builds(
