@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
+import msgspec
+
 from failstreak.app.config import Config
 from failstreak.core import outbox
-from failstreak.core.model import State, now_ms
+from failstreak.core.model import Execution, State, now_ms
+from failstreak.errors import StoreUnavailable
 from failstreak.inbox.base import Inbox, pass_folder
 from failstreak.notifiers.base import Notifier
 from failstreak.pipeline.advance import Routes, advance
@@ -86,6 +89,18 @@ def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
     return paused
 
 
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def pulled_lines(executions: list[Execution]) -> bytes:
+    """Executions as inbox records (docs/records.md), one JSON line each, as the inbox parser reads them back."""
+    lines = []
+    for ex in executions:
+        record = {f: getattr(ex, f) for f in ex.__struct_fields__ if getattr(ex, f) is not None}
+        lines.append(_ENCODE(record))
+    return b"\n".join(lines) + b"\n"
+
+
 def _safe_id(pass_id: str) -> str:
     """The pass id as one path segment of the archive's keys (an id given by a caller may hold anything)."""
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in pass_id).strip(".")
@@ -93,9 +108,17 @@ def _safe_id(pass_id: str) -> str:
 
 
 def _archive(inbox: Inbox, got: Collected, pass_id: str, now: int, summary: Summary) -> None:
-    """Move the files the saved state includes out of the inbox: to processed/, or quarantine/ with the reason."""
-    inbox.finish_many(got.files, pass_folder(_safe_id(pass_id), now))
+    """Move the files the saved state includes out of the inbox: to processed/, or quarantine/ with the reason;
+    and write what the sources pulled beside them, so that the archive holds every run the pass counted."""
+    folder = pass_folder(_safe_id(pass_id), now)
+    inbox.finish_many(got.files, folder)
     summary.quarantined = [d.item.key for d in got.files if d.quarantine is not None]
+    for source, executions in got.pulled.items():
+        try:
+            inbox.keep(folder, f"_sources/{_safe_id(source)}.jsonl", pulled_lines(executions))
+        except StoreUnavailable as e:
+            # The runs are counted and saved; only the backtest's copy of them is missing.
+            summary.warnings.append(f"what source {source} pulled was not archived: {e}")
 
 
 def _report_deliveries(applied: outbox.Applied, summary: Summary) -> None:
