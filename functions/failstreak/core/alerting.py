@@ -188,10 +188,7 @@ def _next_event(
             return None
         _open(job, policy, now, reasons, silent, mute is not None)
         return Event.TRIGGERED
-    if alert.reasons == [SILENT] and silent is None:
-        job.alert = None
-        return Event.RESOLVED
-    if alert.reasons != [SILENT] and not reasons and _latest_counted_succeeded(job, policy):
+    if _over(job, policy, alert, reasons, silent):
         job.alert = None
         return Event.RESOLVED
     if not alert.announced:
@@ -201,6 +198,13 @@ def _next_event(
         alert.reasons = reasons or alert.reasons
         return Event.TRIGGERED
     return Event.REMINDER if _reminder_due(job, alert, policy, now) else None
+
+
+def _over(job: JobState, policy: JobPolicy, alert: Alert, reasons: list[str], silent: int | None) -> bool:
+    """Whether the incident is over: a silence once the job ran again, failures once the job is fixed."""
+    if alert.reasons == [SILENT]:
+        return silent is None
+    return not reasons and _latest_counted_succeeded(job, policy)
 
 
 def evaluate(

@@ -237,31 +237,33 @@ def evaluate_estate(watch: CategoryWatch, alerts: Mapping[str, CategoryAlert], n
     while it stays there nothing more is sent; when the count falls below the threshold the incident is
     `resolved`. A category no longer configured closes quietly.
     """
-    events: list[EstateEvent] = []
     for category in [c for c in watch.recent if c not in alerts]:
         del watch.recent[category]
     for category in [c for c in watch.open if c not in alerts]:
         del watch.open[category]
-    for category, rule in sorted(alerts.items()):
-        cutoff = now - int(rule.hours * 3_600_000)
-        times = [t for t in watch.recent.get(category, ()) if cutoff < t <= now]
-        if times:
-            watch.recent[category] = times
-        else:
-            watch.recent.pop(category, None)
-        count = len(times)
-        incident = watch.open.get(category)
-        if incident is None and count >= rule.threshold:
-            watch.open[category] = CategoryIncident(triggered_at=now, peak=count)
-            events.append(EstateEvent(category, "triggered", count, rule.threshold, rule.hours, rule.team, now))
-        elif incident is not None and count < rule.threshold:
-            del watch.open[category]
-            events.append(
-                EstateEvent(category, "resolved", count, rule.threshold, rule.hours, rule.team, incident.triggered_at)
-            )
-        elif incident is not None:
-            incident.peak = max(incident.peak, count)
-    return events
+    events = (_step(watch, category, rule, now) for category, rule in sorted(alerts.items()))
+    return [e for e in events if e is not None]
+
+
+def _step(watch: CategoryWatch, category: str, rule: CategoryAlert, now: int) -> EstateEvent | None:
+    cutoff = now - int(rule.hours * 3_600_000)
+    times = [t for t in watch.recent.get(category, ()) if cutoff < t <= now]
+    if times:
+        watch.recent[category] = times
+    else:
+        watch.recent.pop(category, None)
+    count = len(times)
+    incident = watch.open.get(category)
+    if incident is None:
+        if count < rule.threshold:
+            return None
+        watch.open[category] = CategoryIncident(triggered_at=now, peak=count)
+        return EstateEvent(category, "triggered", count, rule.threshold, rule.hours, rule.team, now)
+    if count < rule.threshold:
+        del watch.open[category]
+        return EstateEvent(category, "resolved", count, rule.threshold, rule.hours, rule.team, incident.triggered_at)
+    incident.peak = max(incident.peak, count)
+    return None
 
 
 def describe(event: EstateEvent) -> str:

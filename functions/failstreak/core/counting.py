@@ -294,20 +294,7 @@ def settle(job: JobState, policy: JobPolicy) -> None:
             window_size += 1
             window_failures += failed
     if cut:
-        # Forgotten oldest first, a failure lengthens `older_streak` and a success resets it: so it ends as the
-        # failures after the last forgotten success, or grows by all of them if none was a success.
-        tail = 0
-        for i in range(cut - 1, -1, -1):
-            outcome = run_outcome(policy, runs[i])
-            if outcome is FAILURE:
-                tail += 1
-            elif outcome is not IGNORED:
-                break
-        else:
-            tail += job.older_streak
-        job.older_streak = tail
-        del runs[:cut]
-        job.forgotten += cut
+        _forget(job, policy, cut)
     if not broken:
         streak += job.older_streak
     job.consecutive_failures = streak
@@ -315,6 +302,25 @@ def settle(job: JobState, policy: JobPolicy) -> None:
     job.window_size = window_size
     if len(runs) - counted > keep:
         _forget_extra_ignored(job, policy, len(runs) - counted - keep)
+
+
+def _forget(job: JobState, policy: JobPolicy, cut: int) -> None:
+    """Drop the `cut` oldest runs, folding their failures into `older_streak`: oldest first, a failure lengthens
+    it and a success resets it, so it ends as the failures after the last forgotten success, or grows by all of
+    them if none was a success."""
+    runs = job.runs
+    tail = 0
+    for i in range(cut - 1, -1, -1):
+        outcome = run_outcome(policy, runs[i])
+        if outcome is FAILURE:
+            tail += 1
+        elif outcome is not IGNORED:
+            break
+    else:
+        tail += job.older_streak
+    job.older_streak = tail
+    del runs[:cut]
+    job.forgotten += cut
 
 
 def _forget_extra_ignored(job: JobState, policy: JobPolicy, extra: int) -> None:

@@ -89,6 +89,39 @@ def _evaluate(
     return alerting.evaluate(job, policy, now, mute, silent, judged)
 
 
+def _evaluate_jobs(
+    cfg: Config, state: State, touched: dict[str, counting.JobDelta], mutes: list[Mute], now: int
+) -> list[Notification]:
+    """Every job the pass touched, then those it brought nothing for that may still have news: alerting ones
+    (reminders are due by time) and, when silence is watched, those that may have fallen silent."""
+    policy_for = cfg.policy_lookup()
+    learn = cfg.silence.learn
+    grace = cfg.silence.grace_ms
+    jobs = state.jobs
+    if learn:
+        for name in touched:
+            triage.learn_runs(jobs[name])
+    watched = learn or cfg.expects_runs
+    untouched: list[tuple[str, counting.JobDelta | None]] = [
+        (n, None) for n, j in jobs.items() if n not in touched and (j.alert is not None or watched)
+    ]
+    notes: list[Notification] = []
+    for name, delta in itertools.chain(touched.items(), untouched):
+        note = _evaluate(jobs[name], policy_for(name), now, mutes, delta, learn, grace)
+        if note is not None:
+            notes.append(note)
+    return notes
+
+
+def _estate(cfg: Config, state: State, failures: list[tuple[str, int]], now: int) -> list[Notification]:
+    """The estate-wide category alerts this pass opens or closes (docs/triage.md)."""
+    alerts = cfg.categories.estate_alerts()
+    if not (alerts or state.categories.open or state.categories.recent):
+        return []
+    categories.note_failures(state.categories, failures, alerts)
+    return [triage.estate_notification(e, now) for e in categories.evaluate_estate(state.categories, alerts, now)]
+
+
 def advance(
     cfg: Config, router: Routes | None, state: State, got: Collected, summary: Summary, pass_id: str, now: int
 ) -> None:
@@ -108,30 +141,8 @@ def advance(
 
     state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
     mutes = all_mutes(cfg, state, now)
-    learn = cfg.silence.learn
-    grace = cfg.silence.grace_ms
-    jobs = state.jobs
-    touched = stats.touched
-    if learn:
-        for name in touched:
-            triage.learn_runs(jobs[name])
-    # Every job the pass touched, then those it brought nothing for that may still have news: alerting ones
-    # (reminders are due by time) and, when silence is watched, those that may have fallen silent.
-    watched = learn or cfg.expects_runs
-    untouched: list[tuple[str, counting.JobDelta | None]] = [
-        (n, None) for n, j in jobs.items() if n not in touched and (j.alert is not None or watched)
-    ]
-    notes: list[Notification] = []
-    for name, delta in itertools.chain(touched.items(), untouched):
-        job = jobs[name]
-        note = _evaluate(job, policy_for(name), now, mutes, delta, learn, grace)
-        if note is not None:
-            notes.append(note)
-    alerts = cfg.categories.estate_alerts()
-    if alerts or state.categories.open or state.categories.recent:
-        categories.note_failures(state.categories, stats.failures, alerts)
-        for event in categories.evaluate_estate(state.categories, alerts, now):
-            notes.append(triage.estate_notification(event, now))
+    notes = _evaluate_jobs(cfg, state, stats.touched, mutes, now)
+    notes.extend(_estate(cfg, state, stats.failures, now))
     # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
     notes.sort(key=_JOB)
     summary.notifications = notes
