@@ -7,8 +7,11 @@ import json
 import pytest
 
 from failstreak.app import backtest
+from failstreak.core.model import Execution, Status
 from failstreak.errors import StoreUnavailable
-from failstreak.pipeline.run import new_pass_id, run_pass
+from failstreak.inbox.base import pass_folder
+from failstreak.inbox.s3 import S3Inbox
+from failstreak.pipeline.run import new_pass_id, pulled_lines, run_pass
 from tests.integration.s3.backends import S3
 from tests.integration.s3.passkit import T0, Recorder, config, ports
 
@@ -51,3 +54,18 @@ def test_an_s3_archive_that_cannot_be_listed_is_a_clear_error(s3: S3) -> None:
     # Then the error names the archive
     with pytest.raises(StoreUnavailable, match=f"{s3.bucket}-gone"):
         backtest.replay(archive, backtest.variants(config(s3), []))
+
+
+def test_what_a_pass_keeps_in_the_s3_archive_is_replayed(s3: S3) -> None:
+    # Given the JSON Lines of a source's pull, kept by the S3 inbox in a pass's archive folder
+    cfg = config(s3)
+    inbox = S3Inbox.from_uri(cfg.inbox or "")
+    at = T0 + HOUR
+    pulled = [Execution("nightly", str(n), Status.FAILED, T0 + n * 60_000, category="infra") for n in range(3)]
+    inbox.keep(pass_folder(new_pass_id(at), at), "_sources/dbx.jsonl", pulled_lines(pulled))
+    # When the archive is replayed
+    result = backtest.replay(backtest.archive_for(cfg, None), backtest.variants(cfg, []))
+    # Then the kept object is under processed/, and its runs are read back with their category
+    assert [k for k in s3.keys("fs/processed/") if k.endswith("_sources/dbx.jsonl")]
+    assert (result.passes, result.records) == (1, 3)
+    assert result.tallies[0].incidents == 0  # infra failures do not touch the streak
