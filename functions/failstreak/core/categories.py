@@ -168,18 +168,31 @@ def first_match(rules: Iterable[ReasonRule], reason: str | None) -> str | None:
     return None
 
 
+_KNOWN_MAX = 4096
+
+
 class Classifier:
     """Gives every failed run one category: the config's rules on its reason first (the team has the last word),
     then the category its producer or source gave, then the built-in rules on the reason, else `code`."""
 
-    __slots__ = ("_builtin", "_rules")
+    __slots__ = ("_builtin", "_known", "_rules")
 
     def __init__(self, rules: Sequence[ReasonRule] = (), builtin: Sequence[ReasonRule] = BUILT_IN_RULES) -> None:
         self._rules = tuple(rules)
         self._builtin = tuple(builtin)
+        # Failures repeat their reasons (the same error, run after run): each distinct (category, reason) is
+        # matched against the rules once, up to a bound.
+        self._known: dict[tuple[str | None, str | None], str] = {}
 
     def classify(self, given: str | None, reason: str | None) -> str:
-        return first_match(self._rules, reason) or given or first_match(self._builtin, reason) or CODE
+        key = (given, reason)
+        known = self._known.get(key)
+        if known is None:
+            known = first_match(self._rules, reason) or given or first_match(self._builtin, reason) or CODE
+            if len(self._known) >= _KNOWN_MAX:
+                self._known.clear()
+            self._known[key] = known
+        return known
 
 
 # ------------------------------------------------------------------------------------- the estate-wide watch

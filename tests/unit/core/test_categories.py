@@ -177,3 +177,15 @@ def test_an_estate_incident_of_a_category_no_longer_configured_closes_quietly() 
     assert events == []
     assert watch.open == {}
     assert watch.recent == {}
+
+
+def test_the_classifier_answers_the_same_once_its_memory_of_reasons_is_full() -> None:
+    # Given a classifier that has seen more distinct reasons than it remembers
+    classifier = Classifier()
+    for n in range(5000):
+        classifier.classify(None, f"error {n}")
+    # When it classifies reasons it has forgotten and new ones
+    # Then the answers are those of the rules
+    assert classifier.classify(None, "error 1") == CODE
+    assert classifier.classify(None, "source dataset X is not ready") == UPSTREAM
+    assert classifier.classify(INFRA, "error 2") == INFRA
