@@ -25,6 +25,7 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "inbox").mkdir()
     (tmp_path / "failstreak.yaml").write_text(
         "state: state.json\ninbox: inbox/\nnotify: {console: false}\n"
+        "teams: {platform: {slack: ['#platform']}}\n"
         "categories:\n  alerts: {infra: {team: platform, threshold: 3, hours: 1}}\n"
     )
     return tmp_path

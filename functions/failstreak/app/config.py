@@ -441,6 +441,18 @@ class Config(_Model):
         return check_location(v)
 
     @model_validator(mode="after")
+    def _category_teams(self) -> Config:
+        for name, alert in self.categories.alerts.items():
+            team = alert.team.lstrip("@")
+            if team not in self.teams:
+                known = ", ".join(sorted(self.teams)) or "none"
+                raise ValueError(
+                    f"categories.alerts.{name}.team: {alert.team!r} is not a team of `teams:` (known: {known}); "
+                    "an estate-wide alert goes to its team's destinations"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _overrides_can_fire(self) -> Config:
         t = self.thresholds
         for i, o in enumerate(self.overrides):
