@@ -353,6 +353,44 @@ def test_a_sources_error_speaks_the_config_files_words(
     assert "SecretRef" not in err
 
 
+BROKEN_SOURCE = "{type: databricks, url: 'https://adb.example.net', token: {env: T}, workspace_url: x}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["status"], ["mutes"], ["mute", "nightly-*", "--hours", "1", "--create"], ["unmute", "x"]],
+    ids=lambda c: c[0],
+)
+def test_every_command_that_reads_the_config_refuses_a_broken_source_block_naming_the_field(
+    workdir: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # Given a Databricks block with a field its platform does not have
+    cfg = _write(workdir / "failstreak.yaml", f"state: state.json\ninbox: inbox/\nsources: [{BROKEN_SOURCE}]\n")
+    # When a command that reads the config runs
+    code = main([*command, "--config", str(cfg)])
+    # Then it stops before doing anything, with one line naming the file, the block and the field
+    assert code == 1
+    assert one_error(capsys) == (f"failstreak: {cfg}: sources[0] (databricks): workspace_url: unknown field")
+    assert not (workdir / "state.json").exists()
+
+
+def test_check_reports_a_broken_source_block_as_its_one_failing_config_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a config whose second source names a platform failstreak does not know
+    good = "{type: github, token: {env: GH}, repo: o/r}"
+    cfg = _write(workdir / "failstreak.yaml", f"state: state.json\nsources: [{good}, {{type: jenkins, url: x}}]\n")
+    # When `failstreak check` runs
+    code = main(["check", "--config", str(cfg)])
+    # Then the config check fails, naming the block's type and what it may be
+    assert code == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"FAIL         config: {cfg}: sources[1]: type: must be one of databricks, dataiku, gitlab, github",
+        "1 checks, 1 failed (0 warnings)",
+    ]
+
+
 def test_a_subfolder_the_pass_may_not_list_is_reported_and_the_other_files_counted(tmp_path: Path) -> None:
     # Given, beside a good file, a producer's subfolder of the inbox that the monitor's user may not list (the
     # test runs the CLI as `nobody`, since root may list anything)

@@ -11,10 +11,9 @@ from datetime import datetime
 import pytest
 
 from failstreak.core.model import Execution, Status
-from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
 from tests.integration import platform_samples as s
-from tests.integration.platform_servers import Page, Replay, serve
+from tests.integration.platform_servers import Page, Replay, build_source, serve
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,7 @@ def replay(monkeypatch: pytest.MonkeyPatch, header: str, value: str, pages: list
 
 
 def adapter(block: dict[str, object]) -> HttpSource:
-    src = build_one(block, "sources[0]")
+    src = build_source(block)
     assert isinstance(src, HttpSource)
     return src
 

@@ -9,10 +9,9 @@ import pytest
 from failstreak.core import counting
 from failstreak.core.model import State, Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
 from tests.conftest import config
-from tests.integration.platform_servers import Answer, FakeDatabricks, Seen, databricks_run, serve
+from tests.integration.platform_servers import Answer, FakeDatabricks, Seen, build_source, databricks_run, serve
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +28,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDatabricks]:
 
 
 def source(api: FakeDatabricks, **extra: object) -> HttpSource:
-    src = build_one({"type": "databricks", "url": api.base_url, "token": {"env": "DBX_TOKEN"}, **extra}, "sources[0]")
+    src = build_source({"type": "databricks", "url": api.base_url, "token": {"env": "DBX_TOKEN"}, **extra})
     assert isinstance(src, HttpSource)
     return src
 

@@ -8,9 +8,8 @@ import pytest
 
 from failstreak.core.model import Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
-from tests.integration.platform_servers import FakeDataiku, dataiku_job, serve
+from tests.integration.platform_servers import FakeDataiku, build_source, dataiku_job, serve
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +27,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDataiku]:
 
 def source(api: FakeDataiku, projects: list[str], **extra: object) -> HttpSource:
     raw = {"type": "dataiku", "url": api.base_url, "api_key": {"env": "DKU_KEY"}, "projects": projects, **extra}
-    src = build_one(raw, "sources[0]")
+    src = build_source(raw)
     assert isinstance(src, HttpSource)
     return src
 

@@ -9,9 +9,16 @@ import pytest
 
 from failstreak.core.model import Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
-from tests.integration.platform_servers import Answer, FakeGitHub, github_job, github_run, parse_iso, serve
+from tests.integration.platform_servers import (
+    Answer,
+    FakeGitHub,
+    build_source,
+    github_job,
+    github_run,
+    parse_iso,
+    serve,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +36,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
 
 def source(api: FakeGitHub, **extra: object) -> HttpSource:
     raw = {"type": "github", "url": api.base_url, "token": {"env": "GH_TOKEN"}, "repo": "octo/app", "branch": "main"}
-    src = build_one({**raw, **extra}, "sources[0]")
+    src = build_source({**raw, **extra})
     assert isinstance(src, HttpSource)
     return src
 

@@ -9,10 +9,9 @@ import pytest
 from failstreak.core import counting
 from failstreak.core.model import State, Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.sources import build_one
 from failstreak.sources.common import HttpSource
 from tests.conftest import config
-from tests.integration.platform_servers import FakeGitLab, gitlab_job, gitlab_pipeline, parse_iso, serve
+from tests.integration.platform_servers import FakeGitLab, build_source, gitlab_job, gitlab_pipeline, parse_iso, serve
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +29,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitLab]:
 
 def source(api: FakeGitLab, **extra: object) -> HttpSource:
     raw = {"type": "gitlab", "url": api.base_url, "token": {"env": "GL_TOKEN"}, "project": "group/app", "ref": "main"}
-    src = build_one({**raw, **extra}, "sources[0]")
+    src = build_source({**raw, **extra})
     assert isinstance(src, HttpSource)
     return src
 

@@ -9,8 +9,7 @@ import pytest
 
 from failstreak.core.model import Status, now_ms
 from failstreak.errors import SourceError
-from failstreak.sources import build_one
-from tests.integration.platform_servers import Answer, FakeDatabricks, FakePlatform, databricks_run, serve
+from tests.integration.platform_servers import Answer, FakeDatabricks, FakePlatform, build_source, databricks_run, serve
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +74,7 @@ def test_a_page_out_of_shape_fails_the_source_naming_what_is_wrong(
 ) -> None:
     # Given a platform answering pages out of its documented shape
     api.inject(*answers)
-    src = build_one({"type": kind, "url": api.base_url, **BLOCKS[kind]}, "sources[0]")
+    src = build_source({"type": kind, "url": api.base_url, **BLOCKS[kind]})
 
     # When the source pulls, then it fails alone with a one-line message naming it
     with pytest.raises(SourceError) as err:
@@ -97,7 +96,7 @@ def test_older_databricks_pages_without_tokens_are_followed_by_offset(monkeypatc
             Answer(200, {"runs": [first], "has_more": True}),
             Answer(200, {"runs": [skipped, unknown], "has_more": False}),
         )
-        src = build_one({"type": "databricks", "url": api.base_url, "token": {"env": "TOKEN"}}, "sources[0]")
+        src = build_source({"type": "databricks", "url": api.base_url, "token": {"env": "TOKEN"}})
 
         # When the source pulls
         got = {ex.job: ex for ex in src.pull({}, NOW).executions}
@@ -111,7 +110,7 @@ def test_older_databricks_pages_without_tokens_are_followed_by_offset(monkeypatc
 def test_a_secondary_rate_limit_without_a_hint_waits_a_minute_so_a_short_budget_gives_up(api: Refusing) -> None:
     # Given a 403 whose rate-limit headers say the quota is spent but give no reset time
     api.inject(Answer(403, {"message": "secondary rate limit"}, {"x-ratelimit-remaining": "0"}))
-    src = build_one({"type": "github", "url": api.base_url, "time_budget_seconds": 5, **BLOCKS["github"]}, "s")
+    src = build_source({"type": "github", "url": api.base_url, "time_budget_seconds": 5, **BLOCKS["github"]})
 
     # When the source pulls, then it does not hammer the API but stops for this pass
     with pytest.raises(SourceError, match=r"waiting 60s more would overrun the github time budget"):

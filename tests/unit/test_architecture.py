@@ -57,3 +57,19 @@ def test_no_module_imports_another_modules_private_names() -> None:
         if name.startswith("_") and not name.startswith("__")
     ]
     assert private == []
+
+
+def test_no_source_adapter_imports_the_app() -> None:
+    # Given every module of failstreak/sources (the adapters and their settings)
+    modules = sorted((PACKAGE / "sources").glob("*.py"))
+    assert len(modules) >= 6
+    # When their imports are read; Then none reaches back into app/: the app builds sources, never the reverse
+    back = [
+        f"{path.name}: {module}"
+        for path in modules
+        for module, names in _imports(path)
+        if module == "failstreak.app"
+        or module.startswith("failstreak.app.")
+        or (module == "failstreak" and "app" in names)
+    ]
+    assert back == []

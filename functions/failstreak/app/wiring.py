@@ -11,7 +11,7 @@ from typing import TextIO
 from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secret
 from failstreak.app.routing import Router
 from failstreak.core.outbox import Delivery, DeliveryResult
-from failstreak.errors import ConfigError, FailstreakError
+from failstreak.errors import FailstreakError
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.console import ConsoleNotifier
@@ -92,15 +92,13 @@ def notifiers(cfg: Config, console: TextIO | None = None) -> dict[str, Notifier]
 
 
 def sources(cfg: Config) -> list[Source]:
+    """The adapters for the config's `sources:` blocks (validated with the config); credentials are read at pull
+    time through `resolve_secret`."""
     if not cfg.sources:
         return []
     from failstreak.sources import build  # noqa: PLC0415
 
-    try:
-        built: list[Source] = build(cfg)
-    except ConfigError as e:
-        raise ConfigError(f"{cfg.source}: {e}") from None
-    return built
+    return build(cfg.sources, resolve_secret)
 
 
 def ports(cfg: Config, console: TextIO | None = None) -> Ports:
