@@ -149,7 +149,7 @@ def test_a_config_runs_mute_counts_only_runs_from_the_first_pass_that_saw_it(mon
     # after them announces the incident
     assert seen == [[("ci/a", "triggered", True)], [], [("ci/a", "triggered", False)]]
     # And the mute is dated from the first pass that saw it, and keeps that date
-    (first_seen,) = monitor.state().cursors["_config_mutes"].values()
+    (first_seen,) = monitor.state().config_mutes.values()
     assert first_seen == T0 + 3 * HOUR
 
 
@@ -158,14 +158,16 @@ def test_a_config_mute_taken_out_of_the_file_is_forgotten(monitor: Monitor) -> N
     monitor.configure('mutes:\n  - {match: "ci/*", runs: 2}\n')
     monitor.runs_of(("ci/a", "failed"))
     monitor.pass_()
-    assert len(monitor.state().cursors["_config_mutes"]) == 1
+    assert len(monitor.state().config_mutes) == 1
+    assert monitor.state().jobs["ci/a"].mute_runs
 
     # When it is taken out of the config file and a pass runs
     monitor.configure()
     monitor.pass_()
 
-    # Then the state no longer remembers it
-    assert monitor.state().cursors["_config_mutes"] == {}
+    # Then the state no longer remembers it, nor the progress the jobs made through it
+    assert monitor.state().config_mutes == {}
+    assert monitor.state().jobs["ci/a"].mute_runs == {}
 
 
 def test_a_config_mute_put_back_later_mutes_the_next_runs_again(monitor: Monitor) -> None:

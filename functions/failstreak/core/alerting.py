@@ -18,7 +18,6 @@ still alerting; its `resolved` is only sent if its `triggered` was (else it is r
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -40,12 +39,6 @@ def crossed(job: JobState, policy: JobPolicy) -> list[str]:
     if policy.cumulative is not None and job.window_failures >= policy.cumulative:
         reasons.append(CUMULATIVE)
     return reasons
-
-
-def mute_id(match: str, until: int | None, runs: int | None, until_success: bool, created_at: int) -> str:
-    """A stable identifier for a mute, so its per-job progress survives across passes."""
-    text = f"{match}|{until}|{runs}|{until_success}|{created_at}"
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def active_mute(job: JobState, mutes: Iterable[Mute], now: int, delta: JobDelta | None) -> Mute | None:

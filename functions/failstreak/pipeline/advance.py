@@ -9,7 +9,8 @@ from typing import Protocol
 
 from failstreak.app.config import Config
 from failstreak.core import alerting, counting, outbox, repair
-from failstreak.core.model import Mute, Notification, State
+from failstreak.core.model import Notification, State
+from failstreak.core.mutes import all_mutes
 from failstreak.inbox.records import latest_time
 from failstreak.pipeline.collect import Collected
 from failstreak.pipeline.summary import Summary
@@ -25,40 +26,6 @@ class Routes(Protocol):
     def warnings(self) -> list[str]:
         """Routing problems met so far (an unreadable owners file, an unknown team): reported, never fatal."""
         ...
-
-
-def all_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
-    """The state's mutes and the config file's, the latter dated from the first pass that saw them."""
-    return state.mutes + config_mutes(cfg, state, now)
-
-
-def config_mutes(cfg: Config, state: State, now: int) -> list[Mute]:
-    """The config file's mutes, as state mutes; each is dated from the first pass that saw it."""
-    first_seen: dict[str, int] = state.cursors.setdefault("_config_mutes", {})
-    mutes = []
-    live = set()
-    for m in cfg.mutes:
-        until = int(m.until.timestamp() * 1000) if m.until else None
-        key = alerting.mute_id(m.match, until, m.runs, m.until_success, 0)
-        live.add(key)
-        created = first_seen.setdefault(key, now)
-        mutes.append(
-            Mute(
-                # Dated like a mute from the command line: a mute taken out of the file and put back later is a
-                # new mute, whose `runs` count from then, not from the progress its earlier self left in the jobs.
-                id=alerting.mute_id(m.match, until, m.runs, m.until_success, created),
-                match=m.match,
-                created_at=created,
-                until=until,
-                runs=m.runs,
-                until_success=m.until_success,
-                reason=m.reason,
-            )
-        )
-    for key in list(first_seen):
-        if key not in live:
-            del first_seen[key]
-    return mutes
 
 
 def advance(
@@ -79,7 +46,7 @@ def advance(
     summary.running = stats.running
 
     state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
-    mutes = all_mutes(cfg, state, now)
+    mutes = all_mutes(state, cfg.mutes, now)
     # Every job the pass touched, then the alerting jobs it brought nothing for (their reminders are due by time).
     jobs = state.jobs
     touched = stats.touched
