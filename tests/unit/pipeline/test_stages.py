@@ -178,7 +178,12 @@ def test_pass_settings_hold_the_config_as_plain_values() -> None:
     settings = pass_settings(cfg)
     # Then they hold the bounds in milliseconds and counts, and the config's mutes dated from this pass
     assert (settings.retire_after_ms, settings.save_attempts, settings.notify_max_attempts) == (2 * 86_400_000, 3, 7)
-    assert settings.policy_for("etl-a").streak == cfg.policy_lookup()("etl-a").streak
+    policy, expected = settings.policy_for("etl-a"), cfg.policy_lookup()("etl-a")
+    assert (policy.consecutive, policy.window, policy.history) == (
+        expected.consecutive,
+        expected.window,
+        expected.history,
+    )
     state = State()
     (mute,) = settings.config_mutes(state, NOW)
     assert (mute.match, mute.created_at, mute.reason) == ("etl-*", NOW, "maintenance")
