@@ -91,8 +91,9 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     fresh: Iterable[Execution] = best.values()
     # Runs this batch brings again (a duplicate delivery or a retry): rare, found with set operations in C.
     again = best.keys() & {r.run_id for r in runs} if runs else set()
-    if again or (runs and job.forgotten > 0):
-        fresh = _not_yet_applied(job, fresh, again, policy, stats, removed, delta)
+    oldest = runs[0] if runs and job.forgotten > 0 else None
+    if again or oldest is not None:
+        fresh = _not_yet_applied(job, fresh, again, oldest, policy, stats, removed, delta)
     added = _record(job, fresh, policy, delta)
     if not added:
         return None
@@ -129,17 +130,18 @@ def _not_yet_applied(
     job: JobState,
     candidates: Iterable[Execution],
     again: set[str],
+    oldest: Run | None,
     policy: JobPolicy,
     stats: ApplyStats,
     removed: set[str],
     delta: JobDelta,
 ) -> list[Execution]:
-    """The executions that change a job which already remembers runs: a run it holds is taken again only at a
-    higher attempt (or as the result of an ignored placeholder), its old record uncounted and put in `removed`;
-    a run older than everything remembered, or a retry of a forgotten run, is stale."""
+    """The executions that change a job which already remembers runs: a run it holds (in `again`) is taken again
+    only at a higher attempt (or as the result of an ignored placeholder), its old record uncounted and put in
+    `removed`; when the job has forgotten runs (`oldest` is its oldest remembered one), a run older than that, or
+    a retry of a forgotten run, is stale."""
     runs = job.runs
     known = {r.run_id: r for r in runs if r.run_id in again} if again else {}
-    oldest = runs[0] if runs and job.forgotten > 0 else None
     firsts: dict[bool, tuple[int, int, str] | None] | None = None
     kept: list[Execution] = []
     for ex in candidates:
