@@ -25,6 +25,7 @@ from moto.ses.models import ses_backends
 
 from failstreak.app import wiring
 from failstreak.app.config import EmailConfig, load_config
+from failstreak.app.wiring import pass_settings
 from failstreak.notifiers.email import EmailNotifier
 from failstreak.pipeline.run import run_pass
 from failstreak.state.codec import decode
@@ -55,7 +56,7 @@ def configure(site: Path, notify: dict[str, Any], **extra: Any) -> None:
 
 def a_pass(site: Path) -> dict[str, Any]:
     cfg = load_config(str(site / "failstreak.yaml"))
-    summary: dict[str, Any] = run_pass(cfg, wiring.ports(cfg)).to_dict()
+    summary: dict[str, Any] = run_pass(pass_settings(cfg), wiring.ports(cfg)).to_dict()
     return summary
 
 

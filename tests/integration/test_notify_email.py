@@ -21,6 +21,7 @@ from moto.ses.models import ses_backends
 
 from failstreak.app import wiring
 from failstreak.app.config import SmtpConfig, parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Notification, Outcome, RunBrief, Status
 from failstreak.core.outbox import Delivery
 from failstreak.notifiers.email import EmailNotifier, SesTransport, SmtpTransport
@@ -172,7 +173,7 @@ notify:
         base_dir=tmp_path,
     )
     # When a pass runs
-    summary = run_pass(cfg, wiring.ports(cfg))
+    summary = run_pass(pass_settings(cfg), wiring.ports(cfg))
     # Then one email per address, each with its own jobs
     assert summary.delivered == 3
     by_to = {m["To"]: m["Subject"] for m in sent()}

@@ -11,6 +11,7 @@ import pytest
 
 from failstreak.app import wiring
 from failstreak.app.config import Config, parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import Summary
 from failstreak.state.codec import decode
@@ -94,7 +95,7 @@ notify:
         )
 
     def run(self) -> Summary:
-        return run_pass(self.cfg, wiring.ports(self.cfg))
+        return run_pass(pass_settings(self.cfg), wiring.ports(self.cfg))
 
     def state(self) -> Any:
         return decode((self.root / "state.json").read_bytes())

@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for message in inbox_warnings(cfg):
         warn(Problem(problems.WARNING, message))
     console = sys.stderr if args.json else sys.stdout
-    summary = run_pass(cfg, wiring.ports(cfg, console=console))
+    summary = run_pass(wiring.pass_settings(cfg), wiring.ports(cfg, console=console))
     for problem in problems.of_summary(summary):
         warn(problem)
     if args.json:

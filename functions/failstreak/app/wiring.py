@@ -15,7 +15,7 @@ from failstreak.errors import FailstreakError
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Notifier
 from failstreak.notifiers.console import ConsoleNotifier
-from failstreak.pipeline.run import Ports
+from failstreak.pipeline.run import PassSettings, Ports
 from failstreak.sources.base import Source
 from failstreak.state.base import StateStore
 
@@ -109,4 +109,17 @@ def ports(cfg: Config, console: TextIO | None = None) -> Ports:
         sources=sources(cfg),
         notifiers=notifiers(cfg, console),
         router=Router(cfg),
+    )
+
+
+def pass_settings(cfg: Config) -> PassSettings:
+    """What a pass needs of `cfg`, as plain values."""
+    return PassSettings(
+        intake=cfg,
+        policy_for=cfg.policy_lookup(),
+        max_clock_skew_ms=cfg.max_clock_skew_ms,
+        retire_after_ms=int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None,
+        save_attempts=cfg.save_attempts,
+        notify_max_attempts=cfg.notify.max_attempts,
+        config_mutes=tuple(cfg.mutes),
     )
