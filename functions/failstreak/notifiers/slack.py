@@ -15,8 +15,8 @@ Webhook mode: every digest is posted to the webhook's channel; there is no `ts`,
 
 Errors are translated: rate limiting that outlasts the retries, HTTP 5xx, timeouts and connection errors are
 retryable (the entry stays pending for the next pass); a wrong channel, a revoked token or a rejected payload
-is permanent (dead-lettered at once). After a transport failure the notifier fails the rest of the pass's
-Slack deliveries fast rather than waiting out a timeout per message.
+is permanent (dead-lettered at once). A transport failure or a 5xx is `Unreachable`: the base notifier then
+fails the rest of the pass's Slack deliveries fast rather than waiting out a timeout per message.
 """
 
 from __future__ import annotations
