@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Execution, Status, iso
 from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.notifiers import email_render, slack_render
-from failstreak.notifiers.base import Notifier
+from failstreak.notifiers.base import BaseNotifier, Batch
 from failstreak.notifiers.console import ConsoleNotifier, render_text
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.sources.base import Pulled, Source
@@ -84,12 +85,17 @@ def test_every_renderer_shows_a_notification_whose_since_no_calendar_can_show(ms
     assert f"epoch-ms:{ms}" in email_render.render(notes).text
 
 
-class ExplodingNotifier(Notifier):
-    """A notifier that breaks the port's contract: it raises instead of returning failed results."""
+class ExplodingNotifier(BaseNotifier[Delivery]):
+    """A notifier that breaks its contract: sending raises an unexpected exception, not a DeliveryError."""
 
     kind = "slack"
 
-    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
+    def batches(
+        self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
+    ) -> Iterator[Batch[Delivery]]:
+        return (Batch(d, (d,)) for d in deliveries)
+
+    def deliver(self, target: str, message: Delivery) -> str | None:
         raise OverflowError("date value out of range")
 
 
