@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
     size = argv[1] if len(argv) > 1 else "10k"
     reps = int(argv[2]) if len(argv) > 2 else 3
     from failstreak.app.config import Config
-    from failstreak.inbox.records import parse_file
+    from failstreak.inbox.intake import parse_file
     from failstreak.pipeline.advance import advance
     from failstreak.pipeline.collect import Collected
     from failstreak.pipeline.summary import Summary

@@ -27,7 +27,7 @@ def test_a_failed_write_leaves_the_old_content_and_no_temporary_file(tmp_path: P
     blocked = tmp_path / "folder"
     (blocked / "inside").mkdir(parents=True)
     # When writing over the folder fails
-    with pytest.raises(OSError):
+    with pytest.raises(IsADirectoryError):
         write_atomic(blocked, b"new")
     # Then the other file is untouched and the temporary file was removed
     assert path.read_bytes() == b"old"

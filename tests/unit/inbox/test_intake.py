@@ -10,8 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from failstreak.inbox.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, read_file, too_large_reason
-from failstreak.inbox.records import parse_file
+from failstreak.inbox.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, parse_file, read_file, too_large_reason
 from tests.conftest import T0
 
 UNBOUNDED = 1 << 40
