@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
 from failstreak.app.config import Config
+from failstreak.app.intake_settings import intake_settings
 from failstreak.core import outbox
 from failstreak.core.model import State, now_ms
 from failstreak.inbox.base import Inbox, pass_folder
@@ -128,7 +129,7 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     store = ports.store
     loaded = store.load()
     state = decode(loaded.data, store.location)
-    got = collect(cfg, ports.inbox, ports.sources, state, summary, now)
+    got = collect(intake_settings(cfg), ports.inbox, ports.sources, state, summary, now)
 
     def conflict() -> None:
         summary.conflicts += 1
