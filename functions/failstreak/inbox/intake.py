@@ -1,4 +1,6 @@
-"""Reading one inbox file as a bounded stream (docs/s3-and-lambda.md, "What a producer can and cannot do").
+"""Reading one inbox file: as a bounded stream (`read_file`, what a pass does; docs/s3-and-lambda.md, "What a
+producer can and cannot do"), or whole from bytes already in memory (`parse_file`). Either way the records are
+parsed by `fastpath`, or by the checked parser `records` alone with `fast=False`; the result is the same.
 
 A file is read from a stream in steps of `STEP` bytes. Gzip is recognised by its magic bytes and inflated a step
 at a time, never all at once: a small file that inflates to gigabytes costs one step's memory until the
