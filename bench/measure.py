@@ -208,7 +208,7 @@ def _floor_parts(
 
 
 def floor_local(state_path: str, inbox_dir: str, first: str = "orjson", gc_paused: bool = False) -> dict[str, Any]:
-    from failstreak.state.local import write_atomic
+    from failstreak.localfs import write_atomic
 
     def inbox() -> Iterator[bytes]:
         for dirpath, _dirs, names in os.walk(inbox_dir):

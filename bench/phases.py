@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     reps = int(argv[2]) if len(argv) > 2 else 3
     from failstreak.app.config import Config
     from failstreak.app.wiring import pass_settings
-    from failstreak.inbox.records import parse_file
+    from failstreak.inbox.intake import parse_file
     from failstreak.pipeline.advance import advance
     from failstreak.pipeline.collect import Collected
     from failstreak.pipeline.context import PassContext, Ports

@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secret
+from failstreak.app.intake_settings import intake_settings
 from failstreak.app.routing import Router
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Deferred, Notifier
@@ -89,7 +90,7 @@ def ports(cfg: Config, console: TextIO | None = None) -> Ports:
 def pass_settings(cfg: Config) -> PassSettings:
     """What a pass needs of `cfg`, as plain values."""
     return PassSettings(
-        intake=cfg,
+        intake=intake_settings(cfg),
         policy_for=cfg.policy_lookup(),
         max_clock_skew_ms=cfg.max_clock_skew_ms,
         retire_after_ms=int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None,

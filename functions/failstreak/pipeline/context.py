@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from failstreak.core.model import Notification, State, now_ms
 from failstreak.core.mutes import ConfiguredMute
@@ -13,15 +13,11 @@ from failstreak.core.outbox import DeliveryResult
 from failstreak.core.policy import PolicyFor
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Notifier
-from failstreak.pipeline.collect import Collected
+from failstreak.pipeline.collect import Collected, IntakeSettings
 from failstreak.pipeline.summary import Summary
 from failstreak.sources.base import Source
 from failstreak.state.base import Loaded, StateStore
 from failstreak.state.codec import Encoded
-
-if TYPE_CHECKING:
-    # Only the collect stage's input: it reads the inbox bounds and record rules from the validated config.
-    from failstreak.app.config import Config
 
 
 class Routes(Protocol):
@@ -41,7 +37,7 @@ class PassSettings:
     `config_mutes` are the config file's mutes; `core.mutes` dates each from the first pass that saw it.
     """
 
-    intake: Config
+    intake: IntakeSettings
     policy_for: PolicyFor
     max_clock_skew_ms: int
     retire_after_ms: int | None
