@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from failstreak.core.model import Event, Notification, OutboxEntry, State
+from failstreak.core.model import DeadLetter, Event, Notification, OutboxEntry, State
 
 LEASE_MS = 15 * 60 * 1000
 MAX_DEAD_LETTERS = 200
@@ -150,15 +150,7 @@ def apply_results(state: State, results: Iterable[DeliveryResult], now: int, max
             gone.add(entry.id)
             out.dead.append(entry)
             state.dead_letters.append(
-                {
-                    "id": entry.id,
-                    "destination": entry.destination,
-                    "job": n.job,
-                    "event": n.event.value,
-                    "error": r.error,
-                    "attempts": entry.attempts,
-                    "at": now,
-                }
+                DeadLetter(entry.id, entry.destination, n.job, n.event.value, r.error, entry.attempts, now)
             )
         else:
             out.retrying.append(entry)

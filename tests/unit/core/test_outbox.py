@@ -51,7 +51,7 @@ def test_a_retryable_failure_stays_pending_until_attempts_run_out() -> None:
     applied = outbox.apply_results(state, [failed], T0, max_attempts=2)
     assert state.outbox == []
     assert len(applied.dead) == 1
-    assert state.dead_letters[0]["error"] == "HTTP 500"
+    assert state.dead_letters[0].error == "HTTP 500"
 
 
 def test_a_permanent_failure_is_dead_lettered_at_once() -> None:
@@ -60,7 +60,7 @@ def test_a_permanent_failure_is_dead_lettered_at_once() -> None:
     gone = DeliveryError("channel_not_found", retryable=False)
     outbox.apply_results(state, [DeliveryResult("triggered:j>slack:#gone", failure=gone)], T0, 50)
     assert state.outbox == []
-    assert state.dead_letters[0]["destination"] == "slack:#gone"
+    assert state.dead_letters[0].destination == "slack:#gone"
 
 
 def test_results_for_entries_already_gone_are_ignored() -> None:

@@ -18,7 +18,7 @@ from tests.integration.slack_server import running
 
 pytestmark = pytest.mark.integration
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "notifications.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "notifications.md"
 T0 = 1_763_884_800_000  # 2025-11-23T08:00:00Z
 HOUR = 3_600_000
 DISK_FULL = "psycopg.errors.DiskFull: could not extend file"

@@ -128,7 +128,7 @@ def test_a_refused_smtp_login_dead_letters_the_alert_at_once(
     ]
     assert summary["pending"] == 0
     state = decode((site / "state.json").read_bytes())
-    assert [(d["destination"], d["error"]) for d in state.dead_letters] == [
+    assert [(d.destination, d.error) for d in state.dead_letters] == [
         ("email:oncall@example.com", "email oncall@example.com: SMTP login refused (535)")
     ]
     assert "wrong" not in json.dumps(summary)
@@ -347,7 +347,7 @@ def test_alerts_left_pending_for_a_notifier_taken_out_of_the_config_are_dead_let
     assert failures(summary) == [("slack:#ops", "no slack notifier is configured", False)]
     assert summary["pending"] == 0
     state = decode((site / "state.json").read_bytes())
-    assert [d["error"] for d in state.dead_letters] == ["no slack notifier is configured"]
+    assert [d.error for d in state.dead_letters] == ["no slack notifier is configured"]
 
 
 def test_a_team_reachable_only_by_an_unconfigured_notifier_dead_letters_visibly(
@@ -371,7 +371,7 @@ def test_a_team_reachable_only_by_an_unconfigured_notifier_dead_letters_visibly(
     assert slack.posted() == []
     assert failures(summary) == [("email:data@example.com", "no email notifier is configured", False)]
     state = decode((site / "state.json").read_bytes())
-    assert [(d["destination"], d["error"]) for d in state.dead_letters] == [
+    assert [(d.destination, d.error) for d in state.dead_letters] == [
         ("email:data@example.com", "no email notifier is configured")
     ]
 
@@ -400,4 +400,4 @@ def test_an_alert_nobody_owns_with_no_default_destination_is_dead_lettered_visib
     )
     assert failures(summary) == [("none:", reason, False)]
     state = decode((site / "state.json").read_bytes())
-    assert [(d["job"], d["error"]) for d in state.dead_letters] == [("ci/a", reason)]
+    assert [(d.job, d.error) for d in state.dead_letters] == [("ci/a", reason)]

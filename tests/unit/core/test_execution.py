@@ -1,4 +1,4 @@
-"""The value types built for speed (`Execution`, the policy lookup) keep the behaviour of what they replaced."""
+"""`Execution`, the record type built for speed, keeps the behaviour of the dataclass it replaced."""
 
 from __future__ import annotations
 
@@ -34,14 +34,3 @@ def test_an_execution_is_a_frozen_value_built_by_position_or_keyword() -> None:
 def test_an_execution_stays_out_of_the_cyclic_collector() -> None:
     # Given an execution; Then the cyclic collector does not track it (its fields are atomic, it has no cycles)
     assert not gc.is_tracked(Execution("j", "1", Status.SUCCESS, 5, 0, "u"))
-
-
-def test_policy_lookup_is_built_once_and_still_honours_overrides() -> None:
-    from failstreak.app.config import Config, parse_config
-
-    cfg = Config()
-    assert cfg.policy_for("a") is cfg.policy_for("b")
-    overridden = parse_config("overrides: [{match: 'nightly-*', window: 3, consecutive: 2}]")
-    assert overridden.policy_for("nightly-etl").window == 3
-    assert overridden.policy_for("nightly-etl").consecutive == 2
-    assert overridden.policy_for("build").window == 10
