@@ -110,11 +110,13 @@ def direct(archive: Path, config: Path) -> dict[str, Any]:
     """Child process: one real pass per archived pass, over a copy of its files, at its time; the tally."""
     from failstreak.app import backtest
     from failstreak.app.config import load_config
+    from failstreak.app.wiring import pass_settings
     from failstreak.inbox.local import LocalInbox
     from failstreak.pipeline.run import Ports, run_pass
     from failstreak.state.local import LocalStateStore
 
     cfg = load_config(str(config))
+    settings = pass_settings(cfg)
     assert cfg.inbox is not None
     inbox = Path(cfg.inbox)
     tally = backtest.Tally({})
@@ -123,7 +125,7 @@ def direct(archive: Path, config: Path) -> dict[str, Any]:
         for key in p.keys:
             shutil.copyfile(archive / key, inbox / key.rsplit("/", 1)[-1])
         ports = Ports(store=LocalStateStore(cfg.state), inbox=LocalInbox(inbox), clock=lambda at=p.at: at)
-        tally.count(run_pass(cfg, ports, pass_id=p.folder.rsplit("/", 1)[-1]).notifications)
+        tally.count(run_pass(settings, ports, pass_id=p.folder.rsplit("/", 1)[-1]).notifications)
         passes += 1
     return {"passes": passes, "result": tally.to_dict()}
 

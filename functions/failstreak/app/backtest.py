@@ -32,13 +32,16 @@ from typing import Any, BinaryIO, cast
 import yaml
 
 from failstreak.app.config import Config, load_config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Notification, State, now_ms
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.inbox.intake import MIB, read_file
 from failstreak.inbox.records import latest_time
 from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import Collected
+from failstreak.pipeline.context import PassContext, PassSettings, Ports
 from failstreak.pipeline.summary import Summary
+from failstreak.state.base import Loaded, StateStore
 
 PROCESSED = "processed"
 DAY_MS = 86_400_000
@@ -309,23 +312,38 @@ def _read_pass(archive: Archive, p: ArchivedPass, cfg: Config, details: frozense
     return executions
 
 
+class _NoState(StateStore):
+    """The backtest's store: no state to start from, and none ever written."""
+
+    location = "(backtest: no state)"
+
+    def load(self) -> Loaded:
+        return Loaded(None, None)
+
+    def save(self, data: bytes, token: str | None) -> str:
+        raise FailstreakError("the backtest never writes a state")
+
+
 def replay(archive: Archive, combos: Sequence[tuple[dict[str, Any], Config]], since: int | None = None) -> Replay:
     """Replay every archived pass (from `since`) through `advance`, once per combination, each on a state of its
-    own; only one pass's records are held at a time."""
+    own; only one pass's records are held at a time. No router: nothing is queued, nothing is sent."""
     out = Replay(archive=archive.location)
     states = [State() for _ in combos]
     out.tallies = [Tally(settings) for settings, _ in combos]
+    settings: list[PassSettings] = [pass_settings(cfg) for _, cfg in combos]
+    ports = Ports(store=_NoState())
     details = frozenset().union(*(cfg.failure_statuses() for _, cfg in combos))
     first = combos[0][1]
     for p in archive.passes(since):
         executions = _read_pass(archive, p, first, details, out)
         out.passes += 1
-        for (_, cfg), state, tally in zip(combos, states, out.tallies, strict=True):
-            summary = Summary(pass_id=p.folder.rsplit("/", 1)[-1], started_at=p.at)
+        pass_id = p.folder.rsplit("/", 1)[-1]
+        for plain, state, tally in zip(settings, states, out.tallies, strict=True):
             got = Collected(executions=list(executions))
-            got.executions, _ = cfg.job_keys.rules().apply(got.executions)
-            advance(cfg, None, state, got, summary, summary.pass_id, p.at)
-            tally.count(summary.notifications)
+            got.executions, _ = plain.intake.job_rules.apply(got.executions)
+            ctx = PassContext(pass_id, p.at, plain, ports, Summary(pass_id=pass_id, started_at=p.at), got=got)
+            advance(ctx, state)
+            tally.count(ctx.summary.notifications)
     return out
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from failstreak.app.config import Config
 from failstreak.app.text import for_terminal
 from failstreak.core import counting, triage
+from failstreak.core.alerting import mute_covering
 from failstreak.core.health import Judgement
 from failstreak.core.model import JobState, State
+from failstreak.core.mutes import all_mutes
 
 
 def job_triage(cfg: Config, job: JobState, now: int) -> tuple[Judgement, dict[str, int]]:
@@ -18,10 +20,7 @@ def job_triage(cfg: Config, job: JobState, now: int) -> tuple[Judgement, dict[st
 
 def status_table(cfg: Config, state: State, now: int) -> str:
     """Jobs as a text table: alerting first, then longest streak, then name."""
-    from failstreak.core.alerting import mute_covering  # noqa: PLC0415
-    from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415
-
-    mutes = all_mutes(cfg, state, now)
+    mutes = all_mutes(state, cfg.mutes, now)
     ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
     shown = {j.name: for_terminal(j.name) for j in ordered}
     width = max([len("JOB"), *(len(name) for name in shown.values())])

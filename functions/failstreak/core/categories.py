@@ -23,8 +23,9 @@ UPSTREAM = "upstream"
 BUILT_IN = (CODE, INFRA, UPSTREAM)
 DEFAULT_COUNTED = frozenset({CODE})
 
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 MAX_NAME = 32
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def valid_name(name: str) -> bool:

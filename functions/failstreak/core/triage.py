@@ -4,6 +4,8 @@ estate-wide category notifications. Pure: the clock is an argument; nothing here
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from failstreak.core import categories, silence
@@ -15,6 +17,22 @@ if TYPE_CHECKING:
     from failstreak.core.policy import JobPolicy
 
 CATEGORY_REASON = "category"
+
+
+@dataclass(frozen=True)
+class TriageSettings:
+    """The pass-wide triage settings (docs/triage.md), as plain values: whether cadences are learned, the grace
+    after a missed run (None: the default), whether some job declares a cadence, and the estate-wide alerts."""
+
+    learn: bool = False
+    grace_ms: int | None = None
+    expects_runs: bool = False
+    estate_alerts: Mapping[str, categories.CategoryAlert] = field(default_factory=dict)
+
+    @property
+    def watches_silence(self) -> bool:
+        """Whether any job can fall silent, so that the jobs a pass brings nothing for are looked at too."""
+        return self.learn or self.expects_runs
 
 
 def last_run(job: JobState) -> int | None:

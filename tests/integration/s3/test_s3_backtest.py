@@ -7,6 +7,7 @@ import json
 import pytest
 
 from failstreak.app import backtest
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Execution, Status
 from failstreak.errors import StoreUnavailable
 from failstreak.inbox.base import pass_folder
@@ -29,7 +30,7 @@ def test_the_backtest_of_an_s3_archive_matches_the_passes_that_ran(s3: S3) -> No
         record = {"job": "etl", "run_id": n, "status": status, "finished_at": T0 + n * HOUR + 60_000}
         s3.put(f"fs/inbox/pass-{n}.jsonl", json.dumps(record).encode() + b"\n")
         at = T0 + n * HOUR + 120_000
-        summary = run_pass(cfg, ports(cfg, Recorder(), lambda at=at: at), pass_id=new_pass_id(at))
+        summary = run_pass(pass_settings(cfg), ports(cfg, Recorder(), lambda at=at: at), pass_id=new_pass_id(at))
         direct.count(summary.notifications)
     state = s3.get("fs/state.json")
     # When the processed/ prefix beside the inbox is replayed, with the configured settings and a stricter one

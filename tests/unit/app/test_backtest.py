@@ -11,6 +11,7 @@ import pytest
 from failstreak.app import backtest
 from failstreak.app.cli import build_parser, main
 from failstreak.app.config import parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Notification
 from failstreak.errors import ConfigError
 from failstreak.inbox.local import LocalInbox
@@ -47,7 +48,7 @@ def real_passes(tmp_path: Path) -> tuple[Path, list[Notification], str]:
         write_pass_inbox(inbox, n, rng)
         at = T0 + (n + 1) * HOUR
         ports = Ports(store=LocalStateStore(tmp_path / "state.json"), inbox=LocalInbox(inbox), clock=lambda at=at: at)
-        notes.extend(run_pass(cfg, ports, pass_id=new_pass_id(at)).notifications)
+        notes.extend(run_pass(pass_settings(cfg), ports, pass_id=new_pass_id(at)).notifications)
     return inbox, notes, text
 
 

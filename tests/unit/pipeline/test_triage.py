@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from failstreak.app.config import Config, parse_config
 from failstreak.app.routing import Router
 from failstreak.app.status import job_triage
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Notification
 from failstreak.notifiers.render import details, what_happened
 from failstreak.pipeline.run import Ports, run_pass
@@ -43,7 +44,7 @@ class Estate:
             router=Router(self.cfg),
             clock=lambda: at,
         )
-        return run_pass(self.cfg, ports)
+        return run_pass(pass_settings(self.cfg), ports)
 
     def job(self, name: str):  # type: ignore[no-untyped-def]
         return decode(self.store.data).jobs[name]
