@@ -35,7 +35,7 @@ def status_table(cfg: Config, state: State, now: int) -> str:
             label += f", muted{': ' + for_terminal(mute.reason) if mute.reason else ''}"
         if policy.window != cfg.thresholds.window:
             label += f"  [window {policy.window}]"
-        others = {c: n for c, n in sorted(by_category.items()) if c not in policy.counts}
+        others = {c: n for c, n in sorted(by_category.items()) if n and c not in policy.counts}
         if others:
             label += "  [not counted: " + ", ".join(f"{n} {for_terminal(c)}" for c, n in others.items()) + "]"
         window = f"{j.window_failures}/{j.window_size}"

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from failstreak.core.categories import CODE
+from failstreak.core.categories import BUILT_IN, CODE
 from failstreak.core.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
 
 if TYPE_CHECKING:
@@ -387,8 +387,9 @@ def counted_runs(job: JobState, policy: JobPolicy) -> list[Run]:
 
 def category_failures(job: JobState, policy: JobPolicy) -> dict[str, int]:
     """The failures of each category among the job's last `window` runs that were a success or a failure of any
-    category (docs/triage.md); categories with none are left out."""
-    out: dict[str, int] = {}
+    category (docs/triage.md): the built-in categories always, at 0 when they have none, and any other that has
+    some."""
+    out: dict[str, int] = dict.fromkeys(BUILT_IN, 0)
     seen = 0
     outcomes = policy.outcomes
     for r in reversed(job.runs):

@@ -81,8 +81,8 @@ def test_status_shows_each_jobs_health_and_its_failures_by_category(
         "broken since commit 3ab2161, 4 runs ago",
     )
     assert jobs["etl"]["health"] == "healthy"
-    assert jobs["etl"]["category_failures"] == {"infra": 3}
-    assert jobs["build"]["category_failures"] == {"code": 4}
+    assert jobs["etl"]["category_failures"] == {"code": 0, "infra": 3, "upstream": 0}
+    assert jobs["build"]["category_failures"] == {"code": 4, "infra": 0, "upstream": 0}
     assert jobs["etl"]["consecutive_failures"] == 0
     assert "HEALTH" in table
     healths = {"healthy", "flaky", "broken", "silent"}

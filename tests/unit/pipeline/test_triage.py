@@ -73,7 +73,7 @@ def test_three_infra_failures_in_a_row_do_not_trigger_the_job() -> None:
     assert (job.consecutive_failures, job.window_failures, job.total_failures) == (0, 0, 0)
     assert [r.category for r in job.runs] == ["infra"] * 3
     judged, by_category = job_triage(estate.cfg, job, T0 + HOUR)
-    assert by_category == {"infra": 3}
+    assert by_category == {"code": 0, "infra": 3, "upstream": 0}
     assert judged.health.value == "healthy"
 
 
