@@ -52,7 +52,8 @@ def test_a_gitlab_failure_reason_nobody_documented_is_code() -> None:
 @pytest.mark.parametrize(
     ("code", "kind", "life_cycle", "category"),
     [
-        # Databricks Jobs API TerminationCodeCode / TerminationTypeType (docs.databricks.com/api/workspace/jobs)
+        # Databricks Jobs API TerminationCodeCode / TerminationTypeType (docs.databricks.com/api/workspace/jobs;
+        # the SDK's list: databricks.github.io/sdk-js/api/types/_databricks_sdk-jobs.v2.TerminationCode_Code.html)
         ("CLOUD_FAILURE", "CLOUD_FAILURE", None, INFRA),
         ("INTERNAL_ERROR", "INTERNAL_ERROR", None, INFRA),
         ("DRIVER_ERROR", "INTERNAL_ERROR", None, INFRA),
@@ -85,6 +86,8 @@ def test_a_databricks_run_without_termination_details_has_no_category_of_its_own
 @pytest.mark.parametrize(
     ("reason", "category"),
     [
+        # Dataiku's build errors as issue 17's seeds name them ("source dataset is not ready", "already being
+        # built"); Dataiku's public docs list no build error messages, and its job list carries none.
         ("Job failed: source dataset SALES.orders is not ready", UPSTREAM),
         ("Dataset PRICES_clean is already being built by another job", INFRA),
         ("Could not launch cluster: insufficient cluster resources", INFRA),
