@@ -178,6 +178,18 @@ def test_a_flaky_job_routed_to_the_digest_is_not_alerted() -> None:
     assert estate.notifier.sent == []
 
 
+def test_a_flaky_job_routed_to_the_digest_alerts_once_it_turns_broken() -> None:
+    # Given an alternating job routed to the digest, whose incident was recorded, not sent
+    estate = Estate("overrides: [{match: 'e2e*', flaky: digest}]\n")
+    estate.run([rec("e2e", i, "failed" if i % 2 else "success") for i in range(1, 11)], T0 + HOUR)
+    # When it then fails five times in a row (broken wins over flaky)
+    summary = estate.run([rec("e2e", i) for i in range(11, 16)], T0 + 2 * HOUR)
+    # Then its alert is sent, as broken
+    [note] = summary.notifications
+    assert (note.event, note.suppressed, note.health) == (Event.TRIGGERED, False, "broken")
+    assert [e for _, e in estate.notifier.events()] == ["triggered"]
+
+
 def test_a_broken_job_says_since_which_commit() -> None:
     # Given a job failing since commit 3ab2161 for four runs
     estate = Estate()
