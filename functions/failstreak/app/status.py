@@ -18,6 +18,12 @@ def job_triage(cfg: Config, job: JobState, now: int) -> tuple[Judgement, dict[st
     return triage.health(job, policy, silent), counting.category_failures(job, policy)
 
 
+def _not_counted(by_category: dict[str, int], counts: frozenset[str]) -> str:
+    """`  [not counted: 3 infra]`: the failures in the window of categories the job does not count, if any."""
+    others = [f"{n} {for_terminal(c)}" for c, n in sorted(by_category.items()) if n and c not in counts]
+    return f"  [not counted: {', '.join(others)}]" if others else ""
+
+
 def status_table(cfg: Config, state: State, now: int) -> str:
     """Jobs as a text table: alerting first, then longest streak, then name."""
     mutes = all_mutes(state, cfg.mutes, now)
@@ -35,9 +41,7 @@ def status_table(cfg: Config, state: State, now: int) -> str:
             label += f", muted{': ' + for_terminal(mute.reason) if mute.reason else ''}"
         if policy.window != cfg.thresholds.window:
             label += f"  [window {policy.window}]"
-        others = {c: n for c, n in sorted(by_category.items()) if n and c not in policy.counts}
-        if others:
-            label += "  [not counted: " + ", ".join(f"{n} {for_terminal(c)}" for c, n in others.items()) + "]"
+        label += _not_counted(by_category, policy.counts)
         window = f"{j.window_failures}/{j.window_size}"
         name = shown[j.name] if len(shown[j.name]) <= width else shown[j.name][: width - 1] + "…"
         lines.append(
