@@ -213,7 +213,6 @@ class CategoryIncident(msgspec.Struct, omit_defaults=True, gc=False):
 
     triggered_at: int
     peak: int
-    threads: dict[str, str] = {}
 
 
 class CategoryWatch(msgspec.Struct, omit_defaults=True, gc=False):
