@@ -206,7 +206,13 @@ def _write_local(inbox: str, name: str, body: bytes) -> str:
 def write_record(inbox: str, record: Mapping[str, Any], *, name: str | None = None, s3_client: Any = None) -> str:
     """Write one record as a one-line `.jsonl` object into `inbox` (s3:// URI or directory); return where."""
     body = orjson.dumps(dict(record)) + b"\n"
-    name = name or object_name(record)
+    return write_object(inbox, name or object_name(record), body, s3_client=s3_client)
+
+
+def write_object(inbox: str, name: str, body: bytes, *, s3_client: Any = None) -> str:
+    """Write one inbox file (JSON Lines or a JSON array) named `name` into `inbox`; return where.
+
+    Locally the file appears whole or not at all (written under a dot name, then renamed)."""
     if inbox.startswith("s3://"):
         return _write_s3(inbox, name, body, s3_client)
     return _write_local(inbox, name, body)
