@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from failstreak.app.report import object_name
 from failstreak.core.model import now_ms
-from failstreak.front.http import HttpError, Request, Response
 from failstreak.front.context import Front
+from failstreak.front.http import HttpError, Request, Response
 from failstreak.front.signing import check_v1
 from failstreak.inbox.records import latest_time, parse_file
 

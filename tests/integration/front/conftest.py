@@ -8,9 +8,9 @@ from tests.integration.s3.conftest import aws_env, moto_s3, s3, seaweed, seaweed
 
 __all__ = ["aws_env", "moto_s3", "s3", "seaweed", "seaweed_s3"]
 
-INGEST_SECRET = "ingest-secret-for-tests"  # noqa: S105 - test values, never real
-GITHUB_SECRET = "github-secret-for-tests"  # noqa: S105
-GITLAB_TOKEN = "gitlab-token-for-tests"  # noqa: S105
+INGEST_SECRET = "ingest-secret-for-tests"
+GITHUB_SECRET = "github-secret-for-tests"
+GITLAB_TOKEN = "gitlab-token-for-tests"
 
 
 @pytest.fixture(autouse=True)

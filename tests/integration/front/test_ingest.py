@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.front.frontkit import call, front, ingest_event, inbox_records
+from tests.integration.front.frontkit import call, front, inbox_records, ingest_event
 from tests.integration.front.samples import url_event
 from tests.integration.s3.backends import S3
 
@@ -44,7 +44,7 @@ def test_a_json_array_body_is_accepted_like_an_inbox_file(moto_s3: S3) -> None:
 
 def test_a_wrong_signature_is_refused_and_nothing_is_written(moto_s3: S3) -> None:
     # Given records signed with another secret
-    event = ingest_event(RECORDS, secret="not-the-secret")  # noqa: S106
+    event = ingest_event(RECORDS, secret="not-the-secret")
     # When posted; Then 401, and the inbox and replay markers stay empty
     status, body = call(front(moto_s3), event)
     assert (status, body) == (401, {"error": "wrong signature"})
@@ -67,7 +67,8 @@ def test_a_timestamp_more_than_five_minutes_away_is_refused(moto_s3: S3, age: in
     # When posted; Then 401 (stale) and nothing is written
     status, body = call(front(moto_s3), event)
     assert status == 401
-    assert body is not None and "stale" in body["error"]
+    assert body is not None
+    assert "stale" in body["error"]
     assert moto_s3.keys("fs/") == []
 
 
@@ -85,7 +86,8 @@ def test_a_replayed_request_is_refused_and_written_once(moto_s3: S3) -> None:
     status, body = call(front(moto_s3), event)
     # Then it is refused as a replay, and the inbox still holds one object
     assert status == 401
-    assert body is not None and "replayed" in body["error"]
+    assert body is not None
+    assert "replayed" in body["error"]
     assert len(moto_s3.keys("fs/inbox/")) == 1
 
 
@@ -97,7 +99,8 @@ def test_a_missing_signature_header_is_refused(moto_s3: S3, missing: str) -> Non
     # When posted; Then 401 naming the headers, nothing written
     status, body = call(front(moto_s3), event)
     assert status == 401
-    assert body is not None and "missing X-Failstreak-Timestamp or X-Failstreak-Signature" in body["error"]
+    assert body is not None
+    assert "missing X-Failstreak-Timestamp or X-Failstreak-Signature" in body["error"]
     assert moto_s3.keys("fs/") == []
 
 
@@ -127,7 +130,8 @@ def test_a_bad_record_refuses_the_whole_request_naming_its_line(moto_s3: S3) -> 
     # When posted; Then 400 naming line 2 and the field, and nothing is written (not even the replay marker)
     status, answer = call(front(moto_s3), ingest_event(body))
     assert status == 400
-    assert answer is not None and answer["error"].startswith("line 2: ")
+    assert answer is not None
+    assert answer["error"].startswith("line 2: ")
     assert "status" in answer["error"]
     assert moto_s3.keys("fs/") == []
 
@@ -136,7 +140,8 @@ def test_a_body_that_is_not_records_is_refused_with_a_reason(moto_s3: S3) -> Non
     # Given a signed body that is not JSON at all; When posted; Then 400 with the parser's reason
     status, answer = call(front(moto_s3), ingest_event(b"hello"))
     assert status == 400
-    assert answer is not None and answer["error"]
+    assert answer is not None
+    assert answer["error"]
     assert moto_s3.keys("fs/") == []
 
 
