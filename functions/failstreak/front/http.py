@@ -64,6 +64,16 @@ def request_from_event(event: Mapping[str, Any], max_body: int) -> Request:
     declared = headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > max_body:
         raise HttpError(413, f"the body is over {max_body // 1024} KiB")
+    return Request(
+        method=str(http.get("method") or "GET").upper(),
+        path=str(event.get("rawPath") or "/"),
+        headers=headers,
+        body=_body(event, max_body),
+        query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
+    )
+
+
+def _body(event: Mapping[str, Any], max_body: int) -> bytes:
     raw = event.get("body") or ""
     if event.get("isBase64Encoded"):
         # Base64 is 4/3 of the bytes it carries: refuse a body that cannot fit before decoding it.
@@ -77,10 +87,4 @@ def request_from_event(event: Mapping[str, Any], max_body: int) -> Request:
         body = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
     if len(body) > max_body:
         raise HttpError(413, f"the body is over {max_body // 1024} KiB")
-    return Request(
-        method=str(http.get("method") or "GET").upper(),
-        path=str(event.get("rawPath") or "/"),
-        headers=headers,
-        body=body,
-        query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
-    )
+    return body

@@ -153,6 +153,14 @@ def workflow_execution(
     )
 
 
+def failure_reason(job: dict[str, Any], conclusion: str) -> str:
+    """The first failing step, else the job's conclusion."""
+    for step in job.get("steps") or []:
+        if isinstance(step, dict) and step.get("conclusion") in FAILED_STEP:
+            return f"step {text(step.get('name'), 200)!r}: {step.get('conclusion')}"
+    return conclusion
+
+
 def job_execution(
     run: dict[str, Any], job: dict[str, Any], *, key: Callable[[str], str] = str, source: str | None = "github"
 ) -> Execution | None:
@@ -166,13 +174,7 @@ def job_execution(
         return None
     workflow = workflow_name(run, job)
     name = text(job.get("name"), 300) or str(job.get("id"))
-    reason = None
-    if status not in (Status.SUCCESS, Status.SKIPPED):
-        reason = conclusion
-        for step in job.get("steps") or []:
-            if isinstance(step, dict) and step.get("conclusion") in FAILED_STEP:
-                reason = f"step {text(step.get('name'), 200)!r}: {step.get('conclusion')}"
-                break
+    reason = None if status in (Status.SUCCESS, Status.SKIPPED) else failure_reason(job, conclusion)
     attempt = job.get("run_attempt") or run.get("run_attempt") or 1
     return Execution(
         job=key(f"{workflow} / {name}"),
