@@ -24,12 +24,12 @@ def handle(request: Request, front: Front) -> Response:
     check_v1(secret, request.header("x-failstreak-timestamp"), signature, request.body, front.now())
     assert signature is not None  # check_v1 refuses a request without one
     parsed = parse_file("request", request.body, latest=latest_time(now_ms(), front.max_clock_skew_ms))
-    if parsed.fatal is not None:
-        raise HttpError(400, parsed.fatal)
     if parsed.rejected:
         first = parsed.rejected[0]
         more = f" (and {len(parsed.rejected) - 1} more)" if len(parsed.rejected) > 1 else ""
         raise HttpError(400, f"line {first.line}: {first.reason}{more}")
+    if parsed.fatal is not None:
+        raise HttpError(400, parsed.fatal)
     first_run = parsed.executions[0]
     name = object_name({"job": first_run.job, "run_id": first_run.run_id, "attempt": first_run.attempt})
     front.write_claimed("ingest", signature, name, request.body)

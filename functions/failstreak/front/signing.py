@@ -14,15 +14,10 @@ import hashlib
 import hmac
 
 from failstreak.front.http import HttpError
+from failstreak.lightreport import sign_v1
 
 WINDOW_S = 300
-VERSION = "v1"
-
-
-def sign_v1(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The `X-Failstreak-Signature` value for a body sent at `timestamp` (what `failstreak report` sends)."""
-    message = f"{VERSION}:{timestamp}:".encode() + body
-    return f"{VERSION}=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+__all__ = ["check_github", "check_gitlab", "check_v1", "sign_github", "sign_v1"]
 
 
 def check_v1(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> None:
