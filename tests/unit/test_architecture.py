@@ -57,3 +57,22 @@ def test_no_module_imports_another_modules_private_names() -> None:
         if name.startswith("_") and not name.startswith("__")
     ]
     assert private == []
+
+
+LIGHT_MODULES = ("launcher.py", "lightreport.py", "ci.py")
+
+
+def test_the_light_reporter_imports_only_the_standard_library_and_itself() -> None:
+    # Given the modules `pip install failstreak` (no extra) must run: docs/http.md, "Reporting from CI"
+    allowed = {"failstreak", "failstreak.ci", "failstreak.lightreport"}
+    # When their imports are read (the launcher's lazy import of the monitor's CLI aside, which it guards)
+    outside = [
+        f"{name}: {module}"
+        for name in LIGHT_MODULES
+        for module, _ in _imports(PACKAGE / name)
+        if module.split(".")[0] not in sys.stdlib_module_names
+        and module not in allowed
+        and not (name == "launcher.py" and module == "failstreak.app.cli")
+    ]
+    # Then none reaches a package the monitor extra installs, or a failstreak module that does
+    assert outside == []
