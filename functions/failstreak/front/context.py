@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from failstreak.app.config import Config, HttpConfig, SecretRef, resolve_secret
@@ -28,7 +28,6 @@ class Front:
     secret_of: Callable[[SecretRef], str] = resolve_secret
     now: Callable[[], float] = time.time
     s3_client: Any = None
-    written: list[str] = field(default_factory=list)
 
     def secret(self, ref: SecretRef | None, route: str) -> str:
         """The route's secret; 404 when the config names none (the route is off), 500 when it cannot be read."""
@@ -52,7 +51,6 @@ class Front:
         except StoreUnavailable:
             self.replay.release(kind, ident)
             raise
-        self.written.append(where)
         return where
 
 

@@ -10,7 +10,9 @@ attempt whether its runs are polled, reported or pushed:
   `timed_out` mean jobs ran, so the workflow started (a success, as the poll records a run with jobs); the
   other conclusions (cancelled, skipped...) keep their ignored status, which a later poll of the run may replace.
 
-Other events (including `ping`) and unfinished ones are answered 204 and write nothing.
+Other events (including `ping`) and unfinished ones are answered 204 and write nothing. `github_job_prefix` may
+hold `{repo}`, replaced by the repository's `owner/name`, so one organization webhook keeps its repositories'
+jobs apart (give each repository's source the same prefix, written out).
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ def handle(request: Request, front: Front) -> Response:
     payload = json_object(request.body)
     if payload.get("action") != "completed":
         return Response(204)
-    prefix = front.http.github_job_prefix
+    repository = payload.get("repository")
+    full_name = repository.get("full_name") if isinstance(repository, dict) else None
+    prefix = front.http.github_job_prefix.replace("{repo}", str(full_name or "unknown-repo"))
 
     def key(name: str) -> str:
         return prefix + name

@@ -8,6 +8,8 @@ id the pipeline id, attempt the job id (a retry is a new job id, which replaces 
 
 Payload: https://docs.gitlab.com/user/project/integrations/webhook_events/#job-events. Its `commit.id` is the
 pipeline's id, not a commit: the commit is `sha`. Unfinished jobs and other events are answered 204.
+`gitlab_job_prefix` may hold `{project}`, replaced by the project's path (`group/project`), so one group webhook
+keeps its projects' jobs apart (give each project's source the same prefix, written out).
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ def handle(request: Request, front: Front) -> Response:
     if request.header("x-gitlab-event") != EVENT:
         return Response(204)
     payload = json_object(request.body)
-    prefix = front.http.gitlab_job_prefix
+    project = payload.get("project")
+    path = project.get("path_with_namespace") if isinstance(project, dict) else None
+    prefix = front.http.gitlab_job_prefix.replace("{project}", str(path or payload.get("project_id") or "unknown"))
 
     def key(name: str) -> str:
         return prefix + name

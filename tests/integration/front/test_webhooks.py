@@ -251,3 +251,26 @@ def test_a_gitlab_payload_missing_its_job_is_refused_with_a_reason(moto_s3: S3) 
     assert body is not None
     assert "build_name" in body["error"]
     assert json.dumps(body).count("gitlab-token") == 0
+
+
+def test_an_organization_webhook_keeps_repositories_apart_with_the_repo_placeholder(moto_s3: S3) -> None:
+    # Given a front whose github prefix names the repository, and the same job event from two repositories
+    f = front(moto_s3, "http: {github_secret: {env: FS_TEST_GITHUB_SECRET}, github_job_prefix: '{repo}/'}")
+    other = copy.deepcopy(GITHUB_WORKFLOW_JOB_FAILED)
+    other["repository"]["full_name"] = "Codertocat/Other"
+    # When both are delivered
+    call(f, github_event(GITHUB_WORKFLOW_JOB_FAILED, "workflow_job"))
+    call(f, github_event(other, "workflow_job"))
+    # Then each job key starts with its repository
+    assert sorted(r["job"] for r in inbox_records(moto_s3)) == [
+        "Codertocat/Hello-World/CodeQL / linters",
+        "Codertocat/Other/CodeQL / linters",
+    ]
+
+
+def test_a_group_webhook_keeps_projects_apart_with_the_project_placeholder(moto_s3: S3) -> None:
+    # Given a front whose gitlab prefix names the project, and a Job Hook of the published example's project
+    f = front(moto_s3, "http: {gitlab_token: {env: FS_TEST_GITLAB_TOKEN}, gitlab_job_prefix: '{project}/'}")
+    # When delivered; Then the job key starts with the project's path
+    call(f, gitlab_event(gitlab_job()))
+    assert [r["job"] for r in inbox_records(moto_s3)] == ["gitlab-org/gitlab-test/test"]
