@@ -53,6 +53,7 @@ package: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/python scripts/complexity.py functions
 
 fmt: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from failstreak.app.config import Config
 from failstreak.app.text import for_terminal
+from failstreak.core.alerting import mute_covering
 from failstreak.core.model import State
+from failstreak.core.mutes import all_mutes
 
 
 def status_table(cfg: Config, state: State, now: int) -> str:
     """Jobs as a text table: alerting first, then longest streak, then name."""
-    from failstreak.core.alerting import mute_covering  # noqa: PLC0415
-    from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415
-
-    mutes = all_mutes(cfg, state, now)
+    mutes = all_mutes(state, cfg.mutes, now)
     ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
     shown = {j.name: for_terminal(j.name) for j in ordered}
     width = max([len("JOB"), *(len(name) for name in shown.values())])

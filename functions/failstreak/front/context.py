@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from failstreak.app.config import Config, HttpConfig, SecretRef, resolve_secret
+from failstreak.app.config import Config, HttpConfig, resolve_secret
 from failstreak.app.report import write_object
 from failstreak.errors import FailstreakError, StoreUnavailable
 from failstreak.front.http import HttpError
 from failstreak.front.replay import ReplayGuard, default_location, guard_for
+from failstreak.secretref import SecretRef
 
 log = logging.getLogger("failstreak.front")
 

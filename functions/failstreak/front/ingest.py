@@ -13,7 +13,8 @@ from failstreak.core.model import now_ms
 from failstreak.front.context import Front
 from failstreak.front.http import HttpError, Request, Response
 from failstreak.front.signing import check_v1
-from failstreak.inbox.records import latest_time, parse_file
+from failstreak.inbox.intake import parse_file
+from failstreak.inbox.records import latest_time
 
 ROUTE = "/ingest"
 

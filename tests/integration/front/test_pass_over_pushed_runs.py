@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import run_pass
 from tests.integration.front import frontkit
 from tests.integration.front.frontkit import call, front, front_config, github_event, gitlab_event, ingest_event
@@ -43,7 +44,7 @@ def test_a_pass_counts_each_pushed_run_exactly_once(moto_s3: S3) -> None:
 
     # When a pass reads the inbox
     cfg = front_config(moto_s3, HTTP)
-    summary = run_pass(cfg, passkit.ports(cfg, passkit.Recorder(), passkit.Clock())).to_dict()
+    summary = run_pass(pass_settings(cfg), passkit.ports(cfg, passkit.Recorder(), passkit.Clock())).to_dict()
 
     # Then every object was read, and each run counted once: the GitHub job's three copies as one failure (two
     # duplicates), the GitLab job's retry replacing its failed try (superseded)
