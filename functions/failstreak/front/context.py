@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from failstreak import s3client
 from failstreak.app.config import Config, HttpConfig, resolve_secret
 from failstreak.app.report import write_object
 from failstreak.errors import FailstreakError, StoreUnavailable
@@ -47,8 +48,10 @@ class Front:
             raise HttpError(404, "no inbox is configured")
         if not self.replay.claim(kind, ident):
             raise HttpError(401, "replayed request: this signature or delivery id was accepted before")
+        # The process's shared S3 client (its timeouts, its connections kept across warm invocations).
+        s3 = self.s3_client or (s3client.client() if self.inbox.startswith("s3://") else None)
         try:
-            where = write_object(self.inbox, name, body, s3_client=self.s3_client)
+            where = write_object(self.inbox, name, body, s3_client=s3)
         except StoreUnavailable:
             self.replay.release(kind, ident)
             raise
