@@ -82,7 +82,8 @@ generated: $(STAMP)
 	$(BIN)/failstreak schema > infra/failstreak.schema.json
 
 ## bench: workloads of 1k/10k/100k jobs, a whole pass vs the floor, local and S3 (moto), then the peak memory of a
-## pass at the inbox bounds (bench/memory.py); writes docs/performance.md
+## pass at the inbox bounds (bench/memory.py), the backtest over a month of 1,000 jobs (bench/backtest.py); writes
+## docs/performance.md
 ## (BENCH_SIZES=small for a quick run; BENCH_STORES=local to skip S3; BENCH_REPS=N to override repetitions)
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[monitor,dev,bench]'
@@ -91,6 +92,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(STAMP) $(BENCH_STAMP)
 	BENCH_SIZES=$(BENCH_SIZES) BENCH_STORES=$(BENCH_STORES) BENCH_REPS=$(BENCH_REPS) $(BIN)/python -m bench.run
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.backtest
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage demo bench/out

@@ -6,14 +6,14 @@ _failstreak() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            run|status|check|demo|import|mute|unmute|mutes|report|schema|completion) cmd="${COMP_WORDS[i]}"; break ;;
+            run|status|check|demo|import|mute|unmute|mutes|report|backtest|schema|completion) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --config|--dir|--inbox) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "run status check demo import mute unmute mutes report schema completion --config --help --version" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "run status check demo import mute unmute mutes report backtest schema completion --config --help --version" -- "$cur")) ;;
         run)
             COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
         status)
@@ -32,7 +32,9 @@ _failstreak() {
         mutes)
             COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
         report)
-            COMPREPLY=($(compgen -W "--attempt --commit --config --finished-at --help --inbox --job --json --owner --reason --run-id --source --status --url" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--attempt --category --commit --config --finished-at --help --inbox --job --json --owner --reason --run-id --source --status --url" -- "$cur")) ;;
+        backtest)
+            COMPREPLY=($(compgen -W "--archive --config --help --json --max-detect-runs --set --since --suggest" -- "$cur")) ;;
         schema)
             COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         completion)

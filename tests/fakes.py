@@ -46,6 +46,7 @@ class InMemoryInbox(Inbox):
     rejected_lines: dict[str, list[Rejected]] = field(default_factory=dict)
     unlisted: dict[str, int] = field(default_factory=dict)
     folders: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, bytes] = field(default_factory=dict)
     location: str = "memory://inbox"
 
     def add(self, key: str, data: bytes | str) -> None:
@@ -67,6 +68,9 @@ class InMemoryInbox(Inbox):
             self.files.pop(item.key)
             self.quarantined[item.key] = reason
             self.folders[item.key] = folder
+
+    def keep(self, folder: str, name: str, body: bytes) -> None:
+        self.kept[f"{folder}/{name}"] = body
 
     def reject_lines(self, item: InboxItem, rejected: list[Rejected], folder: str, unlisted: int = 0) -> None:
         if rejected or unlisted:

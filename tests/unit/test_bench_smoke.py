@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
-from bench import generate, measure, memory, run
+from bench import backtest, generate, measure, memory, run
 
 from failstreak.state import codec
 
@@ -211,3 +211,18 @@ def test_the_memory_bench_measures_a_pass_over_a_backlog_larger_than_one_pass_ta
     assert result["ingested"] > 0
     assert result["quarantined"] == 0
     assert result["peak_mib"] > 0
+
+
+def test_the_backtest_bench_agrees_with_the_direct_passes_on_a_small_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the backtest bench shrunk to 30 jobs over one day, writing under a temporary directory
+    monkeypatch.setattr(backtest, "OUT", tmp_path / "backtest")
+    # When it replays the archive directly and through the backtest
+    rows = backtest.measure(jobs=30, days=1)
+    # Then both read the 24 passes, the backtest's numbers for the configured settings are the direct ones,
+    # and the report says so
+    assert rows["direct"]["doc"]["passes"] == 24
+    assert rows["backtest"]["doc"]["passes"] == 24
+    assert backtest.agrees(rows)
+    assert "equal the direct passes'" in backtest.report(rows)

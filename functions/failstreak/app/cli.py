@@ -1,5 +1,5 @@
 """The command line (docs/cli.md): `run`, `status`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`, `report`,
-`schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
+`backtest`, `schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
 
 from __future__ import annotations
 
@@ -28,8 +28,14 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
-def _job_row(job: JobState) -> dict[str, Any]:
+def _job_row(cfg: Config, job: JobState, now: int) -> dict[str, Any]:
+    from failstreak.app.status import job_triage  # noqa: PLC0415
+
+    judged, by_category = job_triage(cfg, job, now)
     return {
+        "health": judged.health.value,
+        "health_detail": judged.describe(),
+        "category_failures": by_category,
         "consecutive_failures": job.consecutive_failures,
         "window_failures": job.window_failures,
         "window_size": job.window_size,
@@ -108,15 +114,22 @@ def _dead_row(d: DeadLetter) -> dict[str, Any]:
     }
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from failstreak.app.backtest import command  # noqa: PLC0415
+
+    return command(args)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     store, _, state = _load_state(cfg)
     pending = [_pending_row(e) for e in state.outbox]
     dead = [_dead_row(d) for d in state.dead_letters]
+    now = now_ms()
     if args.json:
         doc = {
             "state": store.location,
-            "jobs": {name: _job_row(j) for name, j in sorted(state.jobs.items())},
+            "jobs": {name: _job_row(cfg, j, now) for name, j in sorted(state.jobs.items())},
             "pending_notifications": len(state.outbox),
             "pending": pending,
             "dead_letters": dead,
@@ -127,7 +140,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"state: {store.location} (updated {iso(state.updated_at)})")
     from failstreak.app.status import status_table  # noqa: PLC0415
 
-    print(status_table(cfg, state, now_ms()))
+    print(status_table(cfg, state, now))
     if pending:
         print(f"{len(pending)} notifications pending:")
         for p in pending:
@@ -324,6 +337,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         attempt=args.attempt,
         owner=args.owner,
         source=args.source,
+        category=args.category,
         env=process_environment(),
     )
     where = write_record(inbox, record)
@@ -488,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write one execution record (a CI job's result) into the inbox",
         'failstreak report --inbox s3://my-bucket/failstreak/inbox/ --job "$CI_JOB_NAME" --status "$CI_JOB_STATUS"',
         "failstreak report --job nightly-etl --status failed --reason 'disk full' --run-id 42",
+        "failstreak report --job nightly-etl --status failed --category infra --reason 'spot instance lost'",
     )
     with_config(p)
     p.add_argument(
@@ -502,11 +517,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attempt", type=int, help="retry number; the highest attempt of a run counts")
     p.add_argument("--url", help="link to the run (default: from the CI system)")
     p.add_argument("--commit", help="commit the run built (default: from the CI system)")
-    p.add_argument("--reason", help="failure message or category, shown in alerts")
+    p.add_argument("--reason", help="failure message, shown in alerts")
+    p.add_argument("--category", help="why it failed: code, infra, upstream, or a category the config names")
     p.add_argument("--owner", help="owning team, if not routed by JOBOWNERS")
     p.add_argument("--source", help="what produced the record (default: the CI system's name)")
     with_json(p, "where the record was written, and the record")
     p.set_defaults(func=cmd_report)
+
+    p = command(
+        "backtest",
+        "replay the archive of past passes with other settings: incidents, notifications, detection delay, flaps",
+        "failstreak backtest --set thresholds.consecutive=2,3,4",
+        "failstreak backtest --since 30 --set thresholds.consecutive=2,3 --set thresholds.window=10,20 --suggest",
+    )
+    with_config(p)
+    p.add_argument("--archive", help="the processed/ folder or s3:// prefix (default: beside the config's inbox)")
+    p.add_argument("--since", type=float, metavar="DAYS", help="replay only the passes of the last DAYS days")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="KEY=V1,V2",
+        help="a dotted config path and the values to try (repeat it: every combination is replayed)",
+    )
+    p.add_argument("--suggest", action="store_true", help="name the settings with the fewest flaps")
+    p.add_argument("--max-detect-runs", type=float, default=3, metavar="N", help="for --suggest (default 3)")
+    with_json(p, "the results")
+    p.set_defaults(func=cmd_backtest)
 
     p = command(
         "schema",

@@ -25,6 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from failstreak.core import categories as cats
+from failstreak.core import silence
+from failstreak.core.health import DEFAULT_MIN_FLIPS, FlakyRoute
 from failstreak.core.jobnames import JobKeyRules
 from failstreak.core.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
 from failstreak.core.policy import Cadence, JobPolicy, PolicyFor, PolicyTable
@@ -119,6 +122,8 @@ class Override(_Model):
     window: int | None = Field(default=None, ge=1, le=1000)
     outcomes: dict[Status, Outcome] = Field(default_factory=dict)
     reminder: Reminder | None = None
+    flaky: FlakyRoute | None = None
+    expect_every: str | None = None
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
 
@@ -126,6 +131,98 @@ class Override(_Model):
     @classmethod
     def _match(cls, v: str) -> str:
         return check_pattern(v)
+
+    @field_validator("expect_every")
+    @classmethod
+    def _cadence(cls, v: str | None) -> str | None:
+        if v is not None:
+            silence.parse_cadence(v)
+        return v
+
+
+def _category_name(v: str) -> str:
+    if not cats.valid_name(v):
+        raise ValueError(
+            f"{v!r} is not a category name: lower-case letters, digits, '_' and '-', starting with a letter, "
+            f"at most {cats.MAX_NAME} characters"
+        )
+    return v
+
+
+class CategoryRule(_Model):
+    """`categories.rules[]`: a regular expression on a failed run's reason, and the category it gives."""
+
+    match_reason: str
+    category: str
+
+    @field_validator("match_reason")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"{v!r} is not a regular expression: {e}") from None
+        return v
+
+    _name = field_validator("category")(_category_name)
+
+
+class CategoryAlertConfig(_Model):
+    """`categories.alerts.<category>`: the estate-wide alert of one category (docs/triage.md)."""
+
+    team: str
+    threshold: int = Field(default=10, ge=1)
+    hours: float = Field(default=1, gt=0, le=24 * 7)
+
+
+class Categories(_Model):
+    """`categories:` (docs/triage.md): rules on the reason, the categories that touch the counters, the alerts."""
+
+    rules: list[CategoryRule] = Field(default_factory=list)
+    count: list[str] = Field(default_factory=lambda: [cats.CODE], min_length=1)
+    alerts: dict[str, CategoryAlertConfig] = Field(default_factory=dict)
+
+    @field_validator("count")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        return [_category_name(c) for c in v]
+
+    @field_validator("alerts")
+    @classmethod
+    def _alert_names(cls, v: dict[str, CategoryAlertConfig]) -> dict[str, CategoryAlertConfig]:
+        for name in v:
+            _category_name(name)
+        return v
+
+    def classifier(self) -> cats.Classifier:
+        return cats.Classifier([cats.ReasonRule.of(r.match_reason, r.category) for r in self.rules])
+
+    def estate_alerts(self) -> dict[str, cats.CategoryAlert]:
+        return {name: cats.CategoryAlert(a.team, a.threshold, a.hours) for name, a in self.alerts.items()}
+
+
+class Flaky(_Model):
+    """`flaky:` (docs/triage.md): how many flips within the window make a job flaky (0: never)."""
+
+    min_flips: int = Field(default=DEFAULT_MIN_FLIPS, ge=0)
+
+
+class Silence(_Model):
+    """`silence:` (docs/triage.md): the grace after a missed run, and the opt-in learned cadence."""
+
+    grace: str | None = None
+    learn: bool = False
+
+    @field_validator("grace")
+    @classmethod
+    def _grace(cls, v: str | None) -> str | None:
+        if v is not None:
+            silence.parse_duration(v)
+        return v
+
+    @property
+    def grace_ms(self) -> int | None:
+        return silence.parse_duration(self.grace) if self.grace else None
 
 
 class MuteConfig(_Model):
@@ -310,6 +407,9 @@ class Config(_Model):
     inbox_file_max_mib: float = Field(default=256, gt=0)
     inbox_max_records: int | None = Field(default=600_000, ge=1)
     max_clock_skew: str = "1d"
+    categories: Categories = Categories()
+    flaky: Flaky = Flaky()
+    silence: Silence = Silence()
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
 
@@ -335,6 +435,18 @@ class Config(_Model):
         if not v.strip():
             raise ValueError("empty; give a local path or an s3:// URI")
         return check_location(v)
+
+    @model_validator(mode="after")
+    def _category_teams(self) -> Config:
+        for name, alert in self.categories.alerts.items():
+            team = alert.team.lstrip("@")
+            if team not in self.teams:
+                known = ", ".join(sorted(self.teams)) or "none"
+                raise ValueError(
+                    f"categories.alerts.{name}.team: {alert.team!r} is not a team of `teams:` (known: {known}); "
+                    "an estate-wide alert goes to its team's destinations"
+                )
+        return self
 
     @model_validator(mode="after")
     def _overrides_can_fire(self) -> Config:
@@ -394,6 +506,11 @@ class Config(_Model):
         """The job policies this config defines, built once when the config is validated (it is frozen)."""
         return self._policies
 
+    @property
+    def expects_runs(self) -> bool:
+        """Whether some job has a declared cadence (`overrides[].expect_every`), so that silence is watched."""
+        return any(o.expect_every for o in self.overrides)
+
     def policy_for(self, job: str) -> JobPolicy:
         """The effective thresholds and outcome table for one job (first matching override wins)."""
         return self.policies.for_job(job)
@@ -415,7 +532,15 @@ def policy_table(cfg: Config) -> PolicyTable:
     base_outcomes = {**DEFAULT_OUTCOMES, **cfg.outcomes}
     t = cfg.thresholds
     reminder = cfg.reminder.cadence()
-    default = JobPolicy(t.consecutive, t.cumulative, t.window, cfg.history or t.window, base_outcomes, reminder)
+    # The triage settings (docs/triage.md): the same for every job, but for flaky routing and cadence.
+    triage: dict[str, Any] = {
+        "counts": frozenset(cfg.categories.count),
+        "classifier": cfg.categories.classifier(),
+        "min_flips": cfg.flaky.min_flips,
+    }
+    default = JobPolicy(
+        t.consecutive, t.cumulative, t.window, cfg.history or t.window, base_outcomes, reminder, **triage
+    )
     overrides = []
     for o in cfg.overrides:
         window = o.window or t.window
@@ -426,6 +551,9 @@ def policy_table(cfg: Config) -> PolicyTable:
             max(cfg.history or window, window),
             {**base_outcomes, **o.outcomes},
             o.reminder.cadence() if o.reminder else reminder,
+            flaky=o.flaky or FlakyRoute.ALERT,
+            expect_every=silence.parse_cadence(o.expect_every) if o.expect_every else None,
+            **triage,
         )
         overrides.append((o.match, policy))
     return PolicyTable(default, overrides)
@@ -451,6 +579,11 @@ def _known_keys() -> set[str]:
         Rewrite,
         JobKeys,
         SecretRef,
+        Categories,
+        CategoryRule,
+        CategoryAlertConfig,
+        Flaky,
+        Silence,
         HttpConfig,
     ):
         keys.update(model.model_fields)

@@ -46,6 +46,7 @@ def build_record(
     attempt: int | None = None,
     owner: str | None = None,
     source: str | None = None,
+    category: str | None = None,
     env: Mapping[str, str] | None = None,
     now: Callable[[], str] = _now_rfc3339,
 ) -> dict[str, Any]:
@@ -69,6 +70,7 @@ def build_record(
         "reason": reason,
         "owner": owner,
         "source": source or ci.system,
+        "category": category,
     }
     record = {k: v for k, v in fields.items() if v is not None}
     try:

@@ -10,6 +10,7 @@ from typing import TextIO
 from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secret
 from failstreak.app.intake_settings import intake_settings
 from failstreak.app.routing import Router
+from failstreak.core.triage import TriageSettings
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Deferred, Notifier
 from failstreak.notifiers.console import ConsoleNotifier
@@ -97,4 +98,10 @@ def pass_settings(cfg: Config) -> PassSettings:
         save_attempts=cfg.save_attempts,
         notify_max_attempts=cfg.notify.max_attempts,
         config_mutes=tuple(cfg.mutes),
+        triage=TriageSettings(
+            learn=cfg.silence.learn,
+            grace_ms=cfg.silence.grace_ms,
+            expects_runs=cfg.expects_runs,
+            estate_alerts=cfg.categories.estate_alerts(),
+        ),
     )

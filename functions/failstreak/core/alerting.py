@@ -9,6 +9,9 @@ notification:
 - alerting, latest counted run a success and both counters below their thresholds → `resolved`, with a
   summary of the incident;
 - alerting otherwise → `reminder` when the cadence (hours and/or counted runs since the last notice) is due.
+- not alerting and silent (its cadence says it should have run: core/triage.py) → `triggered` with the reason
+  `silent`; its next run ends that incident (`resolved`), or, if the job is then past a threshold, opens an
+  incident on its failures instead (`triggered`).
 
 A muted job goes through the same transitions; its notifications come back with `suppressed=True`. A job whose
 `triggered` was suppressed is announced (`triggered`) at its first evaluation after the mute ends, if it is
@@ -21,7 +24,8 @@ import fnmatch
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from failstreak.core.counting import JobDelta, counted_runs, outcome_of
+from failstreak.core.counting import JobDelta, counted_runs, run_outcome
+from failstreak.core.health import Health, Judgement
 from failstreak.core.model import Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
 
 if TYPE_CHECKING:
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 
 CONSECUTIVE = "consecutive"
 CUMULATIVE = "cumulative"
+SILENT = "silent"
 
 
 def crossed(job: JobState, policy: JobPolicy) -> list[str]:
@@ -96,7 +101,7 @@ def _recent(job: JobState, policy: JobPolicy) -> tuple[RunBrief, ...]:
         RunBrief(
             run_id=r.run_id,
             status=r.status,
-            outcome=outcome_of(policy, r.status),
+            outcome=run_outcome(policy, r),
             finished_at=r.finished_at,
             url=r.url,
             commit=r.commit,
@@ -115,7 +120,7 @@ def _incident_start(job: JobState, policy: JobPolicy, reasons: list[str]) -> tup
     else:
         window = runs[-policy.window :]
         start = len(runs) - len(window)
-        while start < len(runs) and outcome_of(policy, runs[start].status) is not Outcome.FAILURE:
+        while start < len(runs) and run_outcome(policy, runs[start]) is not Outcome.FAILURE:
             start += 1
         count = job.window_failures
     first = runs[start] if start < len(runs) else None
@@ -124,14 +129,14 @@ def _incident_start(job: JobState, policy: JobPolicy, reasons: list[str]) -> tup
 
 def _last_reason(job: JobState, policy: JobPolicy) -> str | None:
     for r in reversed(job.runs):
-        if outcome_of(policy, r.status) is Outcome.FAILURE:
+        if run_outcome(policy, r) is Outcome.FAILURE:
             return r.reason or r.status.value.replace("_", " ")
     return None
 
 
 def _latest_counted_succeeded(job: JobState, policy: JobPolicy) -> bool:
     for r in reversed(job.runs):
-        outcome = outcome_of(policy, r.status)
+        outcome = run_outcome(policy, r)
         if outcome is not Outcome.IGNORED:
             return outcome is Outcome.SUCCESS
     return job.consecutive_failures == 0
@@ -144,40 +149,77 @@ def _reminder_due(job: JobState, alert: Alert, policy: JobPolicy, now: int) -> b
     return cadence.every_runs is not None and job.total_runs - alert.runs_at_last_notice >= cadence.every_runs
 
 
-def evaluate(job: JobState, policy: JobPolicy, now: int, mute: Mute | None = None) -> Notification | None:
-    """Advance the job's incident state and return the notification it calls for, if any (see module doc)."""
-    reasons = crossed(job, policy)
-    alert = job.alert
-    event: Event | None = None
-    if alert is None:
-        if not reasons:
-            return None
+def _open(job: JobState, policy: JobPolicy, now: int, reasons: list[str], silent: int | None, muted: bool) -> Alert:
+    """A new incident: on the thresholds crossed, or (none crossed) on the job's silence since `silent`."""
+    if reasons:
         since, commit, count = _incident_start(job, policy, reasons)
-        alert = job.alert = Alert(
-            triggered_at=now,
-            reasons=reasons,
-            since=since,
-            failures_base=job.total_failures - count,
-            last_notified_at=now,
-            runs_at_last_notice=job.total_runs,
-            first_commit=commit,
-            announced=mute is None,
-        )
-        job.threads = {}
-        event = Event.TRIGGERED
-    elif not reasons and _latest_counted_succeeded(job, policy):
+    else:
+        reasons, since, commit, count = [SILENT], silent, None, 0
+    job.threads = {}
+    job.alert = Alert(
+        triggered_at=now,
+        reasons=reasons,
+        since=since,
+        failures_base=job.total_failures - count,
+        last_notified_at=now,
+        runs_at_last_notice=job.total_runs,
+        first_commit=commit,
+        announced=not muted,
+    )
+    return job.alert
+
+
+def _next_event(
+    job: JobState, policy: JobPolicy, now: int, reasons: list[str], mute: Mute | None, silent: int | None
+) -> Event | None:
+    """The event the job's incident state calls for, after moving it (see module doc)."""
+    alert = job.alert
+    if alert is not None and alert.reasons == [SILENT] and silent is None and reasons:
+        # The job ran again and is failing: its silence gives way to an incident on its failures.
+        job.alert = alert = None
+    if alert is None:
+        if not reasons and silent is None:
+            return None
+        _open(job, policy, now, reasons, silent, mute is not None)
+        return Event.TRIGGERED
+    if _over(job, policy, alert, reasons, silent):
         job.alert = None
-        event = Event.RESOLVED
-    elif not alert.announced:
+        return Event.RESOLVED
+    if not alert.announced:
         if mute is not None:
             return None
         alert.announced = True
         alert.reasons = reasons or alert.reasons
-        event = Event.TRIGGERED
-    elif _reminder_due(job, alert, policy, now):
-        event = Event.REMINDER
-    else:
+        return Event.TRIGGERED
+    return Event.REMINDER if _reminder_due(job, alert, policy, now) else None
+
+
+def _over(job: JobState, policy: JobPolicy, alert: Alert, reasons: list[str], silent: int | None) -> bool:
+    """Whether the incident is over: a silence once the job ran again, failures once the job is fixed."""
+    if alert.reasons == [SILENT]:
+        return silent is None
+    return not reasons and _latest_counted_succeeded(job, policy)
+
+
+def evaluate(
+    job: JobState,
+    policy: JobPolicy,
+    now: int,
+    mute: Mute | None = None,
+    silent: int | None = None,
+    judged: Judgement | None = None,
+) -> Notification | None:
+    """Advance the job's incident state and return the notification it calls for, if any (see module doc).
+
+    `silent`: when the job's missed run was expected, if it is silent now (core/triage.py); `judged`: its health,
+    carried into the notification."""
+    reasons = crossed(job, policy)
+    before = job.alert
+    event = _next_event(job, policy, now, reasons, mute, silent)
+    if event is None:
         return None
+    alert = job.alert if event is not Event.RESOLVED else before
+    assert alert is not None  # an event always concerns an incident, open or just closed
 
     # An incident nobody was told about ends as quietly as it began.
     suppressed = mute is not None or not alert.announced
@@ -186,11 +228,12 @@ def evaluate(job: JobState, policy: JobPolicy, now: int, mute: Mute | None = Non
         alert.runs_at_last_notice = job.total_runs
         if suppressed:
             alert.suppressed += 1
+    silence_only = alert.reasons == [SILENT]
     return Notification(
         id=f"{event.value}:{alert.triggered_at}:{now}:{job.name}",
         job=job.name,
         event=event,
-        reasons=tuple(reasons if event is not Event.RESOLVED else alert.reasons),
+        reasons=tuple(alert.reasons if event is Event.RESOLVED or silence_only else reasons),
         consecutive_failures=job.consecutive_failures,
         window_failures=job.window_failures,
         window_size=job.window_size,
@@ -200,11 +243,13 @@ def evaluate(job: JobState, policy: JobPolicy, now: int, mute: Mute | None = Non
         created_at=now,
         since=alert.since,
         failed_runs=job.total_failures - alert.failures_base,
-        last_reason=_last_reason(job, policy),
+        last_reason=None if silence_only else _last_reason(job, policy),
         first_commit=alert.first_commit,
         recent=_recent(job, policy),
         owner=job.owner,
         source=job.source,
         suppressed=suppressed,
         mute_reason=mute.reason if mute else None,
+        health=judged.health.value if judged else "healthy",
+        health_detail=judged.describe() if judged and judged.health is not Health.HEALTHY else None,
     )

@@ -1,7 +1,9 @@
 """Counting: order, dedupe, attempts, late arrivals, streaks and windows. Pure: no I/O, no clock.
 
-Runs are remembered with their link, commit and reason only when they count as failures (for their job's
-policy); the other runs keep their id, status, time and attempt.
+Runs are remembered with their link, commit, reason and category only when their status counts as a failure (for
+their job's policy); the other runs keep their id, status, time and attempt. A failure whose category the policy
+does not count (docs/triage.md: by default only `code` counts) is remembered, but is for the streak, the window
+and the totals what an ignored run is.
 
 The counters of a job always equal a direct recomputation over its runs sorted by (`finished_at`, `run_id`),
 whatever order and batches they arrived in, as long as a late run is newer than the oldest run the state still
@@ -19,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from failstreak.core.categories import BUILT_IN, CODE
 from failstreak.core.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
 
 if TYPE_CHECKING:
@@ -47,6 +50,8 @@ class ApplyStats:
     running: int = 0
     replaced: int = 0
     touched: dict[str, JobDelta] = field(default_factory=dict)
+    failures: list[tuple[str, int]] = field(default_factory=list)
+    """(category, finished_at) of every new run whose status is a failure, whatever its category."""
 
 
 def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, now: int) -> ApplyStats:
@@ -81,6 +86,15 @@ def _counts(policy: JobPolicy, status: Status) -> Outcome:
     return policy.outcomes[status]
 
 
+def run_outcome(policy: JobPolicy, run: Run) -> Outcome:
+    """How a remembered run counts: its status's outcome, except that a failure of a category the policy does not
+    count is ignored (docs/triage.md)."""
+    outcome = policy.outcomes[run.status]
+    if outcome is FAILURE and (run.category or CODE) not in policy.counts:
+        return IGNORED
+    return outcome
+
+
 def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> JobDelta | None:
     """Apply one job's executions of this pass: keep the newest attempt per run, drop what the job already holds
     or has forgotten, record the rest, and settle the counters. None when nothing changed the job."""
@@ -94,7 +108,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     oldest = runs[0] if runs and job.forgotten > 0 else None
     if again or oldest is not None:
         fresh = _not_yet_applied(job, fresh, again, oldest, policy, stats, removed, delta)
-    added = _record(job, fresh, policy, delta)
+    added = _record(job, fresh, policy, delta, stats.failures)
     if not added:
         return None
     stats.ingested += len(added)  # every run that changed the job is in `added`, once
@@ -188,8 +202,12 @@ def _retries_forgotten(ex: Execution, firsts: dict[bool, tuple[int, int, str] | 
     return first is not None and run_id_key(ex.run_id) < first
 
 
-def _record(job: JobState, fresh: Iterable[Execution], policy: JobPolicy, delta: JobDelta) -> list[Run]:
-    """Turn the executions into runs and count them into the job and `delta`; return the runs, in batch order."""
+def _record(
+    job: JobState, fresh: Iterable[Execution], policy: JobPolicy, delta: JobDelta, new_failures: list[tuple[str, int]]
+) -> list[Run]:
+    """Turn the executions into runs and count them into the job and `delta`; return the runs, in batch order.
+    Each failure gets its category (docs/triage.md), and is listed in `new_failures`; only those of a category
+    the policy counts are counted."""
     outcomes = policy.outcomes
     added: list[Run] = []
     # Counted locally and written back once: this loop runs once per ingested execution.
@@ -199,13 +217,19 @@ def _record(job: JobState, fresh: Iterable[Execution], policy: JobPolicy, delta:
     owner = job.owner
     source = job.source
     append = added.append
+    classify = policy.classifier.classify
+    counts = policy.counts
     for ex in fresh:
         outcome = outcomes[ex.status]
         if outcome is FAILURE:
-            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))
-            failures += 1
-            if last_failure is None or ex.finished_at > last_failure:
-                last_failure = ex.finished_at
+            category = classify(ex.category, ex.reason)
+            stored = None if category == CODE else category
+            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason, stored))
+            new_failures.append((category, ex.finished_at))
+            if category in counts:
+                failures += 1
+                if last_failure is None or ex.finished_at > last_failure:
+                    last_failure = ex.finished_at
         else:
             # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
             # dropping them elsewhere halves the stored state (docs/state.md).
@@ -266,7 +290,7 @@ def first_ids(runs: Iterable[Run]) -> dict[bool, tuple[int, int, str] | None]:
 
 
 def _count(job: JobState, policy: JobPolicy, ex: Run, sign: int, delta: JobDelta) -> None:
-    outcome = _counts(policy, ex.status)
+    outcome = run_outcome(policy, ex)
     if outcome is Outcome.IGNORED:
         return
     job.total_runs += sign
@@ -287,13 +311,18 @@ def settle(job: JobState, policy: JobPolicy) -> None:
     recompute the streak and window counters from the remembered runs, in one walk back from the newest run."""
     runs = job.runs
     outcomes = policy.outcomes
+    counts = policy.counts
+    code_counts = CODE in counts
     keep = policy.history
     window = policy.window
     counted = streak = window_size = window_failures = 0
     broken = False
     cut = 0  # runs before this index are beyond the history bound
     for i in range(len(runs) - 1, -1, -1):
-        outcome = outcomes[runs[i].status]
+        run = runs[i]
+        outcome = outcomes[run.status]
+        if outcome is FAILURE and (run.category not in counts if run.category is not None else not code_counts):
+            continue  # a failure of a category the job does not count is, here, an ignored run
         if outcome is IGNORED:
             continue
         if counted == keep:
@@ -310,20 +339,7 @@ def settle(job: JobState, policy: JobPolicy) -> None:
             window_size += 1
             window_failures += failed
     if cut:
-        # Forgotten oldest first, a failure lengthens `older_streak` and a success resets it: so it ends as the
-        # failures after the last forgotten success, or grows by all of them if none was a success.
-        tail = 0
-        for i in range(cut - 1, -1, -1):
-            outcome = outcomes[runs[i].status]
-            if outcome is FAILURE:
-                tail += 1
-            elif outcome is not IGNORED:
-                break
-        else:
-            tail += job.older_streak
-        job.older_streak = tail
-        del runs[:cut]
-        job.forgotten += cut
+        _forget(job, policy, cut)
     if not broken:
         streak += job.older_streak
     job.consecutive_failures = streak
@@ -333,12 +349,31 @@ def settle(job: JobState, policy: JobPolicy) -> None:
         _forget_extra_ignored(job, policy, len(runs) - counted - keep)
 
 
+def _forget(job: JobState, policy: JobPolicy, cut: int) -> None:
+    """Drop the `cut` oldest runs, folding their failures into `older_streak`: oldest first, a failure lengthens
+    it and a success resets it, so it ends as the failures after the last forgotten success, or grows by all of
+    them if none was a success."""
+    runs = job.runs
+    tail = 0
+    for i in range(cut - 1, -1, -1):
+        outcome = run_outcome(policy, runs[i])
+        if outcome is FAILURE:
+            tail += 1
+        elif outcome is not IGNORED:
+            break
+    else:
+        tail += job.older_streak
+    job.older_streak = tail
+    del runs[:cut]
+    job.forgotten += cut
+
+
 def _forget_extra_ignored(job: JobState, policy: JobPolicy, extra: int) -> None:
     # Ignored runs only serve dedupe; keep the newest `history` of them so a job that is always skipped cannot
     # grow without bound. Counted runs are never dropped here.
     kept = []
     for r in job.runs:
-        if extra > 0 and _counts(policy, r.status) is Outcome.IGNORED:
+        if extra > 0 and run_outcome(policy, r) is Outcome.IGNORED:
             extra -= 1
             continue
         kept.append(r)
@@ -347,7 +382,27 @@ def _forget_extra_ignored(job: JobState, policy: JobPolicy, extra: int) -> None:
 
 def counted_runs(job: JobState, policy: JobPolicy) -> list[Run]:
     """The job's remembered counted runs, oldest first."""
-    return [r for r in job.runs if _counts(policy, r.status) is not Outcome.IGNORED]
+    return [r for r in job.runs if run_outcome(policy, r) is not Outcome.IGNORED]
+
+
+def category_failures(job: JobState, policy: JobPolicy) -> dict[str, int]:
+    """The failures of each category among the job's last `window` runs that were a success or a failure of any
+    category (docs/triage.md): the built-in categories always, at 0 when they have none, and any other that has
+    some."""
+    out: dict[str, int] = dict.fromkeys(BUILT_IN, 0)
+    seen = 0
+    outcomes = policy.outcomes
+    for r in reversed(job.runs):
+        outcome = outcomes[r.status]
+        if outcome is IGNORED:
+            continue
+        if outcome is FAILURE:
+            category = r.category or CODE
+            out[category] = out.get(category, 0) + 1
+        seen += 1
+        if seen == policy.window:
+            break
+    return out
 
 
 def outcome_of(policy: JobPolicy, status: Status) -> Outcome:

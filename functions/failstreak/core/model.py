@@ -13,6 +13,9 @@ from typing import Any
 
 import msgspec
 
+from failstreak.core.categories import CategoryWatch
+from failstreak.core.silence import Learned
+
 
 class Status(StrEnum):
     """Canonical run status (docs/records.md)."""
@@ -130,6 +133,7 @@ class Execution(msgspec.Struct, frozen=True, gc=False):
     reason: str | None = None
     owner: str | None = None
     source: str | None = None
+    category: str | None = None
 
     def order_key(self) -> tuple[int, tuple[int, int, str]]:
         return (self.finished_at, run_id_key(self.run_id))
@@ -151,9 +155,10 @@ class Rejected:
 
 class Run(msgspec.Struct, array_like=True, gc=False):
     """A remembered terminal run of a job, stored as the row `[finished_at, run_id, attempt, status, url, commit,
-    reason]` (docs/state.md).
+    reason, category]` (docs/state.md).
 
-    `url`, `commit` and `reason` are kept for runs that count as failures only. Remembered runs are the bulk of the
+    `url`, `commit`, `reason` and `category` are kept for runs whose status counts as a failure only; a failure's
+    category is None when it is `code` (docs/triage.md). Remembered runs are the bulk of the
     state document (one per job and run in the window), so they are the cheapest struct msgspec offers: decoded
     and encoded in C as arrays, and never tracked by the cyclic garbage collector (they hold atomic values only).
     """
@@ -165,6 +170,7 @@ class Run(msgspec.Struct, array_like=True, gc=False):
     url: str | None = None
     commit: str | None = None
     reason: str | None = None
+    category: str | None = None
 
     def order_key(self) -> tuple[int, tuple[int, int, str]]:
         return (self.finished_at, run_id_key(self.run_id))
@@ -212,6 +218,7 @@ class JobState(msgspec.Struct, omit_defaults=True, gc=False):
     alert: Alert | None = None
     threads: dict[str, str] = {}
     mute_runs: dict[str, int] = {}
+    learned: Learned | None = None
 
 
 class RunBrief(msgspec.Struct, frozen=True, gc=False):
@@ -252,6 +259,9 @@ class Notification(msgspec.Struct, frozen=True):
     source: str | None = None
     suppressed: bool = False
     mute_reason: str | None = None
+    health: str = "healthy"
+    health_detail: str | None = None
+    scope: str | None = None
 
 
 def mute_id(match: str, until: int | None, runs: int | None, until_success: bool, created_at: int) -> str:
@@ -337,3 +347,4 @@ class State:
     config_mutes: dict[str, int] = field(default_factory=dict)
     updated_at: int | None = None
     passes: int = 0
+    categories: CategoryWatch = field(default_factory=CategoryWatch)

@@ -12,7 +12,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from failstreak.core.categories import CODE, DEFAULT_COUNTED, Classifier
+from failstreak.core.health import DEFAULT_MIN_FLIPS, FlakyRoute
 from failstreak.core.model import Outcome, Status
+from failstreak.core.silence import Cadence as Expected
+
+_DEFAULT_CLASSIFIER = Classifier()
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +31,19 @@ class Cadence:
 class JobPolicy:
     """Everything the engine and the rules need to know about one job's settings."""
 
-    __slots__ = ("consecutive", "cumulative", "history", "outcomes", "reminder", "window")
+    __slots__ = (
+        "classifier",
+        "consecutive",
+        "counts",
+        "cumulative",
+        "expect_every",
+        "flaky",
+        "history",
+        "min_flips",
+        "outcomes",
+        "reminder",
+        "window",
+    )
 
     def __init__(
         self,
@@ -36,6 +53,12 @@ class JobPolicy:
         history: int,
         outcomes: Mapping[Status, Outcome],
         reminder: Cadence,
+        *,
+        counts: frozenset[str] = DEFAULT_COUNTED,
+        classifier: Classifier = _DEFAULT_CLASSIFIER,
+        min_flips: int = DEFAULT_MIN_FLIPS,
+        flaky: FlakyRoute = FlakyRoute.ALERT,
+        expect_every: Expected | None = None,
     ) -> None:
         self.consecutive = consecutive or None
         self.cumulative = cumulative or None
@@ -44,6 +67,16 @@ class JobPolicy:
         # Complete: every status has its outcome, so the engine looks one up by subscript, without a default.
         self.outcomes: dict[Status, Outcome] = {status: outcomes.get(status, Outcome.IGNORED) for status in Status}
         self.reminder = reminder
+        # The failure categories that touch the job's counters (docs/triage.md); the others count like ignored runs.
+        self.counts = counts
+        self.classifier = classifier
+        self.min_flips = min_flips
+        self.flaky = flaky
+        self.expect_every = expect_every
+
+    def counted_failure(self, category: str | None) -> bool:
+        """Whether a failure of this category (None: `code`) touches the job's counters."""
+        return (category or CODE) in self.counts
 
 
 PolicyFor = Callable[[str], JobPolicy]

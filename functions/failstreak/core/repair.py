@@ -27,7 +27,7 @@ def forget_future_runs(state: State, latest: int, policy_for: Callable[[str], Jo
         policy = policy_for(name)
         kept = [r for r in runs if r.finished_at <= latest]
         for r in runs[len(kept) :]:
-            outcome = counting.outcome_of(policy, r.status)
+            outcome = counting.run_outcome(policy, r)
             if outcome is not Outcome.IGNORED:
                 job.total_runs -= 1
             if outcome is Outcome.FAILURE:
@@ -43,4 +43,4 @@ def forget_future_runs(state: State, latest: int, policy_for: Callable[[str], Jo
 
 
 def _newest(runs: list[Run], policy: JobPolicy, outcome: Outcome) -> int | None:
-    return max((r.finished_at for r in runs if counting.outcome_of(policy, r.status) is outcome), default=None)
+    return max((r.finished_at for r in runs if counting.run_outcome(policy, r) is outcome), default=None)

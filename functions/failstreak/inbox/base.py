@@ -151,6 +151,11 @@ class Inbox(ABC):
     @abstractmethod
     def reject_lines(self, item: InboxItem, rejected: list[Rejected], folder: str, unlisted: int = 0) -> None: ...
 
+    @abstractmethod
+    def keep(self, folder: str, name: str, body: bytes) -> None:
+        """Write `body` as `name` in the pass's archive folder (under `processed/`): what the sources pulled, as
+        JSON Lines, so that the archive holds every run a pass counted (docs/triage.md, the backtest)."""
+
     def read_many(self, items: Sequence[InboxItem]) -> Iterator[tuple[InboxItem, BinaryIO | Exception]]:
         """Each item with a stream of its bytes, in the order given; an item that could not be opened comes with
         the exception its `open` raised (`ItemGone`, `StoreUnavailable`, `ItemRefused` or any other), and the

@@ -22,6 +22,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from failstreak.core.categories import NAME_PATTERN as CATEGORY_PATTERN
+from failstreak.core.categories import valid_name as valid_category
 from failstreak.core.model import STATUS_ALIASES, Execution, Status
 from failstreak.inbox import records
 from failstreak.inbox.records import (
@@ -78,15 +80,27 @@ def to_execution(obj: Any, default_source: str | None = None, latest: int | None
                 reason = get("reason")
                 owner = get("owner")
                 source = get("source")
+                category = get("category")
                 if (
                     (url is None or (type(url) is str and len(url) <= _MAX_URL))
                     and (commit is None or (type(commit) is str and len(commit) <= _MAX_COMMIT))
                     and (reason is None or (type(reason) is str and len(reason) <= MAX_REASON_LEN))
                     and (owner is None or (type(owner) is str and len(owner) <= _MAX_OWNER))
                     and (source is None or (type(source) is str and len(source) <= _MAX_SOURCE))
+                    and (category is None or (type(category) is str and valid_category(category)))
                 ):
                     return Execution(
-                        job, rid, status, finished_at, attempt, url, commit, reason, owner, source or default_source
+                        job,
+                        rid,
+                        status,
+                        finished_at,
+                        attempt,
+                        url,
+                        commit,
+                        reason,
+                        owner,
+                        source or default_source,
+                        category,
                     )
     return records.to_execution(obj, default_source, latest)
 
@@ -117,6 +131,7 @@ class _Wire(msgspec.Struct, gc=False):
     reason: _bounded(MAX_REASON_LEN) | None = None  # type: ignore[valid-type]
     owner: _bounded(_MAX_OWNER) | None = None  # type: ignore[valid-type]
     source: _bounded(_MAX_SOURCE) | None = None  # type: ignore[valid-type]
+    category: Annotated[str, msgspec.Meta(pattern=CATEGORY_PATTERN)] | None = None
 
 
 _LINES_DECODER = msgspec.json.Decoder(_Wire)
@@ -254,9 +269,13 @@ def _finish(
                 # out the links the engine would drop anyway saves more (docs/performance.md, #19).
                 rid = run_id if type(run_id) is str else str(run_id)
                 if status in keep:
-                    url, commit, reason = rec.url, rec.commit, rec.reason
+                    url, commit, reason, category = rec.url, rec.commit, rec.reason, rec.category
                 else:
-                    url = commit = reason = None
-                append(Execution(job, rid, status, ms, rec.attempt, url, commit, reason, rec.owner, rec.source or None))
+                    url = commit = reason = category = None
+                append(
+                    Execution(
+                        job, rid, status, ms, rec.attempt, url, commit, reason, rec.owner, rec.source or None, category
+                    )
+                )
                 continue
         checked(index)

@@ -174,6 +174,13 @@ class LocalInbox(Inbox):
     def archive(self, item: InboxItem, folder: str) -> None:
         self._move(item, self.root / PROCESSED / folder / item.key)
 
+    def keep(self, folder: str, name: str, body: bytes) -> None:
+        dest = self.root / PROCESSED / folder / name
+        try:
+            write_atomic(dest, body)
+        except OSError as e:
+            raise StoreUnavailable(f"{dest}: cannot write: {e.strerror or e}") from None
+
     def quarantine(self, item: InboxItem, reason: str, folder: str) -> None:
         dest = self.root / QUARANTINE / folder / item.key
         try:

@@ -18,6 +18,8 @@ from typing import Any
 import msgspec
 import orjson
 
+from failstreak.core.categories import MAX_NAME as MAX_CATEGORY_LEN
+from failstreak.core.categories import valid_name as valid_category
 from failstreak.core.model import Execution, Rejected, Status, iso, parse_status
 
 # Bounds on the text fields of a record (docs/configuration.md, "What a record may hold"). A `job` or `run_id`
@@ -44,7 +46,7 @@ ALL_STATUSES = frozenset(Status)
 
 # The fields of a record, in the order they are checked (the first broken rule is the one reported). Any other
 # field only has to be JSON: it is skipped unread (`loads`), as msgspec's typed decoder skips it on the fast path.
-FIELDS = ("job", "run_id", "status", "finished_at", "attempt", *OPTIONAL_TEXT)
+FIELDS = ("job", "run_id", "status", "finished_at", "attempt", *OPTIONAL_TEXT, "category")
 
 
 class RecordError(ValueError):
@@ -204,6 +206,16 @@ def _reason(value: Any) -> str | None:
     return None if reason is None else cut(reason, MAX_REASON_LEN)
 
 
+def _category(value: Any) -> str | None:
+    """Why a failed run failed (docs/triage.md): a category name, as `code`, `infra` or `upstream`."""
+    if value is not None and (not isinstance(value, str) or not valid_category(value)):
+        raise RecordError(
+            f"field 'category': expected a category name (lower-case letters, digits, '_' and '-', starting with a "
+            f"letter, at most {MAX_CATEGORY_LEN} characters), as code, infra or upstream"
+        )
+    return value
+
+
 def to_execution(obj: Any, default_source: str | None = None, latest: int | None = None) -> Execution:
     """Validate one decoded record, field by field in the order of `FIELDS`. Raises RecordError naming the first
     field that breaks its rule.
@@ -227,16 +239,17 @@ def to_execution(obj: Any, default_source: str | None = None, latest: int | None
         reason=_reason(obj.get("reason")),
         owner=_identifier(obj, "owner"),
         source=_identifier(obj, "source") or default_source,
+        category=_category(obj.get("category")),
     )
 
 
 def kept(execution: Execution, keep: frozenset[Status]) -> Execution:
-    """The execution without its url, commit and reason unless its status is in `keep` (see `parse_file`'s
-    `details` in inbox/intake.py)."""
+    """The execution without its url, commit, reason and category unless its status is in `keep` (see
+    `parse_file`'s `details` in inbox/intake.py)."""
     ex = execution
-    if ex.status in keep or (ex.url is None and ex.commit is None and ex.reason is None):
+    if ex.status in keep or (ex.url is None and ex.commit is None and ex.reason is None and ex.category is None):
         return ex
-    return msgspec.structs.replace(ex, url=None, commit=None, reason=None)
+    return msgspec.structs.replace(ex, url=None, commit=None, reason=None, category=None)
 
 
 # --- JSON Lines and arrays, record by record ---------------------------------------------------------------------

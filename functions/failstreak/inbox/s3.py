@@ -263,6 +263,9 @@ class S3Inbox(UsesS3, Inbox):
     def archive(self, item: InboxItem, folder: str) -> None:
         self._move(item, self.archive_key(item, folder))
 
+    def keep(self, folder: str, name: str, body: bytes) -> None:
+        self._put(f"{self.processed_prefix}{folder}/{name}", body, _NDJSON)
+
     def quarantine(self, item: InboxItem, reason: str, folder: str) -> None:
         dest = f"{self.quarantine_prefix}{folder}/{item.key}"
         self._put(dest + ".reason.txt", (reason + "\n").encode(), "text/plain; charset=utf-8")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from failstreak.core.model import Event, Notification, Outcome, iso
+from failstreak.core.silence import silent_since_text
 
 MARK = {Outcome.SUCCESS: "✅", Outcome.FAILURE: "❌", Outcome.IGNORED: "⚪"}
 EVENT_TITLE = {Event.TRIGGERED: "Failing", Event.REMINDER: "Still failing", Event.RESOLVED: "Fixed"}
@@ -25,11 +26,17 @@ def crossed_phrases(n: Notification) -> list[str]:
             phrases.append(f"{count} failure{'s' if count != 1 else ''} in a row")
         elif reason == "cumulative":
             phrases.append(f"{n.window_failures} of the last {n.window_size} failed")
+        elif reason == "silent" and n.since is not None:
+            phrases.append(silent_since_text(n.since, n.created_at))
     return phrases
 
 
 def what_happened(n: Notification) -> str:
     """The headline without the job's name: `4 failures in a row`, `fixed after 4 failed runs since …`."""
+    if n.scope and n.last_reason:
+        return n.last_reason  # an estate-wide notification says it all in one line (core/categories.py)
+    if n.event is Event.RESOLVED and n.reasons == ("silent",):
+        return f"running again (silent since {iso(n.since)})" if n.since else "running again"
     if n.event is Event.RESOLVED:
         plural = "s" if n.failed_runs != 1 else ""
         since = f" since {iso(n.since)}" if n.since else ""
@@ -41,7 +48,7 @@ def what_happened(n: Notification) -> str:
 
 def headline(n: Notification) -> str:
     """One line saying what happened to the job (no markup, not escaped)."""
-    if n.event is Event.RESOLVED:
+    if n.event is Event.RESOLVED and not n.scope:
         return f"{n.job} is {what_happened(n)}"
     return f"{n.job}: {what_happened(n)}"
 
@@ -102,11 +109,17 @@ def failing_links(n: Notification, limit: int = 5) -> list[tuple[str, str]]:
 def details(n: Notification) -> list[str]:
     """Short facts for the body, in display order (no markup, not escaped)."""
     facts = []
-    if n.since:
+    if n.health_detail and n.event is not Event.RESOLVED:
+        facts.append(n.health_detail)
+    if n.scope:
+        return facts
+    if n.since and n.reasons == ("silent",):
+        facts.append(f"a run was expected at {iso(n.since)}")
+    elif n.since:
         verb = "had been failing since" if n.event is Event.RESOLVED else "failing since"
         facts.append(f"{verb} {iso(n.since)}")
-    if n.first_commit:
-        facts.append(f"began at commit {n.first_commit}")
+    if n.first_commit and not (n.health == "broken" and n.event is not Event.RESOLVED):
+        facts.append(f"began at commit {n.first_commit}")  # a broken job's health already names it
     if n.last_reason:
         facts.append(f"last failure: {n.last_reason}")
     if n.owner:

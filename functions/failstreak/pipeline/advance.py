@@ -6,9 +6,11 @@ from __future__ import annotations
 import itertools
 import operator
 
-from failstreak.core import alerting, counting, outbox, repair
-from failstreak.core.model import Notification, State
+from failstreak.core import alerting, categories, counting, outbox, repair, triage
+from failstreak.core.health import FlakyRoute, Health
+from failstreak.core.model import JobState, Mute, Notification, State
 from failstreak.core.mutes import all_mutes
+from failstreak.core.policy import JobPolicy
 from failstreak.inbox.records import latest_time
 from failstreak.pipeline.context import PassContext, PassSettings, Routes
 
@@ -31,6 +33,7 @@ def advance(ctx: PassContext, state: State) -> None:
     summary.stale = stats.stale
     summary.running = stats.running
     notes = _evaluate(state, stats.touched, settings, now)
+    notes.extend(_estate(state, stats.failures, settings.triage, now))
     summary.notifications = notes
     summary.team_notifications = _enqueue(state, notes, ctx.ports.router)
     # Alerting jobs retire too: a job nobody has run for a month should stop sending reminders.
@@ -46,24 +49,64 @@ def advance(ctx: PassContext, state: State) -> None:
 def _evaluate(
     state: State, touched: dict[str, counting.JobDelta], settings: PassSettings, now: int
 ) -> list[Notification]:
-    """Evaluate every job the pass touched, then the alerting jobs it brought nothing for (their reminders are due
-    by time), under the live mutes; return the notifications, by job."""
+    """Evaluate every job the pass touched, then those it brought nothing for that may still have news: the
+    alerting ones (their reminders are due by time) and, when silence is watched, those that may have fallen
+    silent (docs/triage.md); under the live mutes; return the notifications, by job."""
     state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
     mutes = all_mutes(state, settings.config_mutes, now)
     jobs = state.jobs
+    watch = settings.triage
+    if watch.learn:
+        for name in touched:
+            triage.learn_runs(jobs[name])
+    watched = watch.watches_silence
     untouched: list[tuple[str, counting.JobDelta | None]] = [
-        (n, None) for n, j in jobs.items() if j.alert is not None and n not in touched
+        (n, None) for n, j in jobs.items() if n not in touched and (j.alert is not None or watched)
     ]
     notes: list[Notification] = []
     for name, delta in itertools.chain(touched.items(), untouched):
-        job = jobs[name]
-        mute = alerting.active_mute(job, mutes, now, delta) if mutes else None
-        note = alerting.evaluate(job, settings.policy_for(name), now, mute)
+        note = _evaluate_job(jobs[name], settings.policy_for(name), now, mutes, delta, watch)
         if note is not None:
             notes.append(note)
     # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
     notes.sort(key=_JOB)
     return notes
+
+
+def _evaluate_job(
+    job: JobState,
+    policy: JobPolicy,
+    now: int,
+    mutes: list[Mute],
+    delta: counting.JobDelta | None,
+    watch: triage.TriageSettings,
+) -> Notification | None:
+    """One job's evaluation with its silence and health (docs/triage.md); a flaky job routed to the digest or
+    off is evaluated as if muted, so its incident is recorded and nothing is sent."""
+    silent = triage.silent_since(job, policy, now, learn=watch.learn, grace_ms=watch.grace_ms)
+    if delta is None and job.alert is None:
+        if silent is None:
+            return None  # a quiet job the pass brought nothing for
+        mute = alerting.mute_covering(job, mutes, now) if mutes else None
+    else:
+        mute = alerting.active_mute(job, mutes, now, delta) if mutes else None
+        if job.alert is None and silent is None and not alerting.crossed(job, policy):
+            return None  # nothing to say: its health is only read for a notification
+    judged = triage.health(job, policy, silent)
+    if mute is None and judged.health is Health.FLAKY and policy.flaky is not FlakyRoute.ALERT:
+        mute = Mute(id="flaky", match=job.name, created_at=now, reason=f"flaky, routed to: {policy.flaky.value}")
+    return alerting.evaluate(job, policy, now, mute, silent, judged)
+
+
+def _estate(
+    state: State, failures: list[tuple[str, int]], watch: triage.TriageSettings, now: int
+) -> list[Notification]:
+    """The estate-wide category alerts this pass opens or closes (docs/triage.md)."""
+    alerts = watch.estate_alerts
+    if not (alerts or state.categories.open or state.categories.recent):
+        return []
+    categories.note_failures(state.categories, failures, alerts)
+    return [triage.estate_notification(e, now) for e in categories.evaluate_estate(state.categories, alerts, now)]
 
 
 def _enqueue(state: State, notes: list[Notification], router: Routes | None) -> dict[str, dict[str, int]]:

@@ -44,6 +44,8 @@ class Collected:
     executions: list[Execution] = field(default_factory=list)
     files: list[Done] = field(default_factory=list)
     cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pulled: dict[str, list[Execution]] = field(default_factory=dict)
+    """What each source pulled (before the job-name rules), for the archive."""
 
 
 def _batch(settings: IntakeSettings, pending: list[InboxItem]) -> list[InboxItem]:
@@ -224,7 +226,10 @@ def collect(
         except SourceError as e:
             summary.sources[source.name] = {"ok": False, "error": str(e), "pulled": 0}
             continue
-        got.executions.extend(_in_bounds(source.name, pulled.executions, latest, summary))
+        kept = _in_bounds(source.name, pulled.executions, latest, summary)
+        got.executions.extend(kept)
+        if kept:
+            got.pulled[source.name] = kept
         got.cursors[source.name] = pulled.cursor
         summary.sources[source.name] = {
             "ok": True,

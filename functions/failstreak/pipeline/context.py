@@ -11,6 +11,7 @@ from failstreak.core.model import Notification, State, now_ms
 from failstreak.core.mutes import ConfiguredMute
 from failstreak.core.outbox import DeliveryResult
 from failstreak.core.policy import PolicyFor
+from failstreak.core.triage import TriageSettings
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Notifier
 from failstreak.pipeline.collect import Collected, IntakeSettings
@@ -35,6 +36,7 @@ class PassSettings:
     """What a pass needs to know, as plain values (built from the validated config by `app/wiring.pass_settings`).
 
     `config_mutes` are the config file's mutes; `core.mutes` dates each from the first pass that saw it.
+    `triage`: silence and the estate-wide category alerts (docs/triage.md).
     """
 
     intake: IntakeSettings
@@ -44,6 +46,7 @@ class PassSettings:
     save_attempts: int
     notify_max_attempts: int
     config_mutes: tuple[ConfiguredMute, ...]
+    triage: TriageSettings = field(default_factory=TriageSettings)
 
 
 @dataclass

@@ -24,8 +24,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
+import msgspec
+
 from failstreak.core import outbox
-from failstreak.core.model import State
+from failstreak.core.model import Execution, State
+from failstreak.errors import StoreUnavailable
 from failstreak.inbox.base import pass_folder
 from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import collect
@@ -116,13 +119,34 @@ def save(ctx: PassContext) -> None:
 
 
 def archive(ctx: PassContext) -> None:
-    """Move the files the saved state includes out of the inbox: to processed/, or quarantine/ with the reason."""
+    """Move the files the saved state includes out of the inbox: to processed/, or quarantine/ with the reason;
+    and write what the sources pulled beside them, so that the archive holds every run the pass counted (the
+    backtest replays it: docs/triage.md)."""
     inbox = ctx.ports.inbox
     if inbox is None:
         return
     got = ctx.got
-    inbox.finish_many(got.files, pass_folder(_safe_id(ctx.pass_id), ctx.now))
+    folder = pass_folder(_safe_id(ctx.pass_id), ctx.now)
+    inbox.finish_many(got.files, folder)
     ctx.summary.quarantined = [d.item.key for d in got.files if d.quarantine is not None]
+    for source, executions in got.pulled.items():
+        try:
+            inbox.keep(folder, f"_sources/{_safe_id(source)}.jsonl", pulled_lines(executions))
+        except StoreUnavailable as e:
+            # The runs are counted and saved; only the backtest's copy of them is missing.
+            ctx.summary.warnings.append(f"what source {source} pulled was not archived: {e}")
+
+
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def pulled_lines(executions: list[Execution]) -> bytes:
+    """Executions as inbox records (docs/records.md), one JSON line each, as the inbox parser reads them back."""
+    lines = []
+    for ex in executions:
+        record = {f: getattr(ex, f) for f in ex.__struct_fields__ if getattr(ex, f) is not None}
+        lines.append(_ENCODE(record))
+    return b"\n".join(lines) + b"\n"
 
 
 def deliver_stage(ctx: PassContext) -> None:

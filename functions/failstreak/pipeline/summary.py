@@ -65,13 +65,17 @@ class Summary:
             "retired": self.retired,
             "notifications": [
                 {
-                    "job": n.job,
+                    # An estate-wide notification is about no job (docs/triage.md): its scope says what.
+                    "job": None if n.scope else n.job,
                     "event": n.event.value,
                     "reasons": list(n.reasons),
                     "consecutive_failures": n.consecutive_failures,
                     "window_failures": n.window_failures,
                     "window_size": n.window_size,
                     "suppressed": n.suppressed,
+                    "health": n.health,
+                    "health_detail": n.health_detail,
+                    **({"scope": n.scope} if n.scope else {}),
                 }
                 for n in self.notifications
             ],

@@ -4,7 +4,8 @@ Job key: the run's `run_name`. Status: `state.result_state` (docs/sources.md), e
 `state.life_cycle_state` without a result (`INTERNAL_ERROR` is a failure), else, in payloads that only carry the
 2.2 `status` object, `status.termination_details` (a platform cancellation for exceeding the run's maximum
 duration is a timeout). A run whose `end_time` is 0 is still running and is not emitted. The link is
-`run_page_url`, the reason the termination message or `state.state_message`.
+`run_page_url`, the reason the termination message or `state.state_message`, the category that of the
+`termination_details` code and type (docs/triage.md).
 
 Run identity (docs/sources.md): a retry is a new run with `original_attempt_run_id` and `attempt_number` + 1;
 its result is the run's final result, so the run id is the original attempt's and the attempt is
@@ -27,6 +28,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from failstreak.core import categories
 from failstreak.core.model import Execution, Status
 from failstreak.inbox.records import parse_time
 from failstreak.secretref import ResolveSecret
@@ -160,9 +162,10 @@ class DatabricksSource(HttpSource):
         if status is None:
             log.warning("%s: run %s has an unknown result %r; not counted", self.name, run.get("run_id"), label)
             return None
-        reason = None
+        reason = category = None
         if status not in (Status.SUCCESS, Status.RUNNING):
             reason = f"{label}: {message}" if message and label else (message or label)
+            category = _category(run)
         name = text(run.get("run_name"), 512) or f"job {run.get('job_id')}"
         git = (run.get("git_source") or {}).get("git_snapshot") or {}
         run_id, attempt = _identity(run, len(repairs))
@@ -176,6 +179,7 @@ class DatabricksSource(HttpSource):
             commit=text(git.get("used_commit")),
             reason=reason,
             source=self.name,
+            category=category,
         )
 
 
@@ -196,7 +200,7 @@ def _result(run: dict[str, Any]) -> tuple[Status | None, str | None, str | None]
     `status.termination_details.code`. The status is None (and the label the result) when the result is unknown.
     """
     state = run.get("state") or {}
-    details = (run.get("status") or {}).get("termination_details") or {}
+    details = _details(run)
     result = state.get("result_state")
     life_cycle = state.get("life_cycle_state")
     code = details.get("code")
@@ -214,6 +218,24 @@ def _result(run: dict[str, Any]) -> tuple[Status | None, str | None, str | None]
     if isinstance(code, str) and code and code.upper() != "SUCCESS":
         label = code
     return status, label, message
+
+
+def _details(run: dict[str, Any]) -> dict[str, Any]:
+    """The run's `termination_details`: under `status` in Jobs API 2.2; some payloads carry it under `state` or
+    at the top of the run."""
+    state = run.get("state") or {}
+    found = (run.get("status") or {}).get("termination_details") or state.get("termination_details")
+    found = found or run.get("termination_details")
+    return found if isinstance(found, dict) else {}
+
+
+def _category(run: dict[str, Any]) -> str | None:
+    """The failure's category (docs/triage.md): from the termination code, else its type, else a life cycle
+    state that ended the run without a result."""
+    details = _details(run)
+    return categories.databricks(
+        details.get("code"), details.get("type"), (run.get("state") or {}).get("life_cycle_state")
+    )
 
 
 def _termination(code: str, message: str | None) -> Status:

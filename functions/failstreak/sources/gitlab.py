@@ -14,7 +14,8 @@
   `succeeded_with_failures`, which counts as a success by default: that is how GitLab itself reads it (the
   pipeline passes, the job shows "passed with warnings"), it stays distinguishable from a clean success, and a
   team that wants such jobs to alert can say so per job with `outcomes: {succeeded_with_failures: failure}`.
-- `failure_reason` becomes the reason; `job_execution_timeout` and `stuck_or_timeout_failure` map to `timed_out`.
+- `failure_reason` becomes the reason; `job_execution_timeout` and `stuck_or_timeout_failure` map to `timed_out`;
+  it also gives the failure's category (`runner_system_failure` is `infra`: docs/triage.md).
 - A `manual` (or `skipped`) job is emitted as skipped; when someone plays it, GitLab runs the same job id, so the
   same run and attempt comes back with its result, which replaces the skipped record in the engine.
 - Jobs that have not finished (created, pending, running, ...) are not emitted.
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from failstreak.core import categories
 from failstreak.core.model import Execution, Status, iso
 from failstreak.inbox.records import parse_time
 from failstreak.secretref import ResolveSecret
@@ -115,7 +117,7 @@ def job_execution(
     if status is None:
         return None  # created, pending, running, preparing, waiting_for_resource, scheduled, canceling
     failure_reason = text(job.get("failure_reason"))
-    reason = None
+    reason = category = None
     if status is Status.FAILED:
         if job.get("allow_failure"):
             status = Status.SUCCEEDED_WITH_FAILURES
@@ -124,6 +126,7 @@ def job_execution(
             if failure_reason in TIMEOUT_REASONS:
                 status = Status.TIMED_OUT
             reason = failure_reason or "failed"
+            category = categories.gitlab(failure_reason)
     when = job.get("finished_at") or pipeline.get("updated_at") or job.get("created_at")
     commit = (job.get("commit") or {}).get("id") or pipeline.get("sha")
     return Execution(
@@ -136,6 +139,7 @@ def job_execution(
         commit=text(commit),
         reason=reason,
         source=source,
+        category=category,
     )
 
 

@@ -129,6 +129,10 @@ class TrippedInbox(Inbox):
         self.inner.reject_lines(item, rejected, folder, unlisted)
         self.wire.step("inbox.reject_lines")
 
+    def keep(self, folder: str, name: str, body: bytes) -> None:
+        self.inner.keep(folder, name, body)
+        self.wire.step("inbox.keep")
+
 
 class TrippedNotifier(Notifier):
     kind = "console"

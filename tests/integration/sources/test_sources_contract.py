@@ -79,6 +79,7 @@ def test_databricks_2_2_sample_pages_become_these_records(monkeypatch: pytest.Mo
             url + "120",
             reason=f"RUN_EXECUTION_ERROR: {message}",
             source="databricks",
+            category="code",  # termination_details code RUN_EXECUTION_ERROR, type CLIENT_ERROR (docs/triage.md)
         ),
         Execution(
             job,
@@ -89,6 +90,7 @@ def test_databricks_2_2_sample_pages_become_these_records(monkeypatch: pytest.Mo
             url + "121",
             reason="INTERNAL_ERROR: Cluster was terminated unexpectedly",
             source="databricks",
+            category="infra",  # life_cycle_state INTERNAL_ERROR: stays failed, and is the platform's
         ),
         Execution(job, "455644832", Status.SUCCESS, 1625055900000, 1000, url + "122", source="databricks"),
     ]
@@ -133,6 +135,7 @@ def test_gitlab_sample_pages_become_these_records(monkeypatch: pytest.MonkeyPatc
             sha,
             "script_failure",
             source="gitlab",
+            category="code",  # GitLab's failure_reason enum (docs/triage.md)
         ),
         Execution(
             "rspec:other",
@@ -144,6 +147,7 @@ def test_gitlab_sample_pages_become_these_records(monkeypatch: pytest.MonkeyPatc
             sha,
             "stuck_or_timeout_failure",
             source="gitlab",
+            category="infra",  # stays timed_out, and is the runner's (docs/triage.md)
         ),
     ]
     assert pulled.cursor == {"since": now}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.app import wiring
+from failstreak.app import backtest, wiring
 from failstreak.app.config import Config, parse_config
 from failstreak.app.report import build_record, write_record
 from failstreak.app.wiring import pass_settings
@@ -258,3 +258,53 @@ def test_a_run_both_reported_by_its_ci_job_and_polled_counts_once(tmp_path: Path
     state = state_of(cfg)
     assert (state.jobs["unit"].total_runs, state.jobs["CI / build"].total_runs) == (1, 1)
     assert summary.duplicates == 2
+
+
+def test_what_the_sources_pulled_is_archived_and_the_backtest_replays_it_as_the_passes_counted_it(
+    tmp_path: Path, platforms: Platforms
+) -> None:
+    # Given three passes over the four platforms, each bringing one failed run per job
+    p = platforms
+    cfg = config(tmp_path, p)
+    (tmp_path / "inbox").mkdir()
+    direct = backtest.Tally({})
+    for batch in range(3):
+        at = NOW + batch * 30 * MIN
+        add_runs(p, batch + 1, at)
+        direct.count(run_at(cfg, at).notifications)
+    # When the archive the passes left is replayed
+    result = backtest.replay(backtest.archive_for(cfg, None), backtest.variants(cfg, []))
+    # Then each pass archived what each source pulled, as JSON Lines, and the backtest counts as the passes did
+    kept = sorted(path.name for path in (tmp_path / "inbox" / "processed").rglob("_sources/*.jsonl"))
+    assert kept == sorted(f"{name}.jsonl" for name in ("dbx", "dku", "gl", "gh") for _ in range(3))
+    assert result.passes == 3
+    assert direct.incidents == 4
+    assert [t.to_dict() for t in result.tallies] == [direct.to_dict()]
+
+
+def test_a_gitlab_runner_system_failure_is_infra_and_does_not_touch_the_streak(
+    tmp_path: Path, platforms: Platforms
+) -> None:
+    # Given three GitLab jobs that failed on the runner (GitLab's failure_reason runner_system_failure)
+    p = platforms
+    cfg = config(tmp_path, p)
+    for n in range(3):
+        pipe = gitlab_pipeline(6000 + n, "main", "failed", updated=NOW - (10 - n) * MIN)
+        p.gl.add(
+            pipe,
+            gitlab_job(
+                9500 + n,
+                pipe,
+                "deploy",
+                "failed",
+                finished=NOW - (11 - n) * MIN,
+                failure_reason="runner_system_failure",
+            ),
+        )
+    # When a pass pulls them
+    summary = run_at(cfg, NOW)
+    # Then they are infra failures: remembered with their category, counted apart, and the job does not trigger
+    job = state_of(cfg).jobs["deploy"]
+    assert [r.category for r in job.runs] == ["infra"] * 3
+    assert job.consecutive_failures == 0
+    assert [n.job for n in summary.notifications] == []

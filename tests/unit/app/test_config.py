@@ -32,6 +32,14 @@ def test_an_empty_config_gives_the_local_defaults() -> None:
         ("job_keys: {rewrite: [{pattern: '(', replace: ''}]}", "invalid regular expression"),
         ("state: [", "not valid YAML"),
         ("- a list", "must be a mapping"),
+        ("categories: {count: [Code]}", "categories.count: 'Code' is not a category name"),
+        ("categories: {rules: [{match_reason: '(', category: x}]}", "categories.rules.0.match_reason"),
+        ("categories: {alerts: {infra: {team: platform}}}", "categories.alerts.infra.team: 'platform' is not a team"),
+        ("overrides: [{match: a, expect_every: often}]", "overrides.0.expect_every: 'often' is not a duration"),
+        ("overrides: [{match: a, expect_every: 'cron 0 9 * *'}]", "five fields and a time zone"),
+        ("overrides: [{match: a, flaky: sometimes}]", "overrides.0.flaky"),
+        ("silence: {grace: soon}", "silence.grace"),
+        ("flaky: {min_flips: -1}", "flaky.min_flips"),
     ],
 )
 def test_invalid_config_is_rejected_naming_the_field(text: str, message: str) -> None:

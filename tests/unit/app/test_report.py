@@ -144,6 +144,22 @@ def test_a_record_the_monitor_would_reject_is_refused_before_writing(
         build_record("deploy", status, run_id="1", finished_at=finished_at)
 
 
+def test_a_failure_reported_with_its_category_carries_it() -> None:
+    # Given a failed run its CI step knows was lost to the infrastructure
+    # When the record is built with --category infra
+    record = build_record("deploy", "failed", run_id="1", category="infra", reason="spot instance lost")
+    # Then the record carries the category the monitor reads (docs/triage.md)
+    assert record["category"] == "infra"
+
+
+def test_a_category_that_is_not_a_name_is_refused_before_writing() -> None:
+    # Given a category with capitals
+    # When the record is built
+    # Then the command refuses with the monitor's own reason
+    with pytest.raises(ConfigError, match="field 'category'"):
+        build_record("deploy", "failed", run_id="1", category="Infra")
+
+
 def test_object_names_are_unique_safe_and_sort_by_time() -> None:
     # Given one record with an awkward job name, written twice at two times
     record = {"job": "team/a: nightly etl", "run_id": "r 1", "attempt": 3}

@@ -21,7 +21,7 @@ def test_an_execution_is_a_frozen_value_built_by_position_or_keyword() -> None:
     # Then they are equal and hashable by value, copyable with changes, picklable, and the defaults are as before
     assert a == b
     assert hash(a) == hash(b)
-    assert msgspec.structs.astuple(a) == ("j", "1", Status.FAILED, 1, 2, "u", "c", "r", "o", "s")
+    assert msgspec.structs.astuple(a) == ("j", "1", Status.FAILED, 1, 2, "u", "c", "r", "o", "s", None)
     assert msgspec.structs.replace(a, job="k") == Execution("k", "1", Status.FAILED, 1, 2, "u", "c", "r", "o", "s")
     assert pickle.loads(pickle.dumps(a)) == a
     assert Execution("j", "1", Status.SUCCESS, 5) == Execution("j", "1", Status.SUCCESS, 5, 0, None, None, None)

@@ -141,6 +141,7 @@ FIELDS = {
     "reason": TEXTS,
     "owner": TEXTS,
     "source": TEXTS,
+    "category": st.one_of(st.sampled_from(["infra", "code", "up-stream_2", "Infra", "", "x" * 33]), st.integers()),
     "extra": st.one_of(st.integers(), st.just([[1]]), st.text(max_size=3)),
 }
 VALID = st.builds(
@@ -455,6 +456,7 @@ FIELD_VALUES = {
     "reason": TEXT,
     "owner": TEXT,
     "source": TEXT,
+    "category": st.one_of(st.sampled_from(["infra", "code", "upstream", "Infra", "", "9x", "x" * 33]), st.none()),
 }
 ANY_RECORD = st.fixed_dictionaries({}, optional=FIELD_VALUES)
 

@@ -115,6 +115,8 @@ def test_a_running_record_needs_no_finish_time() -> None:
         ({"run_id": True}, "field 'run_id'"),
         ({"job": "x" * 513}, "longer than 512"),
         ({"url": 5}, "field 'url': expected a string"),
+        ({"category": "Infra"}, "field 'category': expected a category name"),
+        ({"category": 3}, "field 'category': expected a category name"),
         ({"finished_at": None}, "missing required field 'finished_at'"),
     ],
 )
@@ -126,3 +128,11 @@ def test_invalid_fields_are_named(patch: dict[str, object], message: str) -> Non
 def test_times_accept_rfc3339_offsets_and_epoch_milliseconds() -> None:
     assert parse_time("2026-11-20T10:00:00+01:00") == parse_time("2026-11-20T09:00:00Z")
     assert parse_time(1763632800000) == 1763632800000
+
+
+def test_a_records_category_is_kept() -> None:
+    # Given a failed record its producer marked infra
+    # When it is read
+    ex = to_execution({**GOOD, "status": "failed", "category": "infra"})
+    # Then the execution carries the category
+    assert ex.category == "infra"

@@ -35,6 +35,7 @@ RUNS = st.builds(
     url=OPT,
     commit=OPT,
     reason=OPT,
+    category=OPT,
 )
 
 
@@ -44,11 +45,12 @@ def test_runs_are_stored_as_rows_and_decode_back(runs: list[Run]) -> None:
     # Given a job with any runs; When it is encoded and decoded
     state = State(jobs={"j": JobState(name="j", runs=runs)})
     body = codec.encode(state)
-    # Then each run is the row [finished_at, run_id, attempt, status, url, commit, reason] and nothing is lost
+    # Then each run is the row [finished_at, run_id, attempt, status, url, commit, reason, category] and nothing
+    # is lost
     job = orjson.loads(body)["jobs"][0]
     assert job["name"] == "j"
     assert job.get("runs", []) == [
-        [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason] for r in runs
+        [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason, r.category] for r in runs
     ]
     assert codec.decode(body).jobs["j"].runs == runs
 
@@ -189,10 +191,10 @@ def _version_1(state: State) -> bytes:
 def test_a_version_1_document_reads_as_the_same_state(jobs: int) -> None:
     # Given a state as the previous release stored it
     state = _state(jobs)
-    # When it is read; Then it is the same state, and the next save writes the current version (3)
+    # When it is read; Then it is the same state, and the next save writes the current version (4)
     assert codec.decode(_version_1(state)) == state
     assert codec.decode(gzip.compress(_version_1(state))) == state
-    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == codec.VERSION == 3
+    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == codec.VERSION == 4
 
 
 def test_fields_at_their_default_are_not_stored() -> None:

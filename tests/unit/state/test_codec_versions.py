@@ -12,7 +12,7 @@ import pytest
 
 from failstreak.app.cli import main
 from failstreak.core.alerting import mute_covering
-from failstreak.core.model import Mute, Notification, OutboxEntry, State
+from failstreak.core.model import Mute, Notification, OutboxEntry, Run, State, Status
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
@@ -66,19 +66,20 @@ def test_a_config_mutes_progress_survives_the_upgrade() -> None:
     assert mute_covering(state.jobs["ci/a"], mutes, T0 + HOUR) is None
 
 
-def test_the_next_save_of_a_version_2_document_writes_version_3() -> None:
+def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> None:
     # Given a version 2 document, read
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is version 3, the dates in `config_mutes`, none left among the cursors, and it reads back the same
-    assert doc["version"] == codec.VERSION == 3
+    # Then it is the current version (4), the dates in `config_mutes`, none left among the cursors, and it reads
+    # back the same
+    assert doc["version"] == codec.VERSION == 4
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
     assert codec.decode(codec.encode(state)) == state
 
 
-def test_a_version_3_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
+def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     # Given a state with a mute and an outbox entry at most of their defaults
     state = State(
         mutes=[Mute.new("ci/*", T0, runs=2)],
@@ -91,7 +92,8 @@ def test_a_version_3_document_has_its_keys_in_a_stable_order_and_omits_defaults(
     # Then the keys come in the documented order, the mute and the entry without their defaults, and the bytes
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
-        "version", "updated_at", "passes", "jobs", "outbox", "mutes", "config_mutes", "dead_letters", "cursors"
+        "version", "updated_at", "passes", "jobs", "outbox", "mutes", "config_mutes", "dead_letters", "cursors",
+        "categories",
     ]  # fmt: skip
     stored = orjson.loads(body)
     assert stored["mutes"] == [{"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}]
@@ -107,7 +109,7 @@ def test_a_version_3_document_has_its_keys_in_a_stable_order_and_omits_defaults(
     [("yesterday", "$.config_mutes[...]"), (["k"], "$.config_mutes"), (1.5, "$.config_mutes[...]")],
 )
 def test_a_config_mute_date_of_the_wrong_shape_is_refused(value: object, place: str) -> None:
-    # Given a version 3 document whose config mute date (or the whole field) is not an integer time
+    # Given a document whose config mute date (or the whole field) is not an integer time
     doc = orjson.loads(codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})))
     doc["config_mutes"] = value if isinstance(value, list) else {UNDATED: value}
     # When it is read; Then it is refused in one line naming the place
@@ -117,17 +119,17 @@ def test_a_config_mute_date_of_the_wrong_shape_is_refused(value: object, place: 
     assert "\n" not in str(refused.value)
 
 
-def test_a_release_that_reads_versions_1_and_2_refuses_a_version_3_document(
+def test_a_release_that_reads_versions_1_to_3_refuses_a_version_4_document(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given this codec restricted to what the previous release read: versions 1 and 2 only
-    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2))
-    monkeypatch.setattr(codec, "_DECODER", msgspec.json.Decoder(codec._StoredV2 | codec._StoredV1))
-    # When it reads a version 3 document; Then it refuses it in one line, naming the versions it reads
+    # Given this codec restricted to what the previous release read: versions 1 to 3 only
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3))
+    monkeypatch.setattr(codec, "_DECODER", msgspec.json.Decoder(codec._StoredV3 | codec._StoredV2 | codec._StoredV1))
+    # When it reads a version 4 document; Then it refuses it in one line, naming the versions it reads
     with pytest.raises(StateCorrupt) as refused:
         codec.decode(codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})), "s3://b/state.json")
     assert str(refused.value) == (
-        "s3://b/state.json: state version 3 is not supported by this failstreak (reads 1, 2); left untouched"
+        "s3://b/state.json: state version 4 is not supported by this failstreak (reads 1, 2, 3); left untouched"
     )
 
 
@@ -136,7 +138,9 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
 ) -> None:
     # Given a local state written by a newer release (the next version)
     store = LocalStateStore(str(tmp_path / "state.json"))
-    newer = codec.encode(State(updated_at=T0)).replace(b'"version":3', f'"version":{codec.VERSION + 1}'.encode())
+    newer = codec.encode(State(updated_at=T0)).replace(
+        f'"version":{codec.VERSION}'.encode(), f'"version":{codec.VERSION + 1}'.encode()
+    )
     store.save(newer, None)
     (tmp_path / "failstreak.yaml").write_text(f"state: {tmp_path / 'state.json'}\n")
     # When `status` and `mute` run on it
@@ -147,6 +151,44 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3); left untouched\n"
+            f"(reads 1, 2, 3, 4); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
+
+
+def test_a_version_3_document_reads_as_the_same_state_and_is_rewritten_as_version_4() -> None:
+    # Given a version 3 document: rows of seven elements, no learned cadence, no category watch
+    doc = {
+        "version": 3,
+        "passes": 4,
+        "jobs": [
+            {"name": "etl", "runs": [[10**12, "1", 0, "failed", "u", "c", "oom"], [10**12 + 1, "2", 0, "success"]]}
+        ],
+    }
+    # When it is read and saved again
+    state = codec.decode(orjson.dumps(doc))
+    again = orjson.loads(codec.encode(state))
+    # Then its failed run is a code failure (no category), nothing is lost, and it is written as version 4 with
+    # eight-element rows and an empty category watch
+    assert state.jobs["etl"].runs[0] == Run(10**12, "1", 0, Status.FAILED, "u", "c", "oom", None)
+    assert state.passes == 4
+    assert again["version"] == 4
+    assert again["jobs"][0]["runs"][0] == [10**12, "1", 0, "failed", "u", "c", "oom", None]
+    assert again["categories"] == {}
+
+
+@pytest.mark.parametrize(
+    ("patch", "place"),
+    [
+        ({"jobs": [{"name": "j", "runs": [[1, "1", 0, "failed", None, None, None, 7]]}]}, "$.jobs[0].runs[0][7]"),
+        ({"categories": {"recent": {"infra": ["soon"]}}}, "$.categories.recent"),
+        ({"jobs": [{"name": "j", "learned": ["0", "0", "later"]}]}, "$.jobs[0].learned[2]"),
+    ],
+)
+def test_a_version_4_value_of_the_wrong_shape_is_refused_naming_its_place(patch: dict[str, object], place: str) -> None:
+    # Given a version 4 document whose failure category, category watch or learned cadence has the wrong shape
+    doc = {**orjson.loads(codec.encode(State())), **patch}
+    # When it is read; Then it is refused in one line naming the place
+    with pytest.raises(StateCorrupt, match="state document is malformed") as refused:
+        codec.decode(orjson.dumps(doc), "state.json")
+    assert place in str(refused.value)
