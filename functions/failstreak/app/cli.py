@@ -1,5 +1,5 @@
-"""The command line (docs/cli.md): `run`, `status`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`, `report`,
-`schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
+"""The command line (docs/cli.md): `run`, `status`, `html`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`,
+`report`, `schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
 
 from __future__ import annotations
 
@@ -131,6 +131,34 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{len(dead)} dead letters (given up, not retried):")
         for d in dead:
             print(f"  {d['at']}  {d['event']} of {d['job']} to {d['destination']}: {d['error']}")
+    return 0
+
+
+def cmd_html(args: argparse.Namespace) -> int:
+    from failstreak.app.page import page_of, parse_lifetime, url_note  # noqa: PLC0415
+    from failstreak.views import store as pages  # noqa: PLC0415
+
+    cfg = load_config(args.config)
+    _, _, state = _load_state(cfg)
+    now = now_ms()
+    page = page_of(cfg, state, now)
+    if args.url:
+        if not (cfg.page or "").startswith("s3://"):
+            raise ConfigError(f"--url needs `page:` set to an s3:// URI in the config ({cfg.source})")
+        pages.write_page(str(cfg.page), page)
+        signed = pages.presigned_url(str(cfg.page), parse_lifetime(args.expires))
+        print(signed.url)
+        print(f"failstreak: {url_note(signed, now)}", file=sys.stderr)
+        return 0
+    out = args.out or cfg.page
+    if not out:
+        raise ConfigError(f"give --out FILE (or --out - for stdout), or set `page:` in the config ({cfg.source})")
+    if out == "-":
+        sys.stdout.write(page.html)
+        return 0
+    written = pages.write_page(out, page, force=args.out is not None)
+    size = len(page.html.encode("utf-8"))
+    print(f"{for_terminal(out)}: {'written' if written else 'unchanged'}, {len(state.jobs)} jobs, {size} bytes")
     return 0
 
 
@@ -404,6 +432,18 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(p)
     with_json(p, "the jobs, pending notifications and dead letters")
     p.set_defaults(func=cmd_status)
+
+    p = command(
+        "html",
+        "the run-history page: one self-contained HTML file of every job's remembered runs",
+        "failstreak html --out page.html",
+        "failstreak html --url --expires 12h   # refresh the page at `page:` (S3) and print a presigned URL",
+    )
+    with_config(p)
+    p.add_argument("--out", help="write the page to this file (- for stdout; default: the config's page:)")
+    p.add_argument("--url", action="store_true", help="print a presigned URL of the page at `page:` (an s3:// URI)")
+    p.add_argument("--expires", default="7d", help="how long the URL lives: 30m, 12h, 7d (at most 7d; default 7d)")
+    p.set_defaults(func=cmd_html)
 
     p = command(
         "check",

@@ -315,6 +315,8 @@ class Config(_Model):
     inbox_file_max_mib: float = Field(default=256, gt=0)
     inbox_max_records: int | None = Field(default=600_000, ge=1)
     max_clock_skew: str = "1d"
+    # The run-history page each pass keeps current (docs/page.md): a local path or an s3:// URI of an object.
+    page: str | None = None
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
 
@@ -331,7 +333,7 @@ class Config(_Model):
 
     _source: str = PrivateAttr(default="(default config)")
 
-    @field_validator("state", "inbox", "owners")
+    @field_validator("state", "inbox", "owners", "page")
     @classmethod
     def _locations(cls, v: str | None) -> str | None:
         if v is None:
@@ -339,6 +341,13 @@ class Config(_Model):
         if not v.strip():
             raise ValueError("empty; give a local path or an s3:// URI")
         return check_location(v)
+
+    @field_validator("page")
+    @classmethod
+    def _page_is_a_file(cls, v: str | None) -> str | None:
+        if v is not None and v.endswith("/"):
+            raise ValueError(f"{v!r} names a folder; name the page's file, as s3://bucket/failstreak/page.html")
+        return v
 
     @model_validator(mode="after")
     def _overrides_can_fire(self) -> Config:
