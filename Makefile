@@ -14,7 +14,7 @@ BENCH_SIZES ?= all
 BENCH_STORES ?= local,s3
 BENCH_REPS ?=
 
-.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements generated bench clean
+.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements generated bench browser clean
 
 deps: $(STAMP)
 
@@ -54,10 +54,17 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## browser: Debian's chromium, for the run-history page's browser test (installed only when it is absent)
+CHROMIUM ?= /usr/bin/chromium
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 # The property tests draw the same examples on every run of the gate; HYPOTHESIS_PROFILE=explore draws new ones.
 HYPOTHESIS_PROFILE ?= gate
-pytest: $(STAMP) $(SAM_STAMP)
-	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+pytest: $(STAMP) $(SAM_STAMP) $(CHROMIUM)
+	FAILSTREAK_CHROMIUM=$(CHROMIUM) HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 ## infra-check: only the template checks — cfn-lint, sam validate (plain and --lint), sam build, the moto stack
 infra-check: $(STAMP) $(SAM_STAMP)
