@@ -19,7 +19,20 @@ from tests.integration.slack_server import SlackServer, running
 from tests.integration.test_local_pass import record
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ["run", "status", "check", "demo", "import", "mute", "unmute", "mutes", "report", "schema", "completion"]
+COMMANDS = [
+    "run",
+    "status",
+    "html",
+    "check",
+    "demo",
+    "import",
+    "mute",
+    "unmute",
+    "mutes",
+    "report",
+    "schema",
+    "completion",
+]
 
 
 @pytest.fixture

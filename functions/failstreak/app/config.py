@@ -492,7 +492,7 @@ def parse_config(text: str, source: str = "config", base_dir: Path | None = None
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values")
-    for key in ("state", "inbox", "owners"):
+    for key in ("state", "inbox", "owners", "page"):
         value = raw.get(key)
         if not isinstance(value, str) or value.startswith("s3://") or Path(value).is_absolute():
             continue

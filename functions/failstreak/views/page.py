@@ -131,7 +131,7 @@ def _row(v: JobView, anchor: str) -> str:
         f'<td class="n streak">{job.consecutive_failures}</td>'
         f'<td class="n window">{job.window_failures}/{job.window_size}'
         f"{f' <small>of {v.window}</small>' if job.window_size < v.window else ''}</td>"
-        f"<td>{_state_label(v)}</td><td class=\"runs\">{cells}</td></tr>"
+        f'<td>{_state_label(v)}</td><td class="runs">{cells}</td></tr>'
     )
 
 

@@ -12,10 +12,14 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from failstreak import s3client
 from failstreak.errors import ConfigError, StoreUnavailable
 from failstreak.views.page import Page, fingerprint_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # A SigV4 presigned URL lives at most 7 days.
 MAX_URL_SECONDS = 7 * 24 * 3600
@@ -102,28 +106,33 @@ class PresignedUrl:
 def presigned_url(uri: str, seconds: int) -> PresignedUrl:
     """A URL that opens the page at `uri` for `seconds` (at most 7 days) without AWS credentials.
 
-    `temporary_credentials` is True when the signing credentials carry a session token (a role's, the Lambda's,
-    SSO): the URL stops working when they expire, which may be well before `seconds`.
+    Signed with Signature Version 4 by the standard credential chain. `temporary_credentials` is True when those
+    credentials carry a session token (a role's, the Lambda's, SSO): the URL stops working when they expire,
+    which may be well before `seconds`.
     """
     if not 1 <= seconds <= MAX_URL_SECONDS:
         raise ConfigError(f"a presigned URL lives between 1 second and 7 days; {seconds} seconds asked")
     bucket, key = _object(uri)
-    s3 = s3client.client()
     try:
-        s3.head_object(Bucket=bucket, Key=key)
-        url = s3.generate_presigned_url(
+        s3client.client().head_object(Bucket=bucket, Key=key)
+        signer, temporary = _signer()
+        url = signer.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds, HttpMethod="GET"
         )
     except s3client.vendor_errors() as e:
         if s3client.error_code(e) in s3client.MISSING_CODES:
             raise StoreUnavailable(f"{uri}: no page there yet; a pass with `page:` set writes it") from None
         raise s3client.unavailable(uri, "sign a URL for the page", e) from None
-    return PresignedUrl(url, seconds, temporary_credentials=_session_token())
+    return PresignedUrl(url, seconds, temporary_credentials=temporary)
 
 
-def _session_token() -> bool:
-    """Whether the credentials the client signs with (the standard chain's) carry a session token."""
+def _signer() -> tuple[S3Client, bool]:
+    """A client that signs with Signature Version 4 (the shared one may pick the older scheme, whose URLs
+    have no 7-day bound), and whether its credentials carry a session token."""
     import boto3  # noqa: PLC0415 - only S3 users pay for boto3
+    from botocore.config import Config  # noqa: PLC0415
 
-    credentials = boto3.session.Session().get_credentials()
-    return bool(credentials is not None and credentials.token)
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    client = session.client("s3", config=Config(signature_version="s3v4"))
+    return client, bool(credentials is not None and credentials.token)

@@ -20,13 +20,14 @@ from tests.conftest import HOUR, T0
 pytestmark = pytest.mark.integration
 
 HOSTILE = "<script>alert(1)</script>"
-PATTERN = "ok ok fail ok fail fail fail cancel ok skip".split()
+PATTERN = ["ok", "ok", "fail", "ok", "fail", "fail", "fail", "cancel", "ok", "skip"]
 STATUS = {"ok": Status.SUCCESS, "fail": Status.FAILED, "cancel": Status.CANCELED, "skip": Status.SKIPPED}
 
 
 def chromium() -> str:
     found = os.environ.get("FAILSTREAK_CHROMIUM") or shutil.which("chromium")
-    assert found and Path(found).exists(), "no chromium: run `make browser` (apt-get install chromium)"
+    assert found, "no chromium: run `make browser` (apt-get install chromium)"
+    assert Path(found).exists(), f"{found}: no such file; run `make browser` (apt-get install chromium)"
     return found
 
 
@@ -77,7 +78,7 @@ def test_the_page_renders_with_no_console_errors_and_requests_nothing_but_itself
 ) -> None:
     # Given the page of an estate with a job named like a script
     # When chromium opens it
-    page, problems, requests = open_page(browser, tmp_path)
+    _, problems, requests = open_page(browser, tmp_path)
 
     # Then no error, no dialog, and no request beyond the file itself
     assert problems == []
