@@ -3,6 +3,7 @@ presigned URL. Against moto and a real S3 server (SeaweedFS)."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import urllib.request
 
@@ -30,15 +31,16 @@ def test_the_page_is_written_once_and_again_only_when_what_it_shows_changed(s3: 
     # When the page is written, the same page rendered later is written, and then a page with a new run
     first = write_page(uri, page(2))
     same = write_page(uri, page(2, at=T0 + HOUR))
-    kept = s3.get("failstreak/page.html")
+    kept = gzip.decompress(s3.get("failstreak/page.html"))
     changed = write_page(uri, page(3, at=T0 + 2 * HOUR))
 
     # Then the first and the changed page are written, the unchanged one is left alone
     assert (first, same, changed) == (True, False, True)
     assert kept == page(2).html.encode()
-    assert s3.get("failstreak/page.html") == page(3, at=T0 + 2 * HOUR).html.encode()
+    assert gzip.decompress(s3.get("failstreak/page.html")) == page(3, at=T0 + 2 * HOUR).html.encode()
     head = s3.client.head_object(Bucket=s3.bucket, Key="failstreak/page.html")
     assert head["ContentType"] == CONTENT_TYPE
+    assert head["ContentEncoding"] == "gzip"
     assert head["Metadata"]["fingerprint"] == page(3).fingerprint
 
 
@@ -61,9 +63,11 @@ def test_a_presigned_url_opens_the_page_without_credentials(seaweed_s3: S3) -> N
     signed = presigned_url(uri, 3600)
     with urllib.request.urlopen(signed.url, timeout=10) as response:
         body = response.read()
+        encoding = response.headers["Content-Encoding"]
 
-    # Then it serves the page, lives an hour, and was signed with long-lived (test) keys
-    assert body == page(2).html.encode()
+    # Then it serves the page compressed, as a browser undoes it, lives an hour, and was signed with long-lived keys
+    assert encoding == "gzip"
+    assert gzip.decompress(body) == page(2).html.encode()
     assert signed.seconds == 3600
     assert signed.temporary_credentials is False
 

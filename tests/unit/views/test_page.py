@@ -202,7 +202,7 @@ def test_each_job_has_a_section_with_its_open_incident_mute_and_failed_runs() ->
     # Then it names the incident, where it began, the mute, and each failed run with its reason
     assert "Open incident" in text
     assert "began at commit 3ab2161" in text
-    assert "muted: until 2026-12-24T08:00:00Z (migration)" in text
+    assert "muted until 2026-12-24T08:00:00Z (migration)" in text
     assert "disk full" in text
     assert 'href="#job-0"' in html
     assert 'id="job-0"' in section
