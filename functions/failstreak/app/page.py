@@ -1,7 +1,7 @@
-"""The run-history page from a config and a state (docs/page.md): `failstreak html`, and the page a pass keeps.
+"""The run-history page from a config and a state (docs/page.md), for `failstreak html`.
 
-What the config says about each job (its window, its owning teams, the mute covering it now) is looked up here;
-the page itself is rendered by the pure `views.page.render` and written by `views.store`.
+What the config says about each job (its window, its owning teams, the mutes) is looked up here and handed to
+the pure `views.jobs` and `views.page`; `views.store` writes the page.
 """
 
 from __future__ import annotations
@@ -10,50 +10,19 @@ import re
 
 from failstreak.app.config import Config
 from failstreak.app.routing import Router
-from failstreak.core.alerting import mute_covering
-from failstreak.core.model import JobState, Mute, State, iso
+from failstreak.core.model import State, iso
 from failstreak.errors import ConfigError
-from failstreak.views.page import JobView, Page, render
+from failstreak.views.jobs import job_views
+from failstreak.views.page import Page, render
 from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 
 
-def describe_mute(mute: Mute, job: JobState) -> str:
-    """A mute as a person reads it: until when, or for how many more runs, and why."""
-    parts = []
-    if mute.until is not None:
-        parts.append(f"until {iso(mute.until)}")
-    if mute.runs is not None:
-        parts.append(f"for {max(mute.runs - job.mute_runs.get(mute.id, 0), 0)} more runs")
-    if mute.until_success:
-        parts.append("until the next success")
-    text = ", ".join(parts) or "until unmuted"
-    return f"{text} ({mute.reason})" if mute.reason else text
-
-
-def job_views(cfg: Config, state: State, now: int, router: Router | None = None) -> list[JobView]:
-    """Every job of the state as the page shows it, with its window, teams and current mute."""
+def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -> Page:
+    """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`."""
     from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415 - the pass imports this module
 
-    router = router or Router(cfg)
-    mutes = all_mutes(cfg, state, now)
-    policy_for = cfg.policy_lookup()
-    views = []
-    for job in state.jobs.values():
-        mute = mute_covering(job, mutes, now)
-        views.append(
-            JobView(
-                job=job,
-                teams=tuple(router.job_teams(job.name, job.owner)),
-                window=policy_for(job.name).window,
-                mute=describe_mute(mute, job) if mute is not None else None,
-            )
-        )
-    return views
-
-
-def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -> Page:
-    """The run-history page of `state`, rendered at `now`."""
-    return render(job_views(cfg, state, now, router), now)
+    teams_of = (router or Router(cfg)).job_teams
+    return render(job_views(state, all_mutes(cfg, state, now), cfg.policy_lookup(), teams_of, now), now)
 
 
 _LIFETIME = re.compile(r"(\d+(?:\.\d+)?)([mhd])")

@@ -7,52 +7,34 @@ from pathlib import Path
 import pytest
 
 from failstreak.app.config import parse_config
-from failstreak.app.page import describe_mute, job_views, parse_lifetime, url_note
-from failstreak.core.model import JobState, Mute, State
+from failstreak.app.page import page_of, parse_lifetime, url_note
+from failstreak.core.model import JobState, State
 from failstreak.errors import ConfigError
 from failstreak.views.store import PresignedUrl
 from tests.conftest import T0
 
 
-def test_each_job_gets_its_teams_from_its_records_owner_else_the_owners_file(tmp_path: Path) -> None:
-    # Given an owners file giving ci/* to two teams, and a job whose records name its owner
+def test_the_page_of_a_config_takes_teams_from_records_or_the_owners_file_windows_and_mutes(tmp_path: Path) -> None:
+    # Given an owners file giving ci/* to two teams, a job whose records name its owner, an unowned job, a window
+    # override on ci/*, and a config mute on etl
     (tmp_path / "JOBOWNERS").write_text("ci/*  @team-ci @team-qa\n")
-    cfg = parse_config("owners: JOBOWNERS\noverrides: [{match: 'ci/*', window: 5}]\n", base_dir=tmp_path)
+    cfg = parse_config(
+        "owners: JOBOWNERS\noverrides: [{match: 'ci/*', window: 5}]\n"
+        "mutes: [{match: etl, until: '2030-01-01T00:00:00Z', reason: migration}]\n",
+        base_dir=tmp_path,
+    )
     state = State(jobs={n: JobState(name=n, owner=o) for n, o in (("ci/a", None), ("etl", "@data"), ("x", None))})
 
-    # When the page's views are built
-    views = {v.job.name: v for v in job_views(cfg, state, T0)}
+    # When the page is rendered
+    html = page_of(cfg, state, T0).html
 
-    # Then the teams and windows are the config's, and an unowned job is the default team's
-    assert views["ci/a"].teams == ("team-ci", "team-qa")
-    assert views["etl"].teams == ("data",)
-    assert views["x"].teams == ("default",)
-    assert (views["ci/a"].window, views["x"].window) == (5, 10)
-
-
-def test_a_job_shows_the_mute_covering_it_now(tmp_path: Path) -> None:
-    # Given a state mute on etl* for 3 runs, one of which has gone by, and a config mute on ci/* until a time
-    cfg = parse_config("mutes: [{match: 'ci/*', until: '2030-01-01T00:00:00Z', reason: migration}]\n")
-    mute = Mute(id="m1", match="etl*", created_at=T0, runs=3)
-    state = State(
-        jobs={"etl": JobState(name="etl", mute_runs={"m1": 1}), "ci/a": JobState(name="ci/a"), "z": JobState(name="z")},
-        mutes=[mute],
-    )
-
-    # When the views are built
-    views = {v.job.name: v for v in job_views(cfg, state, T0)}
-
-    # Then each muted job says how, and the other says nothing
-    assert views["etl"].mute == "for 2 more runs"
-    assert views["ci/a"].mute == "until 2030-01-01T00:00:00Z (migration)"
-    assert views["z"].mute is None
-
-
-def test_a_mute_until_the_next_success_says_so() -> None:
-    # Given mutes of every kind; When each is described; Then the words say when it ends
-    job = JobState(name="a")
-    assert describe_mute(Mute(id="1", match="a", created_at=T0, until_success=True), job) == "until the next success"
-    assert describe_mute(Mute(id="2", match="a", created_at=T0, reason="r"), job) == "until unmuted (r)"
+    # Then the rows carry the teams, the windows are the config's, and the muted job says until when and why
+    assert 'data-job="ci/a" data-teams="team-ci team-qa"' in html
+    assert 'data-job="etl" data-teams="data"' in html
+    assert 'data-job="x" data-teams="default"' in html
+    assert "0/0 <small>of 5</small>" in html
+    assert "0/0 <small>of 10</small>" in html
+    assert "muted: until 2030-01-01T00:00:00Z (migration)" in html
 
 
 def test_a_url_lifetime_is_a_duration_of_at_most_seven_days() -> None:
