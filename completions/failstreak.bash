@@ -17,7 +17,7 @@ _failstreak() {
         run)
             COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
         status)
-            COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--alerting --config --help --json --team" -- "$cur")) ;;
         html)
             COMPREPLY=($(compgen -W "--config --expires --help --out --url" -- "$cur")) ;;
         check)

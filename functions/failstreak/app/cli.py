@@ -16,7 +16,7 @@ from failstreak.app.config import Config, load_config
 from failstreak.app.problems import Problem
 from failstreak.app.terminal import label, make_safe
 from failstreak.app.text import for_terminal
-from failstreak.core.model import JobState, Mute, State, iso, now_ms
+from failstreak.core.model import Mute, State, iso, now_ms
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.state.codec import decode
 
@@ -26,24 +26,6 @@ EXIT_FAILED = 1
 def _fail(message: str) -> int:
     print(f"failstreak: {message}", file=sys.stderr)
     return EXIT_FAILED
-
-
-def _job_row(job: JobState) -> dict[str, Any]:
-    return {
-        "consecutive_failures": job.consecutive_failures,
-        "window_failures": job.window_failures,
-        "window_size": job.window_size,
-        "total_runs": job.total_runs,
-        "total_failures": job.total_failures,
-        "alerting": job.alert is not None,
-        "alerting_since": iso(job.alert.triggered_at) if job.alert else None,
-        "reasons": list(job.alert.reasons) if job.alert else [],
-        "first_seen": iso(job.first_seen),
-        "last_seen": iso(job.last_seen),
-        "last_success": iso(job.last_success),
-        "last_failure": iso(job.last_failure),
-        "owner": job.owner,
-    }
 
 
 def warn(problem: Problem) -> None:
@@ -104,14 +86,26 @@ def _dead_row(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from failstreak.app.status import Selection, Status, job_detail, status_table  # noqa: PLC0415
+
     cfg = load_config(args.config)
     store, _, state = _load_state(cfg)
+    now = now_ms()
+    one = state.jobs.get(args.job) if args.job else None
+    if one is not None:
+        if args.json:
+            print(json.dumps({"state": store.location, "job": one.name, **Status(cfg, state, now).row(one)}))
+        else:
+            print(job_detail(cfg, state, one, now))
+        return 0
+    selection = Selection(pattern=args.job, alerting=args.alerting, teams=tuple(t.lstrip("@") for t in args.team))
     pending = [_pending_row(e) for e in state.outbox]
     dead = [_dead_row(d) for d in state.dead_letters]
     if args.json:
+        view = Status(cfg, state, now)
         doc = {
             "state": store.location,
-            "jobs": {name: _job_row(j) for name, j in sorted(state.jobs.items())},
+            "jobs": {j.name: view.row(j) for j in sorted(view.select(selection), key=lambda j: j.name)},
             "pending_notifications": len(state.outbox),
             "pending": pending,
             "dead_letters": dead,
@@ -120,9 +114,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(doc, ensure_ascii=False))
         return 0
     print(f"state: {store.location} (updated {iso(state.updated_at)})")
-    from failstreak.app.status import status_table  # noqa: PLC0415
-
-    print(status_table(cfg, state, now_ms()))
+    print(status_table(cfg, state, now, selection))
     if pending:
         print(f"{len(pending)} notifications pending:")
         for p in pending:
@@ -425,11 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "status",
-        "the jobs and their counters, pending notifications and dead letters",
+        "the jobs and their counters, pending notifications and dead letters; or one job's history and incident",
         "failstreak status --config failstreak.yaml",
+        "failstreak status --alerting --team team-data 'databricks/*'",
+        "failstreak status ci/api/contract-tests          # one job: its runs, newest first, and its incident",
         "failstreak status --json | jq .dead_letters",
     )
     with_config(p)
+    p.add_argument("job", nargs="?", help="a job's name (that job's history), or a glob (the jobs it matches)")
+    p.add_argument("--alerting", action="store_true", help="only the alerting jobs")
+    p.add_argument("--team", action="append", default=[], help="only the jobs this team owns (repeatable)")
     with_json(p, "the jobs, pending notifications and dead letters")
     p.set_defaults(func=cmd_status)
 

@@ -1,37 +1,187 @@
-"""The jobs as a text table, as `failstreak status` and the demo show them."""
+"""`failstreak status` (docs/cli.md): the jobs as a table, filtered; one job's history and incident; the JSON.
+
+Everything a producer controls is escaped for the terminal (app/text.for_terminal) before it is printed.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
 from failstreak.app.config import Config
+from failstreak.app.routing import Router
 from failstreak.app.text import for_terminal
-from failstreak.core.model import State
+from failstreak.core.alerting import mute_covering
+from failstreak.core.counting import outcome_of
+from failstreak.core.model import JobState, Mute, Outcome, State, iso
+from failstreak.views.jobs import describe_mute
+
+MARK = {Outcome.SUCCESS: "✅", Outcome.FAILURE: "❌", Outcome.IGNORED: "⚪"}
+NAME_WIDTH = 60
 
 
-def status_table(cfg: Config, state: State, now: int) -> str:
-    """Jobs as a text table: alerting first, then longest streak, then name."""
-    from failstreak.core.alerting import mute_covering  # noqa: PLC0415
-    from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which jobs `status` shows: a glob on the name, alerting only, owned by one of `teams` (any when empty)."""
 
-    mutes = all_mutes(cfg, state, now)
-    ordered = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
+    pattern: str | None = None
+    alerting: bool = False
+    teams: tuple[str, ...] = ()
+
+
+class Status:
+    """The state seen through the config: each job's window, teams and mute, for the table and the JSON."""
+
+    def __init__(self, cfg: Config, state: State, now: int, router: Router | None = None) -> None:
+        from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415 - the pass imports the app
+
+        self.cfg = cfg
+        self.state = state
+        self.now = now
+        self.router = router or Router(cfg)
+        self.mutes: list[Mute] = all_mutes(cfg, state, now)
+        self.policy_for = cfg.policy_lookup()
+
+    def teams(self, job: JobState) -> list[str]:
+        return self.router.job_teams(job.name, job.owner)
+
+    def mute(self, job: JobState) -> Mute | None:
+        return mute_covering(job, self.mutes, self.now)
+
+    def select(self, selection: Selection) -> list[JobState]:
+        """The selected jobs: alerting first, then the longest streak, then the name."""
+        jobs = [
+            j
+            for j in self.state.jobs.values()
+            if (selection.pattern is None or fnmatch.fnmatchcase(j.name, selection.pattern))
+            and (not selection.alerting or j.alert is not None)
+            and (not selection.teams or set(selection.teams) & set(self.teams(j)))
+        ]
+        return sorted(jobs, key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
+
+    def strip(self, job: JobState) -> str:
+        """The job's remembered runs in its window as marks, oldest first (✅ success, ❌ failure, ⚪ ignored)."""
+        policy = self.policy_for(job.name)
+        return "".join(MARK[outcome_of(policy, r.status)] for r in job.runs[-policy.window :])
+
+    def row(self, job: JobState) -> dict[str, Any]:
+        """One job in `status --json`: its counters, teams, mute, open incident and remembered runs."""
+        mute = self.mute(job)
+        return {
+            "consecutive_failures": job.consecutive_failures,
+            "window_failures": job.window_failures,
+            "window_size": job.window_size,
+            "window": self.policy_for(job.name).window,
+            "total_runs": job.total_runs,
+            "total_failures": job.total_failures,
+            "alerting": job.alert is not None,
+            "alerting_since": iso(job.alert.triggered_at) if job.alert else None,
+            "reasons": list(job.alert.reasons) if job.alert else [],
+            "first_seen": iso(job.first_seen),
+            "last_seen": iso(job.last_seen),
+            "last_success": iso(job.last_success),
+            "last_failure": iso(job.last_failure),
+            "owner": job.owner,
+            "teams": self.teams(job),
+            "muted": describe_mute(mute, job) if mute is not None else None,
+            "incident": incident(job),
+            "runs": [
+                {
+                    "run_id": r.run_id,
+                    "status": r.status.value,
+                    "finished_at": iso(r.finished_at),
+                    "attempt": r.attempt,
+                    "url": r.url,
+                    "commit": r.commit,
+                    "reason": r.reason,
+                }
+                for r in job.runs
+            ],
+        }
+
+
+def incident(job: JobState) -> dict[str, Any] | None:
+    """The job's open incident, or None."""
+    alert = job.alert
+    if alert is None:
+        return None
+    return {
+        "triggered_at": iso(alert.triggered_at),
+        "reasons": list(alert.reasons),
+        "failing_since": iso(alert.since),
+        "first_commit": alert.first_commit,
+        "last_notified_at": iso(alert.last_notified_at),
+        "suppressed": alert.suppressed,
+    }
+
+
+def status_table(cfg: Config, state: State, now: int, selection: Selection | None = None) -> str:
+    """Jobs as a text table: alerting first, then longest streak, then name; the window's runs as a strip."""
+    view = Status(cfg, state, now)
+    ordered = view.select(selection or Selection())
     shown = {j.name: for_terminal(j.name) for j in ordered}
-    width = max([len("JOB"), *(len(name) for name in shown.values())])
-    width = min(width, 60)
-    lines = [f"{'JOB':<{width}}  STREAK  WINDOW  TOTAL (FAILED)  STATE"]
+    width = min(max([len("JOB"), *(len(name) for name in shown.values())]), NAME_WIDTH)
+    strip_width = max([len("RUNS"), *(len(view.strip(j)) * 2 for j in ordered)])
+    lines = [f"{'JOB':<{width}}  STREAK  WINDOW  TOTAL (FAILED)  {'RUNS':<{strip_width}}  STATE"]
     for j in ordered:
-        policy = cfg.policy_for(j.name)
+        policy = view.policy_for(j.name)
         label = f"ALERTING ({', '.join(j.alert.reasons)})" if j.alert else "ok"
-        mute = mute_covering(j, mutes, now)
+        mute = view.mute(j)
         if mute is not None:
             label += f", muted{': ' + for_terminal(mute.reason) if mute.reason else ''}"
         if policy.window != cfg.thresholds.window:
             label += f"  [window {policy.window}]"
         window = f"{j.window_failures}/{j.window_size}"
         name = shown[j.name] if len(shown[j.name]) <= width else shown[j.name][: width - 1] + "…"
+        strip = view.strip(j)
+        # Each mark is two columns wide in a terminal.
+        strip += " " * (strip_width - len(strip) * 2)
         lines.append(
             f"{name:<{width}}  {j.consecutive_failures:>6}  {window:>6}  "
-            f"{j.total_runs:>5} ({j.total_failures:>5})  {label}"
+            f"{j.total_runs:>5} ({j.total_failures:>5})  {strip}  {label}"
         )
     alerting = sum(1 for j in ordered if j.alert)
-    lines.append(f"{len(ordered)} jobs, {alerting} alerting")
+    everything = len(state.jobs)
+    of = f" (of {everything})" if len(ordered) != everything else ""
+    lines.append(f"{len(ordered)} jobs{of}, {alerting} alerting")
+    return "\n".join(lines)
+
+
+def job_detail(cfg: Config, state: State, job: JobState, now: int) -> str:
+    """One job for a person: its counters, teams, mute, open incident, and every remembered run, newest first."""
+    view = Status(cfg, state, now)
+    row = view.row(job)
+    lines = [
+        f"job: {for_terminal(job.name)}",
+        f"teams: {for_terminal(', '.join(row['teams']))}"
+        + (f"  owner: {for_terminal(job.owner)}" if job.owner else ""),
+        f"streak {job.consecutive_failures}, window {job.window_failures}/{job.window_size} of {row['window']}, "
+        f"{job.total_runs} runs ({job.total_failures} failed)",
+        f"first seen {row['first_seen']}, last seen {row['last_seen']}, last success {row['last_success']}",
+        f"runs: {view.strip(job)}  (oldest → newest)",
+    ]
+    if row["muted"]:
+        lines.append(f"muted: {for_terminal(row['muted'])}")
+    found = row["incident"]
+    if found is None:
+        lines.append("no open incident")
+    else:
+        lines.append(
+            f"ALERTING since {found['triggered_at']} ({', '.join(found['reasons'])}), failing since "
+            f"{found['failing_since']}"
+            + (f", began at commit {for_terminal(found['first_commit'])}" if found["first_commit"] else "")
+            + f", last notified {found['last_notified_at']}"
+            + (f", {found['suppressed']} suppressed by mutes" if found["suppressed"] else "")
+        )
+    lines.append("remembered runs, newest first:")
+    for r in reversed(row["runs"]):
+        extra = [
+            f"attempt {r['attempt']}" if r["attempt"] else "",
+            r["commit"] or "",
+            r["reason"] or "",
+            r["url"] or "",
+        ]
+        detail = "  ".join(for_terminal(e) for e in extra if e)
+        lines.append(f"  {r['finished_at']}  {for_terminal(r['run_id']):>10}  {r['status']:<23}  {detail}".rstrip())
     return "\n".join(lines)
