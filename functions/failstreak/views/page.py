@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from failstreak.core.incidents import Incident
 from failstreak.core.model import JobState, Run, Status, iso
 
 # One colour per canonical status; failures red, successes green, the ignored ones grey or blue.
@@ -43,7 +44,8 @@ class JobView:
     """One job as the page shows it: its state, and what the config says about it.
 
     `teams` are the owning teams (the first one groups the job); `mute` describes the mute covering the job now,
-    if any; `health` is the job's health when the monitor computes one (shown and filterable when present).
+    if any; `health` is the job's health when the monitor computes one (shown and filterable when present);
+    `incidents` are its closed incidents, oldest first.
     """
 
     job: JobState
@@ -51,6 +53,7 @@ class JobView:
     window: int
     mute: str | None = None
     health: str | None = None
+    incidents: tuple[Incident, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +175,22 @@ def _incident(v: JobView) -> str:
     return "<p><b>Open incident</b>: " + " · ".join(i for i in items if i) + "</p>"
 
 
+def _past(incidents: Sequence[Incident]) -> str:
+    if not incidents:
+        return ""
+    rows = []
+    for i in reversed(incidents):
+        parts = [
+            f"{when(i.triggered_at)} to {when(i.resolved_at)} ({_e(', '.join(i.reasons))})",
+            f"{i.failed_runs} failed runs" + (f" since {when(i.since)}" if i.since is not None else ""),
+            f"began at commit <code>{_e(i.first_commit)}</code>" if i.first_commit else "",
+            f"last failure: {_e(i.last_reason)}" if i.last_reason else "",
+            f"{i.suppressed} notifications suppressed by mutes" if i.suppressed else "",
+        ]
+        rows.append("<li>" + " · ".join(p for p in parts if p) + "</li>")
+    return "<p>Past incidents, newest first:</p><ul>" + "".join(rows) + "</ul>"
+
+
 def _failures(job: JobState) -> str:
     rows = []
     for r in reversed(job.runs):
@@ -203,7 +222,7 @@ def _section(v: JobView, anchor: str) -> str:
     ]
     return (
         f'<section class="job" id="{anchor}"><h3>{_e(job.name)}</h3>'
-        f"<p>{' · '.join(f for f in facts if f)}</p>{_incident(v)}{_failures(job)}</section>"
+        f"<p>{' · '.join(f for f in facts if f)}</p>{_incident(v)}{_past(v.incidents)}{_failures(job)}</section>"
     )
 
 

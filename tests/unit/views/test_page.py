@@ -7,6 +7,7 @@ import hashlib
 import re
 from html.parser import HTMLParser
 
+from failstreak.core.incidents import Incident
 from failstreak.core.model import Alert, JobState, Run, Status
 from failstreak.views.page import JobView, fingerprint_of, render, safe_url
 from tests.conftest import HOUR, T0
@@ -214,3 +215,21 @@ def test_a_job_with_a_smaller_window_than_configured_says_of_how_many() -> None:
 
     # Then its window cell says 1/2 of 10
     assert "1/2 <small>of 10</small>" in page
+
+
+def test_a_jobs_section_lists_its_closed_incidents_newest_first() -> None:
+    # Given a job with two closed incidents, one whose last failure's reason is hostile
+    older = Incident(T0, T0 + HOUR, ["consecutive"], since=T0 - HOUR, failed_runs=4, first_commit="3ab2161")
+    newer = Incident(T0 + 5 * HOUR, T0 + 9 * HOUR, ["cumulative"], failed_runs=6, last_reason="<b>x</b>", suppressed=2)
+    html = render([JobView(job=job("etl", "success"), teams=("t",), window=10, incidents=(older, newer))], T0).html
+
+    # When its section is read
+    text = "".join(Parsed(html[html.index('<section class="job"') :]).text)
+
+    # Then both incidents are listed, newest first, with what each was
+    assert "Past incidents, newest first:" in text
+    assert text.index("(cumulative)") < text.index("(consecutive)")
+    assert "2025-11-13 02:13Z to 2025-11-13 03:13Z (consecutive) · 4 failed runs since 2025-11-13 01:13Z" in text
+    assert "began at commit 3ab2161" in text
+    assert "last failure: <b>x</b> · 2 notifications suppressed by mutes" in text
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
