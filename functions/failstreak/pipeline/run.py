@@ -28,14 +28,16 @@ from failstreak.core import outbox
 from failstreak.core.model import State, now_ms
 from failstreak.inbox.base import Inbox, pass_folder
 from failstreak.notifiers.base import Notifier
-from failstreak.pipeline.advance import Routes, advance
+from failstreak.pipeline.advance import Routes, advance, all_mutes
 from failstreak.pipeline.collect import Collected, collect
 from failstreak.pipeline.deliver import deliver
+from failstreak.pipeline.page import keep_page
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
 from failstreak.sources.base import Source
 from failstreak.state.base import Loaded, StateStore
 from failstreak.state.codec import decode
+from failstreak.views.page import NO_TEAM as DEFAULT_TEAM
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -113,6 +115,10 @@ def _report_deliveries(applied: outbox.Applied, summary: Summary) -> None:
     ]
 
 
+def _default_team(job: str, owner: str | None) -> list[str]:
+    return [DEFAULT_TEAM]
+
+
 @_gc_paused
 def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete.
@@ -167,6 +173,12 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
             since=(encoded, applied.threaded),
         )
         _report_deliveries(applied, summary)
+    if cfg.page:
+        teams_of = ports.router.job_teams if ports.router is not None else _default_team
+        summary.page, warning = keep_page(
+            cfg.page, state, all_mutes(cfg, state, now), cfg.policy_lookup(), teams_of, now
+        )
+        summary.warnings.extend([warning] if warning else [])
     summary.pending = len(state.outbox)
     if ports.router is not None:
         summary.warnings.extend(ports.router.warnings())

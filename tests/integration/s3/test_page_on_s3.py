@@ -4,13 +4,17 @@ presigned URL. Against moto and a real S3 server (SeaweedFS)."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import urllib.request
 
 import pytest
 
+from failstreak.app import wiring
+from failstreak.app.config import parse_config
 from failstreak.core.model import JobState, Run, Status
 from failstreak.errors import ConfigError, StoreUnavailable
+from failstreak.pipeline.run import run_pass
 from failstreak.views.page import JobView, Page, render
 from failstreak.views.store import CONTENT_TYPE, presigned_url, write_page
 from tests.conftest import HOUR, T0
@@ -104,3 +108,25 @@ def test_a_page_that_cannot_be_written_is_a_store_error_naming_the_uri(moto_s3: 
     # When the page is written there; Then the error names the URI
     with pytest.raises(StoreUnavailable, match=re.escape(f"{uri}: cannot write the page")):
         write_page(uri, page(1))
+
+
+def test_a_pass_keeps_the_page_on_s3(s3: S3) -> None:
+    # Given a config with its state, inbox and page on S3, and three failed runs in the inbox
+    body = "".join(
+        json.dumps({"job": "etl", "run_id": n, "status": "failed", "finished_at": 1_790_000_000_000 + n}) + "\n"
+        for n in (1, 2, 3)
+    )
+    s3.put("failstreak/inbox/runs.jsonl", body.encode())
+    cfg = parse_config(
+        f"state: {s3.uri('failstreak/state.json')}\ninbox: {s3.uri('failstreak/inbox/')}\n"
+        f"page: {s3.uri('failstreak/page.html')}\n"
+    )
+
+    # When two passes run, the second with nothing new
+    first = run_pass(cfg, wiring.ports(cfg))
+    second = run_pass(cfg, wiring.ports(cfg))
+
+    # Then the first writes the page (compressed), the second leaves it alone
+    assert (first.page, second.page) == ("written", "unchanged")
+    html = gzip.decompress(s3.get("failstreak/page.html")).decode()
+    assert html.count('data-status="failed"') == 3
