@@ -1,7 +1,7 @@
 """Take the README's screenshot of the run-history page: `make run`'s demo estate, in chromium (`make screenshot`).
 
-Runs the demo in a scratch folder, renders its page with `failstreak html`, and has Debian's chromium (driven by
-Playwright) photograph it at a laptop's width, keyboard focus on a failed run so that its tip shows. Writes
+Runs the demo in a scratch folder (whose passes write its page, `page: page.html`), and has Debian's chromium
+(driven by Playwright) photograph it at a laptop's width, keyboard focus on a failed run so that its tip shows. Writes
 docs/page-demo.png.
 """
 
@@ -32,7 +32,6 @@ def take() -> int:
         demo = Path(scratch) / "demo"
         with contextlib.redirect_stdout(io.StringIO()):
             main(["demo", "--dir", str(demo)])
-            main(["html", "--config", str(demo / "failstreak.yaml"), "--out", str(demo / "page.html")])
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1100, "height": 760}, device_scale_factor=1)

@@ -86,3 +86,13 @@ def test_without_page_a_pass_writes_no_page(workdir: Path, capsys: pytest.Captur
     # When a pass runs; Then it reports no page, and writes no HTML anywhere
     assert run(workdir, capsys)["page"] is None
     assert not list(workdir.rglob("*.html"))
+
+
+def test_the_demo_leaves_its_run_history_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # When the demo runs (what `make run` does)
+    assert main(["demo", "--dir", str(tmp_path / "demo"), "--passes", "2"]) == 0
+
+    # Then its passes wrote the page of its 29 jobs, and it says where the page is
+    html = (tmp_path / "demo" / "page.html").read_text()
+    assert html.count("<tr data-job=") == 29
+    assert f"the run-history page: {tmp_path / 'demo'}/page.html" in capsys.readouterr().out
