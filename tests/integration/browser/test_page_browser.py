@@ -5,6 +5,8 @@ One browser for the module, a few pages: the whole file runs in a few seconds.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from failstreak.app.cli import main
 from failstreak.core.model import Alert, JobState, Run, Status
 from failstreak.views.page import JobView, render
 from tests.conftest import HOUR, T0
@@ -167,3 +170,23 @@ def test_focusing_a_failed_run_shows_its_reason_and_link(browser: Browser, tmp_p
     assert tip.is_visible()
     assert "boom" in tip.inner_text()
     assert tip.locator("a").get_attribute("href", timeout=1000) is not None
+
+
+def test_the_demo_estates_page_renders_cleanly_on_a_phone(browser: Browser, tmp_path: Path) -> None:
+    # Given the page `make run`'s demo leaves
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["demo", "--dir", str(tmp_path / "demo"), "--passes", "2"]) == 0
+
+    # When chromium opens it at a phone's width
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto((tmp_path / "demo" / "page.html").as_uri())
+
+    # Then it shows every job without errors, and no row is wider than the screen
+    assert problems == []
+    assert page.locator("#matrix tr[data-job]:visible").count() == 29
+    widest = page.eval_on_selector_all("#matrix tr[data-job]", "rs => Math.max(...rs.map(r => r.scrollWidth))")
+    assert widest <= 390
