@@ -37,6 +37,9 @@ STATUS_COLOURS: dict[Status, str] = {
 FAILED_STATUSES = frozenset({Status.FAILED, Status.TIMED_OUT})
 NO_TEAM = "default"
 FINGERPRINT_META = "failstreak-fingerprint"
+# About 15 MiB of page (0.25 MiB compressed) with 10 runs a job: a page a browser still opens, and a render that
+# stays small beside a pass's own memory at 100,000 jobs (docs/performance.md).
+MAX_JOBS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +242,13 @@ def _filters(teams: Sequence[str], healths: Sequence[str]) -> str:
     )
 
 
+# The page's own text stays within Latin-1 (`&rarr;`, not the character), so that CPython holds the page in one
+# byte per character; one wider character would double the memory of every copy of a 15 MiB string.
 def _legend() -> str:
     return (
         '<p class="legend">'
         + " ".join(f'<i class="key" data-key="{s.value}"></i> {s.value.replace("_", " ")}' for s in STATUS_COLOURS)
-        + " · runs oldest → newest; hover or tap a cell for its run</p>"
+        + " · runs oldest &rarr; newest; hover or tap a cell for its run</p>"
     )
 
 
@@ -299,8 +304,16 @@ def _csp() -> str:
     return f"default-src 'none'; style-src {digest(STYLE)}; script-src {digest(SCRIPT)}; img-src data:"
 
 
-def _body(views: Sequence[JobView], title: str) -> str:
-    groups = _group(views)
+def _shown(views: Sequence[JobView], max_jobs: int) -> Sequence[JobView]:
+    """The jobs on the page: all of them, or the `max_jobs` first by alerting, then streak, then name."""
+    if len(views) <= max_jobs:
+        return views
+    return sorted(views, key=lambda v: (v.job.alert is None, -v.job.consecutive_failures, v.job.name))[:max_jobs]
+
+
+def _body(views: Sequence[JobView], title: str, max_jobs: int) -> str:
+    shown = _shown(views, max_jobs)
+    groups = _group(shown)
     ordered = [v for _, members in groups for v in members]
     anchors = {v.job.name: f"job-{i}" for i, v in enumerate(ordered)}
     alerting = sum(v.job.alert is not None for v in views)
@@ -314,8 +327,15 @@ def _body(views: Sequence[JobView], title: str) -> str:
             f"<small>({head})</small></th></tr>" + "".join(_row(v, anchors[v.job.name]) for v in members) + "</tbody>"
         )
     sections = "".join(_section(v, anchors[v.job.name]) for v in ordered)
+    left_out = len(views) - len(shown)
+    note = (
+        f"<p><b>{left_out} more jobs are not on this page</b>, which shows at most {max_jobs}: the alerting jobs "
+        "first, then the longest streaks. <code>failstreak status</code> lists every job.</p>"
+        if left_out
+        else ""
+    )
     return (
-        f"<h1>{_e(title)}</h1><p>{len(views)} jobs, {alerting} alerting</p>"
+        f"<h1>{_e(title)}</h1><p>{len(views)} jobs, {alerting} alerting</p>{note}"
         f"{_filters([t for t, _ in groups], healths)}{_legend()}"
         '<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
         f"<th>runs</th></tr></thead>{''.join(tbodies)}</table></div>"
@@ -323,9 +343,13 @@ def _body(views: Sequence[JobView], title: str) -> str:
     )
 
 
-def render(views: Sequence[JobView], generated_at: int, title: str = "failstreak") -> Page:
-    """The page for `views`, stamped with `generated_at` (epoch ms); its fingerprint ignores the stamp."""
-    body = _body(views, title)
+def render(views: Sequence[JobView], generated_at: int, title: str = "failstreak", max_jobs: int = MAX_JOBS) -> Page:
+    """The page for `views`, stamped with `generated_at` (epoch ms); its fingerprint ignores the stamp.
+
+    At most `max_jobs` jobs are shown (the page says how many are left out), which bounds its size and the memory
+    a pass spends on it.
+    """
+    body = _body(views, title, max_jobs)
     fingerprint = hashlib.sha256(body.encode()).hexdigest()
     html = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

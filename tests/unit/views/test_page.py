@@ -233,3 +233,23 @@ def test_a_jobs_section_lists_its_closed_incidents_newest_first() -> None:
     assert "began at commit 3ab2161" in text
     assert "last failure: <b>x</b> · 2 notifications suppressed by mutes" in text
     assert "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_a_page_of_more_jobs_than_its_bound_keeps_the_alerting_and_longest_streaks_and_says_so() -> None:
+    # Given four jobs, one alerting, one on a streak, and a bound of two jobs
+    views = [
+        view(job("quiet-a", "success"), "t"),
+        view(job("streak", "failed failed", streak=2), "t"),
+        view(job("quiet-b", "success"), "t"),
+        view(job("alerting", "failed failed failed", alert=True, streak=3), "t"),
+    ]
+
+    # When the page is rendered
+    html = render(views, T0, max_jobs=2).html
+
+    # Then the alerting job and the streak are shown, the header still counts every job, and the page says how many
+    # are left out
+    assert [r["data-job"] for r in Parsed(html).rows()] == ["alerting", "streak"]
+    assert "<p>4 jobs, 1 alerting</p>" in html
+    assert "2 more jobs are not on this page</b>, which shows at most 2" in html
+    assert "more jobs are not on this page" not in render(views, T0).html
