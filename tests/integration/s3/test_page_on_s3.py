@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from failstreak.app import wiring
+from failstreak.app.cli import main
 from failstreak.app.config import parse_config
 from failstreak.core.model import JobState, Run, Status
 from failstreak.errors import ConfigError, StoreUnavailable
@@ -130,3 +131,33 @@ def test_a_pass_keeps_the_page_on_s3(s3: S3) -> None:
     assert (first.page, second.page) == ("written", "unchanged")
     html = gzip.decompress(s3.get("failstreak/page.html")).decode()
     assert html.count('data-status="failed"') == 3
+
+
+def test_html_url_refreshes_the_page_and_prints_a_url_that_opens_it(
+    seaweed_s3: S3, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a state on a real S3 server after one pass, and `page:` there
+    s3 = seaweed_s3
+    s3.put(
+        "failstreak/inbox/runs.jsonl",
+        b'{"job": "etl", "run_id": 1, "status": "failed", "finished_at": 1790000000000}\n',
+    )
+    config = (
+        f"state: {s3.uri('failstreak/state.json')}\ninbox: {s3.uri('failstreak/inbox/')}\n"
+        f"page: {s3.uri('failstreak/page.html')}\n"
+    )
+    s3.put("failstreak/config.yaml", config.encode())
+    assert main(["run", "--config", s3.uri("failstreak/config.yaml")]) == 0
+    capsys.readouterr()
+
+    # When a URL is asked for 12 hours
+    assert main(["html", "--url", "--expires", "12h", "--config", s3.uri("failstreak/config.yaml")]) == 0
+    out, err = capsys.readouterr()
+
+    # Then stdout is the URL alone, which opens the page; stderr says how long it works
+    url = out.strip()
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert b'data-job="etl"' in gzip.decompress(response.read())
+    assert "X-Amz-Expires=43200" in url
+    assert err.startswith("failstreak: the URL works until ")
+    assert "(12 h 0 min from now)" in err
