@@ -22,6 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from failstreak.app import wiring
+from failstreak.app.config import Config
+from failstreak.sources.common import HttpSource
+
 
 def iso(ms: int | None) -> str | None:
     if ms is None:
@@ -628,3 +632,10 @@ class Replay(FakePlatform):
                 headers = {k: v.replace("{base}", self.base_url) for k, v in page.headers.items()}
                 return Answer(200, page.body, headers)
         return Answer(404, {"message": f"no recorded page for {path}?{urlencode(query)}"})
+
+
+def build_source(block: dict[str, Any]) -> HttpSource:
+    """The adapter for one `sources:` block, validated with the config and built as a pass builds it."""
+    [src] = wiring.sources(Config.model_validate({"sources": [block]}))
+    assert isinstance(src, HttpSource)
+    return src

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from failstreak.app.config import Config, SecretRef, load_config, resolve_secret
+from failstreak.app.config import Config, load_config, resolve_secret
 from failstreak.errors import FailstreakError
+from failstreak.secretref import SecretRef
 
 OK, WARN, FAIL, NOT_CHECKED = "ok", "warn", "fail", "not checked"
 
@@ -47,12 +48,10 @@ def _secret_refs(cfg: Config) -> Iterator[tuple[str, SecretRef]]:
     if email is not None and email.smtp is not None and email.smtp.password is not None:
         yield "notify.email.smtp.password", email.smtp.password
     for i, block in enumerate(cfg.sources):
-        for key, value in (block.model_extra or {}).items():
-            if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("env", "secret", "ssm"):
-                try:
-                    yield f"sources[{i}].{key}", SecretRef.model_validate(value)
-                except ValueError:
-                    continue  # the sources check names the malformed block
+        for key in type(block).model_fields:
+            value = getattr(block, key)
+            if isinstance(value, SecretRef):
+                yield f"sources[{i}].{key}", value
 
 
 def _secrets(cfg: Config, resolved: dict[str, str]) -> Iterator[Check]:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from failstreak import __version__
-from failstreak.app.config import Config, load_config
+from failstreak.app.config import Config, MuteConfig, load_config
 from failstreak.app.problems import Problem
 from failstreak.app.terminal import label, make_safe
 from failstreak.app.text import for_terminal
-from failstreak.core.model import Mute, State, iso, now_ms
+from failstreak.core.model import DeadLetter, Mute, State, iso, now_ms
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.state.codec import decode
 
@@ -43,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for message in inbox_warnings(cfg):
         warn(Problem(problems.WARNING, message))
     console = sys.stderr if args.json else sys.stdout
-    summary = run_pass(cfg, wiring.ports(cfg, console=console))
+    summary = run_pass(wiring.pass_settings(cfg), wiring.ports(cfg, console=console))
     for problem in problems.of_summary(summary):
         warn(problem)
     if args.json:
@@ -79,10 +79,15 @@ def _pending_row(e: Any) -> dict[str, Any]:
     }
 
 
-def _dead_row(d: dict[str, Any]) -> dict[str, Any]:
-    row = {k: d.get(k) for k in ("job", "event", "destination", "error", "attempts")}
-    row["at"] = iso(d["at"]) if isinstance(d.get("at"), int) else None
-    return row
+def _dead_row(d: DeadLetter) -> dict[str, Any]:
+    return {
+        "job": d.job,
+        "event": d.event,
+        "destination": d.destination,
+        "error": d.error,
+        "attempts": d.attempts,
+        "at": iso(d.at),
+    }
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -202,7 +207,6 @@ def _mute_end(args: argparse.Namespace, now: int) -> int | None:
 
 def cmd_mute(args: argparse.Namespace) -> int:
     from failstreak.app.config import check_pattern  # noqa: PLC0415
-    from failstreak.core.alerting import mute_id  # noqa: PLC0415
 
     try:
         check_pattern(args.pattern)
@@ -215,14 +219,8 @@ def cmd_mute(args: argparse.Namespace) -> int:
     until = _mute_end(args, now)
     if until is None and args.runs is None and not args.until_success:
         return _fail("mute: give --until, --hours, --runs or --until-success")
-    mute = Mute(
-        id=mute_id(args.pattern, until, args.runs, args.until_success, now),
-        match=args.pattern,
-        created_at=now,
-        until=until,
-        runs=args.runs,
-        until_success=args.until_success,
-        reason=args.reason,
+    mute = Mute.new(
+        args.pattern, now, until=until, runs=args.runs, until_success=args.until_success, reason=args.reason
     )
     _, where = _update_state(cfg, lambda state: state.mutes.append(mute), "mute", create=args.create)
     if args.json:
@@ -258,30 +256,35 @@ def _mute_row(m: Mute) -> dict[str, Any]:
     }
 
 
+def _config_mute_row(cm: MuteConfig) -> dict[str, Any]:
+    return {
+        "match": cm.match,
+        "until": cm.until.isoformat() if cm.until else None,
+        "runs": cm.runs,
+        "until_success": cm.until_success,
+        "reason": cm.reason,
+    }
+
+
+def _mute_line(m: Mute) -> str:
+    ends = [f"until {iso(m.until)}" if m.until else "", f"for {m.runs} runs" if m.runs else ""]
+    ends.append("until next success" if m.until_success else "")
+    return for_terminal(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip())
+
+
 def cmd_mutes(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     store, _, state = _load_state(cfg)
     if args.json:
         rows = [_mute_row(m) for m in state.mutes]
-        config_rows = [
-            {
-                "match": cm.match,
-                "until": cm.until.isoformat() if cm.until else None,
-                "runs": cm.runs,
-                "until_success": cm.until_success,
-                "reason": cm.reason,
-            }
-            for cm in cfg.mutes
-        ]
+        config_rows = [_config_mute_row(cm) for cm in cfg.mutes]
         print(json.dumps({"state": store.location, "mutes": rows, "config_mutes": config_rows}, ensure_ascii=False))
         return 0
     print(f"state: {store.location}")
     for m in state.mutes:
-        ends = [f"until {iso(m.until)}" if m.until else "", f"for {m.runs} runs" if m.runs else ""]
-        ends.append("until next success" if m.until_success else "")
-        print(for_terminal(f"{m.id}  {m.match}  {' '.join(e for e in ends if e)}  {m.reason or ''}".rstrip()))
+        print(_mute_line(m))
     for cm in cfg.mutes:
-        print(f"(config)  {cm.match}  {cm.reason or ''}".rstrip())
+        print(for_terminal(f"(config)  {cm.match}  {cm.reason or ''}".rstrip()))
     if not state.mutes and not cfg.mutes:
         print("no mutes")
     return 0

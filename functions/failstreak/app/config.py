@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,6 +29,8 @@ from failstreak.core.jobnames import JobKeyRules
 from failstreak.core.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
 from failstreak.core.policy import Cadence, JobPolicy, PolicyFor, PolicyTable
 from failstreak.errors import ConfigError
+from failstreak.secretref import SecretRef
+from failstreak.sources.settings import PLATFORMS, SourceConfig
 
 CONFIG_ENV = "FAILSTREAK_CONFIG"
 DEFAULT_STATE = ".failstreak/state.json"
@@ -60,29 +61,6 @@ def check_location(value: str) -> str:
         fixed = "s3://" + re.sub(r"(?i)^s3:/*", "", value)
         raise ValueError(f"{value!r} is not an S3 URI (it would be read as a local path); write {fixed!r}")
     return value
-
-
-class SecretRef(_Model):
-    """A secret by reference: exactly one of `env`, `secret` (Secrets Manager) or `ssm` (Parameter Store)."""
-
-    env: str | None = None
-    secret: str | None = None
-    ssm: str | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        given = [k for k in ("env", "secret", "ssm") if getattr(self, k)]
-        if len(given) != 1:
-            raise ValueError("give exactly one of env, secret, ssm")
-        return self
-
-    def describe(self) -> str:
-        """Where the secret comes from, safe to log (never the value)."""
-        if self.env:
-            return f"env:{self.env}"
-        if self.secret:
-            return f"secret:{self.secret}"
-        return f"ssm:{self.ssm}"
 
 
 def _parse_outcomes(value: Any) -> dict[Status, Outcome]:
@@ -267,15 +245,6 @@ class JobKeys(_Model):
         return [check_pattern(p) for p in v]
 
 
-class SourceConfig(BaseModel):
-    """A source block. Each source module validates its own fields (see failstreak.sources)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    type: Literal["databricks", "dataiku", "gitlab", "github"]
-    name: str | None = None
-
-
 _SKEW = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 MAX_CLOCK_SKEW_DAYS = 365
@@ -332,6 +301,7 @@ class Config(_Model):
         return _skew_ms(self.max_clock_skew)
 
     _source: str = PrivateAttr(default="(default config)")
+    _policies: PolicyTable = PrivateAttr()
 
     @field_validator("state", "inbox", "owners", "page")
     @classmethod
@@ -362,6 +332,25 @@ class Config(_Model):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _source_names_differ(self) -> Config:
+        seen: dict[str, int] = {}
+        for i, block in enumerate(self.sources):
+            name = block.source_name
+            if name in seen:
+                raise ValueError(
+                    f"sources[{i}] ({block.type}): name: {name!r} is already used by sources[{seen[name]}]; "
+                    "give each source a distinct name (its cursor is kept under it)"
+                )
+            seen[name] = i
+        return self
+
+    @model_validator(mode="after")
+    def _build_policies(self) -> Config:
+        # Private attributes may be set on a frozen model; the fields they derive from never change after this.
+        self._policies = policy_table(self)
+        return self
+
     def unreachable_cumulative(self) -> list[str]:
         """Where an inherited cumulative threshold exceeds its window, so it can never fire (a warning: the
         window was written smaller than a cumulative nobody wrote there)."""
@@ -383,26 +372,10 @@ class Config(_Model):
         """Where the config was read from (its path or URI), for messages that name the file."""
         return self._source
 
-    @cached_property
+    @property
     def policies(self) -> PolicyTable:
-        """The job policies this config defines (built once, on first use)."""
-        base_outcomes = {**DEFAULT_OUTCOMES, **self.outcomes}
-        t = self.thresholds
-        reminder = self.reminder.cadence()
-        default = JobPolicy(t.consecutive, t.cumulative, t.window, self.history or t.window, base_outcomes, reminder)
-        overrides = []
-        for o in self.overrides:
-            window = o.window or t.window
-            policy = JobPolicy(
-                t.consecutive if o.consecutive is None else o.consecutive,
-                t.cumulative if o.cumulative is None else o.cumulative,
-                window,
-                max(self.history or window, window),
-                {**base_outcomes, **o.outcomes},
-                o.reminder.cadence() if o.reminder else reminder,
-            )
-            overrides.append((o.match, policy))
-        return PolicyTable(default, overrides)
+        """The job policies this config defines, built once when the config is validated (it is frozen)."""
+        return self._policies
 
     def policy_for(self, job: str) -> JobPolicy:
         """The effective thresholds and outcome table for one job (first matching override wins)."""
@@ -417,6 +390,28 @@ class Config(_Model):
         with their link, commit and reason (the engine keeps them for failures), so the inbox parser drops
         them from every other record as it reads it (`records.parse_file`'s `details`)."""
         return self.policies.failure_statuses
+
+
+def policy_table(cfg: Config) -> PolicyTable:
+    """The job policies a config defines: the default from its thresholds, outcomes and reminder, and one per
+    override (unset fields inherit the default's)."""
+    base_outcomes = {**DEFAULT_OUTCOMES, **cfg.outcomes}
+    t = cfg.thresholds
+    reminder = cfg.reminder.cadence()
+    default = JobPolicy(t.consecutive, t.cumulative, t.window, cfg.history or t.window, base_outcomes, reminder)
+    overrides = []
+    for o in cfg.overrides:
+        window = o.window or t.window
+        policy = JobPolicy(
+            t.consecutive if o.consecutive is None else o.consecutive,
+            t.cumulative if o.cumulative is None else o.cumulative,
+            window,
+            max(cfg.history or window, window),
+            {**base_outcomes, **o.outcomes},
+            o.reminder.cadence() if o.reminder else reminder,
+        )
+        overrides.append((o.match, policy))
+    return PolicyTable(default, overrides)
 
 
 _SECRET_HINT = "write a reference, never the secret itself: {env: NAME}, {secret: NAME} or {ssm: /PATH}"  # noqa: S105
@@ -473,11 +468,38 @@ def explain_error(error: Any) -> str:
     return f"should be {msg} (got {error.get('input')!r})"
 
 
+def _explain_source_error(error: Any) -> str:
+    """One error inside a `sources:` block, located as `sources[i] (type): field` (docs/sources.md)."""
+    loc = error["loc"]
+    index = loc[1]
+    if len(loc) < 3 or error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        if isinstance(error.get("input"), Mapping):
+            return f"sources[{index}]: type: must be one of {', '.join(PLATFORMS)}"
+        return f"sources[{index}]: should be a mapping of keys to values, not {error.get('input')!r}"
+    kind = str(loc[2])
+    field = ".".join(str(p) for p in loc[3:]) or "(block)"
+    if error["type"] == "missing":
+        msg = "field required"
+    elif error["type"] == "extra_forbidden":
+        msg = "unknown field" + did_you_mean(str(loc[-1]), PLATFORMS[kind].model_fields)
+    else:
+        msg = explain_error(error)
+    return f"sources[{index}] ({kind}): {field}: {msg}"
+
+
+def _explain_located(error: Any) -> str:
+    """One error with where it is: the dotted path of keys, the block of a source, or none for the whole file."""
+    loc = error["loc"]
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        return _explain_source_error(error)
+    if not loc:
+        return explain_error(error)  # a rule across sections names its own place (`overrides[0] (...)`)
+    return f"{'.'.join(str(p) for p in loc)}: {explain_error(error)}"
+
+
 def _format_validation(e: ValidationError, source: str) -> str:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"{source}: {where}: {explain_error(first)}{more}"
+    return f"{source}: {_explain_located(e.errors()[0])}{more}"
 
 
 def parse_config(text: str, source: str = "config", base_dir: Path | None = None) -> Config:

@@ -29,6 +29,7 @@ from failstreak.errors import ConfigError
 
 if TYPE_CHECKING:
     from failstreak.app.config import Config
+    from failstreak.core.policy import JobPolicy
 
 IMPORTED_BASE = 946_771_200_000  # 2000-01-02T00:00:00Z
 
@@ -66,15 +67,8 @@ def _entries(name: str, raw: dict[str, Any], where: str) -> list[tuple[str | Non
 
 def import_reference(state: State, text: str, where: str, cfg: Config, now: int) -> Imported:
     """Add the reference script's jobs to `state` (jobs already in the state are kept and listed as skipped)."""
-    try:
-        doc = orjson.loads(text)
-    except orjson.JSONDecodeError as e:
-        raise ConfigError(f"{where}: not valid JSON: {e}") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: expected a JSON object")
-    jobs = doc.get("jobs", doc) if isinstance(doc.get("jobs"), dict) else doc
     result = Imported()
-    for name, raw in jobs.items():
+    for name, raw in _reference_jobs(text, where).items():
         if name == "pipeline_id":
             continue
         if not isinstance(raw, dict) or "consecutive_failures" not in raw:
@@ -82,44 +76,69 @@ def import_reference(state: State, text: str, where: str, cfg: Config, now: int)
         if name in state.jobs:
             result.skipped.append(name)
             continue
-        entries = _entries(name, raw, where)
-        consecutive = int(raw["consecutive_failures"])
-        job = JobState(name=name, first_seen=now, last_seen=now)
-        for i, (run_id, failing, commit) in enumerate(entries):
-            job.runs.append(
-                Run(
-                    run_id=run_id or f"imported-{i + 1}",
-                    status=Status.FAILED if failing else Status.SUCCESS,
-                    finished_at=IMPORTED_BASE + i * 1000,
-                    attempt=0,
-                    commit=commit if failing else None,
-                )
-            )
-        job.total_runs = len(entries)
-        job.total_failures = sum(1 for _, failing, _ in entries if failing)
-        trailing = 0
-        for _, failing, _ in reversed(entries):
-            if not failing:
-                break
-            trailing += 1
-        if trailing == len(entries):
-            # The reference's streak can be longer than the 10 executions it keeps.
-            job.older_streak = max(0, consecutive - trailing)
-        job.forgotten = 1  # the reference saw older runs than these
-        policy = cfg.policy_for(name)
-        settle(job, policy)
-        reasons = crossed(job, policy)
-        if reasons:
-            job.alert = Alert(
-                triggered_at=now,
-                reasons=reasons,
-                since=None,
-                failures_base=job.total_failures - job.consecutive_failures,
-                last_notified_at=now,
-                runs_at_last_notice=job.total_runs,
-                first_commit=next((r.commit for r in job.runs if r.status is Status.FAILED and r.commit), None),
-            )
+        job = _imported_job(name, raw, where, now)
+        if _alert_if_crossed(job, cfg.policy_for(name), now):
             result.alerting += 1
         state.jobs[name] = job
         result.jobs += 1
     return result
+
+
+def _reference_jobs(text: str, where: str) -> dict[str, Any]:
+    """The reference's jobs by name: its `jobs` object, or the document itself in the older flat form."""
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError as e:
+        raise ConfigError(f"{where}: not valid JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: expected a JSON object")
+    jobs: dict[str, Any] = doc["jobs"] if isinstance(doc.get("jobs"), dict) else doc
+    return jobs
+
+
+def _imported_job(name: str, raw: dict[str, Any], where: str, now: int) -> JobState:
+    """One job as the reference kept it: its runs (oldest first), totals and streak."""
+    entries = _entries(name, raw, where)
+    consecutive = int(raw["consecutive_failures"])
+    job = JobState(name=name, first_seen=now, last_seen=now)
+    for i, (run_id, failing, commit) in enumerate(entries):
+        job.runs.append(
+            Run(
+                run_id=run_id or f"imported-{i + 1}",
+                status=Status.FAILED if failing else Status.SUCCESS,
+                finished_at=IMPORTED_BASE + i * 1000,
+                attempt=0,
+                commit=commit if failing else None,
+            )
+        )
+    job.total_runs = len(entries)
+    job.total_failures = sum(1 for _, failing, _ in entries if failing)
+    trailing = 0
+    for _, failing, _ in reversed(entries):
+        if not failing:
+            break
+        trailing += 1
+    if trailing == len(entries):
+        # The reference's streak can be longer than the 10 executions it keeps.
+        job.older_streak = max(0, consecutive - trailing)
+    job.forgotten = 1  # the reference saw older runs than these
+    return job
+
+
+def _alert_if_crossed(job: JobState, policy: JobPolicy, now: int) -> bool:
+    """Settle the job's counters under its policy and open its alert if a threshold is crossed (as if notified
+    now, so the import itself sends nothing)."""
+    settle(job, policy)
+    reasons = crossed(job, policy)
+    if not reasons:
+        return False
+    job.alert = Alert(
+        triggered_at=now,
+        reasons=reasons,
+        since=None,
+        failures_base=job.total_failures - job.consecutive_failures,
+        last_notified_at=now,
+        runs_at_last_notice=job.total_runs,
+        first_commit=next((r.commit for r in job.runs if r.status is Status.FAILED and r.commit), None),
+    )
+    return True

@@ -11,6 +11,7 @@ import re
 from failstreak.app.config import Config
 from failstreak.app.routing import Router
 from failstreak.core.model import State, iso
+from failstreak.core.mutes import all_mutes
 from failstreak.errors import ConfigError
 from failstreak.views.jobs import job_views
 from failstreak.views.page import Page, render
@@ -19,10 +20,8 @@ from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 
 def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -> Page:
     """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`."""
-    from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415 - the pass imports this module
-
     teams_of = (router or Router(cfg)).job_teams
-    return render(job_views(state, all_mutes(cfg, state, now), cfg.policy_lookup(), teams_of, now), now)
+    return render(job_views(state, all_mutes(state, cfg.mutes, now), cfg.policy_lookup(), teams_of, now), now)
 
 
 _LIFETIME = re.compile(r"(\d+(?:\.\d+)?)([mhd])")

@@ -203,6 +203,19 @@ class Router:
 
     def destinations(self, n: Notification) -> list[str]:
         """Every destination for `n`, each once, in a stable order: console, Slack, email."""
+        channels, emails, unconfigured = self._owner_destinations(n)
+        if self._broadcast:
+            channels.append(self._broadcast)
+        out = ["console"] if self._console else []
+        out.extend(self._configured(channels, emails))
+        # No default to fall back on: the owners' own destinations, whose notifier is not configured, or, when
+        # nobody owns the job, NO_DESTINATION, so that the alert is dead-lettered with that reason
+        # (docs/notifications.md, "Destinations") instead of vanishing.
+        return out or _dedupe(unconfigured) or [NO_DESTINATION]
+
+    def _owner_destinations(self, n: Notification) -> tuple[list[str], list[str], list[str]]:
+        """The Slack channels and email addresses of `n`'s owners (the defaults for an owner with none usable),
+        and the owners' destinations whose notifier is not configured."""
         channels: list[str] = []
         emails: list[str] = []
         unconfigured: list[str] = []
@@ -215,9 +228,12 @@ class Router:
                 team_emails = self._default_email if self._email else []
             channels.extend(team_channels)
             emails.extend(team_emails)
-        if self._broadcast:
-            channels.append(self._broadcast)
-        out = ["console"] if self._console else []
+        return channels, emails, unconfigured
+
+    def _configured(self, channels: list[str], emails: list[str]) -> list[str]:
+        """The destinations of the configured notifiers: one `slack:` per channel (or the webhook's one target),
+        one `email:` per address."""
+        out: list[str] = []
         if self._slack:
             if self._webhook:
                 out.extend([f"slack:{WEBHOOK_TARGET}"] if channels else [])
@@ -225,7 +241,4 @@ class Router:
                 out.extend(f"slack:{c}" for c in _dedupe(channels))
         if self._email:
             out.extend(f"email:{a}" for a in _dedupe([e.lower() for e in emails]))
-        # No default to fall back on: the owners' own destinations, whose notifier is not configured, or, when
-        # nobody owns the job, NO_DESTINATION, so that the alert is dead-lettered with that reason
-        # (docs/notifications.md, "Destinations") instead of vanishing.
-        return out or _dedupe(unconfigured) or [NO_DESTINATION]
+        return out

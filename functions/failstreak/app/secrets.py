@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from failstreak.errors import ConfigError
 
 if TYPE_CHECKING:
-    from failstreak.app.config import SecretRef
+    from failstreak.secretref import SecretRef
 
 MAX_AGE_S = 300
 

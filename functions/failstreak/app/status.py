@@ -15,6 +15,7 @@ from failstreak.app.text import for_terminal
 from failstreak.core.alerting import mute_covering
 from failstreak.core.counting import outcome_of
 from failstreak.core.model import JobState, Mute, Outcome, State, iso
+from failstreak.core.mutes import all_mutes
 from failstreak.views.jobs import describe_mute
 
 MARK = {Outcome.SUCCESS: "✅", Outcome.FAILURE: "❌", Outcome.IGNORED: "⚪"}
@@ -34,13 +35,11 @@ class Status:
     """The state seen through the config: each job's window, teams and mute, for the table and the JSON."""
 
     def __init__(self, cfg: Config, state: State, now: int, router: Router | None = None) -> None:
-        from failstreak.pipeline.advance import all_mutes  # noqa: PLC0415 - the pass imports the app
-
         self.cfg = cfg
         self.state = state
         self.now = now
         self.router = router or Router(cfg)
-        self.mutes: list[Mute] = all_mutes(cfg, state, now)
+        self.mutes: list[Mute] = all_mutes(state, cfg.mutes, now)
         self.policy_for = cfg.policy_lookup()
 
     def teams(self, job: JobState) -> list[str]:

@@ -18,7 +18,6 @@ still alerting; its `resolved` is only sent if its `triggered` was (else it is r
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -42,12 +41,6 @@ def crossed(job: JobState, policy: JobPolicy) -> list[str]:
     return reasons
 
 
-def mute_id(match: str, until: int | None, runs: int | None, until_success: bool, created_at: int) -> str:
-    """A stable identifier for a mute, so its per-job progress survives across passes."""
-    text = f"{match}|{until}|{runs}|{until_success}|{created_at}"
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
 def active_mute(job: JobState, mutes: Iterable[Mute], now: int, delta: JobDelta | None) -> Mute | None:
     """The first mute that covers this job's evaluation in this pass, updating the job's mute progress.
 
@@ -61,25 +54,26 @@ def active_mute(job: JobState, mutes: Iterable[Mute], now: int, delta: JobDelta 
     counted = delta.counted if delta else 0
     succeeded = bool(delta and delta.successes > 0)
     for mute in mutes:
-        if not fnmatch.fnmatchcase(job.name, mute.match):
-            continue
-        covers = True
-        if mute.until is not None and now >= mute.until:
-            covers = False
-        progress = job.mute_runs.get(mute.id, 0)
-        if progress < 0:
-            covers = False
-        if mute.runs is not None:
-            if progress >= mute.runs:
-                covers = False
-            if progress >= 0:
-                job.mute_runs[mute.id] = progress + counted
-        if mute.until_success and covers and succeeded:
-            covers = False
-            job.mute_runs[mute.id] = -1
+        covers = fnmatch.fnmatchcase(job.name, mute.match) and _advance_mute(job, mute, now, counted, succeeded)
         if covers and found is None:
             found = mute
     return found
+
+
+def _advance_mute(job: JobState, mute: Mute, now: int, counted: int, succeeded: bool) -> bool:
+    """Whether `mute` (which matches the job) covers this pass's evaluation; records the job's progress with it:
+    the counted runs toward `runs`, and -1 once a success has ended an `until_success` mute."""
+    progress = job.mute_runs.get(mute.id, 0)
+    covers = progress >= 0 and (mute.until is None or now < mute.until)
+    if mute.runs is not None:
+        if progress >= mute.runs:
+            covers = False
+        if progress >= 0:
+            job.mute_runs[mute.id] = progress + counted
+    if mute.until_success and covers and succeeded:
+        job.mute_runs[mute.id] = -1
+        return False
+    return covers
 
 
 def mute_covering(job: JobState, mutes: Iterable[Mute], now: int) -> Mute | None:

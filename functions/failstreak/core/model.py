@@ -5,6 +5,7 @@ Times are integers: milliseconds since the Unix epoch, UTC. Nothing here does I/
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -213,8 +214,7 @@ class JobState(msgspec.Struct, omit_defaults=True, gc=False):
     mute_runs: dict[str, int] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class RunBrief:
+class RunBrief(msgspec.Struct, frozen=True, gc=False):
     """A run as shown in a notification's strip of recent runs."""
 
     run_id: str
@@ -226,9 +226,8 @@ class RunBrief:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """An event about one job, ready to be routed and rendered.
+class Notification(msgspec.Struct, frozen=True):
+    """An event about one job, ready to be routed and rendered; stored in outbox entries with every field.
 
     `id` is unique and stable for the event, so a redelivered outbox entry is recognisable.
     """
@@ -254,47 +253,18 @@ class Notification:
     suppressed: bool = False
     mute_reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "job": self.job,
-            "event": self.event.value,
-            "reasons": list(self.reasons),
-            "consecutive_failures": self.consecutive_failures,
-            "window_failures": self.window_failures,
-            "window_size": self.window_size,
-            "consecutive_threshold": self.consecutive_threshold,
-            "cumulative_threshold": self.cumulative_threshold,
-            "window": self.window,
-            "created_at": self.created_at,
-            "since": self.since,
-            "failed_runs": self.failed_runs,
-            "last_reason": self.last_reason,
-            "first_commit": self.first_commit,
-            "recent": [
-                {
-                    "run_id": r.run_id,
-                    "status": r.status.value,
-                    "outcome": r.outcome.value,
-                    "finished_at": r.finished_at,
-                    "url": r.url,
-                    "commit": r.commit,
-                    "reason": r.reason,
-                }
-                for r in self.recent
-            ],
-            "owner": self.owner,
-            "source": self.source,
-            "suppressed": self.suppressed,
-            "mute_reason": self.mute_reason,
-        }
+
+def mute_id(match: str, until: int | None, runs: int | None, until_success: bool, created_at: int) -> str:
+    """A stable identifier for a mute, so its per-job progress (`JobState.mute_runs`) survives across passes."""
+    text = f"{match}|{until}|{runs}|{until_success}|{created_at}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-@dataclass(slots=True)
-class Mute:
+class Mute(msgspec.Struct, omit_defaults=True, gc=False):
     """A mute: by job pattern, until a time, for N counted runs, or until the next success.
 
-    A muted job is still counted; its notifications are recorded as suppressed, not sent.
+    A muted job is still counted; its notifications are recorded as suppressed, not sent. Stored in the document's
+    `mutes` list (fields at their default omitted). Build one with `Mute.new`, which derives its `id`.
     """
 
     id: str
@@ -305,10 +275,32 @@ class Mute:
     until_success: bool = False
     reason: str | None = None
 
+    @classmethod
+    def new(
+        cls,
+        match: str,
+        created_at: int,
+        *,
+        until: int | None = None,
+        runs: int | None = None,
+        until_success: bool = False,
+        reason: str | None = None,
+    ) -> Mute:
+        """The mute, with the id its fields and creation time give (a mute re-created later is a new mute)."""
+        return cls(
+            id=mute_id(match, until, runs, until_success, created_at),
+            match=match,
+            created_at=created_at,
+            until=until,
+            runs=runs,
+            until_success=until_success,
+            reason=reason,
+        )
 
-@dataclass(slots=True)
-class OutboxEntry:
-    """A notification waiting to reach one destination (`slack:#chan`, `email:a@b`, `console`)."""
+
+class OutboxEntry(msgspec.Struct, omit_defaults=True):
+    """A notification waiting to reach one destination (`slack:#chan`, `email:a@b`, `console`); stored in the
+    document's `outbox` list (fields at their default omitted)."""
 
     id: str
     destination: str
@@ -319,6 +311,19 @@ class OutboxEntry:
     lease_until: int = 0
 
 
+class DeadLetter(msgspec.Struct):
+    """A notification given up on for one destination; the document keeps the last 200 in `dead_letters`, every
+    field written."""
+
+    id: str
+    destination: str = ""
+    job: str = ""
+    event: str = ""
+    error: str | None = None
+    attempts: int = 0
+    at: int = 0
+
+
 @dataclass(slots=True)
 class State:
     """The whole persisted state document (see docs/state.md)."""
@@ -326,7 +331,9 @@ class State:
     jobs: dict[str, JobState] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     mutes: list[Mute] = field(default_factory=list)
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
     cursors: dict[str, Any] = field(default_factory=dict)
+    # The config file's mutes: undated id (`Mute.new(..., created_at=0).id`) -> when a pass first saw it (epoch ms).
+    config_mutes: dict[str, int] = field(default_factory=dict)
     updated_at: int | None = None
     passes: int = 0

@@ -1,8 +1,8 @@
 """Job policies: the thresholds, window, history, outcome table and reminder cadence that apply to one job, and
 the lookup that finds a job's policy (first matching override glob, else the default). Pure.
 
-The config builds a `PolicyTable` from what the file says (`Config.policies`); the engine and the rules only see
-`JobPolicy` values and a `PolicyFor` lookup.
+The config builds a `PolicyTable` from what the file says once, when it is validated (`app/config.policy_table`);
+the engine and the rules only see `JobPolicy` values and a `PolicyFor` lookup.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every platform adapter shares: the config fields common to all sources, the cursor window, secrets.
+"""What every platform adapter shares: the HTTP source, the cursor window, secrets at pull time.
 
 The cursor each source keeps in the state is `{"since": ms}`: the time of the last pass whose pull succeeded.
 The next pull asks the platform for runs from `since - overlap` on, so a run that finished late (or a page that
@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from failstreak.app.config import SecretRef, did_you_mean, explain_error, resolve_secret
 from failstreak.core.model import Execution, iso
-from failstreak.errors import ConfigError, FailstreakError, SourceError
+from failstreak.errors import FailstreakError, SourceError
+from failstreak.secretref import ResolveSecret, SecretRef
 from failstreak.sources.base import Pulled, Source
 from failstreak.sources.http import Session
+from failstreak.sources.settings import BaseSourceConfig
 
 log = logging.getLogger("failstreak.sources")
 
@@ -27,75 +26,20 @@ MAX_TEXT = 1000
 PER_PAGE = 100
 
 
-class BaseSourceConfig(BaseModel):
-    """Fields every source block accepts (see docs/sources.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: str
-    name: str | None = None
-    url: str
-    overlap_minutes: float = Field(default=60, ge=0, le=7 * 24 * 60)
-    initial_lookback_hours: float = Field(default=24, gt=0, le=24 * 90)
-    max_pages: int = Field(default=20, ge=1, le=10_000)
-    timeout_seconds: float = Field(default=10, gt=0, le=120)
-    time_budget_seconds: float = Field(default=60, gt=0, le=900)
-    max_retries: int = Field(default=4, ge=0, le=20)
-    backoff_seconds: float = Field(default=1, ge=0, le=60)
-    job_prefix: str = ""
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")) or len(v) < 10:
-            raise ValueError("must be an http(s):// URL")
-        return v.rstrip("/")
-
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, v: str | None) -> str | None:
-        if v is not None and (not v.strip() or v.startswith("_")):
-            raise ValueError("must be non-empty and not start with '_' (reserved for the monitor's own cursors)")
-        return v
-
-    @property
-    def source_name(self) -> str:
-        return self.name or self.type
-
-
-C = TypeVar("C", bound=BaseSourceConfig)
-
-
-def validate(model: type[C], raw: dict[str, Any], where: str) -> C:
-    """Validate one source block against its module's model; ConfigError names the block and the field."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(block)"
-        if first["type"] == "missing":
-            msg = "field required"
-        elif first["type"] == "extra_forbidden":
-            msg = "unknown field" + did_you_mean(str(first["loc"][-1]), model.model_fields)
-        else:
-            msg = explain_error(first)
-        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise ConfigError(f"{where}: {loc}: {msg}{more}") from None
-
-
 class HttpSource(Source):
     """A source that polls an HTTP API. Subclasses implement `fetch(session, start_ms, now_ms)`."""
 
     permission_hint: ClassVar[str] = ""
 
-    def __init__(self, cfg: BaseSourceConfig) -> None:
+    def __init__(self, cfg: BaseSourceConfig, resolve: ResolveSecret) -> None:
         self.cfg = cfg
         self.name = cfg.source_name
+        self.resolve = resolve
 
     def secret(self, ref: SecretRef, field: str) -> str:
         """Resolve a credential at pull time, so a missing one fails this source only, naming where it comes from."""
         try:
-            return resolve_secret(ref)
+            return self.resolve(ref)
         except FailstreakError as e:
             raise SourceError(f"{self.name}: {field} ({ref.describe()}) could not be read: {e}") from None
         except Exception as e:  # a secrets backend's own error: fail this source only, and quote no detail

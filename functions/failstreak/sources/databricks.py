@@ -25,15 +25,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-
-from failstreak.app.config import SecretRef
 from failstreak.core.model import Execution, Status
 from failstreak.inbox.records import parse_time
-from failstreak.sources.common import HOUR_MS, BaseSourceConfig, HttpSource, text
+from failstreak.secretref import ResolveSecret
+from failstreak.sources.common import HOUR_MS, HttpSource, text
 from failstreak.sources.http import Session
+from failstreak.sources.settings import DatabricksConfig
 
 log = logging.getLogger("failstreak.sources")
 
@@ -78,20 +77,11 @@ PAGE_SIZE = 25  # the API's maximum for runs/list
 REPAIR_STEP = 1000  # attempt = REPAIR_STEP * repairs + attempt_number (docs/sources.md)
 
 
-class DatabricksConfig(BaseSourceConfig):
-    type: Literal["databricks"]
-    token: SecretRef
-    api_version: Literal["2.1", "2.2"] = "2.1"
-    job_id: int | None = Field(default=None, ge=1)
-    max_run_hours: float = Field(default=24, gt=0, le=24 * 30)
-    repair_lookback_hours: float = Field(default=48, ge=0, le=24 * 30)
-
-
 class DatabricksSource(HttpSource):
     permission_hint = "a workspace token whose user has CAN VIEW on the jobs"
 
-    def __init__(self, cfg: DatabricksConfig) -> None:
-        super().__init__(cfg)
+    def __init__(self, cfg: DatabricksConfig, resolve: ResolveSecret) -> None:
+        super().__init__(cfg, resolve)
         self.config = cfg
 
     def auth_headers(self) -> dict[str, str]:
@@ -163,55 +153,84 @@ class DatabricksSource(HttpSource):
     def execution(self, run: dict[str, Any]) -> Execution | None:
         """The execution for one run, or None while it is still running (or its result is unknown)."""
         repairs = [r for r in run.get("repair_history") or [] if isinstance(r, dict) and r.get("type") == "REPAIR"]
-        end_time = run.get("end_time") or 0
-        for repair in repairs:
-            repaired = repair.get("end_time")
-            if isinstance(repaired, int) and isinstance(end_time, int) and repaired > end_time:
-                end_time = repaired
+        end_time = _end_time(run, repairs)
         if not end_time:
             return None
-        state = run.get("state") or {}
-        status_obj = run.get("status") or {}
-        details = status_obj.get("termination_details") or {}
-        result = state.get("result_state")
-        life_cycle = state.get("life_cycle_state")
-        code = details.get("code")
-        message = text(details.get("message")) or text(state.get("state_message"))
-        label: str | None = None
-        status: Status | None = None
-        if isinstance(result, str) and result:
-            status, label = RESULT_STATES.get(result.upper()), result
-        elif isinstance(life_cycle, str) and life_cycle.upper() in LIFE_CYCLE_STATES:
-            status, label = LIFE_CYCLE_STATES[life_cycle.upper()], life_cycle
-        elif isinstance(code, str) and code:
-            status, label = TERMINATION_CODES.get(code.upper(), Status.FAILED), code
-            if code.upper() == "CANCELED" and message and _TIMEOUT_MESSAGE.search(message):
-                status = Status.TIMED_OUT
+        status, label, message = _result(run)
         if status is None:
-            log.warning("%s: run %s has an unknown result %r; not counted", self.name, run.get("run_id"), result)
+            log.warning("%s: run %s has an unknown result %r; not counted", self.name, run.get("run_id"), label)
             return None
-        if isinstance(code, str) and code and code.upper() != "SUCCESS":
-            label = code
-        name = text(run.get("run_name"), 512) or f"job {run.get('job_id')}"
         reason = None
         if status not in (Status.SUCCESS, Status.RUNNING):
             reason = f"{label}: {message}" if message and label else (message or label)
+        name = text(run.get("run_name"), 512) or f"job {run.get('job_id')}"
         git = (run.get("git_source") or {}).get("git_snapshot") or {}
-        attempt = run.get("attempt_number") or 0
-        attempt = attempt if isinstance(attempt, int) and attempt >= 0 else 0
-        original = run.get("original_attempt_run_id")
-        run_id = original if isinstance(original, int) and not isinstance(original, bool) and original > 0 else None
+        run_id, attempt = _identity(run, len(repairs))
         return Execution(
             job=self.job_key(name),
-            run_id=str(run_id or run["run_id"]),
+            run_id=run_id,
             status=status,
             finished_at=parse_time(end_time, "end_time"),
-            attempt=REPAIR_STEP * len(repairs) + min(attempt, REPAIR_STEP - 1),
+            attempt=attempt,
             url=text(run.get("run_page_url")),
             commit=text(git.get("used_commit")),
             reason=reason,
             source=self.name,
         )
+
+
+def _end_time(run: dict[str, Any], repairs: list[dict[str, Any]]) -> Any:
+    """When the run last finished: its `end_time`, or a later repair's; 0 (or absent) while it is running."""
+    end_time = run.get("end_time") or 0
+    for repair in repairs:
+        repaired = repair.get("end_time")
+        if isinstance(repaired, int) and isinstance(end_time, int) and repaired > end_time:
+            end_time = repaired
+    return end_time
+
+
+def _result(run: dict[str, Any]) -> tuple[Status | None, str | None, str | None]:
+    """The run's status, the platform's label for it (for the reason) and its message.
+
+    `state.result_state` first, then a terminal `state.life_cycle_state`, then the 2.2
+    `status.termination_details.code`. The status is None (and the label the result) when the result is unknown.
+    """
+    state = run.get("state") or {}
+    details = (run.get("status") or {}).get("termination_details") or {}
+    result = state.get("result_state")
+    life_cycle = state.get("life_cycle_state")
+    code = details.get("code")
+    message = text(details.get("message")) or text(state.get("state_message"))
+    label: str | None = None
+    status: Status | None = None
+    if isinstance(result, str) and result:
+        status, label = RESULT_STATES.get(result.upper()), result
+    elif isinstance(life_cycle, str) and life_cycle.upper() in LIFE_CYCLE_STATES:
+        status, label = LIFE_CYCLE_STATES[life_cycle.upper()], life_cycle
+    elif isinstance(code, str) and code:
+        status, label = _termination(code, message), code
+    if status is None:
+        return None, result, message
+    if isinstance(code, str) and code and code.upper() != "SUCCESS":
+        label = code
+    return status, label, message
+
+
+def _termination(code: str, message: str | None) -> Status:
+    """The status a 2.2 termination code stands for: a platform cancellation for exceeding the run's maximum
+    duration is a timeout, any code not known is a failure."""
+    if code.upper() == "CANCELED" and message and _TIMEOUT_MESSAGE.search(message):
+        return Status.TIMED_OUT
+    return TERMINATION_CODES.get(code.upper(), Status.FAILED)
+
+
+def _identity(run: dict[str, Any], repairs: int) -> tuple[str, int]:
+    """Run id and attempt (docs/sources.md): a retry counts under its original run, a repair as a newer attempt."""
+    attempt = run.get("attempt_number") or 0
+    attempt = attempt if isinstance(attempt, int) and attempt >= 0 else 0
+    original = run.get("original_attempt_run_id")
+    run_id = original if isinstance(original, int) and not isinstance(original, bool) and original > 0 else None
+    return str(run_id or run["run_id"]), REPAIR_STEP * repairs + min(attempt, REPAIR_STEP - 1)
 
 
 def _reaches(runs: list[Any], start_ms: int) -> bool:
@@ -221,5 +240,5 @@ def _reaches(runs: list[Any], start_ms: int) -> bool:
     return not isinstance(start, int) or start >= start_ms
 
 
-def build(cfg: DatabricksConfig) -> DatabricksSource:
-    return DatabricksSource(cfg)
+def build(cfg: DatabricksConfig, resolve: ResolveSecret) -> DatabricksSource:
+    return DatabricksSource(cfg, resolve)

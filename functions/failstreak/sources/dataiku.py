@@ -15,16 +15,15 @@ holds the cursor at its start, so it is inside the window when it finishes (up t
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
-from pydantic import Field, field_validator
-
-from failstreak.app.config import SecretRef
 from failstreak.core.model import Execution, Status
 from failstreak.inbox.records import parse_time
-from failstreak.sources.common import BaseSourceConfig, HttpSource, text
+from failstreak.secretref import ResolveSecret
+from failstreak.sources.common import HttpSource, text
 from failstreak.sources.http import Session
+from failstreak.sources.settings import DataikuConfig
 
 PAGE_JOBS = 100
 
@@ -35,26 +34,11 @@ STATES: dict[str, Status] = {
 }
 
 
-class DataikuConfig(BaseSourceConfig):
-    type: Literal["dataiku"]
-    api_key: SecretRef
-    projects: list[str] = Field(min_length=1)
-    max_run_hours: float = Field(default=24, gt=0, le=24 * 30)
-
-    @field_validator("projects")
-    @classmethod
-    def _keys(cls, v: list[str]) -> list[str]:
-        for key in v:
-            if not key or "/" in key or key.strip() != key:
-                raise ValueError(f"{key!r} is not a project key")
-        return v
-
-
 class DataikuSource(HttpSource):
     permission_hint = "an API key with read access to the projects"
 
-    def __init__(self, cfg: DataikuConfig) -> None:
-        super().__init__(cfg)
+    def __init__(self, cfg: DataikuConfig, resolve: ResolveSecret) -> None:
+        super().__init__(cfg, resolve)
         self.config = cfg
 
     def auth_headers(self) -> dict[str, str]:
@@ -131,5 +115,5 @@ class DataikuSource(HttpSource):
         )
 
 
-def build(cfg: DataikuConfig) -> DataikuSource:
-    return DataikuSource(cfg)
+def build(cfg: DataikuConfig, resolve: ResolveSecret) -> DataikuSource:
+    return DataikuSource(cfg, resolve)

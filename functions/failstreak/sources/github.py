@@ -18,17 +18,15 @@ has finished, however long it took (up to `max_run_hours`). A re-run of a run cr
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
-from pydantic import Field, field_validator
-
-from failstreak.app.config import SecretRef
 from failstreak.core.model import Execution, Status, iso
 from failstreak.inbox.records import parse_time
-from failstreak.sources.common import BaseSourceConfig, HttpSource, text
+from failstreak.secretref import ResolveSecret
+from failstreak.sources.common import HttpSource, text
 from failstreak.sources.http import Session
+from failstreak.sources.settings import GitHubConfig
 
 CONCLUSIONS: dict[str, Status] = {
     "success": Status.SUCCESS,
@@ -42,30 +40,13 @@ CONCLUSIONS: dict[str, Status] = {
     "action_required": Status.SKIPPED,
 }
 FAILED_STEP = frozenset({"failure", "timed_out", "cancelled"})
-_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-
-
-class GitHubConfig(BaseSourceConfig):
-    type: Literal["github"]
-    url: str = "https://api.github.com"
-    token: SecretRef
-    repo: str
-    branch: str | None = None
-    max_run_hours: float = Field(default=24, gt=0, le=24 * 30)
-
-    @field_validator("repo")
-    @classmethod
-    def _owner_name(cls, v: str) -> str:
-        if not _REPO.match(v):
-            raise ValueError("must be owner/name")
-        return v
 
 
 class GitHubSource(HttpSource):
     permission_hint = "a fine-grained token with Actions: read and Metadata: read on the repository"
 
-    def __init__(self, cfg: GitHubConfig) -> None:
-        super().__init__(cfg)
+    def __init__(self, cfg: GitHubConfig, resolve: ResolveSecret) -> None:
+        super().__init__(cfg, resolve)
         self.config = cfg
         owner, name = cfg.repo.split("/")
         self._repo = f"/repos/{quote(owner)}/{quote(name)}"
@@ -122,13 +103,12 @@ class GitHubSource(HttpSource):
             status = CONCLUSIONS.get(conclusion)
         if status is None:
             return None
-        attempt = run.get("run_attempt") or 1
         return Execution(
             job=self.job_key(self.workflow_name(run, {})),
             run_id=str(run["id"]),
             status=status,
             finished_at=parse_time(run.get("updated_at"), "updated_at"),
-            attempt=attempt if isinstance(attempt, int) and attempt >= 0 else 1,
+            attempt=_attempt(run.get("run_attempt")),
             url=text(run.get("html_url")),
             commit=text(run.get("head_sha")),
             reason=None if status is Status.SUCCESS else conclusion,
@@ -149,20 +129,13 @@ class GitHubSource(HttpSource):
             return None
         workflow = self.workflow_name(run, job)
         name = text(job.get("name"), 300) or str(job.get("id"))
-        reason = None
-        if status not in (Status.SUCCESS, Status.SKIPPED):
-            reason = conclusion
-            for step in job.get("steps") or []:
-                if isinstance(step, dict) and step.get("conclusion") in FAILED_STEP:
-                    reason = f"step {text(step.get('name'), 200)!r}: {step.get('conclusion')}"
-                    break
-        attempt = job.get("run_attempt") or run.get("run_attempt") or 1
+        reason = None if status in (Status.SUCCESS, Status.SKIPPED) else _failed_step(job) or conclusion
         return Execution(
             job=self.job_key(f"{workflow} / {name}"),
             run_id=str(run["id"]),
             status=status,
             finished_at=parse_time(job.get("completed_at") or run.get("updated_at"), "completed_at"),
-            attempt=attempt if isinstance(attempt, int) and attempt >= 0 else 1,
+            attempt=_attempt(job.get("run_attempt") or run.get("run_attempt")),
             url=text(job.get("html_url")) or text(run.get("html_url")),
             commit=text(job.get("head_sha")) or text(run.get("head_sha")),
             reason=reason,
@@ -170,5 +143,19 @@ class GitHubSource(HttpSource):
         )
 
 
-def build(cfg: GitHubConfig) -> GitHubSource:
-    return GitHubSource(cfg)
+def _failed_step(job: dict[str, Any]) -> str | None:
+    """The first step that failed, timed out or was cancelled, as the reason (`step 'test': failure`)."""
+    for step in job.get("steps") or []:
+        if isinstance(step, dict) and step.get("conclusion") in FAILED_STEP:
+            return f"step {text(step.get('name'), 200)!r}: {step.get('conclusion')}"
+    return None
+
+
+def _attempt(value: Any) -> int:
+    """`run_attempt` as the attempt, 1 when absent or not a count."""
+    value = value or 1
+    return value if isinstance(value, int) and value >= 0 else 1
+
+
+def build(cfg: GitHubConfig, resolve: ResolveSecret) -> GitHubSource:
+    return GitHubSource(cfg, resolve)

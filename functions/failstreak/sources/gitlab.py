@@ -22,14 +22,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
-from failstreak.app.config import SecretRef
 from failstreak.core.model import Execution, Status, iso
 from failstreak.inbox.records import parse_time
-from failstreak.sources.common import MINUTE_MS, BaseSourceConfig, HttpSource, text
+from failstreak.secretref import ResolveSecret
+from failstreak.sources.common import MINUTE_MS, HttpSource, text
 from failstreak.sources.http import Session
+from failstreak.sources.settings import GitLabConfig
 
 TIMEOUT_REASONS = frozenset({"job_execution_timeout", "stuck_or_timeout_failure"})
 STATUSES: dict[str, Status] = {
@@ -41,19 +42,11 @@ STATUSES: dict[str, Status] = {
 }
 
 
-class GitLabConfig(BaseSourceConfig):
-    type: Literal["gitlab"]
-    url: str = "https://gitlab.com"
-    token: SecretRef
-    project: str | int
-    ref: str | None = None
-
-
 class GitLabSource(HttpSource):
     permission_hint = "a token with the read_api scope and at least the Reporter role on the project"
 
-    def __init__(self, cfg: GitLabConfig) -> None:
-        super().__init__(cfg)
+    def __init__(self, cfg: GitLabConfig, resolve: ResolveSecret) -> None:
+        super().__init__(cfg, resolve)
         self.config = cfg
         self._project = quote(str(cfg.project), safe="")
 
@@ -130,5 +123,5 @@ class GitLabSource(HttpSource):
         )
 
 
-def build(cfg: GitLabConfig) -> GitLabSource:
-    return GitLabSource(cfg)
+def build(cfg: GitLabConfig, resolve: ResolveSecret) -> GitLabSource:
+    return GitLabSource(cfg, resolve)

@@ -1,14 +1,14 @@
-"""The state document: `State` to JSON bytes and back (format documented in docs/state.md).
+"""The state document: `State` to JSON bytes and back (format and version plan in docs/state.md).
 
-Jobs, their alerts and their remembered runs are msgspec structs (`failstreak.core.model`): the bulk of the document
-(one row per job and remembered run) is decoded and encoded by msgspec in C, straight between JSON and the
-model's types, with no intermediate dicts. The small rest (outbox, mutes, dead letters, cursors) is written from
-plain dicts, and read typed: every stored value's shape is checked as it is decoded, and a document of the wrong
+Every stored type is a msgspec struct (`failstreak.core.model`), and so is the document itself, once per version
+it can read: the document is decoded and encoded by msgspec in C, straight between JSON and the model's types,
+with no intermediate dicts, and every stored value's shape is checked as it is decoded. A document of the wrong
 shape is refused whole (`StateCorrupt`), so no command ever rewrites it. Documents larger than `COMPRESS_ABOVE`
 are written gzip-compressed; either form is read (detected by the gzip magic bytes).
 
-Version 2 stores `jobs` as a list of job objects, each with its `name`; version 1 (a map from name to job, runs
-with trailing nulls dropped) is still read. A pass always writes version 2.
+A pass always writes version `VERSION`. An older version is decoded with its own struct and brought forward by
+one small function per version (`_v1_to_v2`, `_v2_to_v3`, ...), so the next save rewrites it in the current
+version; a newer one is refused in one line naming the versions this release reads.
 """
 
 from __future__ import annotations
@@ -21,82 +21,83 @@ from typing import Any
 
 import msgspec
 
-from failstreak.core.model import JobState, Mute, OutboxEntry, State
+from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
-class _Document(msgspec.Struct, tag_field="version", tag=2):
-    """The document as written (version 2). `version` is written first, as the tag."""
-
-    updated_at: int | None = None
-    passes: int = 0
-    jobs: list[JobState] = []
-    outbox: list[dict[str, Any]] = []
-    mutes: list[dict[str, Any]] = []
-    dead_letters: list[dict[str, Any]] = []
-    cursors: dict[str, Any] = {}
-
-
-class _Stored(msgspec.Struct, tag_field="version", tag=2):
-    """The document as read (version 2): every part typed, so that msgspec checks each stored value's shape in C
-    as it decodes (a mute whose `match` is a number, cursors that are not objects) and a document of the wrong
-    shape is refused whole, before anything reads it."""
+class _Document(msgspec.Struct, tag_field="version", tag=3):
+    """The document (version 3), as written and as read. `version` is written first, as the tag. Every field
+    is written, even when empty (`encode_document` places the jobs between the brackets of `"jobs":[]`)."""
 
     updated_at: int | None = None
     passes: int = 0
     jobs: list[JobState] = []
     outbox: list[OutboxEntry] = []
     mutes: list[Mute] = []
-    dead_letters: list[dict[str, Any]] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+
+
+class _StoredV2(msgspec.Struct, tag_field="version", tag=2):
+    """Version 2 as read: the config file's mutes dated in `cursors._config_mutes`."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    mutes: list[Mute] = []
+    dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
 
 
 class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
-    """Version 1 as read."""
+    """Version 1 as read: `jobs` a map from name to job."""
 
     updated_at: int | None = None
     passes: int = 0
     jobs: dict[str, JobState] = {}
     outbox: list[OutboxEntry] = []
     mutes: list[Mute] = []
-    dead_letters: list[dict[str, Any]] = []
+    dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Stored | _StoredV1)
-# The one cursor the pass itself keeps: the config file's mutes, by id, with the time a pass first saw each.
-CONFIG_MUTES_CURSOR = "_config_mutes"
+_DECODER = msgspec.json.Decoder(_Document | _StoredV2 | _StoredV1)
 _ENCODER = msgspec.json.Encoder()
+# Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
+V2_CONFIG_MUTES_CURSOR = "_config_mutes"
 
 
-def _mute_to_dict(m: Mute) -> dict[str, Any]:
-    d: dict[str, Any] = {"id": m.id, "match": m.match, "created_at": m.created_at}
-    for name in ("until", "runs", "reason"):
-        value = getattr(m, name)
-        if value is not None:
-            d[name] = value
-    if m.until_success:
-        d["until_success"] = True
-    return d
+def _v1_to_v2(doc: _StoredV1) -> _StoredV2:
+    """Version 1 listed jobs in a map by name; version 2 lists them, each carrying its name."""
+    for name, job in doc.jobs.items():
+        job.name = name
+    return _StoredV2(
+        doc.updated_at, doc.passes, list(doc.jobs.values()), doc.outbox, doc.mutes, doc.dead_letters, doc.cursors
+    )
 
 
-def _outbox_to_dict(e: OutboxEntry) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "id": e.id,
-        "destination": e.destination,
-        "notification": e.notification.to_dict(),
-    }
-    if e.attempts:
-        d["attempts"] = e.attempts
-    if e.last_error:
-        d["last_error"] = e.last_error
-    if e.lease_owner:
-        d["lease_owner"] = e.lease_owner
-        d["lease_until"] = e.lease_until
-    return d
+def _v2_to_v3(doc: _StoredV2) -> _Document:
+    """Version 2 kept the config mutes' first-seen dates as the cursor `_config_mutes`; version 3 has its own field."""
+    cursors = dict(doc.cursors)
+    first_seen = cursors.pop(V2_CONFIG_MUTES_CURSOR, {})
+    for key, value in first_seen.items():
+        if type(value) is not int:
+            raise ValueError(f"cursors.{V2_CONFIG_MUTES_CURSOR}.{key}: expected an integer time, got {value!r:.40}")
+    return _Document(doc.updated_at, doc.passes, doc.jobs, doc.outbox, doc.mutes, first_seen, doc.dead_letters, cursors)
+
+
+def _current(doc: _Document | _StoredV2 | _StoredV1) -> _Document:
+    """Any readable version, brought forward one version at a time to the current one."""
+    if isinstance(doc, _StoredV1):
+        doc = _v1_to_v2(doc)
+    if isinstance(doc, _StoredV2):
+        doc = _v2_to_v3(doc)
+    return doc
 
 
 # Documents larger than this are written gzip-compressed (decode detects either); smaller ones stay plain JSON
@@ -156,8 +157,9 @@ def encode_document(
         _Document(
             updated_at=state.updated_at,
             passes=state.passes,
-            outbox=[_outbox_to_dict(e) for e in state.outbox],
-            mutes=[_mute_to_dict(m) for m in state.mutes],
+            outbox=state.outbox,
+            mutes=state.mutes,
+            config_mutes=state.config_mutes,
             dead_letters=state.dead_letters,
             cursors=state.cursors,
         )
@@ -166,39 +168,49 @@ def encode_document(
     at = frame.index(b'"jobs":[]') + len(b'"jobs":[')
     head, tail = frame[:at], frame[at:]
     names = tuple(jobs)
-    values = list(jobs.values())
     reusable = since.members if since is not None and since.names == names else None
+    pieces, members = _encode_jobs(list(jobs.values()), names, len(frame), compress_above, reusable, changed)
+    if members is None:
+        return Encoded(head + b"".join(pieces) + tail, names, None)
+    return Encoded(b"".join([compress(head), *members, compress(tail)]), names, tuple(members))
+
+
+def _encode_jobs(
+    values: list[JobState],
+    names: tuple[str, ...],
+    size: int,
+    compress_above: float,
+    reusable: tuple[bytes, ...] | None,
+    changed: Collection[str],
+) -> tuple[list[bytes], list[bytes] | None]:
+    """The jobs' JSON, `JOBS_PER_MEMBER` at a time: plain pieces while the document (`size` so far) stays small,
+    else (members, one gzip member per slice, reusing `reusable`'s for slices with no job in `changed`)."""
     touched = set(changed) if reusable is not None else set()
-    members: list[bytes] = []
+    members: list[bytes] | None = [] if reusable is not None else None
     pieces: list[bytes] = []
-    size = len(frame)
-    compressing = reusable is not None
     for index, start in enumerate(range(0, len(values), JOBS_PER_MEMBER)):
-        if reusable is not None and touched.isdisjoint(names[start : start + JOBS_PER_MEMBER]):
+        if reusable is not None and members is not None and touched.isdisjoint(names[start : start + JOBS_PER_MEMBER]):
             members.append(reusable[index])
             continue
         piece = _ENCODER.encode(values[start : start + JOBS_PER_MEMBER])[1:-1]
         if start:
             piece = b"," + piece
         size += len(piece)
-        if not compressing and size > compress_above:
-            compressing = True
+        if members is None and size > compress_above:
             members = [compress(p) for p in pieces]
             pieces = []
-        if compressing:
+        if members is not None:
             members.append(compress(piece))
         else:
             pieces.append(piece)
-    if not compressing and size > compress_above:  # no job, and a large outbox or cursors
-        compressing = True
+    if members is None and size > compress_above:  # no job, and a large outbox or cursors
         members = [compress(p) for p in pieces]
-    if not compressing:
-        return Encoded(head + b"".join(pieces) + tail, names, None)
-    return Encoded(b"".join([compress(head), *members, compress(tail)]), names, tuple(members))
+    return pieces, members
 
 
 def decode(data: bytes | None, location: str = "state") -> State:
-    """Parse a state document (version 1 or 2); None (no document yet) gives an empty state. Raises StateCorrupt."""
+    """Parse a state document (any of `READABLE_VERSIONS`); None (no document yet) gives an empty state.
+    Raises StateCorrupt."""
     if data is None:
         return State()
     if data[:2] == b"\x1f\x8b":
@@ -207,18 +219,19 @@ def decode(data: bytes | None, location: str = "state") -> State:
         except (OSError, EOFError, zlib.error) as e:
             raise StateCorrupt(f"{location}: state is not readable gzip ({e}); left untouched") from None
     try:
-        doc = _DECODER.decode(data)
+        stored = _DECODER.decode(data)
     except msgspec.DecodeError as e:
         raise StateCorrupt(_diagnose(data, location, e)) from None
     del data  # the caller may hold the stored (compressed) bytes; the text is not needed any more
     try:
-        _check_cursors(doc.cursors)
+        doc = _current(stored)
         return State(
-            jobs=_jobs(doc),
+            jobs=_jobs(doc.jobs),
             outbox=doc.outbox,
             mutes=doc.mutes,
             dead_letters=doc.dead_letters,
             cursors=doc.cursors,
+            config_mutes=doc.config_mutes,
             updated_at=doc.updated_at,
             passes=doc.passes,
         )
@@ -228,23 +241,12 @@ def decode(data: bytes | None, location: str = "state") -> State:
         ) from None
 
 
-def _check_cursors(cursors: dict[str, dict[str, Any]]) -> None:
-    first_seen = cursors.get(CONFIG_MUTES_CURSOR, {})
-    for key, value in first_seen.items():
-        if type(value) is not int:
-            raise ValueError(f"cursors.{CONFIG_MUTES_CURSOR}.{key}: expected an integer time, got {value!r:.40}")
-
-
-def _jobs(doc: _Stored | _StoredV1) -> dict[str, JobState]:
-    if isinstance(doc, _StoredV1):
-        for name, job in doc.jobs.items():
-            job.name = name
-        return doc.jobs
-    jobs = {job.name: job for job in doc.jobs}
-    if len(jobs) != len(doc.jobs) or "" in jobs:
-        unnamed = sum(1 for job in doc.jobs if not job.name)
+def _jobs(listed: list[JobState]) -> dict[str, JobState]:
+    jobs = {job.name: job for job in listed}
+    if len(jobs) != len(listed) or "" in jobs:
+        unnamed = sum(1 for job in listed if not job.name)
         raise ValueError(
-            f"{unnamed} job(s) without a name" if unnamed else f"{len(doc.jobs) - len(jobs)} job(s) listed twice"
+            f"{unnamed} job(s) without a name" if unnamed else f"{len(listed) - len(jobs)} job(s) listed twice"
         )
     return jobs
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from failstreak.core.model import Mute, OutboxEntry, State
+from failstreak.core.model import DeadLetter, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 from failstreak.state.codec import decode, encode
 from tests.unit.notify_samples import note
@@ -19,16 +19,25 @@ def _good() -> dict[str, Any]:
     state = State(
         mutes=[Mute("m1", "nightly-*", T, until=T + 1, reason="upgrade")],
         outbox=[OutboxEntry("n1>console", "console", note(), attempts=1, lease_owner="p", lease_until=T)],
-        cursors={"_config_mutes": {"k": T}, "gitlab": {"since": T}},
-        dead_letters=[{"id": "x", "error": "gone"}],
+        config_mutes={"k": T},
+        cursors={"gitlab": {"since": T}},
+        dead_letters=[DeadLetter("x", error="gone")],
         updated_at=T,
     )
     doc: dict[str, Any] = json.loads(encode(state))
     return doc
 
 
-def _with(path: str, value: Any) -> bytes:
+def _good_version_2() -> dict[str, Any]:
+    # The same document as version 2 stored it: the config mutes' dates among the cursors.
     doc = _good()
+    doc["version"] = 2
+    doc["cursors"]["_config_mutes"] = doc.pop("config_mutes")
+    return doc
+
+
+def _with(path: str, value: Any, doc: dict[str, Any] | None = None) -> bytes:
+    doc = _good() if doc is None else doc
     *parents, last = path.split(".")
     target: Any = doc
     for part in parents:
@@ -42,7 +51,8 @@ def test_the_good_document_of_these_tests_reads_back() -> None:
     state = decode(json.dumps(_good()).encode())
     assert state.mutes[0].match == "nightly-*"
     assert state.outbox[0].notification == note()
-    assert state.cursors["_config_mutes"] == {"k": T}
+    assert state.config_mutes == {"k": T}
+    assert decode(json.dumps(_good_version_2()).encode()) == state
 
 
 @pytest.mark.parametrize(
@@ -52,8 +62,8 @@ def test_the_good_document_of_these_tests_reads_back() -> None:
         ("mutes.0.until", "tomorrow", "$.mutes[0].until"),
         ("mutes.0", "nightly-*", "$.mutes[0]"),
         ("mutes", {"m1": {}}, "$.mutes"),
-        ("cursors._config_mutes", ["k"], "$.cursors[...]"),
-        ("cursors._config_mutes.k", "yesterday", "cursors._config_mutes.k"),
+        ("config_mutes", ["k"], "$.config_mutes"),
+        ("config_mutes.k", "yesterday", "$.config_mutes[...]"),
         ("cursors.gitlab", 5, "$.cursors[...]"),
         ("cursors", [], "$.cursors"),
         ("outbox.0.notification.event", "exploded", "$.outbox[0].notification.event"),
@@ -67,6 +77,28 @@ def test_the_good_document_of_these_tests_reads_back() -> None:
 def test_a_stored_value_of_the_wrong_shape_is_refused_in_one_line_naming_it(path: str, value: Any, place: str) -> None:
     # Given a document whose value at `path` has the wrong shape (valid JSON all the same)
     data = _with(path, value)
+    # When it is decoded; Then it is refused as malformed, in one line that names where, and left untouched
+    with pytest.raises(StateCorrupt) as refused:
+        decode(data, "s3://b/state.json")
+    message = str(refused.value)
+    assert message.startswith("s3://b/state.json: state document is malformed (")
+    assert place in message
+    assert message.endswith("; left untouched")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "place"),
+    [
+        ("cursors._config_mutes", ["k"], "$.cursors[...]"),
+        ("cursors._config_mutes.k", "yesterday", "cursors._config_mutes.k"),
+    ],
+)
+def test_a_version_2_config_mute_date_of_the_wrong_shape_is_refused_in_one_line_naming_it(
+    path: str, value: Any, place: str
+) -> None:
+    # Given a version 2 document whose config mute dates (kept among the cursors) have the wrong shape
+    data = _with(path, value, _good_version_2())
     # When it is decoded; Then it is refused as malformed, in one line that names where, and left untouched
     with pytest.raises(StateCorrupt) as refused:
         decode(data, "s3://b/state.json")

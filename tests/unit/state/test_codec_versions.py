@@ -1,0 +1,152 @@
+"""The version plan (docs/state.md): this release reads every older version and rewrites it in the current one
+at the next save; a release refuses a newer version than it knows in one line, and leaves it untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import orjson
+import pytest
+
+from failstreak.app.cli import main
+from failstreak.core.alerting import mute_covering
+from failstreak.core.model import Mute, Notification, OutboxEntry, State
+from failstreak.core.mutes import all_mutes
+from failstreak.errors import StateCorrupt
+from failstreak.state import codec
+from failstreak.state.local import LocalStateStore
+from tests.conftest import HOUR, T0, config
+from tests.unit.notify_samples import note
+
+CONFIG_MUTE = 'mutes:\n  - {match: "ci/*", runs: 3}\n'
+FIRST_SEEN = T0 - 48 * HOUR
+# The config mute above as version 2 filed it: undated id -> first seen, and the job's progress under the dated id.
+UNDATED = Mute.new("ci/*", 0, runs=3).id
+DATED = Mute.new("ci/*", FIRST_SEEN, runs=3).id
+
+
+def _version_2() -> bytes:
+    # A document as version 2 wrote it (main at 4b5d650): the config mutes' dates among the sources' cursors.
+    return json.dumps(
+        {
+            "version": 2,
+            "updated_at": T0,
+            "passes": 5,
+            "jobs": [{"name": "ci/a", "total_runs": 2, "total_failures": 2, "mute_runs": {DATED: 2}}],
+            "outbox": [],
+            "mutes": [{"id": "m1", "match": "web/*", "created_at": T0, "until": T0 + HOUR}],
+            "dead_letters": [],
+            "cursors": {"_config_mutes": {UNDATED: FIRST_SEEN}, "gitlab": {"updated_after": "2025-11-12T00:00:00Z"}},
+        }
+    ).encode()
+
+
+def test_a_version_2_document_keeps_its_config_mute_dates_in_their_own_field() -> None:
+    # Given a version 2 document with a config mute first seen two days ago
+    # When it is read
+    state = codec.decode(_version_2())
+    # Then the date is in `config_mutes`, no longer among the sources' cursors, and the rest is as stored
+    assert state.config_mutes == {UNDATED: FIRST_SEEN}
+    assert state.cursors == {"gitlab": {"updated_after": "2025-11-12T00:00:00Z"}}
+    assert state.mutes == [Mute("m1", "web/*", T0, until=T0 + HOUR)]
+    assert (state.passes, state.jobs["ci/a"].mute_runs) == (5, {DATED: 2})
+
+
+def test_a_config_mutes_progress_survives_the_upgrade() -> None:
+    # Given a version 2 document where a job has used 2 of a config mute's 3 runs
+    state = codec.decode(_version_2())
+    # When a pass of this release dates the config file's mutes
+    mutes = all_mutes(state, config(CONFIG_MUTE).mutes, T0 + HOUR)
+    # Then the mute keeps its first-seen date and id, so the job's progress still counts (not reset to 0)
+    assert mutes[-1] == Mute.new("ci/*", FIRST_SEEN, runs=3)
+    assert mute_covering(state.jobs["ci/a"], mutes, T0 + HOUR) == mutes[-1]
+    state.jobs["ci/a"].mute_runs[DATED] = 3
+    assert mute_covering(state.jobs["ci/a"], mutes, T0 + HOUR) is None
+
+
+def test_the_next_save_of_a_version_2_document_writes_version_3() -> None:
+    # Given a version 2 document, read
+    state = codec.decode(_version_2())
+    # When it is saved again
+    doc = orjson.loads(codec.encode(state))
+    # Then it is version 3, the dates in `config_mutes`, none left among the cursors, and it reads back the same
+    assert doc["version"] == codec.VERSION == 3
+    assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
+    assert "_config_mutes" not in doc["cursors"]
+    assert codec.decode(codec.encode(state)) == state
+
+
+def test_a_version_3_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
+    # Given a state with a mute and an outbox entry at most of their defaults
+    state = State(
+        mutes=[Mute.new("ci/*", T0, runs=2)],
+        outbox=[OutboxEntry("n1>console", "console", note())],
+        config_mutes={UNDATED: FIRST_SEEN},
+        updated_at=T0,
+    )
+    # When it is written
+    body = codec.encode(state)
+    # Then the keys come in the documented order, the mute and the entry without their defaults, and the bytes
+    # are those of writing what was read
+    assert list(orjson.loads(body)) == [
+        "version", "updated_at", "passes", "jobs", "outbox", "mutes", "config_mutes", "dead_letters", "cursors"
+    ]  # fmt: skip
+    stored = orjson.loads(body)
+    assert stored["mutes"] == [{"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}]
+    (entry,) = stored["outbox"]
+    assert list(entry) == ["id", "destination", "notification"]
+    assert list(entry["notification"]) == list(Notification.__struct_fields__)
+    assert entry["notification"] == json.loads(json.dumps(msgspec.to_builtins(note())))
+    assert codec.encode(codec.decode(body)) == body
+
+
+@pytest.mark.parametrize(
+    ("value", "place"),
+    [("yesterday", "$.config_mutes[...]"), (["k"], "$.config_mutes"), (1.5, "$.config_mutes[...]")],
+)
+def test_a_config_mute_date_of_the_wrong_shape_is_refused(value: object, place: str) -> None:
+    # Given a version 3 document whose config mute date (or the whole field) is not an integer time
+    doc = orjson.loads(codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})))
+    doc["config_mutes"] = value if isinstance(value, list) else {UNDATED: value}
+    # When it is read; Then it is refused in one line naming the place
+    with pytest.raises(StateCorrupt, match="state document is malformed") as refused:
+        codec.decode(orjson.dumps(doc), "state.json")
+    assert place in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_release_that_reads_versions_1_and_2_refuses_a_version_3_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 and 2 only
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2))
+    monkeypatch.setattr(codec, "_DECODER", msgspec.json.Decoder(codec._StoredV2 | codec._StoredV1))
+    # When it reads a version 3 document; Then it refuses it in one line, naming the versions it reads
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})), "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 3 is not supported by this failstreak (reads 1, 2); left untouched"
+    )
+
+
+def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a local state written by a newer release (the next version)
+    store = LocalStateStore(str(tmp_path / "state.json"))
+    newer = codec.encode(State(updated_at=T0)).replace(b'"version":3', f'"version":{codec.VERSION + 1}'.encode())
+    store.save(newer, None)
+    (tmp_path / "failstreak.yaml").write_text(f"state: {tmp_path / 'state.json'}\n")
+    # When `status` and `mute` run on it
+    for argv in (["status"], ["mute", "ci/*", "--hours", "1"]):
+        code = main([*argv, "--config", str(tmp_path / "failstreak.yaml")])
+        # Then each fails with the one-line error, and the document is untouched
+        assert code == 1
+        err = capsys.readouterr().err
+        assert err == (
+            f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
+            f"(reads 1, 2, 3); left untouched\n"
+        )
+    assert (tmp_path / "state.json").read_bytes() == newer
