@@ -124,8 +124,8 @@ def test_a_pass_keeps_the_page_on_s3(s3: S3) -> None:
     )
 
     # When two passes run, the second with nothing new
-    first = run_pass(cfg, wiring.ports(cfg))
-    second = run_pass(cfg, wiring.ports(cfg))
+    first = run_pass(wiring.pass_settings(cfg), wiring.ports(cfg))
+    second = run_pass(wiring.pass_settings(cfg), wiring.ports(cfg))
 
     # Then the first writes the page (compressed), the second leaves it alone
     assert (first.page, second.page) == ("written", "unchanged")
