@@ -85,6 +85,19 @@ class Status:
             "teams": self.teams(job),
             "muted": describe_mute(mute, job) if mute is not None else None,
             "incident": incident(job),
+            "incidents": [
+                {
+                    "triggered_at": iso(i.triggered_at),
+                    "resolved_at": iso(i.resolved_at),
+                    "reasons": list(i.reasons),
+                    "failing_since": iso(i.since),
+                    "failed_runs": i.failed_runs,
+                    "first_commit": i.first_commit,
+                    "last_reason": i.last_reason,
+                    "suppressed": i.suppressed,
+                }
+                for i in reversed(job.incidents)
+            ],
             "runs": [
                 {
                     "run_id": r.run_id,
@@ -147,6 +160,16 @@ def status_table(cfg: Config, state: State, now: int, selection: Selection | Non
     return "\n".join(lines)
 
 
+def _past_incident(past: dict[str, Any]) -> str:
+    """One closed incident of `status JOB`, on one line."""
+    return (
+        f"past incident {past['triggered_at']} to {past['resolved_at']} ({', '.join(past['reasons'])}): "
+        f"{past['failed_runs']} failed runs"
+        + (f", began at commit {for_terminal(past['first_commit'])}" if past["first_commit"] else "")
+        + (f", last failure: {for_terminal(past['last_reason'])}" if past["last_reason"] else "")
+    )
+
+
 def job_detail(cfg: Config, state: State, job: JobState, now: int) -> str:
     """One job for a person: its counters, teams, mute, open incident, and every remembered run, newest first."""
     view = Status(cfg, state, now)
@@ -173,6 +196,7 @@ def job_detail(cfg: Config, state: State, job: JobState, now: int) -> str:
             + f", last notified {found['last_notified_at']}"
             + (f", {found['suppressed']} suppressed by mutes" if found["suppressed"] else "")
         )
+    lines.extend(_past_incident(past) for past in row["incidents"])
     lines.append("remembered runs, newest first:")
     for r in reversed(row["runs"]):
         extra = [

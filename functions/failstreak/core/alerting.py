@@ -21,6 +21,7 @@ import fnmatch
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from failstreak.core import incidents
 from failstreak.core.counting import JobDelta, counted_runs, outcome_of
 from failstreak.core.model import Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
 
@@ -167,6 +168,19 @@ def evaluate(job: JobState, policy: JobPolicy, now: int, mute: Mute | None = Non
         event = Event.TRIGGERED
     elif not reasons and _latest_counted_succeeded(job, policy):
         job.alert = None
+        job.incidents = incidents.closed(
+            job.incidents,
+            incidents.Incident(
+                triggered_at=alert.triggered_at,
+                resolved_at=now,
+                reasons=list(alert.reasons),
+                since=alert.since,
+                failed_runs=job.total_failures - alert.failures_base,
+                first_commit=alert.first_commit,
+                last_reason=_last_reason(job, policy),
+                suppressed=alert.suppressed,
+            ),
+        )
         event = Event.RESOLVED
     elif not alert.announced:
         if mute is not None:

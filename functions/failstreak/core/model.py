@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from failstreak.core.incidents import Incident
+
 
 class Status(StrEnum):
     """Canonical run status (docs/records.md)."""
@@ -190,7 +192,8 @@ class JobState(msgspec.Struct, omit_defaults=True, gc=False):
     `runs` holds the remembered terminal runs, oldest first: at least the window of counted runs, plus the
     ignored runs between them. `older_streak` is the number of failures that precede the remembered runs
     without a success in between, so the streak is exact even when it is longer than what is remembered.
-    Fields at their default are not stored. Nothing a job holds refers back to it, so it is not tracked by the
+    `incidents` are its last closed incidents, oldest first (core/incidents.py). Fields at their default are not
+    stored. Nothing a job holds refers back to it, so it is not tracked by the
     cyclic garbage collector.
     """
 
@@ -212,6 +215,7 @@ class JobState(msgspec.Struct, omit_defaults=True, gc=False):
     alert: Alert | None = None
     threads: dict[str, str] = {}
     mute_runs: dict[str, int] = {}
+    incidents: list[Incident] = []
 
 
 class RunBrief(msgspec.Struct, frozen=True, gc=False):

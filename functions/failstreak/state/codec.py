@@ -24,13 +24,26 @@ import msgspec
 from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
-class _Document(msgspec.Struct, tag_field="version", tag=3):
-    """The document (version 3), as written and as read. `version` is written first, as the tag. Every field
+class _Document(msgspec.Struct, tag_field="version", tag=4):
+    """The document (version 4), as written and as read. `version` is written first, as the tag. Every field
     is written, even when empty (`encode_document` places the jobs between the brackets of `"jobs":[]`)."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    mutes: list[Mute] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+
+
+class _StoredV3(msgspec.Struct, tag_field="version", tag=3):
+    """Version 3 as read: its jobs have no closed incidents (`JobState.incidents`)."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -66,7 +79,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Document | _StoredV3 | _StoredV2 | _StoredV1)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
 V2_CONFIG_MUTES_CURSOR = "_config_mutes"
@@ -81,22 +94,31 @@ def _v1_to_v2(doc: _StoredV1) -> _StoredV2:
     )
 
 
-def _v2_to_v3(doc: _StoredV2) -> _Document:
+def _v2_to_v3(doc: _StoredV2) -> _StoredV3:
     """Version 2 kept the config mutes' first-seen dates as the cursor `_config_mutes`; version 3 has its own field."""
     cursors = dict(doc.cursors)
     first_seen = cursors.pop(V2_CONFIG_MUTES_CURSOR, {})
     for key, value in first_seen.items():
         if type(value) is not int:
             raise ValueError(f"cursors.{V2_CONFIG_MUTES_CURSOR}.{key}: expected an integer time, got {value!r:.40}")
-    return _Document(doc.updated_at, doc.passes, doc.jobs, doc.outbox, doc.mutes, first_seen, doc.dead_letters, cursors)
+    return _StoredV3(doc.updated_at, doc.passes, doc.jobs, doc.outbox, doc.mutes, first_seen, doc.dead_letters, cursors)
 
 
-def _current(doc: _Document | _StoredV2 | _StoredV1) -> _Document:
+def _v3_to_v4(doc: _StoredV3) -> _Document:
+    """Version 4 adds each job's closed incidents (`incidents`, none for a job version 3 stored)."""
+    return _Document(
+        doc.updated_at, doc.passes, doc.jobs, doc.outbox, doc.mutes, doc.config_mutes, doc.dead_letters, doc.cursors
+    )
+
+
+def _current(doc: _Document | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
     """Any readable version, brought forward one version at a time to the current one."""
     if isinstance(doc, _StoredV1):
         doc = _v1_to_v2(doc)
     if isinstance(doc, _StoredV2):
         doc = _v2_to_v3(doc)
+    if isinstance(doc, _StoredV3):
+        doc = _v3_to_v4(doc)
     return doc
 
 

@@ -42,6 +42,7 @@ def job_views(
                 teams=tuple(teams_of(job.name, job.owner)),
                 window=policy_for(job.name).window,
                 mute=describe_mute(mute, job) if mute is not None else None,
+                incidents=tuple(job.incidents),
             )
         )
     return views

@@ -96,3 +96,35 @@ def test_the_demo_leaves_its_run_history_page(tmp_path: Path, capsys: pytest.Cap
     html = (tmp_path / "demo" / "page.html").read_text()
     assert html.count("<tr data-job=") == 29
     assert f"the run-history page: {tmp_path / 'demo'}/page.html" in capsys.readouterr().out
+
+
+def test_a_resolved_incident_stays_on_the_page_and_in_the_jobs_status(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a job that fails three times (a pass alerts), then succeeds (the next pass resolves it)
+    add_runs(workdir, "1.jsonl", "ci/a", "failed failed failed", 1)
+    run(workdir, capsys)
+    add_runs(workdir, "2.jsonl", "ci/a", "success", 4)
+    assert [n["event"] for n in run(workdir, capsys)["notifications"]] == ["resolved"]  # type: ignore[index,union-attr]
+
+    # When the page and the job's status are read
+    html = (workdir / "site" / "page.html").read_text()
+    assert main(["status", "ci/a", "--json", "--config", str(workdir / "failstreak.yaml")]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main(["status", "ci/a", "--config", str(workdir / "failstreak.yaml")]) == 0
+    text = capsys.readouterr().out
+
+    # Then all show the closed incident: its reasons and its three failed runs
+    assert "Past incidents, newest first:" in html
+    assert "(consecutive) · 3 failed runs since" in html
+    assert "no open incident" in text
+    assert any(
+        line.startswith("past incident ") and "(consecutive): 3 failed runs" in line for line in text.splitlines()
+    )
+    assert one["incident"] is None
+    (past,) = one["incidents"]
+    assert (past["reasons"], past["failed_runs"], past["failing_since"]) == (
+        ["consecutive"],
+        3,
+        "2025-11-13T02:14:20Z",
+    )

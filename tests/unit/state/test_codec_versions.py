@@ -12,7 +12,8 @@ import pytest
 
 from failstreak.app.cli import main
 from failstreak.core.alerting import mute_covering
-from failstreak.core.model import Mute, Notification, OutboxEntry, State
+from failstreak.core.incidents import Incident
+from failstreak.core.model import JobState, Mute, Notification, OutboxEntry, State
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
@@ -66,13 +67,14 @@ def test_a_config_mutes_progress_survives_the_upgrade() -> None:
     assert mute_covering(state.jobs["ci/a"], mutes, T0 + HOUR) is None
 
 
-def test_the_next_save_of_a_version_2_document_writes_version_3() -> None:
+def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> None:
     # Given a version 2 document, read
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is version 3, the dates in `config_mutes`, none left among the cursors, and it reads back the same
-    assert doc["version"] == codec.VERSION == 3
+    # Then it is the current version (4), the dates in `config_mutes`, none left among the cursors, and it reads
+    # back the same
+    assert doc["version"] == codec.VERSION == 4
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
     assert codec.decode(codec.encode(state)) == state
@@ -124,8 +126,9 @@ def test_a_release_that_reads_versions_1_and_2_refuses_a_version_3_document(
     monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2))
     monkeypatch.setattr(codec, "_DECODER", msgspec.json.Decoder(codec._StoredV2 | codec._StoredV1))
     # When it reads a version 3 document; Then it refuses it in one line, naming the versions it reads
+    version_3 = codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})).replace(b'"version":4', b'"version":3')
     with pytest.raises(StateCorrupt) as refused:
-        codec.decode(codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})), "s3://b/state.json")
+        codec.decode(version_3, "s3://b/state.json")
     assert str(refused.value) == (
         "s3://b/state.json: state version 3 is not supported by this failstreak (reads 1, 2); left untouched"
     )
@@ -136,7 +139,8 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
 ) -> None:
     # Given a local state written by a newer release (the next version)
     store = LocalStateStore(str(tmp_path / "state.json"))
-    newer = codec.encode(State(updated_at=T0)).replace(b'"version":3', f'"version":{codec.VERSION + 1}'.encode())
+    current = f'"version":{codec.VERSION}'.encode()
+    newer = codec.encode(State(updated_at=T0)).replace(current, f'"version":{codec.VERSION + 1}'.encode())
     store.save(newer, None)
     (tmp_path / "failstreak.yaml").write_text(f"state: {tmp_path / 'state.json'}\n")
     # When `status` and `mute` run on it
@@ -147,6 +151,82 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3); left untouched\n"
+            f"(reads 1, 2, 3, 4); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
+
+
+def test_a_version_3_document_reads_with_no_closed_incidents_and_is_rewritten_as_version_4() -> None:
+    # Given a document as version 3 wrote it (main at 248f0ae): a job with an open incident, no `incidents` key
+    version_3 = orjson.dumps(
+        {
+            "version": 3,
+            "updated_at": T0,
+            "passes": 7,
+            "jobs": [
+                {
+                    "name": "ci/a",
+                    "runs": [[T0, "1", 0, "failed", None, None, "boom"]],
+                    "total_runs": 1,
+                    "total_failures": 1,
+                    "consecutive_failures": 1,
+                    "alert": {
+                        "triggered_at": T0,
+                        "reasons": ["consecutive"],
+                        "since": T0,
+                        "failures_base": 0,
+                        "last_notified_at": T0,
+                        "runs_at_last_notice": 1,
+                    },
+                }
+            ],
+            "outbox": [],
+            "mutes": [],
+            "config_mutes": {UNDATED: FIRST_SEEN},
+            "dead_letters": [],
+            "cursors": {},
+        }
+    )
+
+    # When it is read and saved again
+    state = codec.decode(version_3)
+    doc = orjson.loads(codec.encode(state))
+
+    # Then nothing is lost, the job has no closed incidents, and the next save writes version 4, which reads back
+    # the same
+    job = state.jobs["ci/a"]
+    assert (state.passes, job.total_failures, job.incidents) == (7, 1, [])
+    assert job.alert is not None
+    assert job.alert.reasons == ["consecutive"]
+    assert state.config_mutes == {UNDATED: FIRST_SEEN}
+    assert doc["version"] == 4
+    assert "incidents" not in doc["jobs"][0]
+    assert codec.decode(codec.encode(state)) == state
+
+
+def test_a_jobs_closed_incidents_are_stored_and_read_back() -> None:
+    # Given a job with a closed incident
+    closed = Incident(T0, T0 + HOUR, ["cumulative"], since=T0 - HOUR, failed_runs=5, last_reason="boom")
+    state = State(jobs={"ci/a": JobState(name="ci/a", incidents=[closed])})
+
+    # When it is written and read; Then the incident comes back, stored without its defaults
+    body = codec.encode(state)
+    assert codec.decode(body) == state
+    assert orjson.loads(body)["jobs"][0]["incidents"] == [
+        {"triggered_at": T0, "resolved_at": T0 + HOUR, "reasons": ["cumulative"], "since": T0 - HOUR,
+         "failed_runs": 5, "last_reason": "boom"}
+    ]  # fmt: skip
+
+
+def test_a_release_that_reads_versions_1_to_3_refuses_a_version_4_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 to 3
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3))
+    monkeypatch.setattr(codec, "_DECODER", msgspec.json.Decoder(codec._StoredV3 | codec._StoredV2 | codec._StoredV1))
+    # When it reads a version 4 document; Then it refuses it in one line, naming the versions it reads
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 4 is not supported by this failstreak (reads 1, 2, 3); left untouched"
+    )
