@@ -14,7 +14,6 @@ from failstreak.core.policy import JobPolicy
 from failstreak.errors import FailstreakError
 from failstreak.views.jobs import job_views
 from failstreak.views.page import render
-from failstreak.views.store import write_page
 
 WRITTEN = "written"
 UNCHANGED = "unchanged"
@@ -30,6 +29,9 @@ def keep_page(
     now: int,
 ) -> tuple[str, str | None]:
     """Render the page of `state` and keep it at `location`: (`written`, `unchanged` or `failed`, a warning)."""
+    # The store's S3 side is loaded only by a pass that keeps a page (the Lambda's cold start stays lean).
+    from failstreak.views.store import write_page  # noqa: PLC0415
+
     page = render(job_views(state, mutes, policy_for, teams_of, now), now)
     try:
         written = write_page(location, page)
