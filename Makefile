@@ -14,7 +14,7 @@ BENCH_SIZES ?= all
 BENCH_STORES ?= local,s3
 BENCH_REPS ?=
 
-.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements generated bench clean package
+.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements generated bench browser screenshot clean package
 
 deps: $(STAMP)
 
@@ -62,10 +62,21 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## browser: Debian's chromium, for the run-history page's browser test (installed only when it is absent)
+CHROMIUM ?= /usr/bin/chromium
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+## screenshot: docs/page-demo.png, the README's picture of the run-history page of the demo estate
+screenshot: $(STAMP) $(CHROMIUM)
+	FAILSTREAK_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/page_screenshot.py
+
 # The property tests draw the same examples on every run of the gate; HYPOTHESIS_PROFILE=explore draws new ones.
 HYPOTHESIS_PROFILE ?= gate
-pytest: $(STAMP) $(SAM_STAMP)
-	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+pytest: $(STAMP) $(SAM_STAMP) $(CHROMIUM)
+	FAILSTREAK_CHROMIUM=$(CHROMIUM) HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 ## infra-check: only the template checks — cfn-lint, sam validate (plain and --lint), sam build, the moto stack
 infra-check: $(STAMP) $(SAM_STAMP)
@@ -93,6 +104,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	BENCH_SIZES=$(BENCH_SIZES) BENCH_STORES=$(BENCH_STORES) BENCH_REPS=$(BENCH_REPS) $(BIN)/python -m bench.run
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.backtest
+	$(BIN)/python -m bench.page
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage demo bench/out

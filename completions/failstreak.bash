@@ -6,18 +6,21 @@ _failstreak() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            run|status|check|demo|import|mute|unmute|mutes|report|backtest|schema|completion) cmd="${COMP_WORDS[i]}"; break ;;
+            run|status|html|check|demo|import|mute|unmute|mutes|report|backtest|schema|completion) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --config|--dir|--inbox) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "run status check demo import mute unmute mutes report backtest schema completion --config --help --version" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "run status html check demo import mute unmute mutes report backtest schema completion --config --help --version" -- "$cur")) ;;
         run)
             COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
         status)
-            COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
+            if [[ "$prev" == --health ]]; then COMPREPLY=($(compgen -W "healthy flaky broken silent" -- "$cur")); return; fi
+            COMPREPLY=($(compgen -W "--alerting --config --health --help --json --team" -- "$cur")) ;;
+        html)
+            COMPREPLY=($(compgen -W "--config --expires --help --out --url" -- "$cur")) ;;
         check)
             COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
         demo)

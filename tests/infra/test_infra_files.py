@@ -66,10 +66,11 @@ def test_example_config_is_valid_and_uses_the_stack_layout() -> None:
     # When failstreak parses it
     cfg = parse_config(text, source="infra/failstreak.yaml")
 
-    # Then state, inbox and owners sit under the bucket's failstreak/ prefix, where the role may reach them
+    # Then state, inbox, owners and the page sit under the bucket's failstreak/ prefix, where the role may reach them
     assert cfg.state == "s3://BUCKET/failstreak/state.json"
     assert cfg.inbox == "s3://BUCKET/failstreak/inbox/"
     assert cfg.owners == "s3://BUCKET/failstreak/JOBOWNERS"
+    assert cfg.page == "s3://BUCKET/failstreak/page.html"
     # ... and the Slack token is a reference to a secret, never a value
     assert cfg.notify.slack is not None
     assert cfg.notify.slack.token is not None

@@ -1,5 +1,5 @@
-"""The command line (docs/cli.md): `run`, `status`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`, `report`,
-`backtest`, `schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
+"""The command line (docs/cli.md): `run`, `status`, `html`, `check`, `demo`, `import`, `mute`, `unmute`, `mutes`,
+`report`, `backtest`, `schema`, `completion`. Problems of a pass go to stderr, data to stdout."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from failstreak.app.config import Config, MuteConfig, load_config
 from failstreak.app.problems import Problem
 from failstreak.app.terminal import label, make_safe
 from failstreak.app.text import for_terminal
-from failstreak.core.model import DeadLetter, JobState, Mute, State, iso, now_ms
+from failstreak.core.model import DeadLetter, Mute, State, iso, now_ms
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.state.codec import decode
 
@@ -26,30 +26,6 @@ EXIT_FAILED = 1
 def _fail(message: str) -> int:
     print(f"failstreak: {message}", file=sys.stderr)
     return EXIT_FAILED
-
-
-def _job_row(cfg: Config, job: JobState, now: int) -> dict[str, Any]:
-    from failstreak.app.status import job_triage  # noqa: PLC0415
-
-    judged, by_category = job_triage(cfg, job, now)
-    return {
-        "health": judged.health.value,
-        "health_detail": judged.describe(),
-        "category_failures": by_category,
-        "consecutive_failures": job.consecutive_failures,
-        "window_failures": job.window_failures,
-        "window_size": job.window_size,
-        "total_runs": job.total_runs,
-        "total_failures": job.total_failures,
-        "alerting": job.alert is not None,
-        "alerting_since": iso(job.alert.triggered_at) if job.alert else None,
-        "reasons": list(job.alert.reasons) if job.alert else [],
-        "first_seen": iso(job.first_seen),
-        "last_seen": iso(job.last_seen),
-        "last_success": iso(job.last_success),
-        "last_failure": iso(job.last_failure),
-        "owner": job.owner,
-    }
 
 
 def warn(problem: Problem) -> None:
@@ -121,15 +97,31 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from failstreak.app.status import Selection, Status, job_detail, status_table  # noqa: PLC0415
+
     cfg = load_config(args.config)
     store, _, state = _load_state(cfg)
+    now = now_ms()
+    one = state.jobs.get(args.job) if args.job else None
+    if one is not None:
+        if args.json:
+            print(json.dumps({"state": store.location, "job": one.name, **Status(cfg, state, now).row(one)}))
+        else:
+            print(job_detail(cfg, state, one, now))
+        return 0
+    selection = Selection(
+        pattern=args.job,
+        alerting=args.alerting,
+        teams=tuple(t.lstrip("@") for t in args.team),
+        health=tuple(args.health),
+    )
     pending = [_pending_row(e) for e in state.outbox]
     dead = [_dead_row(d) for d in state.dead_letters]
-    now = now_ms()
     if args.json:
+        view = Status(cfg, state, now)
         doc = {
             "state": store.location,
-            "jobs": {name: _job_row(cfg, j, now) for name, j in sorted(state.jobs.items())},
+            "jobs": {j.name: view.row(j) for j in sorted(view.select(selection), key=lambda j: j.name)},
             "pending_notifications": len(state.outbox),
             "pending": pending,
             "dead_letters": dead,
@@ -138,9 +130,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(doc, ensure_ascii=False))
         return 0
     print(f"state: {store.location} (updated {iso(state.updated_at)})")
-    from failstreak.app.status import status_table  # noqa: PLC0415
-
-    print(status_table(cfg, state, now))
+    print(status_table(cfg, state, now, selection))
     if pending:
         print(f"{len(pending)} notifications pending:")
         for p in pending:
@@ -149,6 +139,34 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{len(dead)} dead letters (given up, not retried):")
         for d in dead:
             print(f"  {d['at']}  {d['event']} of {d['job']} to {d['destination']}: {d['error']}")
+    return 0
+
+
+def cmd_html(args: argparse.Namespace) -> int:
+    from failstreak.app.page import page_of, parse_lifetime, url_note  # noqa: PLC0415
+    from failstreak.views import store as pages  # noqa: PLC0415
+
+    cfg = load_config(args.config)
+    _, _, state = _load_state(cfg)
+    now = now_ms()
+    page = page_of(cfg, state, now)
+    if args.url:
+        if not (cfg.page or "").startswith("s3://"):
+            raise ConfigError(f"--url needs `page:` set to an s3:// URI in the config ({cfg.source})")
+        pages.write_page(str(cfg.page), page)
+        signed = pages.presigned_url(str(cfg.page), parse_lifetime(args.expires))
+        print(signed.url)
+        print(f"failstreak: {url_note(signed, now)}", file=sys.stderr)
+        return 0
+    out = args.out or cfg.page
+    if not out:
+        raise ConfigError(f"give --out FILE (or --out - for stdout), or set `page:` in the config ({cfg.source})")
+    if out == "-":
+        sys.stdout.write(page.html)
+        return 0
+    written = pages.write_page(out, page, force=args.out is not None)
+    size = len(page.html.encode("utf-8"))
+    print(f"{for_terminal(out)}: {'written' if written else 'unchanged'}, {len(state.jobs)} jobs, {size} bytes")
     return 0
 
 
@@ -426,13 +444,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "status",
-        "the jobs and their counters, pending notifications and dead letters",
+        "the jobs and their counters, pending notifications and dead letters; or one job's history and incident",
         "failstreak status --config failstreak.yaml",
+        "failstreak status --alerting --team team-data 'databricks/*'",
+        "failstreak status ci/api/contract-tests          # one job: its runs, newest first, and its incident",
         "failstreak status --json | jq .dead_letters",
     )
     with_config(p)
+    p.add_argument("job", nargs="?", help="a job's name (that job's history), or a glob (the jobs it matches)")
+    p.add_argument("--alerting", action="store_true", help="only the alerting jobs")
+    p.add_argument("--team", action="append", default=[], help="only the jobs this team owns (repeatable)")
+    p.add_argument(
+        "--health",
+        action="append",
+        default=[],
+        choices=["healthy", "flaky", "broken", "silent"],
+        help="only the jobs of this health (repeatable)",
+    )
     with_json(p, "the jobs, pending notifications and dead letters")
     p.set_defaults(func=cmd_status)
+
+    p = command(
+        "html",
+        "the run-history page: one self-contained HTML file of every job's remembered runs",
+        "failstreak html --out page.html",
+        "failstreak html --url --expires 12h   # refresh the page at `page:` (S3) and print a presigned URL",
+    )
+    with_config(p)
+    p.add_argument("--out", help="write the page to this file (- for stdout; default: the config's page:)")
+    p.add_argument("--url", action="store_true", help="print a presigned URL of the page at `page:` (an s3:// URI)")
+    p.add_argument("--expires", default="7d", help="how long the URL lives: 30m, 12h, 7d (at most 7d; default 7d)")
+    p.set_defaults(func=cmd_html)
 
     p = command(
         "check",

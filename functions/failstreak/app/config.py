@@ -410,6 +410,8 @@ class Config(_Model):
     categories: Categories = Categories()
     flaky: Flaky = Flaky()
     silence: Silence = Silence()
+    # The run-history page each pass keeps current (docs/page.md): a local path or an s3:// URI of an object.
+    page: str | None = None
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
 
@@ -427,7 +429,7 @@ class Config(_Model):
     _source: str = PrivateAttr(default="(default config)")
     _policies: PolicyTable = PrivateAttr()
 
-    @field_validator("state", "inbox", "owners")
+    @field_validator("state", "inbox", "owners", "page")
     @classmethod
     def _locations(cls, v: str | None) -> str | None:
         if v is None:
@@ -435,6 +437,13 @@ class Config(_Model):
         if not v.strip():
             raise ValueError("empty; give a local path or an s3:// URI")
         return check_location(v)
+
+    @field_validator("page")
+    @classmethod
+    def _page_is_a_file(cls, v: str | None) -> str | None:
+        if v is not None and v.endswith("/"):
+            raise ValueError(f"{v!r} names a folder; name the page's file, as s3://bucket/failstreak/page.html")
+        return v
 
     @model_validator(mode="after")
     def _category_teams(self) -> Config:
@@ -665,7 +674,7 @@ def parse_config(text: str, source: str = "config", base_dir: Path | None = None
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values")
-    for key in ("state", "inbox", "owners"):
+    for key in ("state", "inbox", "owners", "page"):
         value = raw.get(key)
         if not isinstance(value, str) or value.startswith("s3://") or Path(value).is_absolute():
             continue

@@ -148,6 +148,7 @@ def run_demo(root: Path, passes: int = 4, out: Callable[[str], None] = print) ->
         "# The demo's config: local state and inbox, default thresholds, notifications on the console.\n"
         "state: state.json\n"
         "inbox: inbox/\n"
+        "page: page.html\n"
         "thresholds: {consecutive: 3, cumulative: 5, window: 10}\n"
         "reminder: {every_hours: 24}\n"
         "overrides:\n"
@@ -172,6 +173,7 @@ def run_demo(root: Path, passes: int = 4, out: Callable[[str], None] = print) ->
     out(status_table(cfg, decode(store.load().data, store.location), start + passes * DAY_MS))
     out(
         f"\nDemo files are in {root}/ — try: failstreak status --config {config_path}"
-        f"  (processed files: {inbox}/processed, rejected lines: {inbox}/quarantine)"
+        f"  (processed files: {inbox}/processed, rejected lines: {inbox}/quarantine;"
+        f" the run-history page: {root}/page.html)"
     )
     return 0

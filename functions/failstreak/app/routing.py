@@ -180,7 +180,13 @@ class Router:
 
     def teams(self, n: Notification) -> list[str]:
         """The teams that own the job (for per-team metrics), without `@`; `default` when no team does."""
-        teams = [o.lstrip("@") for o in self.owners(n) if not _EMAIL.match(o)]
+        return self.job_teams(n.job, n.owner)
+
+    def job_teams(self, job: str, owner: str | None) -> list[str]:
+        """The teams that own `job` (its records' `owner`, else the owners file), without `@`; `default` when no
+        team does (the run-history page groups jobs by the first)."""
+        owners = record_owners(owner) or owners_of(self._owner_rules(), job)
+        teams = [o.lstrip("@") for o in owners if not _EMAIL.match(o)]
         return _dedupe(teams) or [DEFAULT_TEAM]
 
     def _team_destinations(self, owner: str) -> tuple[list[str], list[str]]:

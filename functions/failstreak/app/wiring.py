@@ -104,4 +104,5 @@ def pass_settings(cfg: Config) -> PassSettings:
             expects_runs=cfg.expects_runs,
             estate_alerts=cfg.categories.estate_alerts(),
         ),
+        page=cfg.page,
     )

@@ -24,6 +24,7 @@ import fnmatch
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from failstreak.core import incidents
 from failstreak.core.counting import JobDelta, counted_runs, run_outcome
 from failstreak.core.health import Health, Judgement
 from failstreak.core.model import Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
@@ -169,6 +170,23 @@ def _open(job: JobState, policy: JobPolicy, now: int, reasons: list[str], silent
     return job.alert
 
 
+def _close(job: JobState, policy: JobPolicy, alert: Alert, now: int) -> None:
+    """Keep the incident that just ended in the job's history (docs/page.md)."""
+    job.incidents = incidents.closed(
+        job.incidents,
+        incidents.Incident(
+            triggered_at=alert.triggered_at,
+            resolved_at=now,
+            reasons=list(alert.reasons),
+            since=alert.since,
+            failed_runs=job.total_failures - alert.failures_base,
+            first_commit=alert.first_commit,
+            last_reason=_last_reason(job, policy),
+            suppressed=alert.suppressed,
+        ),
+    )
+
+
 def _next_event(
     job: JobState, policy: JobPolicy, now: int, reasons: list[str], mute: Mute | None, silent: int | None
 ) -> Event | None:
@@ -184,6 +202,7 @@ def _next_event(
         return Event.TRIGGERED
     if _over(job, policy, alert, reasons, silent):
         job.alert = None
+        _close(job, policy, alert, now)
         return Event.RESOLVED
     if not alert.announced:
         if mute is not None:

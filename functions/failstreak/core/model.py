@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from failstreak.core.categories import CategoryWatch
+from failstreak.core.incidents import Incident
 from failstreak.core.silence import Learned
 
 
@@ -196,7 +197,8 @@ class JobState(msgspec.Struct, omit_defaults=True, gc=False):
     `runs` holds the remembered terminal runs, oldest first: at least the window of counted runs, plus the
     ignored runs between them. `older_streak` is the number of failures that precede the remembered runs
     without a success in between, so the streak is exact even when it is longer than what is remembered.
-    Fields at their default are not stored. Nothing a job holds refers back to it, so it is not tracked by the
+    `incidents` are its last closed incidents, oldest first (core/incidents.py). Fields at their default are not
+    stored. Nothing a job holds refers back to it, so it is not tracked by the
     cyclic garbage collector.
     """
 
@@ -219,6 +221,7 @@ class JobState(msgspec.Struct, omit_defaults=True, gc=False):
     threads: dict[str, str] = {}
     mute_runs: dict[str, int] = {}
     learned: Learned | None = None
+    incidents: list[Incident] = []
 
 
 class RunBrief(msgspec.Struct, frozen=True, gc=False):

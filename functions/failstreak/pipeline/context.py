@@ -26,6 +26,10 @@ class Routes(Protocol):
 
     def teams(self, n: Notification) -> list[str]: ...
 
+    def job_teams(self, job: str, owner: str | None) -> list[str]:
+        """The teams that own a job (its records' `owner`, else the owners file); `default` when none does."""
+        ...
+
     def warnings(self) -> list[str]:
         """Routing problems met so far (an unreadable owners file, an unknown team): reported, never fatal."""
         ...
@@ -47,6 +51,8 @@ class PassSettings:
     notify_max_attempts: int
     config_mutes: tuple[ConfiguredMute, ...]
     triage: TriageSettings = field(default_factory=TriageSettings)
+    # Where the pass keeps the run-history page (docs/page.md); None: no page.
+    page: str | None = None
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """One monitor pass, as named stages over one `PassContext`: load → collect → advance → save → archive → deliver →
-settle → report.
+settle → page → report.
 
 The CLI and the Lambda call `run_pass` with the same `PassSettings` (built from the validated config by
 `app/wiring.pass_settings`); only the adapters in `Ports` differ.
@@ -28,16 +28,19 @@ import msgspec
 
 from failstreak.core import outbox
 from failstreak.core.model import Execution, State
+from failstreak.core.mutes import all_mutes
 from failstreak.errors import StoreUnavailable
 from failstreak.inbox.base import pass_folder
 from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import collect
 from failstreak.pipeline.context import PassContext, PassSettings, Ports
 from failstreak.pipeline.deliver import deliver
+from failstreak.pipeline.page import keep_page
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
 from failstreak.state.base import Loaded
 from failstreak.state.codec import decode
+from failstreak.views.page import NO_TEAM
 
 __all__ = ["PassContext", "PassSettings", "Ports", "new_pass_id", "run_pass"]
 
@@ -195,6 +198,23 @@ def _report_deliveries(applied: outbox.Applied, summary: Summary) -> None:
     ]
 
 
+def page(ctx: PassContext) -> None:
+    """With `page:` set, keep the run-history page current (after the last save: a page that cannot be written
+    is a warning, never a lost run)."""
+    location = ctx.settings.page
+    if not location:
+        return
+    router = ctx.ports.router
+    teams_of = router.job_teams if router is not None else _default_team
+    mutes = all_mutes(ctx.state, ctx.settings.config_mutes, ctx.now)
+    ctx.summary.page, warning = keep_page(location, ctx.state, mutes, ctx.settings.policy_for, teams_of, ctx.now)
+    ctx.summary.warnings.extend([warning] if warning else [])
+
+
+def _default_team(job: str, owner: str | None) -> list[str]:
+    return [NO_TEAM]
+
+
 def report(ctx: PassContext) -> None:
     """What is left pending, the routing warnings, and how long the pass took."""
     summary = ctx.summary
@@ -212,6 +232,7 @@ STAGES: tuple[Callable[[PassContext], None], ...] = (
     archive,
     deliver_stage,
     settle,
+    page,
     report,
 )
 

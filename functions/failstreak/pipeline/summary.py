@@ -40,6 +40,7 @@ class Summary:
     team_notifications: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     future_runs_forgotten: list[str] = field(default_factory=list)
+    page: str | None = None
     duration_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +88,7 @@ class Summary:
             "team_notifications": self.team_notifications,
             "warnings": self.warnings,
             "future_runs_forgotten": self.future_runs_forgotten[:MAX_REJECTS_LISTED],
+            "page": self.page,
         }
 
 

@@ -25,13 +25,27 @@ from failstreak.core.categories import CategoryWatch
 from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 
-VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
-    """The document (version 4), as written and as read. `version` is written first, as the tag. Every field
+    """The document (version 5), as written and as read. `version` is written first, as the tag. Every field
     is written, even when empty (`encode_document` places the jobs between the brackets of `"jobs":[]`)."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    mutes: list[Mute] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+
+
+class _StoredV4(msgspec.Struct, tag_field="version", tag=4):
+    """Version 4 as read: its jobs have no closed incidents (`JobState.incidents`)."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -81,7 +95,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV3 | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Document | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
 V2_CONFIG_MUTES_CURSOR = "_config_mutes"
@@ -106,16 +120,31 @@ def _v2_to_v3(doc: _StoredV2) -> _StoredV3:
     return _StoredV3(doc.updated_at, doc.passes, doc.jobs, doc.outbox, doc.mutes, first_seen, doc.dead_letters, cursors)
 
 
-def _v3_to_v4(doc: _StoredV3) -> _Document:
+def _v3_to_v4(doc: _StoredV3) -> _StoredV4:
     """Version 3's runs have no failure category: its rows read as rows whose failures are `code` (the eighth
     element, `category`, defaults to null), its jobs have learned no cadence, and the estate's category watch
     starts empty (docs/triage.md)."""
-    return _Document(
+    return _StoredV4(
         doc.updated_at, doc.passes, doc.jobs, doc.outbox, doc.mutes, doc.config_mutes, doc.dead_letters, doc.cursors
     )
 
 
-def _current(doc: _Document | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
+def _v4_to_v5(doc: _StoredV4) -> _Document:
+    """Version 5 adds each job's closed incidents (`incidents`, none for a job version 4 stored)."""
+    return _Document(
+        doc.updated_at,
+        doc.passes,
+        doc.jobs,
+        doc.outbox,
+        doc.mutes,
+        doc.config_mutes,
+        doc.dead_letters,
+        doc.cursors,
+        doc.categories,
+    )
+
+
+def _current(doc: _Document | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
     """Any readable version, brought forward one version at a time to the current one."""
     if isinstance(doc, _StoredV1):
         doc = _v1_to_v2(doc)
@@ -123,6 +152,8 @@ def _current(doc: _Document | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
         doc = _v2_to_v3(doc)
     if isinstance(doc, _StoredV3):
         doc = _v3_to_v4(doc)
+    if isinstance(doc, _StoredV4):
+        doc = _v4_to_v5(doc)
     return doc
 
 

@@ -19,7 +19,20 @@ from tests.integration.local.test_local_pass import record
 from tests.integration.slack_server import SlackServer, running
 
 ROOT = Path(__file__).resolve().parents[3]
-COMMANDS = ["run", "status", "check", "demo", "import", "mute", "unmute", "mutes", "report", "schema", "completion"]
+COMMANDS = [
+    "run",
+    "status",
+    "html",
+    "check",
+    "demo",
+    "import",
+    "mute",
+    "unmute",
+    "mutes",
+    "report",
+    "schema",
+    "completion",
+]
 
 
 @pytest.fixture

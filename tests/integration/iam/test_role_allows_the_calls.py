@@ -100,6 +100,7 @@ def _config(bucket: str, slack: SlackServer, token_ref: dict[str, str]) -> str:
             "state": f"s3://{bucket}/failstreak/state.json",
             "inbox": f"s3://{bucket}/failstreak/inbox/",
             "owners": f"s3://{bucket}/failstreak/JOBOWNERS",
+            "page": f"s3://{bucket}/failstreak/page.html",
             "teams": {"data": {"slack": ["#data"], "email": ["data@example.com"]}},
             "notify": {
                 "slack": {"token": token_ref, "base_url": slack.base_url},
@@ -159,7 +160,8 @@ def passes(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Passes:
 
 def test_the_passes_did_what_the_role_is_checked_against(passes: Passes) -> None:
     # Given four passes through the handler, each with two failing jobs owned by team data
-    # Then each one archived, rejected lines, quarantined, and delivered to Slack and by email: the calls
+    # Then each one archived, rejected lines, quarantined, delivered to Slack and by email, and kept the
+    # run-history page: the calls
     # recorded are those of a pass that used every permission it has (rejected: one bad line, one unreadable file)
     for result in passes.results:
         assert (result["ingested"], result["rejected"]) == (6, 2)
@@ -173,9 +175,11 @@ def test_the_passes_did_what_the_role_is_checked_against(passes: Passes) -> None
     assert len([k for k in keys if k.startswith("failstreak/processed/")]) == 8
     assert len([k for k in keys if k.endswith(".reason.txt")]) == 4
     assert len([k for k in keys if k.endswith(".rejected.jsonl")]) == 4
+    assert "failstreak/page.html" in keys
     # And the calls are the kinds the role must allow, and nothing else (no CloudWatch API: metrics are EMF logs)
     assert {str(c) for c in passes.calls} == {
         "s3.GetObject",
+        "s3.HeadObject",
         "s3.PutObject",
         "s3.CopyObject",
         "s3.DeleteObject",

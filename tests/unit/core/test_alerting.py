@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from failstreak.app.config import Config
 from failstreak.core import alerting, counting
+from failstreak.core.incidents import KEPT, Incident
 from failstreak.core.model import Event, Mute, Notification, State
 from tests.conftest import HOUR, T0, config, ex
 
@@ -201,3 +202,43 @@ def test_the_notification_carries_the_strip_the_commit_and_the_links() -> None:
     assert n.first_commit == "bbb"
     assert n.last_reason == "segfault"
     assert n.since == T0 + 2 * 60_000
+
+
+def test_a_resolved_incident_is_kept_in_the_jobs_history_with_what_it_was() -> None:
+    # Given a job that fails four times while muted (its trigger suppressed), then is unmuted
+    m = Monitor(mutes=[Mute(id="m", match="j", created_at=T0)])
+    m.pass_over("FFFF")
+    triggered_at = m.state.jobs["j"].alert.triggered_at  # type: ignore[union-attr]
+    m.mutes = []
+
+    # When it succeeds and the incident resolves
+    m.runs("S")
+
+    # Then the closed incident is the job's history: when, why, since when, how many failures, the last reason,
+    # how many notifications the mute held back
+    assert m.state.jobs["j"].alert is None
+    assert m.state.jobs["j"].incidents == [
+        Incident(
+            triggered_at=triggered_at,
+            resolved_at=m.now,
+            reasons=["consecutive"],
+            since=T0 + 1 * 60_000,
+            failed_runs=4,
+            last_reason="boom 4",
+            suppressed=1,
+        )
+    ]
+
+
+def test_only_the_last_closed_incidents_are_kept() -> None:
+    # Given a job that breaks and is fixed more times than the history keeps
+    m = Monitor()
+    for _ in range(KEPT + 2):
+        m.runs("FFF")
+        m.runs("SSSSSSS")
+
+    # Then the history holds the newest incidents only, oldest first
+    history = m.state.jobs["j"].incidents
+    assert len(history) == KEPT
+    assert [i.triggered_at for i in history] == sorted(i.triggered_at for i in history)
+    assert history[-1].resolved_at == m.now

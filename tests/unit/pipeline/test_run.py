@@ -23,6 +23,9 @@ class ToConsole:
     def teams(self, n: Notification) -> list[str]:
         return []
 
+    def job_teams(self, job: str, owner: str | None) -> list[str]:
+        return []
+
     def warnings(self) -> list[str]:
         return []
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from failstreak.app.config import Config, parse_config
 from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Notification, State
@@ -26,6 +28,9 @@ class ToConsole:
     def teams(self, n: Notification) -> list[str]:
         return []
 
+    def job_teams(self, job: str, owner: str | None) -> list[str]:
+        return ["team-of-" + job]
+
     def warnings(self) -> list[str]:
         return ["owners file not read"]
 
@@ -43,7 +48,7 @@ def _failing_inbox(runs: int) -> InMemoryInbox:
 
 def test_the_pass_runs_its_stages_in_order() -> None:
     # Given the pass's stage list; When it is read; Then it is load, collect, advance, save, archive, deliver,
-    # settle, report
+    # settle, page, report
     names = [stage.__name__ for stage in run.STAGES]
     assert names == [
         "load",
@@ -53,6 +58,7 @@ def test_the_pass_runs_its_stages_in_order() -> None:
         "archive",
         "deliver_stage",
         "settle",
+        "page",
         "report",
     ]
 
@@ -190,3 +196,30 @@ def test_pass_settings_hold_the_config_as_plain_values() -> None:
     assert (mute.match, mute.created_at, mute.reason) == ("etl-*", NOW, "maintenance")
     # ... and no retirement when the config turns it off
     assert pass_settings(parse_config("retire_after_days: null\n")).retire_after_ms is None
+
+
+def test_the_page_stage_keeps_the_page_of_the_saved_state_with_each_jobs_teams(tmp_path: Path) -> None:
+    # Given a pass with `page:` set, through its last save
+    location = tmp_path / "page.html"
+    ctx = _context(InMemoryStateStore(), _failing_inbox(3), parse_config(f"page: {location}\n"))
+    for stage in run.STAGES[: run.STAGES.index(run.page)]:
+        stage(ctx)
+
+    # When the page stage runs, twice
+    run.page(ctx)
+    first = ctx.summary.page
+    run.page(ctx)
+
+    # Then the page holds the job with the router's teams, written once and then left alone
+    assert (first, ctx.summary.page) == ("written", "unchanged")
+    html = location.read_text()
+    assert 'data-job="j" data-teams="team-of-j" data-alerting' in html
+    assert html.count('data-status="failed"') == 3
+
+
+def test_without_page_the_page_stage_does_nothing() -> None:
+    # Given a pass without `page:`; When the page stage runs; Then it reports no page
+    ctx = _context(InMemoryStateStore())
+    run.load(ctx)
+    run.page(ctx)
+    assert ctx.summary.page is None

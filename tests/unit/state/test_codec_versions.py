@@ -12,7 +12,8 @@ import pytest
 
 from failstreak.app.cli import main
 from failstreak.core.alerting import mute_covering
-from failstreak.core.model import Mute, Notification, OutboxEntry, Run, State, Status
+from failstreak.core.incidents import Incident
+from failstreak.core.model import JobState, Mute, Notification, OutboxEntry, Run, State, Status
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
@@ -71,9 +72,9 @@ def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> N
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is the current version (4), the dates in `config_mutes`, none left among the cursors, and it reads
+    # Then it is the current version (5), the dates in `config_mutes`, none left among the cursors, and it reads
     # back the same
-    assert doc["version"] == codec.VERSION == 4
+    assert doc["version"] == codec.VERSION == 5
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
     assert codec.decode(codec.encode(state)) == state
@@ -126,8 +127,11 @@ def test_a_release_that_reads_versions_1_to_3_refuses_a_version_4_document(
     monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3))
     monkeypatch.setattr(codec, "_DECODER", msgspec.json.Decoder(codec._StoredV3 | codec._StoredV2 | codec._StoredV1))
     # When it reads a version 4 document; Then it refuses it in one line, naming the versions it reads
+    version_4 = codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})).replace(
+        f'"version":{codec.VERSION}'.encode(), b'"version":4'
+    )
     with pytest.raises(StateCorrupt) as refused:
-        codec.decode(codec.encode(State(config_mutes={UNDATED: FIRST_SEEN})), "s3://b/state.json")
+        codec.decode(version_4, "s3://b/state.json")
     assert str(refused.value) == (
         "s3://b/state.json: state version 4 is not supported by this failstreak (reads 1, 2, 3); left untouched"
     )
@@ -151,12 +155,12 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3, 4); left untouched\n"
+            f"(reads 1, 2, 3, 4, 5); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
 
 
-def test_a_version_3_document_reads_as_the_same_state_and_is_rewritten_as_version_4() -> None:
+def test_a_version_3_document_reads_as_the_same_state_and_is_rewritten_in_the_current_version() -> None:
     # Given a version 3 document: rows of seven elements, no learned cadence, no category watch
     doc = {
         "version": 3,
@@ -168,11 +172,11 @@ def test_a_version_3_document_reads_as_the_same_state_and_is_rewritten_as_versio
     # When it is read and saved again
     state = codec.decode(orjson.dumps(doc))
     again = orjson.loads(codec.encode(state))
-    # Then its failed run is a code failure (no category), nothing is lost, and it is written as version 4 with
-    # eight-element rows and an empty category watch
+    # Then its failed run is a code failure (no category), nothing is lost, and it is written in the current
+    # version with eight-element rows and an empty category watch
     assert state.jobs["etl"].runs[0] == Run(10**12, "1", 0, Status.FAILED, "u", "c", "oom", None)
     assert state.passes == 4
-    assert again["version"] == 4
+    assert again["version"] == codec.VERSION
     assert again["jobs"][0]["runs"][0] == [10**12, "1", 0, "failed", "u", "c", "oom", None]
     assert again["categories"] == {}
 
@@ -192,3 +196,83 @@ def test_a_version_4_value_of_the_wrong_shape_is_refused_naming_its_place(patch:
     with pytest.raises(StateCorrupt, match="state document is malformed") as refused:
         codec.decode(orjson.dumps(doc), "state.json")
     assert place in str(refused.value)
+
+
+def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as_version_5() -> None:
+    # Given a document as version 4 wrote it: a job with an open incident, no `incidents` key
+    version_4 = orjson.dumps(
+        {
+            "version": 4,
+            "updated_at": T0,
+            "passes": 7,
+            "jobs": [
+                {
+                    "name": "ci/a",
+                    "runs": [[T0, "1", 0, "failed", None, None, "boom"]],
+                    "total_runs": 1,
+                    "total_failures": 1,
+                    "consecutive_failures": 1,
+                    "alert": {
+                        "triggered_at": T0,
+                        "reasons": ["consecutive"],
+                        "since": T0,
+                        "failures_base": 0,
+                        "last_notified_at": T0,
+                        "runs_at_last_notice": 1,
+                    },
+                }
+            ],
+            "outbox": [],
+            "mutes": [],
+            "config_mutes": {UNDATED: FIRST_SEEN},
+            "dead_letters": [],
+            "cursors": {},
+        }
+    )
+
+    # When it is read and saved again
+    state = codec.decode(version_4)
+    doc = orjson.loads(codec.encode(state))
+
+    # Then nothing is lost, the job has no closed incidents, and the next save writes version 5, which reads back
+    # the same
+    job = state.jobs["ci/a"]
+    assert (state.passes, job.total_failures, job.incidents) == (7, 1, [])
+    assert job.alert is not None
+    assert job.alert.reasons == ["consecutive"]
+    assert state.config_mutes == {UNDATED: FIRST_SEEN}
+    assert doc["version"] == 5
+    assert "incidents" not in doc["jobs"][0]
+    assert codec.decode(codec.encode(state)) == state
+
+
+def test_a_jobs_closed_incidents_are_stored_and_read_back() -> None:
+    # Given a job with a closed incident
+    closed = Incident(T0, T0 + HOUR, ["cumulative"], since=T0 - HOUR, failed_runs=5, last_reason="boom")
+    state = State(jobs={"ci/a": JobState(name="ci/a", incidents=[closed])})
+
+    # When it is written and read; Then the incident comes back, stored without its defaults
+    body = codec.encode(state)
+    assert codec.decode(body) == state
+    assert orjson.loads(body)["jobs"][0]["incidents"] == [
+        {"triggered_at": T0, "resolved_at": T0 + HOUR, "reasons": ["cumulative"], "since": T0 - HOUR,
+         "failed_runs": 5, "last_reason": "boom"}
+    ]  # fmt: skip
+
+
+def test_a_release_that_reads_versions_1_to_4_refuses_a_version_5_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 to 4
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4))
+    monkeypatch.setattr(
+        codec,
+        "_DECODER",
+        msgspec.json.Decoder(codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
+    )
+    # When it reads a version 5 document; Then it refuses it in one line, naming the versions it reads
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 5 is not supported by this failstreak (reads 1, 2, 3, 4); left untouched"
+    )

@@ -1,0 +1,49 @@
+"""The run-history page from a config and a state (docs/page.md), for `failstreak html`.
+
+What the config says about each job (its window, its owning teams, the mutes) is looked up here and handed to
+the pure `views.jobs` and `views.page`; `views.store` writes the page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from failstreak.app.config import Config
+from failstreak.app.routing import Router
+from failstreak.core.model import State, iso
+from failstreak.core.mutes import all_mutes
+from failstreak.errors import ConfigError
+from failstreak.views.jobs import job_views
+from failstreak.views.page import Page, render
+from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
+
+
+def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -> Page:
+    """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`."""
+    teams_of = (router or Router(cfg)).job_teams
+    return render(job_views(state, all_mutes(state, cfg.mutes, now), cfg.policy_lookup(), teams_of, now), now)
+
+
+_LIFETIME = re.compile(r"(\d+(?:\.\d+)?)([mhd])")
+_UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+
+
+def parse_lifetime(text: str) -> int:
+    """`30m`, `12h`, `7d` in seconds, at most 7 days (a presigned URL's limit); ConfigError otherwise."""
+    found = _LIFETIME.fullmatch(text.strip())
+    seconds = int(float(found[1]) * _UNIT_S[found[2]]) if found else 0
+    if not 1 <= seconds <= MAX_URL_SECONDS:
+        raise ConfigError(f"--expires {text!r}: give a duration from 1m to 7d, such as 30m, 12h or 7d")
+    return seconds
+
+
+def url_note(signed: PresignedUrl, now: int) -> str:
+    """How long a presigned URL lives, as the command says it."""
+    hours, minutes = divmod(signed.seconds // 60, 60)
+    note = f"the URL works until {iso(now + signed.seconds * 1000)} ({hours} h {minutes} min from now)"
+    if signed.temporary_credentials:
+        note += (
+            "; it was signed with temporary credentials (a role's or an SSO session's), and stops working when they "
+            "expire, which may be sooner: sign it with a long-lived IAM user's keys for a link that lasts"
+        )
+    return note

@@ -1,0 +1,375 @@
+"""The run-history page (docs/page.md): one self-contained HTML file, rendered from plain values. Pure.
+
+Jobs × their remembered runs as a matrix of coloured cells, alerting jobs first, grouped by team, then one
+section per job. Everything a producer controls (job names, reasons, commits, owners, URLs, mute reasons) is
+escaped; a link is only made of an `http(s)` URL. The page makes no network request: its style and script are
+inline, and its Content-Security-Policy allows nothing else (the script and style by their hashes). It works
+without JavaScript; the script only adds the filter box and the team and health filters.
+
+`render` returns the page and its fingerprint: a hash of everything on it except the time it was rendered, so
+that a writer can leave an unchanged page alone (views/store.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from failstreak.core.incidents import Incident
+from failstreak.core.model import JobState, Run, Status, iso
+
+# One colour per canonical status; failures red, successes green, the ignored ones grey or blue.
+STATUS_COLOURS: dict[Status, str] = {
+    Status.SUCCESS: "#2da44e",
+    Status.SUCCEEDED_WITH_FAILURES: "#8fd19e",
+    Status.FAILED: "#cf222e",
+    Status.TIMED_OUT: "#bc4c00",
+    Status.UPSTREAM_FAILED: "#8250df",
+    Status.CANCELED: "#8c959f",
+    Status.SKIPPED: "#d0d7de",
+    Status.RUNNING: "#54aeff",
+}
+FAILED_STATUSES = frozenset({Status.FAILED, Status.TIMED_OUT})
+NO_TEAM = "default"
+FINGERPRINT_META = "failstreak-fingerprint"
+# About 15 MiB of page (0.25 MiB compressed) with 10 runs a job: a page a browser still opens, and a render that
+# stays small beside a pass's own memory at 100,000 jobs (docs/performance.md).
+MAX_JOBS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """One job as the page shows it: its state, and what the config says about it.
+
+    `teams` are the owning teams (the first one groups the job); `mute` describes the mute covering the job now,
+    if any; `health` is the job's health when the monitor computes one (shown and filterable when present);
+    `incidents` are its closed incidents, oldest first.
+    """
+
+    job: JobState
+    teams: tuple[str, ...]
+    window: int
+    mute: str | None = None
+    health: str | None = None
+    incidents: tuple[Incident, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    html: str
+    fingerprint: str
+
+
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z", re.IGNORECASE)
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+_EPOCH = date(1970, 1, 1)
+DAY_MINUTES = 1440
+
+
+def _e(text: object) -> str:
+    """Text made safe in an HTML element or a quoted attribute (html.escape's five characters, in one pass)."""
+    text = str(text)
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return text.translate(_ESCAPES)
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).isoformat()
+
+
+def when(ms: int) -> str:
+    """A run's time to the minute, UTC (`2026-12-02 06:43Z`); the runs of a day share the date's formatting, which
+    is most of the cost of a page of 100,000 runs."""
+    try:
+        day, minute = divmod(ms // 60_000, DAY_MINUTES)
+        return f"{_day(day)} {minute // 60:02d}:{minute % 60:02d}Z"
+    except (OverflowError, TypeError, ValueError):
+        return iso(ms) or ""
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when it is an absolute http(s) URL, else None: a `javascript:` or `data:` link is never made."""
+    if not url:
+        return None
+    url = url.strip()
+    return url if _HTTP_URL.match(url) else None
+
+
+def _group(views: Iterable[JobView]) -> list[tuple[str, list[JobView]]]:
+    """Teams, those with alerting jobs first (most alerting first), then by name; within a team alerting jobs
+    first, then the longest streak, then the name."""
+    teams: dict[str, list[JobView]] = {}
+    for v in views:
+        teams.setdefault(v.teams[0] if v.teams else NO_TEAM, []).append(v)
+    for members in teams.values():
+        members.sort(key=lambda v: (v.job.alert is None, -v.job.consecutive_failures, v.job.name))
+    return sorted(teams.items(), key=lambda kv: (-sum(v.job.alert is not None for v in kv[1]), kv[0]))
+
+
+def _cell_tip(run: Run) -> str:
+    tip = f"run {run.run_id} · {run.status.value} · {when(run.finished_at)}"
+    if run.attempt:
+        tip += f" · attempt {run.attempt}"
+    if run.reason:
+        tip += f" · {run.reason}"
+    return _e(tip)
+
+
+def _cell(run: Run) -> str:
+    """One run's cell. Failed runs can take the focus (a tap on a phone), which shows their reason and link."""
+    status = run.status.value
+    tip = _cell_tip(run)
+    if run.status not in FAILED_STATUSES:
+        return f'<i data-status="{status}" title="{tip}"></i>'
+    url = safe_url(run.url)
+    link = f' <a href="{_e(url)}" rel="noopener noreferrer">open run</a>' if url else ""
+    return f'<i data-status="{status}" tabindex="0" title="{tip}"><span class="tip">{tip}{link}</span></i>'
+
+
+def _state_label(v: JobView) -> str:
+    job = v.job
+    parts = []
+    if job.alert is not None:
+        parts.append(f'<b class="alerting">alerting</b> ({_e(", ".join(job.alert.reasons))})')
+    else:
+        parts.append("ok")
+    if v.health:
+        parts.append(f'<span class="health">{_e(v.health)}</span>')
+    if v.mute:
+        parts.append(f'<span class="muted">muted: {_e(v.mute)}</span>')
+    return " · ".join(parts)
+
+
+def _row(v: JobView, anchor: str) -> str:
+    job = v.job
+    attrs = f' data-job="{_e(job.name)}" data-teams="{_e(" ".join(v.teams) or NO_TEAM)}"'
+    if job.alert is not None:
+        attrs += " data-alerting"
+    if v.health:
+        attrs += f' data-health="{_e(v.health)}"'
+    cells = "".join(_cell(r) for r in job.runs)
+    return (
+        f'<tr{attrs}><th scope="row"><a href="#{anchor}">{_e(job.name)}</a></th>'
+        f'<td class="n streak">{job.consecutive_failures}</td>'
+        f'<td class="n window">{job.window_failures}/{job.window_size}'
+        f"{f' <small>of {v.window}</small>' if job.window_size < v.window else ''}</td>"
+        f'<td>{_state_label(v)}</td><td class="runs">{cells}</td></tr>'
+    )
+
+
+def _incident(v: JobView) -> str:
+    alert = v.job.alert
+    if alert is None:
+        return ""
+    items = [
+        f"alerting since {when(alert.triggered_at)} ({_e(', '.join(alert.reasons))})",
+        f"failing since {when(alert.since)}" if alert.since is not None else "",
+        f"began at commit <code>{_e(alert.first_commit)}</code>" if alert.first_commit else "",
+        f"last notified {when(alert.last_notified_at)}",
+        f"{alert.suppressed} notifications suppressed by mutes" if alert.suppressed else "",
+    ]
+    return "<p><b>Open incident</b>: " + " · ".join(i for i in items if i) + "</p>"
+
+
+def _past(incidents: Sequence[Incident]) -> str:
+    if not incidents:
+        return ""
+    rows = []
+    for i in reversed(incidents):
+        parts = [
+            f"{when(i.triggered_at)} to {when(i.resolved_at)} ({_e(', '.join(i.reasons))})",
+            f"{i.failed_runs} failed runs" + (f" since {when(i.since)}" if i.since is not None else ""),
+            f"began at commit <code>{_e(i.first_commit)}</code>" if i.first_commit else "",
+            f"last failure: {_e(i.last_reason)}" if i.last_reason else "",
+            f"{i.suppressed} notifications suppressed by mutes" if i.suppressed else "",
+        ]
+        rows.append("<li>" + " · ".join(p for p in parts if p) + "</li>")
+    return "<p>Past incidents, newest first:</p><ul>" + "".join(rows) + "</ul>"
+
+
+def _failures(job: JobState) -> str:
+    rows = []
+    for r in reversed(job.runs):
+        if r.status not in FAILED_STATUSES:
+            continue
+        url = safe_url(r.url)
+        run = f'<a href="{_e(url)}" rel="noopener noreferrer">{_e(r.run_id)}</a>' if url else _e(r.run_id)
+        attempt = f" (attempt {r.attempt})" if r.attempt else ""
+        commit = f" <code>{_e(r.commit)}</code>" if r.commit else ""
+        rows.append(f"<li>{when(r.finished_at)} run {run} {r.status.value}{attempt}{commit} {_e(r.reason or '')}</li>")
+    return "<ul>" + "".join(rows) + "</ul>" if rows else ""
+
+
+def _section(v: JobView, anchor: str) -> str:
+    """The job's facts, its open incident and its remembered failed runs (newest first), readable without
+    hovering: the reasons and links of the matrix's tips, for phones and printouts."""
+    job = v.job
+    facts = [
+        _e(", ".join(v.teams) or NO_TEAM),
+        f"owner {_e(job.owner)}" if job.owner else "",
+        f"source {_e(job.source)}" if job.source else "",
+        f"health {_e(v.health)}" if v.health else "",
+        f"streak {job.consecutive_failures}",
+        f"window {job.window_failures}/{job.window_size} of {v.window}",
+        f"{job.total_runs} runs, {job.total_failures} failed",
+        f"seen {when(job.first_seen)} to {when(job.last_seen)}",
+        f"last success {when(job.last_success)}" if job.last_success is not None else "never succeeded",
+        f"muted {_e(v.mute)}" if v.mute else "",
+    ]
+    return (
+        f'<section class="job" id="{anchor}"><h3>{_e(job.name)}</h3>'
+        f"<p>{' · '.join(f for f in facts if f)}</p>{_incident(v)}{_past(v.incidents)}{_failures(job)}</section>"
+    )
+
+
+def _filters(teams: Sequence[str], healths: Sequence[str]) -> str:
+    team_options = "".join(f'<option value="{_e(t)}">{_e(t)}</option>' for t in teams)
+    health = ""
+    if healths:
+        options = "".join(f'<option value="{_e(h)}">{_e(h)}</option>' for h in healths)
+        health = f'<select id="health" aria-label="health"><option value="">any health</option>{options}</select>'
+    return (
+        '<div id="controls" hidden><input id="q" type="search" placeholder="filter jobs" aria-label="filter jobs">'
+        f'<select id="team" aria-label="team"><option value="">all teams</option>{team_options}</select>{health}'
+        '<label><input id="alerting" type="checkbox"> alerting only</label></div>'
+    )
+
+
+# The page's own text stays within Latin-1 (`&rarr;`, not the character), so that CPython holds the page in one
+# byte per character; one wider character would double the memory of every copy of a 15 MiB string.
+def _legend() -> str:
+    return (
+        '<p class="legend">'
+        + " ".join(f'<i class="key" data-key="{s.value}"></i> {s.value.replace("_", " ")}' for s in STATUS_COLOURS)
+        + " · runs oldest &rarr; newest; hover or tap a cell for its run</p>"
+    )
+
+
+STYLE = (
+    "body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;padding:8px;max-width:1400px;color:#1f2328}"
+    "h1{font-size:1.3em;margin:.2em 0}h3{font-size:1.05em;margin:.8em 0 .2em}"
+    ".wrap{overflow-x:auto}table{border-collapse:collapse;width:100%}"
+    "th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #d8dee4;vertical-align:middle}"
+    "tbody th{font-weight:normal;word-break:break-all;min-width:10em}td.n{text-align:right;white-space:nowrap}"
+    "tr.team th{background:#f6f8fa;font-weight:bold}.alerting{color:#cf222e}.muted{color:#6e7781}"
+    ".runs{white-space:nowrap}"
+    "i[data-status],i.key{display:inline-block;width:14px;height:18px;margin:0 1px;border-radius:2px;"
+    "position:relative;vertical-align:middle}"
+    "i .tip{display:none;position:absolute;right:0;top:20px;z-index:2;background:#fff;"
+    "border:1px solid #8c959f;padding:4px 6px;white-space:normal;width:18em;font-style:normal;"
+    "box-shadow:0 2px 6px #0003}"
+    "i:hover .tip,i:focus .tip,i:focus-within .tip{display:block}"
+    + "".join(
+        f"[data-status={s.value}],[data-key={s.value}]{{background:{colour}}}" for s, colour in STATUS_COLOURS.items()
+    )
+    + "#controls{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0}#controls[hidden]{display:none}"
+    "#q{flex:1 1 12em}.legend{color:#57606a;font-size:.9em}.legend .key{height:12px;width:10px}"
+    "section.job{border-top:1px solid #d8dee4}code{background:#f6f8fa}"
+    "[hidden]{display:none!important}"
+    "@media (max-width:700px){body{font-size:13px}#matrix thead{display:none}"
+    "#matrix tr{display:flex;flex-wrap:wrap;align-items:center;gap:0 8px;border-bottom:1px solid #d8dee4;"
+    "padding:3px 0}#matrix th,#matrix td{border:0;padding:1px 2px}#matrix tbody th{flex:1 1 100%}"
+    "#matrix td.runs{flex:1 1 100%;white-space:normal}#matrix td.streak::before{content:'streak '}"
+    "#matrix td.window::before{content:'window '}i .tip{position:fixed;left:8px;right:8px;top:auto;"
+    "bottom:8px;width:auto}}"
+)
+
+SCRIPT = (
+    "(function(){var d=document,q=d.getElementById('q'),t=d.getElementById('team'),"
+    "h=d.getElementById('health'),a=d.getElementById('alerting'),"
+    "rows=[].slice.call(d.querySelectorAll('#matrix tr[data-job]')),"
+    "groups=[].slice.call(d.querySelectorAll('#matrix tbody'));"
+    "function apply(){var s=q.value.toLowerCase(),team=t.value,hv=h?h.value:'',al=a.checked;"
+    "rows.forEach(function(r){var ok=(!s||r.getAttribute('data-job').toLowerCase().indexOf(s)>=0)"
+    "&&(!team||(' '+r.getAttribute('data-teams')+' ').indexOf(' '+team+' ')>=0)"
+    "&&(!hv||r.getAttribute('data-health')===hv)&&(!al||r.hasAttribute('data-alerting'));r.hidden=!ok;});"
+    "groups.forEach(function(g){g.hidden=!g.querySelector('tr[data-job]:not([hidden])');});}"
+    "d.getElementById('controls').hidden=false;"
+    "[q,t,h,a].forEach(function(c){if(c){c.addEventListener('input',apply);c.addEventListener('change',apply);}});"
+    "})();"
+)
+
+
+def _csp() -> str:
+    def digest(text: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+    return f"default-src 'none'; style-src {digest(STYLE)}; script-src {digest(SCRIPT)}; img-src data:"
+
+
+def _shown(views: Sequence[JobView], max_jobs: int) -> Sequence[JobView]:
+    """The jobs on the page: all of them, or the `max_jobs` first by alerting, then streak, then name."""
+    if len(views) <= max_jobs:
+        return views
+    return sorted(views, key=lambda v: (v.job.alert is None, -v.job.consecutive_failures, v.job.name))[:max_jobs]
+
+
+def _body(views: Sequence[JobView], title: str, max_jobs: int) -> str:
+    shown = _shown(views, max_jobs)
+    groups = _group(shown)
+    ordered = [v for _, members in groups for v in members]
+    anchors = {v.job.name: f"job-{i}" for i, v in enumerate(ordered)}
+    alerting = sum(v.job.alert is not None for v in views)
+    healths = sorted({v.health for v in views if v.health})
+    tbodies = []
+    for team, members in groups:
+        n_alerting = sum(v.job.alert is not None for v in members)
+        head = f"{len(members)} jobs" + (f", {n_alerting} alerting" if n_alerting else "")
+        tbodies.append(
+            f'<tbody data-team="{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} '
+            f"<small>({head})</small></th></tr>" + "".join(_row(v, anchors[v.job.name]) for v in members) + "</tbody>"
+        )
+    sections = "".join(_section(v, anchors[v.job.name]) for v in ordered)
+    left_out = len(views) - len(shown)
+    note = (
+        f"<p><b>{left_out} more jobs are not on this page</b>, which shows at most {max_jobs}: the alerting jobs "
+        "first, then the longest streaks. <code>failstreak status</code> lists every job.</p>"
+        if left_out
+        else ""
+    )
+    return (
+        f"<h1>{_e(title)}</h1><p>{len(views)} jobs, {alerting} alerting</p>{note}"
+        f"{_filters([t for t, _ in groups], healths)}{_legend()}"
+        '<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
+        f"<th>runs</th></tr></thead>{''.join(tbodies)}</table></div>"
+        f"<h2>Jobs</h2>{sections}"
+    )
+
+
+def render(views: Sequence[JobView], generated_at: int, title: str = "failstreak", max_jobs: int = MAX_JOBS) -> Page:
+    """The page for `views`, stamped with `generated_at` (epoch ms); its fingerprint ignores the stamp.
+
+    At most `max_jobs` jobs are shown (the page says how many are left out), which bounds its size and the memory
+    a pass spends on it.
+    """
+    body = _body(views, title, max_jobs)
+    fingerprint = hashlib.sha256(body.encode()).hexdigest()
+    html = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">'
+        f'<meta name="{FINGERPRINT_META}" content="{fingerprint}">'
+        f"<title>{_e(title)}: {len(views)} jobs, {sum(v.job.alert is not None for v in views)} alerting</title>"
+        f"<style>{STYLE}</style></head><body>{body}"
+        f'<p class="legend">rendered {_e(iso(generated_at))} by failstreak</p>'
+        f"<script>{SCRIPT}</script></body></html>\n"
+    )
+    return Page(html, fingerprint)
+
+
+def fingerprint_of(head: str) -> str | None:
+    """The fingerprint written in a page's head (its first kilobyte is enough), None when there is none."""
+    marker = f'<meta name="{FINGERPRINT_META}" content="'
+    start = head.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = head.find('"', start)
+    return head[start:end] if end > start else None
