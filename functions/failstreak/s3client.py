@@ -1,6 +1,6 @@
 """What the S3 adapters share: one client per process, s3:// URIs, and vendor errors in the domain's words.
 
-The S3 client is built on first use, never at import time, from the standard AWS configuration chain: botocore
+The S3 client is built on first use, never at import time, from the standard AWS configuration chain: boto3
 itself honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3`, so the same code talks to AWS, moto's server or
 SeaweedFS. One client is shared by every adapter of the process (and across warm Lambda invocations).
 """
@@ -34,9 +34,7 @@ def client() -> S3Client:
     global _client  # noqa: PLW0603 - one client per process, reused across warm invocations
     with _lock:
         if _client is None:
-            # botocore's session, not boto3's: boto3 adds nothing the adapters use but the managed copy (imported
-            # where it is needed), and importing it costs a cold start about 0.1 s more (docs/performance.md).
-            import botocore.session  # noqa: PLC0415 - only S3 users pay for botocore
+            import boto3  # noqa: PLC0415 - only S3 users pay for boto3
             from botocore.config import Config  # noqa: PLC0415
 
             config = Config(
@@ -45,9 +43,8 @@ def client() -> S3Client:
                 retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
                 max_pool_connections=MAX_POOL,
             )
-            # A session of our own: the default session is not safe to share between threads.
-            built: S3Client = botocore.session.Session().create_client("s3", config=config)  # type: ignore[assignment]
-            _client = built
+            # A session of our own: boto3's default session is not safe to share between threads.
+            _client = boto3.session.Session().client("s3", config=config)
         return _client
 
 

@@ -285,13 +285,11 @@ class S3Inbox(UsesS3, Inbox):
         try:
             if item.size > self.single_copy_max:
                 # CopyObject refuses a source over 5 GiB, and a producer may write one: it is copied in parts.
-                # boto3's managed copy, called with the shared botocore client (boto3 is imported only here).
-                from boto3.s3.inject import copy  # noqa: PLC0415
                 from boto3.s3.transfer import TransferConfig  # noqa: PLC0415
 
                 parts = TransferConfig(multipart_threshold=self.single_copy_max, multipart_chunksize=COPY_PART)
                 extra = {} if etag is None else {"CopySourceIfMatch": etag}
-                copy(self.s3, dict(source), self.bucket, dest, ExtraArgs=extra, Config=parts)
+                self.s3.copy(source, self.bucket, dest, ExtraArgs=extra, Config=parts)
             elif etag is None:
                 self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
             else:
