@@ -16,9 +16,9 @@ workload's steady state (local store), taking turns in an order that alternates 
 
 The ratios are medians of per-repetition ratios. The cold start runs against a moto S3 server, the config read
 from S3 as the Lambda reads it, the package found on a plain path as in the Lambda's bundle: fresh interpreters
-take turns running nothing, `import boto3`, and the handler's import plus two invocations over an empty inbox
-(`bench/cold.py`). The cold start's extra cost is (import + first invocation) − the warm invocation, that is
-the child's wall time less an empty interpreter's, less twice the warm invocation.
+take turns running `import boto3` and the handler's import plus two invocations over an empty inbox
+(`bench/cold.py`), each timed from inside (the interpreter's own start and exit are not the code's, and are the
+same for both). The cold start's cost is (import + first invocation) − the warm invocation.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ END = "<!-- bench:estate:end -->"
 FEW = 1_000
 REPS = {"1k": 5, "10k": 5, "100k": 3}
 COLD_ROUNDS = 15
+# `import boto3` timed from inside a fresh interpreter, as `bench/cold.py` times the handler.
+BOTO3 = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
 KINDS = ("floor", "pass, none", "pass, 1,000", "status --json", "state parse floor")
 
 
@@ -116,8 +118,10 @@ class Cold:
     rounds: int
 
 
-def cold_start(rounds: int = COLD_ROUNDS) -> Cold:
-    import boto3
+def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / "functions",)) -> list[Cold]:
+    """The cold start of each package tree in `functions` (this checkout's by default; another, such as an
+    export of an earlier commit, to compare before and after in one run), all taking turns with `import boto3`."""
+    from boto3 import client
 
     with MotoServer() as server:
         extra = {
@@ -130,7 +134,7 @@ def cold_start(rounds: int = COLD_ROUNDS) -> Cold:
             # The package on a plain path, as in the Lambda's bundle (the editable install's finder is slower).
             "PYTHONPATH": str(ROOT / "functions"),
         }
-        s3 = boto3.client(
+        s3 = client(
             "s3",
             endpoint_url=server.endpoint,
             region_name="us-east-1",
@@ -145,38 +149,32 @@ def cold_start(rounds: int = COLD_ROUNDS) -> Cold:
         )
         env = _env(extra)
         env["PYTHONPATH"] = extra["PYTHONPATH"]
-        stmts = {
-            "nothing": [sys.executable, "-c", "pass"],
-            "boto3": [sys.executable, "-c", "import boto3"],
-            "cold": [sys.executable, "-m", "bench.cold"],
-        }
-        env_cold = dict(env, PYTHONPATH=os.pathsep.join((str(ROOT / "functions"), str(ROOT))))
-        walls: dict[str, list[float]] = {k: [] for k in stmts}
-        inner: list[dict[str, float]] = []
+        inner: list[list[dict[str, float]]] = [[] for _ in functions]
+        boto3: list[float] = []
         for r in range(rounds + 1):  # the first round writes the state and warms the disk cache; not counted
-            for name, cmd in stmts.items():
-                t = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", BOTO3], cwd=ROOT, env=env, capture_output=True, check=True)
+            if r:
+                boto3.append(float(done.stdout.splitlines()[-1]))
+            for i, tree in enumerate(functions):
+                env_cold = dict(env, PYTHONPATH=os.pathsep.join((str(tree), str(ROOT))))
                 done = subprocess.run(
-                    cmd, cwd=ROOT, env=env_cold if name == "cold" else env, capture_output=True, check=False
+                    [sys.executable, "-m", "bench.cold"], cwd=ROOT, env=env_cold, capture_output=True, check=False
                 )
-                wall = time.perf_counter() - t
                 if done.returncode != 0:
-                    raise SystemExit(f"bench: cold start child {name} failed: {done.stderr.decode()[-2000:]}")
-                if r == 0:
-                    continue
-                walls[name].append(wall)
-                if name == "cold":
-                    inner.append(orjson.loads(done.stdout.splitlines()[-1]))
-    base = statistics.median(walls["nothing"])
-    colds = [w - base - 2 * d["warm_s"] for w, d in zip(walls["cold"], inner, strict=True)]
-    return Cold(
-        boto3_s=statistics.median(walls["boto3"]) - base,
-        cold_s=statistics.median(colds),
-        import_s=statistics.median(d["import_s"] for d in inner),
-        first_s=statistics.median(d["first_s"] for d in inner),
-        warm_s=statistics.median(d["warm_s"] for d in inner),
-        rounds=rounds,
-    )
+                    raise SystemExit(f"bench: cold start of {tree} failed: {done.stderr.decode()[-2000:]}")
+                if r:
+                    inner[i].append(orjson.loads(done.stdout.splitlines()[-1]))
+    return [
+        Cold(
+            boto3_s=statistics.median(boto3),
+            cold_s=statistics.median(d["import_s"] + d["first_s"] - d["warm_s"] for d in runs),
+            import_s=statistics.median(d["import_s"] for d in runs),
+            first_s=statistics.median(d["first_s"] for d in runs),
+            warm_s=statistics.median(d["warm_s"] for d in runs),
+            rounds=rounds,
+        )
+        for runs in inner
+    ]
 
 
 def _med(xs: list[float]) -> float:
@@ -235,7 +233,7 @@ def report(rows: list[EstateRow], cold: Cold | None, argv: str) -> str:
         parts += [
             f"Lambda cold start against moto's S3 (fresh interpreters taking turns, median of {cold.rounds}; "
             "cold start = handler import + first invocation over an empty inbox − a warm invocation; "
-            "`import boto3` less an empty interpreter's start):",
+            "`import boto3` timed the same way):",
             "",
             cold_table(cold),
         ]
@@ -255,7 +253,7 @@ def run(sizes: list[str], reps: int, argv: str, doc: bool) -> str:
     rows = []
     for size in sizes:
         rows.append(bench_estate(size, reps or REPS[size]))
-    cold = cold_start()
+    cold = cold_start()[0]
     text = report(rows, cold, argv)
     print()
     print(text)
