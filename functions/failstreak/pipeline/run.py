@@ -35,7 +35,7 @@ from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
 from failstreak.sources.base import Source
 from failstreak.state.base import Loaded, StateStore
-from failstreak.state.codec import decode
+from failstreak.state.codec import decode_document
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -127,7 +127,9 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
 
     store = ports.store
     loaded = store.load()
-    state = decode(loaded.data, store.location)
+    # As read, with its jobs' gzip members: the first save compresses again only the slices of jobs that
+    # changed (a pass that brings few runs to a large state mostly reuses them; docs/performance.md).
+    state, stored = decode_document(loaded.data, store.location)
     got = collect(cfg, ports.inbox, ports.sources, state, summary, now)
 
     def conflict() -> None:
@@ -143,7 +145,14 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
 
     redo(state)
     state, token, encoded = save_with_retry(
-        store, loaded, state, redo, attempts=cfg.save_attempts, gave_up=gave_up, on_conflict=conflict
+        store,
+        loaded,
+        state,
+        redo,
+        attempts=cfg.save_attempts,
+        gave_up=gave_up,
+        on_conflict=conflict,
+        since=None if stored is None else (stored, set()),
     )
 
     if ports.inbox is not None:
