@@ -54,6 +54,7 @@ class EstateRow:
     size: str
     jobs: int
     few: int = 0
+    code: str = "this checkout"
     runs: dict[str, list[Measure]] = field(default_factory=lambda: {k: [] for k in KINDS})
 
 
@@ -82,30 +83,35 @@ def _fresh(src: Path, dest: Path, lines: list[bytes]) -> Path:
     return cfg
 
 
-def bench_estate(size: str, reps: int) -> EstateRow:
+def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "functions",)) -> list[EstateRow]:
+    """The rows of one size, one per package tree in `functions` (this checkout's by default; another, such as
+    an export of an earlier commit, to compare before and after in one run), every step taking turns."""
     w = SIZES[size]
     src = prepare(w, OUT / "workloads")
     few = _first_lines(src, FEW)
-    row = EstateRow(size, w.jobs, len(few))
-    env = _env()
+    rows = [
+        EstateRow(size, w.jobs, len(few), "this checkout" if i == 0 else str(tree)) for i, tree in enumerate(functions)
+    ]
     runs = OUT / "runs" / f"{size}-estate"
-    steps = {
-        "floor": lambda: _child(["floor", str(_fresh(src, runs, [])), "first=orjson"], env),
-        "pass, none": lambda: _child(["pass", str(_fresh(src, runs, []))], env),
-        "pass, 1,000": lambda: _child(["pass", str(_fresh(src, runs, few))], env),
-        "status --json": lambda: _child(["status", str(_fresh(src, runs, []))], env),
-        "state parse floor": lambda: _child(["state-floor", str(_fresh(src, runs, []))], env),
-    }
+    inboxes = {"floor": [], "pass, none": [], "pass, 1,000": few, "status --json": [], "state parse floor": []}
+    modes = {"floor": ["floor"], "pass, none": ["pass"], "pass, 1,000": ["pass"], "status --json": ["status"]}
+    modes["state parse floor"] = ["state-floor"]
     for i in range(reps):
         order = KINDS if i % 2 == 0 else tuple(reversed(KINDS))
         for kind in order:
-            row.runs[kind].append(steps[kind]())
-        print(
-            f"  {size} estate rep {i + 1}/{reps}: " + ", ".join(f"{k} {row.runs[k][-1].wall_s:.2f}s" for k in KINDS),
-            flush=True,
-        )
+            for row, tree in zip(rows, functions, strict=True):
+                env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
+                cfg = _fresh(src, runs, inboxes[kind])
+                extra = ["first=orjson"] if kind == "floor" else []
+                row.runs[kind].append(_child([*modes[kind], str(cfg), *extra], env))
+        for row in rows:
+            print(
+                f"  {size} estate rep {i + 1}/{reps} ({row.code}): "
+                + ", ".join(f"{k} {row.runs[k][-1].wall_s:.2f}s" for k in KINDS),
+                flush=True,
+            )
     shutil.rmtree(runs)
-    return row
+    return rows
 
 
 @dataclass
@@ -187,15 +193,15 @@ def _ratio(a: list[Measure], b: list[Measure]) -> float:
 
 def estate_table(rows: list[EstateRow]) -> str:
     lines = [
-        "| jobs | reps | floor: read+parse+write state s | pass, no new runs s | / floor (target ≤ 0.2×) | "
+        "| jobs | code | reps | floor: read+parse+write state s | pass, no new runs s | / floor (target ≤ 0.2×) | "
         "pass, 1,000 records s | / floor (target ≤ 0.3×) | peak RSS MiB (pass 1,000 / floor) | "
         "state parse floor s | status --json s | / parse floor (target ≤ 1.5×) |",
-        "|" + "---|" * 11,
+        "|" + "---|" * 12,
     ]
     for r in rows:
         m = r.runs
         lines.append(
-            f"| {r.jobs:,} | {len(m['floor'])} | {_med([x.wall_s for x in m['floor']]):.2f} | "
+            f"| {r.jobs:,} | {r.code} | {len(m['floor'])} | {_med([x.wall_s for x in m['floor']]):.2f} | "
             f"{_med([x.wall_s for x in m['pass, none']]):.2f} | {_ratio(m['pass, none'], m['floor']):.2f}× | "
             f"{_med([x.wall_s for x in m['pass, 1,000']]):.2f} | {_ratio(m['pass, 1,000'], m['floor']):.2f}× | "
             f"{_med([x.rss_mib for x in m['pass, 1,000']]):.0f} / {_med([x.rss_mib for x in m['floor']]):.0f} | "
@@ -252,7 +258,7 @@ def write_doc(text: str) -> None:
 def run(sizes: list[str], reps: int, argv: str, doc: bool) -> str:
     rows = []
     for size in sizes:
-        rows.append(bench_estate(size, reps or REPS[size]))
+        rows += bench_estate(size, reps or REPS[size])
     cold = cold_start()[0]
     text = report(rows, cold, argv)
     print()
@@ -267,9 +273,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or "all")
     p.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS") or 0))
     p.add_argument("--no-doc", action="store_true")
+    p.add_argument(
+        "--against",
+        type=Path,
+        help="another package tree (e.g. `git archive REV functions | tar -x -C DIR`, then DIR/functions) to "
+        "measure in the same run, taking turns; prints the rows, leaves the docs alone",
+    )
     args = p.parse_args(argv)
     sizes = PRESETS.get(args.sizes, args.sizes).split(",")
-    run(sizes, args.reps, "python -m bench.estate --sizes " + args.sizes, not args.no_doc)
+    if args.against is None:
+        run(sizes, args.reps, "python -m bench.estate --sizes " + args.sizes, not args.no_doc)
+        return 0
+    trees = (ROOT / "functions", args.against.resolve())
+    rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees)]
+    colds = cold_start(COLD_ROUNDS, trees)
+    print(estate_table(rows))
+    for tree, cold in zip(("this checkout", str(trees[1])), colds, strict=True):
+        print(f"\ncold start, {tree}:\n{cold_table(cold)}")
     return 0
 
 

@@ -18,7 +18,7 @@ import hashlib
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -237,31 +237,45 @@ def _encode_jobs_against(
     return out
 
 
-def _split_members(data: bytes) -> tuple[list[bytes], list[bytes]] | None:
-    """A gzip document's members as stored and as JSON; None if it is not a clean sequence of members (then
-    `decode` reads it as a whole, and reports what is wrong with it)."""
-    stored: list[bytes] = []
-    plain: list[bytes] = []
+class _Members(NamedTuple):
+    """A gzip document read member by member: its JSON text whole, and each member as stored, with the length
+    and SHA-256 of its JSON."""
+
+    text: bytearray
+    stored: list[bytes]
+    sizes: list[int]
+    digests: list[bytes]
+
+
+def _split_members(data: bytes) -> _Members | None:
+    """A gzip document's members; None if it is not a clean sequence of members (then `decode` reads it as a
+    whole, and reports what is wrong with it). The text grows in one buffer, never held twice."""
+    out = _Members(bytearray(), [], [], [])
     view = memoryview(data)
     start = 0
     try:
         while start < len(data):
             d = zlib.decompressobj(31)
-            parts: list[bytes] = []
+            digest = hashlib.sha256()
+            size = 0
             pos = start
             while not d.eof and pos < len(data):
                 chunk = view[pos : pos + _SPLIT_CHUNK]
-                parts.append(d.decompress(chunk))
+                part = d.decompress(chunk)
+                out.text.extend(part)
+                digest.update(part)
+                size += len(part)
                 pos += len(chunk)
             if not d.eof:
                 return None
             end = pos - len(d.unused_data)
-            stored.append(data[start:end])
-            plain.append(b"".join(parts))
+            out.stored.append(data[start:end])
+            out.sizes.append(size)
+            out.digests.append(digest.digest())
             start = end
     except zlib.error:
         return None
-    return stored, plain
+    return out
 
 
 _SPLIT_CHUNK = 256 * 1024
@@ -269,20 +283,18 @@ _SPLIT_CHUNK = 256 * 1024
 
 def decode_document(data: bytes | None, location: str = "state") -> tuple[State, Encoded | None]:
     """`decode`, and the document as stored in the form a save can reuse (`encode_document`'s `since`): its
-    jobs' gzip members and their digests. None when there is nothing to reuse (no document, a plain one, or
-    one not written a slice of jobs per member). Raises StateCorrupt."""
+    jobs' gzip members, with their JSON's lengths and digests. None when there is nothing to reuse (no document,
+    a plain one, or one not written a slice of jobs per member). Raises StateCorrupt."""
     if data is None or data[:2] != b"\x1f\x8b":
         return decode(data, location), None
     split = _split_members(data)
-    if split is None or len(split[0]) < 3:
+    if split is None or len(split.stored) < 3:
         return decode(data, location), None
-    stored, plain = split
-    digests = tuple(hashlib.sha256(p).digest() for p in plain[1:-1])
-    sizes = tuple(len(p) for p in plain[1:-1])
-    text = b"".join(plain)
-    del plain
-    state = _parse(text, location)
-    return state, Encoded(data, tuple(state.jobs), tuple(stored[1:-1]), digests, sizes)
+    state = _parse(split.text, location)
+    jobs = slice(1, -1)  # the head and the tail are written afresh each time
+    return state, Encoded(
+        data, tuple(state.jobs), tuple(split.stored[jobs]), tuple(split.digests[jobs]), tuple(split.sizes[jobs])
+    )
 
 
 def decode(data: bytes | None, location: str = "state") -> State:
@@ -298,7 +310,7 @@ def decode(data: bytes | None, location: str = "state") -> State:
     return _parse(data, location)
 
 
-def _parse(data: bytes, location: str) -> State:
+def _parse(data: bytes | bytearray, location: str) -> State:
     """The state from the document's JSON text. Raises StateCorrupt."""
     try:
         stored = _DECODER.decode(data)
@@ -333,7 +345,7 @@ def _jobs(listed: list[JobState]) -> dict[str, JobState]:
     return jobs
 
 
-def _diagnose(data: bytes, location: str, error: msgspec.DecodeError) -> str:
+def _diagnose(data: bytes | bytearray, location: str, error: msgspec.DecodeError) -> str:
     """Why a document did not decode, in the terms of the format (only runs for a document that is refused)."""
     if not isinstance(error, msgspec.ValidationError):
         return f"{location}: state is not valid JSON ({error}); left untouched"
