@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -247,33 +247,40 @@ class _Members(NamedTuple):
     digests: list[bytes]
 
 
+def _inflated(data: bytes) -> Iterator[tuple[int, int, list[bytes]]]:
+    """Each gzip member of `data`: where it starts and ends, and its text in the pieces it was inflated in.
+    Raises ValueError if `data` is not a clean sequence of members, zlib.error if one is damaged."""
+    view = memoryview(data)
+    start = 0
+    while start < len(data):
+        d = zlib.decompressobj(31)
+        parts: list[bytes] = []
+        pos = start
+        while not d.eof and pos < len(data):
+            chunk = view[pos : pos + _SPLIT_CHUNK]
+            parts.append(d.decompress(chunk))
+            pos += len(chunk)
+        if not d.eof:
+            raise ValueError("a gzip member is cut short")
+        end = pos - len(d.unused_data)
+        yield start, end, parts
+        start = end
+
+
 def _split_members(data: bytes) -> _Members | None:
     """A gzip document's members; None if it is not a clean sequence of members (then `decode` reads it as a
     whole, and reports what is wrong with it). The text grows in one buffer, never held twice."""
     out = _Members(bytearray(), [], [], [])
-    view = memoryview(data)
-    start = 0
     try:
-        while start < len(data):
-            d = zlib.decompressobj(31)
+        for start, end, parts in _inflated(data):
             digest = hashlib.sha256()
-            size = 0
-            pos = start
-            while not d.eof and pos < len(data):
-                chunk = view[pos : pos + _SPLIT_CHUNK]
-                part = d.decompress(chunk)
+            for part in parts:
                 out.text.extend(part)
                 digest.update(part)
-                size += len(part)
-                pos += len(chunk)
-            if not d.eof:
-                return None
-            end = pos - len(d.unused_data)
             out.stored.append(data[start:end])
-            out.sizes.append(size)
+            out.sizes.append(sum(map(len, parts)))
             out.digests.append(digest.digest())
-            start = end
-    except zlib.error:
+    except (ValueError, zlib.error):
         return None
     return out
 
@@ -295,6 +302,85 @@ def decode_document(data: bytes | None, location: str = "state") -> tuple[State,
     return state, Encoded(
         data, tuple(state.jobs), tuple(split.stored[jobs]), tuple(split.digests[jobs]), tuple(split.sizes[jobs])
     )
+
+
+class _JobsOnly(msgspec.Struct):
+    """The current version's document as far as finding one job goes: its jobs unparsed, the rest skipped."""
+
+    version: int = 0
+    jobs: list[msgspec.Raw] | dict[str, msgspec.Raw] = []
+
+
+class _NameOnly(msgspec.Struct):
+    name: str = ""
+
+
+class _JobNames(msgspec.Struct):
+    jobs: list[_NameOnly] = []
+
+
+_JOBS_ONLY = msgspec.json.Decoder(_JobsOnly)
+_JOB_NAMES = msgspec.json.Decoder(_JobNames)
+# One job, as `decode_job` decodes it (named without an underscore so that tests can count its calls).
+JOB_DECODER = msgspec.json.Decoder(JobState)
+
+
+def decode_job(data: bytes | None, name: str, location: str = "state") -> JobState | None:
+    """One job of a state document, or None if it has none of that name, decoding only that job's runs (the
+    others are skipped as text; `failstreak status JOB`). The document must be valid JSON, and the job valid;
+    a document of another version is decoded whole. Raises StateCorrupt."""
+    if data is None:
+        return None
+    prefix = b'{"name":' + _ENCODER.encode(name)
+    if data[:2] == b"\x1f\x8b":
+        job = _find_in_members(data, prefix)
+        if job is not None:
+            return job
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise StateCorrupt(f"{location}: state is not readable gzip ({e}); left untouched") from None
+    try:
+        doc = _JOBS_ONLY.decode(data)
+    except msgspec.DecodeError as e:
+        raise StateCorrupt(_diagnose(data, location, e)) from None
+    if doc.version != VERSION or not isinstance(doc.jobs, list):
+        return _parse(data, location).jobs.get(name)
+    # As the codec writes a job, its name comes first: most jobs are passed over on a comparison of bytes.
+    found = [raw for raw in doc.jobs if _starts(raw, prefix)]
+    try:
+        if not found:  # written otherwise (by hand, or another encoder): look at each job's name
+            listed = _JOB_NAMES.decode(data).jobs
+            found = [raw for raw, job in zip(doc.jobs, listed, strict=True) if job.name == name]
+        if len(found) > 1:
+            raise ValueError(f"job {name!r} is listed {len(found)} times")
+        return JOB_DECODER.decode(found[0]) if found else None
+    except (msgspec.DecodeError, ValueError) as e:
+        raise StateCorrupt(f"{location}: state document is malformed ({e}); left untouched") from None
+
+
+def _starts(raw: msgspec.Raw, prefix: bytes) -> bool:
+    """Whether a job's JSON opens with `prefix` (its name) and then the next field or its end."""
+    return bytes(memoryview(raw)[: len(prefix) + 1]) in (prefix + b",", prefix + b"}")
+
+
+def _find_in_members(data: bytes, prefix: bytes) -> JobState | None:
+    """The job whose JSON opens with `prefix`, found by inflating the document's gzip members one at a time and
+    parsing only the slice of jobs whose text holds it; None when not found this way (`decode_job` then reads
+    the document whole, and says what is wrong with it if anything is)."""
+    try:
+        for index, (_, _, parts) in enumerate(_inflated(data)):
+            text = b"".join(parts)
+            if index == 0 and not text.startswith(b'{"version":%d,' % VERSION):
+                return None
+            if index and prefix in text:
+                jobs = msgspec.json.decode(b"[" + text.removeprefix(b",") + b"]", type=list[msgspec.Raw])
+                found = [raw for raw in jobs if _starts(raw, prefix)]
+                if len(found) == 1:
+                    return JOB_DECODER.decode(found[0])
+    except (ValueError, zlib.error, msgspec.DecodeError):
+        return None
+    return None
 
 
 def decode(data: bytes | None, location: str = "state") -> State:
