@@ -46,6 +46,7 @@ test: venvs lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/python scripts/complexity.py functions
 
 fmt: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)

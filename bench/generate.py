@@ -224,7 +224,7 @@ def prepare(w: Workload, root: Path) -> Path:
     Layout: `state.json` (after the history pass), `inbox/` (the fresh files), `workload.json`.
     """
     from failstreak.app.config import parse_config
-    from failstreak.app.wiring import ports
+    from failstreak.app.wiring import pass_settings, ports
     from failstreak.pipeline.run import run_pass
 
     out = root / w.key()
@@ -243,7 +243,7 @@ def prepare(w: Workload, root: Path) -> Path:
     )
     p = ports(cfg)
     p.clock = lambda: HISTORY_PASS_AT
-    summary = run_pass(cfg, p)
+    summary = run_pass(pass_settings(cfg), p)
     write_inbox(tmp / "inbox", gen.fresh, w.files)
     meta = {
         **asdict(w),

@@ -212,7 +212,7 @@ def _floor_parts(
 
 
 def floor_local(state_path: str, inbox_dir: str, first: str = "orjson", gc_paused: bool = False) -> dict[str, Any]:
-    from failstreak.state.local import write_atomic
+    from failstreak.localfs import write_atomic
 
     def inbox() -> Iterator[bytes]:
         for dirpath, _dirs, names in os.walk(inbox_dir):
@@ -257,14 +257,14 @@ def floor_s3(state_uri: str, inbox_uri: str, first: str = "orjson", gc_paused: b
 
 def run_pass(config: str, now: int) -> dict[str, Any]:
     from failstreak.app.config import load_config
-    from failstreak.app.wiring import ports
+    from failstreak.app.wiring import pass_settings, ports
     from failstreak.pipeline.run import run_pass as run
 
     cfg = load_config(config)
     with open(os.devnull, "w") as sink:
         p = ports(cfg, console=sink)
         p.clock = lambda: now
-        summary = run(cfg, p)
+        summary = run(pass_settings(cfg), p)
     s = summary.to_dict()
     return {
         k: s[k]

@@ -20,16 +20,21 @@ def main(argv: list[str]) -> int:
     size = argv[1] if len(argv) > 1 else "10k"
     reps = int(argv[2]) if len(argv) > 2 else 3
     from failstreak.app.config import Config
-    from failstreak.inbox.records import parse_file
+    from failstreak.app.wiring import pass_settings
+    from failstreak.inbox.intake import parse_file
     from failstreak.pipeline.advance import advance
     from failstreak.pipeline.collect import Collected
+    from failstreak.pipeline.context import PassContext, Ports
     from failstreak.pipeline.summary import Summary
     from failstreak.state import codec
+    from failstreak.state.local import LocalStateStore
 
     src = prepare(SIZES[size], OUT / "workloads")
     files = [(p.name, p.read_bytes()) for p in sorted((src / "inbox").iterdir())]
     raw_state = (src / "state.json").read_bytes()
     cfg = Config()
+    settings = pass_settings(cfg)
+    ports = Ports(store=LocalStateStore(str(OUT / "phases-state.json")))  # never loaded nor saved
     best: dict[str, float] = {}
 
     def timed(name: str, t0: float) -> None:
@@ -46,7 +51,8 @@ def main(argv: list[str]) -> int:
         timed("decode state", t)
         got = Collected(executions=executions)
         t = time.perf_counter()
-        advance(cfg, None, state, got, Summary("p", NOW), "p", NOW)
+        ctx = PassContext("p", NOW, settings, ports, Summary("p", NOW), got=got)
+        advance(ctx, state)
         timed("advance (apply + rules)", t)
         t = time.perf_counter()
         body = codec.encode(state)

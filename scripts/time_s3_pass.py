@@ -31,6 +31,7 @@ from tests.integration.s3.passkit import Clock, Recorder, Workload, config, port
 from tests.integration.s3.s3server import SeaweedServer
 
 from failstreak import s3client as s3store
+from failstreak.app.wiring import pass_settings
 from failstreak.inbox.s3 import S3Inbox
 from failstreak.pipeline.run import run_pass
 
@@ -91,7 +92,7 @@ def _time_passes(
                 assert isinstance(p.inbox, S3Inbox)
                 p.inbox.workers = w
             started, started_cpu = time.perf_counter(), time.process_time()
-            summary = run_pass(cfg, p)
+            summary = run_pass(pass_settings(cfg), p)
             seconds[w].append(time.perf_counter() - started)
             cpu[w].append(time.process_time() - started_cpu)
             assert summary.files == objects, summary.files

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 
 from failstreak.core.model import Rejected
-from failstreak.core.outbox import Delivery, DeliveryResult
+from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
 from failstreak.errors import ConflictError
 from failstreak.inbox.base import Inbox, InboxItem
 from failstreak.notifiers.base import Notifier
@@ -86,10 +86,11 @@ class RecordingNotifier(Notifier):
     def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
         if self.fail_with is not None:
             return [
-                DeliveryResult(d.outbox_id, False, error=self.fail_with, retryable=self.retryable) for d in deliveries
+                DeliveryResult(d.outbox_id, failure=DeliveryError(self.fail_with, retryable=self.retryable))
+                for d in deliveries
             ]
         self.sent.extend((target, d) for d in deliveries)
-        return [DeliveryResult(d.outbox_id, True, ref=f"ref-{d.notification.job}") for d in deliveries]
+        return [DeliveryResult(d.outbox_id, ref=f"ref-{d.notification.job}") for d in deliveries]
 
     def events(self) -> list[tuple[str, str]]:
         return [(d.notification.job, d.notification.event.value) for _, d in self.sent]

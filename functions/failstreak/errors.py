@@ -32,17 +32,5 @@ class ConflictError(FailstreakError):
     """The state changed since it was read (conditional write failed). Reload and re-apply."""
 
 
-class DeliveryError(FailstreakError):
-    """A notification could not be delivered.
-
-    `retryable` says whether the next pass should try again (timeouts, 5xx, rate limits) or whether the
-    destination itself is wrong (unknown channel, bad credentials) and retrying cannot help.
-    """
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
 class SourceError(FailstreakError):
     """A source could not be read this pass. The pass goes on with the other sources."""

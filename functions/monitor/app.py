@@ -29,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         cfg = load_config()
         for message in inbox_warnings(cfg):
             log_problem(problems.Problem(problems.WARNING, message, {"kind": "config"}))
-        summary = run_pass(cfg, wiring.ports(cfg), pass_id=pass_id)
+        summary = run_pass(wiring.pass_settings(cfg), wiring.ports(cfg), pass_id=pass_id)
     except FailstreakError as e:
         record_failure()
         logger.error("pass failed: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)

@@ -16,7 +16,7 @@ from failstreak.app.config import Config, MuteConfig, load_config
 from failstreak.app.problems import Problem
 from failstreak.app.terminal import label, make_safe
 from failstreak.app.text import for_terminal
-from failstreak.core.model import JobState, Mute, State, iso, now_ms
+from failstreak.core.model import DeadLetter, JobState, Mute, State, iso, now_ms
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.state.codec import decode
 
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for message in inbox_warnings(cfg):
         warn(Problem(problems.WARNING, message))
     console = sys.stderr if args.json else sys.stdout
-    summary = run_pass(cfg, wiring.ports(cfg, console=console))
+    summary = run_pass(wiring.pass_settings(cfg), wiring.ports(cfg, console=console))
     for problem in problems.of_summary(summary):
         warn(problem)
     if args.json:
@@ -97,10 +97,15 @@ def _pending_row(e: Any) -> dict[str, Any]:
     }
 
 
-def _dead_row(d: dict[str, Any]) -> dict[str, Any]:
-    row = {k: d.get(k) for k in ("job", "event", "destination", "error", "attempts")}
-    row["at"] = iso(d["at"]) if isinstance(d.get("at"), int) else None
-    return row
+def _dead_row(d: DeadLetter) -> dict[str, Any]:
+    return {
+        "job": d.job,
+        "event": d.event,
+        "destination": d.destination,
+        "error": d.error,
+        "attempts": d.attempts,
+        "at": iso(d.at),
+    }
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -163,7 +163,7 @@ def run_demo(root: Path, passes: int = 4, out: Callable[[str], None] = print) ->
         end_of_day = start + (day + 1) * DAY_MS
         ports.clock = _fixed_clock(end_of_day)
         out(f"\n── Day {day + 1}: pass at {iso(end_of_day)} ──")
-        summary = run_pass(cfg, ports)
+        summary = run_pass(wiring.pass_settings(cfg), ports)
         out(summary_text(summary.to_dict()))
     out("\n── Status ──")
     from failstreak.state.codec import decode  # noqa: PLC0415

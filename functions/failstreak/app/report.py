@@ -193,7 +193,7 @@ def _write_s3(inbox: str, name: str, body: bytes, client: Any | None) -> str:
 
 
 def _write_local(inbox: str, name: str, body: bytes) -> str:
-    from failstreak.state.local import write_atomic  # noqa: PLC0415
+    from failstreak.localfs import write_atomic  # noqa: PLC0415
 
     path = Path(inbox) / name
     try:

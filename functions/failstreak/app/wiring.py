@@ -5,17 +5,15 @@ local pass never loads boto3 and a pass without Slack never loads slack-sdk.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TextIO
 
 from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secret
+from failstreak.app.intake_settings import intake_settings
 from failstreak.app.routing import Router
-from failstreak.core.outbox import Delivery, DeliveryResult
-from failstreak.errors import FailstreakError
 from failstreak.inbox.base import Inbox
-from failstreak.notifiers.base import Notifier
+from failstreak.notifiers.base import Deferred, Notifier
 from failstreak.notifiers.console import ConsoleNotifier
-from failstreak.pipeline.run import Ports
+from failstreak.pipeline.run import PassSettings, Ports
 from failstreak.sources.base import Source
 from failstreak.state.base import StateStore
 
@@ -44,29 +42,6 @@ def inbox(location: str) -> Inbox:
     return LocalInbox(location)
 
 
-class _Deferred(Notifier):
-    """Builds its notifier at the first send of a pass.
-
-    A secret that cannot be fetched (Secrets Manager unreachable, an unset variable) then fails the deliveries,
-    which stay pending for the next pass, instead of failing the pass before it has counted anything. It also
-    keeps slack-sdk out of passes that send nothing.
-    """
-
-    def __init__(self, kind: str, build: Callable[[], Notifier]) -> None:
-        self.kind = kind
-        self._build = build
-        self._inner: Notifier | None = None
-
-    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
-        if self._inner is None:
-            try:
-                self._inner = self._build()
-            except FailstreakError as e:
-                error = f"{self.kind}: cannot set up: {str(e).splitlines()[0]}"
-                return [DeliveryResult(d.outbox_id, False, error=error, retryable=True) for d in deliveries]
-        return self._inner.send(target, deliveries)
-
-
 def _slack(cfg: SlackConfig) -> Notifier:
     from failstreak.notifiers.slack import SlackNotifier  # noqa: PLC0415 - slack-sdk only when configured
 
@@ -85,9 +60,9 @@ def notifiers(cfg: Config, console: TextIO | None = None) -> dict[str, Notifier]
         out["console"] = ConsoleNotifier(console or sys.stdout)
     slack, email = cfg.notify.slack, cfg.notify.email
     if slack is not None:
-        out["slack"] = _Deferred("slack", lambda: _slack(slack))
+        out["slack"] = Deferred("slack", lambda: _slack(slack))
     if email is not None:
-        out["email"] = _Deferred("email", lambda: _email(email))
+        out["email"] = Deferred("email", lambda: _email(email))
     return out
 
 
@@ -109,4 +84,17 @@ def ports(cfg: Config, console: TextIO | None = None) -> Ports:
         sources=sources(cfg),
         notifiers=notifiers(cfg, console),
         router=Router(cfg),
+    )
+
+
+def pass_settings(cfg: Config) -> PassSettings:
+    """What a pass needs of `cfg`, as plain values."""
+    return PassSettings(
+        intake=intake_settings(cfg),
+        policy_for=cfg.policy_lookup(),
+        max_clock_skew_ms=cfg.max_clock_skew_ms,
+        retire_after_ms=int(cfg.retire_after_days * 86_400_000) if cfg.retire_after_days else None,
+        save_attempts=cfg.save_attempts,
+        notify_max_attempts=cfg.notify.max_attempts,
+        config_mutes=tuple(cfg.mutes),
     )

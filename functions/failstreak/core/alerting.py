@@ -54,25 +54,26 @@ def active_mute(job: JobState, mutes: Iterable[Mute], now: int, delta: JobDelta 
     counted = delta.counted if delta else 0
     succeeded = bool(delta and delta.successes > 0)
     for mute in mutes:
-        if not fnmatch.fnmatchcase(job.name, mute.match):
-            continue
-        covers = True
-        if mute.until is not None and now >= mute.until:
-            covers = False
-        progress = job.mute_runs.get(mute.id, 0)
-        if progress < 0:
-            covers = False
-        if mute.runs is not None:
-            if progress >= mute.runs:
-                covers = False
-            if progress >= 0:
-                job.mute_runs[mute.id] = progress + counted
-        if mute.until_success and covers and succeeded:
-            covers = False
-            job.mute_runs[mute.id] = -1
+        covers = fnmatch.fnmatchcase(job.name, mute.match) and _advance_mute(job, mute, now, counted, succeeded)
         if covers and found is None:
             found = mute
     return found
+
+
+def _advance_mute(job: JobState, mute: Mute, now: int, counted: int, succeeded: bool) -> bool:
+    """Whether `mute` (which matches the job) covers this pass's evaluation; records the job's progress with it:
+    the counted runs toward `runs`, and -1 once a success has ended an `until_success` mute."""
+    progress = job.mute_runs.get(mute.id, 0)
+    covers = progress >= 0 and (mute.until is None or now < mute.until)
+    if mute.runs is not None:
+        if progress >= mute.runs:
+            covers = False
+        if progress >= 0:
+            job.mute_runs[mute.id] = progress + counted
+    if mute.until_success and covers and succeeded:
+        job.mute_runs[mute.id] = -1
+        return False
+    return covers
 
 
 def mute_covering(job: JobState, mutes: Iterable[Mute], now: int) -> Mute | None:

@@ -82,53 +82,71 @@ def _counts(policy: JobPolicy, status: Status) -> Outcome:
 
 
 def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> JobDelta | None:
-    # Newest attempt per run within the batch; equal attempts are duplicates. Usually every run id is new.
-    best = {ex.run_id: ex for ex in batch}
-    if len(best) < len(batch):
-        best = {}
-        for ex in batch:
-            seen = best.get(ex.run_id)
-            if seen is None:
-                best[ex.run_id] = ex
-            elif ex.attempt > seen.attempt:
-                best[ex.run_id] = ex
-                stats.superseded += 1
-            elif ex.attempt == seen.attempt:
-                if ex.status is not seen.status and policy.outcomes[seen.status] is IGNORED:
-                    best[ex.run_id] = ex  # a manual or skipped job that was played later: its result wins
-                    stats.superseded += 1
-                else:
-                    stats.duplicates += 1
-            else:
-                stats.superseded += 1
-
-    outcomes = policy.outcomes
-    runs = job.runs
-    # Runs this batch brings again (a duplicate delivery or a retry): rare, found with set operations in C.
-    again = best.keys() & {r.run_id for r in runs} if runs else ()
-    known = {r.run_id: r for r in runs if r.run_id in again} if again else {}
-    oldest = runs[0] if runs and job.forgotten > 0 else None
-    added: list[Run] = []
-    removed: set[str] = set()
+    """Apply one job's executions of this pass: keep the newest attempt per run, drop what the job already holds
+    or has forgotten, record the rest, and settle the counters. None when nothing changed the job."""
+    best = _newest_per_run(batch, policy, stats)
     delta = JobDelta()
-    # Counted locally and written back once: this loop runs once per ingested execution.
-    successes = failures = 0
-    last_success = job.last_success
-    last_failure = job.last_failure
-    owner = job.owner
-    source = job.source
-    append = added.append
+    runs = job.runs
+    removed: set[str] = set()
+    fresh: Iterable[Execution] = best.values()
+    # Runs this batch brings again (a duplicate delivery or a retry): rare, found with set operations in C.
+    again = best.keys() & {r.run_id for r in runs} if runs else set()
+    oldest = runs[0] if runs and job.forgotten > 0 else None
+    if again or oldest is not None:
+        fresh = _not_yet_applied(job, fresh, again, oldest, policy, stats, removed, delta)
+    added = _record(job, fresh, policy, delta)
+    if not added:
+        return None
+    stats.ingested += len(added)  # every run that changed the job is in `added`, once
+    job.runs = _merged(runs, added, removed)
+    settle(job, policy)
+    return delta
+
+
+def _newest_per_run(batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> dict[str, Execution]:
+    """The newest attempt per run within the batch; equal attempts are duplicates. Usually every run id is new."""
+    best = {ex.run_id: ex for ex in batch}
+    if len(best) == len(batch):
+        return best
+    best = {}
+    for ex in batch:
+        seen = best.get(ex.run_id)
+        if seen is None:
+            best[ex.run_id] = ex
+        elif ex.attempt > seen.attempt:
+            best[ex.run_id] = ex
+            stats.superseded += 1
+        elif ex.attempt < seen.attempt:
+            stats.superseded += 1
+        elif ex.status is not seen.status and policy.outcomes[seen.status] is IGNORED:
+            best[ex.run_id] = ex  # a manual or skipped job that was played later: its result wins
+            stats.superseded += 1
+        else:
+            stats.duplicates += 1
+    return best
+
+
+def _not_yet_applied(
+    job: JobState,
+    candidates: Iterable[Execution],
+    again: set[str],
+    oldest: Run | None,
+    policy: JobPolicy,
+    stats: ApplyStats,
+    removed: set[str],
+    delta: JobDelta,
+) -> list[Execution]:
+    """The executions that change a job which already remembers runs: a run it holds (in `again`) is taken again
+    only at a higher attempt (or as the result of an ignored placeholder), its old record uncounted and put in
+    `removed`; when the job has forgotten runs (`oldest` is its oldest remembered one), a run older than that, or
+    a retry of a forgotten run, is stale."""
+    runs = job.runs
+    known = {r.run_id: r for r in runs if r.run_id in again} if again else {}
     firsts: dict[bool, tuple[int, int, str] | None] | None = None
-    for ex in best.values():
+    kept: list[Execution] = []
+    for ex in candidates:
         if again and (old := known.get(ex.run_id)) is not None:
-            if ex.attempt == old.attempt:
-                if ex.status is old.status or outcomes[old.status] is not IGNORED:
-                    stats.duplicates += 1
-                    continue
-                # The same attempt again with a new status, where the first was ignored: a manual or skipped
-                # job that was played later. Its result replaces the placeholder (docs/sources.md).
-            elif ex.attempt < old.attempt:
-                stats.superseded += 1
+            if not _replaces(ex, old, policy, stats):
                 continue
             removed.add(ex.run_id)
             stats.replaced += 1
@@ -138,15 +156,50 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
                 stats.stale += 1
                 continue
             if ex.attempt > 0:
-                # A retry of a run the job no longer remembers: when its id sorts before every remembered run's
-                # of its kind (numeric or not), it is one of the forgotten runs, already counted at its earlier
-                # attempt (docs/sources.md).
                 if firsts is None:
                     firsts = first_ids(runs)
-                first = firsts[ex.run_id.isdigit()]
-                if first is not None and run_id_key(ex.run_id) < first:
+                if _retries_forgotten(ex, firsts):
                     stats.stale += 1
                     continue
+        kept.append(ex)
+    return kept
+
+
+def _replaces(ex: Execution, old: Run, policy: JobPolicy, stats: ApplyStats) -> bool:
+    """Whether `ex` replaces the remembered record `old` of the same run; counts it as duplicate or superseded
+    when it does not."""
+    if ex.attempt == old.attempt:
+        if ex.status is old.status or policy.outcomes[old.status] is not IGNORED:
+            stats.duplicates += 1
+            return False
+        # The same attempt again with a new status, where the first was ignored: a manual or skipped job that
+        # was played later. Its result replaces the placeholder (docs/sources.md).
+        return True
+    if ex.attempt < old.attempt:
+        stats.superseded += 1
+        return False
+    return True
+
+
+def _retries_forgotten(ex: Execution, firsts: dict[bool, tuple[int, int, str] | None]) -> bool:
+    """A retry of a run the job no longer remembers: when its id sorts before every remembered run's of its kind
+    (numeric or not), it is one of the forgotten runs, already counted at its earlier attempt (docs/sources.md)."""
+    first = firsts[ex.run_id.isdigit()]
+    return first is not None and run_id_key(ex.run_id) < first
+
+
+def _record(job: JobState, fresh: Iterable[Execution], policy: JobPolicy, delta: JobDelta) -> list[Run]:
+    """Turn the executions into runs and count them into the job and `delta`; return the runs, in batch order."""
+    outcomes = policy.outcomes
+    added: list[Run] = []
+    # Counted locally and written back once: this loop runs once per ingested execution.
+    successes = failures = 0
+    last_success = job.last_success
+    last_failure = job.last_failure
+    owner = job.owner
+    source = job.source
+    append = added.append
+    for ex in fresh:
         outcome = outcomes[ex.status]
         if outcome is FAILURE:
             append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason))
@@ -165,10 +218,6 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
             owner = ex.owner
         if ex.source:
             source = ex.source
-
-    if not added:
-        return None
-    stats.ingested += len(added)  # every run that changed the job is in `added`, once
     job.total_runs += successes + failures
     job.total_failures += failures
     job.last_success = last_success
@@ -178,6 +227,11 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     delta.counted += successes + failures
     delta.successes += successes
     delta.failures += failures
+    return added
+
+
+def _merged(runs: list[Run], added: list[Run], removed: set[str]) -> list[Run]:
+    """The remembered runs without `removed`, plus `added`, in (`finished_at`, `run_id`) order."""
     order = Run.order_key
     if len(added) > 1:
         # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
@@ -196,9 +250,7 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
         # Late arrivals: Timsort merges the two sorted runs (remembered, then new) in linear time.
         runs.extend(added)
         runs.sort(key=order)
-    job.runs = runs
-    settle(job, policy)
-    return delta
+    return runs
 
 
 def first_ids(runs: Iterable[Run]) -> dict[bool, tuple[int, int, str] | None]:

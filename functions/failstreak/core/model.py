@@ -311,6 +311,19 @@ class OutboxEntry(msgspec.Struct, omit_defaults=True):
     lease_until: int = 0
 
 
+class DeadLetter(msgspec.Struct):
+    """A notification given up on for one destination; the document keeps the last 200 in `dead_letters`, every
+    field written."""
+
+    id: str
+    destination: str = ""
+    job: str = ""
+    event: str = ""
+    error: str | None = None
+    attempts: int = 0
+    at: int = 0
+
+
 @dataclass(slots=True)
 class State:
     """The whole persisted state document (see docs/state.md)."""
@@ -318,7 +331,7 @@ class State:
     jobs: dict[str, JobState] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     mutes: list[Mute] = field(default_factory=list)
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
     cursors: dict[str, Any] = field(default_factory=dict)
     # The config file's mutes: undated id (`Mute.new(..., created_at=0).id`) -> when a pass first saw it (epoch ms).
     config_mutes: dict[str, int] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from failstreak.core.model import Event, Notification, OutboxEntry, State
+from failstreak.core.model import DeadLetter, Event, Notification, OutboxEntry, State
 
 LEASE_MS = 15 * 60 * 1000
 MAX_DEAD_LETTERS = 200
@@ -45,15 +45,39 @@ class Delivery:
     thread_jobs: tuple[tuple[str, bool], ...] = ()
 
 
+class DeliveryError(Exception):
+    """A notification could not be delivered: the one failure a notifier raises and a result carries.
+
+    `retryable` says whether a later pass can succeed (a timeout, HTTP 5xx, a rate limit: the entry stays pending)
+    or whether retrying cannot help (an unknown channel, bad credentials, a rejected address: the entry is
+    dead-lettered at once). The message is what the outbox stores and the pass summary shows.
+    """
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
-    """What happened to one delivery. `ref` identifies the message sent, to thread later events on it."""
+    """What happened to one delivery: sent (`ref` identifies the message, to thread later events on it), or
+    failed with `failure`."""
 
     outbox_id: str
-    delivered: bool
     ref: str | None = None
-    error: str | None = None
-    retryable: bool = True
+    failure: DeliveryError | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.failure is None
+
+    @property
+    def error(self) -> str | None:
+        return None if self.failure is None else str(self.failure)
+
+    @property
+    def retryable(self) -> bool:
+        return self.failure is not None and self.failure.retryable
 
 
 def enqueue(
@@ -110,7 +134,7 @@ def apply_results(state: State, results: Iterable[DeliveryResult], now: int, max
         if entry is None or entry.id in gone:
             continue
         n = entry.notification
-        if r.delivered:
+        if r.failure is None:
             gone.add(entry.id)
             out.delivered.append(entry)
             job = state.jobs.get(n.job)
@@ -122,19 +146,11 @@ def apply_results(state: State, results: Iterable[DeliveryResult], now: int, max
         entry.last_error = r.error
         entry.lease_owner = None
         entry.lease_until = 0
-        if not r.retryable or entry.attempts >= max_attempts:
+        if not r.failure.retryable or entry.attempts >= max_attempts:
             gone.add(entry.id)
             out.dead.append(entry)
             state.dead_letters.append(
-                {
-                    "id": entry.id,
-                    "destination": entry.destination,
-                    "job": n.job,
-                    "event": n.event.value,
-                    "error": r.error,
-                    "attempts": entry.attempts,
-                    "at": now,
-                }
+                DeadLetter(entry.id, entry.destination, n.job, n.event.value, r.error, entry.attempts, now)
             )
         else:
             out.retrying.append(entry)

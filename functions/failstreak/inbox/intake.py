@@ -1,4 +1,6 @@
-"""Reading one inbox file as a bounded stream (docs/s3-and-lambda.md, "What a producer can and cannot do").
+"""Reading one inbox file: as a bounded stream (`read_file`, what a pass does; docs/s3-and-lambda.md, "What a
+producer can and cannot do"), or whole from bytes already in memory (`parse_file`). Either way the records are
+parsed by `fastpath`, or by the checked parser `records` alone with `fast=False`; the result is the same.
 
 A file is read from a stream in steps of `STEP` bytes. Gzip is recognised by its magic bytes and inflated a step
 at a time, never all at once: a small file that inflates to gigabytes costs one step's memory until the
@@ -25,8 +27,9 @@ import msgspec
 import orjson
 
 from failstreak.core.model import Execution, Rejected, Status, now_ms
+from failstreak.inbox import fastpath, records
 from failstreak.inbox.base import Rejoined
-from failstreak.inbox.records import ALL_STATUSES, Parsed, latest_time, no_valid_record, parse_array, parse_lines
+from failstreak.inbox.records import ALL_STATUSES, Parsed, latest_time, no_valid_record
 
 MIB = 1024 * 1024
 STEP = 256 * 1024  # bytes read (or inflated) at once; a block of lines is at most a step plus one line
@@ -99,6 +102,100 @@ def _chunks(stream: BinaryIO, cap: int, step: int) -> Iterator[bytes]:
         yield data
 
 
+def parse_file(
+    name: str,
+    data: bytes,
+    *,
+    fast: bool = True,
+    details: Collection[Status] | None = None,
+    latest: int | None = None,
+) -> Parsed:
+    """Parse one inbox file's bytes, whole and in memory, into executions and rejections (`read_file` reads a
+    stream within bounds; this is the same parsing, for a file already read).
+
+    `details`: the statuses whose executions keep their `url`, `commit` and `reason`; the others come without
+    them (None: all keep them). A pass gives the statuses some policy counts as failures, the only runs the
+    engine remembers with them: a large inbox's links and commits then never all sit in memory at once.
+    `latest`: the latest `finished_at` accepted, from the pass's one clock (`records.latest_time`); None: now
+    plus the default `max_clock_skew`. `fast=False` parses with the checked parser (`records`) alone; the result
+    is the same either way (`fastpath` only takes what it reads exactly as `records` does).
+    """
+    keep = _keep(details)
+    latest = _latest(latest)
+    out = Parsed()
+    if data[:2] == _GZIP:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            out.fatal = f"not a readable gzip file ({e})"
+            return out
+    body = data.lstrip()
+    if not body:
+        out.fatal = "empty file: no records"
+        return out
+    if body[:1] == b"[":
+        (fastpath.parse_array if fast else records.parse_array)(name, body, out, keep, latest)
+    else:
+        (fastpath.parse_lines if fast else records.parse_lines)(name, data, out, keep, latest)
+    if not out.executions and out.rejected and out.fatal is None:
+        out.fatal = no_valid_record(len(out.rejected), out.rejected[0].reason)
+    return out
+
+
+def _keep(details: Collection[Status] | None) -> frozenset[Status]:
+    return ALL_STATUSES if details is None else frozenset(details)
+
+
+def _latest(latest: int | None) -> int:
+    return latest_time(now_ms()) if latest is None else latest
+
+
+@dataclass(slots=True)
+class _Reading:
+    """One file being read: how its blocks are parsed, its bounds, and where what they hold goes."""
+
+    name: str
+    keep: frozenset[Status]
+    latest: int
+    fast: bool
+    room: int  # rejected lines to keep; the others are only counted
+    max_records: int | None
+    got: FileRead = field(default_factory=FileRead)
+    # Every execution parsed so far, and the rejected lines of the blocks not drained into `got` yet.
+    out: Parsed = field(default_factory=Parsed)
+
+    def lines(self, block: bytes, first_line: int) -> None:
+        """Parse a block of whole lines whose first line is number `first_line` of the file."""
+        if self.fast:
+            fastpath.parse_lines(self.name, block, self.out, self.keep, self.latest, first_line=first_line)
+        else:
+            records.parse_lines(self.name, block, self.out, self.keep, self.latest, first_line=first_line)
+
+    def array(self, body: bytes, first_item: int = 1, *, checked: bool = False) -> None:
+        """Parse a JSON array whose first item is number `first_item` of the file (`checked`: by `records`)."""
+        if self.fast and not checked:
+            fastpath.parse_array(self.name, body, self.out, self.keep, self.latest, first_item=first_item)
+        else:
+            records.parse_array(self.name, body, self.out, self.keep, self.latest, first_item=first_item)
+
+    def drain(self) -> None:
+        """Move the parsed blocks' rejected lines to `got`: kept while there is room, else only counted; and stop
+        at the bound on records (checked after each block: a block adds at most a step's worth)."""
+        out, got = self.out, self.got
+        if self.max_records is not None and len(out.executions) > self.max_records:
+            raise TooLarge(self.max_records, records=True)
+        rejected = out.rejected
+        if not rejected:
+            return
+        if got.first_reason is None:
+            got.first_reason = rejected[0].reason
+        free = self.room - len(got.rejected)
+        if free > 0:
+            got.rejected.extend(rejected[:free])
+        got.rejected_total += len(rejected)
+        rejected.clear()
+
+
 def read_file(
     name: str,
     stream: BinaryIO,
@@ -114,13 +211,9 @@ def read_file(
     """Parse one inbox file from `stream`. Raises `TooLarge` beyond `cap` decompressed bytes or `max_records`
     records; any other problem of the file's content is its `fatal` reason or its rejected lines. `room`: how
     many rejected lines to keep.
-    `details`, `latest` and `fast` as for `records.parse_file`, whose result this is, read `step` bytes at a
-    time."""
-    keep = ALL_STATUSES if details is None else frozenset(details)
-    if latest is None:
-        latest = latest_time(now_ms())
-    got = FileRead()
-    out = _Counted(max_records)
+    `details`, `latest` and `fast` as for `parse_file`, whose result this is, read `step` bytes at a time."""
+    reading = _Reading(name, _keep(details), _latest(latest), fast, room, max_records)
+    got = reading.got
     chunks = _chunks(stream, cap, step)
     try:
         first = b""
@@ -136,42 +229,16 @@ def read_file(
             return got
         if first[:1] == b"[":
             lead = data[: len(data) - len(first)].count(b"\n")
-            _read_array(name, first, chunks, got, out, keep, latest, fast, room, 1 + blank_lines + lead)
+            _read_array(reading, first, chunks, 1 + blank_lines + lead)
         else:
-            _read_lines(name, data, chunks, got, out, keep, latest, fast, room, 1 + blank_lines)
+            _read_lines(reading, data, chunks, 1 + blank_lines)
     except _Unreadable as e:
         got.fatal = str(e)
         return got
-    got.executions = out.executions
+    got.executions = reading.out.executions
     if not got.executions and got.rejected_total:
         got.fatal = no_valid_record(got.rejected_total, got.first_reason or "")
     return got
-
-
-class _Counted(Parsed):
-    """`Parsed` whose executions are bounded: checked after each block (a block adds at most a step's worth)."""
-
-    def __init__(self, max_records: int | None) -> None:
-        super().__init__()
-        self.max_records = max_records
-
-
-def _drain(out: Parsed, got: FileRead, room: int) -> None:
-    """Move the block's rejected lines out of `out`: kept while there is room, else only counted; and stop at
-    the bound on records."""
-    limit = out.max_records if isinstance(out, _Counted) else None
-    if limit is not None and len(out.executions) > limit:
-        raise TooLarge(limit, records=True)
-    rejected = out.rejected
-    if not rejected:
-        return
-    if got.first_reason is None:
-        got.first_reason = rejected[0].reason
-    free = room - len(got.rejected)
-    if free > 0:
-        got.rejected.extend(rejected[:free])
-    got.rejected_total += len(rejected)
-    rejected.clear()
 
 
 def _sample(raw: bytes) -> str:
@@ -179,22 +246,17 @@ def _sample(raw: bytes) -> str:
 
 
 def _read_lines(
-    name: str,
+    reading: _Reading,
     data: bytes,
     chunks: Iterator[bytes],
-    got: FileRead,
-    out: Parsed,
-    keep: frozenset[Status],
-    latest: int,
-    fast: bool,
-    room: int,
     line: int = 1,  # the number of the first line not parsed yet
 ) -> None:
     carry = b""  # the start of that line, when it began in an earlier step
     skipping = False  # inside a line too long to keep, until its end
 
     def too_long(start: bytes) -> None:
-        out.rejected.append(Rejected(name, line, f"line longer than {MAX_LINE // MIB} MiB: not read", _sample(start)))
+        reason = f"line longer than {MAX_LINE // MIB} MiB: not read"
+        reading.out.rejected.append(Rejected(reading.name, line, reason, _sample(start)))
 
     while True:
         if skipping:
@@ -224,38 +286,33 @@ def _read_lines(
                     buffer = buffer[start + 1 :]
                     cut -= start + 1
                 if cut >= 0:
-                    parse_lines(name, buffer[: cut + 1], out, keep, latest, first_line=line, fast=fast)
+                    reading.lines(buffer[: cut + 1], line)
                     line += buffer.count(b"\n", 0, cut + 1)
                 carry = buffer[cut + 1 :]
-            _drain(out, got, room)
+            reading.drain()
         data = next(chunks, b"")
         if not data:
             break
-        got.size += len(data)
+        reading.got.size += len(data)
     if carry.strip(_SPACE):
-        parse_lines(name, carry, out, keep, latest, first_line=line, fast=fast)
-    _drain(out, got, room)
+        reading.lines(carry, line)
+    reading.drain()
 
 
 def _read_array(
-    name: str,
+    reading: _Reading,
     first: bytes,
     chunks: Iterator[bytes],
-    got: FileRead,
-    out: Parsed,
-    keep: frozenset[Status],
-    latest: int,
-    fast: bool,
-    room: int,
     line: int,  # the number of the line `first` starts on
 ) -> None:
+    got = reading.got
     body = bytearray(first)
     for data in chunks:
         if len(body) + len(data) > ARRAY_CAP:
             if not _first_line_whole(body):
                 raise TooLarge(ARRAY_CAP, array=True)
             # JSON Lines whose first line is an array: read as a stream like any other (`data` is counted there).
-            _read_lines(name, bytes(body), itertools.chain((data,), chunks), got, out, keep, latest, fast, room, line)
+            _read_lines(reading, bytes(body), itertools.chain((data,), chunks), line)
             return
         got.size += len(data)
         body += data
@@ -265,19 +322,19 @@ def _read_array(
         if b"\n" in body.rstrip(_SPACE):
             # Not one array, and more than one line: JSON Lines whose first line is an array (a bad record, or
             # one nested too deeply to read), read line by line like any other, so that its good lines count.
-            _read_lines(name, bytes(body), iter(()), got, out, keep, latest, fast, room, line)
+            _read_lines(reading, bytes(body), iter(()), line)
         elif isinstance(e, RecursionError):
             got.fatal = "not valid JSON: nested too deeply"
         else:
-            parse_array(name, bytes(body), out, keep, latest, fast=False)  # the checked path names what is wrong
-            got.fatal = out.fatal or f"not valid JSON: {e}"
+            reading.array(bytes(body), checked=True)  # the checked path names what is wrong
+            got.fatal = reading.out.fatal or f"not valid JSON: {e}"
         return
     for start in range(0, len(items), ARRAY_BATCH):
         batch = b"[" + b",".join(items[start : start + ARRAY_BATCH]) + b"]"
-        parse_array(name, batch, out, keep, latest, fast=fast, first_item=start + 1)
-        _drain(out, got, room)
-        if out.fatal is not None:
-            got.fatal = out.fatal
+        reading.array(batch, start + 1)
+        reading.drain()
+        if reading.out.fatal is not None:
+            got.fatal = reading.out.fatal
             return
 
 

@@ -15,7 +15,7 @@ from typing import BinaryIO
 from failstreak.core.model import Rejected
 from failstreak.errors import ItemGone, ItemRefused, StoreUnavailable
 from failstreak.inbox.base import Inbox, InboxItem, oldest_of, rejected_body
-from failstreak.state.local import write_atomic
+from failstreak.localfs import write_atomic
 
 PROCESSED = "processed"
 QUARANTINE = "quarantine"

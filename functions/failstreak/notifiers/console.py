@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TextIO
 
 from failstreak.app.text import for_terminal
 from failstreak.core.model import Notification
-from failstreak.core.outbox import Delivery, DeliveryResult
-from failstreak.notifiers.base import Notifier
+from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
+from failstreak.notifiers.base import BaseNotifier, Batch
 from failstreak.notifiers.render import EVENT_ICON, EVENT_TITLE, details, failing_links, headline, strip
 
 
@@ -24,20 +25,22 @@ def render_text(n: Notification) -> str:
     return "\n".join(for_terminal(line) for line in lines)
 
 
-class ConsoleNotifier(Notifier):
+class ConsoleNotifier(BaseNotifier[Notification]):
+    """Prints each notification on its own; a stream that cannot be written keeps it pending (retryable)."""
+
     kind = "console"
 
     def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__()
         self._stream = stream
 
-    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
-        stream = self._stream or sys.stdout
-        results = []
-        for d in deliveries:
-            try:
-                print(render_text(d.notification), file=stream, flush=True)
-            except OSError as e:
-                results.append(DeliveryResult(d.outbox_id, False, error=f"console: {e}", retryable=True))
-                continue
-            results.append(DeliveryResult(d.outbox_id, True))
-        return results
+    def batches(
+        self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
+    ) -> Iterator[Batch[Notification]]:
+        return (Batch(d.notification, (d,)) for d in deliveries)
+
+    def deliver(self, target: str, message: Notification) -> None:
+        try:
+            print(render_text(message), file=self._stream or sys.stdout, flush=True)
+        except OSError as e:
+            raise DeliveryError(str(e), retryable=True) from None

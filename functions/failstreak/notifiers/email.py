@@ -13,13 +13,14 @@ from __future__ import annotations
 import smtplib
 import ssl
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from failstreak.core.outbox import Delivery, DeliveryResult
-from failstreak.errors import ConfigError, DeliveryError
-from failstreak.notifiers.base import Notifier
+from failstreak.core.model import Notification
+from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
+from failstreak.errors import ConfigError
+from failstreak.notifiers.base import BaseNotifier, Batch, Unreachable
 from failstreak.notifiers.email_render import mime, render
 
 if TYPE_CHECKING:
@@ -60,13 +61,6 @@ def classify_ses(code: str, status: int | None) -> bool:
     if code in PERMANENT_SES:
         return False
     return status is None or status == 429
-
-
-class Unreachable(DeliveryError):
-    """The mail service could not be reached (timeout, connection, DNS): a later pass may succeed."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retryable=True)
 
 
 class Transport:
@@ -138,20 +132,20 @@ class SmtpTransport(Transport):
             raise Unreachable(f"SMTP unreachable ({type(e).__name__})") from None
 
 
-class EmailNotifier(Notifier):
-    """One digest email per address per pass. Never raises for a delivery problem.
+class EmailNotifier(BaseNotifier[list[Notification]]):
+    """One digest email per address per pass: one message carrying every delivery to the address.
 
     Once the mail service proved unreachable in a pass, the remaining addresses fail fast (retryable) instead
-    of each waiting out its own timeout.
+    of each waiting out its own timeout (`BaseNotifier`).
     """
 
     kind = "email"
 
     def __init__(self, sender: str, transport: Transport, clock_s: Callable[[], float] | None = None) -> None:
+        super().__init__()
         self._sender = sender
         self._transport = transport
         self._clock_s = clock_s
-        self._down: Unreachable | None = None
 
     @classmethod
     def from_config(cls, cfg: EmailConfig, resolve: Callable[[Any], str], timeout: float = 10) -> EmailNotifier:
@@ -165,21 +159,13 @@ class EmailNotifier(Notifier):
             transport = SesTransport.from_config(cfg, timeout)
         return cls(cfg.sender, transport)
 
-    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
-        if not deliveries:
-            return []
-        mail = render([d.notification for d in deliveries])
+    def batches(
+        self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
+    ) -> Iterator[Batch[list[Notification]]]:
+        if deliveries:
+            yield Batch([d.notification for d in deliveries], tuple(deliveries))
+
+    def deliver(self, target: str, message: list[Notification]) -> None:
+        mail = render(message)
         msg = mime(mail, self._sender, [target], self._clock_s() if self._clock_s else None)
-        try:
-            if self._down is not None:
-                raise self._down
-            self._transport.send(msg, self._sender, [target])
-        except Unreachable as e:
-            self._down = e
-            return [DeliveryResult(d.outbox_id, False, error=f"email {target}: {e}") for d in deliveries]
-        except DeliveryError as e:
-            return [
-                DeliveryResult(d.outbox_id, False, error=f"email {target}: {e}", retryable=e.retryable)
-                for d in deliveries
-            ]
-        return [DeliveryResult(d.outbox_id, True) for d in deliveries]
+        self._transport.send(msg, self._sender, [target])

@@ -15,18 +15,18 @@ Webhook mode: every digest is posted to the webhook's channel; there is no `ts`,
 
 Errors are translated: rate limiting that outlasts the retries, HTTP 5xx, timeouts and connection errors are
 retryable (the entry stays pending for the next pass); a wrong channel, a revoked token or a rejected payload
-is permanent (dead-lettered at once). After a transport failure the notifier fails the rest of the pass's
-Slack deliveries fast rather than waiting out a timeout per message.
+is permanent (dead-lettered at once). A transport failure or a 5xx is `Unreachable`: the base notifier then
+fails the rest of the pass's Slack deliveries fast rather than waiting out a timeout per message.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
@@ -37,14 +37,15 @@ from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from failstreak.core.model import Event, Notification
-from failstreak.core.outbox import Delivery, DeliveryResult
-from failstreak.notifiers.base import Notifier
+from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
+from failstreak.notifiers.base import BaseNotifier, Batch, Unreachable
 from failstreak.notifiers.slack_render import SlackMessage, board, digest
 
 if TYPE_CHECKING:
     from failstreak.app.config import SlackConfig
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 # Longest Retry-After worth sleeping through inside a pass; longer waits are left to the next pass.
@@ -99,33 +100,25 @@ _HINTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SlackFailure:
-    """A failed Slack call, translated: what to report and whether a later pass can succeed."""
-
-    error: str
-    retryable: bool
-    transport: bool = False
-
-
-def classify(status: int | None, error: str | None) -> SlackFailure:
-    """Translate an HTTP status and Slack `error` code into a SlackFailure (no vendor types)."""
+def classify(status: int | None, error: str | None) -> DeliveryError:
+    """Translate an HTTP status and Slack `error` code into a DeliveryError (no vendor types); `Unreachable`
+    when Slack itself is failing."""
     code = error or (f"HTTP {status}" if status else "unknown error")
     if status == 429 or code == "ratelimited":
         # Slack limits chat.postMessage per channel: other channels may still take messages this pass.
-        return SlackFailure("ratelimited (still rate limited after retrying)", retryable=True)
+        return DeliveryError("ratelimited (still rate limited after retrying)", retryable=True)
     if status is not None and status >= 500:
-        return SlackFailure(f"Slack unavailable (HTTP {status})", retryable=True, transport=True)
+        return Unreachable(f"Slack unavailable (HTTP {status})")
     if code in PERMANENT_ERRORS:
         hint = _HINTS.get(code)
-        return SlackFailure(f"{code}: {hint}" if hint else code, retryable=False)
+        return DeliveryError(f"{code}: {hint}" if hint else code, retryable=False)
     if status is not None and 400 <= status < 500 and status != 408:
-        return SlackFailure(code, retryable=False)
+        return DeliveryError(code, retryable=False)
     # Unknown errors are retried: the outbox's max_attempts bounds how long.
-    return SlackFailure(code, retryable=True)
+    return DeliveryError(code, retryable=True)
 
 
-def _from_api_error(e: SlackApiError) -> SlackFailure:
+def _from_api_error(e: SlackApiError) -> DeliveryError:
     response = e.response
     status = getattr(response, "status_code", None)
     data = getattr(response, "data", None)
@@ -135,10 +128,22 @@ def _from_api_error(e: SlackApiError) -> SlackFailure:
     return classify(status, error if isinstance(error, str) else None)
 
 
-def _from_exception(e: Exception) -> SlackFailure:
+def _from_exception(e: Exception) -> Unreachable:
     # Timeouts, refused connections, DNS and TLS failures: the request may not have reached Slack.
     kind = "timed out" if isinstance(e, TimeoutError) or "timed out" in str(e) else "unreachable"
-    return SlackFailure(f"Slack {kind} ({type(e).__name__})", retryable=True, transport=True)
+    return Unreachable(f"Slack {kind} ({type(e).__name__})")
+
+
+def _calling(fn: Callable[[], T]) -> T:
+    """Run slack-sdk calls, translating whatever they raise into a DeliveryError."""
+    try:
+        return fn()
+    except SlackApiError as e:
+        raise _from_api_error(e) from None
+    except _WebhookError as e:
+        raise classify(e.status, e.body.strip() or None) from None
+    except Exception as e:  # any transport failure is a delivery failure, never a crash
+        raise _from_exception(e) from None
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -180,7 +185,40 @@ def parse_ref(ref: str | None) -> tuple[str, str] | None:
     return (channel, ts) if channel and ts else None
 
 
-class SlackNotifier(Notifier):
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """A new message announcing jobs: its ref `CHANNEL_ID|TS` becomes theirs, to thread their follow-ups."""
+
+    message: SlackMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply in the thread `thread` (a ref); posted as a new message when that thread is gone."""
+
+    message: SlackMessage
+    thread: str
+
+
+@dataclass(frozen=True, slots=True)
+class Loose:
+    """A follow-up with no thread to go to (webhook mode, or a thread this state never knew): a new message."""
+
+    message: SlackMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """The original message `ref` (channel id, ts) re-rendered, once some of its jobs are fixed."""
+
+    message: SlackMessage
+    ref: tuple[str, str]
+
+
+Outgoing = Announce | Reply | Loose | Rewrite
+
+
+class SlackNotifier(BaseNotifier[Outgoing]):
     """Posts digests to Slack channels (bot token) or to one incoming webhook. See the module docstring."""
 
     kind = "slack"
@@ -188,9 +226,9 @@ class SlackNotifier(Notifier):
     def __init__(self, client: WebClient | None = None, webhook: WebhookClient | None = None) -> None:
         if (client is None) == (webhook is None):
             raise ValueError("give exactly one of client (bot token) or webhook")
+        super().__init__()
         self._client = client
         self._webhook = webhook
-        self._down: SlackFailure | None = None
 
     @classmethod
     def from_config(cls, cfg: SlackConfig, resolve: Callable[[Any], str]) -> SlackNotifier:
@@ -208,25 +246,72 @@ class SlackNotifier(Notifier):
         )
         return cls(client=client)
 
-    # -- transport ---------------------------------------------------------------------------------------
+    # -- which messages: the triggered digest, then replies per thread, then what has no thread ---------------
 
-    def _call(self, fn: Callable[[], str | None]) -> tuple[str | None, SlackFailure | None]:
-        if self._down is not None:
-            return None, self._down
+    def batches(
+        self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
+    ) -> Iterator[Batch[Outgoing]]:
+        by_id = {d.notification.id: d for d in deliveries}
+        announcing = digest([d.notification for d in deliveries if d.notification.event is Event.TRIGGERED])
+        for message in announcing:
+            yield Batch(Announce(message), _carried(message, by_id))
+        # Read only now, once the announcing messages are sent: a follow-up replies in the thread of one of them.
+        rosters = _rosters(announcing, by_id, sent)
+        threads, loose = self._threads(deliveries, {job: ref for ref, jobs in rosters.items() for job in jobs})
+        for thread, group in threads.items():
+            for message in digest([d.notification for d in group]):
+                yield Batch(Reply(message, thread), _carried(message, by_id))
+            rewrite = _rewrite(thread, group, rosters.get(thread, []), sent)
+            if rewrite is not None:
+                # The reply went out; a stale original message is not worth re-sending the reply for.
+                yield Batch(rewrite, follow_up="mark the original message fixed")
+        for message in digest(loose):
+            yield Batch(Loose(message), _carried(message, by_id))
+
+    def _threads(
+        self, deliveries: Sequence[Delivery], announced: Mapping[str, str]
+    ) -> tuple[dict[str, list[Delivery]], list[Notification]]:
+        """The reminders and fixes by the thread they reply in, and those with no thread to go to."""
+        threads: dict[str, list[Delivery]] = {}
+        loose: list[Notification] = []
+        for d in deliveries:
+            if d.notification.event is Event.TRIGGERED:
+                continue
+            thread = d.thread or announced.get(d.notification.job)
+            if self._client is not None and thread is not None and parse_ref(thread) is not None:
+                threads.setdefault(thread, []).append(d)
+            else:
+                loose.append(d.notification)
+        return threads, loose
+
+    # -- sending one message ---------------------------------------------------------------------------------
+
+    def deliver(self, target: str, message: Outgoing) -> str | None:
+        if isinstance(message, Announce):
+            return self._post(target, message.message, None)
+        if isinstance(message, Reply):
+            return self._reply(target, message)
+        if isinstance(message, Loose):
+            self._post(target, message.message, None)
+            return None
+        _calling(partial(self._update, message.ref, message.message))
+        return None
+
+    def _reply(self, target: str, reply: Reply) -> str:
         try:
-            return fn(), None
-        except SlackApiError as e:
-            failure = _from_api_error(e)
-        except _WebhookError as e:
-            failure = classify(e.status, e.body.strip() or None)
-        except Exception as e:  # any transport failure is a delivery failure, never a crash
-            failure = _from_exception(e)
-        if failure.transport:
-            self._down = failure
-        return None, failure
+            self._post(target, reply.message, parse_ref(reply.thread))
+        except DeliveryError as e:
+            if str(e).partition(":")[0] not in _THREAD_GONE:
+                raise
+            # The original message was deleted: say it at the top level instead.
+            self._post(target, reply.message, None)
+        return reply.thread
 
     def _post(self, target: str, message: SlackMessage, thread: tuple[str, str] | None) -> str | None:
         """Post one message; return its ref `CHANNEL_ID|TS` (None for webhooks)."""
+        return _calling(partial(self._post_call, target, message, thread))
+
+    def _post_call(self, target: str, message: SlackMessage, thread: tuple[str, str] | None) -> str | None:
         if self._webhook is not None:
             sent = self._webhook.send(text=message.text, blocks=message.blocks, unfurl_links=False)
             if sent.status_code != 200:
@@ -260,70 +345,42 @@ class SlackNotifier(Notifier):
         assert self._client is not None
         self._client.chat_update(channel=ref[0], ts=ref[1], text=message.text, blocks=message.blocks)
 
-    # -- the port ----------------------------------------------------------------------------------------
 
-    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
-        results: dict[str, DeliveryResult] = {}
-        by_id = {d.notification.id: d for d in deliveries}
-        announced: dict[str, str] = {}
-        rosters: dict[str, list[str]] = {}
+def _carried(message: SlackMessage, by_id: Mapping[str, Delivery]) -> tuple[Delivery, ...]:
+    return tuple(by_id[nid] for nid in message.ids)
 
-        def record(message: SlackMessage, ref: str | None, failure: SlackFailure | None) -> None:
-            for nid in message.ids:
-                d = by_id[nid]
-                if failure is None:
-                    results[d.outbox_id] = DeliveryResult(d.outbox_id, True, ref=ref)
-                    if ref is not None and d.notification.event is Event.TRIGGERED:
-                        announced[d.notification.job] = ref
-                        rosters.setdefault(ref, []).append(d.notification.job)
-                else:
-                    error = f"slack {target}: {failure.error}"
-                    results[d.outbox_id] = DeliveryResult(d.outbox_id, False, error=error, retryable=failure.retryable)
 
-        triggered = [d.notification for d in deliveries if d.notification.event is Event.TRIGGERED]
-        for message in digest(triggered):
-            ref, failure = self._call(partial(self._post, target, message, None))
-            record(message, ref, failure)
+def _rosters(
+    announcing: Sequence[SlackMessage], by_id: Mapping[str, Delivery], sent: Mapping[str, DeliveryResult]
+) -> dict[str, list[str]]:
+    """The jobs each message announced in this send, by its ref, in the order announced."""
+    rosters: dict[str, list[str]] = {}
+    for message in announcing:
+        for d in _carried(message, by_id):
+            result = sent.get(d.outbox_id)
+            if result is not None and result.delivered and result.ref is not None:
+                rosters.setdefault(result.ref, []).append(d.notification.job)
+    return rosters
 
-        threads: dict[str, list[Delivery]] = {}
-        loose: list[Notification] = []
-        for d in deliveries:
-            if d.notification.event is Event.TRIGGERED:
-                continue
-            thread = d.thread or announced.get(d.notification.job)
-            if self._client is not None and parse_ref(thread) is not None:
-                assert thread is not None
-                threads.setdefault(thread, []).append(d)
-            else:
-                loose.append(d.notification)
 
-        for thread, group in threads.items():
-            parent = parse_ref(thread)
-            assert parent is not None
-            for message in digest([d.notification for d in group]):
-                _, failure = self._call(partial(self._post, target, message, parent))
-                if failure is not None and failure.error.split(":")[0] in _THREAD_GONE:
-                    # The original message was deleted: say it at the top level instead.
-                    _, failure = self._call(partial(self._post, target, message, None))
-                record(message, thread, failure)
-            fixed = [d for d in group if d.notification.event is Event.RESOLVED and results[d.outbox_id].delivered]
-            if fixed:
-                fixed_jobs = {d.notification.job for d in fixed}
-                # A message posted in this very send is not in the state yet: its roster is known here.
-                siblings = next((d.thread_jobs for d in fixed if d.thread_jobs), ()) or tuple(
-                    (job, job not in fixed_jobs) for job in rosters.get(thread, ())
-                )
-                rewrite = board(siblings, [d.notification for d in fixed])
-                _, failure = self._call(partial(self._update, parent, rewrite))
-                if failure is not None:
-                    # The reply went out; a stale original message is not worth re-sending the reply for.
-                    log.warning("slack %s: could not mark the original message fixed: %s", target, failure.error)
-
-        for message in digest(loose):
-            ref, failure = self._call(partial(self._post, target, message, None))
-            record(message, None, failure)
-
-        return [results[d.outbox_id] for d in deliveries]
+def _rewrite(
+    thread: str, group: Sequence[Delivery], roster: Sequence[str], sent: Mapping[str, DeliveryResult]
+) -> Rewrite | None:
+    """The original message re-rendered with the jobs just fixed in its thread; None when none was."""
+    fixed = [
+        d
+        for d in group
+        if d.notification.event is Event.RESOLVED and (r := sent.get(d.outbox_id)) is not None and r.delivered
+    ]
+    parent = parse_ref(thread)
+    if not fixed or parent is None:
+        return None
+    fixed_jobs = {d.notification.job for d in fixed}
+    # A message posted in this very send is not in the state yet: its roster is known here.
+    siblings = next((d.thread_jobs for d in fixed if d.thread_jobs), ()) or tuple(
+        (job, job not in fixed_jobs) for job in roster
+    )
+    return Rewrite(board(siblings, [d.notification for d in fixed]), parent)
 
 
 class _WebhookError(Exception):

@@ -198,30 +198,44 @@ def board(jobs: Sequence[tuple[str, bool]], fixed: Sequence[Notification]) -> Sl
     fixed when it is no longer alerting. Details of each job's incident stay in the message's thread.
     """
     fixed_by_job = {n.job: n for n in fixed}
+    roster = _roster(jobs, fixed)
+    # Each job still failing: alerting in the state, and not among the fixes being delivered now.
+    failing = [alerting and name not in fixed_by_job for name, alerting in roster]
+    title = _board_title(sum(failing), len(roster))
+    lines = [_board_line(name, still, fixed_by_job.get(name)) for (name, _), still in zip(roster, failing, strict=True)]
+    blocks = [_header(title)] + [{"type": "section", "text": mrkdwn(t)} for t in _sections(lines)[: MAX_BLOCKS - 1]]
+    fallback = _fit(title + "\n" + "\n".join(lines), MAX_FALLBACK)
+    return SlackMessage(fallback, blocks, tuple(n.id for n in fixed))
+
+
+def _roster(jobs: Sequence[tuple[str, bool]], fixed: Sequence[Notification]) -> list[tuple[str, bool]]:
+    """The message's jobs, and any job fixed now that the state did not list (as no longer alerting)."""
     roster = list(jobs) or [(n.job, False) for n in fixed]
     known = {name for name, _ in roster}
-    roster += [(n.job, False) for n in fixed if n.job not in known]
-    still = sum(1 for name, alerting in roster if alerting and name not in fixed_by_job)
+    return roster + [(n.job, False) for n in fixed if n.job not in known]
+
+
+def _board_title(still: int, jobs: int) -> str:
     if still:
-        title = f"{EVENT_ICON[Event.TRIGGERED]} failstreak: {still} of {plural(len(roster), 'job')} still failing"
-    else:
-        title = f"{EVENT_ICON[Event.RESOLVED]} failstreak: {'all ' if len(roster) > 1 else ''}"
-        title += f"{plural(len(roster), 'job')} fixed"
-    lines = []
-    for name, alerting in roster:
-        shown = escape(clip(name, NAME_CHARS))
-        if alerting and name not in fixed_by_job:
-            lines.append(f"{EVENT_ICON[Event.TRIGGERED]} *{shown}* — still failing (see the thread)")
-        elif name in fixed_by_job:
-            lines.append(f"✅ ~{shown}~ — {escape(what_happened(fixed_by_job[name]))}")
-        else:
-            lines.append(f"✅ ~{shown}~ — {EVENT_TITLE[Event.RESOLVED].lower()}")
+        return f"{EVENT_ICON[Event.TRIGGERED]} failstreak: {still} of {plural(jobs, 'job')} still failing"
+    return f"{EVENT_ICON[Event.RESOLVED]} failstreak: {'all ' if jobs > 1 else ''}{plural(jobs, 'job')} fixed"
+
+
+def _board_line(name: str, still: bool, fix: Notification | None) -> str:
+    shown = escape(clip(name, NAME_CHARS))
+    if still:
+        return f"{EVENT_ICON[Event.TRIGGERED]} *{shown}* — still failing (see the thread)"
+    if fix is not None:
+        return f"✅ ~{shown}~ — {escape(what_happened(fix))}"
+    return f"✅ ~{shown}~ — {EVENT_TITLE[Event.RESOLVED].lower()}"
+
+
+def _sections(lines: Sequence[str]) -> list[str]:
+    """Lines joined into as few section texts as fit in Block Kit's limit."""
     sections: list[str] = []
     for line in lines:
         if sections and len(sections[-1]) + 1 + len(line) <= MAX_TEXT:
             sections[-1] += "\n" + line
         else:
             sections.append(_fit(line))
-    blocks = [_header(title)] + [{"type": "section", "text": mrkdwn(t)} for t in sections[: MAX_BLOCKS - 1]]
-    fallback = _fit(title + "\n" + "\n".join(lines), MAX_FALLBACK)
-    return SlackMessage(fallback, blocks, tuple(n.id for n in fixed))
+    return sections

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from failstreak.core.model import Event, State
-from failstreak.core.outbox import NO_DESTINATION, NO_DESTINATION_ERROR, Delivery, DeliveryResult
-from failstreak.notifiers.base import Notifier
+from failstreak.core.outbox import NO_DESTINATION, NO_DESTINATION_ERROR, Delivery, DeliveryError, DeliveryResult
+from failstreak.notifiers.base import Notifier, failed
 
 
 def _thread_index(state: State) -> dict[tuple[str, str], list[tuple[str, bool]]]:
@@ -19,7 +19,8 @@ def _thread_index(state: State) -> dict[tuple[str, str], list[tuple[str, bool]]]
 
 def deliver(notifiers: dict[str, Notifier], state: State, pass_id: str) -> list[DeliveryResult]:
     """Send the outbox entries this pass leased, grouped by destination, each group to its notifier; one result
-    per entry. A missing or broken notifier fails its entries, never the pass."""
+    per entry. A missing notifier fails its entries; a broken one fails its own (`notifiers/base.BaseNotifier`),
+    never the pass."""
     groups: dict[str, list[Delivery]] = {}
     index: dict[tuple[str, str], list[tuple[str, bool]]] | None = None
     for e in state.outbox:
@@ -38,11 +39,7 @@ def deliver(notifiers: dict[str, Notifier], state: State, pass_id: str) -> list[
         notifier = notifiers.get(kind)
         if notifier is None:
             error = NO_DESTINATION_ERROR if dest == NO_DESTINATION else f"no {kind} notifier is configured"
-            results.extend(DeliveryResult(d.outbox_id, False, error=error, retryable=False) for d in deliveries)
-            continue
-        try:
+            results.extend(failed(deliveries, DeliveryError(error, retryable=False)))
+        else:
             results.extend(notifier.send(target, deliveries))
-        except Exception as e:  # a notifier that breaks its contract must not stop the others, nor the pass
-            error = f"{kind} notifier failed: {type(e).__name__}: {str(e)[:200]}"
-            results.extend(DeliveryResult(d.outbox_id, False, error=error, retryable=True) for d in deliveries)
     return results

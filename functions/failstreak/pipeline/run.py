@@ -1,6 +1,8 @@
-"""One monitor pass: load state → collect → apply → evaluate → enqueue → save → archive → deliver → save.
+"""One monitor pass, as named stages over one `PassContext`: load → collect → advance → save → archive → deliver →
+settle → report.
 
-The CLI and the Lambda call `run_pass` with the same config; only the adapters in `Ports` differ.
+The CLI and the Lambda call `run_pass` with the same `PassSettings` (built from the validated config by
+`app/wiring.pass_settings`); only the adapters in `Ports` differ.
 
 Durability (docs/s3-and-lambda.md):
 - The first save is conditional; on conflict the state is reloaded and the pass's executions re-applied to it,
@@ -19,38 +21,25 @@ import gc
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
-from failstreak.app.config import Config
 from failstreak.core import outbox
-from failstreak.core.model import State, now_ms
-from failstreak.inbox.base import Inbox, pass_folder
-from failstreak.notifiers.base import Notifier
-from failstreak.pipeline.advance import Routes, advance
-from failstreak.pipeline.collect import Collected, collect
+from failstreak.core.model import State
+from failstreak.inbox.base import pass_folder
+from failstreak.pipeline.advance import advance
+from failstreak.pipeline.collect import collect
+from failstreak.pipeline.context import PassContext, PassSettings, Ports
 from failstreak.pipeline.deliver import deliver
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
-from failstreak.sources.base import Source
-from failstreak.state.base import Loaded, StateStore
+from failstreak.state.base import Loaded
 from failstreak.state.codec import decode_document
+
+__all__ = ["PassContext", "PassSettings", "Ports", "new_pass_id", "run_pass"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass
-class Ports:
-    """The adapters one pass talks to."""
-
-    store: StateStore
-    inbox: Inbox | None = None
-    sources: list[Source] = field(default_factory=list)
-    notifiers: dict[str, Notifier] = field(default_factory=dict)
-    router: Routes | None = None
-    clock: Callable[[], int] = now_ms
 
 
 def new_pass_id(at_ms: int | None = None) -> str:
@@ -92,10 +81,83 @@ def _safe_id(pass_id: str) -> str:
     return cleaned or "pass"
 
 
-def _archive(inbox: Inbox, got: Collected, pass_id: str, now: int, summary: Summary) -> None:
+def load(ctx: PassContext) -> None:
+    """Read and decode the stored state."""
+    ctx.loaded = ctx.ports.store.load()
+    # With its jobs' gzip members as stored: the first save compresses again only the slices of jobs that
+    # changed (a pass that brings few runs to a large state reuses most of them; docs/performance.md).
+    ctx.state, ctx.stored = decode_document(ctx.loaded.data, ctx.ports.store.location)
+
+
+def collect_stage(ctx: PassContext) -> None:
+    """Read the inbox and pull the sources."""
+    ctx.got = collect(ctx.settings.intake, ctx.ports.inbox, ctx.ports.sources, ctx.state, ctx.summary, ctx.now)
+
+
+def advance_stage(ctx: PassContext) -> None:
+    """Count, evaluate, enqueue, retire and lease: everything before the first save."""
+    advance(ctx, ctx.state)
+
+
+def _redo_advance(ctx: PassContext) -> Callable[[State], None]:
+    return lambda fresh: advance(ctx, fresh)
+
+
+def save(ctx: PassContext) -> None:
+    """The first, conditional save; on conflict the pass's executions are re-applied to the reloaded state."""
+    assert ctx.loaded is not None, "load runs before save"
+    ctx.state, ctx.token, ctx.encoded = save_with_retry(
+        ctx.ports.store,
+        ctx.loaded,
+        ctx.state,
+        _redo_advance(ctx),
+        attempts=ctx.settings.save_attempts,
+        gave_up=ctx.gave_up(),
+        on_conflict=ctx.conflict,
+        since=None if ctx.stored is None else (ctx.stored, set()),
+    )
+    ctx.stored = None
+
+
+def archive(ctx: PassContext) -> None:
     """Move the files the saved state includes out of the inbox: to processed/, or quarantine/ with the reason."""
-    inbox.finish_many(got.files, pass_folder(_safe_id(pass_id), now))
-    summary.quarantined = [d.item.key for d in got.files if d.quarantine is not None]
+    inbox = ctx.ports.inbox
+    if inbox is None:
+        return
+    got = ctx.got
+    inbox.finish_many(got.files, pass_folder(_safe_id(ctx.pass_id), ctx.now))
+    ctx.summary.quarantined = [d.item.key for d in got.files if d.quarantine is not None]
+
+
+def deliver_stage(ctx: PassContext) -> None:
+    """Send what the saved outbox holds for this pass."""
+    ctx.results = deliver(ctx.ports.notifiers, ctx.state, ctx.pass_id)
+
+
+def settle(ctx: PassContext) -> None:
+    """Record the deliveries' results in the state and save it again (conditionally, on the first save's token)."""
+    results = ctx.results
+    if not results:
+        return
+    now, max_attempts = ctx.now, ctx.settings.notify_max_attempts
+    applied = outbox.apply_results(ctx.state, results, now, max_attempts)
+    assert ctx.encoded is not None, "save runs before settle"
+    assert ctx.token is not None, "save runs before settle"
+
+    def redo_results(fresh: State) -> None:
+        outbox.apply_results(fresh, results, now, max_attempts)
+
+    ctx.state, ctx.token, _ = save_with_retry(
+        ctx.ports.store,
+        Loaded(None, ctx.token),
+        ctx.state,
+        redo_results,
+        attempts=ctx.settings.save_attempts,
+        gave_up=ctx.gave_up(),
+        on_conflict=ctx.conflict,
+        since=(ctx.encoded, applied.threaded),
+    )
+    _report_deliveries(applied, ctx.summary)
 
 
 def _report_deliveries(applied: outbox.Applied, summary: Summary) -> None:
@@ -113,8 +175,29 @@ def _report_deliveries(applied: outbox.Applied, summary: Summary) -> None:
     ]
 
 
+def report(ctx: PassContext) -> None:
+    """What is left pending, the routing warnings, and how long the pass took."""
+    summary = ctx.summary
+    summary.pending = len(ctx.state.outbox)
+    if ctx.ports.router is not None:
+        summary.warnings.extend(ctx.ports.router.warnings())
+    summary.duration_ms = int((time.monotonic() - ctx.started) * 1000)
+
+
+STAGES: tuple[Callable[[PassContext], None], ...] = (
+    load,
+    collect_stage,
+    advance_stage,
+    save,
+    archive,
+    deliver_stage,
+    settle,
+    report,
+)
+
+
 @_gc_paused
-def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
+def run_pass(settings: PassSettings, ports: Ports, pass_id: str | None = None) -> Summary:
     """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete.
 
     `pass_id` (default: a fresh one) names the pass in the summary and owns its outbox leases; the Lambda
@@ -123,61 +206,7 @@ def run_pass(cfg: Config, ports: Ports, pass_id: str | None = None) -> Summary:
     started = time.monotonic()
     now = ports.clock()
     pass_id = pass_id or new_pass_id(now)
-    summary = Summary(pass_id=pass_id, started_at=now)
-
-    store = ports.store
-    loaded = store.load()
-    # As read, with its jobs' gzip members: the first save compresses again only the slices of jobs that
-    # changed (a pass that brings few runs to a large state mostly reuses them; docs/performance.md).
-    state, stored = decode_document(loaded.data, store.location)
-    got = collect(cfg, ports.inbox, ports.sources, state, summary, now)
-
-    def conflict() -> None:
-        summary.conflicts += 1
-
-    gave_up = (
-        f"{store.location}: state kept changing under this pass; gave up after {cfg.save_attempts} "
-        "conflicting writes (is another monitor running in a loop?)"
-    )
-
-    def redo(fresh: State) -> None:
-        advance(cfg, ports.router, fresh, got, summary, pass_id, now)
-
-    redo(state)
-    state, token, encoded = save_with_retry(
-        store,
-        loaded,
-        state,
-        redo,
-        attempts=cfg.save_attempts,
-        gave_up=gave_up,
-        on_conflict=conflict,
-        since=None if stored is None else (stored, set()),
-    )
-
-    if ports.inbox is not None:
-        _archive(ports.inbox, got, pass_id, now, summary)
-
-    results = deliver(ports.notifiers, state, pass_id)
-    if results:
-        applied = outbox.apply_results(state, results, now, cfg.notify.max_attempts)
-
-        def redo_results(fresh: State) -> None:
-            outbox.apply_results(fresh, results, now, cfg.notify.max_attempts)
-
-        state, token, _ = save_with_retry(
-            store,
-            Loaded(None, token),
-            state,
-            redo_results,
-            attempts=cfg.save_attempts,
-            gave_up=gave_up,
-            on_conflict=conflict,
-            since=(encoded, applied.threaded),
-        )
-        _report_deliveries(applied, summary)
-    summary.pending = len(state.outbox)
-    if ports.router is not None:
-        summary.warnings.extend(ports.router.warnings())
-    summary.duration_ms = int((time.monotonic() - started) * 1000)
-    return summary
+    ctx = PassContext(pass_id, now, settings, ports, Summary(pass_id=pass_id, started_at=now), started=started)
+    for stage in STAGES:
+        stage(ctx)
+    return ctx.summary

@@ -89,10 +89,7 @@ class Summary:
 def summary_text(s: dict[str, Any], details: bool = True) -> str:
     """The pass summary as text. `details`: also list rejects, failures and warnings (the demo, which has no
     stderr of its own); `run` writes those to stderr instead."""
-    events: dict[str, int] = {}
-    for n in s["notifications"]:
-        key = n["event"] + (" (muted)" if n["suppressed"] else "")
-        events[key] = events.get(key, 0) + 1
+    events = _event_counts(s["notifications"])
     parts = [
         f"{s['files']} files",
         f"{s['ingested']} runs ingested",
@@ -111,14 +108,27 @@ def summary_text(s: dict[str, Any], details: bool = True) -> str:
     lines.extend(f"  retired {name}" for name in s["retired"][:10])
     if not details:
         return "\n".join(lines)
-    lines.extend(f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10])
+    lines.extend(_problem_lines(s))
+    # File names, job names, reasons and errors come from producers and platforms: one line each, escaped.
+    return "\n".join(for_terminal(line) for line in lines)
+
+
+def _event_counts(notifications: list[dict[str, Any]]) -> dict[str, int]:
+    """How many notifications of each event, the muted ones apart."""
+    events: dict[str, int] = {}
+    for n in notifications:
+        key = n["event"] + (" (muted)" if n["suppressed"] else "")
+        events[key] = events.get(key, 0) + 1
+    return events
+
+
+def _problem_lines(s: dict[str, Any]) -> list[str]:
+    """The pass's rejects (the first ten), delivery failures, failed sources and warnings, one line each."""
+    lines = [f"  rejected {r['file']}:{r['line'] or '-'}: {r['reason']}" for r in s["rejects"][:10]]
     lines.extend(
         f"  delivery to {f['destination']} failed ({'will retry' if f['retrying'] else 'gave up'}): {f['error']}"
         for f in s["delivery_failures"]
     )
-    for name, src in s["sources"].items():
-        if not src["ok"]:
-            lines.append(f"  source {name} failed: {src['error']}")
+    lines.extend(f"  source {name} failed: {src['error']}" for name, src in s["sources"].items() if not src["ok"])
     lines.extend(f"  warning: {w}" for w in s.get("warnings", []))
-    # File names, job names, reasons and errors come from producers and platforms: one line each, escaped.
-    return "\n".join(for_terminal(line) for line in lines)
+    return lines

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from failstreak.core.model import JobState, Mute, OutboxEntry, State
+from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 
 VERSION = 3
@@ -39,7 +39,7 @@ class _Document(msgspec.Struct, tag_field="version", tag=3):
     outbox: list[OutboxEntry] = []
     mutes: list[Mute] = []
     config_mutes: dict[str, int] = {}
-    dead_letters: list[dict[str, Any]] = []
+    dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
 
 
@@ -51,7 +51,7 @@ class _StoredV2(msgspec.Struct, tag_field="version", tag=2):
     jobs: list[JobState] = []
     outbox: list[OutboxEntry] = []
     mutes: list[Mute] = []
-    dead_letters: list[dict[str, Any]] = []
+    dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
 
 
@@ -63,7 +63,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     jobs: dict[str, JobState] = {}
     outbox: list[OutboxEntry] = []
     mutes: list[Mute] = []
-    dead_letters: list[dict[str, Any]] = []
+    dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
 
 

@@ -18,6 +18,7 @@ from moto.core import enable_iam_authentication
 from failstreak import s3client as s3store
 from failstreak.app import wiring
 from failstreak.app.config import load_config
+from failstreak.app.wiring import pass_settings
 from failstreak.errors import StoreUnavailable
 from failstreak.pipeline.run import run_pass
 from tests.infra.samstack import REGION, Stack, deploy, role_statements
@@ -73,7 +74,7 @@ def _run_as(credentials: dict[str, str], config_uri: str, monkeypatch: pytest.Mo
     try:
         with enable_iam_authentication():
             cfg = load_config(config_uri)
-            return run_pass(cfg, wiring.ports(cfg)).to_dict()
+            return run_pass(pass_settings(cfg), wiring.ports(cfg)).to_dict()
     finally:
         s3store.reset_client()
 

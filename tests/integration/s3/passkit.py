@@ -32,7 +32,7 @@ class Recorder(Notifier):
 
     def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
         self.sent.extend((d.notification.job, d.notification.event.value) for d in deliveries)
-        return [DeliveryResult(d.outbox_id, True) for d in deliveries]
+        return [DeliveryResult(d.outbox_id) for d in deliveries]
 
 
 @dataclass

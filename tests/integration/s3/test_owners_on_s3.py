@@ -9,6 +9,7 @@ import pytest
 
 from failstreak.app import wiring
 from failstreak.app.config import parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import run_pass
 from tests.integration.s3.backends import S3
 from tests.integration.slack_server import SlackServer, running
@@ -49,7 +50,7 @@ def test_an_owners_file_on_s3_routes_each_alert_to_its_team(
     s3.put("failstreak/JOBOWNERS", b"# CODEOWNERS syntax\ntests_team_a_*  @team-a\n")
 
     # When a pass alerts on both
-    summary = run_pass(cfg, wiring.ports(cfg))
+    summary = run_pass(pass_settings(cfg), wiring.ports(cfg))
 
     # Then team-a's job goes to team-a's channel, the unowned one to the default channel
     by_channel = {p["channel"]: p["text"] for p in slack.posted()}
@@ -67,7 +68,7 @@ def test_a_missing_owners_object_routes_to_the_defaults_and_says_so(
     cfg = parse_config(_setup(s3, slack, monkeypatch))
 
     # When a pass runs
-    summary = run_pass(cfg, wiring.ports(cfg))
+    summary = run_pass(pass_settings(cfg), wiring.ports(cfg))
 
     # Then counting does not depend on routing: every run is counted and every alert goes to the default channel
     assert summary.ingested == 6

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import Summary
 from tests.integration.s3.backends import S3
@@ -25,7 +26,7 @@ def test_simultaneous_passes_count_like_one_pass_and_archive_every_object_once(s
     work.upload(single)
     single_cfg = config(single)
     single_sent = Recorder()
-    run_pass(single_cfg, ports(single_cfg, single_sent, Clock()))
+    run_pass(pass_settings(single_cfg), ports(single_cfg, single_sent, Clock()))
     assert single_sent.sent, "the workload must make some jobs alert"
 
     work.upload(seaweed_s3)
@@ -38,7 +39,7 @@ def test_simultaneous_passes_count_like_one_pass_and_archive_every_object_once(s
     def one_pass(recorder: Recorder) -> None:
         start.wait()
         try:
-            summaries.append(run_pass(cfg, ports(cfg, recorder, Clock())))
+            summaries.append(run_pass(pass_settings(cfg), ports(cfg, recorder, Clock())))
         except BaseException as e:  # surfaced below, with the others' results
             errors.append(e)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from failstreak.app.config import Config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Rejected
 from failstreak.core.outbox import LEASE_MS, Delivery, DeliveryResult
 from failstreak.inbox.base import Inbox, InboxItem
@@ -172,7 +173,7 @@ def undisturbed(moto_s3: S3) -> tuple[dict[str, Any], list[tuple[str, str]], lis
     upload(alone)
     cfg = config(alone)
     recorder, wire = Recorder(), Tripwire()
-    run_pass(cfg, tripped(cfg, recorder, Clock(), wire))
+    run_pass(pass_settings(cfg), tripped(cfg, recorder, Clock(), wire))
     return outcome(alone), recorder.sent, wire.steps
 
 
@@ -199,11 +200,11 @@ def test_the_pass_after_a_crash_converges_to_the_undisturbed_result(moto_s3: S3,
     # Given a pass killed right after its Nth I/O step
     killed = Recorder()
     with pytest.raises(Crash):
-        run_pass(cfg, tripped(cfg, killed, clock, Tripwire(after=after)))
+        run_pass(pass_settings(cfg), tripped(cfg, killed, clock, Tripwire(after=after)))
     # When the next pass runs, after the dead pass's outbox lease expired
     clock.now += LEASE_MS + 1
     after_crash = Recorder()
-    run_pass(cfg, ports(cfg, after_crash, clock))
+    run_pass(pass_settings(cfg), ports(cfg, after_crash, clock))
     # Then counters, archive, quarantine and outbox are as if nothing had happened
     assert outcome(moto_s3) == result
     # And every notification was sent; twice only if the killed pass had sent it and not yet saved so
@@ -220,16 +221,16 @@ def test_a_pass_within_a_dead_pass_lease_leaves_its_notifications_pending(moto_s
     cfg = config(moto_s3)
     clock = Clock()
     with pytest.raises(Crash):
-        run_pass(cfg, tripped(cfg, Recorder(), clock, Tripwire(after=STEPS.index("store.save") + 1)))
+        run_pass(pass_settings(cfg), tripped(cfg, Recorder(), clock, Tripwire(after=STEPS.index("store.save") + 1)))
     # When the next pass runs while the dead pass's lease still holds
     clock.now += LEASE_MS // 2
     early = Recorder()
-    summary = run_pass(cfg, ports(cfg, early, clock))
+    summary = run_pass(pass_settings(cfg), ports(cfg, early, clock))
     # Then it sends nothing, says two notifications are pending, and a pass after the lease sends them once
     assert (early.sent, summary.pending) == ([], 2)
     clock.now += LEASE_MS
     late = Recorder()
-    run_pass(cfg, ports(cfg, late, clock))
+    run_pass(pass_settings(cfg), ports(cfg, late, clock))
     assert sorted(late.sent) == [("api", "triggered"), ("etl", "triggered")]
     assert pending_outbox(moto_s3) == 0
 
@@ -247,12 +248,12 @@ def test_a_crash_between_the_archive_copy_and_delete_leaves_one_archived_copy(mo
     moto_s3.client.meta.events.register("after-call.s3.CopyObject", die, unique_id="crash-copy")
     try:
         with pytest.raises(Crash):
-            run_pass(cfg, ports(cfg, Recorder(), clock))
+            run_pass(pass_settings(cfg), ports(cfg, Recorder(), clock))
     finally:
         moto_s3.client.meta.events.unregister("after-call.s3.CopyObject", unique_id="crash-copy")
     assert moto_s3.keys("fs/inbox/") == sorted(OBJECTS)
     # When the next pass runs
     clock.now += LEASE_MS + 1
-    run_pass(cfg, ports(cfg, Recorder(), clock))
+    run_pass(pass_settings(cfg), ports(cfg, Recorder(), clock))
     # Then the object copied twice is archived once, like every other, and the counters are undisturbed
     assert outcome(moto_s3) == result

@@ -23,6 +23,7 @@ import pytest
 from failstreak import s3client as s3store
 from failstreak.app.config import parse_config
 from failstreak.app.routing import Router
+from failstreak.app.wiring import pass_settings
 from failstreak.core.outbox import LEASE_MS, Delivery, DeliveryResult
 from failstreak.inbox.s3 import INBOX_WORKERS, S3Inbox
 from failstreak.notifiers.base import Notifier
@@ -89,7 +90,7 @@ def test_the_pass_reads_and_finishes_the_inbox_on_eight_threads(moto_s3: S3) -> 
     events.register("after-call.s3.CopyObject", note_thread, unique_id="threads-copy")
     try:
         with killing(Killer()) as counted:
-            run_pass(cfg, p)
+            run_pass(pass_settings(cfg), p)
     finally:
         events.unregister("after-call.s3.GetObject", unique_id="threads")
         events.unregister("after-call.s3.CopyObject", unique_id="threads-copy")
@@ -108,7 +109,7 @@ def undisturbed(moto_s3: S3) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     upload(alone)
     cfg = config(alone)
     recorder = Recorder()
-    run_pass(cfg, ports(cfg, recorder, Clock()))
+    run_pass(pass_settings(cfg), ports(cfg, recorder, Clock()))
     return outcome(alone), recorder.sent
 
 
@@ -123,12 +124,12 @@ def test_a_pass_killed_after_any_s3_call_of_the_threaded_inbox_converges(
     # Given a pass killed right after its Nth S3 call, wherever in the 8-thread reads and moves that falls
     killed = Recorder()
     with killing(Killer(after=after)), pytest.raises(Crash):
-        run_pass(cfg, ports(cfg, killed, clock))
+        run_pass(pass_settings(cfg), ports(cfg, killed, clock))
 
     # When the next pass runs, after the dead pass's outbox lease expired
     clock.now += LEASE_MS + 1
     next_pass = Recorder()
-    run_pass(cfg, ports(cfg, next_pass, clock))
+    run_pass(pass_settings(cfg), ports(cfg, next_pass, clock))
 
     # Then counters, archive, quarantine and outbox are as if nothing had happened: no run lost or counted twice
     assert outcome(moto_s3) == result
@@ -160,7 +161,7 @@ def test_a_pass_killed_mid_quarantine_has_the_reason_written_and_the_next_pass_m
     events.register("after-call.s3.PutObject", die_after_reason, unique_id="die")
     try:
         with killing(killer), pytest.raises(Crash):
-            run_pass(cfg, ports(cfg, Recorder(), clock))
+            run_pass(pass_settings(cfg), ports(cfg, Recorder(), clock))
     finally:
         events.unregister("provide-client-params.s3.PutObject", unique_id="key")
         events.unregister("after-call.s3.PutObject", unique_id="die")
@@ -172,7 +173,7 @@ def test_a_pass_killed_mid_quarantine_has_the_reason_written_and_the_next_pass_m
 
     # When the next pass runs
     clock.now += LEASE_MS + 1
-    run_pass(cfg, ports(cfg, Recorder(), clock))
+    run_pass(pass_settings(cfg), ports(cfg, Recorder(), clock))
 
     # Then d.jsonl is quarantined beside its reason, once, and everything else is as undisturbed
     assert outcome(moto_s3) == result
@@ -232,10 +233,12 @@ def test_a_pass_killed_between_two_slack_channels_delivers_both_and_repeats_only
 
     # When the pass dies after delivering to the first channel, and the next pass runs after its lease
     with pytest.raises(Crash):
-        run_pass(cfg, slack_ports(KilledAfterFirstDestination(real)))
+        run_pass(pass_settings(cfg), slack_ports(KilledAfterFirstDestination(real)))
     first = [p["channel"] for p in slack.posted()]
     clock.now += LEASE_MS + 1
-    run_pass(cfg, slack_ports(SlackNotifier.from_config(cfg.notify.slack, lambda ref: "xoxb-test-token")))
+    run_pass(
+        pass_settings(cfg), slack_ports(SlackNotifier.from_config(cfg.notify.slack, lambda ref: "xoxb-test-token"))
+    )
 
     # Then both channels got the digest; the first twice (the dead pass sent it and could not record it), the
     # second once; nothing is pending, and the counts are those of one pass

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
+from failstreak.app.wiring import pass_settings
 from failstreak.core.outbox import LEASE_MS
 from failstreak.errors import StoreUnavailable
 from failstreak.inbox.base import Done
@@ -89,7 +90,7 @@ def undisturbed(s3: S3, work: Workload) -> tuple[dict[str, Any], dict[str, Any]]
     p = ports(cfg, Recorder(), Clock())
     assert isinstance(p.inbox, S3Inbox)
     p.inbox.workers = 1
-    return comparable(run_pass(cfg, p)), counters(alone)
+    return comparable(run_pass(pass_settings(cfg), p)), counters(alone)
 
 
 def contents(got: BinaryIO | Exception) -> bytes | Exception:
@@ -125,7 +126,7 @@ def test_a_pass_with_concurrent_reads_ingests_rejects_and_quarantines_as_a_seque
     assert p.inbox.workers > 1
     # When a pass reads concurrently, its first object answering last
     with hooked(s3, "GetObject", on_key("batch-0000.jsonl", lambda: time.sleep(0.3))):
-        summary = run_pass(cfg, p)
+        summary = run_pass(pass_settings(cfg), p)
     # Then the summary (rejects in file and line order, quarantine, counts) and the counters are the same
     assert comparable(summary) == expected_summary
     assert [r.file for r in summary.rejects] == sorted(r.file for r in summary.rejects)
@@ -148,7 +149,7 @@ def test_an_object_that_vanishes_mid_batch_is_skipped_and_the_others_are_ingeste
 
     # When the pass reads the batch concurrently
     with hooked(s3, "GetObject", on_key(taken, take)):
-        summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+        summary = run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     # Then it skips that object without calling it an error (whoever took it counts it) and ingests the others
     assert summary.files == FILES - 1
     assert [r for r in summary.rejects if r.file == taken] == []
@@ -165,7 +166,7 @@ def test_a_read_that_fails_leaves_that_object_for_the_next_pass_and_ingests_the_
     refused = "batch-0009.jsonl"
     # When a pass reads the batch concurrently
     with hooked(s3, "GetObject", on_key(refused, refusal)):
-        first = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+        first = run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     # Then that object is reported, not ingested and still waiting; the others are ingested and archived
     [skipped] = [r for r in first.rejects if r.file == refused]
     assert skipped.reason.startswith("not read this pass: ")
@@ -173,7 +174,7 @@ def test_a_read_that_fails_leaves_that_object_for_the_next_pass_and_ingests_the_
     assert first.files == FILES - 1
     assert s3.keys("fs/inbox/") == ["fs/inbox/" + refused]
     # And the next pass ingests it, reaching the undisturbed counters
-    second = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+    second = run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     assert second.files == 1
     assert counters(s3) == expected_counters
     assert s3.keys("fs/inbox/") == []
@@ -192,7 +193,7 @@ def test_an_archive_that_fails_for_one_object_moves_the_others_and_fails_the_pas
         hooked(s3, "CopyObject", on_key(stuck, refusal)),
         pytest.raises(StoreUnavailable, match=rf"fs/inbox/{stuck}: cannot copy to .*AccessDenied: refused$"),
     ):
-        run_pass(cfg, ports(cfg, Recorder(), clock))
+        run_pass(pass_settings(cfg), ports(cfg, Recorder(), clock))
     # Then the pass failed with that object's error (after its first save: the runs are counted), and every
     # other object was moved; the refused one is still waiting
     assert counters(s3) == expected_counters
@@ -201,7 +202,7 @@ def test_an_archive_that_fails_for_one_object_moves_the_others_and_fails_the_pas
     # And the next pass re-reads it without counting its runs twice, and archives it
     clock.now += LEASE_MS + 1
     again = Recorder()
-    summary = run_pass(cfg, ports(cfg, again, clock))
+    summary = run_pass(pass_settings(cfg), ports(cfg, again, clock))
     assert (summary.files, summary.ingested, summary.duplicates) == (1, 0, 3)
     assert counters(s3) == expected_counters
     assert s3.keys("fs/inbox/") == []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from failstreak.app.wiring import pass_settings
 from failstreak.inbox.s3 import PREFETCH_BYTES
 from failstreak.pipeline.run import run_pass
 from tests.integration.childpass import GIB, run_child
@@ -34,7 +35,7 @@ def test_an_object_nested_deeper_than_the_recursion_limit_does_not_stop_the_pass
     s3.put("fs/inbox/good.jsonl", record("api", 3))
     cfg = config(s3)
     # When a pass runs
-    summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+    summary = run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     # Then it completes and counts every record of both objects
     assert (summary.ingested, summary.rejected, summary.quarantined) == (3, 0, [])
     assert s3.keys("fs/inbox/") == []
@@ -46,7 +47,7 @@ def test_objects_of_the_same_name_archived_by_two_passes_are_both_kept(s3: S3) -
     for run in (1, 2):
         s3.put("fs/inbox/ci.jsonl", record("ci", run) + b'{"run_id": %d}\n' % run)
         # When a pass runs for each
-        run_pass(cfg, ports(cfg, Recorder(), Clock(Clock().now + run * 1000)))
+        run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock(Clock().now + run * 1000)))
     # Then both are archived, and both rejected lines kept, each under its own pass's folder
     archived = [k for k in s3.keys("fs/processed/") if k.endswith("/ci.jsonl")]
     assert [s3.get(k).split(b"\n")[0] for k in archived] == [record("ci", 1)[:-1], record("ci", 2)[:-1]]

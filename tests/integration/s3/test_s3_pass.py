@@ -16,6 +16,7 @@ from typing import BinaryIO
 import pytest
 from moto.server import ThreadedMotoServer
 
+from failstreak.app.wiring import pass_settings
 from failstreak.errors import FailstreakError, StateCorrupt
 from failstreak.inbox.base import InboxItem
 from failstreak.inbox.s3 import S3Inbox
@@ -49,7 +50,7 @@ def test_bad_objects_are_quarantined_with_a_reason_and_good_records_counted(s3: 
     s3.put("fs/inbox/good.jsonl.gz", GOOD_GZ)
     cfg = config(s3)
     # When a pass runs
-    summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+    summary = run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     # Then the unreadable objects are quarantined with their reason beside them
     assert sorted(summary.quarantined) == ["empty.jsonl", "random.bin", "truncated.jsonl.gz"]
     reasons = {k: s3.get(moved(s3, "quarantine", f"{k}.reason.txt")).decode() for k in summary.quarantined}
@@ -76,7 +77,7 @@ def test_a_corrupt_state_fails_the_pass_and_is_left_untouched(s3: S3) -> None:
     cfg = config(s3)
     # When a pass runs, then it stops with a clear error
     with pytest.raises(StateCorrupt, match=r"s3://.*/fs/state.json: state is not valid JSON"):
-        run_pass(cfg, ports(cfg, Recorder(), Clock()))
+        run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     # And neither the state nor the inbox was touched
     assert s3.get("fs/state.json") == b"{not json"
     assert s3.keys("fs/") == ["fs/inbox/good.jsonl", "fs/state.json"]
@@ -87,11 +88,11 @@ def test_a_second_pass_over_the_same_objects_counts_nothing_twice(s3: S3) -> Non
     work = Workload(files=6)
     work.upload(s3)
     cfg = config(s3)
-    run_pass(cfg, ports(cfg, Recorder(), Clock()))
+    run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     before = counters(s3)
     work.upload(s3)
     # When a second pass runs
-    summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+    summary = run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     # Then every record is a duplicate and the counters did not move
     assert (summary.ingested, summary.duplicates) == (0, 24)
     assert counters(s3) == before
@@ -179,7 +180,7 @@ def test_a_pass_that_loses_every_race_gives_up_after_save_attempts_and_archives_
     p.store = AlwaysOvertaken.from_uri(cfg.state)
     # When it runs, then it stops with a clear error after three conflicts
     with pytest.raises(FailstreakError, match=r"fs/state.json: state kept changing under this pass; gave up after 3"):
-        run_pass(cfg, p)
+        run_pass(pass_settings(cfg), p)
     # And the object it could not record stays in the inbox for the next pass
     assert s3.keys("fs/inbox/") == ["fs/inbox/good.jsonl"]
 
@@ -201,9 +202,9 @@ def test_runs_written_under_a_key_the_pass_already_read_are_counted_by_the_next_
     cfg = config(s3)
     first = ports(cfg, Recorder(), Clock())
     first.inbox = ProducerReusesKey.from_uri(cfg.inbox or "")
-    run_pass(cfg, first)
+    run_pass(pass_settings(cfg), first)
     # When the next pass runs
-    summary = run_pass(cfg, ports(cfg, Recorder(), Clock()))
+    summary = run_pass(pass_settings(cfg), ports(cfg, Recorder(), Clock()))
     # Then the rewritten object was not archived unread: the next pass counted its run, and then archived it
     assert summary.ingested == 1
     assert [r[0] for r in counters(s3)["etl"]["runs"]] == ["r1", "r2"]

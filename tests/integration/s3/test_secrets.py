@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from failstreak.app import secrets, wiring
 from failstreak.app.config import SecretRef, parse_config, resolve_secret
+from failstreak.app.wiring import pass_settings
 from failstreak.errors import ConfigError
 from failstreak.pipeline.run import run_pass
 from tests.integration.slack_server import running
@@ -95,7 +96,7 @@ def test_a_fetched_token_that_slack_refuses_appears_in_no_error_summary_state_or
         )
 
         # When a pass alerts
-        summary = run_pass(cfg, wiring.ports(cfg)).to_dict()
+        summary = run_pass(pass_settings(cfg), wiring.ports(cfg)).to_dict()
 
         # Then Slack saw the token and refused it, the pass reports the refusal ...
         assert [r.auth for r in slack.calls("chat.postMessage")] == [f"Bearer {token}"]

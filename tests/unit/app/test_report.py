@@ -11,7 +11,7 @@ import pytest
 from failstreak.app.cli import main
 from failstreak.app.report import build_record, ci_defaults, object_name, split_s3_uri, write_record
 from failstreak.errors import ConfigError
-from failstreak.inbox.records import parse_file
+from failstreak.inbox.intake import parse_file
 
 GITHUB = {
     "GITHUB_ACTIONS": "true",

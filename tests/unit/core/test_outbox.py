@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from failstreak.core import outbox
 from failstreak.core.model import Event, JobState, Notification, State
-from failstreak.core.outbox import DeliveryResult
+from failstreak.core.outbox import DeliveryError, DeliveryResult
 from failstreak.state import codec
 from tests.conftest import T0
 
@@ -35,7 +35,7 @@ def test_a_live_lease_keeps_other_passes_off_and_an_expired_one_is_taken_over() 
 def test_a_delivered_trigger_records_its_thread_and_leaves_the_outbox() -> None:
     state = State(jobs={"j": JobState(name="j")})
     outbox.enqueue(state, note(), ["slack:#a"])
-    applied = outbox.apply_results(state, [DeliveryResult("triggered:j>slack:#a", True, ref="111.2")], T0, 5)
+    applied = outbox.apply_results(state, [DeliveryResult("triggered:j>slack:#a", ref="111.2")], T0, 5)
     assert len(applied.delivered) == 1
     assert state.outbox == []
     assert state.jobs["j"].threads == {"slack:#a": "111.2"}
@@ -44,29 +44,28 @@ def test_a_delivered_trigger_records_its_thread_and_leaves_the_outbox() -> None:
 def test_a_retryable_failure_stays_pending_until_attempts_run_out() -> None:
     state = State()
     outbox.enqueue(state, note(), ["slack:#a"])
-    failed = DeliveryResult("triggered:j>slack:#a", False, error="HTTP 500", retryable=True)
+    failed = DeliveryResult("triggered:j>slack:#a", failure=DeliveryError("HTTP 500", retryable=True))
     outbox.apply_results(state, [failed], T0, max_attempts=2)
     assert state.outbox[0].attempts == 1
     assert state.outbox[0].last_error == "HTTP 500"
     applied = outbox.apply_results(state, [failed], T0, max_attempts=2)
     assert state.outbox == []
     assert len(applied.dead) == 1
-    assert state.dead_letters[0]["error"] == "HTTP 500"
+    assert state.dead_letters[0].error == "HTTP 500"
 
 
 def test_a_permanent_failure_is_dead_lettered_at_once() -> None:
     state = State()
     outbox.enqueue(state, note(), ["slack:#gone"])
-    outbox.apply_results(
-        state, [DeliveryResult("triggered:j>slack:#gone", False, error="channel_not_found", retryable=False)], T0, 50
-    )
+    gone = DeliveryError("channel_not_found", retryable=False)
+    outbox.apply_results(state, [DeliveryResult("triggered:j>slack:#gone", failure=gone)], T0, 50)
     assert state.outbox == []
-    assert state.dead_letters[0]["destination"] == "slack:#gone"
+    assert state.dead_letters[0].destination == "slack:#gone"
 
 
 def test_results_for_entries_already_gone_are_ignored() -> None:
     state = State()
-    applied = outbox.apply_results(state, [DeliveryResult("nope", True)], T0, 5)
+    applied = outbox.apply_results(state, [DeliveryResult("nope")], T0, 5)
     assert applied.delivered == []
 
 
@@ -80,9 +79,9 @@ def test_delivery_results_change_no_job_but_those_they_name_as_threaded() -> Non
     applied = outbox.apply_results(
         state,
         [
-            DeliveryResult("triggered:a>slack:#x", True, ref="1.1"),
-            DeliveryResult("triggered:b>slack:#x", True),
-            DeliveryResult("triggered:c>slack:#x", False, error="channel_not_found", retryable=False),
+            DeliveryResult("triggered:a>slack:#x", ref="1.1"),
+            DeliveryResult("triggered:b>slack:#x"),
+            DeliveryResult("triggered:c>slack:#x", failure=DeliveryError("channel_not_found", retryable=False)),
         ],
         T0,
         5,

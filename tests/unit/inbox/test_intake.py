@@ -10,8 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from failstreak.inbox.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, read_file, too_large_reason
-from failstreak.inbox.records import parse_file
+from failstreak.inbox.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, parse_file, read_file, too_large_reason
 from tests.conftest import T0
 
 UNBOUNDED = 1 << 40
@@ -161,3 +160,21 @@ def test_a_file_of_only_rejected_lines_is_unreadable_naming_the_first_even_with_
     # Then the file is refused with the count and the first reason, and all three are counted
     assert read.fatal == "no valid record (3 rejected; first: missing required field 'job')"
     assert (read.rejected, read.rejected_total) == ([], 3)
+
+
+@pytest.mark.parametrize("wrap", ["lines", "array"])
+def test_reading_with_the_checked_parser_alone_gives_what_the_fast_path_gives(wrap: str) -> None:
+    # Given a file of good records, a bad one and one with a reason beyond its bound (the fast path's typed
+    # decoder refuses it, so that block or array goes record by record)
+    items = [record(1), b'{"job": "x"}', record(2)[:-1] + b', "reason": "' + b"r" * 5000 + b'"}', record(3)]
+    data = b"\n".join(items) + b"\n" if wrap == "lines" else b"[" + b",\n".join(items) + b"]"
+    # When it is read as a stream through the fast path, and through the checked parser alone
+    fast = read_file("f", io.BytesIO(data), cap=UNBOUNDED, room=UNBOUNDED, step=64)
+    checked = read_file("f", io.BytesIO(data), cap=UNBOUNDED, room=UNBOUNDED, step=64, fast=False)
+    # Then both give the same executions, the same rejected lines and the same verdict
+    assert (fast.executions, fast.rejected, fast.fatal) == (checked.executions, checked.rejected, checked.fatal)
+    assert [e.run_id for e in fast.executions] == ["1", "2", "3"]
+    assert fast.executions[1].reason == "r" * 4095 + "…"
+    assert [r.reason for r in fast.rejected] == [
+        "missing required field 'run_id'" if wrap == "lines" else "item 2: missing required field 'run_id'"
+    ]

@@ -13,7 +13,8 @@ import pytest
 from failstreak.app.config import parse_config
 from failstreak.errors import ConfigError
 from failstreak.inbox import records
-from failstreak.inbox.records import RecordError, parse_file, parse_time
+from failstreak.inbox.intake import parse_file
+from failstreak.inbox.records import RecordError, parse_time
 
 NOW = 1_794_996_400_000  # 2026-11-18T10:06:40Z, the pass's clock
 LATEST = records.latest_time(NOW)

@@ -9,7 +9,8 @@ import os
 import pytest
 
 from failstreak.core.model import Status
-from failstreak.inbox.records import RecordError, parse_file, parse_time, to_execution
+from failstreak.inbox.intake import parse_file
+from failstreak.inbox.records import RecordError, parse_time, to_execution
 
 GOOD = {"job": "ci/unit", "run_id": 7, "status": "failed", "finished_at": "2026-11-20T10:00:00Z"}
 

@@ -174,7 +174,7 @@ def test_slack_errors_are_translated_into_retryable_or_permanent() -> None:
     for code in ("channel_not_found", "invalid_auth", "not_in_channel", "account_inactive", "token_revoked"):
         failure = classify(200, code)
         assert not failure.retryable, code
-        assert failure.error.startswith(code)
+        assert str(failure).startswith(code)
     assert not classify(404, "no_service").retryable
     assert not classify(400, "some_new_error").retryable
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from failstreak.app.config import Config
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import Ports, run_pass
 from tests.conftest import T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
@@ -88,7 +89,7 @@ def test_a_pass_counts_exactly_the_good_lines_and_quarantines_the_rest_with_a_re
         body = b"\n".join(line.data for line in lines) + b"\n"
         inbox.add(f"f{number}.jsonl", gzip.compress(body) if zipped else body)
     # When a pass runs
-    summary = run_pass(Config(inbox=None), Ports(store=InMemoryStateStore(), inbox=inbox))
+    summary = run_pass(pass_settings(Config(inbox=None)), Ports(store=InMemoryStateStore(), inbox=inbox))
     # Then it counts exactly the good lines, and rejects every bad one with a reason
     good = sum(line.good for lines, _ in files for line in lines)
     bad = sum(not line.good for lines, _ in files for line in lines)

@@ -7,6 +7,7 @@ import gc
 import pytest
 
 from failstreak.app.config import Config
+from failstreak.app.wiring import pass_settings
 from failstreak.errors import StoreUnavailable
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state.base import Loaded, StateStore
@@ -33,21 +34,21 @@ class _Store(StateStore):
 
 def test_the_collector_is_paused_during_a_pass_and_restored_after() -> None:
     store = _Store()
-    run_pass(Config(inbox=None), Ports(store=store))
+    run_pass(pass_settings(Config(inbox=None)), Ports(store=store))
     assert store.gc_during == [False]
     assert gc.isenabled()
 
 
 def test_the_collector_is_restored_when_a_pass_fails() -> None:
     with pytest.raises(StoreUnavailable):
-        run_pass(Config(inbox=None), Ports(store=_Store(fail=True)))
+        run_pass(pass_settings(Config(inbox=None)), Ports(store=_Store(fail=True)))
     assert gc.isenabled()
 
 
 def test_a_collector_switched_off_by_the_caller_stays_off() -> None:
     gc.disable()
     try:
-        run_pass(Config(inbox=None), Ports(store=_Store()))
+        run_pass(pass_settings(Config(inbox=None)), Ports(store=_Store()))
         assert not gc.isenabled()
     finally:
         gc.enable()

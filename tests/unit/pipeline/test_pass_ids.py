@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from failstreak.app.config import Config
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import Ports, new_pass_id, run_pass
 from tests.conftest import T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
@@ -27,7 +28,9 @@ def test_a_pass_files_what_it_read_under_its_day_and_id() -> None:
     inbox = InMemoryInbox()
     inbox.add("a.jsonl", LINE)
     # When a pass runs with its clock on 2025-11-13
-    summary = run_pass(Config(inbox=None), Ports(store=InMemoryStateStore(), inbox=inbox, clock=lambda: T0))
+    summary = run_pass(
+        pass_settings(Config(inbox=None)), Ports(store=InMemoryStateStore(), inbox=inbox, clock=lambda: T0)
+    )
     # Then the file is archived in that day's folder under the pass's id
     assert inbox.folders == {"a.jsonl": f"2025/11/13/{summary.pass_id}"}
 
@@ -37,6 +40,8 @@ def test_a_pass_id_given_by_a_caller_becomes_one_safe_path_segment() -> None:
     inbox = InMemoryInbox()
     inbox.add("a.jsonl", LINE)
     # When a pass runs under it
-    run_pass(Config(inbox=None), Ports(store=InMemoryStateStore(), inbox=inbox, clock=lambda: T0), "../x/..")
+    run_pass(
+        pass_settings(Config(inbox=None)), Ports(store=InMemoryStateStore(), inbox=inbox, clock=lambda: T0), "../x/.."
+    )
     # Then the folder is one segment below the day, never a way out of the archive
     assert inbox.folders == {"a.jsonl": "2025/11/13/_x_"}

@@ -7,6 +7,7 @@ import io
 from typing import BinaryIO
 
 from failstreak.app.config import Config
+from failstreak.app.wiring import pass_settings
 from failstreak.errors import StoreUnavailable
 from failstreak.inbox.base import InboxItem
 from failstreak.pipeline.run import Ports, run_pass
@@ -62,7 +63,7 @@ def test_a_file_that_runs_out_of_memory_is_quarantined_and_the_others_counted() 
     # Given three files, the second of which exhausts memory part way through
     inbox = inbox_of("a b c", midway={"b": MemoryError()})
     # When a pass runs
-    summary = run_pass(Config(inbox=None), Ports(store=InMemoryStateStore(), inbox=inbox))
+    summary = run_pass(pass_settings(Config(inbox=None)), Ports(store=InMemoryStateStore(), inbox=inbox))
     # Then that file is quarantined with the reason, none of its runs counted, and the others' runs counted
     assert summary.ingested == 6
     assert inbox.quarantined == {"b": "cannot be read: it needs more memory than the pass has"}
@@ -73,7 +74,7 @@ def test_a_file_that_fails_in_a_way_nobody_foresaw_is_quarantined_with_the_error
     # Given a file whose opening fails with an unexpected error, and one whose reading does
     inbox = inbox_of("a b c", on_open={"a": KeyError("bug")}, midway={"c": UnicodeDecodeError("utf-8", b"", 0, 1, "x")})
     # When a pass runs
-    summary = run_pass(Config(inbox=None), Ports(store=InMemoryStateStore(), inbox=inbox))
+    summary = run_pass(pass_settings(Config(inbox=None)), Ports(store=InMemoryStateStore(), inbox=inbox))
     # Then each is quarantined naming its error, and the file between them is counted
     assert summary.ingested == 3
     assert inbox.quarantined["a"] == "cannot be read: KeyError: 'bug'"
@@ -85,7 +86,7 @@ def test_a_file_whose_store_fails_part_way_is_left_for_the_next_pass_and_none_of
     # Given a file whose store connection is lost part way through reading it
     inbox = inbox_of("a b", midway={"a": StoreUnavailable("memory://inbox/a: cannot read: connection reset")})
     # When a pass runs
-    summary = run_pass(Config(inbox=None), Ports(store=InMemoryStateStore(), inbox=inbox))
+    summary = run_pass(pass_settings(Config(inbox=None)), Ports(store=InMemoryStateStore(), inbox=inbox))
     # Then it stays in the inbox, reported, and only the other file's runs are counted
     assert summary.ingested == 3
     assert list(inbox.files) == ["a"]
@@ -100,9 +101,9 @@ def test_a_pass_counts_at_most_inbox_max_records_and_leaves_the_file_that_would_
     cfg = Config(inbox=None, inbox_max_records=5)
     store = InMemoryStateStore()
     # When passes run
-    first = run_pass(cfg, Ports(store=store, inbox=inbox))
-    second = run_pass(cfg, Ports(store=store, inbox=inbox))
-    third = run_pass(cfg, Ports(store=store, inbox=inbox))
+    first = run_pass(pass_settings(cfg), Ports(store=store, inbox=inbox))
+    second = run_pass(pass_settings(cfg), Ports(store=store, inbox=inbox))
+    third = run_pass(pass_settings(cfg), Ports(store=store, inbox=inbox))
     # Then each counts one file (a second would take it past the bound), oldest first, and nothing is lost
     assert [(s.files, s.backlog, s.ingested) for s in (first, second, third)] == [(1, 2, 3), (1, 1, 3), (1, 0, 3)]
     assert sorted(inbox.archived) == ["a", "b", "c"]
@@ -113,7 +114,9 @@ def test_a_file_with_more_records_than_a_pass_may_count_is_quarantined_with_how_
     inbox = inbox_of("big")
     inbox.add("small", GOOD % (900, T0) + GOOD % (901, T0))
     # When a pass runs
-    summary = run_pass(Config(inbox=None, inbox_max_records=2), Ports(store=InMemoryStateStore(), inbox=inbox))
+    summary = run_pass(
+        pass_settings(Config(inbox=None, inbox_max_records=2)), Ports(store=InMemoryStateStore(), inbox=inbox)
+    )
     # Then the big file is quarantined unread with how to split it, and the small one counted
     assert summary.ingested == 2
     assert inbox.quarantined == {

@@ -17,6 +17,7 @@ from typing import Any
 
 from failstreak.app.config import Config
 from failstreak.app.routing import Router
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import Ports, run_pass
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore, RecordingNotifier
@@ -48,12 +49,12 @@ def _second_pass(n: int) -> Callable[[], Any]:
     first = InMemoryInbox()
     for key, body in _files(range(n), 1).items():
         first.add(key, body)
-    run_pass(cfg, ports(first, T0 + HOUR))
+    run_pass(pass_settings(cfg), ports(first, T0 + HOUR))
     notifier.fail_with = None
     second = InMemoryInbox()
     for key, body in _files(range(n, 2 * n), 100).items():
         second.add(key, body)
-    return lambda: run_pass(cfg, ports(second, T0 + 2 * HOUR))
+    return lambda: run_pass(pass_settings(cfg), ports(second, T0 + 2 * HOUR))
 
 
 def _lines(n: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from failstreak.app.config import Config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Notification, State
 from failstreak.errors import ConflictError
 from failstreak.pipeline.run import Ports, run_pass
@@ -57,7 +58,7 @@ def test_a_pass_counts_alerts_saves_archives_and_delivers_over_in_memory_ports()
     notifier = RecordingNotifier()
     ports, inbox = _ports(store, notifier)
     # When one pass runs
-    summary = run_pass(Config(), ports, pass_id="p1")
+    summary = run_pass(pass_settings(Config()), ports, pass_id="p1")
     # Then the runs are counted, the job alerts once, the notification is delivered and nothing stays pending
     assert (summary.files, summary.ingested, summary.jobs, summary.alerting) == (1, 3, 1, 1)
     assert [(n.job, n.event) for n in summary.notifications] == [("j", Event.TRIGGERED)]
@@ -79,7 +80,7 @@ def test_a_conflicting_save_is_redone_on_the_state_another_pass_saved() -> None:
     notifier = RecordingNotifier()
     ports, _ = _ports(store, notifier)
     # When the pass runs
-    summary = run_pass(Config(), ports, pass_id="p1")
+    summary = run_pass(pass_settings(Config()), ports, pass_id="p1")
     # Then the conflict is counted, and the pass's work is applied to the other pass's state, not lost nor doubled
     assert summary.conflicts == 1
     state = decode(store.data)

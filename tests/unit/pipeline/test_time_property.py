@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failstreak.app.config import parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.inbox import records
 from failstreak.pipeline.run import Ports, run_pass
 from tests.fakes import InMemoryInbox, InMemoryStateStore
@@ -66,7 +67,9 @@ def test_a_pass_counts_exactly_the_runs_whose_time_is_in_range(times: list[int |
     ]
     inbox.add("f.jsonl", "\n".join(lines))
     # When a pass reads it
-    summary = run_pass(parse_config("notify: {console: false}"), Ports(InMemoryStateStore(), inbox, clock=lambda: NOW))
+    summary = run_pass(
+        pass_settings(parse_config("notify: {console: false}")), Ports(InMemoryStateStore(), inbox, clock=lambda: NOW)
+    )
     # Then it counts exactly the runs in range, and rejects each other one naming finished_at
     expected = [i for i, t in enumerate(times) if _in_range(t)]
     assert summary.ingested == len(expected)

@@ -11,7 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failstreak.core.model import Alert, Event, JobState, Mute, Notification, OutboxEntry, Run, State, Status
+from failstreak.core.model import (
+    Alert,
+    DeadLetter,
+    Event,
+    JobState,
+    Mute,
+    Notification,
+    OutboxEntry,
+    Run,
+    State,
+    Status,
+)
 from failstreak.state import codec
 
 OPT = st.one_of(st.none(), st.text(max_size=5))
@@ -90,7 +101,7 @@ def _state(jobs: int) -> State:
         },
         outbox=[OutboxEntry("n1>console", "console", note)],
         mutes=[Mute("m", "job-*", 1, until=5)],
-        dead_letters=[{"id": "x"}],
+        dead_letters=[DeadLetter("x")],
         cursors={"gitlab": {"since": 3}},
         updated_at=7,
         passes=2,
@@ -168,7 +179,7 @@ def _version_1(state: State) -> bytes:
             "jobs": {name: job(j) for name, j in state.jobs.items()},
             "outbox": [_version_1_outbox_entry(e) for e in state.outbox],
             "mutes": [_version_1_mute(m) for m in state.mutes],
-            "dead_letters": state.dead_letters,
+            "dead_letters": [msgspec.to_builtins(d) for d in state.dead_letters],
             "cursors": state.cursors,
         }
     )
@@ -231,7 +242,7 @@ def test_writing_again_reuses_unchanged_jobs_and_gives_the_bytes_of_a_fresh_enco
     # When one job gets a thread reference and the outbox and dead letters change, as delivery results do
     state.jobs["job-4"].threads["slack:#new"] = "9.9"
     state.outbox.clear()
-    state.dead_letters.append({"id": "y"})
+    state.dead_letters.append(DeadLetter("y"))
     again = codec.encode_document(state, compress_above=10, since=first, changed={"job-4"})
     # Then only the slice holding that job is encoded again, and the document is the fresh one
     assert again.members is not None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from failstreak.core.model import Mute, OutboxEntry, State
+from failstreak.core.model import DeadLetter, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 from failstreak.state.codec import decode, encode
 from tests.unit.notify_samples import note
@@ -21,7 +21,7 @@ def _good() -> dict[str, Any]:
         outbox=[OutboxEntry("n1>console", "console", note(), attempts=1, lease_owner="p", lease_until=T)],
         config_mutes={"k": T},
         cursors={"gitlab": {"since": T}},
-        dead_letters=[{"id": "x", "error": "gone"}],
+        dead_letters=[DeadLetter("x", error="gone")],
         updated_at=T,
     )
     doc: dict[str, Any] = json.loads(encode(state))

@@ -11,13 +11,14 @@ import pytest
 
 from failstreak.app import wiring
 from failstreak.app.config import parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.notifiers import email_render
 from failstreak.pipeline.run import run_pass
 from tests.integration.slack_server import running
 
 pytestmark = pytest.mark.integration
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "notifications.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "notifications.md"
 T0 = 1_763_884_800_000  # 2025-11-23T08:00:00Z
 HOUR = 3_600_000
 DISK_FULL = "psycopg.errors.DiskFull: could not extend file"
@@ -87,14 +88,14 @@ notify:
             base_dir=tmp_path,
         )
         # When a pass runs, and a later pass brings a success of etl-orders-hourly
-        summary = run_pass(cfg, wiring.ports(cfg))
+        summary = run_pass(pass_settings(cfg), wiring.ports(cfg))
         [post] = [p for p in slack.posted() if p["channel"] == "#data-platform"]
         (tmp_path / "inbox" / "fixed.jsonl").write_text(
             json.dumps(
                 {"job": "etl-orders-hourly", "run_id": "run-9", "status": "success", "finished_at": T0 + 240 * HOUR}
             )
         )
-        run_pass(cfg, wiring.ports(cfg))
+        run_pass(pass_settings(cfg), wiring.ports(cfg))
         update = [c for c in slack.calls("chat.update") if c.body["ts"] == post["ts"]][-1]  # the rewrite
     return post, update, summary
 

@@ -25,6 +25,7 @@ from moto.ses.models import ses_backends
 
 from failstreak.app import wiring
 from failstreak.app.config import EmailConfig, load_config
+from failstreak.app.wiring import pass_settings
 from failstreak.notifiers.email import EmailNotifier
 from failstreak.pipeline.run import run_pass
 from failstreak.state.codec import decode
@@ -55,7 +56,7 @@ def configure(site: Path, notify: dict[str, Any], **extra: Any) -> None:
 
 def a_pass(site: Path) -> dict[str, Any]:
     cfg = load_config(str(site / "failstreak.yaml"))
-    summary: dict[str, Any] = run_pass(cfg, wiring.ports(cfg)).to_dict()
+    summary: dict[str, Any] = run_pass(pass_settings(cfg), wiring.ports(cfg)).to_dict()
     return summary
 
 
@@ -127,7 +128,7 @@ def test_a_refused_smtp_login_dead_letters_the_alert_at_once(
     ]
     assert summary["pending"] == 0
     state = decode((site / "state.json").read_bytes())
-    assert [(d["destination"], d["error"]) for d in state.dead_letters] == [
+    assert [(d.destination, d.error) for d in state.dead_letters] == [
         ("email:oncall@example.com", "email oncall@example.com: SMTP login refused (535)")
     ]
     assert "wrong" not in json.dumps(summary)
@@ -346,7 +347,7 @@ def test_alerts_left_pending_for_a_notifier_taken_out_of_the_config_are_dead_let
     assert failures(summary) == [("slack:#ops", "no slack notifier is configured", False)]
     assert summary["pending"] == 0
     state = decode((site / "state.json").read_bytes())
-    assert [d["error"] for d in state.dead_letters] == ["no slack notifier is configured"]
+    assert [d.error for d in state.dead_letters] == ["no slack notifier is configured"]
 
 
 def test_a_team_reachable_only_by_an_unconfigured_notifier_dead_letters_visibly(
@@ -370,7 +371,7 @@ def test_a_team_reachable_only_by_an_unconfigured_notifier_dead_letters_visibly(
     assert slack.posted() == []
     assert failures(summary) == [("email:data@example.com", "no email notifier is configured", False)]
     state = decode((site / "state.json").read_bytes())
-    assert [(d["destination"], d["error"]) for d in state.dead_letters] == [
+    assert [(d.destination, d.error) for d in state.dead_letters] == [
         ("email:data@example.com", "no email notifier is configured")
     ]
 
@@ -399,4 +400,4 @@ def test_an_alert_nobody_owns_with_no_default_destination_is_dead_lettered_visib
     )
     assert failures(summary) == [("none:", reason, False)]
     state = decode((site / "state.json").read_bytes())
-    assert [(d["job"], d["error"]) for d in state.dead_letters] == [("ci/a", reason)]
+    assert [(d.job, d.error) for d in state.dead_letters] == [("ci/a", reason)]

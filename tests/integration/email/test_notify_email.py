@@ -21,6 +21,7 @@ from moto.ses.models import ses_backends
 
 from failstreak.app import wiring
 from failstreak.app.config import SmtpConfig, parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Notification, Outcome, RunBrief, Status
 from failstreak.core.outbox import Delivery
 from failstreak.notifiers.email import EmailNotifier, SesTransport, SmtpTransport
@@ -172,7 +173,7 @@ notify:
         base_dir=tmp_path,
     )
     # When a pass runs
-    summary = run_pass(cfg, wiring.ports(cfg))
+    summary = run_pass(pass_settings(cfg), wiring.ports(cfg))
     # Then one email per address, each with its own jobs
     assert summary.delivered == 3
     by_to = {m["To"]: m["Subject"] for m in sent()}
@@ -322,3 +323,58 @@ def test_smtp_from_config_resolves_the_password_reference() -> None:
     notifier = EmailNotifier.from_config(cfg, resolve)
     assert isinstance(notifier._transport, SmtpTransport)
     assert seen == ["env:SMTP_PASSWORD"]
+
+
+# -- the base notifier's rules, through SES (notifiers/base.py) ------------------------------------------------------
+
+
+def test_once_ses_is_unreachable_the_other_addresses_fail_fast_without_trying() -> None:
+    # Given SES at an endpoint that refuses connections, through a transport that counts its attempts
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    attempts: list[str] = []
+
+    class Counting(SesTransport):
+        def send(self, msg: EmailMessage, sender: str, to: Any) -> None:
+            attempts.append(to[0])
+            super().send(msg, sender, to)
+
+    client = boto3.client(
+        "sesv2",
+        region_name=REGION,
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    notifier = EmailNotifier(SENDER, Counting(client))
+    # When two addresses are mailed in the same pass
+    [first] = notifier.send("a@example.com", [Delivery("x", note("a"))])
+    [second] = notifier.send("b@example.com", [Delivery("y", note("a"))])
+    # Then both stay pending with the reason, and only the first address was attempted
+    assert attempts == ["a@example.com"]
+    assert [(r.delivered, r.retryable) for r in (first, second)] == [(False, True), (False, True)]
+    assert second.error == "email b@example.com: SES unreachable (EndpointConnectionError)"
+
+
+def test_a_rejected_address_does_not_stop_the_next_address(ses: Any) -> None:
+    # Given SES refusing the first message for good (its sender is not verified), then a verified sender
+    unverified = EmailNotifier("nobody@unverified.example", SesTransport(ses))
+    [refused] = unverified.send("a@example.com", [Delivery("x", note("a"))])
+    # When the same notifier mails another address
+    [again] = unverified.send("b@example.com", [Delivery("y", note("b"))])
+    # Then each is refused by SES itself (tried, not failed fast): a permanent refusal is not an outage
+    assert [(r.delivered, r.retryable) for r in (refused, again)] == [(False, False), (False, False)]
+    assert (again.error or "").startswith("email b@example.com: SES MessageRejected")
+
+
+def test_an_email_that_cannot_be_built_fails_its_delivery_retryable_and_sends_nothing(ses: Any) -> None:
+    # Given a sender address with a line break, which no mail header may hold (a contract the notifier breaks)
+    notifier = EmailNotifier("alerts@example.com\nBcc: x@example.com", SesTransport(ses))
+    # When it mails an address
+    [result] = notifier.send("a@example.com", [Delivery("x", note("a"))])
+    # Then the delivery waits for the next pass with the reason, and nothing reached SES
+    assert not result.delivered
+    assert result.retryable
+    assert (result.error or "").startswith("email notifier failed: ValueError:")
+    assert sent() == []

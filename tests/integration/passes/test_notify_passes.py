@@ -11,6 +11,7 @@ import pytest
 
 from failstreak.app import wiring
 from failstreak.app.config import Config, parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import Summary
 from failstreak.state.codec import decode
@@ -94,7 +95,7 @@ notify:
         )
 
     def run(self) -> Summary:
-        return run_pass(self.cfg, wiring.ports(self.cfg))
+        return run_pass(pass_settings(self.cfg), wiring.ports(self.cfg))
 
     def state(self) -> Any:
         return decode((self.root / "state.json").read_bytes())
@@ -200,8 +201,8 @@ def test_a_permanent_error_is_reported_and_dead_lettered_not_retried(tmp_path: P
     assert failure["error"].startswith("slack #channel-b: channel_not_found")
     assert summary.pending == 0
     [dead] = site.state().dead_letters
-    assert dead["destination"] == "slack:#channel-b"
-    assert dead["job"] == "tests_team_b_1"
+    assert dead.destination == "slack:#channel-b"
+    assert dead.job == "tests_team_b_1"
     # And the next pass does not try again
     calls = len(slack.calls("chat.postMessage"))
     site.run()
@@ -218,7 +219,7 @@ def test_retryable_failures_stop_after_max_attempts(tmp_path: Path, slack: Slack
     # Then the alert was retried five times, then dead-lettered with its last error
     assert [s.pending for s in summaries] == [2, 2, 2, 2, 0, 0]
     assert [f["retrying"] for f in summaries[4].delivery_failures] == [False, False]
-    assert {d["attempts"] for d in site.state().dead_letters} == {5}
+    assert {d.attempts for d in site.state().dead_letters} == {5}
 
 
 def test_reminder_and_fix_thread_on_the_alert_and_the_fix_updates_the_original(

@@ -15,10 +15,10 @@ from failstreak.app.cli import build_parser, main
 from failstreak.app.completion import script
 from failstreak.app.schema import schema_text
 from failstreak.app.terminal import colour_on, label
+from tests.integration.local.test_local_pass import record
 from tests.integration.slack_server import SlackServer, running
-from tests.integration.test_local_pass import record
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMMANDS = ["run", "status", "check", "demo", "import", "mute", "unmute", "mutes", "report", "schema", "completion"]
 
 

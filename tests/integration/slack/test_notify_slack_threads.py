@@ -13,8 +13,8 @@ import pytest
 
 from failstreak.core.model import Event
 from failstreak.notifiers.slack import SlackNotifier
+from tests.integration.slack.test_notify_slack import bot, deliver, note
 from tests.integration.slack_server import SlackServer, running
-from tests.integration.test_notify_slack import bot, deliver, note
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ import pytest
 from failstreak.app.cli import main
 from failstreak.app.config import load_config, parse_config
 from failstreak.errors import ConfigError
-from tests.integration.test_local_pass import record
+from tests.integration.local.test_local_pass import record
 
-FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
 AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 

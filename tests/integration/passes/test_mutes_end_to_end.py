@@ -17,6 +17,7 @@ import pytest
 from failstreak.app.cli import main
 from failstreak.app.config import load_config
 from failstreak.app.routing import Router
+from failstreak.app.wiring import pass_settings
 from failstreak.inbox.local import LocalInbox
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state.codec import decode
@@ -59,7 +60,7 @@ class Monitor:
             router=Router(cfg),
             clock=lambda: self.now,
         )
-        summary = run_pass(cfg, ports).to_dict()
+        summary = run_pass(pass_settings(cfg), ports).to_dict()
         return [(n["job"], n["event"], n["suppressed"]) for n in summary["notifications"]]
 
     def sent(self) -> list[tuple[str, str]]:

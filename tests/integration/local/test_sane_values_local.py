@@ -10,6 +10,7 @@ import pytest
 from failstreak.app import wiring
 from failstreak.app.cli import main
 from failstreak.app.config import parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Alert, JobState, Run, State, Status
 from failstreak.pipeline.run import run_pass
 from failstreak.state.codec import decode, encode
@@ -116,7 +117,7 @@ def test_an_alert_since_a_time_no_calendar_can_show_is_still_reminded_on_slack(
         (tmp_path / "inbox" / "a.jsonl").write_text("\n".join(json.dumps(line) for line in lines))
         ports = wiring.ports(cfg)
         ports.clock = lambda: T
-        run_pass(cfg, ports)
+        run_pass(pass_settings(cfg), ports)
         state = decode((tmp_path / "state.json").read_bytes())
         alert = state.jobs["etl"].alert
         assert alert is not None
@@ -125,7 +126,7 @@ def test_an_alert_since_a_time_no_calendar_can_show_is_still_reminded_on_slack(
         # When a pass runs a day later
         later = wiring.ports(cfg)
         later.clock = lambda: T + 25 * 3_600_000
-        summary = run_pass(cfg, later)
+        summary = run_pass(pass_settings(cfg), later)
     # Then the reminder is posted, showing the raw time, and nothing is left pending
     assert [(n.job, n.event.value) for n in summary.notifications] == [("etl", "reminder")]
     assert summary.delivery_failures == []

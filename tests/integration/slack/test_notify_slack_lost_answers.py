@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from failstreak.core.model import Event
+from tests.integration.slack.test_notify_slack import bot, deliver, note
 from tests.integration.slack_server import SlackServer, running
-from tests.integration.test_notify_slack import bot, deliver, note
 
 pytestmark = pytest.mark.integration
 

@@ -13,6 +13,7 @@ import pytest
 from failstreak.app import wiring
 from failstreak.app.config import Config, parse_config
 from failstreak.app.report import build_record, write_record
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import State, Status, now_ms
 from failstreak.pipeline.run import run_pass
 from failstreak.pipeline.summary import Summary
@@ -79,7 +80,7 @@ sources:
 def run_at(cfg: Config, at: int) -> Summary:
     ports = wiring.ports(cfg)
     ports.clock = lambda: at
-    return run_pass(cfg, ports)
+    return run_pass(pass_settings(cfg), ports)
 
 
 def state_of(cfg: Config) -> State:

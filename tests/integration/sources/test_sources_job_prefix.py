@@ -10,6 +10,7 @@ import pytest
 
 from failstreak.app import wiring
 from failstreak.app.config import parse_config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import now_ms
 from failstreak.pipeline.run import run_pass
 from failstreak.state.codec import decode
@@ -56,7 +57,7 @@ sources:
     # When a pass pulls both
     ports = wiring.ports(cfg)
     ports.clock = lambda: NOW
-    summary = run_pass(cfg, ports)
+    summary = run_pass(pass_settings(cfg), ports)
 
     # Then they are two jobs, each with its own project's runs: billing/test alerts, web/test is healthy
     jobs = decode((tmp_path / "state.json").read_bytes()).jobs

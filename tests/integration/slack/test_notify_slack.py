@@ -302,3 +302,31 @@ def test_a_rate_limited_channel_does_not_stop_other_channels_in_the_pass(slack: 
     assert not busy.delivered
     assert busy.retryable
     assert quiet.delivered
+
+
+# -- the base notifier's rules, through the real client (notifiers/base.py) -------------------------------------
+
+
+def test_once_slack_is_down_the_rest_of_one_send_fails_fast_without_another_call(slack: SlackServer) -> None:
+    # Given Slack answering 503 to everything, and a send of 40 new alerts (three messages) and a reminder
+    slack.down()
+    deliveries = [*deliver(*[note(f"job-{i:02d}") for i in range(40)]), *deliver(note("z", Event.REMINDER))]
+    # When they are sent to one channel
+    results = bot(slack).send("#ci", deliveries)
+    # Then one call was made; every delivery stays pending with the reason, the later ones without being tried
+    assert len(slack.state.requests) == 1
+    assert {(r.delivered, r.retryable, r.error) for r in results} == {
+        (False, True, "slack #ci: Slack unavailable (HTTP 503)")
+    }
+
+
+def test_a_refused_message_does_not_stop_the_rest_of_the_send(slack: SlackServer) -> None:
+    # Given Slack refusing the first message for good (the app is not in the channel), then answering normally
+    slack.fail("chat.postMessage", error="not_in_channel")
+    # When a new alert (its own message) and a reminder with no thread (a second message) are sent together
+    results = bot(slack).send("#ci", [*deliver(note("a")), *deliver(note("b", Event.REMINDER))])
+    # Then the alert is dead-lettered and the reminder still goes out: a refusal is not an outage
+    assert [(r.delivered, r.retryable) for r in results] == [(False, False), (True, False)]
+    assert results[0].error is not None
+    assert results[0].error.startswith("slack #ci: not_in_channel")
+    assert [p["text"].split("\n")[0] for p in slack.posted()] == ["🟠 failstreak: 1 job still failing"]

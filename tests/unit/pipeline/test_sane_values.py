@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -11,10 +12,11 @@ import pytest
 from failstreak.app.config import parse_config
 from failstreak.app.routing import Router
 from failstreak.app.text import for_terminal
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Execution, Status, iso
 from failstreak.core.outbox import Delivery, DeliveryResult
 from failstreak.notifiers import email_render, slack_render
-from failstreak.notifiers.base import Notifier
+from failstreak.notifiers.base import BaseNotifier, Batch
 from failstreak.notifiers.console import ConsoleNotifier, render_text
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.sources.base import Pulled, Source
@@ -34,7 +36,7 @@ def _line(run_id: int, status: str, finished_at: Any) -> str:
 def _pass(inbox: InMemoryInbox, store: InMemoryStateStore, config: str = "", **ports: Any) -> Any:
     cfg = parse_config(config + "\nnotify: {console: true}\n")
     ports.setdefault("clock", lambda: NOW)
-    return run_pass(cfg, Ports(store=store, inbox=inbox, router=Router(cfg), **ports))
+    return run_pass(pass_settings(cfg), Ports(store=store, inbox=inbox, router=Router(cfg), **ports))
 
 
 def test_a_success_dated_2099_cannot_hide_the_failures_that_follow() -> None:
@@ -83,12 +85,17 @@ def test_every_renderer_shows_a_notification_whose_since_no_calendar_can_show(ms
     assert f"epoch-ms:{ms}" in email_render.render(notes).text
 
 
-class ExplodingNotifier(Notifier):
-    """A notifier that breaks the port's contract: it raises instead of returning failed results."""
+class ExplodingNotifier(BaseNotifier[Delivery]):
+    """A notifier that breaks its contract: sending raises an unexpected exception, not a DeliveryError."""
 
     kind = "slack"
 
-    def send(self, target: str, deliveries: list[Delivery]) -> list[DeliveryResult]:
+    def batches(
+        self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
+    ) -> Iterator[Batch[Delivery]]:
+        return (Batch(d, (d,)) for d in deliveries)
+
+    def deliver(self, target: str, message: Delivery) -> str | None:
         raise OverflowError("date value out of range")
 
 
@@ -106,7 +113,7 @@ def test_a_notifier_that_raises_fails_its_deliveries_but_not_the_pass_or_the_oth
         notifiers={"slack": ExplodingNotifier(), "console": console},
     )
     # When the pass delivers
-    summary = run_pass(cfg, ports)
+    summary = run_pass(pass_settings(cfg), ports)
     # Then the console got its notification, and the Slack delivery stays pending with the error, to retry
     assert console.events() == [("etl", "triggered")]
     assert [(f["destination"], f["retrying"]) for f in summary.delivery_failures] == [("slack:#ci", True)]
@@ -135,7 +142,7 @@ def test_a_source_run_dated_in_the_future_or_with_a_long_id_is_rejected_like_an_
     store = InMemoryStateStore()
     cfg = parse_config("inbox: null")
     # When a pass pulls them
-    summary = run_pass(cfg, Ports(store=store, sources=[SkewedSource()], clock=lambda: NOW))
+    summary = run_pass(pass_settings(cfg), Ports(store=store, sources=[SkewedSource()], clock=lambda: NOW))
     # Then the good one is counted and the other rejected, naming the source, the run and the field
     assert summary.ingested == 1
     assert [(r.file, r.reason) for r in summary.rejects] == [

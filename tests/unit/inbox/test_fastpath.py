@@ -1,7 +1,8 @@
-"""The typed fast path of `parse_file` gives exactly what the record-by-record path gives, for any file.
+"""The fast paths (`inbox/fastpath.py`) give exactly what the checked parser (`inbox/records.py`) gives, for any
+record and any file (differential tests).
 
-The record-by-record path (`parse_file(..., fast=False)`) is the reference: it is the parsing that was there
-before the fast path, and it is still what the fast path falls back to.
+The checked parser (`parse_file(..., fast=False)`, `records.to_execution`) is the reference: it is the parsing
+that was there before the fast paths, and it is still what they fall back to.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from failstreak.core.model import Execution, Status
-from failstreak.inbox import records
-from failstreak.inbox.records import Parsed, parse_file
+from failstreak.inbox import fastpath, records
+from failstreak.inbox.intake import parse_file
+from failstreak.inbox.records import Parsed, RecordError
 
 T = "2026-11-18T10:06:40.000Z"
 MS = 1794996400000
@@ -341,7 +343,7 @@ def test_running_records_with_or_without_a_time_stay_on_the_fast_path(monkeypatc
     def unused(*args: object) -> None:
         raise AssertionError("the record-by-record path was taken")
 
-    monkeypatch.setattr(records, "_parse_line", unused)
+    monkeypatch.setattr(records, "parse_line", unused)
     data = orjson.dumps({"job": "j", "run_id": 1, "status": "running"}) + b"\n" + _line(status="pending")
     # When the file is parsed; Then both are read by the typed path, as the record-by-record path reads them
     assert parse_file("f", data).executions == [
@@ -361,7 +363,7 @@ def test_a_clean_file_takes_the_fast_path() -> None:
     # Given a file of valid records; When the fast path reads it; Then it takes it whole, with the same result
     data = b"\n".join(_line(run_id=i, url="u", commit="c", source="") for i in range(5)) + b"\n"
     out = Parsed()
-    assert records._fast_lines("f", data, out, records.ALL_STATUSES, records.latest_time(MS))
+    assert fastpath.typed_lines("f", data, out, records.ALL_STATUSES, records.latest_time(MS))
     assert out == parse_file("f", data, fast=False)
     assert out.executions[0] == Execution("j", "0", Status.FAILED, MS, 0, "u", "c", None, None, None)
 
@@ -374,7 +376,7 @@ def test_fields_of_the_producers_own_stay_on_the_fast_path_and_are_ignored() -> 
     )  # fmt: skip
     out = Parsed()
     # When the fast path reads the file; Then it takes it whole, and both paths ingest both records
-    assert records._fast_lines("f", data, out, records.ALL_STATUSES, records.latest_time(MS))
+    assert fastpath.typed_lines("f", data, out, records.ALL_STATUSES, records.latest_time(MS))
     assert out == parse_file("f", data, fast=False)
     assert [e.run_id for e in out.executions] == ["1", "2"]
     assert out.rejected == []
@@ -415,3 +417,63 @@ def test_times_on_the_same_clock_in_one_file_keep_their_own_offsets() -> None:
     data = b"\n".join(_line(run_id=i, finished_at=t) for i, t in enumerate(times))
     # When it is parsed; Then each time is read on its own offset (naive as UTC)
     assert [e.finished_at for e in parse_file("f", data).executions] == [MS, MS, MS - 7_200_000, MS - 7_200_000]
+
+
+# One decoded record, any fields: the fast `to_execution` against the checked one.
+TEXT = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.integers(),
+    st.sampled_from(["x" * 5000, "x" * 256, "x" * 257, "x" * 2048, "x" * 2049, "x" * 4096, "x" * 4097]),
+    st.just(" "),
+    st.just(""),
+)
+FIELD_VALUES = {
+    "job": st.one_of(st.text(max_size=6), st.just(" job"), st.just("j" * 513), st.integers(), st.none()),
+    "run_id": st.one_of(
+        st.integers(-3, 10**12), st.text(max_size=4), st.just("r" * 257), st.booleans(), st.none(), st.floats()
+    ),
+    "status": st.one_of(
+        st.sampled_from(["success", "FAILED", "Failure", " failed", "running", "TimedOut", "done", "nope"]),
+        st.integers(),
+        st.lists(st.integers(), max_size=1),
+        st.none(),
+    ),
+    "finished_at": st.one_of(
+        st.integers(0, 2 * 10**12),
+        st.integers(-(2**64), 2**65),
+        st.sampled_from([946684799, 946684800, 946684800000, LATEST, LATEST + 1, 1794996400000000, 2**63 - 1]),
+        st.sampled_from(["2026-11-18T10:06:40.000Z", "2026-11-18T10:06:40+02:00", "2026-11-18 10:06", "later", " "]),
+        st.sampled_from(["2099-01-01T00:00:00Z", "0001-01-01T00:00:00+00:01", "1999-12-31T23:59:59.999Z"]),
+        st.booleans(),
+        st.floats(),
+        st.none(),
+    ),
+    "attempt": st.one_of(st.integers(-2, 5), st.booleans(), st.none(), st.text(max_size=2)),
+    "url": TEXT,
+    "commit": TEXT,
+    "reason": TEXT,
+    "owner": TEXT,
+    "source": TEXT,
+}
+ANY_RECORD = st.fixed_dictionaries({}, optional=FIELD_VALUES)
+
+
+def _outcome(fn: Any, obj: Any) -> Any:
+    try:
+        return fn(obj, "src", LATEST)
+    except RecordError as e:
+        return ("error", str(e))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(ANY_RECORD, RECORDS))
+def test_fast_record_path_matches_the_checked_path(obj: dict[str, Any]) -> None:
+    # Given any record, valid or not; When both paths validate it; Then they agree on the result or the error
+    assert _outcome(fastpath.to_execution, obj) == _outcome(records.to_execution, obj)
+
+
+def test_non_objects_are_rejected_the_same_way() -> None:
+    # Given values that are not JSON objects; When both paths validate them; Then they give the same error
+    for obj in ([], "x", 3, None):
+        assert _outcome(fastpath.to_execution, obj) == _outcome(records.to_execution, obj)

@@ -15,6 +15,7 @@ import pytest
 from failstreak.app import wiring
 from failstreak.app.cli import main
 from failstreak.app.config import load_config
+from failstreak.app.wiring import pass_settings
 from failstreak.core.model import now_ms
 from failstreak.errors import FailstreakError
 from failstreak.inbox.local import LocalInbox
@@ -171,7 +172,7 @@ def test_concurrent_local_passes_count_every_run_exactly_once(workdir: Path) -> 
 
     def one_pass() -> None:
         try:
-            run_pass(cfg, Ports(store=LocalStateStore(cfg.state), inbox=LocalInbox(cfg.inbox or "")))
+            run_pass(pass_settings(cfg), Ports(store=LocalStateStore(cfg.state), inbox=LocalInbox(cfg.inbox or "")))
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -201,9 +202,9 @@ def test_a_pass_that_dies_after_saving_is_finished_by_the_next_without_double_co
     (workdir / "inbox" / "a.jsonl").write_text("\n".join(record("j", i) for i in range(1, 5)) + "\n")
     cfg = load_config(str(workdir / "failstreak.yaml"))
     with pytest.raises(OSError, match="disk gone"):
-        run_pass(cfg, Ports(store=LocalStateStore(cfg.state), inbox=ExplodingInbox(cfg.inbox or "")))
+        run_pass(pass_settings(cfg), Ports(store=LocalStateStore(cfg.state), inbox=ExplodingInbox(cfg.inbox or "")))
     # When the next pass runs normally
-    summary = run_pass(cfg, wiring.ports(cfg))
+    summary = run_pass(pass_settings(cfg), wiring.ports(cfg))
     # Then the file's runs were counted once: all duplicates now, and archived
     assert (summary.ingested, summary.duplicates) == (0, 4)
     state = decode((workdir / "state.json").read_bytes())
@@ -222,7 +223,7 @@ def test_an_undelivered_alert_stays_pending_and_is_delivered_exactly_once_later(
     ports.notifiers = {"console": notifier}
     ports.clock = lambda: clock[0]
     # When a pass runs
-    down = run_pass(cfg, ports)
+    down = run_pass(pass_settings(cfg), ports)
     # Then the counters are saved and the alert is pending
     assert down.pending == 1
     assert down.delivery_failures[0]["retrying"] is True
@@ -230,9 +231,9 @@ def test_an_undelivered_alert_stays_pending_and_is_delivered_exactly_once_later(
     # When the notifier is back, over two more passes
     notifier.fail_with = None
     clock[0] += 60_000
-    up = run_pass(cfg, ports)
+    up = run_pass(pass_settings(cfg), ports)
     clock[0] += 60_000
-    again = run_pass(cfg, ports)
+    again = run_pass(pass_settings(cfg), ports)
     # Then the alert was delivered once
     assert notifier.events() == [("j", "triggered")]
     assert (up.delivered, up.pending, again.delivered) == (1, 0, 0)
@@ -307,7 +308,7 @@ def test_save_conflicts_that_never_end_fail_the_pass_clearly(workdir: Path) -> N
 
     # When a pass runs
     with pytest.raises(FailstreakError, match="gave up after 8 conflicting writes"):
-        run_pass(cfg, Ports(store=Racing(cfg.state)))
+        run_pass(pass_settings(cfg), Ports(store=Racing(cfg.state)))
 
 
 def test_an_abandoned_alerting_job_is_retired_and_stops_reminding(workdir: Path) -> None:
@@ -317,10 +318,10 @@ def test_an_abandoned_alerting_job_is_retired_and_stops_reminding(workdir: Path)
     ports = wiring.ports(cfg)
     ports.notifiers = {"console": RecordingNotifier()}
     ports.clock = lambda: T0 + HOUR
-    run_pass(cfg, ports)
+    run_pass(pass_settings(cfg), ports)
     # When a pass runs 31 days later
     ports.clock = lambda: T0 + HOUR + 31 * 24 * HOUR
-    summary = run_pass(cfg, ports)
+    summary = run_pass(pass_settings(cfg), ports)
     # Then the job is retired and counted as such
     assert summary.retired == ["j"]
     assert summary.alerting == 0
@@ -357,7 +358,7 @@ def test_a_large_backlog_is_taken_in_bounded_batches_oldest_first(workdir: Path)
         os.utime(path, ns=(T0 * 10**6 + f, T0 * 10**6 + f))
     cfg = load_config(str(workdir / "failstreak.yaml"))
     # When passes run until the inbox is empty
-    summaries = [run_pass(cfg, wiring.ports(cfg)) for _ in range(3)]
+    summaries = [run_pass(pass_settings(cfg), wiring.ports(cfg)) for _ in range(3)]
     # Then each took at most two files, oldest first, said how many were left, and every run counted once
     assert [(s.files, s.backlog) for s in summaries] == [(2, 3), (2, 1), (1, 0)]
     assert [p.name for p in sorted((workdir / "inbox" / "processed").rglob("*.jsonl"))] == [
@@ -372,7 +373,7 @@ def test_one_file_larger_than_the_byte_bound_is_still_taken(workdir: Path) -> No
     (workdir / "inbox" / "big.jsonl").write_text("\n".join(record("j", i) for i in range(1, 20)) + "\n")
     cfg = load_config(str(workdir / "failstreak.yaml"))
     # When a pass runs
-    summary = run_pass(cfg, wiring.ports(cfg))
+    summary = run_pass(pass_settings(cfg), wiring.ports(cfg))
     # Then the file is taken anyway, so a big file can never block the inbox
     assert (summary.files, summary.backlog, summary.ingested) == (1, 0, 19)
 
@@ -391,7 +392,7 @@ def test_a_status_an_override_counts_as_failure_keeps_its_link_through_a_pass(wo
     (workdir / "inbox" / "b.jsonl").write_text("\n".join(lines) + "\n")
     # When a pass runs
     cfg = load_config(str(workdir / "failstreak.yaml"))
-    run_pass(cfg, wiring.ports(cfg))
+    run_pass(pass_settings(cfg), wiring.ports(cfg))
     # Then the run that counts as a failure keeps its link and reason, and the others keep neither
     state = decode((workdir / "state.json").read_bytes(), "state.json")
     assert [(r.url, r.reason) for r in state.jobs["nightly/etl"].runs] == [("https://ci/1", "no slot"), (None, None)]
@@ -411,7 +412,7 @@ def test_notifications_come_in_job_order_whatever_order_the_runs_arrived_in(work
         ports.clock = lambda: ms
         return ports
 
-    first = run_pass(cfg, at(T0 + HOUR))
+    first = run_pass(pass_settings(cfg), at(T0 + HOUR))
     # Then the notifications are in job order
     assert [(n.job, n.event.value) for n in first.notifications] == [
         ("ci/a", "triggered"),
@@ -420,7 +421,7 @@ def test_notifications_come_in_job_order_whatever_order_the_runs_arrived_in(work
     ]
     # And when a later pass brings runs of `ci/b` only, the reminders due for the others come in the same order
     (workdir / "inbox" / "b.jsonl").write_text(record("ci/b", 99, minute=50) + "\n")
-    second = run_pass(cfg, at(T0 + 3 * HOUR))
+    second = run_pass(pass_settings(cfg), at(T0 + 3 * HOUR))
     assert [(n.job, n.event.value) for n in second.notifications] == [
         ("ci/a", "reminder"),
         ("ci/b", "reminder"),

@@ -1,0 +1,89 @@
+"""What the stages of a pass share: its plain settings, its adapters, and one `PassContext` they read and fill."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from failstreak.core.model import Notification, State, now_ms
+from failstreak.core.mutes import ConfiguredMute
+from failstreak.core.outbox import DeliveryResult
+from failstreak.core.policy import PolicyFor
+from failstreak.inbox.base import Inbox
+from failstreak.notifiers.base import Notifier
+from failstreak.pipeline.collect import Collected, IntakeSettings
+from failstreak.pipeline.summary import Summary
+from failstreak.sources.base import Source
+from failstreak.state.base import Loaded, StateStore
+from failstreak.state.codec import Encoded
+
+
+class Routes(Protocol):
+    def destinations(self, n: Notification) -> list[str]: ...
+
+    def teams(self, n: Notification) -> list[str]: ...
+
+    def warnings(self) -> list[str]:
+        """Routing problems met so far (an unreadable owners file, an unknown team): reported, never fatal."""
+        ...
+
+
+@dataclass(frozen=True)
+class PassSettings:
+    """What a pass needs to know, as plain values (built from the validated config by `app/wiring.pass_settings`).
+
+    `config_mutes` are the config file's mutes; `core.mutes` dates each from the first pass that saw it.
+    """
+
+    intake: IntakeSettings
+    policy_for: PolicyFor
+    max_clock_skew_ms: int
+    retire_after_ms: int | None
+    save_attempts: int
+    notify_max_attempts: int
+    config_mutes: tuple[ConfiguredMute, ...]
+
+
+@dataclass
+class Ports:
+    """The adapters one pass talks to."""
+
+    store: StateStore
+    inbox: Inbox | None = None
+    sources: list[Source] = field(default_factory=list)
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    router: Routes | None = None
+    clock: Callable[[], int] = now_ms
+
+
+@dataclass
+class PassContext:
+    """One pass: who and when, its settings and adapters, and what each stage leaves for the next (the state and
+    its version token, the document as stored until the first save reuses it, what was collected, the
+    deliveries' results, the summary)."""
+
+    pass_id: str
+    now: int
+    settings: PassSettings
+    ports: Ports
+    summary: Summary
+    started: float = field(default_factory=time.monotonic)
+    loaded: Loaded | None = None
+    state: State = field(default_factory=State)
+    got: Collected = field(default_factory=Collected)
+    token: str | None = None
+    stored: Encoded | None = None
+    encoded: Encoded | None = None
+    results: list[DeliveryResult] = field(default_factory=list)
+
+    def gave_up(self) -> str:
+        """The error of a save that met a conflict at every attempt."""
+        return (
+            f"{self.ports.store.location}: state kept changing under this pass; gave up after "
+            f"{self.settings.save_attempts} conflicting writes (is another monitor running in a loop?)"
+        )
+
+    def conflict(self) -> None:
+        self.summary.conflicts += 1
