@@ -107,6 +107,56 @@ def test_status_shows_per_job_windows_mutes_and_shortens_long_names(
     assert lines[-1] == "3 jobs, 1 alerting"
 
 
+def test_status_of_one_job_prints_its_counters_as_the_full_status_has_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a state with an alerting job and a healthy one, after a pass
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = tmp_path / "failstreak.yaml"
+    config.write_text("state: state.json\ninbox: inbox/\n")
+    write_runs(inbox, "a.jsonl", "ci/a", "failed failed failed")
+    write_runs(inbox, "b.jsonl", "ci/b", "success", start=10)
+    assert main(["run", "--json", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    everything = json.loads(capsys.readouterr().out)
+
+    # When one job's status is asked for, as JSON and as text
+    assert main(["status", "ci/a", "--json", "--config", str(config)]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main(["status", "ci/a", "--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    # Then it is that job's row of the full status, and the text says the same
+    assert one == {"state": everything["state"], "job": "ci/a", **everything["jobs"]["ci/a"]}
+    assert lines[:4] == [
+        f"state: {tmp_path / 'state.json'}",
+        "job: ci/a",
+        f"alerting since {one['alerting_since']} (consecutive)",
+        "streak 3, window 3/3, 3 runs (3 failed)",
+    ]
+    assert lines[-1] == "owner: -"
+
+
+def test_status_of_a_job_the_state_does_not_hold_fails_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a state after a pass over one job
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = tmp_path / "failstreak.yaml"
+    config.write_text("state: state.json\ninbox: inbox/\n")
+    write_runs(inbox, "a.jsonl", "ci/a", "success")
+    assert main(["run", "--json", "--config", str(config)]) == 0
+    capsys.readouterr()
+    # When another job's status is asked for; Then it fails in one line naming the state and the job
+    assert main(["status", "ci/zz", "--config", str(config)]) == 1
+    assert capsys.readouterr().err == (
+        f"failstreak: {tmp_path / 'state.json'}: no job named 'ci/zz'; `failstreak status` lists the jobs\n"
+    )
+
+
 def test_an_os_error_is_one_line_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Given an import from a file that does not exist
     missing = tmp_path / "job_executions.json"
