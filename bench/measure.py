@@ -333,7 +333,9 @@ def main(argv: list[str]) -> int:
         importlib.import_module("failstreak.pipeline.run")
         importlib.import_module("failstreak.app.wiring")
     if mode == "status":
+        # As for the pass: the CLI and the store's wiring are imported before the clock starts.
         importlib.import_module("failstreak.app.cli")
+        importlib.import_module("failstreak.app.wiring")
     wall0, cpu0 = time.perf_counter(), _cpu()
     if mode == "pass":
         result = run_pass(config, now)
