@@ -288,7 +288,9 @@ def _split_members(data: bytes) -> _Members | None:
     return out
 
 
-_SPLIT_CHUNK = 256 * 1024
+# Members are fed to zlib in steps of this many stored bytes: about two steps per member of 64 jobs, so that
+# what zlib reads past a member's end (and copies back) stays small.
+_SPLIT_CHUNK = 16 * 1024
 
 
 def decode_document(data: bytes | None, location: str = "state") -> tuple[State, Encoded | None]:
