@@ -237,7 +237,9 @@ def test_the_estate_report_renders_its_rows_and_rewrites_only_its_block(
 ) -> None:
     # Given a performance document with the estate's block and a section of someone else's
     doc = tmp_path / "performance.md"
-    doc.write_text(f"# Performance\n\n{estate.BEGIN}\nthe previous figures\n{estate.END}\n\n## Cold start\n\nkept as is\n")
+    doc.write_text(
+        f"# Performance\n\n{estate.BEGIN}\nthe previous figures\n{estate.END}\n\n## Cold start\n\nkept as is\n"
+    )
     monkeypatch.setattr(estate, "DOC", doc)
     row = estate.EstateRow("1k", 1000, 1000)
     for kind, wall in zip(estate.KINDS, (2.0, 0.4, 0.5, 1.2, 1.0), strict=True):
