@@ -351,17 +351,23 @@ def decode_job(data: bytes | None, name: str, location: str = "state") -> JobSta
         raise StateCorrupt(_diagnose(data, location, e)) from None
     if doc.version != VERSION or not isinstance(doc.jobs, list):
         return _parse(data, location).jobs.get(name)
-    # As the codec writes a job, its name comes first: most jobs are passed over on a comparison of bytes.
-    found = [raw for raw in doc.jobs if _starts(raw, prefix)]
     try:
-        if not found:  # written otherwise (by hand, or another encoder): look at each job's name
-            listed = _JOB_NAMES.decode(data).jobs
-            found = [raw for raw, job in zip(doc.jobs, listed, strict=True) if job.name == name]
-        if len(found) > 1:
-            raise ValueError(f"job {name!r} is listed {len(found)} times")
-        return JOB_DECODER.decode(found[0]) if found else None
+        return _pick(data, doc.jobs, name, prefix)
     except (msgspec.DecodeError, ValueError) as e:
         raise StateCorrupt(f"{location}: state document is malformed ({e}); left untouched") from None
+
+
+def _pick(data: bytes, jobs: list[msgspec.Raw], name: str, prefix: bytes) -> JobState | None:
+    """The job named `name` among the document's `jobs` (raw JSON), decoded; None if none is. Raises
+    msgspec.DecodeError or ValueError."""
+    # As the codec writes a job, its name comes first: most jobs are passed over on a comparison of bytes.
+    found = [raw for raw in jobs if _starts(raw, prefix)]
+    if not found:  # written otherwise (by hand, or another encoder): look at each job's name
+        listed = _JOB_NAMES.decode(data).jobs
+        found = [raw for raw, job in zip(jobs, listed, strict=True) if job.name == name]
+    if len(found) > 1:
+        raise ValueError(f"job {name!r} is listed {len(found)} times")
+    return JOB_DECODER.decode(found[0]) if found else None
 
 
 def _starts(raw: msgspec.Raw, prefix: bytes) -> bool:
