@@ -14,14 +14,14 @@ BENCH_SIZES ?= all
 BENCH_STORES ?= local,s3
 BENCH_REPS ?=
 
-.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements generated bench clean
+.PHONY: run test lint fmt typecheck pytest deps sam-deps venvs infra-check requirements generated bench clean package
 
 deps: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[monitor,dev]'
 	touch $@
 
 sam-deps: $(SAM_STAMP)
@@ -41,7 +41,14 @@ run: $(STAMP)
 	$(BIN)/failstreak demo --dir demo
 
 ## test: every check — lint, types, tests with a coverage floor (the template checks in tests/infra included)
-test: venvs lint typecheck pytest
+test: venvs lint typecheck pytest package
+
+## package: build the wheel and the sdist (what `pip install failstreak` gets) and check them with twine
+PACKAGE_DIR := build/package
+package: $(STAMP)
+	rm -rf $(PACKAGE_DIR)
+	$(BIN)/python -m build --sdist --wheel --outdir $(PACKAGE_DIR) . > /dev/null
+	$(BIN)/twine check --strict $(PACKAGE_DIR)/*
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -78,7 +85,7 @@ generated: $(STAMP)
 ## pass at the inbox bounds (bench/memory.py); writes docs/performance.md
 ## (BENCH_SIZES=small for a quick run; BENCH_STORES=local to skip S3; BENCH_REPS=N to override repetitions)
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[monitor,dev,bench]'
 	touch $@
 
 bench: $(STAMP) $(BENCH_STAMP)

@@ -1,4 +1,5 @@
-"""Write functions/requirements.txt (what `sam build` installs) from pyproject.toml's runtime dependencies.
+"""Write functions/requirements.txt (what `sam build` installs) from pyproject.toml: the runtime dependencies and
+the `monitor` extra (the Lambdas run the monitor's code).
 
 `python scripts/gen_requirements.py` rewrites the file; `--check` exits 1 when it is out of date.
 """
@@ -13,14 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 REQUIREMENTS = ROOT / "functions" / "requirements.txt"
 HEADER = (
-    "# Generated from pyproject.toml [project].dependencies by scripts/gen_requirements.py - do not edit.\n"
+    "# Generated from pyproject.toml (dependencies, monitor extra) by scripts/gen_requirements.py - do not edit.\n"
     "# `make requirements` rewrites it; a test fails when the two disagree.\n"
 )
 
 
 def render(pyproject_text: str) -> str:
     """The requirements file for the given pyproject.toml text: a header, then one dependency a line, sorted."""
-    deps = tomllib.loads(pyproject_text)["project"]["dependencies"]
+    project = tomllib.loads(pyproject_text)["project"]
+    deps = [*project["dependencies"], *project.get("optional-dependencies", {}).get("monitor", [])]
     return HEADER + "".join(f"{dep}\n" for dep in sorted(deps, key=str.lower))
 
 

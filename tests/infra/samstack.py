@@ -38,6 +38,7 @@ FULL = {
     "AlarmEmail": "ops@example.com",
 }
 EXISTING_BUCKET = "team-shared-bucket"
+FUNCTIONS_IN_TEMPLATE = ("MonitorFunction", "FrontFunction")
 
 
 class NoManagedPolicies:
@@ -53,10 +54,10 @@ def load_template() -> dict[str, Any]:
 
 
 def code_zip() -> bytes:
-    """What `sam package` would upload: the two packages under CodeUri, without caches."""
+    """What `sam package` would upload: the packages under CodeUri, without caches."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for package in ("failstreak", "monitor"):
+        for package in ("failstreak", "monitor", "front"):
             for path in sorted((FUNCTIONS / package).rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts:
                     z.write(path, path.relative_to(FUNCTIONS).as_posix())
@@ -66,7 +67,8 @@ def code_zip() -> bytes:
 def transformed(code_uri: str) -> dict[str, Any]:
     """The CloudFormation template SAM produces, with CodeUri pointing at an uploaded zip (as after `sam package`)."""
     template = copy.deepcopy(load_template())
-    template["Resources"]["MonitorFunction"]["Properties"]["CodeUri"] = code_uri
+    for function in FUNCTIONS_IN_TEMPLATE:
+        template["Resources"][function]["Properties"]["CodeUri"] = code_uri
     result: dict[str, Any] = transform(template, {}, NoManagedPolicies())
     return result
 
@@ -174,13 +176,31 @@ def upload_code() -> str:
     return f"s3://{ARTIFACTS_BUCKET}/monitor.zip"
 
 
+# Resource types moto's CloudFormation does not create: an output reading one of their attributes would fail the
+# stack, so `deploy` gives such outputs a placeholder (their definition is checked on the template itself).
+NOT_IN_MOTO = frozenset({"AWS::Lambda::Url"})
+PLACEHOLDER = "(not created by moto)"
+
+
+def _for_moto(template: dict[str, Any]) -> dict[str, Any]:
+    copied = copy.deepcopy(template)
+    for output in copied.get("Outputs", {}).values():
+        value = output["Value"]
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            logical = value["Fn::GetAtt"][0] if isinstance(value["Fn::GetAtt"], list) else value["Fn::GetAtt"]
+            logical = logical.split(".")[0]
+            if copied["Resources"][logical]["Type"] in NOT_IN_MOTO:
+                output["Value"] = PLACEHOLDER
+    return copied
+
+
 def deploy(name: str, parameters: dict[str, str], code_uri: str) -> Stack:
     """Create the stack in moto (inside an active mock) and describe it."""
     template = transformed(code_uri)
     cfn = boto3.client("cloudformation", region_name=REGION)
     cfn.create_stack(
         StackName=name,
-        TemplateBody=json.dumps(template),
+        TemplateBody=json.dumps(_for_moto(template)),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM"],
     )
@@ -205,14 +225,16 @@ def deploy(name: str, parameters: dict[str, str], code_uri: str) -> Stack:
     )
 
 
-def role_statements(stack: Stack) -> list[dict[str, Any]]:
-    """The monitor role's inline policy statements as IAM holds them.
+def role_statements(
+    stack: Stack, role: str = "MonitorRole", policy: str = "failstreak-monitor"
+) -> list[dict[str, Any]]:
+    """A role's inline policy statements as IAM holds them (by default the monitor's).
 
     moto returns the document as a Python literal and keeps `AWS::NoValue` list items as None, where CloudFormation
     drops them; both are normalised here.
     """
     iam = boto3.client("iam", region_name=REGION)
-    doc = iam.get_role_policy(RoleName=stack.physical["MonitorRole"], PolicyName="failstreak-monitor")["PolicyDocument"]
+    doc = iam.get_role_policy(RoleName=stack.physical[role], PolicyName=policy)["PolicyDocument"]
     if isinstance(doc, str):
         doc = ast.literal_eval(doc)
     return [s for s in doc["Statement"] if s is not None]

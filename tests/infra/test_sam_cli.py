@@ -171,6 +171,24 @@ def test_sam_build_template_points_at_the_built_artifact(build: Path) -> None:
     assert "Handler: monitor.app.lambda_handler" in built_template
 
 
+def test_sam_build_ships_the_front_with_its_package_and_the_runtime_dependencies(build: Path) -> None:
+    # Given the front's artifact, built beside the monitor's
+    front = build.parent / "FrontFunction"
+    top = {p.name for p in front.iterdir()}
+    ours = top - _dist_tops(front) - {p.name for p in front.glob("*.dist-info")}
+    installed = {_canonical(p.name.split("-", 1)[0]) for p in front.glob("*.dist-info")}
+    built_template = (build.parent / "template.yaml").read_text(encoding="utf-8")
+
+    # Then it holds failstreak and front (whole, no caches), every runtime dependency, and the template points at it
+    assert ours == {"failstreak", "front"}
+    assert (front / "front" / "app.py").read_bytes() == (FUNCTIONS / "front" / "app.py").read_bytes()
+    assert (front / "failstreak" / "front" / "routes.py").is_file()
+    assert not list(front.rglob("__pycache__"))
+    assert {_canonical(n) for n in _requirement_names()} <= installed
+    assert re.search(r"CodeUri: FrontFunction\s", built_template)
+    assert "Handler: front.app.lambda_handler" in built_template
+
+
 def test_samconfig_deploys_with_iam_capability_and_confirmation() -> None:
     # Given infra/samconfig.toml
     config = tomllib.loads((ROOT / "infra" / "samconfig.toml").read_text(encoding="utf-8"))["default"]

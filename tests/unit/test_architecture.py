@@ -153,3 +153,22 @@ def test_no_two_modules_import_each_other_even_through_others() -> None:
     assert sum(len(v) for v in graph.values()) > 50
     # When the import graph is searched for cycles; Then there are none
     assert _cycles(graph) == []
+
+
+LIGHT_MODULES = ("launcher.py", "lightreport.py", "ci.py")
+
+
+def test_the_light_reporter_imports_only_the_standard_library_and_itself() -> None:
+    # Given the modules `pip install failstreak` (no extra) must run: docs/http.md, "Reporting from CI"
+    allowed = {"failstreak", "failstreak.ci", "failstreak.lightreport"}
+    # When their imports are read (the launcher's lazy import of the monitor's CLI aside, which it guards)
+    outside = [
+        f"{name}: {module}"
+        for name in LIGHT_MODULES
+        for module, _ in _imports(PACKAGE / name)
+        if module.split(".")[0] not in sys.stdlib_module_names
+        and module not in allowed
+        and not (name == "launcher.py" and module == "failstreak.app.cli")
+    ]
+    # Then none reaches a package the monitor extra installs, or a failstreak module that does
+    assert outside == []

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from failstreak import __version__
+from failstreak import __version__, lightreport
 from failstreak.app.config import Config, MuteConfig, load_config
 from failstreak.app.problems import Problem
 from failstreak.app.terminal import label, make_safe
@@ -323,6 +323,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), passes=args.passes)
 
 
+def _report_argv(args: argparse.Namespace, inbox: str) -> list[str]:
+    """The light reporter's arguments for a `report` whose inbox is the HTTP front's /ingest."""
+    argv = ["--inbox", inbox, "--job", args.job, "--status", args.status]
+    for flag in ("run_id", "finished_at", "attempt", "url", "commit", "reason", "owner", "source"):
+        value = getattr(args, flag)
+        if value is not None:
+            argv += ["--" + flag.replace("_", "-"), str(value)]
+    return [*argv, "--json"] if args.json else argv
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from failstreak.app.config import process_environment  # noqa: PLC0415
     from failstreak.app.report import build_record, write_record  # noqa: PLC0415
@@ -330,6 +340,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     inbox = args.inbox or load_config(args.config).inbox
     if not inbox:
         return _fail("report: no inbox: give --inbox, or a config that names one")
+    if lightreport.posts_over_http(inbox):
+        return lightreport.main(_report_argv(args, inbox), env=process_environment())
     record = build_record(
         args.job,
         args.status,
@@ -509,7 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
         "failstreak report --job nightly-etl --status failed --reason 'disk full' --run-id 42",
     )
     with_config(p)
-    p.add_argument("--inbox", help="s3://bucket/failstreak/inbox/ or a local directory (default: the config's inbox)")
+    p.add_argument(
+        "--inbox",
+        help="s3://bucket/failstreak/inbox/, a local directory, or the HTTP front's https://.../ingest "
+        "(default: the config's inbox)",
+    )
     p.add_argument("--job", required=True, help="the job's stable name")
     p.add_argument("--status", required=True, help="success, failed, timed_out, canceled… or a platform's spelling")
     p.add_argument("--run-id", help="unique within the job (default: the CI system's run or job id)")

@@ -245,6 +245,31 @@ class JobKeys(_Model):
         return [check_pattern(p) for p in v]
 
 
+class HttpConfig(_Model):
+    """The HTTP front (docs/http.md): one secret per route, none of which is required. A route whose secret is not
+    configured answers 404, so a front with no `http:` block serves nothing."""
+
+    ingest_secret: SecretRef | None = None
+    github_secret: SecretRef | None = None
+    gitlab_token: SecretRef | None = None
+    # Lambda Function URLs accept request payloads up to 6 MB; a smaller bound keeps a producer's mistake small.
+    max_body_kib: int = Field(default=1024, ge=1, le=6144)
+    # Where the front claims each signature and delivery id once (docs/http.md, "Replays"); by default the folder
+    # `replay/` beside the state.
+    replay: str | None = None
+    github_job_prefix: str = ""
+    gitlab_job_prefix: str = ""
+
+    @field_validator("replay")
+    @classmethod
+    def _replay_location(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise ValueError("empty; give a local directory or an s3:// prefix")
+        return check_location(v)
+
+
 _SKEW = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 MAX_CLOCK_SKEW_DAYS = 365
@@ -277,6 +302,7 @@ class Config(_Model):
     teams: dict[str, Team] = Field(default_factory=dict)
     notify: NotifyConfig = NotifyConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
+    http: HttpConfig = HttpConfig()
     job_keys: JobKeys = JobKeys()
     save_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     inbox_max_files: int | None = Field(default=5000, ge=1)
@@ -425,6 +451,7 @@ def _known_keys() -> set[str]:
         Rewrite,
         JobKeys,
         SecretRef,
+        HttpConfig,
     ):
         keys.update(model.model_fields)
     return keys

@@ -4,8 +4,9 @@
 The record is validated exactly as the monitor will validate it, then written as one uniquely named `.jsonl` object:
 to an `s3://bucket/prefix/` inbox (boto3, imported only then) or to a local inbox directory (written under a dot
 name, then renamed, as the local inbox expects). Run id, URL, commit and attempt default to the CI system's own
-variables when the command line does not give them; for GitHub Actions and GitLab CI they are the run identity
-the platform's source uses (docs/sources.md, "Run identity"), so reported and polled runs are one history.
+variables when the command line does not give them (failstreak/ci.py); for GitHub Actions and GitLab CI they are
+the run identity the platform's source uses (docs/sources.md, "Run identity"), so reported and polled runs are one
+history. An `https://` inbox is the HTTP front's /ingest: the light reporter posts there (failstreak/lightreport.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from failstreak.ci import ci_defaults
 from failstreak.core.model import now_ms
 from failstreak.errors import ConfigError, StoreUnavailable
 from failstreak.inbox.records import RecordError, latest_time, to_execution
@@ -27,84 +28,6 @@ from failstreak.inbox.records import RecordError, latest_time, to_execution
 CONTENT_TYPE = "application/x-ndjson"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_PART = 60
-
-
-@dataclass(frozen=True, slots=True)
-class CiDefaults:
-    """What a CI system's environment says about the current run. Every field may be missing."""
-
-    system: str | None = None
-    run_id: str | None = None
-    url: str | None = None
-    commit: str | None = None
-    attempt: int | None = None
-
-
-def _first(env: Mapping[str, str], *names: str) -> str | None:
-    for name in names:
-        value = env.get(name, "").strip()
-        if value:
-            return value
-    return None
-
-
-def _github(env: Mapping[str, str]) -> CiDefaults:
-    run_id = _first(env, "GITHUB_RUN_ID")
-    server, repo = _first(env, "GITHUB_SERVER_URL") or "https://github.com", _first(env, "GITHUB_REPOSITORY")
-    attempt = _first(env, "GITHUB_RUN_ATTEMPT")
-    return CiDefaults(
-        system="github",
-        run_id=run_id,
-        url=f"{server}/{repo}/actions/runs/{run_id}" if run_id and repo else None,
-        commit=_first(env, "GITHUB_SHA"),
-        attempt=int(attempt) if attempt and attempt.isdigit() else None,
-    )
-
-
-def _gitlab(env: Mapping[str, str]) -> CiDefaults:
-    # The gitlab source's identity (docs/sources.md, "Run identity"): the run is the pipeline, and each try of
-    # a job (a retry is a new job id; a played manual job keeps its id) is an attempt numbered by its job id.
-    job_id = _first(env, "CI_JOB_ID")
-    return CiDefaults(
-        system="gitlab",
-        run_id=_first(env, "CI_PIPELINE_ID"),
-        url=_first(env, "CI_JOB_URL"),
-        commit=_first(env, "CI_COMMIT_SHA"),
-        attempt=int(job_id) if job_id and job_id.isdigit() else None,
-    )
-
-
-def ci_defaults(env: Mapping[str, str]) -> CiDefaults:
-    """Recognise GitHub Actions, GitLab CI, Buildkite, CircleCI, AWS CodeBuild, Azure Pipelines and Jenkins."""
-    if env.get("GITHUB_ACTIONS") == "true" or "GITHUB_RUN_ID" in env:
-        return _github(env)
-    if "GITLAB_CI" in env or "CI_JOB_ID" in env:
-        return _gitlab(env)
-    if "BUILDKITE_BUILD_ID" in env:
-        return CiDefaults(
-            "buildkite",
-            _first(env, "BUILDKITE_JOB_ID", "BUILDKITE_BUILD_ID"),
-            _first(env, "BUILDKITE_BUILD_URL"),
-            _first(env, "BUILDKITE_COMMIT"),
-        )
-    if "CIRCLE_BUILD_NUM" in env:
-        return CiDefaults(
-            "circleci", _first(env, "CIRCLE_BUILD_NUM"), _first(env, "CIRCLE_BUILD_URL"), _first(env, "CIRCLE_SHA1")
-        )
-    if "CODEBUILD_BUILD_ID" in env:
-        return CiDefaults(
-            "codebuild",
-            _first(env, "CODEBUILD_BUILD_ID"),
-            _first(env, "CODEBUILD_BUILD_URL"),
-            _first(env, "CODEBUILD_RESOLVED_SOURCE_VERSION"),
-        )
-    if "BUILD_BUILDID" in env and "SYSTEM_COLLECTIONURI" in env:
-        return CiDefaults("azure", _first(env, "BUILD_BUILDID"), None, _first(env, "BUILD_SOURCEVERSION"))
-    if "JENKINS_URL" in env or "BUILD_URL" in env:
-        return CiDefaults(
-            "jenkins", _first(env, "BUILD_NUMBER", "BUILD_ID"), _first(env, "BUILD_URL"), _first(env, "GIT_COMMIT")
-        )
-    return CiDefaults()
 
 
 def _now_rfc3339() -> str:
@@ -206,7 +129,13 @@ def _write_local(inbox: str, name: str, body: bytes) -> str:
 def write_record(inbox: str, record: Mapping[str, Any], *, name: str | None = None, s3_client: Any = None) -> str:
     """Write one record as a one-line `.jsonl` object into `inbox` (s3:// URI or directory); return where."""
     body = orjson.dumps(dict(record)) + b"\n"
-    name = name or object_name(record)
+    return write_object(inbox, name or object_name(record), body, s3_client=s3_client)
+
+
+def write_object(inbox: str, name: str, body: bytes, *, s3_client: Any = None) -> str:
+    """Write one inbox file (JSON Lines or a JSON array) named `name` into `inbox`; return where.
+
+    Locally the file appears whole or not at all (written under a dot name, then renamed)."""
     if inbox.startswith("s3://"):
         return _write_s3(inbox, name, body, s3_client)
     return _write_local(inbox, name, body)

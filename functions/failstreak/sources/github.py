@@ -18,6 +18,7 @@ has finished, however long it took (up to `max_run_hours`). A re-run of a run cr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -89,58 +90,74 @@ class GitHubSource(HttpSource):
         return out, self.hold_for_unfinished(now_ms, unfinished, self.config.max_run_hours)
 
     def workflow_execution(self, run: dict[str, Any], has_jobs: bool) -> Execution | None:
-        """The workflow's own record for a completed run: did the workflow start?
-
-        A run that fails before any job starts (an invalid workflow file, a billing or startup problem) has no
-        jobs, so only this record carries its failure, with the run's conclusion. A run that has jobs started: a
-        success, so the workflow's record resolves once the workflow starts again.
-        """
-        if has_jobs:
-            status: Status | None = Status.SUCCESS
-            conclusion = None
-        else:
-            conclusion = str(run.get("conclusion") or "").lower()
-            status = CONCLUSIONS.get(conclusion)
-        if status is None:
-            return None
-        return Execution(
-            job=self.job_key(self.workflow_name(run, {})),
-            run_id=str(run["id"]),
-            status=status,
-            finished_at=parse_time(run.get("updated_at"), "updated_at"),
-            attempt=_attempt(run.get("run_attempt")),
-            url=text(run.get("html_url")),
-            commit=text(run.get("head_sha")),
-            reason=None if status is Status.SUCCESS else conclusion,
-            source=self.name,
-        )
-
-    @staticmethod
-    def workflow_name(run: dict[str, Any], job: dict[str, Any]) -> str:
-        return text(job.get("workflow_name"), 200) or text(run.get("name"), 200) or "workflow"
+        """The workflow's own record for a completed run (`workflow_execution` below)."""
+        return workflow_execution(run, has_jobs, key=self.job_key, source=self.name)
 
     def execution(self, run: dict[str, Any], job: dict[str, Any]) -> Execution | None:
-        """The execution for one job of a run, or None while it has no conclusion."""
-        if job.get("status") != "completed":
-            return None
-        conclusion = str(job.get("conclusion") or "").lower()
+        """The execution for one job of a run (`job_execution` below)."""
+        return job_execution(run, job, key=self.job_key, source=self.name)
+
+
+def workflow_name(run: dict[str, Any], job: dict[str, Any]) -> str:
+    return text(job.get("workflow_name"), 200) or text(run.get("name"), 200) or "workflow"
+
+
+def workflow_execution(
+    run: dict[str, Any], has_jobs: bool, *, key: Callable[[str], str] = str, source: str | None = "github"
+) -> Execution | None:
+    """The workflow's own record for a completed run: did the workflow start?
+
+    A run that fails before any job starts (an invalid workflow file, a billing or startup problem) has no
+    jobs, so only this record carries its failure, with the run's conclusion. A run that has jobs started: a
+    success, so the workflow's record resolves once the workflow starts again. `key` makes the job key from the
+    workflow's name (a source's `job_prefix`); the webhook (front/github.py) maps its events through here too.
+    """
+    if has_jobs:
+        status: Status | None = Status.SUCCESS
+        conclusion = None
+    else:
+        conclusion = str(run.get("conclusion") or "").lower()
         status = CONCLUSIONS.get(conclusion)
-        if status is None:
-            return None
-        workflow = self.workflow_name(run, job)
-        name = text(job.get("name"), 300) or str(job.get("id"))
-        reason = None if status in (Status.SUCCESS, Status.SKIPPED) else _failed_step(job) or conclusion
-        return Execution(
-            job=self.job_key(f"{workflow} / {name}"),
-            run_id=str(run["id"]),
-            status=status,
-            finished_at=parse_time(job.get("completed_at") or run.get("updated_at"), "completed_at"),
-            attempt=_attempt(job.get("run_attempt") or run.get("run_attempt")),
-            url=text(job.get("html_url")) or text(run.get("html_url")),
-            commit=text(job.get("head_sha")) or text(run.get("head_sha")),
-            reason=reason,
-            source=self.name,
-        )
+    if status is None:
+        return None
+    return Execution(
+        job=key(workflow_name(run, {})),
+        run_id=str(run["id"]),
+        status=status,
+        finished_at=parse_time(run.get("updated_at"), "updated_at"),
+        attempt=_attempt(run.get("run_attempt")),
+        url=text(run.get("html_url")),
+        commit=text(run.get("head_sha")),
+        reason=None if status is Status.SUCCESS else conclusion,
+        source=source,
+    )
+
+
+def job_execution(
+    run: dict[str, Any], job: dict[str, Any], *, key: Callable[[str], str] = str, source: str | None = "github"
+) -> Execution | None:
+    """The execution for one job of a run, or None while it has no conclusion. Job key `workflow / job`, run id
+    the workflow run's id, attempt the job's `run_attempt`: the one GitHub run identity."""
+    if job.get("status") != "completed":
+        return None
+    conclusion = str(job.get("conclusion") or "").lower()
+    status = CONCLUSIONS.get(conclusion)
+    if status is None:
+        return None
+    workflow = workflow_name(run, job)
+    name = text(job.get("name"), 300) or str(job.get("id"))
+    reason = None if status in (Status.SUCCESS, Status.SKIPPED) else _failed_step(job) or conclusion
+    return Execution(
+        job=key(f"{workflow} / {name}"),
+        run_id=str(run["id"]),
+        status=status,
+        finished_at=parse_time(job.get("completed_at") or run.get("updated_at"), "completed_at"),
+        attempt=_attempt(job.get("run_attempt") or run.get("run_attempt")),
+        url=text(job.get("html_url")) or text(run.get("html_url")),
+        commit=text(job.get("head_sha")) or text(run.get("head_sha")),
+        reason=reason,
+        source=source,
+    )
 
 
 def _failed_step(job: dict[str, Any]) -> str | None:

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -94,33 +95,48 @@ class GitLabSource(HttpSource):
         return out
 
     def execution(self, pipeline: dict[str, Any], name: str, job: dict[str, Any], attempt: int) -> Execution | None:
-        raw = str(job.get("status", "")).lower()
-        status = STATUSES.get(raw)
-        if status is None:
-            return None  # created, pending, running, preparing, waiting_for_resource, scheduled, canceling
-        failure_reason = text(job.get("failure_reason"))
-        reason = None
-        if status is Status.FAILED:
-            if job.get("allow_failure"):
-                status = Status.SUCCEEDED_WITH_FAILURES
-                reason = f"allowed to fail: {failure_reason or 'failed'}"
-            else:
-                if failure_reason in TIMEOUT_REASONS:
-                    status = Status.TIMED_OUT
-                reason = failure_reason or "failed"
-        when = job.get("finished_at") or pipeline.get("updated_at") or job.get("created_at")
-        commit = (job.get("commit") or {}).get("id") or pipeline.get("sha")
-        return Execution(
-            job=self.job_key(name),
-            run_id=str(pipeline["id"]),
-            status=status,
-            finished_at=parse_time(when, "finished_at"),
-            attempt=attempt,
-            url=text(job.get("web_url")) or text(pipeline.get("web_url")),
-            commit=text(commit),
-            reason=reason,
-            source=self.name,
-        )
+        return job_execution(pipeline, name, job, attempt, key=self.job_key, source=self.name)
+
+
+def job_execution(
+    pipeline: dict[str, Any],
+    name: str,
+    job: dict[str, Any],
+    attempt: int,
+    *,
+    key: Callable[[str], str] = str,
+    source: str | None = "gitlab",
+) -> Execution | None:
+    """One try of a job (the API's job entity, within its pipeline) as an execution, or None while it has not
+    finished. `key` makes the job key from the job's name (a source's `job_prefix`); the webhook
+    (front/gitlab.py) maps its Job Hook events through here too."""
+    raw = str(job.get("status", "")).lower()
+    status = STATUSES.get(raw)
+    if status is None:
+        return None  # created, pending, running, preparing, waiting_for_resource, scheduled, canceling
+    failure_reason = text(job.get("failure_reason"))
+    reason = None
+    if status is Status.FAILED:
+        if job.get("allow_failure"):
+            status = Status.SUCCEEDED_WITH_FAILURES
+            reason = f"allowed to fail: {failure_reason or 'failed'}"
+        else:
+            if failure_reason in TIMEOUT_REASONS:
+                status = Status.TIMED_OUT
+            reason = failure_reason or "failed"
+    when = job.get("finished_at") or pipeline.get("updated_at") or job.get("created_at")
+    commit = (job.get("commit") or {}).get("id") or pipeline.get("sha")
+    return Execution(
+        job=key(name),
+        run_id=str(pipeline["id"]),
+        status=status,
+        finished_at=parse_time(when, "finished_at"),
+        attempt=attempt,
+        url=text(job.get("web_url")) or text(pipeline.get("web_url")),
+        commit=text(commit),
+        reason=reason,
+        source=source,
+    )
 
 
 def build(cfg: GitLabConfig, resolve: ResolveSecret) -> GitLabSource:

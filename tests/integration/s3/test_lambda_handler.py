@@ -37,9 +37,10 @@ class LambdaContext:
         return 300_000
 
 
-def fresh_handler(monkeypatch: pytest.MonkeyPatch) -> Handler:
-    """Import the handler module as a cold start does, so powertools reads the environment set by the test."""
-    for name in ("monitor.app", "failstreak.app.observability"):
+def fresh_handler(monkeypatch: pytest.MonkeyPatch, module: str = "monitor.app") -> Handler:
+    """Import the handler module (the monitor's, or `front.app`) as a cold start does, so powertools reads the
+    environment set by the test."""
+    for name in (module, "failstreak.app.observability"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     # A process configures its powertools logger once; forget that, so it writes to this test's stdout.
     configured = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
@@ -47,7 +48,7 @@ def fresh_handler(monkeypatch: pytest.MonkeyPatch) -> Handler:
     monkeypatch.setattr(configured, "init", False, raising=False)
     monkeypatch.setattr(configured, "powertools_handler", None, raising=False)
     monkeypatch.setattr(cold_start, "is_cold_start", True)
-    handler: Handler = importlib.import_module("monitor.app").lambda_handler
+    handler: Handler = importlib.import_module(module).lambda_handler
     return handler
 
 

@@ -1,0 +1,64 @@
+"""What the routes share: the settings, the replay guard, the inbox writer, the clock (docs/http.md)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from failstreak import s3client
+from failstreak.app.config import Config, HttpConfig, resolve_secret
+from failstreak.app.report import write_object
+from failstreak.errors import FailstreakError, StoreUnavailable
+from failstreak.front.http import HttpError
+from failstreak.front.replay import ReplayGuard, default_location, guard_for
+from failstreak.secretref import SecretRef
+
+log = logging.getLogger("failstreak.front")
+
+
+@dataclass
+class Front:
+    """What the routes need: plain settings and the ports, built once per invocation by `front_for`."""
+
+    http: HttpConfig
+    inbox: str | None
+    replay: ReplayGuard
+    max_clock_skew_ms: int
+    secret_of: Callable[[SecretRef], str] = resolve_secret
+    now: Callable[[], float] = time.time
+    s3_client: Any = None
+
+    def secret(self, ref: SecretRef | None, route: str) -> str:
+        """The route's secret; 404 when the config names none (the route is off), 500 when it cannot be read."""
+        if ref is None:
+            raise HttpError(404, f"{route} is not configured")
+        try:
+            return self.secret_of(ref)
+        except FailstreakError as e:
+            log.error("%s: its secret (%s) could not be read: %s", route, ref.describe(), str(e).splitlines()[0])
+            raise HttpError(500, f"{route}: its secret could not be read (see the front's log)") from None
+
+    def write_claimed(self, kind: str, ident: str, name: str, body: bytes) -> str:
+        """Claim `ident` once (401 when it was seen before), then write one inbox object; a failed write gives
+        the id back, so the platform's retry of the same request is accepted."""
+        if self.inbox is None:
+            raise HttpError(404, "no inbox is configured")
+        if not self.replay.claim(kind, ident):
+            raise HttpError(401, "replayed request: this signature or delivery id was accepted before")
+        # The process's shared S3 client (its timeouts, its connections kept across warm invocations).
+        s3 = self.s3_client or (s3client.client() if self.inbox.startswith("s3://") else None)
+        try:
+            where = write_object(self.inbox, name, body, s3_client=s3)
+        except StoreUnavailable:
+            self.replay.release(kind, ident)
+            raise
+        return where
+
+
+def front_for(cfg: Config, **overrides: Any) -> Front:
+    """The front a config describes: its `http:` block, its inbox, replay markers beside its state."""
+    replay = guard_for(cfg.http.replay or default_location(cfg.state))
+    return Front(cfg.http, cfg.inbox, replay, cfg.max_clock_skew_ms, **overrides)
