@@ -5,6 +5,8 @@ MODE `floor` does only the unavoidable work over the same data: read every inbox
 ones) and parse every line, read and parse the state document, serialise it back and write it. Each of the
 three JSON parts runs with every library the project uses (orjson, msgspec) over the same bytes, and the floor
 counts the faster one per part: the floor is what the fastest library the project has could do.
+MODE `status` runs `failstreak status --json` (output to /dev/null); MODE `state-floor` reads the state document
+(gunzip if stored compressed) and parses it with each library, counting the faster: the floor of `status`.
 OPTIONs of `floor`: `gc=paused` runs it with the cyclic garbage collector paused, as `run_pass` runs;
 `first=msgspec` times msgspec before orjson in the state parts (the runner alternates it across repetitions,
 so neither library always runs on a heap the other has just grown).
@@ -182,10 +184,12 @@ def _floor_parts(
         save(body)
 
     def part(fixed: tuple[str, ...], prefix: str) -> tuple[float, float, str, float, dict[str, float]]:
-        lib = _fastest(clk, prefix)
         io = sum(clk.wall.get(k, 0.0) for k in fixed)
-        cpu = sum(clk.cpu.get(k, 0.0) for k in fixed) + clk.cpu[prefix + lib]
         per_lib = {k.removeprefix(prefix): v for k, v in clk.wall.items() if k.startswith(prefix)}
+        if not per_lib:  # an empty inbox: nothing to parse
+            return io, sum(clk.cpu.get(k, 0.0) for k in fixed), "–", io, per_lib
+        lib = _fastest(clk, prefix)
+        cpu = sum(clk.cpu.get(k, 0.0) for k in fixed) + clk.cpu[prefix + lib]
         return io + per_lib[lib], cpu, lib, io, per_lib
 
     inbox_s, inbox_cpu, inbox_lib, inbox_io, inbox_libs = part(("inbox read", "inbox gunzip"), "inbox parse ")
@@ -280,6 +284,42 @@ def run_pass(config: str, now: int) -> dict[str, Any]:
     } | {"notifications": len(s["notifications"])}
 
 
+def run_status(config: str) -> dict[str, Any]:
+    from failstreak.app.cli import main as cli
+
+    saved = sys.stdout
+    with open(os.devnull, "w") as sink:
+        sys.stdout = sink
+        try:
+            code = cli(["status", "--json", "--config", config])
+        finally:
+            sys.stdout = saved
+    if code != 0:
+        raise SystemExit(f"status exited with {code}")
+    return {}
+
+
+def state_floor(state_path: str) -> dict[str, Any]:
+    """Read and parse the state document, each library in turn over the same bytes; the faster one counts."""
+    clk = _Clock()
+    with clk("read"):
+        with open(state_path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    for lib, parse in STATE_PARSERS.items():
+        doc = None
+        with clk("parse " + lib):
+            doc = parse(raw)
+        del doc
+    lib = _fastest(clk, "parse ")
+    return {
+        "floor_wall_s": clk.wall["read"] + clk.wall["parse " + lib],
+        "floor_cpu_s": clk.cpu["read"] + clk.cpu["parse " + lib],
+        "libs": {"state_parse": lib},
+    }
+
+
 def main(argv: list[str]) -> int:
     mode, config = argv[1], argv[2]
     opts = dict(a.split("=", 1) for a in argv[3:])
@@ -292,6 +332,10 @@ def main(argv: list[str]) -> int:
         # handler's import cost is measured on its own, against boto3's).
         importlib.import_module("failstreak.pipeline.run")
         importlib.import_module("failstreak.app.wiring")
+    if mode == "status":
+        # As for the pass: the CLI and the store's wiring are imported before the clock starts.
+        importlib.import_module("failstreak.app.cli")
+        importlib.import_module("failstreak.app.wiring")
     wall0, cpu0 = time.perf_counter(), _cpu()
     if mode == "pass":
         result = run_pass(config, now)
@@ -299,11 +343,15 @@ def main(argv: list[str]) -> int:
         assert cfg.inbox is not None
         floor = floor_s3 if cfg.state.startswith("s3://") else floor_local
         result = floor(cfg.state, cfg.inbox, opts.get("first", "orjson"), opts.get("gc") == "paused")
+    elif mode == "status":
+        result = run_status(config)
+    elif mode == "state-floor":
+        result = state_floor(cfg.state)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     result["wall_s"] = time.perf_counter() - wall0
     result["cpu_s"] = _cpu() - cpu0
-    if mode == "floor":
+    if mode in ("floor", "state-floor"):
         # The floor is the counted library's time of each part; the child also spent time on the slower ones.
         result["child_wall_s"], result["child_cpu_s"] = result["wall_s"], result["cpu_s"]
         result["wall_s"], result["cpu_s"] = result.pop("floor_wall_s"), result.pop("floor_cpu_s")

@@ -506,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_doc:
         write_doc(text)
         print(f"\nwritten to {DOC.relative_to(ROOT)}")
+    from bench import estate  # imported here: it imports this module
+
+    estate.run(sizes, args.reps, "make bench BENCH_SIZES=" + args.sizes, not args.no_doc)
     return 0
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
-from bench import backtest, generate, measure, memory, run
+from bench import backtest, estate, generate, measure, memory, run
 
 from failstreak.state import codec
 
@@ -226,3 +226,49 @@ def test_the_backtest_bench_agrees_with_the_direct_passes_on_a_small_archive(
     assert rows["backtest"]["doc"]["passes"] == 24
     assert backtest.agrees(rows)
     assert "equal the direct passes'" in backtest.report(rows)
+
+
+def test_status_and_its_floor_run_over_a_fresh_copy(
+    workload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a fresh copy of the workload's steady state, with an empty inbox, as bench/estate.py makes one
+    cfg = estate._fresh(workload, tmp_path / "run", [])
+    # When `status --json` and the floor of parsing the state run over it (in-process here)
+    assert measure.run_status(str(cfg)) == {}
+    floor = measure.state_floor(str(tmp_path / "run" / "state.json"))
+    # Then the floor counted one library for the parse, and took some time
+    assert floor["libs"]["state_parse"] in measure.STATE_PARSERS
+    assert floor["floor_wall_s"] > 0
+    # And a pass over the first records of the inbox, as the "1,000 records" row runs, ingests them
+    few = estate._first_lines(workload, 100)
+    assert len(few) == 100
+    result = measure.run_pass(str(estate._fresh(workload, tmp_path / "run", few)), generate.NOW)
+    assert result["files"] == 1
+    assert result["ingested"] > 0
+
+
+def test_the_estate_report_renders_its_rows_and_rewrites_only_its_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a performance document with the estate's block and a section of someone else's
+    doc = tmp_path / "performance.md"
+    doc.write_text(
+        f"# Performance\n\n{estate.BEGIN}\nthe previous figures\n{estate.END}\n\n## Cold start\n\nkept as is\n"
+    )
+    monkeypatch.setattr(estate, "DOC", doc)
+    row = estate.EstateRow("1k", 1000, 1000)
+    for kind, wall in zip(estate.KINDS, (2.0, 0.4, 0.5, 1.2, 1.0), strict=True):
+        row.runs[kind].append(run.Measure(wall, wall, 100.0, {}))
+    cold = estate.Cold(boto3_s=0.2, cold_s=0.5, import_s=0.25, first_s=0.27, warm_s=0.02, rounds=15)
+    # When written twice
+    text = estate.report([row], cold, "make bench")
+    estate.write_doc(text)
+    estate.write_doc(text)
+    body = doc.read_text()
+    # Then the ratios are each row's against its floor, the cold start against boto3, and the rest is intact
+    assert "| 1,000 | this checkout | 1 | 2.00 | 0.40 | 0.20× | 0.50 | 0.25× |" in body
+    assert "| 1.20 | 1.20× |" in body
+    assert "| 0.200 | 0.500 | 2.50× |" in body
+    assert "the previous figures" not in body
+    assert "kept as is" in body
+    assert body.count(estate.BEGIN) == 1

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from failstreak import __version__, lightreport
 from failstreak.app.config import Config, MuteConfig, load_config
 from failstreak.app.problems import Problem
@@ -127,7 +129,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "dead_letters": dead,
             "updated_at": iso(state.updated_at),
         }
-        print(json.dumps(doc, ensure_ascii=False))
+        # orjson: the stdlib's encoder is most of the command's own time on a large state (docs/performance.md).
+        print(orjson.dumps(doc).decode())
         return 0
     print(f"state: {store.location} (updated {iso(state.updated_at)})")
     print(status_table(cfg, state, now, selection))

@@ -103,7 +103,8 @@ def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     try:
-        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat and a cut, not strftime: twice as fast, and `status --json` writes four per job.
+        return datetime.fromtimestamp(ms // 1000, UTC).isoformat()[:19] + "Z"
     except (ValueError, OverflowError, OSError, TypeError):
         return f"epoch-ms:{ms!r}"[:40]
 

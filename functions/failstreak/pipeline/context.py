@@ -70,7 +70,8 @@ class Ports:
 @dataclass
 class PassContext:
     """One pass: who and when, its settings and adapters, and what each stage leaves for the next (the state and
-    its version token, what was collected, the deliveries' results, the summary)."""
+    its version token, the document as stored until the first save reuses it, what was collected, the
+    deliveries' results, the summary)."""
 
     pass_id: str
     now: int
@@ -82,6 +83,7 @@ class PassContext:
     state: State = field(default_factory=State)
     got: Collected = field(default_factory=Collected)
     token: str | None = None
+    stored: Encoded | None = None
     encoded: Encoded | None = None
     results: list[DeliveryResult] = field(default_factory=list)
 

@@ -35,8 +35,9 @@ def save_with_retry(
 
     `redo` must bring the fresh state to what the caller's change made of the old one (the change is applied to
     `state` before the call). `on_conflict` is told of each conflict. `since`: the encoding of this state's
-    previous save and the jobs changed after it, whose unchanged jobs the first attempt reuses (a reloaded state
-    is encoded afresh).
+    previous save and the jobs changed after it, whose unchanged jobs the first attempt reuses, or the document
+    as read (`decode_document`), whose members the first attempt reuses where the jobs encode the same (a
+    reloaded state is encoded afresh).
     """
     for _ in range(attempts):
         encoded = encode_document(state, since=since[0], changed=since[1]) if since else encode_document(state)

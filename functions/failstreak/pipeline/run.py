@@ -39,7 +39,7 @@ from failstreak.pipeline.page import keep_page
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
 from failstreak.state.base import Loaded
-from failstreak.state.codec import decode
+from failstreak.state.codec import decode_document
 from failstreak.views.page import NO_TEAM
 
 __all__ = ["PassContext", "PassSettings", "Ports", "new_pass_id", "run_pass"]
@@ -90,7 +90,9 @@ def _safe_id(pass_id: str) -> str:
 def load(ctx: PassContext) -> None:
     """Read and decode the stored state."""
     ctx.loaded = ctx.ports.store.load()
-    ctx.state = decode(ctx.loaded.data, ctx.ports.store.location)
+    # With its jobs' gzip members as stored: the first save compresses again only the slices of jobs that
+    # changed (a pass that brings few runs to a large state reuses most of them; docs/performance.md).
+    ctx.state, ctx.stored = decode_document(ctx.loaded.data, ctx.ports.store.location)
 
 
 def collect_stage(ctx: PassContext) -> None:
@@ -118,7 +120,9 @@ def save(ctx: PassContext) -> None:
         attempts=ctx.settings.save_attempts,
         gave_up=ctx.gave_up(),
         on_conflict=ctx.conflict,
+        since=None if ctx.stored is None else (ctx.stored, set()),
     )
+    ctx.stored = None
 
 
 def archive(ctx: PassContext) -> None:

@@ -1,0 +1,297 @@
+"""What a pass costs against what it brings, `status` against its floor, and a Lambda cold start (issue 20).
+
+Run by `make bench` after the whole-pass rows (`bench/run.py`), on the same workloads' steady states, or alone:
+
+    python -m bench.estate --sizes 100k --reps 3
+
+For each size, each repetition runs in fresh child processes (`bench/measure.py`) over a fresh copy of the
+workload's steady state (local store), taking turns in an order that alternates with the repetition:
+
+- **floor**: read, parse and write back the whole state (`measure.py floor` over an empty inbox);
+- **pass, no new runs**: a whole pass over an empty inbox;
+- **pass, 1,000 records**: a whole pass over one inbox file of the first 1,000 lines of the workload's fresh inbox
+  (shuffled across jobs, so about 1,000 jobs touched; retries, duplicates and running records included);
+- **status --json**: the CLI's `status --json`, output to /dev/null;
+- **state parse floor**: read the state and parse it (the faster of orjson and msgspec): the floor of `status`.
+
+The ratios are medians of per-repetition ratios. The cold start runs against a moto S3 server, the config read
+from S3 as the Lambda reads it, the package found on a plain path as in the Lambda's bundle: fresh interpreters
+take turns running `import boto3` and the handler's import plus two invocations over an empty inbox
+(`bench/cold.py`), each timed from inside (the interpreter's own start and exit are not the code's, and are the
+same for both). The cold start's cost is (import + first invocation) − the warm invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from bench.generate import SIZES, config_text, prepare
+from bench.run import DOC, OUT, PRESETS, ROOT, S3_ENV, Measure, MotoServer, _child, _env, machine
+
+BEGIN = "<!-- bench:estate:begin (written by `make bench`; edit outside this block) -->"
+END = "<!-- bench:estate:end -->"
+FEW = 1_000
+REPS = {"1k": 5, "10k": 5, "100k": 3}
+COLD_ROUNDS = 15
+# `import boto3` timed from inside a fresh interpreter, as `bench/cold.py` times the handler.
+BOTO3 = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
+KINDS = ("floor", "pass, none", "pass, 1,000", "status --json", "state parse floor")
+
+
+@dataclass
+class EstateRow:
+    size: str
+    jobs: int
+    few: int = 0
+    code: str = "this checkout"
+    runs: dict[str, list[Measure]] = field(default_factory=lambda: {k: [] for k in KINDS})
+
+
+def _first_lines(src: Path, n: int) -> list[bytes]:
+    lines: list[bytes] = []
+    for f in sorted((src / "inbox").iterdir()):
+        data = f.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        lines += [line for line in data.split(b"\n") if line][: n - len(lines)]
+        if len(lines) >= n:
+            break
+    return lines
+
+
+def _fresh(src: Path, dest: Path, lines: list[bytes]) -> Path:
+    """A run directory: the steady state copied, an inbox of `lines` (one file, or none), its config."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "inbox").mkdir(parents=True)
+    shutil.copyfile(src / "state.json", dest / "state.json")
+    if lines:
+        (dest / "inbox" / "batch-00000.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    cfg = dest / "config.yaml"
+    cfg.write_text(config_text(str(dest / "state.json"), str(dest / "inbox"), 10, console=True))
+    return cfg
+
+
+def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "functions",)) -> list[EstateRow]:
+    """The rows of one size, one per package tree in `functions` (this checkout's by default; another, such as
+    an export of an earlier commit, to compare before and after in one run), every step taking turns."""
+    w = SIZES[size]
+    src = prepare(w, OUT / "workloads")
+    few = _first_lines(src, FEW)
+    rows = [
+        EstateRow(size, w.jobs, len(few), "this checkout" if i == 0 else str(tree)) for i, tree in enumerate(functions)
+    ]
+    runs = OUT / "runs" / f"{size}-estate"
+    inboxes = {"floor": [], "pass, none": [], "pass, 1,000": few, "status --json": [], "state parse floor": []}
+    modes = {"floor": ["floor"], "pass, none": ["pass"], "pass, 1,000": ["pass"], "status --json": ["status"]}
+    modes["state parse floor"] = ["state-floor"]
+    for i in range(reps):
+        order = KINDS if i % 2 == 0 else tuple(reversed(KINDS))
+        for kind in order:
+            for row, tree in zip(rows, functions, strict=True):
+                env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
+                cfg = _fresh(src, runs, inboxes[kind])
+                extra = ["first=orjson"] if kind == "floor" else []
+                row.runs[kind].append(_child([*modes[kind], str(cfg), *extra], env))
+        for row in rows:
+            print(
+                f"  {size} estate rep {i + 1}/{reps} ({row.code}): "
+                + ", ".join(f"{k} {row.runs[k][-1].wall_s:.2f}s" for k in KINDS),
+                flush=True,
+            )
+    shutil.rmtree(runs)
+    return rows
+
+
+@dataclass
+class Cold:
+    boto3_s: float
+    cold_s: float
+    import_s: float
+    first_s: float
+    warm_s: float
+    rounds: int
+
+
+def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / "functions",)) -> list[Cold]:
+    """The cold start of each package tree in `functions` (this checkout's by default; another, such as an
+    export of an earlier commit, to compare before and after in one run), all taking turns with `import boto3`."""
+    from boto3 import client
+
+    with MotoServer() as server:
+        extra = {
+            **S3_ENV,
+            "AWS_ENDPOINT_URL": server.endpoint,
+            "FAILSTREAK_CONFIG": "s3://bench-cold/config.yaml",
+            "POWERTOOLS_SERVICE_NAME": "failstreak-monitor",
+            "POWERTOOLS_METRICS_NAMESPACE": "FailstreakBench",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            # The package on a plain path, as in the Lambda's bundle (the editable install's finder is slower).
+            "PYTHONPATH": str(ROOT / "functions"),
+        }
+        s3 = client(
+            "s3",
+            endpoint_url=server.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        s3.create_bucket(Bucket="bench-cold")
+        s3.put_object(
+            Bucket="bench-cold",
+            Key="config.yaml",
+            Body=config_text("s3://bench-cold/state.json", "s3://bench-cold/inbox/", 10, console=False).encode(),
+        )
+        env = _env(extra)
+        env["PYTHONPATH"] = extra["PYTHONPATH"]
+        inner: list[list[dict[str, float]]] = [[] for _ in functions]
+        boto3: list[float] = []
+        for r in range(rounds + 1):  # the first round writes the state and warms the disk cache; not counted
+            done = subprocess.run([sys.executable, "-c", BOTO3], cwd=ROOT, env=env, capture_output=True, check=True)
+            if r:
+                boto3.append(float(done.stdout.splitlines()[-1]))
+            for i, tree in enumerate(functions):
+                env_cold = dict(env, PYTHONPATH=os.pathsep.join((str(tree), str(ROOT))))
+                done = subprocess.run(
+                    [sys.executable, "-m", "bench.cold"], cwd=ROOT, env=env_cold, capture_output=True, check=False
+                )
+                if done.returncode != 0:
+                    raise SystemExit(f"bench: cold start of {tree} failed: {done.stderr.decode()[-2000:]}")
+                if r:
+                    inner[i].append(orjson.loads(done.stdout.splitlines()[-1]))
+    return [
+        Cold(
+            boto3_s=statistics.median(boto3),
+            cold_s=statistics.median(d["import_s"] + d["first_s"] - d["warm_s"] for d in runs),
+            import_s=statistics.median(d["import_s"] for d in runs),
+            first_s=statistics.median(d["first_s"] for d in runs),
+            warm_s=statistics.median(d["warm_s"] for d in runs),
+            rounds=rounds,
+        )
+        for runs in inner
+    ]
+
+
+def _med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _ratio(a: list[Measure], b: list[Measure]) -> float:
+    return _med([x.wall_s / y.wall_s for x, y in zip(a, b, strict=True)])
+
+
+def estate_table(rows: list[EstateRow]) -> str:
+    lines = [
+        "| jobs | code | reps | floor: read+parse+write state s | pass, no new runs s | / floor (target ≤ 0.2×) | "
+        "pass, 1,000 records s | / floor (target ≤ 0.3×) | peak RSS MiB (pass 1,000 / floor) | "
+        "state parse floor s | status --json s | / parse floor (target ≤ 1.5×) |",
+        "|" + "---|" * 12,
+    ]
+    for r in rows:
+        m = r.runs
+        lines.append(
+            f"| {r.jobs:,} | {r.code} | {len(m['floor'])} | {_med([x.wall_s for x in m['floor']]):.2f} | "
+            f"{_med([x.wall_s for x in m['pass, none']]):.2f} | {_ratio(m['pass, none'], m['floor']):.2f}× | "
+            f"{_med([x.wall_s for x in m['pass, 1,000']]):.2f} | {_ratio(m['pass, 1,000'], m['floor']):.2f}× | "
+            f"{_med([x.rss_mib for x in m['pass, 1,000']]):.0f} / {_med([x.rss_mib for x in m['floor']]):.0f} | "
+            f"{_med([x.wall_s for x in m['state parse floor']]):.2f} | "
+            f"{_med([x.wall_s for x in m['status --json']]):.2f} | "
+            f"{_ratio(m['status --json'], m['state parse floor']):.2f}× |"
+        )
+    return "\n".join(lines)
+
+
+def cold_table(c: Cold) -> str:
+    return "\n".join(
+        [
+            "| `import boto3` s | cold start s | cold / boto3 (target ≤ 1.0×) | handler import s | "
+            "first invocation s | warm invocation s |",
+            "|---|---|---|---|---|---|",
+            f"| {c.boto3_s:.3f} | {c.cold_s:.3f} | {c.cold_s / c.boto3_s:.2f}× | {c.import_s:.3f} | "
+            f"{c.first_s:.3f} | {c.warm_s:.3f} |",
+        ]
+    )
+
+
+def report(rows: list[EstateRow], cold: Cold | None, argv: str) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    parts = [f"Measured {when} by `{argv}` on: {machine()}.", ""]
+    if rows:
+        parts += [
+            "A pass against what it brings, on the workloads' steady states (local store; medians, each in fresh "
+            "processes over a fresh copy; ratios are medians of per-repetition ratios):",
+            "",
+            estate_table(rows),
+            "",
+        ]
+    if cold is not None:
+        parts += [
+            f"Lambda cold start against moto's S3 (fresh interpreters taking turns, median of {cold.rounds}; "
+            "cold start = handler import + first invocation over an empty inbox − a warm invocation; "
+            "`import boto3` timed the same way):",
+            "",
+            cold_table(cold),
+        ]
+    return "\n".join(parts)
+
+
+def write_doc(text: str) -> None:
+    doc = DOC.read_text()
+    if BEGIN not in doc or END not in doc:
+        raise SystemExit(f"bench: {DOC} has no {BEGIN} ... {END} block")
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
+
+
+def run(sizes: list[str], reps: int, argv: str, doc: bool) -> str:
+    rows = []
+    for size in sizes:
+        rows += bench_estate(size, reps or REPS[size])
+    cold = cold_start()[0]
+    text = report(rows, cold, argv)
+    print()
+    print(text)
+    if doc:
+        write_doc(text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or "all")
+    p.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS") or 0))
+    p.add_argument("--no-doc", action="store_true")
+    p.add_argument(
+        "--against",
+        type=Path,
+        help="another package tree (e.g. `git archive REV functions | tar -x -C DIR`, then DIR/functions) to "
+        "measure in the same run, taking turns; prints the rows, leaves the docs alone",
+    )
+    args = p.parse_args(argv)
+    sizes = PRESETS.get(args.sizes, args.sizes).split(",")
+    if args.against is None:
+        run(sizes, args.reps, "python -m bench.estate --sizes " + args.sizes, not args.no_doc)
+        return 0
+    trees = (ROOT / "functions", args.against.resolve())
+    rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees)]
+    colds = cold_start(COLD_ROUNDS, trees)
+    print(estate_table(rows))
+    for tree, cold in zip(("this checkout", str(trees[1])), colds, strict=True):
+        print(f"\ncold start, {tree}:\n{cold_table(cold)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

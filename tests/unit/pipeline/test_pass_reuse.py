@@ -1,0 +1,77 @@
+"""A pass that brings few runs to a large state compresses only what changed: counted, not timed.
+
+The state of a large estate is stored as gzip members of `JOBS_PER_MEMBER` jobs each (docs/state.md). A pass
+reuses the members whose jobs it left as they were, so its compression work follows the jobs it touched, not
+the estate (docs/performance.md; `make bench` times it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+
+import pytest
+
+from failstreak.app.config import Config
+from failstreak.app.wiring import pass_settings
+from failstreak.pipeline.run import Ports, run_pass
+from failstreak.state import codec
+from tests.conftest import HOUR, MINUTE, T0
+from tests.fakes import InMemoryInbox, InMemoryStateStore
+
+PER_MEMBER = 64
+
+
+def _estate(jobs: int) -> InMemoryStateStore:
+    """A stored state of `jobs` healthy jobs, three runs each, as an earlier pass left it."""
+    inbox = InMemoryInbox()
+    lines = [
+        json.dumps({"job": f"job-{j}", "run_id": k, "status": "success", "finished_at": T0 + k * MINUTE})
+        for j in range(jobs)
+        for k in range(3)
+    ]
+    inbox.add("history.jsonl", "\n".join(lines) + "\n")
+    store = InMemoryStateStore()
+    run_pass(pass_settings(Config()), Ports(store=store, inbox=inbox, clock=lambda: T0 + HOUR))
+    assert store.data is not None
+    assert store.data[:2] == b"\x1f\x8b"
+    return store
+
+
+def _compressions(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    done: list[bytes] = []
+    real: Callable[[bytes], bytes] = codec.compress
+
+    def compress(body: bytes) -> bytes:
+        done.append(body)
+        return real(body)
+
+    monkeypatch.setattr(codec, "compress", compress)
+    return done
+
+
+@pytest.mark.parametrize("jobs", [2_000, 8_000])
+@pytest.mark.parametrize("records", [0, 1])
+def test_a_pass_compresses_the_head_the_tail_and_only_the_slices_of_jobs_it_changed(
+    jobs: int, records: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of many jobs, and a pass bringing one run to one of them, or nothing
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _estate(jobs)
+    inbox = InMemoryInbox()
+    if records:
+        inbox.add(
+            "new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR})
+        )
+    compressed = _compressions(monkeypatch)
+    # When the pass runs
+    summary = run_pass(pass_settings(Config()), Ports(store=store, inbox=inbox, clock=lambda: T0 + 2 * HOUR))
+    # Then it compressed the head, the tail, and the one slice holding the job it changed, whatever the estate
+    assert summary.ingested == records
+    assert len(compressed) == 2 + records
+    if records:
+        assert [b'"name":"job-1234"' in body for body in compressed].count(True) == 1
+    # And the document is what a fresh encoding of the saved state gives
+    assert store.data is not None
+    assert gzip.decompress(store.data) == codec.encode(codec.decode(store.data), compress_above=float("inf"))
