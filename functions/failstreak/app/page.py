@@ -12,6 +12,7 @@ from failstreak.app.config import Config
 from failstreak.app.routing import Router
 from failstreak.core.model import State, iso
 from failstreak.core.mutes import all_mutes
+from failstreak.core.triage import TriageSettings
 from failstreak.errors import ConfigError
 from failstreak.views.jobs import job_views
 from failstreak.views.page import Page, render
@@ -21,7 +22,11 @@ from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -> Page:
     """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`."""
     teams_of = (router or Router(cfg)).job_teams
-    return render(job_views(state, all_mutes(state, cfg.mutes, now), cfg.policy_lookup(), teams_of, now), now)
+    judge = TriageSettings(learn=cfg.silence.learn, grace_ms=cfg.silence.grace_ms).judge(cfg.policy_lookup(), now)
+    views = job_views(
+        state, all_mutes(state, cfg.mutes, now), cfg.policy_lookup(), teams_of, now, lambda j: judge(j).health.value
+    )
+    return render(views, now)
 
 
 _LIFETIME = re.compile(r"(\d+(?:\.\d+)?)([mhd])")

@@ -4,7 +4,7 @@ estate-wide category notifications. Pure: the clock is an argument; nothing here
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,15 @@ class TriageSettings:
     grace_ms: int | None = None
     expects_runs: bool = False
     estate_alerts: Mapping[str, categories.CategoryAlert] = field(default_factory=dict)
+
+    def judge(self, policy_for: Callable[[str], JobPolicy], now: int) -> Callable[[JobState], Judgement]:
+        """A job's health at `now` under these settings (docs/triage.md), as the views show it."""
+
+        def judged(job: JobState) -> Judgement:
+            policy = policy_for(job.name)
+            return health(job, policy, silent_since(job, policy, now, learn=self.learn, grace_ms=self.grace_ms))
+
+        return judged
 
     @property
     def watches_silence(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from failstreak.core.model import Mute, State
+from failstreak.core.model import JobState, Mute, State
 from failstreak.core.policy import JobPolicy
 from failstreak.errors import FailstreakError
 from failstreak.views.jobs import job_views
@@ -27,12 +27,13 @@ def keep_page(
     policy_for: Callable[[str], JobPolicy],
     teams_of: Callable[[str, str | None], list[str]],
     now: int,
+    health_of: Callable[[JobState], str] | None = None,
 ) -> tuple[str, str | None]:
     """Render the page of `state` and keep it at `location`: (`written`, `unchanged` or `failed`, a warning)."""
     # The store's S3 side is loaded only by a pass that keeps a page (the Lambda's cold start stays lean).
     from failstreak.views.store import write_page  # noqa: PLC0415
 
-    page = render(job_views(state, mutes, policy_for, teams_of, now), now)
+    page = render(job_views(state, mutes, policy_for, teams_of, now, health_of), now)
     try:
         written = write_page(location, page)
     except FailstreakError as e:

@@ -211,7 +211,10 @@ def page(ctx: PassContext) -> None:
     router = ctx.ports.router
     teams_of = router.job_teams if router is not None else _default_team
     mutes = all_mutes(ctx.state, ctx.settings.config_mutes, ctx.now)
-    ctx.summary.page, warning = keep_page(location, ctx.state, mutes, ctx.settings.policy_for, teams_of, ctx.now)
+    judge = ctx.settings.triage.judge(ctx.settings.policy_for, ctx.now)
+    ctx.summary.page, warning = keep_page(
+        location, ctx.state, mutes, ctx.settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value
+    )
     ctx.summary.warnings.extend([warning] if warning else [])
 
 

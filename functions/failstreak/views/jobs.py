@@ -29,9 +29,10 @@ def job_views(
     policy_for: Callable[[str], JobPolicy],
     teams_of: Callable[[str, str | None], list[str]],
     now: int,
+    health_of: Callable[[JobState], str] | None = None,
 ) -> list[JobView]:
-    """Every job of `state` with its window (`policy_for`), owning teams (`teams_of(name, owner)`) and the mute
-    covering it at `now`."""
+    """Every job of `state` with its window (`policy_for`), owning teams (`teams_of(name, owner)`), the mute
+    covering it at `now`, and its health (`health_of`, when given)."""
     mutes = list(mutes)
     views = []
     for job in state.jobs.values():
@@ -43,6 +44,7 @@ def job_views(
                 window=policy_for(job.name).window,
                 mute=describe_mute(mute, job) if mute is not None else None,
                 incidents=tuple(job.incidents),
+                health=health_of(job) if health_of is not None else None,
             )
         )
     return views

@@ -342,3 +342,20 @@ def test_silence_never_fires_for_a_job_with_neither_a_declared_cadence_nor_learn
         notes.extend(estate.run([], T0 + max(times) + gap).notifications)
     # Then none of them says the job is silent
     assert notes == []
+
+
+def test_the_run_history_page_a_pass_keeps_shows_each_jobs_health_and_filters_by_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Given a monitor that keeps a page, a job alternating failure and success, and one that always succeeds
+    page = tmp_path / "page.html"
+    estate = Estate(f"page: {page}\n")
+    runs = [rec("e2e", i, "failed" if i % 2 else "success") for i in range(1, 11)]
+    runs += [rec("unit", i, "success") for i in range(1, 11)]
+    # When a pass counts them
+    summary = estate.run(runs, T0 + HOUR)
+    # Then the page it wrote marks the flaky job and the healthy one, and offers a health filter with both
+    assert summary.page == "written"
+    html = page.read_text()
+    assert 'data-job="e2e"' in html
+    assert 'data-health="flaky"' in html
+    assert 'data-health="healthy"' in html
+    assert '<option value="flaky">flaky</option>' in html
