@@ -45,7 +45,7 @@ def posts_over_http(inbox: str | None) -> bool:
     return bool(inbox) and str(inbox).startswith(("https://", "http://"))
 
 
-def _now_rfc3339() -> str:
+def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -62,8 +62,11 @@ def light_record(
     reason: str | None = None,
     owner: str | None = None,
     source: str | None = None,
+    category: str | None = None,
+    now: Callable[[], str] = now_rfc3339,
 ) -> dict[str, Any]:
-    """One record from the given fields, the CI system's defaults filling the gaps (the front checks the rest)."""
+    """One record from the given fields, the CI system's defaults filling the gaps, fields left unset omitted
+    (the front, or `app/report.build_record`, checks the rest). Raises ReportError without a run id."""
     ci = ci_defaults(env)
     run_id = run_id or ci.run_id
     if not run_id:
@@ -72,13 +75,14 @@ def light_record(
         "job": job,
         "run_id": run_id,
         "status": status,
-        "finished_at": finished_at or _now_rfc3339(),
+        "finished_at": finished_at or now(),
         "attempt": attempt if attempt is not None else ci.attempt,
         "url": url or ci.url,
         "commit": commit or ci.commit,
         "reason": reason,
         "owner": owner,
         "source": source or ci.system,
+        "category": category,
     }
     return {k: v for k, v in fields.items() if v is not None}
 

@@ -20,18 +20,14 @@ from typing import Any
 
 import orjson
 
-from failstreak.ci import ci_defaults
 from failstreak.core.model import now_ms
 from failstreak.errors import ConfigError, StoreUnavailable
 from failstreak.inbox.records import RecordError, latest_time, to_execution
+from failstreak.lightreport import ReportError, light_record, now_rfc3339
 
 CONTENT_TYPE = "application/x-ndjson"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_PART = 60
-
-
-def _now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def build_record(
@@ -48,31 +44,31 @@ def build_record(
     source: str | None = None,
     category: str | None = None,
     env: Mapping[str, str] | None = None,
-    now: Callable[[], str] = _now_rfc3339,
+    now: Callable[[], str] = now_rfc3339,
 ) -> dict[str, Any]:
     """One execution record (docs/records.md) from the given fields, CI defaults filling the gaps, validated as the
     monitor will.
 
     `finished_at` defaults to now. Raises ConfigError, naming the field, when the record would be rejected.
     """
-    ci = ci_defaults(env or {})
-    run_id = run_id or ci.run_id
-    if not run_id:
-        raise ConfigError("report: give --run-id (no CI run id found in the environment)")
-    fields: dict[str, Any] = {
-        "job": job,
-        "run_id": run_id,
-        "status": status,
-        "finished_at": finished_at or now(),
-        "attempt": attempt if attempt is not None else ci.attempt,
-        "url": url or ci.url,
-        "commit": commit or ci.commit,
-        "reason": reason,
-        "owner": owner,
-        "source": source or ci.system,
-        "category": category,
-    }
-    record = {k: v for k, v in fields.items() if v is not None}
+    try:
+        record = light_record(
+            job,
+            status,
+            env=env or {},
+            run_id=run_id,
+            finished_at=finished_at,
+            attempt=attempt,
+            url=url,
+            commit=commit,
+            reason=reason,
+            owner=owner,
+            source=source,
+            category=category,
+            now=now,
+        )
+    except ReportError as e:
+        raise ConfigError(str(e)) from None
     try:
         to_execution(record, latest=latest_time(now_ms()))
     except RecordError as e:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from failstreak.app.cli import main
-from failstreak.app.report import build_record, ci_defaults, object_name, split_s3_uri, write_record
+from failstreak.app.report import build_record, object_name, split_s3_uri, write_record
+from failstreak.ci import ci_defaults
 from failstreak.errors import ConfigError
 from failstreak.inbox.intake import parse_file
 
