@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.doc import write_block
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "backtest"
 DOC = ROOT / "docs" / "performance.md"
@@ -192,12 +194,7 @@ def report(rows: dict[str, Any]) -> str:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text()
-    if BEGIN not in doc or END not in doc:
-        doc = doc.rstrip("\n") + "\n\n## The backtest over a month of history\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
+    write_block(DOC, BEGIN, END, text, "The backtest over a month of history")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import orjson
 
+from bench.doc import write_block
 from bench.generate import SIZES, config_text, prepare
 from bench.run import DOC, OUT, PRESETS, ROOT, S3_ENV, Measure, MotoServer, _child, _env, machine
 
@@ -247,12 +248,7 @@ def report(rows: list[EstateRow], cold: Cold | None, argv: str) -> str:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text()
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f"bench: {DOC} has no {BEGIN} ... {END} block")
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
+    write_block(DOC, BEGIN, END, text, None)
 
 
 def run(sizes: list[str], reps: int, argv: str, doc: bool) -> str:

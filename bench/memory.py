@@ -29,6 +29,8 @@ from typing import Any
 
 import orjson
 
+from bench.doc import write_block
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "memory"
 DOC = ROOT / "docs" / "performance.md"
@@ -182,12 +184,7 @@ def report(rows: dict[str, dict[str, Any]], scale: float, jobs: int) -> str:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text()
-    if BEGIN not in doc or END not in doc:
-        doc = doc.rstrip("\n") + "\n\n## Peak memory at the inbox bounds\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
+    write_block(DOC, BEGIN, END, text, "Peak memory at the inbox bounds")
 
 
 def main(argv: list[str] | None = None) -> int:

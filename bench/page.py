@@ -21,6 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
+from bench.doc import write_block
 from failstreak.app.config import parse_config
 from failstreak.app.page import page_of
 from failstreak.core.model import Alert, JobState, Mute, Run, State, Status
@@ -110,12 +111,7 @@ def table(jobs: int, runs: int, reps: int, m: dict[str, float]) -> str:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text()
-    if BEGIN not in doc or END not in doc:
-        doc = doc.rstrip("\n") + "\n\n## The run-history page\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
+    write_block(DOC, BEGIN, END, text, "The run-history page")
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from bench.doc import write_block
 from bench.generate import NOW, SIZES, Workload, config_text, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -454,12 +455,9 @@ def report(rows: list[Row], imports: dict[str, float | None], argv: str) -> str:
 
 def write_doc(text: str) -> None:
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n\n## Benchmark results\n\n" + BEGIN + "\n" + END + "\n"
-    if BEGIN not in doc or END not in doc:
-        doc = doc.rstrip("\n") + "\n\n## Benchmark results\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
+    if not DOC.exists():
+        DOC.write_text("# Performance\n")
+    write_block(DOC, BEGIN, END, text, "Benchmark results")
 
 
 def main(argv: list[str] | None = None) -> int:
