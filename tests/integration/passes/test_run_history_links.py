@@ -77,7 +77,12 @@ def configure(site: Path, slack: slack_server.SlackServer, smtp: SmtpServer, htt
                 "sender": "alerts@example.com",
                 "default_to": ["oncall@example.com"],
                 "transport": "smtp",
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "username": USER, "password": {"env": "SMTP_PASSWORD"}},
+                "smtp": {
+                    "host": "127.0.0.1",
+                    "port": smtp.port,
+                    "username": USER,
+                    "password": {"env": "SMTP_PASSWORD"},
+                },
             },
         },
     }
@@ -108,7 +113,8 @@ def email_links(smtp: SmtpServer) -> tuple[list[str], list[str]]:
         assert isinstance(msg, EmailMessage)
         text = msg.get_body(("plain",))
         rich = msg.get_body(("html",))
-        assert text is not None and rich is not None
+        assert text is not None
+        assert rich is not None
         texts += re.findall(r"Run history \(all jobs, recent runs\): (\S+)", text.get_content())
         hrefs += [html.unescape(u) for u in re.findall(r'<a href="([^"]+)">Run history</a>', rich.get_content())]
     return texts, hrefs
