@@ -218,6 +218,38 @@ def test_a_big_page_to_a_client_without_gzip_is_redirected(moto_s3: S3) -> None:
     assert answer["headers"]["location"].startswith("http")
 
 
+@pytest.mark.parametrize("compressible", [True, False])
+def test_a_big_local_page_is_compressed_when_that_makes_it_fit_else_refused(
+    moto_s3: S3, tmp_path: Path, compressible: bool
+) -> None:
+    # Given a local page over the Function URL's response limit (a local front has no URL to redirect to)
+    cfg = front_config(moto_s3, WITH_PAGE + f"page: {tmp_path / 'page.html'}\n")
+    page = big_page(compressible)
+    write_page(str(cfg.page), page)
+    # When opened by a browser accepting gzip
+    answer = handle(page_event(mint(PAGE_SECRET, NOW + 60)), front_for(cfg, now=lambda: NOW))
+    # Then a page gzip makes small enough is sent compressed; one it does not is 502, saying what to do
+    if compressible:
+        assert answer["statusCode"] == 200
+        assert body_of(answer) == page.html.encode()
+    else:
+        assert answer["statusCode"] == 502
+        assert json.loads(answer["body"]) == {
+            "error": "the page is too large to send; open the file itself (docs/page.md)"
+        }
+
+
+def test_a_kept_page_that_is_not_valid_gzip_is_502(moto_s3: S3) -> None:
+    # Given an S3 object at page: that says it is gzip but is not (written by something else than a pass)
+    cfg = configured(moto_s3)
+    moto_s3.client.put_object(
+        Bucket=moto_s3.bucket, Key="fs/page.html", Body=b"<html>not gzip</html>", ContentEncoding="gzip"
+    )
+    # When a client without gzip opens a valid link; Then 502 naming the problem, nothing of the object sent
+    answer = handle(page_event(mint(PAGE_SECRET, NOW + 60), gzip_ok=False), front_for(cfg, now=lambda: NOW))
+    assert (answer["statusCode"], json.loads(answer["body"])) == (502, {"error": "the kept page is not valid gzip"})
+
+
 @pytest.mark.parametrize(
     ("header", "accepted"),
     [
@@ -228,6 +260,7 @@ def test_a_big_page_to_a_client_without_gzip_is_redirected(moto_s3: S3) -> None:
         ("identity", False),
         (None, False),
         ("GZIP", True),
+        ("gzip;q=high", True),
     ],
 )
 def test_accept_encoding_is_read_with_its_qualities(header: str | None, accepted: bool) -> None:
