@@ -357,6 +357,18 @@ class HttpConfig(_Model):
     replay: str | None = None
     github_job_prefix: str = ""
     gitlab_job_prefix: str = ""
+    # `GET /page` (docs/http.md, "The page"): the key that signs run-history links, how long a link lives, and the
+    # front's base URL the monitor puts in links (the template sets FAILSTREAK_FRONT_URL instead).
+    page_secret: SecretRef | None = None
+    page_link_days: float = Field(default=7, gt=0, le=366)
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _front_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("https://", "http://")):
+            raise ValueError(f"{v!r} is not an http(s) URL; give the front's function URL, as https://….on.aws/")
+        return v
 
     @field_validator("replay")
     @classmethod
