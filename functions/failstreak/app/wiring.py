@@ -17,6 +17,7 @@ from failstreak.notifiers.console import ConsoleNotifier
 from failstreak.pipeline.run import PassSettings, Ports
 from failstreak.sources.base import Source
 from failstreak.state.base import StateStore
+from failstreak.state.mutes import mutes_store
 
 
 def is_s3(location: str) -> bool:
@@ -81,6 +82,7 @@ def ports(cfg: Config, console: TextIO | None = None) -> Ports:
     """Every adapter for one pass of `cfg`."""
     return Ports(
         store=state_store(cfg.state),
+        mutes=mutes_store(cfg.state),
         inbox=inbox(cfg.inbox) if cfg.inbox else None,
         sources=sources(cfg),
         notifiers=notifiers(cfg, console),

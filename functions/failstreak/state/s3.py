@@ -32,18 +32,20 @@ class S3StateStore(UsesS3, StateStore):
     documents (statecodec.COMPRESS_ABOVE); the store only labels them `application/gzip`.
     """
 
-    def __init__(self, bucket: str, key: str, s3: S3Client | None = None) -> None:
+    def __init__(self, bucket: str, key: str, s3: S3Client | None = None, noun: str = "state") -> None:
         if not key or key.endswith("/"):
-            raise ConfigError(f"s3://{bucket}/{key}: the state location must name an object, not a prefix")
+            raise ConfigError(f"s3://{bucket}/{key}: the {noun} location must name an object, not a prefix")
+        # What the document is, in error messages (the state, the mutes document).
+        self.noun = noun
         self.bucket = bucket
         self.key = key
         self.location = f"s3://{bucket}/{key}"
         self._s3 = s3
 
     @classmethod
-    def from_uri(cls, uri: str, s3: S3Client | None = None) -> S3StateStore:
+    def from_uri(cls, uri: str, s3: S3Client | None = None, noun: str = "state") -> S3StateStore:
         bucket, key = parse_uri(uri)
-        return cls(bucket, key, s3)
+        return cls(bucket, key, s3, noun)
 
     def load(self) -> Loaded:
         try:
@@ -52,7 +54,7 @@ class S3StateStore(UsesS3, StateStore):
         except vendor_errors() as e:
             if error_code(e) in MISSING_CODES:
                 return Loaded(None, None)
-            raise unavailable(self.location, "read state", e) from None
+            raise unavailable(self.location, f"read {self.noun}", e) from None
         return Loaded(data, got["ETag"])
 
     def save(self, data: bytes, token: str | None) -> str:
@@ -69,6 +71,6 @@ class S3StateStore(UsesS3, StateStore):
         except vendor_errors() as e:
             code = error_code(e)
             if code in CONFLICT_CODES or (token is not None and code in MISSING_CODES):
-                raise ConflictError(f"{self.location}: state changed since it was read ({code})") from None
-            raise unavailable(self.location, "write state", e) from None
+                raise ConflictError(f"{self.location}: {self.noun} changed since it was read ({code})") from None
+            raise unavailable(self.location, f"write {self.noun}", e) from None
         return put["ETag"]
