@@ -215,6 +215,7 @@ def _mutes_document(cfg: Config, *, create: bool = False) -> Any:
     from failstreak.state.mutes import mutes_store  # noqa: PLC0415
 
     book = mutes_store(cfg.state)
+    book.attempts = cfg.save_attempts
     if book.store.load().data is not None:
         return book
     store, loaded, state = _load_state(cfg, must_exist=not create)
