@@ -39,6 +39,11 @@ class _MutesDocument(msgspec.Struct, tag_field="version", tag=MUTES_VERSION):
     acks: list[Ack] = []
 
 
+class _Head(msgspec.Struct):
+    version: object = None
+
+
+_HEAD = msgspec.json.Decoder(_Head)
 _DECODER = msgspec.json.Decoder(_MutesDocument)
 _ENCODER = msgspec.json.Encoder()
 
@@ -68,6 +73,9 @@ def decode_mutes(data: bytes | None, location: str) -> MuteBook:
     if data is None:
         return MuteBook()
     try:
+        # msgspec reads a struct of one tag without its tag: the version is checked first, on its own.
+        if _HEAD.decode(data).version is None:
+            raise StateCorrupt(f"{location}: not a failstreak mutes document (no 'version'); left untouched")
         doc = _DECODER.decode(data)
     except msgspec.DecodeError as e:
         raise StateCorrupt(_diagnose(data, location, e)) from None
