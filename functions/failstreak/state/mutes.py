@@ -175,7 +175,7 @@ def mutes_store(state: str, clock: Callable[[], int] = now_ms, s3: Any = None) -
     if location.startswith("s3://"):
         from failstreak.state.s3 import S3StateStore  # noqa: PLC0415 - only S3 users pay for boto3
 
-        return MutesStore(S3StateStore.from_uri(location, s3, noun="mutes document"), clock)
+        return MutesStore(S3StateStore.from_uri(location, s3, noun="mutes document", absent_if_denied=True), clock)
     from failstreak.state.local import LocalStateStore  # noqa: PLC0415
 
     return MutesStore(LocalStateStore(location, noun="mutes document"), clock)

@@ -51,7 +51,9 @@ def root(tmp_path: Path) -> Path:
     (tmp_path / "failstreak.yaml").write_text(f"state: {tmp_path / 'state.json'}\ninbox: {tmp_path / 'inbox'}\n")
     (tmp_path / "state.json").write_bytes(_version_5([OLD, OTHER]))
     (tmp_path / "inbox" / "1.jsonl").write_text(
-        "".join(json.dumps({"job": "ci/a", "run_id": i, "status": "failed", "finished_at": T0 + i}) + "\n" for i in range(3))
+        "".join(
+            json.dumps({"job": "ci/a", "run_id": i, "status": "failed", "finished_at": T0 + i}) + "\n" for i in range(3)
+        )
     )
     return tmp_path
 
@@ -109,7 +111,7 @@ def test_a_pass_that_cannot_write_the_mutes_document_leaves_the_state_as_it_was(
     (root / "mutes.json").mkdir()
     before = (root / "state.json").read_bytes()
     # When a pass runs; Then it fails naming the mutes document, and the state still holds its mutes
-    with pytest.raises(StoreUnavailable, match="mutes.json: cannot read mutes document"):
+    with pytest.raises(StoreUnavailable, match=r"mutes\.json: cannot read mutes document"):
         _pass(root)
     assert (root / "state.json").read_bytes() == before
 

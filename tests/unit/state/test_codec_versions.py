@@ -17,8 +17,8 @@ from failstreak.core.model import JobState, Mute, MuteBook, Notification, Outbox
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
-from failstreak.state.mutes import encode_mutes
 from failstreak.state.local import LocalStateStore
+from failstreak.state.mutes import encode_mutes
 from tests.conftest import HOUR, T0, config
 from tests.unit.notify_samples import note
 
@@ -99,7 +99,9 @@ def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     ]  # fmt: skip
     assert list(orjson.loads(mutes_body)) == ["version", "mutes", "acks"]
     stored = orjson.loads(body)
-    assert orjson.loads(mutes_body)["mutes"] == [{"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}]
+    assert orjson.loads(mutes_body)["mutes"] == [
+        {"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}
+    ]
     (entry,) = stored["outbox"]
     assert list(entry) == ["id", "destination", "notification"]
     assert list(entry["notification"]) == list(Notification.__struct_fields__)

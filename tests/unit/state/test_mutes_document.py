@@ -53,7 +53,7 @@ def test_the_mutes_document_lives_beside_the_state(state: str, mutes: str) -> No
 @pytest.mark.parametrize("state", ["s3://b/failstreak/mutes.json", "/var/fs/mutes.json"])
 def test_a_state_named_like_the_mutes_document_is_refused(state: str) -> None:
     # Given a state named mutes.json; When its mutes document is asked for; Then a config error says why
-    with pytest.raises(ConfigError, match="the state cannot be named mutes.json"):
+    with pytest.raises(ConfigError, match=r"the state cannot be named mutes\.json"):
         mutes_location(state)
 
 
