@@ -555,7 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, help="mute for the next N counted runs of each job")
     p.add_argument("--until-success", action="store_true", help="mute until the job's next success")
     p.add_argument("--reason", help="why (shown in status and in the summary)")
-    p.add_argument("--create", action="store_true", help="start a new state if the config's state does not exist")
+    p.add_argument(
+        "--create", action="store_true", help="write the mute even if no pass has saved the config's state yet"
+    )
     with_json(p, "the mute added")
     p.set_defaults(func=cmd_mute)
 
@@ -569,7 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", help="the mute's id (from `failstreak mutes`) or its exact pattern")
     p.set_defaults(func=cmd_unmute)
 
-    p = command("mutes", "list the mutes: the state's and the config file's", "failstreak mutes --json")
+    p = command(
+        "mutes",
+        "list the mutes (the mutes document's and the config file's) and the acknowledgements in force",
+        "failstreak mutes --json",
+    )
     with_config(p)
     with_json(p, "the mutes")
     p.set_defaults(func=cmd_mutes)
