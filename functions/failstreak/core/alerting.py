@@ -220,6 +220,17 @@ def _over(job: JobState, policy: JobPolicy, alert: Alert, reasons: list[str], si
     return not reasons and _latest_counted_succeeded(job, policy)
 
 
+def _held_back(alert: Alert, event: Event, mute: Mute | None, ack: Ack | None) -> tuple[bool, str | None]:
+    """Whether the event is recorded as suppressed instead of sent, and the reason shown for it: a mute holds back
+    everything, an acknowledgement only reminders, and an incident nobody was told about ends as quietly as it
+    began."""
+    if mute is not None:
+        return True, mute.reason
+    if ack is not None and event is Event.REMINDER:
+        return True, f"acknowledged by {ack.by}"
+    return not alert.announced, None
+
+
 def evaluate(
     job: JobState,
     policy: JobPolicy,
@@ -242,9 +253,7 @@ def evaluate(
     alert = job.alert if event is not Event.RESOLVED else before
     assert alert is not None  # an event always concerns an incident, open or just closed
 
-    # An incident nobody was told about ends as quietly as it began.
-    acked = ack is not None and event is Event.REMINDER
-    suppressed = mute is not None or not alert.announced or acked
+    suppressed, held_by = _held_back(alert, event, mute, ack)
     if event is not Event.RESOLVED:
         alert.last_notified_at = now
         alert.runs_at_last_notice = job.total_runs
@@ -271,7 +280,7 @@ def evaluate(
         owner=job.owner,
         source=job.source,
         suppressed=suppressed,
-        mute_reason=mute.reason if mute else (f"acknowledged by {ack.by}" if acked and ack else None),
+        mute_reason=held_by,
         health=judged.health.value if judged else "healthy",
         health_detail=judged.describe() if judged and judged.health is not Health.HEALTHY else None,
     )
