@@ -43,11 +43,12 @@ run: $(STAMP)
 ## test: every check — lint, types, tests with a coverage floor (the template checks in tests/infra included)
 test: venvs lint typecheck pytest package
 
-## package: build the wheel and the sdist (what `pip install failstreak` gets) and check them with twine
+## package: build the sdist, and the wheel from it (what `pip install failstreak` gets), and check them with twine
+# The wheel is built from the unpacked sdist, never from the checkout, so nothing a former build left in build/ gets in.
 PACKAGE_DIR := build/package
 package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)
-	$(BIN)/python -m build --sdist --wheel --outdir $(PACKAGE_DIR) . > /dev/null
+	$(BIN)/python -m build --outdir $(PACKAGE_DIR) . > /dev/null
 	$(BIN)/twine check --strict $(PACKAGE_DIR)/*
 
 lint: $(STAMP)

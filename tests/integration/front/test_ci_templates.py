@@ -143,10 +143,10 @@ def test_the_gitlab_component_reports_the_job_result_as_a_runner_runs_it(tmp_pat
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's wheel, built as `make test` builds it."""
+    """The project's wheel, built as `make test` builds it: from the sdist, never from the checkout's build/."""
     out = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
         capture_output=True,
         text=True,
         timeout=600,
