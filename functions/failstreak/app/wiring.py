@@ -43,10 +43,10 @@ def inbox(location: str) -> Inbox:
     return LocalInbox(location)
 
 
-def _slack(cfg: SlackConfig) -> Notifier:
+def _slack(cfg: SlackConfig, actions: bool) -> Notifier:
     from failstreak.notifiers.slack import SlackNotifier  # noqa: PLC0415 - slack-sdk only when configured
 
-    return SlackNotifier.from_config(cfg, resolve_secret)
+    return SlackNotifier.from_config(cfg, resolve_secret, actions=actions)
 
 
 def _email(cfg: EmailConfig) -> Notifier:
@@ -61,7 +61,9 @@ def notifiers(cfg: Config, console: TextIO | None = None) -> dict[str, Notifier]
         out["console"] = ConsoleNotifier(console or sys.stdout)
     slack, email = cfg.notify.slack, cfg.notify.email
     if slack is not None:
-        out["slack"] = Deferred("slack", lambda: _slack(slack))
+        # Alerts carry buttons only when the front is there to answer them (docs/http.md, "Slack").
+        actions = cfg.http.slack_signing_secret is not None
+        out["slack"] = Deferred("slack", lambda: _slack(slack, actions))
     if email is not None:
         out["email"] = Deferred("email", lambda: _email(email))
     return out

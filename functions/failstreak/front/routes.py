@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from failstreak.errors import StoreUnavailable
-from failstreak.front import github, gitlab, ingest
+from failstreak.front import github, gitlab, ingest, slackactions, slackcommands
 from failstreak.front.context import Front
 from failstreak.front.http import HttpError, Request, Response, error_response, request_from_event
 
@@ -22,6 +22,8 @@ ROUTES: Mapping[tuple[str, str], Route] = {
     ("POST", ingest.ROUTE): ingest.handle,
     ("POST", github.ROUTE): github.handle,
     ("POST", gitlab.ROUTE): gitlab.handle,
+    ("POST", slackactions.ROUTE): slackactions.handle,
+    ("POST", slackcommands.ROUTE): slackcommands.handle,
 }
 PATHS = frozenset(path for _, path in ROUTES)
 

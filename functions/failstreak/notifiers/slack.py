@@ -223,28 +223,31 @@ class SlackNotifier(BaseNotifier[Outgoing]):
 
     kind = "slack"
 
-    def __init__(self, client: WebClient | None = None, webhook: WebhookClient | None = None) -> None:
+    def __init__(
+        self, client: WebClient | None = None, webhook: WebhookClient | None = None, *, actions: bool = False
+    ) -> None:
         if (client is None) == (webhook is None):
             raise ValueError("give exactly one of client (bot token) or webhook")
         super().__init__()
         self._client = client
         self._webhook = webhook
+        # Buttons on alerts only when the front answers them (`http.slack_signing_secret`): no dead buttons.
+        self.actions = actions
 
     @classmethod
-    def from_config(cls, cfg: SlackConfig, resolve: Callable[[Any], str]) -> SlackNotifier:
+    def from_config(cls, cfg: SlackConfig, resolve: Callable[[Any], str], *, actions: bool = False) -> SlackNotifier:
         """Build from `notify.slack`; `resolve` turns a SecretRef into its value (never logged)."""
         timeout = max(1, math.ceil(cfg.timeout_seconds))
         if cfg.webhook_url is not None:
-            return cls(
-                webhook=WebhookClient(resolve(cfg.webhook_url), timeout=timeout, retry_handlers=retry_handlers())
-            )
+            webhook = WebhookClient(resolve(cfg.webhook_url), timeout=timeout, retry_handlers=retry_handlers())
+            return cls(webhook=webhook, actions=actions)
         client = WebClient(
             token=resolve(cfg.token),
             base_url=cfg.base_url or DEFAULT_BASE_URL,
             timeout=timeout,
             retry_handlers=retry_handlers(),
         )
-        return cls(client=client)
+        return cls(client=client, actions=actions)
 
     # -- which messages: the triggered digest, then replies per thread, then what has no thread ---------------
 
@@ -252,20 +255,22 @@ class SlackNotifier(BaseNotifier[Outgoing]):
         self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
     ) -> Iterator[Batch[Outgoing]]:
         by_id = {d.notification.id: d for d in deliveries}
-        announcing = digest([d.notification for d in deliveries if d.notification.event is Event.TRIGGERED])
+        announcing = digest(
+            [d.notification for d in deliveries if d.notification.event is Event.TRIGGERED], actions=self.actions
+        )
         for message in announcing:
             yield Batch(Announce(message), _carried(message, by_id))
         # Read only now, once the announcing messages are sent: a follow-up replies in the thread of one of them.
         rosters = _rosters(announcing, by_id, sent)
         threads, loose = self._threads(deliveries, {job: ref for ref, jobs in rosters.items() for job in jobs})
         for thread, group in threads.items():
-            for message in digest([d.notification for d in group]):
+            for message in digest([d.notification for d in group], actions=self.actions):
                 yield Batch(Reply(message, thread), _carried(message, by_id))
             rewrite = _rewrite(thread, group, rosters.get(thread, []), sent)
             if rewrite is not None:
                 # The reply went out; a stale original message is not worth re-sending the reply for.
                 yield Batch(rewrite, follow_up="mark the original message fixed")
-        for message in digest(loose):
+        for message in digest(loose, actions=self.actions):
             yield Batch(Loose(message), _carried(message, by_id))
 
     def _threads(
