@@ -22,10 +22,13 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 
 from failstreak import s3client as s3store
 from failstreak.app import secrets
+from failstreak.core.model import State
 from failstreak.front.replay import S3ReplayGuard
 from failstreak.front.signing import sign_github, sign_v1
+from failstreak.state.codec import encode
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
 from tests.integration.front.samples import GITHUB_WORKFLOW_JOB_FAILED, gitlab_job, url_event
+from tests.integration.front.slack_samples import command_body, signed
 from tests.integration.iam.calls import Account, Call, all_requests, recording
 from tests.integration.iam.policy import Request, allowed, denied
 from tests.integration.s3.test_lambda_handler import LambdaContext
@@ -38,8 +41,9 @@ pytestmark = [
 INGEST = "ingest-secret"
 GITHUB = "github-secret"
 GITLAB = "gitlab-token"
+SLACK = "slack-signing-secret"
 SERVICE_STATEMENTS = {"WriteOwnLogs", "WriteTraces"}
-NEEDED = {"ReadConfig", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets"}
+NEEDED = {"ReadConfig", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets", "ReadState"}
 
 
 @dataclass
@@ -60,6 +64,7 @@ def _config(bucket: str) -> str:
                 "ingest_secret": {"secret": "failstreak-front/ingest"},
                 "github_secret": {"ssm": "/failstreak-front/github"},
                 "gitlab_token": {"secret": "failstreak-front/gitlab"},
+                "slack_signing_secret": {"secret": "failstreak-front/slack"},
             },
         }
     )
@@ -90,6 +95,8 @@ def _events() -> list[dict[str, Any]]:
             gitlab,
             {"x-gitlab-event": "Job Hook", "x-gitlab-token": GITLAB, "idempotency-key": str(uuid.uuid4())},
         ),
+        # `/failstreak status`: the Slack routes read the state
+        signed("/slack/commands", command_body("status"), secret=SLACK),
     ]
 
 
@@ -102,8 +109,11 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
     helper = boto3.session.Session(region_name=REGION)
     helper.client("secretsmanager").create_secret(Name="failstreak-front/ingest", SecretString=INGEST)
     helper.client("secretsmanager").create_secret(Name="failstreak-front/gitlab", SecretString=GITLAB)
+    helper.client("secretsmanager").create_secret(Name="failstreak-front/slack", SecretString=SLACK)
     helper.client("ssm").put_parameter(Name="/failstreak-front/github", Value=GITHUB, Type="SecureString")
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/config.yaml", Body=_config(bucket).encode())
+    # A state a pass saved (reading a missing one would need s3:ListBucket to learn it is missing)
+    helper.client("s3").put_object(Bucket=bucket, Key="failstreak/state.json", Body=encode(State()))
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
     mp.setenv("POWERTOOLS_SERVICE_NAME", "failstreak-front")
     mp.setenv("POWERTOOLS_TRACE_DISABLED", "true")
@@ -138,9 +148,9 @@ def _statements(served: Served) -> list[dict[str, Any]]:
 
 
 def test_the_front_served_every_route_and_refused_the_replay(served: Served) -> None:
-    # Given the three routes served through the handler, then the first request replayed
+    # Given the three ingest routes and a slash command served through the handler, then the first request replayed
     # Then each was accepted, the replay refused, and the calls are those of a front using every permission
-    assert served.answers == [202, 202, 202, 401]
+    assert served.answers == [202, 202, 202, 200, 401]
     assert {str(c) for c in served.calls} == {
         "s3.GetObject",
         "s3.PutObject",
@@ -196,14 +206,16 @@ def test_without_any_one_front_action_or_resource_some_call_is_denied(served: Se
     assert unused == []
 
 
-def test_the_front_role_can_neither_read_nor_write_the_state(served: Served) -> None:
-    # Given the front role; When it would touch the state, the archive or list the bucket
+def test_the_front_role_can_read_the_state_but_never_write_it(served: Served) -> None:
+    # Given the front role; When it would read the state (the Slack routes do), write or delete it, touch the
+    # archive or list the bucket
     statements = _statements(served)
     state = f"arn:aws:s3:::{served.bucket}/failstreak/state.json"
-    # Then IAM refuses each
+    assert allowed(statements, Request("s3:GetObject", state))
+    # Then IAM refuses each but the read
     for request in (
-        Request("s3:GetObject", state),
         Request("s3:PutObject", state),
+        Request("s3:DeleteObject", state),
         Request("s3:DeleteObject", f"arn:aws:s3:::{served.bucket}/failstreak/inbox/x.jsonl"),
         Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/processed/x.jsonl"),
         Request("s3:ListBucket", f"arn:aws:s3:::{served.bucket}", {"s3:prefix": "failstreak/"}),
