@@ -126,8 +126,8 @@ def _chosen(action: Mapping[str, Any]) -> str | None:
     return _text(action, "value")
 
 
-def parse_click(fields: Mapping[str, str]) -> Click:
-    """The first action of the form's `payload` (a `block_actions` payload); 400 for anything else."""
+def _block_actions(fields: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's `block_actions` payload and its first action; 400 for anything else."""
     raw = fields.get("payload")
     if raw is None:
         raise HttpError(400, "no payload field in the form")
@@ -140,13 +140,18 @@ def parse_click(fields: Mapping[str, str]) -> Click:
     actions = payload.get("actions")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
         raise HttpError(400, "block_actions: no actions in the payload")
-    action = actions[0]
+    return payload, actions[0]
+
+
+def parse_click(fields: Mapping[str, str]) -> Click:
+    """The first action of the form's `payload` (a `block_actions` payload); 400 for anything else."""
+    payload, action = _block_actions(fields)
     user = _dict(payload, "user")
     value = _chosen(action)
     if value is None or _text(user, "id") is None:
         raise HttpError(400, "block_actions: the action has no value, or the payload no user")
-    container, message = _dict(payload, "container"), _dict(payload, "message")
-    channel = _text(container, "channel_id") or _text(_dict(payload, "channel"), "id")
+    channel, message_ts, thread_ts = _place(payload)
+    message = _dict(payload, "message")
     blocks = message.get("blocks")
     return Click(
         person=Person(str(user["id"]), _text(user, "username") or _text(user, "name") or ""),
@@ -154,12 +159,23 @@ def parse_click(fields: Mapping[str, str]) -> Click:
         block_id=_text(action, "block_id") or "",
         value=value,
         action_ts=_text(action, "action_ts") or "",
-        channel=_matching(channel, _CHANNEL),
-        message_ts=_matching(_text(container, "message_ts") or _text(message, "ts"), _TS),
-        thread_ts=_matching(_text(container, "thread_ts") or _text(message, "thread_ts"), _TS),
+        channel=channel,
+        message_ts=message_ts,
+        thread_ts=thread_ts,
         response_url=_text(payload, "response_url"),
         text=_text(message, "text") or "",
         blocks=[b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else [],
+    )
+
+
+def _place(payload: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """The clicked message's channel id, ts and thread ts, each only when it has Slack's shape."""
+    container, message = _dict(payload, "container"), _dict(payload, "message")
+    channel = _text(container, "channel_id") or _text(_dict(payload, "channel"), "id")
+    return (
+        _matching(channel, _CHANNEL),
+        _matching(_text(container, "message_ts") or _text(message, "ts"), _TS),
+        _matching(_text(container, "thread_ts") or _text(message, "thread_ts"), _TS),
     )
 
 

@@ -228,25 +228,31 @@ def digest(
     messages = []
     for number, chunk in enumerate(chunks, start=1):
         part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
-        blocks: list[Block] = [_header(title + part)]
-        per_job = [job_blocks(n) for n in chunk]
-        rows = sum(n.event is not Event.RESOLVED for n in chunk)
-        plain = 1 + sum(len(b) for b in per_job) + len(chunk) - 1
-        layout = "buttons" if plain + rows <= MAX_BLOCKS else "menu"
-        for i, (n, job) in enumerate(zip(chunk, per_job, strict=True)):
-            if i:
-                blocks.append({"type": "divider"})
-            control = job_controls(i, n, layout) if actions else None
-            if control is not None:
-                job[0]["block_id"] = f"fs-job-{i}"
-                if layout == "buttons":
-                    job.append(control)
-                else:
-                    job[0]["accessory"] = control
-            blocks.extend(job)
+        blocks = [_header(title + part), *_jobs_blocks(chunk, actions)]
         assert len(blocks) <= MAX_BLOCKS
         messages.append(SlackMessage(_fallback(title + part, chunk), blocks, tuple(n.id for n in chunk)))
     return messages
+
+
+def _jobs_blocks(chunk: Sequence[Notification], actions: bool) -> list[Block]:
+    """The jobs of one message, dividers between them, each with its controls when `actions`."""
+    per_job = [job_blocks(n) for n in chunk]
+    rows = sum(n.event is not Event.RESOLVED for n in chunk)
+    plain = 1 + sum(len(b) for b in per_job) + len(chunk) - 1
+    layout = "buttons" if plain + rows <= MAX_BLOCKS else "menu"
+    blocks: list[Block] = []
+    for i, (n, job) in enumerate(zip(chunk, per_job, strict=True)):
+        if i:
+            blocks.append({"type": "divider"})
+        control = job_controls(i, n, layout) if actions else None
+        if control is not None:
+            job[0]["block_id"] = f"fs-job-{i}"
+            if layout == "buttons":
+                job.append(control)
+            else:
+                job[0]["accessory"] = control
+        blocks.extend(job)
+    return blocks
 
 
 NOTE_MARK = "↳ "
