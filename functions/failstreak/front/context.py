@@ -1,4 +1,4 @@
-"""What the routes share: the settings, the replay guard, the inbox writer, the clock (docs/http.md)."""
+"""What the routes share: the settings, the replay guard, the inbox writer, the page, the clock (docs/http.md)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class Front:
     secret_of: Callable[[SecretRef], str] = resolve_secret
     now: Callable[[], float] = time.time
     s3_client: Any = None
+    # The run-history page `GET /page` serves (the config's `page:`); None: the route is off.
+    page: str | None = None
     config: Config | None = None
     mutes: MuteLedger | None = None
     slack_budget_s: float = SLACK_BUDGET_S
@@ -92,4 +94,4 @@ def front_for(cfg: Config, **overrides: Any) -> Front:
     """The front a config describes: its `http:` block, its inbox, replay markers beside its state."""
     replay = guard_for(cfg.http.replay or default_location(cfg.state))
     overrides.setdefault("config", cfg)
-    return Front(cfg.http, cfg.inbox, replay, cfg.max_clock_skew_ms, **overrides)
+    return Front(cfg.http, cfg.inbox, replay, cfg.max_clock_skew_ms, **{"page": cfg.page, **overrides})

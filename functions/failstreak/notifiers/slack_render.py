@@ -210,16 +210,28 @@ def _fallback(title: str, notes: Sequence[Notification]) -> str:
     return text
 
 
+def history_block(page_link: str) -> Block | None:
+    """The context block linking to the run-history page (docs/http.md, "The page"); None for an unsafe URL."""
+    shown = link(page_link, "Run history")
+    return {"type": "context", "elements": [mrkdwn(f"📊 {shown} (all jobs, recent runs)")]} if shown[0] == "<" else None
+
+
 def digest(
-    notes: Sequence[Notification], jobs_per_message: int = JOBS_PER_MESSAGE, *, actions: bool = False
+    notes: Sequence[Notification],
+    jobs_per_message: int = JOBS_PER_MESSAGE,
+    page_link: str | None = None,
+    *,
+    actions: bool = False,
 ) -> list[SlackMessage]:
     """One channel's notifications of one pass as one message, or several when they do not fit one.
 
     Each message has a header (`🔴 failstreak: 3 jobs failing`, with `(part 2 of 3)` when split), a section
-    per job with the links to its failing runs, dividers between jobs, and a fallback text naming every job.
-    With `actions`, each failing job gets its controls: a row of buttons when every row fits in the message's
-    50 blocks, otherwise an overflow menu beside the job (no extra block).
+    per job with the links to its failing runs, dividers between jobs, and a fallback text naming every job;
+    with `page_link`, a last block linking to the run-history page. With `actions`, each failing job gets its
+    controls: a row of buttons when every row fits in the message's 50 blocks, otherwise an overflow menu beside
+    the job (no extra block).
     """
+    history = history_block(page_link) if page_link else None
     ordered = digest_order(notes)
     if not ordered:
         return []
@@ -228,17 +240,19 @@ def digest(
     messages = []
     for number, chunk in enumerate(chunks, start=1):
         part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
-        blocks = [_header(title + part), *_jobs_blocks(chunk, actions)]
+        tail = [history] if history is not None else []
+        blocks = [_header(title + part), *_jobs_blocks(chunk, actions, 1 + len(tail)), *tail]
         assert len(blocks) <= MAX_BLOCKS
         messages.append(SlackMessage(_fallback(title + part, chunk), blocks, tuple(n.id for n in chunk)))
     return messages
 
 
-def _jobs_blocks(chunk: Sequence[Notification], actions: bool) -> list[Block]:
-    """The jobs of one message, dividers between them, each with its controls when `actions`."""
+def _jobs_blocks(chunk: Sequence[Notification], actions: bool, others: int) -> list[Block]:
+    """The jobs of one message, dividers between them, each with its controls when `actions`; `others` is how
+    many blocks the message has besides (its header, the run-history link)."""
     per_job = [job_blocks(n) for n in chunk]
     rows = sum(n.event is not Event.RESOLVED for n in chunk)
-    plain = 1 + sum(len(b) for b in per_job) + len(chunk) - 1
+    plain = others + sum(len(b) for b in per_job) + len(chunk) - 1
     layout = "buttons" if plain + rows <= MAX_BLOCKS else "menu"
     blocks: list[Block] = []
     for i, (n, job) in enumerate(zip(chunk, per_job, strict=True)):

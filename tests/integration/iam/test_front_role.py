@@ -8,6 +8,7 @@ hooks and checked against the role's policy (tests/integration/iam/calls.py, pol
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import sys
@@ -22,10 +23,12 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 
 from failstreak import s3client as s3store
 from failstreak.app import secrets
-from failstreak.core.model import State
+from failstreak.core.model import MuteBook, State
+from failstreak.core.pagetoken import mint
 from failstreak.front.replay import S3ReplayGuard
 from failstreak.front.signing import sign_github, sign_v1
 from failstreak.state.codec import encode
+from failstreak.state.mutes import decode_mutes, encode_mutes, mutes_store
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
 from tests.integration.front.samples import GITHUB_WORKFLOW_JOB_FAILED, gitlab_job, url_event
 from tests.integration.front.slack_samples import command_body, signed
@@ -43,7 +46,8 @@ GITHUB = "github-secret"
 GITLAB = "gitlab-token"
 SLACK = "slack-signing-secret"
 SERVICE_STATEMENTS = {"WriteOwnLogs", "WriteTraces"}
-NEEDED = {"ReadConfig", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets", "ReadState"}
+NEEDED = {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets", "ReadWriteMutes", "ReadState"}
+PAGE_SECRET = "page-secret"
 
 
 @dataclass
@@ -60,10 +64,12 @@ def _config(bucket: str) -> str:
         {
             "state": f"s3://{bucket}/failstreak/state.json",
             "inbox": f"s3://{bucket}/failstreak/inbox/",
+            "page": f"s3://{bucket}/failstreak/page.html",
             "http": {
                 "ingest_secret": {"secret": "failstreak-front/ingest"},
                 "github_secret": {"ssm": "/failstreak-front/github"},
                 "gitlab_token": {"secret": "failstreak-front/gitlab"},
+                "page_secret": {"secret": "failstreak-front/page"},
                 "slack_signing_secret": {"secret": "failstreak-front/slack"},
             },
         }
@@ -95,6 +101,13 @@ def _events() -> list[dict[str, Any]]:
             gitlab,
             {"x-gitlab-event": "Job Hook", "x-gitlab-token": GITLAB, "idempotency-key": str(uuid.uuid4())},
         ),
+        url_event(
+            "/page",
+            b"",
+            {"accept-encoding": "gzip"},
+            method="GET",
+            query={"token": mint(PAGE_SECRET, int(time.time()) + 3600)},
+        ),
         # `/failstreak status`: the Slack routes read the state
         signed("/slack/commands", command_body("status"), secret=SLACK),
     ]
@@ -111,7 +124,12 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
     helper.client("secretsmanager").create_secret(Name="failstreak-front/gitlab", SecretString=GITLAB)
     helper.client("secretsmanager").create_secret(Name="failstreak-front/slack", SecretString=SLACK)
     helper.client("ssm").put_parameter(Name="/failstreak-front/github", Value=GITHUB, Type="SecureString")
+    helper.client("secretsmanager").create_secret(Name="failstreak-front/page", SecretString=PAGE_SECRET)
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/config.yaml", Body=_config(bucket).encode())
+    # The run-history page as a pass keeps it (gzip), for GET /page
+    page = gzip.compress(b"<!DOCTYPE html><title>failstreak</title>")
+    helper.client("s3").put_object(Bucket=bucket, Key="failstreak/page.html", Body=page, ContentEncoding="gzip")
+    helper.client("s3").put_object(Bucket=bucket, Key="failstreak/mutes.json", Body=encode_mutes(MuteBook()))
     # A state a pass saved (reading a missing one would need s3:ListBucket to learn it is missing)
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/state.json", Body=encode(State()))
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
@@ -131,6 +149,10 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
             answers.append(handler(event, LambdaContext(function_name="failstreak-front"))["statusCode"])
         # A claim given back, as after an inbox write that failed
         S3ReplayGuard(f"s3://{bucket}/failstreak/replay/").release("ingest", "v1=0")
+        # An acknowledgement, as the Slack routes write it: a read-modify-write of the mutes document (which a
+        # pass or a command created before; its first write is checked under IAM in
+        # test_front_role_enforced_by_moto.py)
+        mutes_store(f"s3://{bucket}/failstreak/state.json").add_ack("ci/build", "ana")
         calls = rec.snapshot()
     s3store.reset_client()
     DEFAULT_PROVIDERS.clear()
@@ -148,9 +170,10 @@ def _statements(served: Served) -> list[dict[str, Any]]:
 
 
 def test_the_front_served_every_route_and_refused_the_replay(served: Served) -> None:
-    # Given the three ingest routes and a slash command served through the handler, then the first request replayed
+    # Given the three ingest routes, the page and a slash command served through the handler, then the first
+    # request replayed
     # Then each was accepted, the replay refused, and the calls are those of a front using every permission
-    assert served.answers == [202, 202, 202, 200, 401]
+    assert served.answers == [202, 202, 202, 200, 200, 401]
     assert {str(c) for c in served.calls} == {
         "s3.GetObject",
         "s3.PutObject",
@@ -160,6 +183,8 @@ def test_the_front_served_every_route_and_refused_the_replay(served: Served) -> 
     }
     keys = [o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=served.bucket)["Contents"]]
     assert len([k for k in keys if k.startswith("failstreak/inbox/")]) == 3
+    mutes = boto3.client("s3", region_name=REGION).get_object(Bucket=served.bucket, Key="failstreak/mutes.json")
+    assert [a.job for a in decode_mutes(mutes["Body"].read(), "mutes.json").acks] == ["ci/build"]
 
 
 def test_the_front_role_allows_every_call_the_front_made(served: Served) -> None:
@@ -219,5 +244,21 @@ def test_the_front_role_can_read_the_state_but_never_write_it(served: Served) ->
         Request("s3:DeleteObject", f"arn:aws:s3:::{served.bucket}/failstreak/inbox/x.jsonl"),
         Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/processed/x.jsonl"),
         Request("s3:ListBucket", f"arn:aws:s3:::{served.bucket}", {"s3:prefix": "failstreak/"}),
+    ):
+        assert not allowed(statements, request), request
+
+
+def test_the_front_role_reads_and_writes_the_mutes_document_and_nothing_else_beside_it(served: Served) -> None:
+    # Given the front role; When it would read or write the mutes document, or write beside it
+    statements = _statements(served)
+    mutes = f"arn:aws:s3:::{served.bucket}/failstreak/mutes.json"
+    # Then IAM allows the mutes document, and refuses deleting it and writing any other object beside the state
+    assert allowed(statements, Request("s3:GetObject", mutes))
+    assert allowed(statements, Request("s3:PutObject", mutes))
+    for request in (
+        Request("s3:DeleteObject", mutes),
+        Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/mutes.json.bak"),
+        Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/config.yaml"),
+        Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/page.html"),
     ):
         assert not allowed(statements, request), request
