@@ -14,9 +14,10 @@ from failstreak.app.report import write_object
 from failstreak.core.model import State
 from failstreak.errors import FailstreakError, StoreUnavailable
 from failstreak.front.http import HttpError
-from failstreak.front.mutes import MuteLedger
+from failstreak.front.mutes import MuteLedger, StoreLedger
 from failstreak.front.replay import ReplayGuard, default_location, guard_for
 from failstreak.secretref import SecretRef
+from failstreak.state.mutes import mutes_store
 
 log = logging.getLogger("failstreak.front")
 # What the front may spend on a Slack interaction before answering: Slack gives up at 3 s, counted from its side
@@ -94,4 +95,9 @@ def front_for(cfg: Config, **overrides: Any) -> Front:
     """The front a config describes: its `http:` block, its inbox, replay markers beside its state."""
     replay = guard_for(cfg.http.replay or default_location(cfg.state))
     overrides.setdefault("config", cfg)
+    if "mutes" not in overrides:
+        # The mutes document beside the state (docs/state.md), built now, read and written only by the Slack routes.
+        store = mutes_store(cfg.state)
+        store.attempts = cfg.save_attempts
+        overrides["mutes"] = StoreLedger(store)
     return Front(cfg.http, cfg.inbox, replay, cfg.max_clock_skew_ms, **{"page": cfg.page, **overrides})

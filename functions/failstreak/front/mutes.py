@@ -7,10 +7,13 @@ the state itself.
 
 from __future__ import annotations
 
+import fnmatch
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from failstreak.core.model import Mute
+from failstreak.core import mutes as book_ops
+from failstreak.core.model import Ack, Mute, MuteBook
+from failstreak.state.mutes import MutesStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +60,43 @@ class MuteLedger(ABC):
     @abstractmethod
     def acknowledgements(self) -> list[Acknowledgement]:
         """The acknowledgements in the document now."""
+
+
+class StoreLedger(MuteLedger):
+    """The mutes document beside the state (state/mutes.py's `MutesStore`): each change one conditional
+    read-modify-write, started again from a fresh read when another writer got there first."""
+
+    def __init__(self, store: MutesStore) -> None:
+        self.store = store
+        self.location = store.location
+
+    def mute(self, mute: Mute) -> list[Mute]:
+        def change(book: MuteBook) -> list[Mute]:
+            replaced = [m for m in book.mutes if m.match == mute.match]
+            book.mutes = [m for m in book.mutes if m.match != mute.match]
+            book_ops.add_mute(book, mute)
+            return replaced
+
+        return self.store.update(change)
+
+    def unmute(self, what: str, job: str | None = None) -> Unmuted:
+        def change(book: MuteBook) -> Unmuted:
+            removed = book_ops.remove_mutes(book, what)
+            acked = bool(book_ops.remove_acks(book, job)) if job is not None else False
+            still = [m for m in book.mutes if job is not None and fnmatch.fnmatchcase(job, m.match)]
+            return Unmuted(removed, acked, still)
+
+        return self.store.update(change)
+
+    def acknowledge(self, ack: Acknowledgement) -> None:
+        def change(book: MuteBook) -> None:
+            book_ops.remove_acks(book, ack.job)
+            book.acks.append(Ack(job=ack.job, by=ack.by, at=ack.at, until=ack.until))
+
+        self.store.update(change)
+
+    def mutes(self) -> list[Mute]:
+        return list(self.store.read().mutes)
+
+    def acknowledgements(self) -> list[Acknowledgement]:
+        return [Acknowledgement(a.job, a.by, a.at, a.until) for a in self.store.read().acks]

@@ -58,6 +58,8 @@ def _job_line(view: Status, name: str) -> str:
     ]
     if row["muted"]:
         parts.append(f"🔕 {row['muted']}")
+    if row.get("acked"):
+        parts.append(f"👀 {row['acked']['by']} is on it (reminders wait until {row['acked']['until']})")
     return f"{icon} {shown(name)} — " + escape(" · ".join(parts))
 
 
