@@ -37,11 +37,11 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
         yield server
 
 
-def slack_config(s3: S3, server: SlackServer, http_slack: str = "{}") -> Config:
+def slack_config(s3: S3, server: SlackServer, http_slack: str = "{}", extra: str = "") -> Config:
     return passkit.config(
         s3,
         extra=(
-            "retire_after_days: null\n"
+            extra + "retire_after_days: null\n"
             "notify:\n"
             "  console: false\n"
             f"  slack: {{token: {{env: FS_TEST_SLACK_TOKEN}}, base_url: '{server.base_url}', default_channel: '#ci'}}\n"
@@ -52,9 +52,9 @@ def slack_config(s3: S3, server: SlackServer, http_slack: str = "{}") -> Config:
     )
 
 
-def alert(s3: S3, cfg: Config, server: SlackServer, jobs: tuple[str, ...] = ("ci/build",)) -> dict[str, Any]:
-    """Three failed runs of each job pushed to the inbox and a pass: the alert message it posted."""
-    start = now_ms() - 10 * HOUR_MS
+def failures(s3: S3, jobs: tuple[str, ...], runs: range) -> None:
+    """Failed runs `runs` of each job, an hour apart, ending an hour ago, pushed to the inbox as one file."""
+    start = now_ms() - 20 * HOUR_MS
     lines = [
         json.dumps(
             {
@@ -66,10 +66,20 @@ def alert(s3: S3, cfg: Config, server: SlackServer, jobs: tuple[str, ...] = ("ci
             }
         )
         for job in jobs
-        for n in range(3)
+        for n in runs
     ]
     s3.put(f"fs/inbox/{time.time_ns()}.jsonl", ("\n".join(lines) + "\n").encode())
-    run_pass(wiring.pass_settings(cfg), wiring.ports(cfg))
+
+
+def monitor_pass(cfg: Config) -> dict[str, Any]:
+    """One pass of the monitor with the config's real adapters (S3, the Slack server); its summary."""
+    return run_pass(wiring.pass_settings(cfg), wiring.ports(cfg)).to_dict()
+
+
+def alert(s3: S3, cfg: Config, server: SlackServer, jobs: tuple[str, ...] = ("ci/build",)) -> dict[str, Any]:
+    """Three failed runs of each job pushed to the inbox and a pass: the alert message it posted."""
+    failures(s3, jobs, range(3))
+    monitor_pass(cfg)
     [message] = [p for p in server.posted() if "thread_ts" not in p]
     return message
 
