@@ -3,13 +3,15 @@ idempotent archive) so that tests of the pass exercise the same paths as the rea
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import threading
 from dataclasses import dataclass, field
 
-from failstreak.core.model import Rejected
+from failstreak.core.model import Mute, Rejected
 from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
-from failstreak.errors import ConflictError
+from failstreak.errors import ConflictError, StoreUnavailable
+from failstreak.front.mutes import Acknowledgement, MuteLedger, Unmuted
 from failstreak.inbox.base import Inbox, InboxItem
 from failstreak.notifiers.base import Notifier
 from failstreak.state.base import Loaded, StateStore
@@ -98,3 +100,45 @@ class RecordingNotifier(Notifier):
 
     def events(self) -> list[tuple[str, str]]:
         return [(d.notification.job, d.notification.event.value) for _, d in self.sent]
+
+
+class InMemoryMuteLedger(MuteLedger):
+    """The mutes document in memory, with the port's semantics (front/mutes.py); `fail` makes writes raise
+    StoreUnavailable, as an unreachable store does."""
+
+    def __init__(self) -> None:
+        self.location = "memory://mutes"
+        self.written: list[Mute] = []
+        self.acks: list[Acknowledgement] = []
+        self.writes = 0
+        self.fail = False
+
+    def _write(self) -> None:
+        if self.fail:
+            raise StoreUnavailable(f"{self.location}: unreachable")
+        self.writes += 1
+
+    def mute(self, mute: Mute) -> list[Mute]:
+        self._write()
+        replaced = [m for m in self.written if m.match == mute.match]
+        self.written = [m for m in self.written if m.match != mute.match] + [mute]
+        return replaced
+
+    def unmute(self, what: str, job: str | None = None) -> Unmuted:
+        self._write()
+        removed = [m for m in self.written if what in (m.id, m.match)]
+        self.written = [m for m in self.written if what not in (m.id, m.match)]
+        acked = job is not None and any(a.job == job for a in self.acks)
+        self.acks = [a for a in self.acks if a.job != job]
+        still = [m for m in self.written if job is not None and fnmatch.fnmatchcase(job, m.match)]
+        return Unmuted(removed, acked, still)
+
+    def acknowledge(self, ack: Acknowledgement) -> None:
+        self._write()
+        self.acks = [a for a in self.acks if a.job != ack.job] + [ack]
+
+    def mutes(self) -> list[Mute]:
+        return list(self.written)
+
+    def acknowledgements(self) -> list[Acknowledgement]:
+        return list(self.acks)

@@ -90,16 +90,19 @@ def test_jobowners_names_only_teams_the_example_config_defines() -> None:
         assert {o[1:] for o in owners} <= set(cfg.teams), owners
 
 
-def test_slack_manifest_asks_for_chat_write_and_nothing_else() -> None:
+def test_slack_manifest_asks_for_chat_write_and_the_command_and_points_both_at_the_front() -> None:
     # Given the Slack app manifest
     manifest = yaml.safe_load((INFRA / "slack-app-manifest.yaml").read_text(encoding="utf-8"))
 
-    # Then the bot has exactly chat:write, there are no user scopes, events, commands or interactivity
-    assert manifest["oauth_config"]["scopes"] == {"bot": ["chat:write"]}
-    assert set(manifest["features"]) == {"bot_user"}
+    # Then the bot has exactly chat:write and commands, there are no user scopes and no events
+    assert manifest["oauth_config"]["scopes"] == {"bot": ["chat:write", "commands"]}
+    assert set(manifest["features"]) == {"bot_user", "slash_commands"}
     assert "event_subscriptions" not in manifest.get("settings", {})
-    assert "interactivity" not in manifest.get("settings", {})
     assert manifest["settings"]["socket_mode_enabled"] is False
+    # And the buttons and the one slash command are answered by the front's two Slack routes
+    assert manifest["settings"]["interactivity"] == {"is_enabled": True, "request_url": "FRONT_URL/slack/actions"}
+    [command] = manifest["features"]["slash_commands"]
+    assert (command["command"], command["url"]) == ("/failstreak", "FRONT_URL/slack/commands")
 
 
 def test_deploy_docs_mention_every_template_parameter() -> None:

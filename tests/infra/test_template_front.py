@@ -107,22 +107,28 @@ def test_the_front_has_reserved_concurrency_by_default_and_none_when_zero(
     )
 
 
-def test_the_front_role_writes_only_the_inbox_its_replay_markers_and_the_mutes_document(
+def test_the_front_role_writes_only_the_inbox_its_replay_markers_and_the_mutes_document_and_reads_the_state(
     full_stack: Stack,
 ) -> None:
     # Given the front role's S3 statements
     arn = f"arn:aws:s3:::{full_stack.physical['Bucket']}"
     by_sid = _by_sid(full_stack)
     s3_statements = [s for s in _statements(full_stack) if any(a.startswith("s3:") for a in actions_of(s))]
-    # Then it reads the config, the run-history page and the mutes document only, writes under inbox/ and replay/
-    # and the mutes document only, deletes replay markers only, and lists nothing: the state is out of its reach
+    # Then it reads the config, the run-history page, the mutes document and the state only, writes under inbox/
+    # and replay/ and the mutes document only, deletes replay markers only, and lists nothing: the state can be
+    # read (the Slack routes), never written
     assert {s["Sid"] for s in s3_statements} == {
         "ReadConfig",
         "ReadPage",
         "WriteInbox",
         "ClaimRequestIds",
         "ReadWriteMutes",
+        "ReadState",
     }
+    assert (actions_of(by_sid["ReadState"]), resources_of(by_sid["ReadState"])) == (
+        ["s3:GetObject"],
+        [f"{arn}/failstreak/state.json"],
+    )
     assert (actions_of(by_sid["ReadConfig"]), resources_of(by_sid["ReadConfig"])) == (
         ["s3:GetObject"],
         [f"{arn}/failstreak/config.yaml"],
@@ -143,7 +149,7 @@ def test_the_front_role_writes_only_the_inbox_its_replay_markers_and_the_mutes_d
         ["s3:GetObject", "s3:PutObject"],
         [f"{arn}/failstreak/mutes.json"],
     )
-    everything = [r for s in s3_statements for r in resources_of(s)]
+    everything = [r for s in s3_statements if s["Sid"] != "ReadState" for r in resources_of(s)]
     assert not [r for r in everything if "state" in r or r.endswith("failstreak/*")]
 
 

@@ -1,6 +1,7 @@
 """A local HTTP server that speaks enough of Slack's Web API for the notifier, on a free loopback port.
 
-Implements `chat.postMessage`, `chat.update`, `chat.delete`, `auth.test` and an incoming-webhook endpoint
+Implements `chat.postMessage`, `chat.update`, `chat.delete`, `auth.test`, `usergroups.users.list`, response URLs
+and an incoming-webhook endpoint
 (`/hooks/...`). Every request is recorded (method, body, auth header) for assertions; bodies are JSON or
 form-encoded, as slack-sdk sends them. Channels are named `#name` or by id `C…`; a message's `ts` increases per
 post. Failures can be scripted per method, in order: `fail("chat.postMessage", status=429, retry_after=0)`,
@@ -9,6 +10,14 @@ until `up()`. Unknown channels (see `known_channels`) answer `channel_not_found`
 `lose_answer("chat.postMessage")` makes the next call of a method be carried out (the message is posted) and
 its connection then reset before any answer is sent: the answer is lost, as when a proxy or the network drops
 it after Slack did the work.
+
+`usergroups.users.list` answers the members of the groups set with `usergroup(id, members)` (shape:
+https://docs.slack.dev/reference/methods/usergroups.users.list, `{"ok": true, "users": [...]}`; an unknown group
+answers `no_such_subteam`). `response_url(channel_id, ts)` is an interaction's response URL for a posted message,
+as Slack hands one out with each click (https://docs.slack.dev/interactivity/handling-user-interaction/
+#message_responses): a body with `replace_original: true` replaces that message's text and blocks, an ephemeral
+one is kept apart (`ephemerals()`). `stall(method)` holds the answers of `method` (or of the response URLs:
+`stall("respond")`) until `release()` or the server stops, as a Slack that does not answer in time.
 
 Threads are checked as Slack checks them: a `chat.postMessage` whose `thread_ts` names no message of that
 channel, or one that was deleted (`delete(channel_id, ts)`), answers `cannot_reply_to_message`, the error Slack
@@ -56,6 +65,11 @@ class SlackState:
     deleted: set[tuple[str, str]] = field(default_factory=set)
     posts: list[dict[str, Any]] = field(default_factory=list)
     webhook_posts: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    ephemerals: list[dict[str, Any]] = field(default_factory=list)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    stalled: set[str] = field(default_factory=set)
+    unstall: threading.Event = field(default_factory=threading.Event)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     known_channels: set[str] | None = None
     lost_answers: dict[str, int] = field(default_factory=dict)
@@ -89,7 +103,14 @@ class SlackServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _stall(self, method: str) -> None:
+                with state.lock:
+                    stalled = method in state.stalled
+                if stalled:
+                    state.unstall.wait(timeout=30)
+
             def do_POST(self) -> None:
+                self._stall("respond" if self.path.startswith("/respond/") else self.path.rsplit("/", 1)[-1])
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length).decode()
                 if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
@@ -123,6 +144,9 @@ class SlackServer:
                         state.webhook_posts.append(body)
                         self._reply(200, "ok")
                         return
+                    if self.path.startswith("/respond/"):
+                        self._respond(body)
+                        return
                     if req.auth != f"Bearer {state.token}":
                         self._reply(200, {"ok": False, "error": "invalid_auth"})
                         return
@@ -147,6 +171,12 @@ class SlackServer:
                         )
                     elif req.method == "chat.delete":
                         self._delete(body)
+                    elif req.method == "usergroups.users.list":
+                        members = state.usergroups.get(str(body.get("usergroup")))
+                        if members is None:
+                            self._reply(200, {"ok": False, "error": "no_such_subteam"})
+                        else:
+                            self._reply(200, {"ok": True, "users": members})
                     else:
                         self._reply(200, {"ok": False, "error": "unknown_method"})
 
@@ -184,6 +214,22 @@ class SlackServer:
                         post.update({k: v for k, v in body.items() if k not in ("channel", "ts")})
                 self._reply(200, {"ok": True, "channel": key[0], "ts": key[1]})
 
+            def _respond(self, body: dict[str, Any]) -> None:
+                _, _, channel, ts = self.path.split("/", 3)
+                state.responses.append({**body, "channel_id": channel, "ts": ts})
+                if body.get("response_type") == "ephemeral" or not body.get("replace_original"):
+                    state.ephemerals.append(body)
+                elif (channel, ts) in state.messages:
+                    change = {k: body[k] for k in ("text", "blocks") if k in body}
+                    state.messages[(channel, ts)] = {**state.messages[(channel, ts)], **change}
+                    for post in state.posts:
+                        if (post["channel_id"], post["ts"]) == (channel, ts):
+                            post.update(change)
+                else:
+                    self._reply(404, "expired_url")
+                    return
+                self._reply(200, "ok")
+
             def _delete(self, body: dict[str, Any]) -> None:
                 key = (str(body.get("channel")), str(body.get("ts")))
                 if state.messages.pop(key, None) is None:
@@ -206,11 +252,16 @@ class SlackServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/hooks/T000/B000/XXXX"
 
+    def response_url(self, channel_id: str, ts: str) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/respond/{channel_id}/{ts}"
+
     def start(self) -> SlackServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -232,6 +283,21 @@ class SlackServer:
         """Carry out the next `times` calls of `method`, then reset each connection without answering."""
         with self.state.lock:
             self.state.lost_answers[method] = self.state.lost_answers.get(method, 0) + times
+
+    def usergroup(self, group_id: str, members: list[str]) -> None:
+        with self.state.lock:
+            self.state.usergroups[group_id] = list(members)
+
+    def stall(self, method: str) -> None:
+        """Hold every answer of `method` ("respond": the response URLs) until `release()`."""
+        with self.state.lock:
+            self.state.stalled.add(method)
+            self.state.unstall.clear()
+
+    def release(self) -> None:
+        with self.state.lock:
+            self.state.stalled.clear()
+        self.state.unstall.set()
 
     def down(self) -> None:
         with self.state.lock:
@@ -257,6 +323,16 @@ class SlackServer:
         """Bodies posted to the incoming webhook, in order."""
         with self.state.lock:
             return list(self.state.webhook_posts)
+
+    def responded(self) -> list[dict[str, Any]]:
+        """Bodies posted to response URLs, in order, with the `channel_id` and `ts` of their message."""
+        with self.state.lock:
+            return list(self.state.responses)
+
+    def ephemerals(self) -> list[dict[str, Any]]:
+        """What was said through response URLs to one person only."""
+        with self.state.lock:
+            return list(self.state.ephemerals)
 
     def message(self, channel_id: str, ts: str) -> dict[str, Any]:
         with self.state.lock:

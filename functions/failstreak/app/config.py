@@ -343,6 +343,39 @@ class JobKeys(_Model):
         return [check_pattern(p) for p in v]
 
 
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+_SLACK_GROUP = re.compile(r"S[A-Z0-9]{2,20}")
+
+
+class SlackFrontConfig(_Model):
+    """Who may act from Slack, and how far (docs/http.md, "Slack"). With neither list, everyone in the workspace
+    may mute, unmute and acknowledge."""
+
+    # Slack member ids (`U0123ABCD`, `W…` in Enterprise Grid): names can change, ids cannot.
+    allowed_users: list[str] = Field(default_factory=list)
+    # User group ids (`S0123ABCD`); membership is read with usergroups.users.list (the bot's usergroups:read).
+    allowed_groups: list[str] = Field(default_factory=list)
+    max_mute_days: float = Field(default=7, gt=0, le=365)
+    # How long "I'm on it" pauses a job's reminders.
+    ack_hours: float = Field(default=24, gt=0, le=24 * 30)
+
+    @field_validator("allowed_users")
+    @classmethod
+    def _user_ids(cls, v: list[str]) -> list[str]:
+        return [_slack_id(x, _SLACK_USER, "a member id such as U0123ABCD (profile > ⋮ > Copy member ID)") for x in v]
+
+    @field_validator("allowed_groups")
+    @classmethod
+    def _group_ids(cls, v: list[str]) -> list[str]:
+        return [_slack_id(x, _SLACK_GROUP, "a user group id such as S0123ABCD") for x in v]
+
+
+def _slack_id(value: str, shape: re.Pattern[str], what: str) -> str:
+    if not shape.fullmatch(value):
+        raise ValueError(f"{value!r} is not {what}")
+    return value
+
+
 class HttpConfig(_Model):
     """The HTTP front (docs/http.md): one secret per route, none of which is required. A route whose secret is not
     configured answers 404, so a front with no `http:` block serves nothing."""
@@ -350,6 +383,9 @@ class HttpConfig(_Model):
     ingest_secret: SecretRef | None = None
     github_secret: SecretRef | None = None
     gitlab_token: SecretRef | None = None
+    # /slack/actions and /slack/commands: the Slack app's signing secret; alert messages carry buttons only with it.
+    slack_signing_secret: SecretRef | None = None
+    slack: SlackFrontConfig = SlackFrontConfig()
     # Lambda Function URLs accept request payloads up to 6 MB; a smaller bound keeps a producer's mistake small.
     max_body_kib: int = Field(default=1024, ge=1, le=6144)
     # Where the front claims each signature and delivery id once (docs/http.md, "Replays"); by default the folder

@@ -49,10 +49,10 @@ def inbox(location: str) -> Inbox:
     return LocalInbox(location)
 
 
-def _slack(cfg: SlackConfig, link: PageLinkMaker) -> Notifier:
+def _slack(cfg: SlackConfig, link: PageLinkMaker, actions: bool) -> Notifier:
     from failstreak.notifiers.slack import SlackNotifier  # noqa: PLC0415 - slack-sdk only when configured
 
-    return SlackNotifier.from_config(cfg, resolve_secret, page_link=link)
+    return SlackNotifier.from_config(cfg, resolve_secret, page_link=link, actions=actions)
 
 
 def _email(cfg: EmailConfig, link: PageLinkMaker) -> Notifier:
@@ -70,7 +70,9 @@ def notifiers(cfg: Config, console: TextIO | None = None, clock: Callable[[], in
     slack, email = cfg.notify.slack, cfg.notify.email
     link = once(lambda: page_link(cfg, clock()))
     if slack is not None:
-        out["slack"] = Deferred("slack", lambda: _slack(slack, link))
+        # Alerts carry buttons only when the front is there to answer them (docs/http.md, "Slack").
+        actions = cfg.http.slack_signing_secret is not None
+        out["slack"] = Deferred("slack", lambda: _slack(slack, link, actions))
     if email is not None:
         out["email"] = Deferred("email", lambda: _email(email, link))
     return out

@@ -5,23 +5,33 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from failstreak import s3client
 from failstreak.app.config import Config, HttpConfig, resolve_secret
 from failstreak.app.report import write_object
+from failstreak.core.model import State
 from failstreak.errors import FailstreakError, StoreUnavailable
 from failstreak.front.http import HttpError
+from failstreak.front.mutes import MuteLedger, StoreLedger
 from failstreak.front.replay import ReplayGuard, default_location, guard_for
 from failstreak.secretref import SecretRef
+from failstreak.state.mutes import mutes_store
 
 log = logging.getLogger("failstreak.front")
+# What the front may spend on a Slack interaction before answering: Slack gives up at 3 s, counted from its side
+# (docs/http.md, "Answering Slack in time").
+SLACK_BUDGET_S = 2.0
 
 
 @dataclass
 class Front:
-    """What the routes need: plain settings and the ports, built once per invocation by `front_for`."""
+    """What the routes need: plain settings and the ports, built once per invocation by `front_for`.
+
+    The Slack routes also need the whole config (`config`: the bot token, the state for `status`), the mutes
+    document (`mutes`) and the time they may spend on follow-ups (`slack_budget`, from `started`).
+    """
 
     http: HttpConfig
     inbox: str | None
@@ -32,6 +42,10 @@ class Front:
     s3_client: Any = None
     # The run-history page `GET /page` serves (the config's `page:`); None: the route is off.
     page: str | None = None
+    config: Config | None = None
+    mutes: MuteLedger | None = None
+    slack_budget_s: float = SLACK_BUDGET_S
+    started: float = field(default_factory=time.monotonic)
 
     def secret(self, ref: SecretRef | None, route: str) -> str:
         """The route's secret; 404 when the config names none (the route is off), 500 when it cannot be read."""
@@ -59,8 +73,31 @@ class Front:
             raise
         return where
 
+    def read_state(self) -> State:
+        """The monitor's state, read only (an empty one before the first pass). Raises StoreUnavailable,
+        StateCorrupt."""
+        from failstreak.app.wiring import state_store  # noqa: PLC0415 - only the Slack routes read the state
+        from failstreak.state.codec import decode  # noqa: PLC0415
+
+        if self.config is None:
+            raise HttpError(404, "no state is configured")
+        store = state_store(self.config.state)
+        return decode(store.load().data, store.location)
+
+    def ledger(self) -> MuteLedger:
+        """Where mutes are written; 404 when this front has none."""
+        if self.mutes is None:
+            raise HttpError(404, "no mutes document is configured")
+        return self.mutes
+
 
 def front_for(cfg: Config, **overrides: Any) -> Front:
     """The front a config describes: its `http:` block, its inbox, replay markers beside its state."""
     replay = guard_for(cfg.http.replay or default_location(cfg.state))
+    overrides.setdefault("config", cfg)
+    if "mutes" not in overrides:
+        # The mutes document beside the state (docs/state.md), built now, read and written only by the Slack routes.
+        store = mutes_store(cfg.state)
+        store.attempts = cfg.save_attempts
+        overrides["mutes"] = StoreLedger(store)
     return Front(cfg.http, cfg.inbox, replay, cfg.max_clock_skew_ms, **{"page": cfg.page, **overrides})

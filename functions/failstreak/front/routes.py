@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from failstreak.errors import StoreUnavailable
-from failstreak.front import github, gitlab, ingest, page
+from failstreak.front import github, gitlab, ingest, page, slackactions, slackcommands
 from failstreak.front.context import Front
 from failstreak.front.http import HttpError, Request, Response, error_response, request_from_event
 
@@ -24,6 +24,8 @@ ROUTES: Mapping[tuple[str, str], Route] = {
     ("POST", github.ROUTE): github.handle,
     ("POST", gitlab.ROUTE): gitlab.handle,
     ("GET", page.ROUTE): page.handle,
+    ("POST", slackactions.ROUTE): slackactions.handle,
+    ("POST", slackcommands.ROUTE): slackcommands.handle,
 }
 PATHS = frozenset(path for _, path in ROUTES)
 

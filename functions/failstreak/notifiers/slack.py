@@ -228,18 +228,28 @@ class SlackNotifier(BaseNotifier[Outgoing]):
         client: WebClient | None = None,
         webhook: WebhookClient | None = None,
         page_link: Callable[[], str | None] | None = None,
+        *,
+        actions: bool = False,
     ) -> None:
-        """`page_link` gives the run-history link messages end with (app/pagelink.py), None for none."""
+        """`page_link` gives the run-history link messages end with (app/pagelink.py), None for none; `actions`
+        puts each failing job's controls in the messages."""
         if (client is None) == (webhook is None):
             raise ValueError("give exactly one of client (bot token) or webhook")
         super().__init__()
         self._client = client
         self._webhook = webhook
         self._page_link = page_link
+        # Buttons on alerts only when the front answers them (`http.slack_signing_secret`): no dead buttons.
+        self.actions = actions
 
     @classmethod
     def from_config(
-        cls, cfg: SlackConfig, resolve: Callable[[Any], str], page_link: Callable[[], str | None] | None = None
+        cls,
+        cfg: SlackConfig,
+        resolve: Callable[[Any], str],
+        page_link: Callable[[], str | None] | None = None,
+        *,
+        actions: bool = False,
     ) -> SlackNotifier:
         """Build from `notify.slack`; `resolve` turns a SecretRef into its value (never logged)."""
         timeout = max(1, math.ceil(cfg.timeout_seconds))
@@ -247,6 +257,7 @@ class SlackNotifier(BaseNotifier[Outgoing]):
             return cls(
                 webhook=WebhookClient(resolve(cfg.webhook_url), timeout=timeout, retry_handlers=retry_handlers()),
                 page_link=page_link,
+                actions=actions,
             )
         client = WebClient(
             token=resolve(cfg.token),
@@ -254,7 +265,7 @@ class SlackNotifier(BaseNotifier[Outgoing]):
             timeout=timeout,
             retry_handlers=retry_handlers(),
         )
-        return cls(client=client, page_link=page_link)
+        return cls(client=client, page_link=page_link, actions=actions)
 
     # -- which messages: the triggered digest, then replies per thread, then what has no thread ---------------
 
@@ -263,7 +274,8 @@ class SlackNotifier(BaseNotifier[Outgoing]):
     ) -> Iterator[Batch[Outgoing]]:
         by_id = {d.notification.id: d for d in deliveries}
         # Every message of the pass ends with the same run-history link (minted once, with the pass's clock).
-        messages = partial(digest, page_link=self._page_link() if self._page_link is not None else None)
+        link = self._page_link() if self._page_link is not None else None
+        messages = partial(digest, page_link=link, actions=self.actions)
         announcing = messages([d.notification for d in deliveries if d.notification.event is Event.TRIGGERED])
         for message in announcing:
             yield Batch(Announce(message), _carried(message, by_id))

@@ -7,11 +7,15 @@ and mrkdwn text objects are sent `verbatim` so Slack does not turn names into me
 
 Limits kept (Block Kit): at most 50 blocks per message, 3000 characters per section or context text,
 150 characters per header; the fallback `text` is kept under 3000 characters. A digest with more jobs than fit
-is split into several messages, each naming its part.
+is split into several messages, each naming its part. A failing job's controls (with `actions`) are a row of four
+buttons (one actions block; 25 elements are allowed) when every row fits in the 50 blocks, otherwise an overflow
+menu of four options beside the job, which adds no block; values stay within 2000 characters (buttons) and 150
+(options), and action ids and block ids are unique within a message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +46,10 @@ STRIP_RUNS = 20
 NAME_CHARS = 200
 FACT_CHARS = 400
 LINKS_PER_JOB = 5
+# Block Kit: an option's `value` holds at most 150 characters (a button's 2000).
+MAX_OPTION_VALUE = 150
+# The controls of a failing job (docs/notifications.md, "Acting from Slack"): the verb goes in each value.
+ACTIONS = (("mute-24h", "Mute 24 h"), ("mute-fixed", "Mute until fixed"), ("unmute", "Unmute"), ("ack", "I'm on it"))
 
 Block = dict[str, Any]
 
@@ -137,6 +145,42 @@ def job_blocks(n: Notification) -> list[Block]:
     return blocks
 
 
+def job_controls(index: int, n: Notification, layout: str) -> Block | None:
+    """The job's controls (docs/notifications.md, "Acting from Slack"): a row of buttons (`layout` "buttons", an
+    actions block) or an overflow menu (`layout` "menu", the section's accessory). None for a fixed job.
+
+    Each control's `value` is `<verb>|<job>`; the menu's options hold at most 150 characters, so a longer job name
+    is carried as `<verb>|#<sha256 of the name>`, which the front looks up among the state's jobs. Action ids
+    and block ids carry the job's place in the message, so they are unique within it.
+    """
+    if n.event is Event.RESOLVED:
+        return None
+    if layout == "buttons":
+        buttons = [
+            {
+                "type": "button",
+                "action_id": f"fs-{verb}-{index}",
+                "text": {"type": "plain_text", "text": label, "emoji": True},
+                "value": f"{verb}|{n.job}",
+            }
+            for verb, label in ACTIONS
+        ]
+        return {"type": "actions", "block_id": f"fs-act-{index}", "elements": buttons}
+    options = [
+        {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": option_value(verb, n.job)}
+        for verb, label in ACTIONS
+    ]
+    return {"type": "overflow", "action_id": f"fs-menu-{index}", "options": options}
+
+
+def option_value(verb: str, job: str) -> str:
+    """`<verb>|<job>`, or `<verb>|#<sha256 hex of the job>` when that is over an option's 150 characters."""
+    value = f"{verb}|{job}"
+    if len(value) <= MAX_OPTION_VALUE:
+        return value
+    return f"{verb}|#{hashlib.sha256(job.encode()).hexdigest()}"
+
+
 def job_fallback(n: Notification) -> str:
     """A job in the plain-text fallback: one or two lines."""
     line = f"{EVENT_ICON[n.event]} {escape(clip(n.job, NAME_CHARS))}: {escape(what_happened(n))}"
@@ -173,13 +217,19 @@ def history_block(page_link: str) -> Block | None:
 
 
 def digest(
-    notes: Sequence[Notification], jobs_per_message: int = JOBS_PER_MESSAGE, page_link: str | None = None
+    notes: Sequence[Notification],
+    jobs_per_message: int = JOBS_PER_MESSAGE,
+    page_link: str | None = None,
+    *,
+    actions: bool = False,
 ) -> list[SlackMessage]:
     """One channel's notifications of one pass as one message, or several when they do not fit one.
 
     Each message has a header (`🔴 failstreak: 3 jobs failing`, with `(part 2 of 3)` when split), a section
     per job with the links to its failing runs, dividers between jobs, and a fallback text naming every job;
-    with `page_link`, a last block linking to the run-history page.
+    with `page_link`, a last block linking to the run-history page. With `actions`, each failing job gets its
+    controls: a row of buttons when every row fits in the message's 50 blocks, otherwise an overflow menu beside
+    the job (no extra block).
     """
     history = history_block(page_link) if page_link else None
     ordered = digest_order(notes)
@@ -190,16 +240,55 @@ def digest(
     messages = []
     for number, chunk in enumerate(chunks, start=1):
         part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
-        blocks: list[Block] = [_header(title + part)]
-        for i, n in enumerate(chunk):
-            if i:
-                blocks.append({"type": "divider"})
-            blocks.extend(job_blocks(n))
-        if history is not None:
-            blocks.append(history)
+        tail = [history] if history is not None else []
+        blocks = [_header(title + part), *_jobs_blocks(chunk, actions, 1 + len(tail)), *tail]
         assert len(blocks) <= MAX_BLOCKS
         messages.append(SlackMessage(_fallback(title + part, chunk), blocks, tuple(n.id for n in chunk)))
     return messages
+
+
+def _jobs_blocks(chunk: Sequence[Notification], actions: bool, others: int) -> list[Block]:
+    """The jobs of one message, dividers between them, each with its controls when `actions`; `others` is how
+    many blocks the message has besides (its header, the run-history link)."""
+    per_job = [job_blocks(n) for n in chunk]
+    rows = sum(n.event is not Event.RESOLVED for n in chunk)
+    plain = others + sum(len(b) for b in per_job) + len(chunk) - 1
+    layout = "buttons" if plain + rows <= MAX_BLOCKS else "menu"
+    blocks: list[Block] = []
+    for i, (n, job) in enumerate(zip(chunk, per_job, strict=True)):
+        if i:
+            blocks.append({"type": "divider"})
+        control = job_controls(i, n, layout) if actions else None
+        if control is not None:
+            job[0]["block_id"] = f"fs-job-{i}"
+            if layout == "buttons":
+                job.append(control)
+            else:
+                job[0]["accessory"] = control
+        blocks.extend(job)
+    return blocks
+
+
+NOTE_MARK = "↳ "
+
+
+def with_note(blocks: Sequence[Block], block_id: str, note: str) -> list[Block] | None:
+    """The message's blocks with `note` (mrkdwn, escaped) as the last line of the section `block_id`, replacing
+    an earlier note there; None when the message has no such section. The message keeps its block count."""
+    out: list[Block] = []
+    found = False
+    for block in blocks:
+        text = block.get("text")
+        if block.get("block_id") == block_id and block.get("type") == "section" and isinstance(text, dict):
+            lines = str(text.get("text", "")).split("\n")
+            if lines and lines[-1].startswith(NOTE_MARK):
+                lines.pop()
+            body = _fit("\n".join(lines), MAX_TEXT - len(note) - len(NOTE_MARK) - 1)
+            out.append({**block, "text": {**text, "text": f"{body}\n{NOTE_MARK}{note}"}})
+            found = True
+        else:
+            out.append(block)
+    return out if found else None
 
 
 def board(jobs: Sequence[tuple[str, bool]], fixed: Sequence[Notification]) -> SlackMessage:

@@ -23,13 +23,15 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 
 from failstreak import s3client as s3store
 from failstreak.app import secrets
-from failstreak.core.model import MuteBook
+from failstreak.core.model import MuteBook, State
 from failstreak.core.pagetoken import mint
 from failstreak.front.replay import S3ReplayGuard
 from failstreak.front.signing import sign_github, sign_v1
+from failstreak.state.codec import encode
 from failstreak.state.mutes import decode_mutes, encode_mutes, mutes_store
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
 from tests.integration.front.samples import GITHUB_WORKFLOW_JOB_FAILED, gitlab_job, url_event
+from tests.integration.front.slack_samples import command_body, signed
 from tests.integration.iam.calls import Account, Call, all_requests, recording
 from tests.integration.iam.policy import Request, allowed, denied
 from tests.integration.s3.test_lambda_handler import LambdaContext
@@ -42,8 +44,9 @@ pytestmark = [
 INGEST = "ingest-secret"
 GITHUB = "github-secret"
 GITLAB = "gitlab-token"
+SLACK = "slack-signing-secret"
 SERVICE_STATEMENTS = {"WriteOwnLogs", "WriteTraces"}
-NEEDED = {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets", "ReadWriteMutes"}
+NEEDED = {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets", "ReadWriteMutes", "ReadState"}
 PAGE_SECRET = "page-secret"
 
 
@@ -67,6 +70,7 @@ def _config(bucket: str) -> str:
                 "github_secret": {"ssm": "/failstreak-front/github"},
                 "gitlab_token": {"secret": "failstreak-front/gitlab"},
                 "page_secret": {"secret": "failstreak-front/page"},
+                "slack_signing_secret": {"secret": "failstreak-front/slack"},
             },
         }
     )
@@ -104,6 +108,8 @@ def _events() -> list[dict[str, Any]]:
             method="GET",
             query={"token": mint(PAGE_SECRET, int(time.time()) + 3600)},
         ),
+        # `/failstreak status`: the Slack routes read the state
+        signed("/slack/commands", command_body("status"), secret=SLACK),
     ]
 
 
@@ -116,6 +122,7 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
     helper = boto3.session.Session(region_name=REGION)
     helper.client("secretsmanager").create_secret(Name="failstreak-front/ingest", SecretString=INGEST)
     helper.client("secretsmanager").create_secret(Name="failstreak-front/gitlab", SecretString=GITLAB)
+    helper.client("secretsmanager").create_secret(Name="failstreak-front/slack", SecretString=SLACK)
     helper.client("ssm").put_parameter(Name="/failstreak-front/github", Value=GITHUB, Type="SecureString")
     helper.client("secretsmanager").create_secret(Name="failstreak-front/page", SecretString=PAGE_SECRET)
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/config.yaml", Body=_config(bucket).encode())
@@ -123,6 +130,8 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
     page = gzip.compress(b"<!DOCTYPE html><title>failstreak</title>")
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/page.html", Body=page, ContentEncoding="gzip")
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/mutes.json", Body=encode_mutes(MuteBook()))
+    # A state a pass saved (reading a missing one would need s3:ListBucket to learn it is missing)
+    helper.client("s3").put_object(Bucket=bucket, Key="failstreak/state.json", Body=encode(State()))
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
     mp.setenv("POWERTOOLS_SERVICE_NAME", "failstreak-front")
     mp.setenv("POWERTOOLS_TRACE_DISABLED", "true")
@@ -161,9 +170,10 @@ def _statements(served: Served) -> list[dict[str, Any]]:
 
 
 def test_the_front_served_every_route_and_refused_the_replay(served: Served) -> None:
-    # Given the three ingest routes and the page served through the handler, then the first request replayed
+    # Given the three ingest routes, the page and a slash command served through the handler, then the first
+    # request replayed
     # Then each was accepted, the replay refused, and the calls are those of a front using every permission
-    assert served.answers == [202, 202, 202, 200, 401]
+    assert served.answers == [202, 202, 202, 200, 200, 401]
     assert {str(c) for c in served.calls} == {
         "s3.GetObject",
         "s3.PutObject",
@@ -221,14 +231,16 @@ def test_without_any_one_front_action_or_resource_some_call_is_denied(served: Se
     assert unused == []
 
 
-def test_the_front_role_can_neither_read_nor_write_the_state(served: Served) -> None:
-    # Given the front role; When it would touch the state, the archive or list the bucket
+def test_the_front_role_can_read_the_state_but_never_write_it(served: Served) -> None:
+    # Given the front role; When it would read the state (the Slack routes do), write or delete it, touch the
+    # archive or list the bucket
     statements = _statements(served)
     state = f"arn:aws:s3:::{served.bucket}/failstreak/state.json"
-    # Then IAM refuses each
+    assert allowed(statements, Request("s3:GetObject", state))
+    # Then IAM refuses each but the read
     for request in (
-        Request("s3:GetObject", state),
         Request("s3:PutObject", state),
+        Request("s3:DeleteObject", state),
         Request("s3:DeleteObject", f"arn:aws:s3:::{served.bucket}/failstreak/inbox/x.jsonl"),
         Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/processed/x.jsonl"),
         Request("s3:ListBucket", f"arn:aws:s3:::{served.bucket}", {"s3:prefix": "failstreak/"}),
