@@ -6,6 +6,7 @@ Times are integers: milliseconds since the Unix epoch, UTC. Nothing here does I/
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -340,9 +341,10 @@ class DeadLetter(msgspec.Struct):
 
 @dataclass(slots=True)
 class State:
-    """The whole persisted state document (see docs/state.md)."""
+    """The whole persisted state document (see docs/state.md). `jobs` is a plain dict, or, for a state a pass read
+    from a large document, jobs decoded as they are first read (`state/lazy.py`)."""
 
-    jobs: dict[str, JobState] = field(default_factory=dict)
+    jobs: MutableMapping[str, JobState] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     mutes: list[Mute] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
+from failstreak.core.jobindex import briefs
 from failstreak.core.model import Mute, State
 
 
@@ -65,6 +66,6 @@ def config_mutes(state: State, configured: Iterable[ConfiguredMute], now: int) -
 def forget_progress(state: State, live: set[str]) -> None:
     """Drop the jobs' mute progress (`mute_runs`) of every mute not in `live`: only a live mute reads it, and a
     mute's id is never reused (it includes its creation time)."""
-    for job in state.jobs.values():
-        if job.mute_runs and not live.issuperset(job.mute_runs):
+    for job in [state.jobs[b.name] for b in briefs(state.jobs) if b.mute_runs]:
+        if not live.issuperset(job.mute_runs):
             job.mute_runs = {key: runs for key, runs in job.mute_runs.items() if key in live}

@@ -8,6 +8,7 @@ import operator
 
 from failstreak.core import alerting, categories, counting, outbox, repair, triage
 from failstreak.core.health import FlakyRoute, Health
+from failstreak.core.jobindex import Brief, briefs
 from failstreak.core.model import JobState, Mute, Notification, State
 from failstreak.core.mutes import all_mutes
 from failstreak.core.policy import JobPolicy
@@ -43,7 +44,7 @@ def advance(ctx: PassContext, state: State) -> None:
     state.updated_at = now
     state.passes += 1
     summary.jobs = len(state.jobs)
-    summary.alerting = sum(1 for j in state.jobs.values() if j.alert is not None)
+    summary.alerting = sum(1 for b in briefs(state.jobs) if b.alerting)
 
 
 def _evaluate(
@@ -59,9 +60,9 @@ def _evaluate(
     if watch.learn:
         for name in touched:
             triage.learn_runs(jobs[name])
-    watched = watch.watches_silence
+    # The others are looked at in the index (a job the pass does not read stays undecoded: docs/state.md).
     untouched: list[tuple[str, counting.JobDelta | None]] = [
-        (n, None) for n, j in jobs.items() if n not in touched and (j.alert is not None or watched)
+        (b.name, None) for b in briefs(jobs) if b.name not in touched and _may_have_news(b, settings, now)
     ]
     notes: list[Notification] = []
     for name, delta in itertools.chain(touched.items(), untouched):
@@ -71,6 +72,17 @@ def _evaluate(
     # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
     notes.sort(key=_JOB)
     return notes
+
+
+def _may_have_news(b: Brief, settings: PassSettings, now: int) -> bool:
+    """Whether a job the pass brought nothing for may have news: an alert (its reminder may be due) or a silence."""
+    if b.alerting:
+        return True
+    watch = settings.triage
+    if not watch.watches_silence:
+        return False
+    policy = settings.policy_for(b.name)
+    return triage.silence_of(b.newest, b.active, policy, now, learn=watch.learn, grace_ms=watch.grace_ms) is not None
 
 
 def _evaluate_job(

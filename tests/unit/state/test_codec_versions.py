@@ -3,6 +3,7 @@ at the next save; a release refuses a newer version than it knows in one line, a
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from failstreak.core.model import JobState, Mute, Notification, OutboxEntry, Run
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
+from failstreak.state.lazy import LazyJobs
 from failstreak.state.local import LocalStateStore
 from tests.conftest import HOUR, T0, config
 from tests.unit.notify_samples import note
@@ -72,9 +74,9 @@ def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> N
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is the current version (5), the dates in `config_mutes`, none left among the cursors, and it reads
+    # Then it is the current version (6), the dates in `config_mutes`, none left among the cursors, and it reads
     # back the same
-    assert doc["version"] == codec.VERSION == 5
+    assert doc["version"] == codec.VERSION == 6
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
     assert codec.decode(codec.encode(state)) == state
@@ -93,8 +95,8 @@ def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     # Then the keys come in the documented order, the mute and the entry without their defaults, and the bytes
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
-        "version", "updated_at", "passes", "jobs", "outbox", "mutes", "config_mutes", "dead_letters", "cursors",
-        "categories",
+        "version", "updated_at", "passes", "outbox", "mutes", "config_mutes", "dead_letters", "cursors",
+        "categories", "index", "jobs",
     ]  # fmt: skip
     stored = orjson.loads(body)
     assert stored["mutes"] == [{"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}]
@@ -155,7 +157,7 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3, 4, 5); left untouched\n"
+            f"(reads 1, 2, 3, 4, 5, 6); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
 
@@ -198,7 +200,7 @@ def test_a_version_4_value_of_the_wrong_shape_is_refused_naming_its_place(patch:
     assert place in str(refused.value)
 
 
-def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as_version_5() -> None:
+def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_in_the_current_version() -> None:
     # Given a document as version 4 wrote it: a job with an open incident, no `incidents` key
     version_4 = orjson.dumps(
         {
@@ -234,14 +236,14 @@ def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as
     state = codec.decode(version_4)
     doc = orjson.loads(codec.encode(state))
 
-    # Then nothing is lost, the job has no closed incidents, and the next save writes version 5, which reads back
-    # the same
+    # Then nothing is lost, the job has no closed incidents, and the next save writes the current version, which
+    # reads back the same
     job = state.jobs["ci/a"]
     assert (state.passes, job.total_failures, job.incidents) == (7, 1, [])
     assert job.alert is not None
     assert job.alert.reasons == ["consecutive"]
     assert state.config_mutes == {UNDATED: FIRST_SEEN}
-    assert doc["version"] == 5
+    assert doc["version"] == codec.VERSION
     assert "incidents" not in doc["jobs"][0]
     assert codec.decode(codec.encode(state)) == state
 
@@ -271,8 +273,70 @@ def test_a_release_that_reads_versions_1_to_4_refuses_a_version_5_document(
         msgspec.json.Decoder(codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
     )
     # When it reads a version 5 document; Then it refuses it in one line, naming the versions it reads
+    version_5 = codec.encode(State(updated_at=T0)).replace(f'"version":{codec.VERSION}'.encode(), b'"version":5')
     with pytest.raises(StateCorrupt) as refused:
-        codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
+        codec.decode(version_5, "s3://b/state.json")
     assert str(refused.value) == (
         "s3://b/state.json: state version 5 is not supported by this failstreak (reads 1, 2, 3, 4); left untouched"
     )
+
+
+def test_a_release_that_reads_versions_1_to_5_refuses_a_version_6_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 to 5
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4, 5))
+    monkeypatch.setattr(
+        codec,
+        "_DECODER",
+        msgspec.json.Decoder(codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
+    )
+    # When it reads a version 6 document, compressed with its index; Then it refuses it in one line
+    state = State(jobs={f"ci/{i}": JobState(name=f"ci/{i}") for i in range(5)}, updated_at=T0)
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(codec.encode(state, compress_above=10), "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 6 is not supported by this failstreak (reads 1, 2, 3, 4, 5); left untouched"
+    )
+
+
+def _version_5(jobs: int) -> bytes:
+    """A large document as version 5 wrote it: gzip, the jobs after `passes`, no index."""
+    return gzip.compress(
+        orjson.dumps(
+            {
+                "version": 5,
+                "updated_at": T0,
+                "passes": 3,
+                "jobs": [
+                    {"name": f"ci/{i}", "runs": [[T0, "1", 0, "failed", None, None, "boom", "infra"]], "last_seen": T0}
+                    for i in range(jobs)
+                ],
+                "outbox": [],
+                "mutes": [],
+                "config_mutes": {},
+                "dead_letters": [],
+                "cursors": {"gitlab": {"since": 3}},
+                "categories": {},
+            }
+        )
+    )
+
+
+def test_a_version_5_document_reads_whole_and_is_rewritten_as_version_6_with_its_index() -> None:
+    # Given a large document as version 5 wrote it (no index)
+    stored = _version_5(300)
+    # When a pass reads it and saves it
+    state, since = codec.decode_document(stored)
+    again = codec.encode_document(state, since=since, compress_above=10)
+    # Then it was read whole (nothing to reuse), and the save is version 6 with an index of every job, which a
+    # pass reads lazily as the same state
+    assert since is None
+    assert state == codec.decode(stored)
+    doc = orjson.loads(gzip.decompress(again.body))
+    assert doc["version"] == codec.VERSION == 6
+    assert [row[0] for row in doc["index"]["jobs"]] == [f"ci/{i}" for i in range(300)]
+    assert doc["index"]["jobs"][0] == ["ci/0", T0, T0, 0, None]
+    lazy, _ = codec.decode_document(again.body)
+    assert isinstance(lazy.jobs, LazyJobs)
+    assert lazy == state
