@@ -4,6 +4,7 @@ local pass never loads boto3 and a pass without Slack never loads slack-sdk.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from typing import TextIO
 
@@ -105,4 +106,5 @@ def pass_settings(cfg: Config) -> PassSettings:
             estate_alerts=cfg.categories.estate_alerts(),
         ),
         page=cfg.page,
+        digest=hashlib.sha256(cfg.model_dump_json().encode()).hexdigest(),
     )

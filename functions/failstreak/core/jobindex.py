@@ -23,17 +23,18 @@ THREADED = 4
 
 
 class Brief(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """A job's row in the index: `[name, last_seen, newest, flags, active]`.
+    """A job's row in the index: `[name, last_seen, newest, flags, streak, active]`.
 
     `newest` is when its newest remembered run finished (None: no run remembered), `flags` whether it is alerting
-    (1), holds mute progress (2) and thread references (4), `active` its learned hours of the week
-    (`Learned.active`, None when it learned none).
+    (1), holds mute progress (2) and thread references (4), `streak` its consecutive failures (the page's order),
+    `active` its learned hours of the week (`Learned.active`, None when it learned none).
     """
 
     name: str
     last_seen: int = 0
     newest: int | None = None
     flags: int = 0
+    streak: int = 0
     active: str | None = None
 
     @property
@@ -61,6 +62,7 @@ def brief(job: JobState) -> Brief:
         job.last_seen,
         job.runs[-1].finished_at if job.runs else None,
         flags,
+        job.consecutive_failures,
         job.learned.active if job.learned is not None else None,
     )
 
