@@ -9,7 +9,8 @@ from failstreak.core.alerting import mute_covering
 from failstreak.core.jobindex import Brief, briefs
 from failstreak.core.model import JobState, Mute, State, iso
 from failstreak.core.policy import JobPolicy
-from failstreak.views.page import MAX_JOBS, JobView, Totals
+from failstreak.views import page
+from failstreak.views.page import JobView, Totals
 
 
 def describe_mute(mute: Mute, job: JobState) -> str:
@@ -50,10 +51,12 @@ def page_views(
     teams_of: Callable[[str, str | None], list[str]],
     now: int,
     health_of: Callable[[JobState], str] | None = None,
-    max_jobs: int = MAX_JOBS,
+    max_jobs: int | None = None,
 ) -> tuple[list[JobView], Totals]:
-    """`job_views` of the jobs the page shows (at most `max_jobs`, picked as `page.render` picks them), with the
-    estate's totals: picked from the state's index, so that only those jobs are read (docs/performance.md)."""
+    """`job_views` of the jobs the page shows (at most `max_jobs`, by default `page.MAX_JOBS`, picked as
+    `page.render` picks them), with the estate's totals: picked from the state's index, so that only those jobs
+    are read (docs/performance.md)."""
+    max_jobs = page.MAX_JOBS if max_jobs is None else max_jobs
     rows = list(briefs(state.jobs))
     totals = Totals(len(rows), sum(1 for b in rows if b.alerting))
     shown = rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from failstreak.app.config import Config
 from failstreak.app.wiring import pass_settings
+from failstreak.pipeline import page as page_stage
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state import codec, lazy
+from failstreak.views import page as page_view
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 
@@ -101,3 +104,60 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
     # And the document is what a fresh encoding of the saved state gives, but for its index
     assert store.data is not None
     assert _content(store.data) == _content(codec.encode(codec.decode(store.data), compress_above=float("inf")))
+
+
+def _renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every rendering of the page by a pass, with the number of jobs it shows."""
+    done: list[int] = []
+    real = page_stage.render
+
+    def render(views: list[object], *args: object, **kwargs: object) -> object:
+        done.append(len(views))
+        return real(views, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(page_stage, "render", render)
+    return done
+
+
+def test_a_pass_that_changes_nothing_on_the_page_neither_renders_it_nor_decodes_a_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs and its page, kept by an earlier pass
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _estate(2_000)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    written = (tmp_path / "page.html").read_bytes()
+    renders, decoded = _renders(monkeypatch), _decodes(monkeypatch)
+    # When a pass brings nothing
+    summary = run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 3 * HOUR))
+    # Then the page is left as it was, without rendering it or decoding any job
+    assert summary.page == "unchanged"
+    assert (renders, decoded) == ([], [])
+    assert (tmp_path / "page.html").read_bytes() == written
+
+
+def test_a_pass_that_changes_a_job_renders_the_page_from_the_jobs_it_shows_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, a page showing at most 100 jobs, kept by an earlier pass
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    monkeypatch.setattr(page_view, "MAX_JOBS", 100)
+    store = _estate(2_000)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    renders, decoded = _renders(monkeypatch), _decodes(monkeypatch)
+    # When a pass brings a failure to one job
+    inbox = InMemoryInbox()
+    inbox.add("new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR}))
+    summary = run_pass(settings, Ports(store=store, inbox=inbox, clock=lambda: T0 + 3 * HOUR))
+    # Then the page is rendered once, from 100 jobs (the one with a streak first, then the first by name), which
+    # decoded the members of those jobs alone
+    shown = ["job-1234", *sorted(f"job-{j}" for j in range(2_000) if j != 1234)[:99]]
+    assert summary.page == "written"
+    assert renders == [100]
+    assert len(decoded) == len({int(name[4:]) // PER_MEMBER for name in shown}) < 2_000 // PER_MEMBER
+    page = (tmp_path / "page.html").read_text()
+    assert 'data-job="job-1234"' in page
+    assert "2000 jobs, 0 alerting" in page
+    assert "1900 more jobs are not on this page" in page
