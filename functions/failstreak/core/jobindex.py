@@ -14,20 +14,24 @@ from collections.abc import Iterator, Mapping, MutableMapping
 
 import msgspec
 
-from failstreak.core.model import JobState
+from failstreak.core.model import SILENT, JobState
 
 # The bits of `Brief.flags`.
 ALERTING = 1
 MUTE_RUNS = 2
 THREADED = 4
+UNANNOUNCED = 8
+SILENCE_ALERT = 16
 
 
 class Brief(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """A job's row in the index: `[name, last_seen, newest, flags, streak, active]`.
+    """A job's row in the index: `[name, last_seen, newest, flags, streak, notified, active]`.
 
     `newest` is when its newest remembered run finished (None: no run remembered), `flags` whether it is alerting
-    (1), holds mute progress (2) and thread references (4), `streak` its consecutive failures (the page's order),
-    `active` its learned hours of the week (`Learned.active`, None when it learned none).
+    (1), holds mute progress (2) and thread references (4), whether its alert was not announced (8) and is on its
+    silence alone (16); `streak` its consecutive failures (the page's order), `notified` when its alert was last
+    notified (None without an alert: its reminder's clock), `active` its learned hours of the week
+    (`Learned.active`, None when it learned none).
     """
 
     name: str
@@ -35,6 +39,7 @@ class Brief(msgspec.Struct, array_like=True, frozen=True, gc=False):
     newest: int | None = None
     flags: int = 0
     streak: int = 0
+    notified: int | None = None
     active: str | None = None
 
     @property
@@ -49,20 +54,30 @@ class Brief(msgspec.Struct, array_like=True, frozen=True, gc=False):
     def threaded(self) -> bool:
         return bool(self.flags & THREADED)
 
+    @property
+    def unannounced(self) -> bool:
+        return bool(self.flags & UNANNOUNCED)
+
+    @property
+    def silence_alert(self) -> bool:
+        return bool(self.flags & SILENCE_ALERT)
+
 
 def brief(job: JobState) -> Brief:
     """The job's row in the index."""
-    flags = (
-        (ALERTING if job.alert is not None else 0)
-        | (MUTE_RUNS if job.mute_runs else 0)
-        | (THREADED if job.threads else 0)
-    )
+    alert = job.alert
+    flags = (MUTE_RUNS if job.mute_runs else 0) | (THREADED if job.threads else 0)
+    if alert is not None:
+        flags |= (
+            ALERTING | (0 if alert.announced else UNANNOUNCED) | (SILENCE_ALERT if alert.reasons == [SILENT] else 0)
+        )
     return Brief(
         job.name,
         job.last_seen,
         job.runs[-1].finished_at if job.runs else None,
         flags,
         job.consecutive_failures,
+        alert.last_notified_at if alert is not None else None,
         job.learned.active if job.learned is not None else None,
     )
 

@@ -339,6 +339,10 @@ class DeadLetter(msgspec.Struct):
     at: int = 0
 
 
+# The reason of an incident opened on a job's silence (docs/triage.md); an alert on its silence alone has only it.
+SILENT = "silent"
+
+
 @dataclass(slots=True)
 class State:
     """The whole persisted state document (see docs/state.md). `jobs` is a plain dict, or, for a state a pass read
@@ -354,3 +358,6 @@ class State:
     updated_at: int | None = None
     passes: int = 0
     categories: CategoryWatch = field(default_factory=CategoryWatch)
+    # A digest of the config of the last pass that saved (`PassSettings.digest`): a pass with another config
+    # evaluates every alerting job, not only those the index says have news (docs/state.md, "The index").
+    config_digest: str | None = None

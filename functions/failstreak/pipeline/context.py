@@ -57,8 +57,9 @@ class PassSettings:
     triage: TriageSettings = field(default_factory=TriageSettings)
     # Where the pass keeps the run-history page (docs/page.md); None: no page.
     page: str | None = None
-    # A digest of the config these settings come from: the page is made again when it changes.
-    digest: str = ""
+    # A digest of the config these settings come from: when it is not the one the state was last saved with (or
+    # is None), the pass evaluates every alerting job, and the page is made again (docs/state.md, "The index").
+    digest: str | None = None
 
 
 @dataclass

@@ -215,7 +215,7 @@ def page(ctx: PassContext) -> None:
     mutes = all_mutes(ctx.state, settings.config_mutes, ctx.now)
     judge = settings.triage.judge(settings.policy_for, ctx.now)
     owners = router.owners_digest() if router is not None else ""
-    inputs = page_inputs(ctx.state, ctx.encoded, mutes, settings.digest + owners, _silent(ctx))
+    inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.digest or "") + owners, _silent(ctx))
     ctx.summary.page, warning = keep_page(
         location, ctx.state, mutes, settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value, inputs
     )

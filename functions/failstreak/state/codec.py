@@ -43,6 +43,7 @@ class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
     dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
     categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    config_digest: str | None = None
     jobs: list[JobState] = []
 
 
@@ -68,6 +69,7 @@ class _Written(msgspec.Struct, tag_field="version", tag=VERSION):
     dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
     categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    config_digest: str | None = None
     index: _Index | None = None
     jobs: list[JobState] = []
 
@@ -83,6 +85,7 @@ class _Head(msgspec.Struct, tag_field="version", tag=VERSION):
     dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
     categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    config_digest: str | None = None
     index: _Index | None = None
 
 
@@ -213,6 +216,7 @@ def _v5_to_v6(doc: _StoredV5) -> _Document:
         doc.dead_letters,
         doc.cursors,
         doc.categories,
+        None,
         doc.jobs,
     )
 
@@ -289,9 +293,10 @@ def encode_document(
     """`encode`, keeping what a later call can reuse; with `since`, reuse its jobs except those in `changed`.
 
     A state read from a compressed document (its jobs decoded lazily, `decode_document`) is written compressed,
-    reusing the stored member of every slice of jobs none of which was read (docs/state.md, "The index"). Else
-    `since` must be this state's previous encoding, and `changed` every job modified since: a job outside it
-    is written as it was then. (After its first save, a pass only records delivery results: the outbox, the
+    reusing the stored member of every slice of jobs none of which was read since the last write (docs/state.md,
+    "The index"); `changed` names the jobs changed after that write that were read before it. Else `since` must
+    be this state's previous encoding, and `changed` every job modified since: a job outside it is written as it
+    was then. (After its first save, a pass only records delivery results: the outbox, the
     dead letters and the thread references of the jobs it announced, which `outbox.apply_results` names.)
     """
     jobs = state.jobs
@@ -299,9 +304,10 @@ def encode_document(
     names = tuple(jobs)
     if lazy is None and since is not None and since.jobs is not None and since.names == names:
         lazy = since.jobs
-        for name in changed:
-            lazy[name] = jobs[name]
     if lazy is not None:
+        for name in changed:
+            if name in jobs:
+                lazy[name] = jobs[name]  # its slice is encoded again
         return _compressed(state, lazy, names)
     for name, job in jobs.items():
         if job.name != name:
@@ -322,6 +328,7 @@ def _written(state: State, index: _Index | None, jobs: list[JobState]) -> _Writt
         dead_letters=state.dead_letters,
         cursors=state.cursors,
         categories=state.categories,
+        config_digest=state.config_digest,
         index=index,
         jobs=jobs,
     )
@@ -387,6 +394,7 @@ def decode_document(data: bytes | None, location: str = "state") -> tuple[State,
         updated_at=head.updated_at,
         passes=head.passes,
         categories=head.categories,
+        config_digest=head.config_digest,
     )
     return state, Encoded(data, tuple(jobs), tuple(m.stored for m in members), jobs)
 
@@ -444,6 +452,7 @@ def _parse(data: bytes | bytearray, location: str) -> State:
             updated_at=doc.updated_at,
             passes=doc.passes,
             categories=doc.categories,
+            config_digest=doc.config_digest,
         )
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise StateCorrupt(

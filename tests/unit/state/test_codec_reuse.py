@@ -192,3 +192,22 @@ def test_a_truncated_document_is_corrupt_as_decode_says(monkeypatch: pytest.Monk
     with pytest.raises(StateCorrupt) as got:
         codec.decode_document(stored)
     assert str(got.value) == str(expected.value)
+
+
+def test_a_job_read_before_a_save_and_changed_after_it_is_written_again_when_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stored document read back, one job read, and the state saved (the pass's first save)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
+    state, since = codec.decode_document(_stored(_state(9)))
+    job = state.jobs["job-4"]
+    first = codec.encode_document(state, compress_above=10, since=since)
+    # When the job gets a thread reference after the save, as a delivery result does, and the state is saved
+    # again naming it
+    job.threads["slack:#ci"] = "1.2"
+    again = codec.encode_document(state, compress_above=10, since=first, changed={"job-4"})
+    # Then the second save holds the reference, and compressed again only the job's slice
+    assert codec.decode(again.body).jobs["job-4"].threads == {"slack:#ci": "1.2"}
+    assert first.members is not None
+    assert again.members is not None
+    assert [a is b for a, b in zip(again.members, first.members, strict=True)] == [True, False, True]

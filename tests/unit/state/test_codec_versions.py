@@ -96,7 +96,7 @@ def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
         "version", "updated_at", "passes", "outbox", "mutes", "config_mutes", "dead_letters", "cursors",
-        "categories", "index", "jobs",
+        "categories", "config_digest", "index", "jobs",
     ]  # fmt: skip
     stored = orjson.loads(body)
     assert stored["mutes"] == [{"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}]
@@ -336,7 +336,7 @@ def test_a_version_5_document_reads_whole_and_is_rewritten_as_version_6_with_its
     doc = orjson.loads(gzip.decompress(again.body))
     assert doc["version"] == codec.VERSION == 6
     assert [row[0] for row in doc["index"]["jobs"]] == [f"ci/{i}" for i in range(300)]
-    assert doc["index"]["jobs"][0] == ["ci/0", T0, T0, 0, 0, None]
+    assert doc["index"]["jobs"][0] == ["ci/0", T0, T0, 0, 0, None, None]
     lazy, _ = codec.decode_document(again.body)
     assert isinstance(lazy.jobs, LazyJobs)
     assert lazy == state
