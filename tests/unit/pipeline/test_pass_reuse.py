@@ -161,3 +161,69 @@ def test_a_pass_that_changes_a_job_renders_the_page_from_the_jobs_it_shows_alone
     assert 'data-job="job-1234"' in page
     assert "2000 jobs, 0 alerting" in page
     assert "1900 more jobs are not on this page" in page
+
+
+def _failing_estate(jobs: int, failing: list[int], config: Config) -> InMemoryStateStore:
+    """A stored state of `jobs` jobs, three runs each; those of `failing` failed all three (alerting)."""
+    inbox = InMemoryInbox()
+    lines = [
+        json.dumps(
+            {
+                "job": f"job-{j}",
+                "run_id": k,
+                "status": "failed" if j in failing else "success",
+                "finished_at": T0 + k * MINUTE,
+            }
+        )
+        for j in range(jobs)
+        for k in range(3)
+    ]
+    inbox.add("history.jsonl", "\n".join(lines) + "\n")
+    store = InMemoryStateStore()
+    summary = run_pass(pass_settings(config), Ports(store=store, inbox=inbox, clock=lambda: T0 + HOUR))
+    assert summary.alerting == len(failing)
+    return store
+
+
+FAILING = [5, 700, 1500]
+
+
+@pytest.mark.parametrize(
+    ("hours", "config", "decoded", "reminders"),
+    [
+        pytest.param(2, Config(), 0, 0, id="no reminder due"),
+        pytest.param(26, Config(), len(FAILING), len(FAILING), id="reminders due after 24 hours"),
+        pytest.param(2, Config(thresholds={"consecutive": 2}), len(FAILING), 0, id="another config"),
+    ],
+)
+def test_a_pass_decodes_an_alerting_job_it_brings_nothing_for_only_when_it_may_have_news(
+    hours: int, config: Config, decoded: int, reminders: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, three of them alerting in three slices of jobs, saved under the default
+    # config with the default reminder (every 24 hours)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _failing_estate(2_000, FAILING, Config())
+    decodes = _decodes(monkeypatch)
+    # When a pass brings nothing, some hours later, under that config or another one
+    summary = run_pass(
+        pass_settings(config), Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + hours * HOUR)
+    )
+    # Then it decoded the slices of the alerting jobs only when their reminders were due or the config changed,
+    # and sent the reminders that were due
+    assert len(decodes) == decoded
+    assert [n.event.value for n in summary.notifications] == ["reminder"] * reminders
+    assert summary.alerting == len(FAILING)
+
+
+def test_a_pass_watching_silence_decodes_only_the_jobs_fallen_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stored state of 2,000 jobs, one of which is expected every hour, all last run at T0
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    config = Config(overrides=[{"match": "job-1234", "expect_every": "1h"}])
+    store = _failing_estate(2_000, [], config)
+    decodes = _decodes(monkeypatch)
+    # When a pass brings nothing, three hours later
+    summary = run_pass(pass_settings(config), Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 3 * HOUR))
+    # Then it decoded the silent job's slice alone, and the job is alerting on its silence
+    assert len(decodes) == 1
+    assert b'"name":"job-1234"' in decodes[0]
+    assert [(n.job, n.event.value) for n in summary.notifications] == [("job-1234", "triggered")]
