@@ -11,6 +11,7 @@ workload's steady state (local store), taking turns in an order that alternates 
 - **pass, no new runs**: a whole pass over an empty inbox;
 - **pass, 1,000 records**: a whole pass over one inbox file of the first 1,000 lines of the workload's fresh inbox
   (shuffled across jobs, so about 1,000 jobs touched; retries, duplicates and running records included);
+- **with the page**: the same two passes with `page:` set, the steady state's page already there;
 - **status --json**: the CLI's `status --json`, output to /dev/null;
 - **state parse floor**: read the state and parse it (the faster of orjson and msgspec): the floor of `status`.
 
@@ -47,7 +48,17 @@ REPS = {"1k": 5, "10k": 5, "100k": 3}
 COLD_ROUNDS = 15
 # `import boto3` timed from inside a fresh interpreter, as `bench/cold.py` times the handler.
 BOTO3 = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
-KINDS = ("floor", "pass, none", "pass, 1,000", "status --json", "state parse floor")
+KINDS = (
+    "floor",
+    "pass, none",
+    "pass, 1,000",
+    "page, none",
+    "page, 1,000",
+    "status --json",
+    "state parse floor",
+)
+# The kinds whose pass keeps the run-history page (`page:` set, the page of the steady state already there).
+PAGED = ("page, none", "page, 1,000")
 
 
 @dataclass
@@ -72,9 +83,10 @@ def _first_lines(src: Path, n: int) -> list[bytes]:
 
 
 def _own_state(src: Path, tree: Path, dest: Path) -> Path:
-    """The steady state as `tree`'s code stores it: its version tag set to the one `tree` writes (the document's
-    fields are those every version since 5 reads; an index it does not know is skipped), then one pass of that
-    code over an empty inbox, which writes it in its own format. Each tree is measured on its own steady state."""
+    """The steady state as `tree`'s code stores it, with its page: the version tag set to the one `tree` writes
+    (the document's fields are those every version since 5 reads; an index it does not know is skipped), then
+    one pass of that code over an empty inbox with `page:` set, which writes the state in its own format and the
+    page. Each tree is measured on its own steady state."""
     env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
     version = subprocess.run(
         [sys.executable, "-c", "from failstreak.state.codec import VERSION; print(VERSION)"],
@@ -83,7 +95,7 @@ def _own_state(src: Path, tree: Path, dest: Path) -> Path:
         check=True,
         text=True,
     ).stdout.strip()
-    cfg = _fresh(src, dest, [])
+    cfg = _fresh(src, dest, [], page=True)
     text = gzip.decompress((dest / "state.json").read_bytes())
     at = text.index(b",")
     (dest / "state.json").write_bytes(gzip.compress(b'{"version":' + version.encode() + text[at:], 1))
@@ -91,8 +103,9 @@ def _own_state(src: Path, tree: Path, dest: Path) -> Path:
     return dest
 
 
-def _fresh(src: Path, dest: Path, lines: list[bytes]) -> Path:
-    """A run directory: the steady state copied, an inbox of `lines` (one file, or none), its config."""
+def _fresh(src: Path, dest: Path, lines: list[bytes], page: bool = False) -> Path:
+    """A run directory: the steady state copied (and its page, with `page`), an inbox of `lines` (one file, or
+    none), its config."""
     if dest.exists():
         shutil.rmtree(dest)
     (dest / "inbox").mkdir(parents=True)
@@ -100,7 +113,12 @@ def _fresh(src: Path, dest: Path, lines: list[bytes]) -> Path:
     if lines:
         (dest / "inbox" / "batch-00000.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     cfg = dest / "config.yaml"
-    cfg.write_text(config_text(str(dest / "state.json"), str(dest / "inbox"), 10, console=True))
+    text = config_text(str(dest / "state.json"), str(dest / "inbox"), 10, console=True)
+    if page:
+        text += f"page: {dest / 'page.html'}\n"
+        if (src / "page.html").exists():
+            shutil.copyfile(src / "page.html", dest / "page.html")
+    cfg.write_text(text)
     return cfg
 
 
@@ -114,17 +132,17 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
         EstateRow(size, w.jobs, len(few), "this checkout" if i == 0 else str(tree)) for i, tree in enumerate(functions)
     ]
     runs = OUT / "runs" / f"{size}-estate"
-    # With one tree, the workload's state is already in its format; another gets its own (`_own_state`).
-    states = [src] + [_own_state(src, tree, OUT / "runs" / f"{size}-own-{i}") for i, tree in enumerate(functions[1:])]
-    inboxes = {"floor": [], "pass, none": [], "pass, 1,000": few, "status --json": [], "state parse floor": []}
+    states = [_own_state(src, tree, OUT / "runs" / f"{size}-own-{i}") for i, tree in enumerate(functions)]
+    inboxes = {k: few if k.endswith("1,000") else [] for k in KINDS}
     modes = {"floor": ["floor"], "pass, none": ["pass"], "pass, 1,000": ["pass"], "status --json": ["status"]}
+    modes |= {"page, none": ["pass"], "page, 1,000": ["pass"]}
     modes["state parse floor"] = ["state-floor"]
     for i in range(reps):
         order = KINDS if i % 2 == 0 else tuple(reversed(KINDS))
         for kind in order:
             for row, tree, state in zip(rows, functions, states, strict=True):
                 env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
-                cfg = _fresh(state, runs, inboxes[kind])
+                cfg = _fresh(state, runs, inboxes[kind], page=kind in PAGED)
                 extra = ["first=orjson"] if kind == "floor" else []
                 row.runs[kind].append(_child([*modes[kind], str(cfg), *extra], env))
         for row in rows:
@@ -134,7 +152,7 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
                 flush=True,
             )
     shutil.rmtree(runs)
-    for own in states[1:]:
+    for own in states:
         shutil.rmtree(own)
     return rows
 
@@ -220,8 +238,9 @@ def estate_table(rows: list[EstateRow]) -> str:
     lines = [
         "| jobs | code | reps | floor: read+parse+write state s | pass, no new runs s | / floor (target ≤ 0.2×) | "
         "pass, 1,000 records s | / floor (target ≤ 0.3×) | peak RSS MiB (pass 1,000 / floor) | "
+        "with the page: no new runs s | / floor | 1,000 records s | / floor | "
         "state parse floor s | status --json s | / parse floor (target ≤ 1.5×) |",
-        "|" + "---|" * 12,
+        "|" + "---|" * 16,
     ]
     for r in rows:
         m = r.runs
@@ -230,6 +249,8 @@ def estate_table(rows: list[EstateRow]) -> str:
             f"{_med([x.wall_s for x in m['pass, none']]):.2f} | {_ratio(m['pass, none'], m['floor']):.2f}× | "
             f"{_med([x.wall_s for x in m['pass, 1,000']]):.2f} | {_ratio(m['pass, 1,000'], m['floor']):.2f}× | "
             f"{_med([x.rss_mib for x in m['pass, 1,000']]):.0f} / {_med([x.rss_mib for x in m['floor']]):.0f} | "
+            f"{_med([x.wall_s for x in m['page, none']]):.2f} | {_ratio(m['page, none'], m['floor']):.2f}× | "
+            f"{_med([x.wall_s for x in m['page, 1,000']]):.2f} | {_ratio(m['page, 1,000'], m['floor']):.2f}× | "
             f"{_med([x.wall_s for x in m['state parse floor']]):.2f} | "
             f"{_med([x.wall_s for x in m['status --json']]):.2f} | "
             f"{_ratio(m['status --json'], m['state parse floor']):.2f}× |"

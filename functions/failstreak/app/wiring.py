@@ -106,5 +106,22 @@ def pass_settings(cfg: Config) -> PassSettings:
             estate_alerts=cfg.categories.estate_alerts(),
         ),
         page=cfg.page,
-        digest=hashlib.sha256(cfg.model_dump_json().encode()).hexdigest(),
+        digest=hashlib.sha256(cfg.model_dump_json(include=JUDGING).encode()).hexdigest(),
     )
+
+
+# What of the config a job's alert, health and place on the page depend on (`PassSettings.digest`); not where
+# things are kept, nor how notifications are sent.
+JUDGING = {
+    "thresholds",
+    "history",
+    "outcomes",
+    "overrides",
+    "reminder",
+    "categories",
+    "flaky",
+    "silence",
+    "job_keys",
+    "teams",
+    "owners",
+}

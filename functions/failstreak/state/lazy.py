@@ -10,6 +10,7 @@ pass's work on a job it does not read is its row of the index, whatever its run 
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Callable, ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,10 @@ class Member:
     names: list[str]
     rows: list[Brief]
     first: bool
-    text: bytes | None = None  # its JSON, once decoded: a member that encodes to it again is reused as stored
+    # The length and SHA-256 of its JSON as decoded (b"": not known): a member that encodes to the same JSON again
+    # is reused as stored.
+    size: int = -1
+    digest: bytes = b""
     loaded: bool = False  # its jobs are decoded (held by the mapping)
     dirty: bool = False  # it may have changed since it was stored: encode it again at the next write
 
@@ -148,7 +152,7 @@ class LazyJobs(IndexedJobs):
         for job in jobs:
             if self._where.get(job.name) == at:
                 self._jobs[job.name] = job
-        m.text, m.loaded, m.dirty = text, True, True
+        m.size, m.digest, m.loaded, m.dirty = len(text), hashlib.sha256(text).digest(), True, True
         self.decoded += 1
 
     def write(self, compress: Callable[[bytes], bytes], per_member: int) -> Written:
@@ -189,12 +193,13 @@ class LazyJobs(IndexedJobs):
         jobs = [self._jobs[n] for n in m.names]
         m.dirty = False
         if not jobs:
-            m.stored, m.rows, m.text = b"", [], None
+            m.stored, m.rows, m.size = b"", [], -1
             return False
         text = _ENCODER.encode(jobs)[1:-1]
         if not first:
             text = b"," + text
-        if text != m.text:
-            m.stored, m.text = compress(text), text
+        # Only a text of the same length is hashed: a pass that changes most members pays nearly nothing for it.
+        if len(text) != m.size or not m.digest or hashlib.sha256(text).digest() != m.digest:
+            m.stored, m.size, m.digest = compress(text), len(text), b""
         m.rows, m.first = [brief(j) for j in jobs], first
         return True
