@@ -4,8 +4,10 @@ Run by `make bench` after the whole-pass rows (`bench/run.py`), on the same work
 
     python -m bench.estate --sizes 100k --reps 3
 
-For each size, each repetition runs in fresh child processes (`bench/measure.py`) over a fresh copy of the
-workload's steady state (local store), taking turns in an order that alternates with the repetition:
+For each size and package tree, the steady state is the workload's after one more pass of that tree's code with
+`page:` set (so in that code's own format, with its page). Each repetition runs in fresh child processes
+(`bench/measure.py`) over a fresh copy of it (local store), taking turns in an order that alternates with the
+repetition:
 
 - **floor**: read, parse and write back the whole state (`measure.py floor` over an empty inbox);
 - **pass, no new runs**: a whole pass over an empty inbox;

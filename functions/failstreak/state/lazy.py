@@ -1,16 +1,16 @@
-"""A large state document's jobs, decoded as they are first read (docs/state.md, "The index").
+"""A large state document's jobs, each decoded when it is first read (docs/state.md, "The index").
 
 A compressed document stores its jobs as gzip members of up to `JOBS_PER_MEMBER` jobs each, and an index of
-every job's `Brief` in its head. Reading it keeps each member as stored; a job is decoded when it is first read,
-with the other jobs of its member. Writing it back reuses the stored bytes of every member none of whose jobs
-was read, and of every member whose jobs encode to the same JSON again; only the others are compressed. So a
-pass's work on a job it does not read is its row of the index, whatever its run history holds
-(docs/performance.md).
+every job's `Brief` in its head. Reading it keeps each member as stored. When a job is first read, its member is
+inflated and split into its jobs' JSON texts (without decoding them), and that job alone is decoded. Writing it
+back reuses the stored bytes of every member none of whose jobs was read; a member with jobs read is written
+with the others' texts as they were and the read ones encoded again, and reused as stored when they encode to
+the same JSON. So a pass's work on a job it does not read is its row of the index, or copying its text when a
+job of its member was read (docs/performance.md).
 """
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Callable, ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,25 +23,24 @@ from failstreak.errors import StateCorrupt
 
 # A job added since the document was read: in no stored member yet.
 NEW = -1
-_DECODER = msgspec.json.Decoder(list[JobState])
+# A member's text, split into its jobs' texts (checked as JSON, not decoded).
+_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
+_JOB = msgspec.json.Decoder(JobState)
 _ENCODER = msgspec.json.Encoder()
 
 
 @dataclass(slots=True)
 class Member:
     """One gzip member of jobs: as stored (or as last written), its jobs' names and rows in order, and whether its
-    text starts the list of jobs (every later member's text starts with the comma that separates it)."""
+    text starts the list of jobs (every later member's text starts with the comma that separates it). Once
+    loaded, `texts` holds each job's JSON as stored, in the same order."""
 
     stored: bytes
     names: list[str]
     rows: list[Brief]
     first: bool
-    # The length and SHA-256 of its JSON as decoded (b"": not known): a member that encodes to the same JSON again
-    # is reused as stored.
-    size: int = -1
-    digest: bytes = b""
-    loaded: bool = False  # its jobs are decoded (held by the mapping)
-    dirty: bool = False  # it may have changed since it was stored: encode it again at the next write
+    texts: list[msgspec.Raw] | None = None
+    dirty: bool = False  # a job of it was read or changed since it was stored: write it again at the next write
 
 
 @dataclass
@@ -64,9 +63,10 @@ class Written:
 class LazyJobs(IndexedJobs):
     """Jobs by name, in the stored order (jobs added later at the end), each decoded when first read.
 
-    `decoded` counts the members decoded so far: the tests pin with it that a pass decodes only what it reads.
-    Reading a job (`jobs[name]`, `get`, `values`, ...) decodes its member, and the member is then encoded again
-    at the next write (the caller may change the jobs it read); `briefs` and the names never decode anything.
+    `decoded` counts the members inflated and split so far, `jobs_decoded` the jobs decoded: the tests pin with
+    them that a pass reads only what it needs. Reading a job (`jobs[name]`, `get`, `values`, ...) decodes it, and
+    its member is written again at the next write (the caller may change the job it read); `briefs` and the names
+    never decode anything.
     """
 
     def __init__(self, members: list[Member], location: str = "state") -> None:
@@ -76,6 +76,7 @@ class LazyJobs(IndexedJobs):
         self._added: dict[str, None] = {}
         self.location = location
         self.decoded = 0
+        self.jobs_decoded = 0
 
     @classmethod
     def of(cls, jobs: Mapping[str, JobState]) -> LazyJobs:
@@ -89,8 +90,26 @@ class LazyJobs(IndexedJobs):
         job = self._jobs.get(name)
         if job is not None:
             return job
-        self._load(self._where[name])
-        return self._jobs[name]
+        at = self._where[name]
+        m = self._members[at]
+        if m.texts is None:
+            self._load(at)
+        assert m.texts is not None
+        try:
+            job = _JOB.decode(m.texts[m.names.index(name)])
+        except msgspec.DecodeError as e:
+            raise StateCorrupt(
+                f"{self.location}: state document is malformed (member {at + 1} of jobs: {e}); left untouched"
+            ) from None
+        if job.name != name:
+            raise StateCorrupt(
+                f"{self.location}: state document is malformed (member {at + 1} of jobs does not hold the jobs its "
+                "index names); left untouched"
+            )
+        self.jobs_decoded += 1
+        m.dirty = True
+        self._jobs[name] = job
+        return job
 
     def __setitem__(self, name: str, job: JobState) -> None:
         at = self._where.get(name)
@@ -119,87 +138,108 @@ class LazyJobs(IndexedJobs):
         return len(self._where)
 
     def briefs(self) -> Iterator[Brief]:
+        jobs, where = self._jobs, self._where
         for at, m in enumerate(self._members):
-            if m.loaded:
-                yield from (brief(self._jobs[n]) for n in m.names if self._where.get(n) == at)
-            else:
+            if not m.dirty:
                 yield from m.rows
-        yield from (brief(self._jobs[n]) for n in self._added)
+                continue
+            for name, row in zip(m.names, m.rows, strict=True):
+                if where.get(name) == at:
+                    job = jobs.get(name)
+                    yield row if job is None else brief(job)
+        yield from (brief(jobs[n]) for n in self._added)
 
     def read(self) -> ItemsView[str, JobState]:
         """The jobs decoded so far (read, or added), by name."""
         return self._jobs.items()
 
     def _touch(self, at: int) -> None:
-        if not self._members[at].loaded:
+        m = self._members[at]
+        if m.texts is None:
             self._load(at)
-        self._members[at].dirty = True
+        m.dirty = True
 
     def _load(self, at: int) -> None:
         m = self._members[at]
         try:
             text = zlib.decompress(m.stored, 31)
-            jobs = _DECODER.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
+            texts = _DECODER.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
         except (zlib.error, msgspec.DecodeError) as e:
             raise StateCorrupt(
                 f"{self.location}: state document is malformed (member {at + 1} of jobs: {e}); left untouched"
             ) from None
-        if [j.name for j in jobs] != m.names:
+        if len(texts) != len(m.names):
             raise StateCorrupt(
                 f"{self.location}: state document is malformed (member {at + 1} of jobs does not hold the jobs its "
                 "index names); left untouched"
             )
-        for job in jobs:
-            if self._where.get(job.name) == at:
-                self._jobs[job.name] = job
-        m.size, m.digest, m.loaded, m.dirty = len(text), hashlib.sha256(text).digest(), True, True
+        m.texts = texts
         self.decoded += 1
 
     def write(self, compress: Callable[[bytes], bytes], per_member: int) -> Written:
-        """The jobs' members as they are now: stored bytes for every member not read since the last write (or
-        that encodes to the same JSON), the others compressed again; the jobs added since, `per_member` to a new
-        member. The written members become those of the next write."""
+        """The jobs' members as they are now: stored bytes for every member none of whose jobs was read since the
+        last write (or whose jobs encode as they were), the others written again; the jobs added since,
+        `per_member` to a new member. The written members become those of the next write."""
         out = Written()
         first = True
         for at, m in enumerate(self._members):
-            if not m.dirty and m.first == first:
-                if m.names:
-                    out.add(m.stored, m.rows)
-                    first = False
-                continue
-            if not m.loaded:
-                self._load(at)
-            m.names = [n for n in m.names if self._where.get(n) == at]
-            if self._encode(m, first, compress):
+            if m.dirty:
+                self._rewrite(at, m, first, compress)
+            if m.names and m.first != first:
+                self._reencode(m, first, compress)
+            m.dirty = False
+            if m.names:
                 out.add(m.stored, m.rows)
                 first = False
         added = list(self._added)
         self._added.clear()
         for start in range(0, len(added), per_member):
             names = added[start : start + per_member]
-            m = Member(b"", names, [], first, loaded=True)
             at = len(self._members)
+            texts = [msgspec.Raw(_ENCODER.encode(self._jobs[n])) for n in names]
+            m = Member(b"", names, [brief(self._jobs[n]) for n in names], first, texts)
             self._members.append(m)
             for n in names:
                 self._where[n] = at
-            self._encode(m, first, compress)
+            self._encode(m, texts, first, compress)
             out.add(m.stored, m.rows)
             first = False
         return out
 
-    def _encode(self, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> bool:
-        """Encode a loaded member's jobs again (reusing its stored bytes when the JSON is the same); False when it
-        holds no job any more."""
-        jobs = [self._jobs[n] for n in m.names]
-        m.dirty = False
-        if not jobs:
-            m.stored, m.rows, m.size = b"", [], -1
-            return False
-        text = _ENCODER.encode(jobs)[1:-1]
-        if not first:
-            text = b"," + text
-        # Only a text of the same length is hashed: a pass that changes most members pays nearly nothing for it.
-        if len(text) != m.size or not m.digest or hashlib.sha256(text).digest() != m.digest:
-            m.stored, m.size, m.digest = compress(text), len(text), b""
-        m.rows, m.first = [brief(j) for j in jobs], first
-        return True
+    def _rewrite(self, at: int, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
+        """Bring a member whose jobs were read up to date: its live jobs' texts (the read ones encoded again) and
+        rows; compressed again unless they are as they were."""
+        assert m.texts is not None
+        names, rows, texts = [], [], []
+        changed = False
+        for name, stored_row, stored_text in zip(m.names, m.rows, m.texts, strict=True):
+            if self._where.get(name) != at:
+                changed = True
+                continue
+            job = self._jobs.get(name)
+            if job is None:
+                names.append(name)
+                rows.append(stored_row)
+                texts.append(stored_text)
+                continue
+            new = _ENCODER.encode(job)
+            changed = changed or new != bytes(stored_text)
+            names.append(name)
+            rows.append(brief(job))
+            texts.append(msgspec.Raw(new))
+        m.names, m.rows, m.texts = names, rows, texts
+        if changed and names:
+            self._encode(m, texts, first, compress)
+
+    def _reencode(self, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
+        """Write a member again after the one before it was dropped (its text starts the list now, or not)."""
+        if m.texts is None:
+            text = zlib.decompress(m.stored, 31)
+            m.texts = _DECODER.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
+        if m.names:
+            self._encode(m, m.texts, first, compress)
+
+    def _encode(self, m: Member, texts: list[msgspec.Raw], first: bool, compress: Callable[[bytes], bytes]) -> None:
+        body = b",".join(texts)
+        m.stored = compress(body if first else b"," + body)
+        m.first = first
