@@ -178,7 +178,7 @@ def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / 
         extra = {
             **S3_ENV,
             "AWS_ENDPOINT_URL": server.endpoint,
-            "FAILSTREAK_CONFIG": "s3://bench-cold/config.yaml",
+            "FAILSTREAK_CONFIG": "s3://bench-cold/config-0.yaml",
             "POWERTOOLS_SERVICE_NAME": "failstreak-monitor",
             "POWERTOOLS_METRICS_NAMESPACE": "FailstreakBench",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -193,11 +193,15 @@ def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / 
             aws_secret_access_key="bench",
         )
         s3.create_bucket(Bucket="bench-cold")
-        s3.put_object(
-            Bucket="bench-cold",
-            Key="config.yaml",
-            Body=config_text("s3://bench-cold/state.json", "s3://bench-cold/inbox/", 10, console=False).encode(),
-        )
+        # One config and state per tree: each reads and writes its own format (an older one refuses a newer).
+        for i in range(len(functions)):
+            s3.put_object(
+                Bucket="bench-cold",
+                Key=f"config-{i}.yaml",
+                Body=config_text(
+                    f"s3://bench-cold/state-{i}.json", "s3://bench-cold/inbox/", 10, console=False
+                ).encode(),
+            )
         env = _env(extra)
         env["PYTHONPATH"] = extra["PYTHONPATH"]
         inner: list[list[dict[str, float]]] = [[] for _ in functions]
@@ -207,7 +211,11 @@ def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / 
             if r:
                 boto3.append(float(done.stdout.splitlines()[-1]))
             for i, tree in enumerate(functions):
-                env_cold = dict(env, PYTHONPATH=os.pathsep.join((str(tree), str(ROOT))))
+                env_cold = dict(
+                    env,
+                    PYTHONPATH=os.pathsep.join((str(tree), str(ROOT))),
+                    FAILSTREAK_CONFIG=f"s3://bench-cold/config-{i}.yaml",
+                )
                 done = subprocess.run(
                     [sys.executable, "-m", "bench.cold"], cwd=ROOT, env=env_cold, capture_output=True, check=False
                 )
