@@ -61,17 +61,18 @@ def _compressions(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     return done
 
 
-def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every decoding of a member of jobs, as it happens."""
+def _decodes(monkeypatch: pytest.MonkeyPatch, decoder: str = "_DECODER") -> list[bytes]:
+    """Every split of a member of jobs into the jobs' texts (or, with `decoder="_JOB"`, every decoding of one
+    job), as it happens."""
     done: list[bytes] = []
-    real = lazy._DECODER
+    real = getattr(lazy, decoder)
 
     class Counting:
         def decode(self, data: bytes) -> object:
-            done.append(data)
+            done.append(bytes(data))
             return real.decode(data)
 
-    monkeypatch.setattr(lazy, "_DECODER", Counting())
+    monkeypatch.setattr(lazy, decoder, Counting())
     return done
 
 
@@ -89,15 +90,16 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
             "new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR})
         )
     compressed = _compressions(monkeypatch)
-    decoded = _decodes(monkeypatch)
+    decoded, jobs_decoded = _decodes(monkeypatch), _decodes(monkeypatch, "_JOB")
     # When the pass runs
     summary = run_pass(pass_settings(Config()), Ports(store=store, inbox=inbox, clock=lambda: T0 + 2 * HOUR))
     # Then it compressed the head (with the index), and the one slice holding the job it changed, whatever the
-    # estate; and decoded that slice alone
+    # estate; and split that slice alone, and decoded that job alone: no other job's run history
     assert summary.ingested == records
     assert summary.jobs == jobs
     assert len(compressed) == 1 + records
     assert len(decoded) == records
+    assert [b'"name":"job-1234"' in job for job in jobs_decoded] == [True] * records
     if records:
         assert [b'"name":"job-1234"' in body for body in compressed].count(True) == 1
         assert b'"name":"job-1234"' in decoded[0]
