@@ -201,8 +201,9 @@ def test_role_reaches_s3_only_under_the_failstreak_prefix(full_stack: Stack) -> 
     arn = f"arn:aws:s3:::{full_stack.physical['Bucket']}"
     s3_statements = [s for s in role_statements(full_stack) if any(a.startswith("s3:") for a in actions_of(s))]
 
-    # Then listing is conditioned on the prefix, reads cover failstreak/, writes only the state, the page, archive
-    # and quarantine, and deletes only the inbox
+    # Then listing is conditioned on the prefix, reads cover failstreak/, writes only the state, the mutes
+    # document (to move a version-5 state's mutes into it), the page, archive and quarantine, and deletes only the
+    # inbox
     by_action = {a: s for s in s3_statements for a in actions_of(s)}
     assert set(by_action) == {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     assert resources_of(by_action["s3:ListBucket"]) == [arn]
@@ -212,6 +213,7 @@ def test_role_reaches_s3_only_under_the_failstreak_prefix(full_stack: Stack) -> 
     assert resources_of(by_action["s3:GetObject"]) == [f"{arn}/failstreak/*"]
     assert resources_of(by_action["s3:PutObject"]) == [
         f"{arn}/failstreak/state.json",
+        f"{arn}/failstreak/mutes.json",
         f"{arn}/failstreak/page.html",
         f"{arn}/failstreak/processed/*",
         f"{arn}/failstreak/quarantine/*",
@@ -283,10 +285,27 @@ def test_only_xray_gets_a_wildcard_resource_and_only_with_tracing(existing_bucke
 
 def test_optional_permissions_are_absent_when_no_names_are_given(default_stack: Stack) -> None:
     # Given the stack with no Slack secret, no parameter, no email sender, no tracing
-    actions = {a for s in role_statements(default_stack) for a in actions_of(s)}
+    statements = role_statements(default_stack)
+    actions = {a for s in statements if s["Sid"] != "ReadPageSecret" for a in actions_of(s)}
 
     # Then the role has no secret, parameter, email or X-Ray permission at all
     assert not {a for a in actions if a.split(":")[0] in {"secretsmanager", "ssm", "ses", "xray", "kms"}}
+    # But the one page secret under the front's default prefix, which signs run-history links (docs/http.md)
+    page = next(s for s in statements if s["Sid"] == "ReadPageSecret")
+    assert resources_of(page) == [
+        f"arn:aws:secretsmanager:{REGION}:123456789012:secret:failstreak-front/page-??????",
+        f"arn:aws:ssm:{REGION}:123456789012:parameter/failstreak-front/page",
+    ]
+
+
+def test_an_empty_front_secrets_prefix_gives_the_monitor_no_page_secret(aws: str) -> None:
+    # Given a stack deployed with FrontSecretsPrefix empty
+    from tests.infra.samstack import deploy
+
+    stack = deploy("fs-no-front-secrets-monitor", {"FrontSecretsPrefix": ""}, aws)
+    # Then the monitor's role may read no secret at all
+    actions = {a for s in role_statements(stack) for a in actions_of(s)}
+    assert not {a for a in actions if a.split(":")[0] in {"secretsmanager", "ssm"}}
 
 
 def test_role_writes_only_its_own_log_group(default_stack: Stack) -> None:

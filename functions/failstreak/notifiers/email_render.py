@@ -56,11 +56,14 @@ def subject(notes: Sequence[Notification]) -> str:
     return head + ", ".join(names)
 
 
-def text_body(notes: Sequence[Notification]) -> str:
-    """The plain-text part: a title line, then each job as the console shows it."""
+def text_body(notes: Sequence[Notification], page_link: str | None = None) -> str:
+    """The plain-text part: a title line, then each job as the console shows it, then the run-history link."""
     ordered = digest_order(notes)
     parts = [f"failstreak: {digest_title(ordered)}", ""]
     parts.extend(render_text(n) + "\n" for n in ordered)
+    safe = safe_url(page_link)
+    if safe is not None:
+        parts.append(f"Run history (all jobs, recent runs): {safe}\n")
     parts.append("-- \nSent by failstreak. Thresholds, owners and mutes are set in its config file.")
     return "\n".join(parts)
 
@@ -92,10 +95,14 @@ def _job_html(n: Notification) -> str:
     return '<div style="margin:0 0 16px 0">' + "\n".join(rows) + "</div>"
 
 
-def html_body(notes: Sequence[Notification]) -> str:
+def html_body(notes: Sequence[Notification], page_link: str | None = None) -> str:
     """The HTML part: the same content, every user-controlled value escaped."""
     ordered = digest_order(notes)
     jobs = "\n".join(_job_html(n) for n in ordered)
+    safe = safe_url(page_link)
+    if safe is not None:
+        href = html.escape(safe, quote=True)
+        jobs += f'\n<p style="margin:0 0 16px 0">📊 <a href="{href}">Run history</a> (all jobs, recent runs)</p>'
     return (
         '<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;'
         'font-size:14px;color:#222">\n'
@@ -106,8 +113,9 @@ def html_body(notes: Sequence[Notification]) -> str:
     )
 
 
-def render(notes: Sequence[Notification]) -> Email:
-    return Email(subject(notes), text_body(notes), html_body(notes))
+def render(notes: Sequence[Notification], page_link: str | None = None) -> Email:
+    """The email of `notes`; with `page_link`, both parts end with the link to the run-history page."""
+    return Email(subject(notes), text_body(notes, page_link), html_body(notes, page_link))
 
 
 def mime(mail: Email, sender: str, to: Sequence[str], now_s: float | None = None) -> EmailMessage:

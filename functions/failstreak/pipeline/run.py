@@ -30,7 +30,7 @@ from failstreak.core import outbox, triage
 from failstreak.core.jobindex import briefs
 from failstreak.core.model import Execution, State
 from failstreak.core.mutes import all_mutes
-from failstreak.errors import StoreUnavailable
+from failstreak.errors import FailstreakError, StoreUnavailable
 from failstreak.inbox.base import pass_folder
 from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import collect
@@ -89,11 +89,29 @@ def _safe_id(pass_id: str) -> str:
 
 
 def load(ctx: PassContext) -> None:
-    """Read and decode the stored state."""
+    """Read and decode the stored state, and the mutes document."""
     ctx.loaded = ctx.ports.store.load()
     # With its jobs' gzip members as stored: the first save compresses again only the slices of jobs that
     # changed (a pass that brings few runs to a large state reuses most of them; docs/performance.md).
     ctx.state, ctx.stored = decode_document(ctx.loaded.data, ctx.ports.store.location)
+    move_mutes(ctx, ctx.state)
+    if ctx.ports.mutes is not None:
+        ctx.book = ctx.ports.mutes.read()
+
+
+def move_mutes(ctx: PassContext, state: State) -> None:
+    """Move the mutes a version-5 state held into the mutes document, before the state is saved without them:
+    a pass that dies between the two leaves them in both, and the next pass moves them again, adding none twice
+    (docs/state.md, "Moving the mutes")."""
+    if not state.moved_mutes:
+        return
+    if ctx.ports.mutes is None:
+        raise FailstreakError(
+            f"{ctx.ports.store.location}: the state holds {len(state.moved_mutes)} mute(s) to move, and this pass "
+            "has no mutes document to move them to"
+        )
+    ctx.summary.mutes_moved += ctx.ports.mutes.merge_mutes(state.moved_mutes)
+    state.moved_mutes = []
 
 
 def collect_stage(ctx: PassContext) -> None:
@@ -107,7 +125,11 @@ def advance_stage(ctx: PassContext) -> None:
 
 
 def _redo_advance(ctx: PassContext) -> Callable[[State], None]:
-    return lambda fresh: advance(ctx, fresh)
+    def redo(fresh: State) -> None:
+        move_mutes(ctx, fresh)
+        advance(ctx, fresh)
+
+    return redo
 
 
 def save(ctx: PassContext) -> None:
@@ -212,7 +234,7 @@ def page(ctx: PassContext) -> None:
     router = ctx.ports.router
     teams_of = router.job_teams if router is not None else _default_team
     settings = ctx.settings
-    mutes = all_mutes(ctx.state, settings.config_mutes, ctx.now)
+    mutes = all_mutes(ctx.state, ctx.book, settings.config_mutes, ctx.now)
     judge = settings.triage.judge(settings.policy_for, ctx.now)
     owners = router.owners_digest() if router is not None else ""
     inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.digest or "") + owners, _silent(ctx))

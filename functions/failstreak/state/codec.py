@@ -27,18 +27,17 @@ from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 from failstreak.state.lazy import LazyJobs, Member
 
-VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+VERSION = 7
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 
 
 class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
-    """The document (version 6) as read whole. A compressed document also holds `index` (`_Written`), which a
+    """The document (version 7) as read whole. A compressed document also holds `index` (`_Written`), which a
     whole read skips: the jobs themselves say all it says."""
 
     updated_at: int | None = None
     passes: int = 0
     outbox: list[OutboxEntry] = []
-    mutes: list[Mute] = []
     config_mutes: dict[str, int] = {}
     dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
@@ -64,7 +63,6 @@ class _Written(msgspec.Struct, tag_field="version", tag=VERSION):
     updated_at: int | None = None
     passes: int = 0
     outbox: list[OutboxEntry] = []
-    mutes: list[Mute] = []
     config_mutes: dict[str, int] = {}
     dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
@@ -80,7 +78,6 @@ class _Head(msgspec.Struct, tag_field="version", tag=VERSION):
     updated_at: int | None = None
     passes: int = 0
     outbox: list[OutboxEntry] = []
-    mutes: list[Mute] = []
     config_mutes: dict[str, int] = {}
     dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
@@ -89,8 +86,22 @@ class _Head(msgspec.Struct, tag_field="version", tag=VERSION):
     index: _Index | None = None
 
 
+class _StoredV6(msgspec.Struct, tag_field="version", tag=6):
+    """Version 6 as read: no index, the jobs before the outbox (the order does not matter to a reader)."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+
+
 class _StoredV5(msgspec.Struct, tag_field="version", tag=5):
-    """Version 5 as read: no index, the jobs before the outbox (the order does not matter to a reader)."""
+    """Version 5 as read: it holds the mutes written by `failstreak mute` (`mutes`), which version 6 keeps in
+    the mutes document."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -154,7 +165,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
 _HEAD = msgspec.json.Decoder(_Head)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
@@ -204,14 +215,28 @@ def _v4_to_v5(doc: _StoredV4) -> _StoredV5:
     )
 
 
-def _v5_to_v6(doc: _StoredV5) -> _Document:
-    """Version 6 adds the index of a compressed document (written afresh at the next save), and lists the jobs last;
-    what it holds is version 5's."""
+def _v5_to_v6(doc: _StoredV5) -> tuple[_StoredV6, list[Mute]]:
+    """Version 6 keeps no mutes: the state's are handed on, to be moved into the mutes document (docs/state.md,
+    "Moving the mutes") before the state is saved without them."""
+    return _StoredV6(
+        doc.updated_at,
+        doc.passes,
+        doc.jobs,
+        doc.outbox,
+        doc.config_mutes,
+        doc.dead_letters,
+        doc.cursors,
+        doc.categories,
+    ), doc.mutes
+
+
+def _v6_to_v7(doc: _StoredV6) -> _Document:
+    """Version 7 adds the index of a compressed document (written afresh at the next save) and the digest of the
+    config of the last pass that saved (none yet), and lists the jobs last; what it holds is version 6's."""
     return _Document(
         doc.updated_at,
         doc.passes,
         doc.outbox,
-        doc.mutes,
         doc.config_mutes,
         doc.dead_letters,
         doc.cursors,
@@ -221,8 +246,12 @@ def _v5_to_v6(doc: _StoredV5) -> _Document:
     )
 
 
-def _current(doc: _Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
-    """Any readable version, brought forward one version at a time to the current one."""
+def _current(
+    doc: _Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1,
+) -> tuple[_Document, list[Mute]]:
+    """Any readable version, brought forward one version at a time to the current one; and the mutes an older
+    version held, to be moved to the mutes document."""
+    moved: list[Mute] = []
     if isinstance(doc, _StoredV1):
         doc = _v1_to_v2(doc)
     if isinstance(doc, _StoredV2):
@@ -232,8 +261,10 @@ def _current(doc: _Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _S
     if isinstance(doc, _StoredV4):
         doc = _v4_to_v5(doc)
     if isinstance(doc, _StoredV5):
-        doc = _v5_to_v6(doc)
-    return doc
+        doc, moved = _v5_to_v6(doc)
+    if isinstance(doc, _StoredV6):
+        doc = _v6_to_v7(doc)
+    return doc, moved
 
 
 # Documents larger than this are written gzip-compressed (decode detects either); smaller ones stay plain JSON
@@ -323,7 +354,6 @@ def _written(state: State, index: _Index | None, jobs: list[JobState]) -> _Writt
         updated_at=state.updated_at,
         passes=state.passes,
         outbox=state.outbox,
-        mutes=state.mutes,
         config_mutes=state.config_mutes,
         dead_letters=state.dead_letters,
         cursors=state.cursors,
@@ -349,7 +379,7 @@ def _compressed(state: State, jobs: LazyJobs, names: tuple[str, ...]) -> Encoded
 
 def _head(data: bytes) -> tuple[_Head, int] | None:
     """A compressed document's head, and where its jobs' members start; None when its first member is not the
-    head of a version 6 document (then it is read whole, and what is wrong with it reported)."""
+    head of a version 7 document (then it is read whole, and what is wrong with it reported)."""
     d = zlib.decompressobj(31)
     parts: list[bytes] = []
     view = memoryview(data)
@@ -368,7 +398,7 @@ def _head(data: bytes) -> tuple[_Head, int] | None:
 
 
 def decode_document(data: bytes | None, location: str = "state") -> tuple[State, Encoded | None]:
-    """`decode`, with the jobs of a compressed version 6 document decoded as they are first read (`LazyJobs`):
+    """`decode`, with the jobs of a compressed version 7 document decoded as they are first read (`LazyJobs`):
     reading the document inflates only its head. A document the index does not describe exactly is read whole
     (and refused if it is corrupt), and so is any other document (then with nothing to reuse: None). Raises
     StateCorrupt."""
@@ -387,7 +417,6 @@ def decode_document(data: bytes | None, location: str = "state") -> tuple[State,
     state = State(
         jobs=jobs,
         outbox=head.outbox,
-        mutes=head.mutes,
         dead_letters=head.dead_letters,
         cursors=head.cursors,
         config_mutes=head.config_mutes,
@@ -441,11 +470,11 @@ def _parse(data: bytes | bytearray, location: str) -> State:
         raise StateCorrupt(_diagnose(data, location, e)) from None
     del data  # the caller may hold the stored (compressed) bytes; the text is not needed any more
     try:
-        doc = _current(stored)
+        doc, moved = _current(stored)
         return State(
             jobs=_jobs(doc.jobs),
             outbox=doc.outbox,
-            mutes=doc.mutes,
+            moved_mutes=moved,
             dead_letters=doc.dead_letters,
             cursors=doc.cursors,
             config_mutes=doc.config_mutes,

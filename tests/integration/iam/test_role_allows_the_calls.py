@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import msgspec
 import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
 from failstreak import s3client as s3store
 from failstreak.app import secrets
+from failstreak.core.model import Mute, State
+from failstreak.state.codec import encode
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
 from tests.integration.iam.calls import Account, Call, all_requests, recording, requests_for
 from tests.integration.iam.policy import Request, allowed, denied
@@ -51,6 +54,10 @@ TOKEN_REFS = [
     {"secret": "failstreak/slack"},
     {"ssm": "/failstreak/slack"},
 ]
+# Where the page secret (which signs the messages' run-history links) comes from in each pass: the two resources of
+# ReadPageSecret, under the front's default FrontSecretsPrefix.
+PAGE_SECRET_REFS = [{"secret": "failstreak-front/page"}, {"ssm": "/failstreak-front/page"}]
+FRONT_URL = "https://abcdefghij.lambda-url.us-east-1.on.aws/"
 # Used by the Lambda service on the function's behalf, not by the code: pinned by the template tests.
 SERVICE_STATEMENTS = {"WriteOwnLogs", "ReportFailedInvocations", "WriteTraces"}
 T0 = 1_790_000_000_000
@@ -94,9 +101,10 @@ def _inbox_file(run: int, job: str) -> bytes:
     )
 
 
-def _config(bucket: str, slack: SlackServer, token_ref: dict[str, str]) -> str:
+def _config(bucket: str, slack: SlackServer, token_ref: dict[str, str], page_secret: dict[str, str]) -> str:
     return json.dumps(
         {
+            "http": {"page_secret": page_secret},
             "state": f"s3://{bucket}/failstreak/state.json",
             "inbox": f"s3://{bucket}/failstreak/inbox/",
             "owners": f"s3://{bucket}/failstreak/JOBOWNERS",
@@ -108,6 +116,13 @@ def _config(bucket: str, slack: SlackServer, token_ref: dict[str, str]) -> str:
             },
         }
     )
+
+
+def _version_5_with_a_mute() -> bytes:
+    doc = json.loads(encode(State()))
+    doc["version"] = 5
+    doc["mutes"] = [msgspec.to_builtins(Mute.new("nothing/here", 1, until=4_000_000_000_000))]
+    return json.dumps(doc).encode()
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +138,17 @@ def passes(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Passes:
     helper.client("secretsmanager").create_secret(Name="failstreak/slack", SecretString=TOKEN)
     helper.client("ssm").put_parameter(Name="/slack/bot-token", Value=TOKEN, Type="SecureString")
     helper.client("ssm").put_parameter(Name="/failstreak/slack", Value=TOKEN, Type="SecureString")
+    helper.client("secretsmanager").create_secret(Name="failstreak-front/page", SecretString="page-secret")
+    helper.client("ssm").put_parameter(Name="/failstreak-front/page", Value="page-secret", Type="SecureString")
     helper.client("sesv2").create_email_identity(EmailIdentity="example.com")
     s3.put_object(Bucket=bucket, Key="failstreak/JOBOWNERS", Body=b"ci/*  @data\n")
+    # A version 5 state holding a mute (of no job here): the first pass moves it into the mutes document.
+    s3.put_object(Bucket=bucket, Key="failstreak/state.json", Body=_version_5_with_a_mute())
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
     mp.setenv("POWERTOOLS_SERVICE_NAME", "failstreak")
     mp.setenv("POWERTOOLS_METRICS_NAMESPACE", "Failstreak")
     mp.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    mp.setenv("FAILSTREAK_FRONT_URL", FRONT_URL)  # as template.yaml sets it
     results = []
     with running() as slack, recording() as rec, pytest.MonkeyPatch.context() as each:
         # Every client the code builds from here on is built in a session that records.
@@ -137,7 +157,11 @@ def passes(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Passes:
         DEFAULT_PROVIDERS.clear()
         for n, token_ref in enumerate(TOKEN_REFS):
             secrets.clear_cache()
-            s3.put_object(Bucket=bucket, Key="failstreak/config.yaml", Body=_config(bucket, slack, token_ref).encode())
+            s3.put_object(
+                Bucket=bucket,
+                Key="failstreak/config.yaml",
+                Body=_config(bucket, slack, token_ref, PAGE_SECRET_REFS[n % 2]).encode(),
+            )
             s3.put_object(Bucket=bucket, Key=f"failstreak/inbox/good-{n}.jsonl", Body=_inbox_file(n, f"ci/build-{n}"))
             s3.put_object(
                 Bucket=bucket,
@@ -168,6 +192,8 @@ def test_the_passes_did_what_the_role_is_checked_against(passes: Passes) -> None
         assert sorted(n["event"] for n in result["notifications"]) == ["triggered", "triggered"]
     assert len(passes.slack.posted()) == 4  # one digest per channel per pass, posted with the fetched token
     assert {r.auth for r in passes.slack.calls("chat.postMessage")} == {f"Bearer {TOKEN}"}
+    # each carrying a run-history link signed with the page secret read from where the pass's config says
+    assert all(f"<{FRONT_URL}page?token=v1." in json.dumps(post["blocks"]) for post in passes.slack.posted())
     assert passes.emails == 4
     s3 = boto3.client("s3", region_name=REGION)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=passes.bucket, Prefix="failstreak/")["Contents"]]
@@ -218,6 +244,7 @@ def test_the_role_has_only_the_statements_the_code_or_the_lambda_service_uses(pa
         "ReadSlackSecret",
         "ReadSlackParameter",
         "ReadSecretsUnderPrefix",
+        "ReadPageSecret",
         "SendAsSenderIdentity",
     }
     assert sids & SERVICE_STATEMENTS == {"WriteOwnLogs", "ReportFailedInvocations"}
@@ -234,6 +261,7 @@ def test_the_role_has_only_the_statements_the_code_or_the_lambda_service_uses(pa
             "ReadSlackSecret",
             "ReadSlackParameter",
             "ReadSecretsUnderPrefix",
+            "ReadPageSecret",
             "SendAsSenderIdentity",
         }
     ),
@@ -301,3 +329,13 @@ def test_listing_outside_the_failstreak_prefix_is_denied(passes: Passes) -> None
     assert not allowed(statements, Request("s3:ListBucket", bucket, {"s3:prefix": ""}))
     assert not allowed(statements, Request("s3:ListBucket", bucket, {"s3:prefix": "other/"}))
     assert allowed(statements, Request("s3:ListBucket", bucket, {"s3:prefix": "failstreak/inbox/"}))
+
+
+def test_the_first_pass_moved_the_version_5_mute_into_the_mutes_document(passes: Passes) -> None:
+    # Given the passes over a version 5 state holding a mute; Then the mute is in the mutes document, written by
+    # the monitor's role, and the state no longer holds it
+    s3 = boto3.client("s3", region_name=REGION)
+    book = json.loads(s3.get_object(Bucket=passes.bucket, Key="failstreak/mutes.json")["Body"].read())
+    assert [m["match"] for m in book["mutes"]] == ["nothing/here"]
+    state = json.loads(s3.get_object(Bucket=passes.bucket, Key="failstreak/state.json")["Body"].read())
+    assert (state["version"], "mutes" in state) == (6, False)

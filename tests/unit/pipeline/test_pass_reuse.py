@@ -17,9 +17,11 @@ import pytest
 
 from failstreak.app.config import Config
 from failstreak.app.wiring import pass_settings
+from failstreak.core.model import Mute
 from failstreak.pipeline import page as page_stage
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state import codec, lazy
+from failstreak.state.mutes import MutesStore
 from failstreak.views import page as page_view
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
@@ -229,3 +231,54 @@ def test_a_pass_watching_silence_decodes_only_the_jobs_fallen_silent(monkeypatch
     assert len(decodes) == 1
     assert b'"name":"job-1234"' in decodes[0]
     assert [(n.job, n.event.value) for n in summary.notifications] == [("job-1234", "triggered")]
+
+
+@pytest.mark.parametrize(("hours", "decoded"), [(2, 0), (26, len(FAILING))])
+def test_a_pass_decodes_an_acknowledged_alerting_job_only_when_its_reminder_is_due_and_holds_the_reminder_back(
+    hours: int, decoded: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, three of them alerting in three slices of jobs (reminded every 24
+    # hours), and job-700 acknowledged by ana for two days in the mutes document
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _failing_estate(2_000, FAILING, Config())
+    book = MutesStore(InMemoryStateStore(), clock=lambda: T0 + HOUR)
+    book.add_ack("job-700", "ana", hours=48)
+    decodes = _decodes(monkeypatch)
+    # When a pass brings nothing, some hours later
+    summary = run_pass(
+        pass_settings(Config()),
+        Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + hours * HOUR, mutes=book),
+    )
+    # Then it decoded the alerting jobs' slices only when their reminders were due (the acknowledged job's too:
+    # its reminder is recorded, held back), and the acknowledged job's reminder was suppressed, the others' not
+    assert len(decodes) == decoded
+    assert [(n.job, n.event.value, n.suppressed, n.mute_reason) for n in summary.notifications] == (
+        [
+            ("job-1500", "reminder", False, None),
+            ("job-5", "reminder", False, None),
+            ("job-700", "reminder", True, "acknowledged by ana"),
+        ]
+        if decoded
+        else []
+    )
+
+
+def test_a_mute_written_to_the_mutes_document_renders_the_page_again_though_no_job_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, three alerting, and its page kept by an earlier pass, with an empty
+    # mutes document
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _failing_estate(2_000, FAILING, Config())
+    book = MutesStore(InMemoryStateStore(), clock=lambda: T0 + HOUR)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR, mutes=book))
+    renders = _renders(monkeypatch)
+    # When a pass brings nothing, then someone mutes job-700 in the mutes document and another pass brings nothing
+    before = run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 3 * HOUR, mutes=book))
+    book.add_mute(Mute.new("job-700", T0 + 3 * HOUR, reason="deploy"))
+    after = run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 4 * HOUR, mutes=book))
+    # Then the first left the page unchanged, unrendered; the second rendered it, showing job-700 muted
+    assert (before.page, after.page) == ("unchanged", "written")
+    assert len(renders) == 1
+    assert "muted: until unmuted (deploy)" in (tmp_path / "page.html").read_text()
