@@ -4,13 +4,16 @@ Run by `make bench` after the whole-pass rows (`bench/run.py`), on the same work
 
     python -m bench.estate --sizes 100k --reps 3
 
-For each size, each repetition runs in fresh child processes (`bench/measure.py`) over a fresh copy of the
-workload's steady state (local store), taking turns in an order that alternates with the repetition:
+For each size and package tree, the steady state is the workload's after one more pass of that tree's code with
+`page:` set (so in that code's own format, with its page). Each repetition runs in fresh child processes
+(`bench/measure.py`) over a fresh copy of it (local store), taking turns in an order that alternates with the
+repetition:
 
 - **floor**: read, parse and write back the whole state (`measure.py floor` over an empty inbox);
 - **pass, no new runs**: a whole pass over an empty inbox;
 - **pass, 1,000 records**: a whole pass over one inbox file of the first 1,000 lines of the workload's fresh inbox
   (shuffled across jobs, so about 1,000 jobs touched; retries, duplicates and running records included);
+- **with the page**: the same two passes with `page:` set, the steady state's page already there;
 - **status --json**: the CLI's `status --json`, output to /dev/null;
 - **state parse floor**: read the state and parse it (the faster of orjson and msgspec): the floor of `status`.
 
@@ -47,7 +50,17 @@ REPS = {"1k": 5, "10k": 5, "100k": 3}
 COLD_ROUNDS = 15
 # `import boto3` timed from inside a fresh interpreter, as `bench/cold.py` times the handler.
 BOTO3 = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
-KINDS = ("floor", "pass, none", "pass, 1,000", "status --json", "state parse floor")
+KINDS = (
+    "floor",
+    "pass, none",
+    "pass, 1,000",
+    "page, none",
+    "page, 1,000",
+    "status --json",
+    "state parse floor",
+)
+# The kinds whose pass keeps the run-history page (`page:` set, the page of the steady state already there).
+PAGED = ("page, none", "page, 1,000")
 
 
 @dataclass
@@ -71,8 +84,30 @@ def _first_lines(src: Path, n: int) -> list[bytes]:
     return lines
 
 
-def _fresh(src: Path, dest: Path, lines: list[bytes]) -> Path:
-    """A run directory: the steady state copied, an inbox of `lines` (one file, or none), its config."""
+def _own_state(src: Path, tree: Path, dest: Path) -> Path:
+    """The steady state as `tree`'s code stores it, with its page: the version tag set to the one `tree` writes
+    (the document's fields are those every version since 5 reads; an index it does not know is skipped), then
+    one pass of that code over an empty inbox with `page:` set, which writes the state in its own format and the
+    page. Each tree is measured on its own steady state."""
+    env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
+    version = subprocess.run(
+        [sys.executable, "-c", "from failstreak.state.codec import VERSION; print(VERSION)"],
+        env=env,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout.strip()
+    cfg = _fresh(src, dest, [], page=True)
+    text = gzip.decompress((dest / "state.json").read_bytes())
+    at = text.index(b",")
+    (dest / "state.json").write_bytes(gzip.compress(b'{"version":' + version.encode() + text[at:], 1))
+    _child(["pass", str(cfg)], env)
+    return dest
+
+
+def _fresh(src: Path, dest: Path, lines: list[bytes], page: bool = False) -> Path:
+    """A run directory: the steady state copied (and its page, with `page`), an inbox of `lines` (one file, or
+    none), its config."""
     if dest.exists():
         shutil.rmtree(dest)
     (dest / "inbox").mkdir(parents=True)
@@ -80,7 +115,12 @@ def _fresh(src: Path, dest: Path, lines: list[bytes]) -> Path:
     if lines:
         (dest / "inbox" / "batch-00000.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     cfg = dest / "config.yaml"
-    cfg.write_text(config_text(str(dest / "state.json"), str(dest / "inbox"), 10, console=True))
+    text = config_text(str(dest / "state.json"), str(dest / "inbox"), 10, console=True)
+    if page:
+        text += f"page: {dest / 'page.html'}\n"
+        if (src / "page.html").exists():
+            shutil.copyfile(src / "page.html", dest / "page.html")
+    cfg.write_text(text)
     return cfg
 
 
@@ -94,15 +134,17 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
         EstateRow(size, w.jobs, len(few), "this checkout" if i == 0 else str(tree)) for i, tree in enumerate(functions)
     ]
     runs = OUT / "runs" / f"{size}-estate"
-    inboxes = {"floor": [], "pass, none": [], "pass, 1,000": few, "status --json": [], "state parse floor": []}
+    states = [_own_state(src, tree, OUT / "runs" / f"{size}-own-{i}") for i, tree in enumerate(functions)]
+    inboxes = {k: few if k.endswith("1,000") else [] for k in KINDS}
     modes = {"floor": ["floor"], "pass, none": ["pass"], "pass, 1,000": ["pass"], "status --json": ["status"]}
+    modes |= {"page, none": ["pass"], "page, 1,000": ["pass"]}
     modes["state parse floor"] = ["state-floor"]
     for i in range(reps):
         order = KINDS if i % 2 == 0 else tuple(reversed(KINDS))
         for kind in order:
-            for row, tree in zip(rows, functions, strict=True):
+            for row, tree, state in zip(rows, functions, states, strict=True):
                 env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
-                cfg = _fresh(src, runs, inboxes[kind])
+                cfg = _fresh(state, runs, inboxes[kind], page=kind in PAGED)
                 extra = ["first=orjson"] if kind == "floor" else []
                 row.runs[kind].append(_child([*modes[kind], str(cfg), *extra], env))
         for row in rows:
@@ -112,6 +154,8 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
                 flush=True,
             )
     shutil.rmtree(runs)
+    for own in states:
+        shutil.rmtree(own)
     return rows
 
 
@@ -134,7 +178,7 @@ def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / 
         extra = {
             **S3_ENV,
             "AWS_ENDPOINT_URL": server.endpoint,
-            "FAILSTREAK_CONFIG": "s3://bench-cold/config.yaml",
+            "FAILSTREAK_CONFIG": "s3://bench-cold/config-0.yaml",
             "POWERTOOLS_SERVICE_NAME": "failstreak-monitor",
             "POWERTOOLS_METRICS_NAMESPACE": "FailstreakBench",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -149,11 +193,15 @@ def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / 
             aws_secret_access_key="bench",
         )
         s3.create_bucket(Bucket="bench-cold")
-        s3.put_object(
-            Bucket="bench-cold",
-            Key="config.yaml",
-            Body=config_text("s3://bench-cold/state.json", "s3://bench-cold/inbox/", 10, console=False).encode(),
-        )
+        # One config and state per tree: each reads and writes its own format (an older one refuses a newer).
+        for i in range(len(functions)):
+            s3.put_object(
+                Bucket="bench-cold",
+                Key=f"config-{i}.yaml",
+                Body=config_text(
+                    f"s3://bench-cold/state-{i}.json", "s3://bench-cold/inbox/", 10, console=False
+                ).encode(),
+            )
         env = _env(extra)
         env["PYTHONPATH"] = extra["PYTHONPATH"]
         inner: list[list[dict[str, float]]] = [[] for _ in functions]
@@ -163,7 +211,11 @@ def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / 
             if r:
                 boto3.append(float(done.stdout.splitlines()[-1]))
             for i, tree in enumerate(functions):
-                env_cold = dict(env, PYTHONPATH=os.pathsep.join((str(tree), str(ROOT))))
+                env_cold = dict(
+                    env,
+                    PYTHONPATH=os.pathsep.join((str(tree), str(ROOT))),
+                    FAILSTREAK_CONFIG=f"s3://bench-cold/config-{i}.yaml",
+                )
                 done = subprocess.run(
                     [sys.executable, "-m", "bench.cold"], cwd=ROOT, env=env_cold, capture_output=True, check=False
                 )
@@ -196,8 +248,9 @@ def estate_table(rows: list[EstateRow]) -> str:
     lines = [
         "| jobs | code | reps | floor: read+parse+write state s | pass, no new runs s | / floor (target ≤ 0.2×) | "
         "pass, 1,000 records s | / floor (target ≤ 0.3×) | peak RSS MiB (pass 1,000 / floor) | "
+        "with the page: no new runs s | / floor | 1,000 records s | / floor | "
         "state parse floor s | status --json s | / parse floor (target ≤ 1.5×) |",
-        "|" + "---|" * 12,
+        "|" + "---|" * 16,
     ]
     for r in rows:
         m = r.runs
@@ -206,6 +259,8 @@ def estate_table(rows: list[EstateRow]) -> str:
             f"{_med([x.wall_s for x in m['pass, none']]):.2f} | {_ratio(m['pass, none'], m['floor']):.2f}× | "
             f"{_med([x.wall_s for x in m['pass, 1,000']]):.2f} | {_ratio(m['pass, 1,000'], m['floor']):.2f}× | "
             f"{_med([x.rss_mib for x in m['pass, 1,000']]):.0f} / {_med([x.rss_mib for x in m['floor']]):.0f} | "
+            f"{_med([x.wall_s for x in m['page, none']]):.2f} | {_ratio(m['page, none'], m['floor']):.2f}× | "
+            f"{_med([x.wall_s for x in m['page, 1,000']]):.2f} | {_ratio(m['page, 1,000'], m['floor']):.2f}× | "
             f"{_med([x.wall_s for x in m['state parse floor']]):.2f} | "
             f"{_med([x.wall_s for x in m['status --json']]):.2f} | "
             f"{_ratio(m['status --json'], m['state parse floor']):.2f}× |"

@@ -257,7 +257,7 @@ def test_the_estate_report_renders_its_rows_and_rewrites_only_its_block(
     )
     monkeypatch.setattr(estate, "DOC", doc)
     row = estate.EstateRow("1k", 1000, 1000)
-    for kind, wall in zip(estate.KINDS, (2.0, 0.4, 0.5, 1.2, 1.0), strict=True):
+    for kind, wall in zip(estate.KINDS, (2.0, 0.4, 0.5, 0.1, 0.6, 1.2, 1.0), strict=True):
         row.runs[kind].append(run.Measure(wall, wall, 100.0, {}))
     cold = estate.Cold(boto3_s=0.2, cold_s=0.5, import_s=0.25, first_s=0.27, warm_s=0.02, rounds=15)
     # When written twice
@@ -268,6 +268,7 @@ def test_the_estate_report_renders_its_rows_and_rewrites_only_its_block(
     # Then the ratios are each row's against its floor, the cold start against boto3, and the rest is intact
     assert "| 1,000 | this checkout | 1 | 2.00 | 0.40 | 0.20× | 0.50 | 0.25× |" in body
     assert "| 1.20 | 1.20× |" in body
+    assert "| 100 / 100 | 0.10 | 0.05× | 0.60 | 0.30× | 1.00 |" in body
     assert "| 0.200 | 0.500 | 2.50× |" in body
     assert "the previous figures" not in body
     assert "kept as is" in body

@@ -21,7 +21,7 @@ from failstreak.app.text import for_terminal
 from failstreak.core.model import DeadLetter, Mute, State, iso, now_ms
 from failstreak.core.mutes import active_acks, live
 from failstreak.errors import ConfigError, FailstreakError
-from failstreak.state.codec import decode
+from failstreak.state.codec import decode_document
 
 EXIT_FAILED = 1
 
@@ -57,9 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
-    """The store, its loaded document and the decoded state. `must_exist`: a state that does not exist yet is an
-    error naming where it was looked for, so a command run with the wrong config says so instead of showing
-    (or muting in) an empty state nobody reads."""
+    """The store, its loaded document and the state, whose jobs are decoded as they are read (`status JOB` decodes
+    one slice of jobs: docs/state.md). `must_exist`: a state that does not exist yet is an error naming where it
+    was looked for, so a command run with the wrong config says so instead of showing (or muting in) an empty
+    state nobody reads."""
     from failstreak.app import wiring  # noqa: PLC0415
 
     store = wiring.state_store(cfg.state)
@@ -69,7 +70,7 @@ def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
             f"no state at {store.location} (config: {cfg.source}); no pass has saved one there. "
             "Check --config or $FAILSTREAK_CONFIG, run a pass first, or give --create to start a new state"
         )
-    return store, loaded, decode(loaded.data, store.location)
+    return store, loaded, decode_document(loaded.data, store.location)[0]
 
 
 def _pending_row(e: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ it, so a channel never gets two copies of one alert.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -168,6 +169,11 @@ class Router:
                     )
                 self._warnings.extend(unknown_teams(self._rules, self._cfg, location))
         return self._rules
+
+    def owners_digest(self) -> str:
+        """A digest of the owners file's rules (reading it, once per pass)."""
+        rules = [(r.pattern, r.owners) for r in self._owner_rules()]
+        return hashlib.sha256(repr(rules).encode()).hexdigest()
 
     def warnings(self) -> list[str]:
         """The routing problems met so far: an owners file that could not be used, teams it names without a

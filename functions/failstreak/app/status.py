@@ -16,6 +16,7 @@ from failstreak.core import counting, triage
 from failstreak.core.alerting import mute_covering
 from failstreak.core.counting import run_outcome
 from failstreak.core.health import Judgement
+from failstreak.core.jobindex import briefs
 from failstreak.core.model import Ack, JobState, Mute, MuteBook, Outcome, State, iso
 from failstreak.core.mutes import active_acks, all_mutes, merge_mutes
 from failstreak.state.mutes import mutes_store
@@ -93,12 +94,17 @@ class Status:
 
     def select(self, selection: Selection) -> list[JobState]:
         """The selected jobs: alerting first, then the longest streak, then the name."""
+        # Picked by name and alert from the state's index first: only those jobs are decoded (docs/state.md).
+        named = [
+            self.state.jobs[b.name]
+            for b in briefs(self.state.jobs)
+            if (selection.pattern is None or fnmatch.fnmatchcase(b.name, selection.pattern))
+            and (not selection.alerting or b.alerting)
+        ]
         jobs = [
             j
-            for j in self.state.jobs.values()
-            if (selection.pattern is None or fnmatch.fnmatchcase(j.name, selection.pattern))
-            and (not selection.alerting or j.alert is not None)
-            and (not selection.teams or set(selection.teams) & set(self.teams(j)))
+            for j in named
+            if (not selection.teams or set(selection.teams) & set(self.teams(j)))
             and (not selection.health or self.triage(j)[0].health.value in selection.health)
         ]
         return sorted(jobs, key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))

@@ -4,6 +4,7 @@ local pass never loads boto3 and a pass without Slack never loads slack-sdk.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -119,4 +120,22 @@ def pass_settings(cfg: Config) -> PassSettings:
             estate_alerts=cfg.categories.estate_alerts(),
         ),
         page=cfg.page,
+        digest=hashlib.sha256(cfg.model_dump_json(include=JUDGING).encode()).hexdigest(),
     )
+
+
+# What of the config a job's alert, health and place on the page depend on (`PassSettings.digest`); not where
+# things are kept, nor how notifications are sent.
+JUDGING = {
+    "thresholds",
+    "history",
+    "outcomes",
+    "overrides",
+    "reminder",
+    "categories",
+    "flaky",
+    "silence",
+    "job_keys",
+    "teams",
+    "owners",
+}

@@ -24,7 +24,7 @@ import fnmatch
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from failstreak.core import incidents
+from failstreak.core import incidents, model
 from failstreak.core.counting import JobDelta, counted_runs, run_outcome
 from failstreak.core.health import Health, Judgement
 from failstreak.core.model import Ack, Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 CONSECUTIVE = "consecutive"
 CUMULATIVE = "cumulative"
-SILENT = "silent"
+SILENT = model.SILENT
 
 
 def crossed(job: JobState, policy: JobPolicy) -> list[str]:

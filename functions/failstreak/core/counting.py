@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from failstreak.core.categories import BUILT_IN, CODE
+from failstreak.core.jobindex import briefs
 from failstreak.core.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
 
 if TYPE_CHECKING:
@@ -415,7 +416,7 @@ def retire(state: State, now: int, retire_after_ms: int | None, keep: Iterable[s
         return []
     spared = set(keep)
     cutoff = now - retire_after_ms
-    gone = sorted(n for n, j in state.jobs.items() if j.last_seen < cutoff and n not in spared)
+    gone = sorted(b.name for b in briefs(state.jobs) if b.last_seen < cutoff and b.name not in spared)
     for name in gone:
         del state.jobs[name]
     return gone

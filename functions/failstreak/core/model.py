@@ -6,6 +6,7 @@ Times are integers: milliseconds since the Unix epoch, UTC. Nothing here does I/
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -357,11 +358,16 @@ class DeadLetter(msgspec.Struct):
     at: int = 0
 
 
+# The reason of an incident opened on a job's silence (docs/triage.md); an alert on its silence alone has only it.
+SILENT = "silent"
+
+
 @dataclass(slots=True)
 class State:
-    """The whole persisted state document (see docs/state.md)."""
+    """The whole persisted state document (see docs/state.md). `jobs` is a plain dict, or, for a state a pass read
+    from a large document, jobs decoded as they are first read (`state/lazy.py`)."""
 
-    jobs: dict[str, JobState] = field(default_factory=dict)
+    jobs: MutableMapping[str, JobState] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     cursors: dict[str, Any] = field(default_factory=dict)
@@ -370,5 +376,8 @@ class State:
     updated_at: int | None = None
     passes: int = 0
     categories: CategoryWatch = field(default_factory=CategoryWatch)
+    # A digest of the config of the last pass that saved (`PassSettings.digest`): a pass with another config
+    # evaluates every alerting job, not only those the index says have news (docs/state.md, "The index").
+    config_digest: str | None = None
     # The mutes a version-5 document held, read to be moved into the mutes document; never written back.
     moved_mutes: list[Mute] = field(default_factory=list)

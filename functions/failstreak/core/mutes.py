@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
+from failstreak.core.jobindex import briefs
 from failstreak.core.model import Ack, Mute, MuteBook, State
 
 # How long an acknowledgement pauses a job's reminders when the writer gives no length (docs/notifications.md).
@@ -74,8 +75,8 @@ def config_mutes(
 def forget_progress(state: State, live: set[str]) -> None:
     """Drop the jobs' mute progress (`mute_runs`) of every mute not in `live`: only a live mute reads it, and a
     mute's id is never reused (it includes its creation time)."""
-    for job in state.jobs.values():
-        if job.mute_runs and not live.issuperset(job.mute_runs):
+    for job in [state.jobs[b.name] for b in briefs(state.jobs) if b.mute_runs]:
+        if not live.issuperset(job.mute_runs):
             job.mute_runs = {key: runs for key, runs in job.mute_runs.items() if key in live}
 
 

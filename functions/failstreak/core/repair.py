@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from failstreak.core import counting
+from failstreak.core.jobindex import briefs
 from failstreak.core.model import Outcome, Run, State
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def forget_future_runs(state: State, latest: int, policy_for: Callable[[str], Jo
     """Forget every remembered run dated after `latest`, recompute its job's counters, and name each run forgotten
     (`job run <id>`). A job's runs are kept oldest first, so only jobs whose newest run is too late are looked at."""
     forgotten: list[str] = []
-    late = [job for job in state.jobs.values() if job.runs and job.runs[-1].finished_at > latest]
+    late = [state.jobs[b.name] for b in briefs(state.jobs) if b.newest is not None and b.newest > latest]
     for job in late:
         name, runs = job.name, job.runs
         policy = policy_for(name)

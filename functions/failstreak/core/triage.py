@@ -52,10 +52,18 @@ def last_run(job: JobState) -> int | None:
 def silent_since(job: JobState, policy: JobPolicy, now: int, *, learn: bool, grace_ms: int | None) -> int | None:
     """When the job's missed run was expected, if it is silent now: against its declared cadence, else (with
     `learn`) its learned hours of the week; None otherwise, and always None for a job with neither."""
+    active = job.learned.active if job.learned is not None else None
+    return silence_of(last_run(job), active, policy, now, learn=learn, grace_ms=grace_ms)
+
+
+def silence_of(
+    last: int | None, active: str | None, policy: JobPolicy, now: int, *, learn: bool, grace_ms: int | None
+) -> int | None:
+    """`silent_since` from the job's last run and learned hours alone, as the index keeps them (core/jobindex.py)."""
     if policy.expect_every is not None:
-        return silence.declared_silence(policy.expect_every, last_run(job), now, grace_ms)
-    if learn:
-        return silence.learned_silence(job.learned, last_run(job), now, grace_ms)
+        return silence.declared_silence(policy.expect_every, last, now, grace_ms)
+    if learn and active is not None:
+        return silence.learned_silence(silence.Learned(active=active), last, now, grace_ms)
     return None
 
 

@@ -8,11 +8,12 @@ import operator
 
 from failstreak.core import alerting, categories, counting, outbox, repair, triage
 from failstreak.core.health import FlakyRoute, Health
+from failstreak.core.jobindex import ALERTING, Brief, briefs
 from failstreak.core.model import Ack, JobState, Mute, Notification, State
 from failstreak.core.mutes import active_acks, all_mutes
 from failstreak.core.policy import JobPolicy
 from failstreak.inbox.records import latest_time
-from failstreak.pipeline.context import PassContext, Routes
+from failstreak.pipeline.context import PassContext, PassSettings, Routes
 
 _JOB = operator.attrgetter("job")
 
@@ -43,7 +44,7 @@ def advance(ctx: PassContext, state: State) -> None:
     state.updated_at = now
     state.passes += 1
     summary.jobs = len(state.jobs)
-    summary.alerting = sum(1 for j in state.jobs.values() if j.alert is not None)
+    summary.alerting = sum(1 for b in briefs(state.jobs) if b.alerting)
 
 
 def _evaluate(ctx: PassContext, state: State, touched: dict[str, counting.JobDelta]) -> list[Notification]:
@@ -55,13 +56,19 @@ def _evaluate(ctx: PassContext, state: State, touched: dict[str, counting.JobDel
     mutes = all_mutes(state, ctx.book, settings.config_mutes, now)
     acks = active_acks(ctx.book, now)
     jobs = state.jobs
+    # Under another config than the last pass's, every alerting job may have news (a threshold moved).
+    every = settings.digest is None or settings.digest != state.config_digest
+    state.config_digest = settings.digest
     watch = settings.triage
     if watch.learn:
         for name in touched:
             triage.learn_runs(jobs[name])
+    # The others are looked at in the index (a job the pass does not read stays undecoded: docs/state.md).
     watched = watch.watches_silence
     untouched: list[tuple[str, counting.JobDelta | None]] = [
-        (n, None) for n, j in jobs.items() if n not in touched and (j.alert is not None or watched)
+        (b.name, None)
+        for b in briefs(jobs)
+        if (watched or b.flags & ALERTING) and b.name not in touched and _may_have_news(b, settings, now, every)
     ]
     notes: list[Notification] = []
     for name, delta in itertools.chain(touched.items(), untouched):
@@ -71,6 +78,30 @@ def _evaluate(ctx: PassContext, state: State, touched: dict[str, counting.JobDel
     # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
     notes.sort(key=_JOB)
     return notes
+
+
+def _may_have_news(b: Brief, settings: PassSettings, now: int, every: bool) -> bool:
+    """Whether a job the pass brought nothing for may have news, from its row of the index: a silence, or an
+    alert whose reminder is due by time, that was not announced (a mute may have ended), whose silence is over,
+    or any alert under a new config (`every`). Its counted runs did not change, so nothing else can
+    (core/alerting.py)."""
+    watch = settings.triage
+    if b.alerting and (every or b.unannounced):
+        return True
+    if not (b.alerting or watch.watches_silence):
+        return False
+    policy = settings.policy_for(b.name)
+    silent = (
+        triage.silence_of(b.newest, b.active, policy, now, learn=watch.learn, grace_ms=watch.grace_ms)
+        if watch.watches_silence
+        else None
+    )
+    if not b.alerting:
+        return silent is not None
+    if b.silence_alert and silent is None:
+        return True
+    hours = policy.reminder.every_hours
+    return hours is not None and b.notified is not None and now - b.notified >= hours * 3_600_000
 
 
 def _evaluate_job(

@@ -35,6 +35,10 @@ class Routes(Protocol):
         """Routing problems met so far (an unreadable owners file, an unknown team): reported, never fatal."""
         ...
 
+    def owners_digest(self) -> str:
+        """A digest of who owns which job (the owners file's rules): the page is made again when it changes."""
+        ...
+
 
 @dataclass(frozen=True)
 class PassSettings:
@@ -54,6 +58,9 @@ class PassSettings:
     triage: TriageSettings = field(default_factory=TriageSettings)
     # Where the pass keeps the run-history page (docs/page.md); None: no page.
     page: str | None = None
+    # A digest of the config these settings come from: when it is not the one the state was last saved with (or
+    # is None), the pass evaluates every alerting job, and the page is made again (docs/state.md, "The index").
+    digest: str | None = None
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from failstreak.core.jobindex import briefs
 from failstreak.core.model import Event, State
 from failstreak.core.outbox import NO_DESTINATION, NO_DESTINATION_ERROR, Delivery, DeliveryError, DeliveryResult
 from failstreak.notifiers.base import Notifier, failed
@@ -10,7 +11,7 @@ from failstreak.notifiers.base import Notifier, failed
 def _thread_index(state: State) -> dict[tuple[str, str], list[tuple[str, bool]]]:
     """(destination, thread ref) → the jobs announced in that message, by name, with whether still alerting."""
     index: dict[tuple[str, str], list[tuple[str, bool]]] = {}
-    for name in sorted(state.jobs):
+    for name in sorted(b.name for b in briefs(state.jobs) if b.threaded):
         job = state.jobs[name]
         for dest, ref in job.threads.items():
             index.setdefault((dest, ref), []).append((name, job.alert is not None))

@@ -1,23 +1,45 @@
 """The pass's last stage when `page:` is set: keep the run-history page current (docs/page.md).
 
 It runs after the state is saved, so a page that cannot be written never costs a run or a notification: the
-problem is a warning of the pass, and the next pass tries again. The page is rewritten only when something on
-it changed (views/store.py).
+problem is a warning of the pass, and the next pass tries again. The page is made again only when what it is
+made from changed (`page_inputs`: the jobs as stored, the live mutes, the settings, the silent jobs), and then
+from the jobs it shows alone, picked from the state's index; it is rewritten only when something on it changed
+(views/store.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
+
+import msgspec
 
 from failstreak.core.model import JobState, Mute, State
 from failstreak.core.policy import JobPolicy
 from failstreak.errors import FailstreakError
-from failstreak.views.jobs import job_views
+from failstreak.state.codec import Encoded
+from failstreak.views.jobs import page_views
 from failstreak.views.page import render
 
 WRITTEN = "written"
 UNCHANGED = "unchanged"
 FAILED = "failed"
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def page_inputs(state: State, encoded: Encoded | None, mutes: list[Mute], settings: str, silent: Iterable[str]) -> str:
+    """The digest of what the page is made from: the jobs as last saved (`encoded`: the stored members of a large
+    state, else the jobs' JSON), the live `mutes`, the `settings` that shape it (a digest of the config and of
+    the owners), and the jobs silent now (their health changes with time alone)."""
+    digest = hashlib.sha256()
+    if encoded is not None and encoded.members is not None:
+        for member in encoded.members:
+            digest.update(member)
+    else:
+        digest.update(_ENCODE(list(state.jobs.values())))
+    digest.update(_ENCODE(mutes))
+    digest.update(_ENCODE([settings, *silent]))
+    return digest.hexdigest()
 
 
 def keep_page(
@@ -28,14 +50,18 @@ def keep_page(
     teams_of: Callable[[str, str | None], list[str]],
     now: int,
     health_of: Callable[[JobState], str] | None = None,
+    inputs: str | None = None,
 ) -> tuple[str, str | None]:
-    """Render the page of `state` and keep it at `location`: (`written`, `unchanged` or `failed`, a warning)."""
+    """Render the page of `state` and keep it at `location`: (`written`, `unchanged` or `failed`, a warning).
+    With `inputs` (`page_inputs`), a page already made from the same inputs is left as it is, unrendered."""
     # The store's S3 side is loaded only by a pass that keeps a page (the Lambda's cold start stays lean).
-    from failstreak.views.store import write_page  # noqa: PLC0415
+    from failstreak.views.store import stored_inputs, write_page  # noqa: PLC0415
 
-    page = render(job_views(state, mutes, policy_for, teams_of, now, health_of), now)
     try:
-        written = write_page(location, page)
+        if inputs is not None and stored_inputs(location) == inputs:
+            return UNCHANGED, None
+        views, totals = page_views(state, mutes, policy_for, teams_of, now, health_of)
+        written = write_page(location, render(views, now, totals=totals, inputs=inputs))
     except FailstreakError as e:
         return FAILED, f"the run-history page was not written (the next pass tries again): {e}"
     return (WRITTEN if written else UNCHANGED), None

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from failstreak.core.model import State
 from failstreak.errors import ConflictError, FailstreakError
 from failstreak.state.base import Loaded, StateStore
-from failstreak.state.codec import Encoded, decode, encode_document
+from failstreak.state.codec import Encoded, decode_document, encode_document
 
 
 class Saved(NamedTuple):
@@ -37,7 +37,7 @@ def save_with_retry(
     `state` before the call). `on_conflict` is told of each conflict. `since`: the encoding of this state's
     previous save and the jobs changed after it, whose unchanged jobs the first attempt reuses, or the document
     as read (`decode_document`), whose members the first attempt reuses where the jobs encode the same (a
-    reloaded state is encoded afresh).
+    reloaded state's jobs are decoded as they are read, as the first time).
     """
     for _ in range(attempts):
         encoded = encode_document(state, since=since[0], changed=since[1]) if since else encode_document(state)
@@ -48,6 +48,6 @@ def save_with_retry(
                 on_conflict()
             since = None
             loaded = store.load()
-            state = decode(loaded.data, store.location)
+            state = decode_document(loaded.data, store.location)[0]
             redo(state)
     raise FailstreakError(gave_up)

@@ -26,7 +26,8 @@ from typing import ParamSpec, TypeVar
 
 import msgspec
 
-from failstreak.core import outbox
+from failstreak.core import outbox, triage
+from failstreak.core.jobindex import briefs
 from failstreak.core.model import Execution, State
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import FailstreakError, StoreUnavailable
@@ -35,7 +36,7 @@ from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import collect
 from failstreak.pipeline.context import PassContext, PassSettings, Ports
 from failstreak.pipeline.deliver import deliver
-from failstreak.pipeline.page import keep_page
+from failstreak.pipeline.page import keep_page, page_inputs
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
 from failstreak.state.base import Loaded
@@ -196,7 +197,7 @@ def settle(ctx: PassContext) -> None:
     def redo_results(fresh: State) -> None:
         outbox.apply_results(fresh, results, now, max_attempts)
 
-    ctx.state, ctx.token, _ = save_with_retry(
+    ctx.state, ctx.token, ctx.encoded = save_with_retry(
         ctx.ports.store,
         Loaded(None, ctx.token),
         ctx.state,
@@ -232,12 +233,28 @@ def page(ctx: PassContext) -> None:
         return
     router = ctx.ports.router
     teams_of = router.job_teams if router is not None else _default_team
-    mutes = all_mutes(ctx.state, ctx.book, ctx.settings.config_mutes, ctx.now)
-    judge = ctx.settings.triage.judge(ctx.settings.policy_for, ctx.now)
+    settings = ctx.settings
+    mutes = all_mutes(ctx.state, ctx.book, settings.config_mutes, ctx.now)
+    judge = settings.triage.judge(settings.policy_for, ctx.now)
+    owners = router.owners_digest() if router is not None else ""
+    inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.digest or "") + owners, _silent(ctx))
     ctx.summary.page, warning = keep_page(
-        location, ctx.state, mutes, ctx.settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value
+        location, ctx.state, mutes, settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value, inputs
     )
     ctx.summary.warnings.extend([warning] if warning else [])
+
+
+def _silent(ctx: PassContext) -> list[str]:
+    """The jobs silent now, from the state's index (docs/triage.md)."""
+    watch, policy_for, now = ctx.settings.triage, ctx.settings.policy_for, ctx.now
+    if not watch.watches_silence:
+        return []
+    return [
+        b.name
+        for b in briefs(ctx.state.jobs)
+        if triage.silence_of(b.newest, b.active, policy_for(b.name), now, learn=watch.learn, grace_ms=watch.grace_ms)
+        is not None
+    ]
 
 
 def _default_team(job: str, owner: str | None) -> list[str]:

@@ -14,25 +14,80 @@ version; a newer one is refused in one line naming the versions this release rea
 from __future__ import annotations
 
 import gzip
-import hashlib
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
 from failstreak.core.categories import CategoryWatch
+from failstreak.core.jobindex import Brief
 from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
+from failstreak.state.lazy import LazyJobs, Member
 
-VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+VERSION = 7
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 
 
 class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
-    """The document (version 6), as written and as read. `version` is written first, as the tag. Every field
-    is written, even when empty (`encode_document` places the jobs between the brackets of `"jobs":[]`)."""
+    """The document (version 7) as read whole. A compressed document also holds `index` (`_Written`), which a
+    whole read skips: the jobs themselves say all it says."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    outbox: list[OutboxEntry] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    config_digest: str | None = None
+    jobs: list[JobState] = []
+
+
+class _Index(msgspec.Struct):
+    """The index of a compressed document (docs/state.md): the stored length and the number of jobs of each gzip
+    member of jobs, in order, and every job's row (`Brief`), in the jobs' order."""
+
+    sizes: list[int] = []
+    counts: list[int] = []
+    jobs: list[Brief] = []
+
+
+class _Written(msgspec.Struct, tag_field="version", tag=VERSION):
+    """The document as written: `version` first, as the tag, then every field, even when empty, the index (null in
+    a plain document) and the jobs last (`encode_document` places them between the brackets of `"jobs":[]`, so
+    that the head, everything before the jobs, is one gzip member a pass reads alone)."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    outbox: list[OutboxEntry] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    config_digest: str | None = None
+    index: _Index | None = None
+    jobs: list[JobState] = []
+
+
+class _Head(msgspec.Struct, tag_field="version", tag=VERSION):
+    """A compressed document's head as a pass reads it: every field but the jobs, with the index."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    outbox: list[OutboxEntry] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    config_digest: str | None = None
+    index: _Index | None = None
+
+
+class _StoredV6(msgspec.Struct, tag_field="version", tag=6):
+    """Version 6 as read: no index, the jobs before the outbox (the order does not matter to a reader)."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -110,7 +165,8 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
+_HEAD = msgspec.json.Decoder(_Head)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
 V2_CONFIG_MUTES_CURSOR = "_config_mutes"
@@ -159,10 +215,10 @@ def _v4_to_v5(doc: _StoredV4) -> _StoredV5:
     )
 
 
-def _v5_to_v6(doc: _StoredV5) -> tuple[_Document, list[Mute]]:
+def _v5_to_v6(doc: _StoredV5) -> tuple[_StoredV6, list[Mute]]:
     """Version 6 keeps no mutes: the state's are handed on, to be moved into the mutes document (docs/state.md,
     "Moving the mutes") before the state is saved without them."""
-    return _Document(
+    return _StoredV6(
         doc.updated_at,
         doc.passes,
         doc.jobs,
@@ -174,11 +230,28 @@ def _v5_to_v6(doc: _StoredV5) -> tuple[_Document, list[Mute]]:
     ), doc.mutes
 
 
+def _v6_to_v7(doc: _StoredV6) -> _Document:
+    """Version 7 adds the index of a compressed document (written afresh at the next save) and the digest of the
+    config of the last pass that saved (none yet), and lists the jobs last; what it holds is version 6's."""
+    return _Document(
+        doc.updated_at,
+        doc.passes,
+        doc.outbox,
+        doc.config_mutes,
+        doc.dead_letters,
+        doc.cursors,
+        doc.categories,
+        None,
+        doc.jobs,
+    )
+
+
 def _current(
-    doc: _Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1,
+    doc: _Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1,
 ) -> tuple[_Document, list[Mute]]:
     """Any readable version, brought forward one version at a time to the current one; and the mutes an older
     version held, to be moved to the mutes document."""
+    moved: list[Mute] = []
     if isinstance(doc, _StoredV1):
         doc = _v1_to_v2(doc)
     if isinstance(doc, _StoredV2):
@@ -188,8 +261,10 @@ def _current(
     if isinstance(doc, _StoredV4):
         doc = _v4_to_v5(doc)
     if isinstance(doc, _StoredV5):
-        return _v5_to_v6(doc)
-    return doc, []
+        doc, moved = _v5_to_v6(doc)
+    if isinstance(doc, _StoredV6):
+        doc = _v6_to_v7(doc)
+    return doc, moved
 
 
 # Documents larger than this are written gzip-compressed (decode detects either); smaller ones stay plain JSON
@@ -197,10 +272,12 @@ def _current(
 COMPRESS_ABOVE = 128 * 1024
 GZIP_LEVEL = 1
 # Jobs are encoded and compressed this many at a time, each slice its own gzip member, which a save reuses
-# when none of its jobs changed. Small enough that a pass touching 1 % of the jobs leaves about half the
-# members as they were; large enough that gzip still compresses well (100k jobs: 11.3 MiB, against 10.5 MiB in
-# slices of 2,048: docs/performance.md).
+# when none of its jobs was read (or they encode the same). Small enough that a pass touching 1 % of the jobs
+# leaves about half the members as they were; large enough that gzip still compresses well (100k jobs: 11.3 MiB,
+# against 10.5 MiB in slices of 2,048: docs/performance.md).
 JOBS_PER_MEMBER = 64
+# Where a pass feeds the document to zlib to find the end of its head, this many stored bytes at a time.
+_HEAD_CHUNK = 64 * 1024
 
 
 def compress(body: bytes) -> bytes:
@@ -209,22 +286,24 @@ def compress(body: bytes) -> bytes:
     return z.compress(body) + z.flush()
 
 
+# The last member of a compressed document: the end of the list of jobs and of the document.
+_TAIL = compress(b"]}")
+
+
 @dataclass(frozen=True, slots=True)
 class Encoded:
     """A state document as written, and what writing it again after a few changed jobs can reuse.
 
     A compressed document is a sequence of gzip members (a valid gzip file: readers decompress every member):
-    the head, one member per slice of `JOBS_PER_MEMBER` jobs, the tail. `members` holds the jobs' members.
-    `digests` and `sizes`, when known (a document as `decode_document` read it), hold the SHA-256 and the length
-    of each member's JSON, so that a save reuses a member whose jobs encode to the same bytes, whoever changed
-    what (docs/performance.md).
+    the head (every field but the jobs, and the index), one member per slice of at most `JOBS_PER_MEMBER` jobs,
+    the tail. `members` holds the jobs' members; `jobs`, the jobs as written, which a later write of the same
+    jobs reuses (`encode_document`'s `since`).
     """
 
     body: bytes
     names: tuple[str, ...]
     members: tuple[bytes, ...] | None
-    digests: tuple[bytes, ...] | None = None
-    sizes: tuple[int, ...] = ()
+    jobs: LazyJobs | None = None
 
 
 def encode(state: State, compress_above: float = COMPRESS_ABOVE) -> bytes:
@@ -244,160 +323,130 @@ def encode_document(
 ) -> Encoded:
     """`encode`, keeping what a later call can reuse; with `since`, reuse its jobs except those in `changed`.
 
-    `since` must be this state's previous encoding, and `changed` every job modified since: a job outside it
-    is written as it was then. (After its first save, a pass only records delivery results: the outbox, the
+    A state read from a compressed document (its jobs decoded lazily, `decode_document`) is written compressed,
+    reusing the stored member of every slice of jobs none of which was read since the last write (docs/state.md,
+    "The index"); `changed` names the jobs changed after that write that were read before it. Else `since` must
+    be this state's previous encoding, and `changed` every job modified since: a job outside it is written as it
+    was then. (After its first save, a pass only records delivery results: the outbox, the
     dead letters and the thread references of the jobs it announced, which `outbox.apply_results` names.)
-    When `since` has digests (the document as read), `changed` is not needed: each slice of jobs is encoded,
-    and a slice whose JSON has the digest of `since`'s member at its place reuses that member (no gzip).
-    The bytes are always those a fresh `encode` of the state gives, once decompressed.
     """
     jobs = state.jobs
+    lazy = jobs if isinstance(jobs, LazyJobs) else None
+    names = tuple(jobs)
+    if lazy is None and since is not None and since.jobs is not None and since.names == names:
+        lazy = since.jobs
+    if lazy is not None:
+        for name in changed:
+            if name in jobs:
+                lazy[name] = jobs[name]  # its slice is encoded again
+        return _compressed(state, lazy, names)
     for name, job in jobs.items():
         if job.name != name:
             raise ValueError(f"job {job.name!r} is filed under {name!r} in the state")
-    frame = _ENCODER.encode(
-        _Document(
-            updated_at=state.updated_at,
-            passes=state.passes,
-            outbox=state.outbox,
-            config_mutes=state.config_mutes,
-            dead_letters=state.dead_letters,
-            cursors=state.cursors,
-            categories=state.categories,
-        )
+    plain = _ENCODER.encode(_written(state, None, list(jobs.values())))
+    if len(plain) <= compress_above:
+        return Encoded(plain, names, None)
+    return _compressed(state, LazyJobs.of(jobs), names)
+
+
+def _written(state: State, index: _Index | None, jobs: list[JobState]) -> _Written:
+    return _Written(
+        updated_at=state.updated_at,
+        passes=state.passes,
+        outbox=state.outbox,
+        config_mutes=state.config_mutes,
+        dead_letters=state.dead_letters,
+        cursors=state.cursors,
+        categories=state.categories,
+        config_digest=state.config_digest,
+        index=index,
+        jobs=jobs,
     )
-    # The jobs go between the brackets of the empty list; nothing before it can contain this text.
-    at = frame.index(b'"jobs":[]') + len(b'"jobs":[')
-    head, tail = frame[:at], frame[at:]
-    names = tuple(jobs)
-    if since is not None and since.digests is not None and since.members is not None:
-        again = _encode_jobs_against(list(jobs.values()), since.members, since.digests, since.sizes)
-        return Encoded(b"".join([compress(head), *again, compress(tail)]), names, tuple(again))
-    reusable = since.members if since is not None and since.names == names else None
-    pieces, members = _encode_jobs(list(jobs.values()), names, len(frame), compress_above, reusable, changed)
-    if members is None:
-        return Encoded(head + b"".join(pieces) + tail, names, None)
-    return Encoded(b"".join([compress(head), *members, compress(tail)]), names, tuple(members))
 
 
-def _encode_jobs(
-    values: list[JobState],
-    names: tuple[str, ...],
-    size: int,
-    compress_above: float,
-    reusable: tuple[bytes, ...] | None,
-    changed: Collection[str],
-) -> tuple[list[bytes], list[bytes] | None]:
-    """The jobs' JSON, `JOBS_PER_MEMBER` at a time: plain pieces while the document (`size` so far) stays small,
-    else (members, one gzip member per slice, reusing `reusable`'s for slices with no job in `changed`)."""
-    touched = set(changed) if reusable is not None else set()
-    members: list[bytes] | None = [] if reusable is not None else None
-    pieces: list[bytes] = []
-    for index, start in enumerate(range(0, len(values), JOBS_PER_MEMBER)):
-        if reusable is not None and members is not None and touched.isdisjoint(names[start : start + JOBS_PER_MEMBER]):
-            members.append(reusable[index])
-            continue
-        piece = _ENCODER.encode(values[start : start + JOBS_PER_MEMBER])[1:-1]
-        if start:
-            piece = b"," + piece
-        size += len(piece)
-        if members is None and size > compress_above:
-            members = [compress(p) for p in pieces]
-            pieces = []
-        if members is not None:
-            members.append(compress(piece))
-        else:
-            pieces.append(piece)
-    if members is None and size > compress_above:  # no job, and a large outbox or cursors
-        members = [compress(p) for p in pieces]
-    return pieces, members
+def _compressed(state: State, jobs: LazyJobs, names: tuple[str, ...]) -> Encoded:
+    """The compressed document: the head with the index, the jobs' members (reused where they can be), the tail."""
+    for name, job in jobs.read():
+        if job.name != name:
+            raise ValueError(f"job {job.name!r} is filed under {name!r} in the state")
+    written = jobs.write(compress, JOBS_PER_MEMBER)
+    frame = _ENCODER.encode(_written(state, _Index(written.sizes, written.counts, written.rows), []))
+    # The jobs are the last field: the last `"jobs":[]` is theirs (a cursor may hold the same text before it).
+    at = frame.rindex(b'"jobs":[]') + len(b'"jobs":[')
+    body = b"".join([compress(frame[:at]), *written.members, _TAIL])
+    return Encoded(body, names, tuple(written.members), jobs)
 
 
-def _encode_jobs_against(
-    values: list[JobState], members: tuple[bytes, ...], digests: tuple[bytes, ...], sizes: tuple[int, ...]
-) -> list[bytes]:
-    """The jobs' gzip members, `JOBS_PER_MEMBER` at a time, reusing `members[i]` where the slice's JSON has
-    `sizes[i]` bytes and `digests[i]` (the same bytes: the member decompresses to them). A slice of another
-    length is not hashed: on a pass that brings runs to most slices, this costs nearly nothing."""
-    out: list[bytes] = []
-    for index, start in enumerate(range(0, len(values), JOBS_PER_MEMBER)):
-        piece = _ENCODER.encode(values[start : start + JOBS_PER_MEMBER])[1:-1]
-        if start:
-            piece = b"," + piece
-        if index < len(digests) and len(piece) == sizes[index] and hashlib.sha256(piece).digest() == digests[index]:
-            out.append(members[index])
-        else:
-            out.append(compress(piece))
-    return out
-
-
-class _Members(NamedTuple):
-    """A gzip document read member by member: its JSON text whole, and each member as stored, with the length
-    and SHA-256 of its JSON."""
-
-    text: bytearray
-    stored: list[bytes]
-    sizes: list[int]
-    digests: list[bytes]
-
-
-def _inflated(data: bytes) -> Iterator[tuple[int, int, list[bytes]]]:
-    """Each gzip member of `data`: where it starts and ends, and its text in the pieces it was inflated in.
-    Raises ValueError if `data` is not a clean sequence of members, zlib.error if one is damaged."""
+def _head(data: bytes) -> tuple[_Head, int] | None:
+    """A compressed document's head, and where its jobs' members start; None when its first member is not the
+    head of a version 7 document (then it is read whole, and what is wrong with it reported)."""
+    d = zlib.decompressobj(31)
+    parts: list[bytes] = []
     view = memoryview(data)
-    start = 0
-    while start < len(data):
-        d = zlib.decompressobj(31)
-        parts: list[bytes] = []
-        pos = start
+    pos = 0
+    try:
         while not d.eof and pos < len(data):
-            chunk = view[pos : pos + _SPLIT_CHUNK]
+            chunk = view[pos : pos + _HEAD_CHUNK]
             parts.append(d.decompress(chunk))
             pos += len(chunk)
         if not d.eof:
-            raise ValueError("a gzip member is cut short")
-        end = pos - len(d.unused_data)
-        yield start, end, parts
-        start = end
-
-
-def _split_members(data: bytes) -> _Members | None:
-    """A gzip document's members; None if it is not a clean sequence of members (then `decode` reads it as a
-    whole, and reports what is wrong with it). The text grows in one buffer, never held twice."""
-    out = _Members(bytearray(), [], [], [])
-    try:
-        for start, end, parts in _inflated(data):
-            digest = hashlib.sha256()
-            for part in parts:
-                out.text.extend(part)
-                digest.update(part)
-            out.stored.append(data[start:end])
-            out.sizes.append(sum(map(len, parts)))
-            out.digests.append(digest.digest())
-    except (ValueError, zlib.error):
+            return None
+        head = _HEAD.decode(b"".join(parts) + b"]}")
+    except (zlib.error, msgspec.DecodeError):
         return None
-    return out
-
-
-# Members are fed to zlib in steps of this many stored bytes: about two steps per member of 64 jobs, so that
-# what zlib reads past a member's end (and copies back) stays small.
-_SPLIT_CHUNK = 16 * 1024
+    return head, pos - len(d.unused_data)
 
 
 def decode_document(data: bytes | None, location: str = "state") -> tuple[State, Encoded | None]:
-    """`decode`, and the document as stored in the form a save can reuse (`encode_document`'s `since`): its
-    jobs' gzip members, with their JSON's lengths and digests. None when there is nothing to reuse (no document,
-    a plain one, or one not written a slice of jobs per member). Raises StateCorrupt."""
+    """`decode`, with the jobs of a compressed version 7 document decoded as they are first read (`LazyJobs`):
+    reading the document inflates only its head. A document the index does not describe exactly is read whole
+    (and refused if it is corrupt), and so is any other document (then with nothing to reuse: None). Raises
+    StateCorrupt."""
     if data is None or data[:2] != b"\x1f\x8b":
         return decode(data, location), None
-    split = _split_members(data)
-    if split is None or len(split.stored) < 3:
+    read = _head(data)
+    index = read[0].index if read is not None else None
+    members = _members(data, read[1], index) if read is not None and index is not None else None
+    if read is None or index is None or members is None:
         return decode(data, location), None
-    state = _parse(split.text, location)
-    jobs = slice(1, -1)  # the head and the tail are written afresh each time
-    return state, Encoded(
-        data, tuple(state.jobs), tuple(split.stored[jobs]), tuple(split.digests[jobs]), tuple(split.sizes[jobs])
+    head = read[0]
+    jobs = LazyJobs(members, location)
+    if len(jobs) != len(index.jobs) or "" in jobs:
+        decode(data, location)  # the whole document says what is wrong with it
+        raise StateCorrupt(f"{location}: state document is malformed (its index lists a job twice); left untouched")
+    state = State(
+        jobs=jobs,
+        outbox=head.outbox,
+        dead_letters=head.dead_letters,
+        cursors=head.cursors,
+        config_mutes=head.config_mutes,
+        updated_at=head.updated_at,
+        passes=head.passes,
+        categories=head.categories,
+        config_digest=head.config_digest,
     )
+    return state, Encoded(data, tuple(jobs), tuple(m.stored for m in members), jobs)
+
+
+def _members(data: bytes, at: int, index: _Index) -> list[Member] | None:
+    """The jobs' members of a compressed document, as its index lays them out; None if it does not (the sizes
+    do not add up to the document, or the counts to the jobs)."""
+    if (
+        len(index.sizes) != len(index.counts)
+        or at + sum(index.sizes) + len(_TAIL) != len(data)
+        or sum(index.counts) != len(index.jobs)
+        or data[len(data) - len(_TAIL) :] != _TAIL
+        or min(index.counts, default=1) < 1
+    ):
+        return None
+    members: list[Member] = []
+    row = 0
+    for size, count in zip(index.sizes, index.counts, strict=True):
+        rows = index.jobs[row : row + count]
+        members.append(Member(data[at : at + size], [r.name for r in rows], rows, first=not members))
+        at += size
+        row += count
+    return members
 
 
 def decode(data: bytes | None, location: str = "state") -> State:
@@ -432,6 +481,7 @@ def _parse(data: bytes | bytearray, location: str) -> State:
             updated_at=doc.updated_at,
             passes=doc.passes,
             categories=doc.categories,
+            config_digest=doc.config_digest,
         )
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise StateCorrupt(

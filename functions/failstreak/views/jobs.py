@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 
 from failstreak.core.alerting import mute_covering
+from failstreak.core.jobindex import Brief, briefs
 from failstreak.core.model import JobState, Mute, State, iso
 from failstreak.core.policy import JobPolicy
-from failstreak.views.page import JobView
+from failstreak.views import page
+from failstreak.views.page import JobView, Totals
 
 
 def describe_mute(mute: Mute, job: JobState) -> str:
@@ -33,9 +36,45 @@ def job_views(
 ) -> list[JobView]:
     """Every job of `state` with its window (`policy_for`), owning teams (`teams_of(name, owner)`), the mute
     covering it at `now`, and its health (`health_of`, when given)."""
+    return _views(state.jobs.values(), mutes, policy_for, teams_of, now, health_of)
+
+
+def _order(b: Brief) -> tuple[bool, int, str]:
+    """The page's order of jobs: alerting first, then the longest streak, then the name (`page._shown`)."""
+    return (not b.alerting, -b.streak, b.name)
+
+
+def page_views(
+    state: State,
+    mutes: Iterable[Mute],
+    policy_for: Callable[[str], JobPolicy],
+    teams_of: Callable[[str, str | None], list[str]],
+    now: int,
+    health_of: Callable[[JobState], str] | None = None,
+    max_jobs: int | None = None,
+) -> tuple[list[JobView], Totals]:
+    """`job_views` of the jobs the page shows (at most `max_jobs`, by default `page.MAX_JOBS`, picked as
+    `page.render` picks them), with the estate's totals: picked from the state's index, so that only those jobs
+    are read (docs/performance.md)."""
+    max_jobs = page.MAX_JOBS if max_jobs is None else max_jobs
+    rows = list(briefs(state.jobs))
+    totals = Totals(len(rows), sum(1 for b in rows if b.alerting))
+    shown = rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)
+    jobs = [state.jobs[b.name] for b in shown]
+    return _views(jobs, mutes, policy_for, teams_of, now, health_of), totals
+
+
+def _views(
+    jobs: Iterable[JobState],
+    mutes: Iterable[Mute],
+    policy_for: Callable[[str], JobPolicy],
+    teams_of: Callable[[str, str | None], list[str]],
+    now: int,
+    health_of: Callable[[JobState], str] | None,
+) -> list[JobView]:
     mutes = list(mutes)
     views = []
-    for job in state.jobs.values():
+    for job in jobs:
         mute = mute_covering(job, mutes, now)
         views.append(
             JobView(

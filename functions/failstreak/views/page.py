@@ -37,6 +37,7 @@ STATUS_COLOURS: dict[Status, str] = {
 FAILED_STATUSES = frozenset({Status.FAILED, Status.TIMED_OUT})
 NO_TEAM = "default"
 FINGERPRINT_META = "failstreak-fingerprint"
+INPUTS_META = "failstreak-inputs"
 # About 15 MiB of page (0.25 MiB compressed) with 10 runs a job: a page a browser still opens, and a render that
 # stays small beside a pass's own memory at 100,000 jobs (docs/performance.md).
 MAX_JOBS = 10_000
@@ -61,8 +62,20 @@ class JobView:
 
 @dataclass(frozen=True, slots=True)
 class Page:
+    """A page's HTML; the fingerprint of what it shows; and, from a pass, the digest of what it was made from
+    (`inputs`: a pass that would make it from the same inputs leaves it as it is, without rendering it)."""
+
     html: str
     fingerprint: str
+    inputs: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The whole estate's counts, when the views given to `render` are only the jobs it shows."""
+
+    jobs: int
+    alerting: int
 
 
 _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z", re.IGNORECASE)
@@ -316,13 +329,13 @@ def _shown(views: Sequence[JobView], max_jobs: int) -> Sequence[JobView]:
     return sorted(views, key=lambda v: (v.job.alert is None, -v.job.consecutive_failures, v.job.name))[:max_jobs]
 
 
-def _body(views: Sequence[JobView], title: str, max_jobs: int) -> str:
+def _body(views: Sequence[JobView], title: str, max_jobs: int, totals: Totals) -> str:
     shown = _shown(views, max_jobs)
     groups = _group(shown)
     ordered = [v for _, members in groups for v in members]
     anchors = {v.job.name: f"job-{i}" for i, v in enumerate(ordered)}
-    alerting = sum(v.job.alert is not None for v in views)
-    healths = sorted({v.health for v in views if v.health})
+    alerting = totals.alerting
+    healths = sorted({v.health for v in shown if v.health})
     tbodies = []
     for team, members in groups:
         n_alerting = sum(v.job.alert is not None for v in members)
@@ -332,7 +345,7 @@ def _body(views: Sequence[JobView], title: str, max_jobs: int) -> str:
             f"<small>({head})</small></th></tr>" + "".join(_row(v, anchors[v.job.name]) for v in members) + "</tbody>"
         )
     sections = "".join(_section(v, anchors[v.job.name]) for v in ordered)
-    left_out = len(views) - len(shown)
+    left_out = totals.jobs - len(shown)
     note = (
         f"<p><b>{left_out} more jobs are not on this page</b>, which shows at most {max_jobs}: the alerting jobs "
         "first, then the longest streaks. <code>failstreak status</code> lists every job.</p>"
@@ -340,7 +353,7 @@ def _body(views: Sequence[JobView], title: str, max_jobs: int) -> str:
         else ""
     )
     return (
-        f"<h1>{_e(title)}</h1><p>{len(views)} jobs, {alerting} alerting</p>{note}"
+        f"<h1>{_e(title)}</h1><p>{totals.jobs} jobs, {alerting} alerting</p>{note}"
         f"{_filters([t for t, _ in groups], healths)}{_legend()}"
         '<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
         f"<th>runs</th></tr></thead>{''.join(tbodies)}</table></div>"
@@ -348,30 +361,50 @@ def _body(views: Sequence[JobView], title: str, max_jobs: int) -> str:
     )
 
 
-def render(views: Sequence[JobView], generated_at: int, title: str = "failstreak", max_jobs: int = MAX_JOBS) -> Page:
+def render(
+    views: Sequence[JobView],
+    generated_at: int,
+    title: str = "failstreak",
+    max_jobs: int = MAX_JOBS,
+    *,
+    totals: Totals | None = None,
+    inputs: str | None = None,
+) -> Page:
     """The page for `views`, stamped with `generated_at` (epoch ms); its fingerprint ignores the stamp.
 
     At most `max_jobs` jobs are shown (the page says how many are left out), which bounds its size and the memory
-    a pass spends on it.
+    a pass spends on it. `totals`: the estate's counts, when `views` are only the jobs to show (a pass picks them
+    from the state's index: `views/jobs.page_views`). `inputs` is written in the page's head (`inputs_of`).
     """
-    body = _body(views, title, max_jobs)
+    totals = totals or Totals(len(views), sum(v.job.alert is not None for v in views))
+    body = _body(views, title, max_jobs, totals)
     fingerprint = hashlib.sha256(body.encode()).hexdigest()
+    inputs_meta = f'<meta name="{INPUTS_META}" content="{_e(inputs)}">' if inputs is not None else ""
     html = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">'
-        f'<meta name="{FINGERPRINT_META}" content="{fingerprint}">'
-        f"<title>{_e(title)}: {len(views)} jobs, {sum(v.job.alert is not None for v in views)} alerting</title>"
+        f'<meta name="{FINGERPRINT_META}" content="{fingerprint}">{inputs_meta}'
+        f"<title>{_e(title)}: {totals.jobs} jobs, {totals.alerting} alerting</title>"
         f"<style>{STYLE}</style></head><body>{body}"
         f'<p class="legend">rendered {_e(iso(generated_at))} by failstreak</p>'
         f"<script>{SCRIPT}</script></body></html>\n"
     )
-    return Page(html, fingerprint)
+    return Page(html, fingerprint, inputs)
 
 
 def fingerprint_of(head: str) -> str | None:
     """The fingerprint written in a page's head (its first kilobyte is enough), None when there is none."""
-    marker = f'<meta name="{FINGERPRINT_META}" content="'
+    return _meta(head, FINGERPRINT_META)
+
+
+def inputs_of(head: str) -> str | None:
+    """The digest of a pass's page's inputs written in its head, None when there is none."""
+    return _meta(head, INPUTS_META)
+
+
+def _meta(head: str, name: str) -> str | None:
+    marker = f'<meta name="{name}" content="'
     start = head.find(marker)
     if start < 0:
         return None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from failstreak import s3client
 from failstreak.errors import ConfigError, StoreUnavailable
-from failstreak.views.page import Page, fingerprint_of
+from failstreak.views.page import Page, fingerprint_of, inputs_of
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 MAX_URL_SECONDS = 7 * 24 * 3600
 CONTENT_TYPE = "text/html; charset=utf-8"
 FINGERPRINT_KEY = "fingerprint"
+INPUTS_KEY = "inputs"
 HEAD_BYTES = 4096
 GZIP_LEVEL = 6
 
@@ -84,21 +85,40 @@ def _write_s3(uri: str, page: Page, force: bool) -> bool:
             ContentType=CONTENT_TYPE,
             ContentEncoding="gzip",
             CacheControl="private, no-cache",
-            Metadata={FINGERPRINT_KEY: page.fingerprint},
+            Metadata={FINGERPRINT_KEY: page.fingerprint, **({INPUTS_KEY: page.inputs} if page.inputs else {})},
         )
     except s3client.vendor_errors() as e:
         raise s3client.unavailable(uri, "write the page", e) from None
     return True
 
 
-def _s3_fingerprint(bucket: str, key: str) -> str | None:
+def _s3_fingerprint(bucket: str, key: str, name: str = FINGERPRINT_KEY) -> str | None:
     try:
         head = s3client.client().head_object(Bucket=bucket, Key=key)
     except s3client.vendor_errors() as e:
         if s3client.error_code(e) in s3client.MISSING_CODES:
             return None
         raise
-    return head.get("Metadata", {}).get(FINGERPRINT_KEY)
+    return head.get("Metadata", {}).get(name)
+
+
+def stored_inputs(location: str) -> str | None:
+    """The digest of the inputs of the page kept at `location` (`Page.inputs`), None when there is no page or it
+    has none. Raises StoreUnavailable when the location cannot be read."""
+    if location.startswith("s3://"):
+        bucket, key = _object(location)
+        try:
+            return _s3_fingerprint(bucket, key, INPUTS_KEY)
+        except s3client.vendor_errors() as e:
+            raise s3client.unavailable(location, "read the page", e) from None
+    path = Path(location)
+    try:
+        with path.open("rb") as f:
+            return inputs_of(f.read(HEAD_BYTES).decode("utf-8", "replace"))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreUnavailable(f"{path}: cannot read the page: {e.strerror or e}") from None
 
 
 @dataclass(frozen=True, slots=True)

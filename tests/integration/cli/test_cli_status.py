@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from failstreak.app.cli import main
+from failstreak.state import lazy
 from tests.conftest import T0
 
 HOSTILE = "evil\x1b]0;pwned\x07job"
@@ -142,3 +143,46 @@ def test_names_holding_terminal_escapes_are_shown_escaped(config: str, capsys: p
         assert "\x1b" not in out
         assert "\x07" not in out
         assert "evil\\x1b]0;pwned\\x07job" in out
+
+
+def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every decoding of a slice of jobs of a large state, as it happens."""
+    done: list[bytes] = []
+    real = lazy._DECODER
+
+    class Counting:
+        def decode(self, data: bytes) -> object:
+            done.append(data)
+            return real.decode(data)
+
+    monkeypatch.setattr(lazy, "_DECODER", Counting())
+    return done
+
+
+def test_status_of_one_job_of_a_large_state_decodes_its_slice_of_jobs_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a large state (stored compressed, 64 jobs to a slice): 3,000 jobs, two runs each
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\n")
+    lines = [
+        json.dumps({"job": f"etl/{j}", "run_id": n, "status": "failed", "finished_at": T0 + n * 60_000})
+        for j in range(3_000)
+        for n in (1, 2)
+    ]
+    (tmp_path / "inbox" / "runs.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["run", "--config", str(tmp_path / "failstreak.yaml")]) == 0
+    assert (tmp_path / "state.json").read_bytes()[:2] == b"\x1f\x8b"
+    decoded = _decodes(monkeypatch)
+    capsys.readouterr()
+    # When `status` shows one job, as text and as JSON, and then the alerting jobs of a glob
+    assert main(["status", "etl/1234", "--config", str(tmp_path / "failstreak.yaml")]) == 0
+    assert main(["status", "etl/1234", "--json", "--config", str(tmp_path / "failstreak.yaml")]) == 0
+    one = len(decoded)
+    assert main(["status", "etl/12*", "--json", "--config", str(tmp_path / "failstreak.yaml")]) == 0
+    # Then each of the first two decoded the one slice holding the job; the glob, the slices of its 111 jobs
+    out = capsys.readouterr().out
+    assert one == 2
+    assert [b'"name":"etl/1234"' in d for d in decoded[:2]] == [True, True]
+    assert len(json.loads(out.splitlines()[-1])["jobs"]) == 111
+    assert one + len({j // 64 for j in range(3_000) if str(j).startswith("12")}) == len(decoded)

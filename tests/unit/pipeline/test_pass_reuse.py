@@ -1,8 +1,9 @@
-"""A pass that brings few runs to a large state compresses only what changed: counted, not timed.
+"""A pass that brings few runs to a large state decodes and compresses only what it reads: counted, not timed.
 
-The state of a large estate is stored as gzip members of `JOBS_PER_MEMBER` jobs each (docs/state.md). A pass
-reuses the members whose jobs it left as they were, so its compression work follows the jobs it touched, not
-the estate (docs/performance.md; `make bench` times it).
+The state of a large estate is stored as gzip members of `JOBS_PER_MEMBER` jobs each, with an index of what the
+stages that look at every job need (docs/state.md, "The index"). A pass decodes only the members of the jobs it
+reads, and reuses the others as stored, so its work on the jobs it brings nothing for is their row of the index,
+not their run history (docs/performance.md; `make bench` times it).
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from failstreak.app.config import Config
 from failstreak.app.wiring import pass_settings
+from failstreak.core.model import Mute
+from failstreak.pipeline import page as page_stage
 from failstreak.pipeline.run import Ports, run_pass
-from failstreak.state import codec
+from failstreak.state import codec, lazy
+from failstreak.state.mutes import MutesStore
+from failstreak.views import page as page_view
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 
@@ -39,6 +45,12 @@ def _estate(jobs: int) -> InMemoryStateStore:
     return store
 
 
+def _content(body: bytes) -> dict[str, object]:
+    doc: dict[str, object] = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
+    doc.pop("index")
+    return doc
+
+
 def _compressions(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     done: list[bytes] = []
     real: Callable[[bytes], bytes] = codec.compress
@@ -51,9 +63,24 @@ def _compressions(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     return done
 
 
+def _decodes(monkeypatch: pytest.MonkeyPatch, decoder: str = "_DECODER") -> list[bytes]:
+    """Every split of a member of jobs into the jobs' texts (or, with `decoder="_JOB"`, every decoding of one
+    job), as it happens."""
+    done: list[bytes] = []
+    real = getattr(lazy, decoder)
+
+    class Counting:
+        def decode(self, data: bytes) -> object:
+            done.append(bytes(data))
+            return real.decode(data)
+
+    monkeypatch.setattr(lazy, decoder, Counting())
+    return done
+
+
 @pytest.mark.parametrize("jobs", [2_000, 8_000])
 @pytest.mark.parametrize("records", [0, 1])
-def test_a_pass_compresses_the_head_the_tail_and_only_the_slices_of_jobs_it_changed(
+def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_changed(
     jobs: int, records: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a stored state of many jobs, and a pass bringing one run to one of them, or nothing
@@ -65,13 +92,193 @@ def test_a_pass_compresses_the_head_the_tail_and_only_the_slices_of_jobs_it_chan
             "new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR})
         )
     compressed = _compressions(monkeypatch)
+    decoded, jobs_decoded = _decodes(monkeypatch), _decodes(monkeypatch, "_JOB")
     # When the pass runs
     summary = run_pass(pass_settings(Config()), Ports(store=store, inbox=inbox, clock=lambda: T0 + 2 * HOUR))
-    # Then it compressed the head, the tail, and the one slice holding the job it changed, whatever the estate
+    # Then it compressed the head (with the index), and the one slice holding the job it changed, whatever the
+    # estate; and split that slice alone, and decoded that job alone: no other job's run history
     assert summary.ingested == records
-    assert len(compressed) == 2 + records
+    assert summary.jobs == jobs
+    assert len(compressed) == 1 + records
+    assert len(decoded) == records
+    assert [b'"name":"job-1234"' in job for job in jobs_decoded] == [True] * records
     if records:
         assert [b'"name":"job-1234"' in body for body in compressed].count(True) == 1
-    # And the document is what a fresh encoding of the saved state gives
+        assert b'"name":"job-1234"' in decoded[0]
+    # And the document is what a fresh encoding of the saved state gives, but for its index
     assert store.data is not None
-    assert gzip.decompress(store.data) == codec.encode(codec.decode(store.data), compress_above=float("inf"))
+    assert _content(store.data) == _content(codec.encode(codec.decode(store.data), compress_above=float("inf")))
+
+
+def _renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every rendering of the page by a pass, with the number of jobs it shows."""
+    done: list[int] = []
+    real = page_stage.render
+
+    def render(views: list[object], *args: object, **kwargs: object) -> object:
+        done.append(len(views))
+        return real(views, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(page_stage, "render", render)
+    return done
+
+
+def test_a_pass_that_changes_nothing_on_the_page_neither_renders_it_nor_decodes_a_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs and its page, kept by an earlier pass
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _estate(2_000)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    written = (tmp_path / "page.html").read_bytes()
+    renders, decoded = _renders(monkeypatch), _decodes(monkeypatch)
+    # When a pass brings nothing
+    summary = run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 3 * HOUR))
+    # Then the page is left as it was, without rendering it or decoding any job
+    assert summary.page == "unchanged"
+    assert (renders, decoded) == ([], [])
+    assert (tmp_path / "page.html").read_bytes() == written
+
+
+def test_a_pass_that_changes_a_job_renders_the_page_from_the_jobs_it_shows_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, a page showing at most 100 jobs, kept by an earlier pass
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    monkeypatch.setattr(page_view, "MAX_JOBS", 100)
+    store = _estate(2_000)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    renders, decoded = _renders(monkeypatch), _decodes(monkeypatch)
+    # When a pass brings a failure to one job
+    inbox = InMemoryInbox()
+    inbox.add("new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR}))
+    summary = run_pass(settings, Ports(store=store, inbox=inbox, clock=lambda: T0 + 3 * HOUR))
+    # Then the page is rendered once, from 100 jobs (the one with a streak first, then the first by name), which
+    # decoded the members of those jobs alone
+    shown = ["job-1234", *sorted(f"job-{j}" for j in range(2_000) if j != 1234)[:99]]
+    assert summary.page == "written"
+    assert renders == [100]
+    assert len(decoded) == len({int(name[4:]) // PER_MEMBER for name in shown}) < 2_000 // PER_MEMBER
+    page = (tmp_path / "page.html").read_text()
+    assert 'data-job="job-1234"' in page
+    assert "2000 jobs, 0 alerting" in page
+    assert "1900 more jobs are not on this page" in page
+
+
+def _failing_estate(jobs: int, failing: list[int], config: Config) -> InMemoryStateStore:
+    """A stored state of `jobs` jobs, three runs each; those of `failing` failed all three (alerting)."""
+    inbox = InMemoryInbox()
+    lines = [
+        json.dumps(
+            {
+                "job": f"job-{j}",
+                "run_id": k,
+                "status": "failed" if j in failing else "success",
+                "finished_at": T0 + k * MINUTE,
+            }
+        )
+        for j in range(jobs)
+        for k in range(3)
+    ]
+    inbox.add("history.jsonl", "\n".join(lines) + "\n")
+    store = InMemoryStateStore()
+    summary = run_pass(pass_settings(config), Ports(store=store, inbox=inbox, clock=lambda: T0 + HOUR))
+    assert summary.alerting == len(failing)
+    return store
+
+
+FAILING = [5, 700, 1500]
+
+
+@pytest.mark.parametrize(
+    ("hours", "config", "decoded", "reminders"),
+    [
+        pytest.param(2, Config(), 0, 0, id="no reminder due"),
+        pytest.param(26, Config(), len(FAILING), len(FAILING), id="reminders due after 24 hours"),
+        pytest.param(2, Config(thresholds={"consecutive": 2}), len(FAILING), 0, id="another config"),
+    ],
+)
+def test_a_pass_decodes_an_alerting_job_it_brings_nothing_for_only_when_it_may_have_news(
+    hours: int, config: Config, decoded: int, reminders: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, three of them alerting in three slices of jobs, saved under the default
+    # config with the default reminder (every 24 hours)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _failing_estate(2_000, FAILING, Config())
+    decodes = _decodes(monkeypatch)
+    # When a pass brings nothing, some hours later, under that config or another one
+    summary = run_pass(
+        pass_settings(config), Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + hours * HOUR)
+    )
+    # Then it decoded the slices of the alerting jobs only when their reminders were due or the config changed,
+    # and sent the reminders that were due
+    assert len(decodes) == decoded
+    assert [n.event.value for n in summary.notifications] == ["reminder"] * reminders
+    assert summary.alerting == len(FAILING)
+
+
+def test_a_pass_watching_silence_decodes_only_the_jobs_fallen_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stored state of 2,000 jobs, one of which is expected every hour, all last run at T0
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    config = Config(overrides=[{"match": "job-1234", "expect_every": "1h"}])
+    store = _failing_estate(2_000, [], config)
+    decodes = _decodes(monkeypatch)
+    # When a pass brings nothing, three hours later
+    summary = run_pass(pass_settings(config), Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 3 * HOUR))
+    # Then it decoded the silent job's slice alone, and the job is alerting on its silence
+    assert len(decodes) == 1
+    assert b'"name":"job-1234"' in decodes[0]
+    assert [(n.job, n.event.value) for n in summary.notifications] == [("job-1234", "triggered")]
+
+
+@pytest.mark.parametrize(("hours", "decoded"), [(2, 0), (26, len(FAILING))])
+def test_a_pass_decodes_an_acknowledged_alerting_job_only_when_its_reminder_is_due_and_holds_the_reminder_back(
+    hours: int, decoded: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, three of them alerting in three slices of jobs (reminded every 24
+    # hours), and job-700 acknowledged by ana for two days in the mutes document
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _failing_estate(2_000, FAILING, Config())
+    book = MutesStore(InMemoryStateStore(), clock=lambda: T0 + HOUR)
+    book.add_ack("job-700", "ana", hours=48)
+    decodes = _decodes(monkeypatch)
+    # When a pass brings nothing, some hours later
+    summary = run_pass(
+        pass_settings(Config()),
+        Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + hours * HOUR, mutes=book),
+    )
+    # Then it decoded the alerting jobs' slices only when their reminders were due (the acknowledged job's too:
+    # its reminder is recorded, held back), and the acknowledged job's reminder was suppressed, the others' not
+    assert len(decodes) == decoded
+    assert [(n.job, n.event.value, n.suppressed, n.mute_reason) for n in summary.notifications] == (
+        [
+            ("job-1500", "reminder", False, None),
+            ("job-5", "reminder", False, None),
+            ("job-700", "reminder", True, "acknowledged by ana"),
+        ]
+        if decoded
+        else []
+    )
+
+
+def test_a_mute_written_to_the_mutes_document_renders_the_page_again_though_no_job_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs, three alerting, and its page kept by an earlier pass, with an empty
+    # mutes document
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _failing_estate(2_000, FAILING, Config())
+    book = MutesStore(InMemoryStateStore(), clock=lambda: T0 + HOUR)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR, mutes=book))
+    renders = _renders(monkeypatch)
+    # When a pass brings nothing, then someone mutes job-700 in the mutes document and another pass brings nothing
+    before = run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 3 * HOUR, mutes=book))
+    book.add_mute(Mute.new("job-700", T0 + 3 * HOUR, reason="deploy"))
+    after = run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 4 * HOUR, mutes=book))
+    # Then the first left the page unchanged, unrendered; the second rendered it, showing job-700 muted
+    assert (before.page, after.page) == ("unchanged", "written")
+    assert len(renders) == 1
+    assert "muted: until unmuted (deploy)" in (tmp_path / "page.html").read_text()

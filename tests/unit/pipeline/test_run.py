@@ -26,6 +26,9 @@ class ToConsole:
     def job_teams(self, job: str, owner: str | None) -> list[str]:
         return []
 
+    def owners_digest(self) -> str:
+        return ""
+
     def warnings(self) -> list[str]:
         return []
 

@@ -31,6 +31,9 @@ class ToConsole:
     def job_teams(self, job: str, owner: str | None) -> list[str]:
         return ["team-of-" + job]
 
+    def owners_digest(self) -> str:
+        return ""
+
     def warnings(self) -> list[str]:
         return ["owners file not read"]
 

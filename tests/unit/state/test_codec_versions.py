@@ -3,6 +3,7 @@ at the next save; a release refuses a newer version than it knows in one line, a
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from failstreak.core.model import JobState, Mute, MuteBook, Notification, Outbox
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
+from failstreak.state.lazy import LazyJobs
 from failstreak.state.local import LocalStateStore
 from failstreak.state.mutes import encode_mutes
 from tests.conftest import HOUR, T0, config
@@ -73,9 +75,9 @@ def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> N
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is the current version (6), the dates in `config_mutes`, none left among the cursors, and it reads
+    # Then it is the current version (7), the dates in `config_mutes`, none left among the cursors, and it reads
     # back the same (but for the mutes it held, moved into the mutes document before that save)
-    assert doc["version"] == codec.VERSION == 6
+    assert doc["version"] == codec.VERSION == 7
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
     state.moved_mutes = []
@@ -95,7 +97,8 @@ def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     # Then the keys come in the documented order, the mute and the entry without their defaults, and the bytes
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
-        "version", "updated_at", "passes", "jobs", "outbox", "config_mutes", "dead_letters", "cursors", "categories",
+        "version", "updated_at", "passes", "outbox", "config_mutes", "dead_letters", "cursors", "categories",
+        "config_digest", "index", "jobs",
     ]  # fmt: skip
     assert list(orjson.loads(mutes_body)) == ["version", "mutes", "acks"]
     stored = orjson.loads(body)
@@ -159,7 +162,7 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3, 4, 5, 6); left untouched\n"
+            f"(reads 1, 2, 3, 4, 5, 6, 7); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
 
@@ -238,14 +241,14 @@ def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_in
     state = codec.decode(version_4)
     doc = orjson.loads(codec.encode(state))
 
-    # Then nothing is lost, the job has no closed incidents, and the next save writes the current version (6),
+    # Then nothing is lost, the job has no closed incidents, and the next save writes the current version (7),
     # which reads back the same
     job = state.jobs["ci/a"]
     assert (state.passes, job.total_failures, job.incidents) == (7, 1, [])
     assert job.alert is not None
     assert job.alert.reasons == ["consecutive"]
     assert state.config_mutes == {UNDATED: FIRST_SEEN}
-    assert doc["version"] == codec.VERSION == 6
+    assert doc["version"] == codec.VERSION == 7
     assert "incidents" not in doc["jobs"][0]
     assert codec.decode(codec.encode(state)) == state
 
@@ -301,21 +304,32 @@ def _version_5(mutes: list[Mute]) -> bytes:
     )
 
 
-def test_a_version_5_document_hands_its_mutes_on_and_is_rewritten_as_version_6_without_them() -> None:
+def test_a_version_5_document_hands_its_mutes_on_and_is_rewritten_in_the_current_version_without_them() -> None:
     # Given a version 5 document holding a mute written by `failstreak mute`
     mute = Mute.new("web/*", T0, until=T0 + HOUR, reason="deploy")
     # When it is read and saved again
     state = codec.decode(_version_5([mute]))
     doc = orjson.loads(codec.encode(state))
     # Then its mute is handed on (to be moved into the mutes document), the rest is as stored, and the next save
-    # writes version 6, which holds no mutes and reads back the same
+    # writes the current version (7), which holds no mutes and reads back the same
     assert state.moved_mutes == [mute]
     assert (state.passes, state.jobs["ci/a"].mute_runs, state.config_mutes) == (3, {DATED: 1}, {UNDATED: FIRST_SEEN})
-    assert doc["version"] == codec.VERSION == 6
+    assert doc["version"] == codec.VERSION == 7
     assert "mutes" not in doc
     again = codec.decode(codec.encode(state))
     assert again.moved_mutes == []
     assert again.jobs == state.jobs
+
+
+def test_a_large_version_5_document_read_by_a_pass_hands_its_mutes_on() -> None:
+    # Given a version 5 document holding a mute, stored gzip-compressed (a pass reads it with `decode_document`)
+    mute = Mute.new("web/*", T0, reason="deploy")
+    # When a pass reads it
+    state, since = codec.decode_document(gzip.compress(_version_5([mute])))
+    # Then it is read whole (it has no index), and its mute is handed on to be moved into the mutes document
+    assert since is None
+    assert state.moved_mutes == [mute]
+    assert state.jobs["ci/a"].mute_runs == {DATED: 1}
 
 
 def test_a_release_that_reads_versions_1_to_5_refuses_a_version_6_document(
@@ -329,8 +343,73 @@ def test_a_release_that_reads_versions_1_to_5_refuses_a_version_6_document(
         msgspec.json.Decoder(codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
     )
     # When it reads a version 6 document; Then it refuses it in one line, naming the versions it reads
+    version_6 = codec.encode(State(updated_at=T0)).replace(f'"version":{codec.VERSION}'.encode(), b'"version":6')
     with pytest.raises(StateCorrupt) as refused:
-        codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
+        codec.decode(version_6, "s3://b/state.json")
     assert str(refused.value) == (
         "s3://b/state.json: state version 6 is not supported by this failstreak (reads 1, 2, 3, 4, 5); left untouched"
     )
+
+
+def test_a_release_that_reads_versions_1_to_6_refuses_a_version_7_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 to 6
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4, 5, 6))
+    monkeypatch.setattr(
+        codec,
+        "_DECODER",
+        msgspec.json.Decoder(
+            codec._StoredV6 | codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1
+        ),
+    )
+    # When it reads a version 7 document, compressed with its index; Then it refuses it in one line
+    state = State(jobs={f"ci/{i}": JobState(name=f"ci/{i}") for i in range(5)}, updated_at=T0)
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(codec.encode(state, compress_above=10), "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 7 is not supported by this failstreak (reads 1, 2, 3, 4, 5, 6); "
+        "left untouched"
+    )
+
+
+def _version_6(jobs: int) -> bytes:
+    """A large document as version 6 wrote it: gzip, the jobs after `passes`, no mutes, no index."""
+    return gzip.compress(
+        orjson.dumps(
+            {
+                "version": 6,
+                "updated_at": T0,
+                "passes": 3,
+                "jobs": [
+                    {"name": f"ci/{i}", "runs": [[T0, "1", 0, "failed", None, None, "boom", "infra"]], "last_seen": T0}
+                    for i in range(jobs)
+                ],
+                "outbox": [],
+                "config_mutes": {},
+                "dead_letters": [],
+                "cursors": {"gitlab": {"since": 3}},
+                "categories": {},
+            }
+        )
+    )
+
+
+def test_a_version_6_document_reads_whole_and_is_rewritten_as_version_7_with_its_index() -> None:
+    # Given a large document as version 6 wrote it (no index)
+    stored = _version_6(300)
+    # When a pass reads it and saves it
+    state, since = codec.decode_document(stored)
+    again = codec.encode_document(state, since=since, compress_above=10)
+    # Then it was read whole (nothing to reuse, no mutes to move), and the save is version 7 with an index of
+    # every job, which a pass reads lazily as the same state
+    assert since is None
+    assert state == codec.decode(stored)
+    assert state.moved_mutes == []
+    doc = orjson.loads(gzip.decompress(again.body))
+    assert doc["version"] == codec.VERSION == 7
+    assert [row[0] for row in doc["index"]["jobs"]] == [f"ci/{i}" for i in range(300)]
+    assert doc["index"]["jobs"][0] == ["ci/0", T0, T0, 0, 0, None, None]
+    lazy, _ = codec.decode_document(again.body)
+    assert isinstance(lazy.jobs, LazyJobs)
+    assert lazy == state

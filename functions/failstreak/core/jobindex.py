@@ -1,0 +1,97 @@
+"""What the stages that look at every job each pass read of a job, without its run history (docs/state.md, "The
+index"). Pure.
+
+Reminders, silence, retirement, the future-runs repair, mute progress and threading each pass look at every job,
+but only at a few of its fields. A large stored state keeps those fields of every job in a small index, so that a
+pass decodes only the jobs it brings runs to and those the index names as having news (an alert to remind, a
+silence, a retirement, ...): its work on the others is this one row each (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, MutableMapping
+
+import msgspec
+
+from failstreak.core.model import SILENT, JobState
+
+# The bits of `Brief.flags`.
+ALERTING = 1
+MUTE_RUNS = 2
+THREADED = 4
+UNANNOUNCED = 8
+SILENCE_ALERT = 16
+
+
+class Brief(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """A job's row in the index: `[name, last_seen, newest, flags, streak, notified, active]`.
+
+    `newest` is when its newest remembered run finished (None: no run remembered), `flags` whether it is alerting
+    (1), holds mute progress (2) and thread references (4), whether its alert was not announced (8) and is on its
+    silence alone (16); `streak` its consecutive failures (the page's order), `notified` when its alert was last
+    notified (None without an alert: its reminder's clock), `active` its learned hours of the week
+    (`Learned.active`, None when it learned none).
+    """
+
+    name: str
+    last_seen: int = 0
+    newest: int | None = None
+    flags: int = 0
+    streak: int = 0
+    notified: int | None = None
+    active: str | None = None
+
+    @property
+    def alerting(self) -> bool:
+        return bool(self.flags & ALERTING)
+
+    @property
+    def mute_runs(self) -> bool:
+        return bool(self.flags & MUTE_RUNS)
+
+    @property
+    def threaded(self) -> bool:
+        return bool(self.flags & THREADED)
+
+    @property
+    def unannounced(self) -> bool:
+        return bool(self.flags & UNANNOUNCED)
+
+    @property
+    def silence_alert(self) -> bool:
+        return bool(self.flags & SILENCE_ALERT)
+
+
+def brief(job: JobState) -> Brief:
+    """The job's row in the index."""
+    alert = job.alert
+    flags = (MUTE_RUNS if job.mute_runs else 0) | (THREADED if job.threads else 0)
+    if alert is not None:
+        flags |= (
+            ALERTING | (0 if alert.announced else UNANNOUNCED) | (SILENCE_ALERT if alert.reasons == [SILENT] else 0)
+        )
+    return Brief(
+        job.name,
+        job.last_seen,
+        job.runs[-1].finished_at if job.runs else None,
+        flags,
+        job.consecutive_failures,
+        alert.last_notified_at if alert is not None else None,
+        job.learned.active if job.learned is not None else None,
+    )
+
+
+class IndexedJobs(MutableMapping[str, JobState]):
+    """Jobs by name that can tell every job's `Brief` without decoding it (the state codec's lazily decoded
+    jobs). `briefs` must describe the jobs as they are now, the ones already decoded and changed included."""
+
+    @abstractmethod
+    def briefs(self) -> Iterator[Brief]: ...
+
+
+def briefs(jobs: Mapping[str, JobState]) -> Iterator[Brief]:
+    """Every job's row, in the jobs' order: from the index of lazily decoded jobs, else from each job."""
+    if isinstance(jobs, IndexedJobs):
+        return jobs.briefs()
+    return (brief(job) for job in jobs.values())

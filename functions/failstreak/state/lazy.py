@@ -1,0 +1,245 @@
+"""A large state document's jobs, each decoded when it is first read (docs/state.md, "The index").
+
+A compressed document stores its jobs as gzip members of up to `JOBS_PER_MEMBER` jobs each, and an index of
+every job's `Brief` in its head. Reading it keeps each member as stored. When a job is first read, its member is
+inflated and split into its jobs' JSON texts (without decoding them), and that job alone is decoded. Writing it
+back reuses the stored bytes of every member none of whose jobs was read; a member with jobs read is written
+with the others' texts as they were and the read ones encoded again, and reused as stored when they encode to
+the same JSON. So a pass's work on a job it does not read is its row of the index, or copying its text when a
+job of its member was read (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, ItemsView, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import msgspec
+
+from failstreak.core.jobindex import Brief, IndexedJobs, brief
+from failstreak.core.model import JobState
+from failstreak.errors import StateCorrupt
+
+# A job added since the document was read: in no stored member yet.
+NEW = -1
+# A member's text, split into its jobs' texts (checked as JSON, not decoded).
+_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
+_JOB = msgspec.json.Decoder(JobState)
+_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(slots=True)
+class Member:
+    """One gzip member of jobs: as stored (or as last written), its jobs' names and rows in order, and whether its
+    text starts the list of jobs (every later member's text starts with the comma that separates it). Once
+    loaded, `texts` holds each job's JSON as stored, in the same order."""
+
+    stored: bytes
+    names: list[str]
+    rows: list[Brief]
+    first: bool
+    texts: list[msgspec.Raw] | None = None
+    dirty: bool = False  # a job of it was read or changed since it was stored: write it again at the next write
+
+
+@dataclass
+class Written:
+    """What one write of the jobs gives: their members in order, with each member's stored length and job count,
+    and every job's row."""
+
+    members: list[bytes] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    rows: list[Brief] = field(default_factory=list)
+
+    def add(self, stored: bytes, rows: list[Brief]) -> None:
+        self.members.append(stored)
+        self.sizes.append(len(stored))
+        self.counts.append(len(rows))
+        self.rows.extend(rows)
+
+
+class LazyJobs(IndexedJobs):
+    """Jobs by name, in the stored order (jobs added later at the end), each decoded when first read.
+
+    `decoded` counts the members inflated and split so far, `jobs_decoded` the jobs decoded: the tests pin with
+    them that a pass reads only what it needs. Reading a job (`jobs[name]`, `get`, `values`, ...) decodes it, and
+    its member is written again at the next write (the caller may change the job it read); `briefs` and the names
+    never decode anything.
+    """
+
+    def __init__(self, members: list[Member], location: str = "state") -> None:
+        self._members = members
+        self._where: dict[str, int] = {name: at for at, m in enumerate(members) for name in m.names}
+        self._jobs: dict[str, JobState] = {}
+        self._added: dict[str, None] = {}
+        self.location = location
+        self.decoded = 0
+        self.jobs_decoded = 0
+
+    @classmethod
+    def of(cls, jobs: Mapping[str, JobState]) -> LazyJobs:
+        """All of `jobs`, as if added to an empty document (every member is new at the next write)."""
+        lazy = cls([])
+        for name, job in jobs.items():
+            lazy[name] = job
+        return lazy
+
+    def __getitem__(self, name: str) -> JobState:
+        job = self._jobs.get(name)
+        if job is not None:
+            return job
+        at = self._where[name]
+        m = self._members[at]
+        if m.texts is None:
+            self._load(at)
+        assert m.texts is not None
+        try:
+            job = _JOB.decode(m.texts[m.names.index(name)])
+        except msgspec.DecodeError as e:
+            raise StateCorrupt(
+                f"{self.location}: state document is malformed (member {at + 1} of jobs: {e}); left untouched"
+            ) from None
+        if job.name != name:
+            raise StateCorrupt(
+                f"{self.location}: state document is malformed (member {at + 1} of jobs does not hold the jobs its "
+                "index names); left untouched"
+            )
+        self.jobs_decoded += 1
+        m.dirty = True
+        self._jobs[name] = job
+        return job
+
+    def __setitem__(self, name: str, job: JobState) -> None:
+        at = self._where.get(name)
+        if at is None:
+            self._where[name] = NEW
+            self._added[name] = None
+        elif at != NEW:
+            self._touch(at)
+        self._jobs[name] = job
+
+    def __delitem__(self, name: str) -> None:
+        at = self._where[name]
+        if at != NEW:
+            self._touch(at)
+        del self._where[name]
+        self._added.pop(name, None)
+        self._jobs.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._where
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def briefs(self) -> Iterator[Brief]:
+        jobs, where = self._jobs, self._where
+        for at, m in enumerate(self._members):
+            if not m.dirty:
+                yield from m.rows
+                continue
+            for name, row in zip(m.names, m.rows, strict=True):
+                if where.get(name) == at:
+                    job = jobs.get(name)
+                    yield row if job is None else brief(job)
+        yield from (brief(jobs[n]) for n in self._added)
+
+    def read(self) -> ItemsView[str, JobState]:
+        """The jobs decoded so far (read, or added), by name."""
+        return self._jobs.items()
+
+    def _touch(self, at: int) -> None:
+        m = self._members[at]
+        if m.texts is None:
+            self._load(at)
+        m.dirty = True
+
+    def _load(self, at: int) -> None:
+        m = self._members[at]
+        try:
+            text = zlib.decompress(m.stored, 31)
+            texts = _DECODER.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
+        except (zlib.error, msgspec.DecodeError) as e:
+            raise StateCorrupt(
+                f"{self.location}: state document is malformed (member {at + 1} of jobs: {e}); left untouched"
+            ) from None
+        if len(texts) != len(m.names):
+            raise StateCorrupt(
+                f"{self.location}: state document is malformed (member {at + 1} of jobs does not hold the jobs its "
+                "index names); left untouched"
+            )
+        m.texts = texts
+        self.decoded += 1
+
+    def write(self, compress: Callable[[bytes], bytes], per_member: int) -> Written:
+        """The jobs' members as they are now: stored bytes for every member none of whose jobs was read since the
+        last write (or whose jobs encode as they were), the others written again; the jobs added since,
+        `per_member` to a new member. The written members become those of the next write."""
+        out = Written()
+        first = True
+        for at, m in enumerate(self._members):
+            if m.dirty:
+                self._rewrite(at, m, first, compress)
+            if m.names and m.first != first:
+                self._reencode(m, first, compress)
+            m.dirty = False
+            if m.names:
+                out.add(m.stored, m.rows)
+                first = False
+        added = list(self._added)
+        self._added.clear()
+        for start in range(0, len(added), per_member):
+            names = added[start : start + per_member]
+            at = len(self._members)
+            texts = [msgspec.Raw(_ENCODER.encode(self._jobs[n])) for n in names]
+            m = Member(b"", names, [brief(self._jobs[n]) for n in names], first, texts)
+            self._members.append(m)
+            for n in names:
+                self._where[n] = at
+            self._encode(m, texts, first, compress)
+            out.add(m.stored, m.rows)
+            first = False
+        return out
+
+    def _rewrite(self, at: int, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
+        """Bring a member whose jobs were read up to date: its live jobs' texts (the read ones encoded again) and
+        rows; compressed again unless they are as they were."""
+        assert m.texts is not None
+        names, rows, texts = [], [], []
+        changed = False
+        for name, stored_row, stored_text in zip(m.names, m.rows, m.texts, strict=True):
+            if self._where.get(name) != at:
+                changed = True
+                continue
+            job = self._jobs.get(name)
+            if job is None:
+                names.append(name)
+                rows.append(stored_row)
+                texts.append(stored_text)
+                continue
+            new = _ENCODER.encode(job)
+            changed = changed or new != bytes(stored_text)
+            names.append(name)
+            rows.append(brief(job))
+            texts.append(msgspec.Raw(new))
+        m.names, m.rows, m.texts = names, rows, texts
+        if changed and names:
+            self._encode(m, texts, first, compress)
+
+    def _reencode(self, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
+        """Write a member again after the one before it was dropped (its text starts the list now, or not)."""
+        if m.texts is None:
+            text = zlib.decompress(m.stored, 31)
+            m.texts = _DECODER.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
+        if m.names:
+            self._encode(m, m.texts, first, compress)
+
+    def _encode(self, m: Member, texts: list[msgspec.Raw], first: bool, compress: Callable[[bytes], bytes]) -> None:
+        body = b",".join(texts)
+        m.stored = compress(body if first else b"," + body)
+        m.first = first
