@@ -10,9 +10,10 @@ import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from failstreak.core import categories as cats
-from failstreak.core import silence
+from failstreak.core import digest, silence
 from failstreak.core.health import DEFAULT_MIN_FLIPS, FlakyRoute
 from failstreak.core.jobnames import JobKeyRules
 from failstreak.core.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
@@ -225,6 +226,69 @@ class Silence(_Model):
         return silence.parse_duration(self.grace) if self.grace else None
 
 
+_AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+class DigestConfig(_Model):
+    """`digest:` (docs/digest.md): the daily digest, at a local time of a time zone, on chosen weekdays."""
+
+    at: str = "09:00"
+    timezone: str = "UTC"
+    weekdays: list[str] = Field(default_factory=lambda: list(digest.WEEKDAYS), min_length=1)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at_text(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            # YAML reads an unquoted 17:30 as a number of minutes (base 60).
+            raise ValueError(
+                f'write the time quoted, as at: "{v // 60:02d}:{v % 60:02d}" (unquoted, YAML reads a number)'
+            )
+        return v
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        if not _AT.match(v.strip()):
+            raise ValueError(f'{v!r} is not a time of day; write it HH:MM, 24-hour, as "09:00" or "17:30"')
+        return v.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        zone_of(v)
+        return v
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, v: list[str]) -> list[str]:
+        days = [d.strip().lower()[:3] for d in v]
+        for given, day in zip(v, days, strict=True):
+            if day not in digest.WEEKDAYS or len(given.strip()) < 3:
+                raise ValueError(f"{given!r} is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
+        return list(dict.fromkeys(days))
+
+    def schedule(self) -> digest.DigestSchedule:
+        hour, minute = (int(x) for x in self.at.split(":"))
+        return digest.DigestSchedule(
+            at=time(hour, minute),
+            zone=zone_of(self.timezone),
+            zone_name=self.timezone,
+            weekdays=frozenset(digest.WEEKDAYS.index(d) for d in self.weekdays),
+        )
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA time zone `name` (`Europe/Paris`, `UTC`), from the system's database or the `tzdata` package.
+    Raises ValueError naming it when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f'{name!r} is not a known time zone; give an IANA name such as "Europe/Paris", "America/New_York" or "UTC"'
+        ) from None
+
+
 class MuteConfig(_Model):
     """A mute written in the config file (mutes can also be added with `failstreak mute`)."""
 
@@ -412,6 +476,8 @@ class Config(_Model):
     silence: Silence = Silence()
     # The run-history page each pass keeps current (docs/page.md): a local path or an s3:// URI of an object.
     page: str | None = None
+    # The daily digest (docs/digest.md); None: no digest.
+    digest: DigestConfig | None = None
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
 

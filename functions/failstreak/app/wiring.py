@@ -105,4 +105,5 @@ def pass_settings(cfg: Config) -> PassSettings:
             estate_alerts=cfg.categories.estate_alerts(),
         ),
         page=cfg.page,
+        digest=cfg.digest.schedule() if cfg.digest is not None else None,
     )

@@ -13,6 +13,7 @@ from failstreak.core.mutes import all_mutes
 from failstreak.core.policy import JobPolicy
 from failstreak.inbox.records import latest_time
 from failstreak.pipeline.context import PassContext, PassSettings, Routes
+from failstreak.pipeline.digest import enqueue_digests
 
 _JOB = operator.attrgetter("job")
 
@@ -38,6 +39,7 @@ def advance(ctx: PassContext, state: State) -> None:
     summary.team_notifications = _enqueue(state, notes, ctx.ports.router)
     # Alerting jobs retire too: a job nobody has run for a month should stop sending reminders.
     summary.retired = counting.retire(state, now, settings.retire_after_ms, keep=stats.touched)
+    summary.notifications.extend(enqueue_digests(ctx, state))
     state.cursors.update(ctx.got.cursors)
     outbox.lease(state, ctx.pass_id, now)
     state.updated_at = now

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from failstreak.core.digest import DigestSchedule
 from failstreak.core.model import Notification, State, now_ms
 from failstreak.core.mutes import ConfiguredMute
 from failstreak.core.outbox import DeliveryResult
@@ -28,6 +29,10 @@ class Routes(Protocol):
 
     def job_teams(self, job: str, owner: str | None) -> list[str]:
         """The teams that own a job (its records' `owner`, else the owners file); `default` when none does."""
+        ...
+
+    def digest_destinations(self, job: str, owner: str | None) -> list[str]:
+        """The destinations whose daily digest lists the job (docs/digest.md)."""
         ...
 
     def warnings(self) -> list[str]:
@@ -53,6 +58,8 @@ class PassSettings:
     triage: TriageSettings = field(default_factory=TriageSettings)
     # Where the pass keeps the run-history page (docs/page.md); None: no page.
     page: str | None = None
+    # When the daily digest goes out (docs/digest.md); None: no digest.
+    digest: DigestSchedule | None = None
 
 
 @dataclass

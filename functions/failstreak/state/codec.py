@@ -18,7 +18,7 @@ import hashlib
 import zlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
@@ -26,13 +26,28 @@ from failstreak.core.categories import CategoryWatch
 from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 
-VERSION = 5
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+VERSION = 6
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 
 
 class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
-    """The document (version 5), as written and as read. `version` is written first, as the tag. Every field
+    """The document (version 6), as written and as read. `version` is written first, as the tag. Every field
     is written, even when empty (`encode_document` places the jobs between the brackets of `"jobs":[]`)."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    mutes: list[Mute] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    digest_day: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
+
+
+class _StoredV5(msgspec.Struct, tag_field="version", tag=5):
+    """Version 5 as read: no `digest_day` (no daily digest was ever enqueued)."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -96,7 +111,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
 V2_CONFIG_MUTES_CURSOR = "_config_mutes"
@@ -130,8 +145,23 @@ def _v3_to_v4(doc: _StoredV3) -> _StoredV4:
     )
 
 
-def _v4_to_v5(doc: _StoredV4) -> _Document:
+def _v4_to_v5(doc: _StoredV4) -> _StoredV5:
     """Version 5 adds each job's closed incidents (`incidents`, none for a job version 4 stored)."""
+    return _StoredV5(
+        doc.updated_at,
+        doc.passes,
+        doc.jobs,
+        doc.outbox,
+        doc.mutes,
+        doc.config_mutes,
+        doc.dead_letters,
+        doc.cursors,
+        doc.categories,
+    )
+
+
+def _v5_to_v6(doc: _StoredV5) -> _Document:
+    """Version 6 adds the local date of the last daily digests (`digest_day`; none yet: docs/digest.md)."""
     return _Document(
         doc.updated_at,
         doc.passes,
@@ -145,7 +175,7 @@ def _v4_to_v5(doc: _StoredV4) -> _Document:
     )
 
 
-def _current(doc: _Document | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
+def _current(doc: _Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
     """Any readable version, brought forward one version at a time to the current one."""
     if isinstance(doc, _StoredV1):
         doc = _v1_to_v2(doc)
@@ -155,6 +185,8 @@ def _current(doc: _Document | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1) -> 
         doc = _v3_to_v4(doc)
     if isinstance(doc, _StoredV4):
         doc = _v4_to_v5(doc)
+    if isinstance(doc, _StoredV5):
+        doc = _v5_to_v6(doc)
     return doc
 
 
@@ -231,6 +263,7 @@ def encode_document(
             dead_letters=state.dead_letters,
             cursors=state.cursors,
             categories=state.categories,
+            digest_day=state.digest_day,
         )
     )
     # The jobs go between the brackets of the empty list; nothing before it can contain this text.
@@ -399,6 +432,7 @@ def _parse(data: bytes | bytearray, location: str) -> State:
             updated_at=doc.updated_at,
             passes=doc.passes,
             categories=doc.categories,
+            digest_day=doc.digest_day,
         )
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise StateCorrupt(
