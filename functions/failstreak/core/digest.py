@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime, time, tzinfo
+from typing import Any
 
 from failstreak.core.counting import run_outcome
 from failstreak.core.health import FlakyRoute, Health, Judgement

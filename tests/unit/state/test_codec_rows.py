@@ -191,10 +191,10 @@ def _version_1(state: State) -> bytes:
 def test_a_version_1_document_reads_as_the_same_state(jobs: int) -> None:
     # Given a state as the previous release stored it
     state = _state(jobs)
-    # When it is read; Then it is the same state, and the next save writes the current version (5)
+    # When it is read; Then it is the same state, and the next save writes the current version (6)
     assert codec.decode(_version_1(state)) == state
     assert codec.decode(gzip.compress(_version_1(state))) == state
-    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == codec.VERSION == 5
+    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == codec.VERSION == 6
 
 
 def test_fields_at_their_default_are_not_stored() -> None:

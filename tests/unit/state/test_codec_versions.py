@@ -72,9 +72,9 @@ def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> N
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is the current version (5), the dates in `config_mutes`, none left among the cursors, and it reads
+    # Then it is the current version (6), the dates in `config_mutes`, none left among the cursors, and it reads
     # back the same
-    assert doc["version"] == codec.VERSION == 5
+    assert doc["version"] == codec.VERSION == 6
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
     assert codec.decode(codec.encode(state)) == state
@@ -155,7 +155,7 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3, 4, 5); left untouched\n"
+            f"(reads 1, 2, 3, 4, 5, 6); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
 
@@ -198,7 +198,7 @@ def test_a_version_4_value_of_the_wrong_shape_is_refused_naming_its_place(patch:
     assert place in str(refused.value)
 
 
-def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as_version_5() -> None:
+def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as_version_6() -> None:
     # Given a document as version 4 wrote it: a job with an open incident, no `incidents` key
     version_4 = orjson.dumps(
         {
@@ -234,14 +234,14 @@ def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as
     state = codec.decode(version_4)
     doc = orjson.loads(codec.encode(state))
 
-    # Then nothing is lost, the job has no closed incidents, and the next save writes version 5, which reads back
+    # Then nothing is lost, the job has no closed incidents, and the next save writes version 6, which reads back
     # the same
     job = state.jobs["ci/a"]
     assert (state.passes, job.total_failures, job.incidents) == (7, 1, [])
     assert job.alert is not None
     assert job.alert.reasons == ["consecutive"]
     assert state.config_mutes == {UNDATED: FIRST_SEEN}
-    assert doc["version"] == 5
+    assert doc["version"] == 6
     assert "incidents" not in doc["jobs"][0]
     assert codec.decode(codec.encode(state)) == state
 
@@ -260,7 +260,7 @@ def test_a_jobs_closed_incidents_are_stored_and_read_back() -> None:
     ]  # fmt: skip
 
 
-def test_a_release_that_reads_versions_1_to_4_refuses_a_version_5_document(
+def test_a_release_that_reads_versions_1_to_4_refuses_a_newer_document(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given this codec restricted to what the previous release read: versions 1 to 4
@@ -270,9 +270,81 @@ def test_a_release_that_reads_versions_1_to_4_refuses_a_version_5_document(
         "_DECODER",
         msgspec.json.Decoder(codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
     )
-    # When it reads a version 5 document; Then it refuses it in one line, naming the versions it reads
+    # When it reads a document of this release; Then it refuses it in one line, naming the versions it reads
     with pytest.raises(StateCorrupt) as refused:
         codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
     assert str(refused.value) == (
-        "s3://b/state.json: state version 5 is not supported by this failstreak (reads 1, 2, 3, 4); left untouched"
+        "s3://b/state.json: state version 6 is not supported by this failstreak (reads 1, 2, 3, 4); left untouched"
+    )
+
+
+def test_a_version_5_document_reads_with_no_digest_day_and_is_rewritten_as_version_6() -> None:
+    # Given a document as version 5 wrote it: a job with a closed incident, no `digest_day` key
+    version_5 = orjson.dumps(
+        {
+            "version": 5,
+            "updated_at": T0,
+            "passes": 3,
+            "jobs": [
+                {
+                    "name": "ci/a",
+                    "runs": [[T0, "1", 0, "success", None, None, None, None]],
+                    "total_runs": 1,
+                    "incidents": [{"triggered_at": T0 - HOUR, "resolved_at": T0, "reasons": ["consecutive"]}],
+                }
+            ],
+            "outbox": [],
+            "mutes": [],
+            "config_mutes": {},
+            "dead_letters": [],
+            "cursors": {},
+            "categories": {},
+        }
+    )
+
+    # When it is read and saved again
+    state = codec.decode(version_5)
+    doc = orjson.loads(codec.encode(state))
+
+    # Then nothing is lost, no digest was ever sent, and the next save writes version 6 with `digest_day`
+    assert state.passes == 3
+    assert state.jobs["ci/a"].incidents == [Incident(T0 - HOUR, T0, ["consecutive"])]
+    assert state.digest_day is None
+    assert (doc["version"], doc["digest_day"]) == (6, None)
+    assert codec.decode(codec.encode(state)) == state
+
+
+def test_the_day_of_the_last_daily_digests_is_stored_and_read_back() -> None:
+    # Given a state whose daily digests of 7 December were enqueued
+    state = State(updated_at=T0, digest_day="2026-12-07")
+    # When it is written and read; Then the day comes back
+    body = codec.encode(state)
+    assert orjson.loads(body)["digest_day"] == "2026-12-07"
+    assert codec.decode(body).digest_day == "2026-12-07"
+
+
+def test_a_digest_day_that_is_not_a_date_is_refused() -> None:
+    # Given a document whose digest_day was edited into something else than a date
+    body = orjson.loads(codec.encode(State(updated_at=T0)))
+    body["digest_day"] = "tomorrow"
+    # When it is read; Then it is refused, naming the key, and left untouched
+    with pytest.raises(StateCorrupt, match=r"digest_day"):
+        codec.decode(orjson.dumps(body), "state.json")
+
+
+def test_a_release_that_reads_versions_1_to_5_refuses_a_version_6_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 to 5
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4, 5))
+    monkeypatch.setattr(
+        codec,
+        "_DECODER",
+        msgspec.json.Decoder(codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
+    )
+    # When it reads a version 6 document; Then it refuses it in one line, naming the versions it reads
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 6 is not supported by this failstreak (reads 1, 2, 3, 4, 5); left untouched"
     )
