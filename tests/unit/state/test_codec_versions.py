@@ -94,7 +94,7 @@ def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
         "version", "updated_at", "passes", "jobs", "outbox", "mutes", "config_mutes", "dead_letters", "cursors",
-        "categories",
+        "categories", "digest_day",
     ]  # fmt: skip
     stored = orjson.loads(body)
     assert stored["mutes"] == [{"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}]
