@@ -126,7 +126,7 @@ FOOTER = "Sent by failstreak. Thresholds, owners and mutes are set in its config
 
 def daily_subject(d: Digest) -> str:
     """`[failstreak] daily digest, Mon 7 Dec 2026: 12 jobs: 2 alerting, ...` on one line, cut to fit."""
-    return clip(f"[failstreak] {daily_title(d)}: {daily_counts(d)}", SUBJECT_CHARS)
+    return clip(f"[failstreak] {daily_title(d).removeprefix('failstreak ')}: {daily_counts(d)}", SUBJECT_CHARS)
 
 
 def _daily_section_html(section: DailySection) -> str:

@@ -153,8 +153,7 @@ def test_a_digest_email_has_a_subject_text_and_escaped_html() -> None:
     mail = email_render.render([note(d)])
     # Then the subject says the day and the counts, on one line
     assert mail.subject == (
-        "[failstreak] failstreak daily digest, Mon 7 Dec 2026: 9 jobs: 5 alerting, 1 flaky, 1 silent; "
-        "1 fixed in the last 24 h"
+        "[failstreak] daily digest, Mon 7 Dec 2026: 9 jobs: 5 alerting, 1 flaky, 1 silent; 1 fixed in the last 24 h"
     )
     # And the text lists every job and the count of those not listed
     assert "🔴 Alerting (5)\n  - etl/load: 4 failures in a row, 6 of the last 10 failed" in mail.text
