@@ -58,7 +58,8 @@ def test_a_digest_renders_in_slack_as_header_counts_and_one_section_per_part() -
     assert texts[0] == "📋 failstreak daily digest, Mon 7 Dec 2026"
     assert texts[1] == "9 jobs: 1 alerting, 1 flaky, 1 silent; 1 fixed in the last 24 h"
     assert texts[2] == (
-        "*🔴 Alerting (1)*\n• *etl/load* — 4 failures in a row, 6 of the last 10 failed, failing since 2026-12-07T03:00:00Z"
+        "*🔴 Alerting (1)*\n"
+        "• *etl/load* — 4 failures in a row, 6 of the last 10 failed, failing since 2026-12-07T03:00:00Z"
     )
     assert texts[3] == "*🎲 Flaky (1)*\n• *web/e2e* — flaky: 6 flips in the last 10 runs"
     assert texts[4] == "*🔕 Silent (1)*\n• *backup* — silent: no run since it was expected 3 h ago"
