@@ -226,6 +226,7 @@ class Silence(_Model):
         return silence.parse_duration(self.grace) if self.grace else None
 
 
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 
 
@@ -262,10 +263,13 @@ class DigestConfig(_Model):
     @field_validator("weekdays")
     @classmethod
     def _weekdays(cls, v: list[str]) -> list[str]:
-        days = [d.strip().lower()[:3] for d in v]
-        for given, day in zip(v, days, strict=True):
-            if day not in digest.WEEKDAYS or len(given.strip()) < 3:
+        days = []
+        for given in v:
+            word = given.strip().lower()
+            day = next((d for d, full in zip(digest.WEEKDAYS, _FULL_DAYS, strict=True) if word in (d, full)), None)
+            if day is None:
                 raise ValueError(f"{given!r} is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
+            days.append(day)
         return list(dict.fromkeys(days))
 
     def schedule(self) -> digest.DigestSchedule:

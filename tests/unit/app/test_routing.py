@@ -193,3 +193,25 @@ def test_without_an_owners_file_everything_goes_to_the_defaults() -> None:
     router = Router(cfg)
     assert router.destinations(note("x")) == ["console", "slack:#ci"]
     assert router.teams(note("x")) == ["default"]
+
+
+# -- the daily digest's destinations (docs/digest.md) ----------------------------------------------------------------
+
+
+def test_a_jobs_digest_goes_where_its_alerts_go(tmp_path: Path) -> None:
+    # Given the owners file, teams, defaults and a broadcast channel
+    router = Router(make_config(tmp_path))
+    # When the digest destinations of jobs of each team, and of a job whose record names its owner, are asked
+    # Then they are those of their alerts: the teams' destinations, the defaults for a team with none, the broadcast
+    for job, owner in (("tests_letters_1", None), ("tests_hello", None), ("x", "@team-mail"), ("y", "@team-ghost")):
+        assert router.digest_destinations(job, owner) == router.destinations(note(job, owner=owner))
+
+
+def test_a_job_routed_to_an_unconfigured_notifier_is_in_no_digest(tmp_path: Path) -> None:
+    # Given email not configured, no default channel, and a team reached by email only
+    cfg = make_config(tmp_path, slack="token: {env: SLACK_BOT_TOKEN}", owners="mail-*  @team-mail\n")
+    cfg = cfg.model_copy(update={"notify": cfg.notify.model_copy(update={"email": None})})
+    router = Router(cfg)
+    # When its digest destinations are asked; Then there are none (its alerts are dead-lettered, saying why)
+    assert router.digest_destinations("mail-1", None) == []
+    assert router.destinations(note("mail-1")) == ["email:mail@example.com"]
