@@ -559,6 +559,17 @@ class Config(_Model):
         self._policies = policy_table(self)
         return self
 
+    def flaky_digest_unsent(self) -> list[str]:
+        """The overrides that route flaky jobs to the daily digest when no `digest:` is configured: their flaky
+        jobs are then silenced as with `off` (docs/digest.md)."""
+        if self.digest is not None:
+            return []
+        return [
+            f"overrides[{i}] ({o.match}): flaky: digest, but no digest: is configured; its flaky jobs are silenced"
+            for i, o in enumerate(self.overrides)
+            if o.flaky is FlakyRoute.DIGEST
+        ]
+
     def unreachable_cumulative(self) -> list[str]:
         """Where an inherited cumulative threshold exceeds its window, so it can never fire (a warning: the
         window was written smaller than a cumulative nobody wrote there)."""
