@@ -192,7 +192,7 @@ def _report_deliveries(applied: outbox.Applied, summary: Summary) -> None:
     summary.delivered = len(applied.delivered)
     summary.delivery_failures = [
         {
-            "job": e.notification.job,
+            "job": e.notification.job or None,  # a daily digest is about no job (docs/digest.md)
             "event": e.notification.event.value,
             "destination": e.destination,
             "error": e.last_error,

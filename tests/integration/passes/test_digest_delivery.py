@@ -19,7 +19,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from failstreak.app import wiring
+from failstreak.app import problems, wiring
 from failstreak.app.config import Config, parse_config
 from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import run_pass
@@ -122,6 +122,11 @@ def test_a_digest_slack_refused_while_down_is_delivered_once_when_it_is_back(
         ("slack:#data", True),
         ("slack:#web", True),
     }
+    assert all(f["job"] is None and f["event"] == "digest" for f in at_nine.to_dict()["delivery_failures"])
+    assert "delivery of digest to slack:#data failed, will retry: slack #data: Slack unavailable" in [
+        p.message[: len("delivery of digest to slack:#data failed, will retry: slack #data: Slack unavailable")]
+        for p in problems.of_summary(at_nine)
+    ]
     assert at_quarter.pending == 2
     assert len(slack.posted()) == alerts
     state = decode((tmp_path / "state.json").read_bytes())
