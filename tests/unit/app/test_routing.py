@@ -215,3 +215,12 @@ def test_a_job_routed_to_an_unconfigured_notifier_is_in_no_digest(tmp_path: Path
     # When its digest destinations are asked; Then there are none (its alerts are dead-lettered, saying why)
     assert router.digest_destinations("mail-1", None) == []
     assert router.destinations(note("mail-1")) == ["email:mail@example.com"]
+
+
+def test_in_webhook_mode_every_job_is_in_the_webhook_channels_one_digest(tmp_path: Path) -> None:
+    # Given an incoming webhook instead of a bot token
+    slack = "webhook_url: {env: SLACK_WEBHOOK_URL}\n    broadcast_channel: '#ci-broadcast'"
+    router = Router(make_config(tmp_path, slack=slack))
+    # When the digest destinations of jobs of different teams are asked; Then Slack's is the webhook for each
+    assert router.digest_destinations("tests_letters_1", None) == ["slack:webhook", "email:team-a@example.com"]
+    assert router.digest_destinations("tests_team_b_1", None) == ["slack:webhook"]
