@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from failstreak.core import digest
 from failstreak.core.health import FlakyRoute, Health, Judgement
 from failstreak.core.incidents import Incident
@@ -191,3 +194,37 @@ def test_jobs_are_grouped_by_each_destination_they_are_routed_to() -> None:
         "slack:#x": ["a", "b"],
         "email:o@example.com": ["b"],
     }
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=36 * 60), min_size=1, max_size=400),
+    st.sampled_from(["00:00", "02:30", "09:00", "23:45"]),
+    st.frozensets(st.integers(0, 6), min_size=1),
+    st.sampled_from(["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "UTC"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_whatever_the_passes_a_day_gets_one_digest_iff_a_pass_ran_after_its_time(
+    gaps: list[int], at: str, weekdays: frozenset[int], zone: str
+) -> None:
+    # Given passes at random gaps (1 minute to 36 hours) through the spring of 2026, a schedule and a zone
+    tz = ZoneInfo(zone)
+    hour, minute = map(int, at.split(":"))
+    s = digest.DigestSchedule(at=time(hour, minute), zone=tz, zone_name=zone, weekdays=weekdays)
+    now = int(datetime(2026, 3, 20, tzinfo=tz).timestamp() * 1000)
+    last: str | None = None
+    sent: list[str] = []
+    due_days: set[str] = set()
+    # When each pass asks whether a digest is due, and records the day when it sends
+    for gap in gaps:
+        now += gap * 60_000
+        local = datetime.fromtimestamp(now / 1000, tz)
+        if local.weekday() in weekdays and (local.hour, local.minute) >= (hour, minute):
+            due_days.add(local.date().isoformat())
+        day = digest.due(s, last, now)
+        if day is not None:
+            assert day == local.date().isoformat()
+            sent.append(day)
+            last = day
+    # Then every day on which a pass ran at or after the local time, on a chosen weekday, got exactly one digest,
+    # in order, and no other day got one
+    assert sent == sorted(due_days)
