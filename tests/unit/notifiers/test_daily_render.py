@@ -5,11 +5,13 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 
 from failstreak.core import digest
 from failstreak.core.model import Digest, DigestLine, DigestSection, Notification
 from failstreak.notifiers import email_render, slack_render
 from failstreak.notifiers.console import render_text
+from failstreak.notifiers.render import daily_text
 from failstreak.notifiers.slack_render import MAX_BLOCKS, MAX_FALLBACK, MAX_HEADER, MAX_TEXT, daily
 
 NOW = 1_796_630_400_000  # 2026-12-07T08:00:00Z, 09:00 in Paris
@@ -191,3 +193,11 @@ def test_a_digest_whose_day_is_not_a_date_is_titled_with_it_as_it_is() -> None:
     message = slack_render.daily(note(Digest("someday", "UTC", 0)))
     # Then the header carries it as written
     assert _texts(message.blocks)[0] == "📋 failstreak daily digest, someday"
+
+
+def test_the_example_in_the_docs_is_what_the_code_renders() -> None:
+    # Given docs/digest.md's example, the first fenced block after its "### Example" heading
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "digest.md").read_text()
+    block = doc.split("### Example", 1)[1].split("```\n", 2)[1]
+    # When the sample digest is rendered as text; Then it is the example, line for line
+    assert daily_text(note(sample())) + "\n" == block
