@@ -20,7 +20,7 @@ _failstreak() {
             if [[ "$prev" == --health ]]; then COMPREPLY=($(compgen -W "healthy flaky broken silent" -- "$cur")); return; fi
             COMPREPLY=($(compgen -W "--alerting --config --health --help --json --team" -- "$cur")) ;;
         html)
-            COMPREPLY=($(compgen -W "--config --expires --help --out --url" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--config --expires --help --link --out --url" -- "$cur")) ;;
         check)
             COMPREPLY=($(compgen -W "--config --help --json" -- "$cur")) ;;
         demo)

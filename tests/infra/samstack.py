@@ -176,21 +176,30 @@ def upload_code() -> str:
     return f"s3://{ARTIFACTS_BUCKET}/monitor.zip"
 
 
-# Resource types moto's CloudFormation does not create: an output reading one of their attributes would fail the
-# stack, so `deploy` gives such outputs a placeholder (their definition is checked on the template itself).
+# Resource types moto's CloudFormation does not create: an output or a property reading one of their attributes
+# would fail the stack, so `deploy` gives such values a placeholder (their definition is checked on the template).
 NOT_IN_MOTO = frozenset({"AWS::Lambda::Url"})
 PLACEHOLDER = "(not created by moto)"
 
 
 def _for_moto(template: dict[str, Any]) -> dict[str, Any]:
     copied = copy.deepcopy(template)
-    for output in copied.get("Outputs", {}).values():
-        value = output["Value"]
-        if isinstance(value, dict) and "Fn::GetAtt" in value:
-            logical = value["Fn::GetAtt"][0] if isinstance(value["Fn::GetAtt"], list) else value["Fn::GetAtt"]
-            logical = logical.split(".")[0]
-            if copied["Resources"][logical]["Type"] in NOT_IN_MOTO:
-                output["Value"] = PLACEHOLDER
+    resources = copied["Resources"]
+
+    def replaced(value: Any) -> Any:
+        if isinstance(value, dict):
+            target = value.get("Fn::GetAtt")
+            if target is not None and len(value) == 1:
+                logical = (target[0] if isinstance(target, list) else target).split(".")[0]
+                if resources.get(logical, {}).get("Type") in NOT_IN_MOTO:
+                    return PLACEHOLDER
+            return {k: replaced(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [replaced(v) for v in value]
+        return value
+
+    copied["Outputs"] = replaced(copied.get("Outputs", {}))
+    copied["Resources"] = {name: replaced(r) for name, r in resources.items()}
     return copied
 
 

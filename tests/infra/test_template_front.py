@@ -4,6 +4,7 @@ secrets by name, reserved concurrency, and the lifecycle of its replay markers."
 from __future__ import annotations
 
 import importlib.util
+import json
 from typing import Any
 
 import boto3
@@ -106,19 +107,23 @@ def test_the_front_has_reserved_concurrency_by_default_and_none_when_zero(
     )
 
 
-def test_the_front_role_writes_only_the_inbox_and_its_replay_markers_and_reads_only_the_config(
+def test_the_front_role_writes_only_the_inbox_and_its_replay_markers_and_reads_only_the_config_and_page(
     full_stack: Stack,
 ) -> None:
     # Given the front role's S3 statements
     arn = f"arn:aws:s3:::{full_stack.physical['Bucket']}"
     by_sid = _by_sid(full_stack)
     s3_statements = [s for s in _statements(full_stack) if any(a.startswith("s3:") for a in actions_of(s))]
-    # Then it reads the config only, writes under inbox/ and replay/ only, deletes replay markers only, and
-    # lists nothing: the state is out of its reach
-    assert {s["Sid"] for s in s3_statements} == {"ReadConfig", "WriteInbox", "ClaimRequestIds"}
+    # Then it reads the config and the run-history page only, writes under inbox/ and replay/ only, deletes
+    # replay markers only, and lists nothing: the state is out of its reach
+    assert {s["Sid"] for s in s3_statements} == {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds"}
     assert (actions_of(by_sid["ReadConfig"]), resources_of(by_sid["ReadConfig"])) == (
         ["s3:GetObject"],
         [f"{arn}/failstreak/config.yaml"],
+    )
+    assert (actions_of(by_sid["ReadPage"]), resources_of(by_sid["ReadPage"])) == (
+        ["s3:GetObject"],
+        [f"{arn}/failstreak/page.html"],
     )
     assert (actions_of(by_sid["WriteInbox"]), resources_of(by_sid["WriteInbox"])) == (
         ["s3:PutObject"],
@@ -141,8 +146,25 @@ def test_the_front_role_reads_secrets_only_under_its_prefix(full_stack: Stack, e
         f"arn:aws:secretsmanager:{REGION}:123456789012:secret:failstreak-front/*",
         f"arn:aws:ssm:{REGION}:123456789012:parameter/failstreak-front/*",
     ]
-    # And the monitor's role cannot read them unless its own SecretsPrefix says so (the prefixes differ)
-    assert not [r for s in role_statements(full_stack) for r in resources_of(s) if "failstreak-front" in r]
+    # And the monitor's role can read none of them but the page secret, which signs the links it sends (unless its
+    # own SecretsPrefix says otherwise: the prefixes differ)
+    assert [r for s in role_statements(full_stack) for r in resources_of(s) if "failstreak-front" in r] == [
+        f"arn:aws:secretsmanager:{REGION}:123456789012:secret:failstreak-front/page-??????",
+        f"arn:aws:ssm:{REGION}:123456789012:parameter/failstreak-front/page",
+    ]
+
+
+def test_the_monitor_knows_the_front_url_for_its_run_history_links(full_stack: Stack) -> None:
+    # Given the translated template (moto does not create function URLs, so the deployed value is a placeholder)
+    monitor = full_stack.resource("MonitorFunction")["Properties"]
+    front = full_stack.resource("FrontFunction")
+    # Then the monitor's FAILSTREAK_FRONT_URL is the front's function URL (docs/http.md, "The page")
+    assert monitor["Environment"]["Variables"]["FAILSTREAK_FRONT_URL"] == {
+        "Fn::GetAtt": ["FrontFunctionUrl", "FunctionUrl"]
+    }
+    # And the front refers to nothing of the monitor's, so the reference makes no dependency cycle
+    assert "Monitor" not in json.dumps(front)
+    assert "Monitor" not in json.dumps(full_stack.resource("FrontRole"))
 
 
 def test_an_empty_front_secrets_prefix_grants_no_secret_access(aws: str) -> None:

@@ -283,10 +283,27 @@ def test_only_xray_gets_a_wildcard_resource_and_only_with_tracing(existing_bucke
 
 def test_optional_permissions_are_absent_when_no_names_are_given(default_stack: Stack) -> None:
     # Given the stack with no Slack secret, no parameter, no email sender, no tracing
-    actions = {a for s in role_statements(default_stack) for a in actions_of(s)}
+    statements = role_statements(default_stack)
+    actions = {a for s in statements if s["Sid"] != "ReadPageSecret" for a in actions_of(s)}
 
     # Then the role has no secret, parameter, email or X-Ray permission at all
     assert not {a for a in actions if a.split(":")[0] in {"secretsmanager", "ssm", "ses", "xray", "kms"}}
+    # But the one page secret under the front's default prefix, which signs run-history links (docs/http.md)
+    page = next(s for s in statements if s["Sid"] == "ReadPageSecret")
+    assert resources_of(page) == [
+        f"arn:aws:secretsmanager:{REGION}:123456789012:secret:failstreak-front/page-??????",
+        f"arn:aws:ssm:{REGION}:123456789012:parameter/failstreak-front/page",
+    ]
+
+
+def test_an_empty_front_secrets_prefix_gives_the_monitor_no_page_secret(aws: str) -> None:
+    # Given a stack deployed with FrontSecretsPrefix empty
+    from tests.infra.samstack import deploy
+
+    stack = deploy("fs-no-front-secrets-monitor", {"FrontSecretsPrefix": ""}, aws)
+    # Then the monitor's role may read no secret at all
+    actions = {a for s in role_statements(stack) for a in actions_of(s)}
+    assert not {a for a in actions if a.split(":")[0] in {"secretsmanager", "ssm"}}
 
 
 def test_role_writes_only_its_own_log_group(default_stack: Stack) -> None:

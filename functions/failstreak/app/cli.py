@@ -156,6 +156,8 @@ def cmd_html(args: argparse.Namespace) -> int:
     from failstreak.views import store as pages  # noqa: PLC0415
 
     cfg = load_config(args.config)
+    if args.link:
+        return _print_link(cfg, args.expires)
     _, _, state = _load_state(cfg)
     now = now_ms()
     page = page_of(cfg, state, now)
@@ -163,7 +165,7 @@ def cmd_html(args: argparse.Namespace) -> int:
         if not (cfg.page or "").startswith("s3://"):
             raise ConfigError(f"--url needs `page:` set to an s3:// URI in the config ({cfg.source})")
         pages.write_page(str(cfg.page), page)
-        signed = pages.presigned_url(str(cfg.page), parse_lifetime(args.expires))
+        signed = pages.presigned_url(str(cfg.page), parse_lifetime(args.expires or "7d"))
         print(signed.url)
         print(f"failstreak: {url_note(signed, now)}", file=sys.stderr)
         return 0
@@ -176,6 +178,19 @@ def cmd_html(args: argparse.Namespace) -> int:
     written = pages.write_page(out, page, force=args.out is not None)
     size = len(page.html.encode("utf-8"))
     print(f"{for_terminal(out)}: {'written' if written else 'unchanged'}, {len(state.jobs)} jobs, {size} bytes")
+    return 0
+
+
+def _print_link(cfg: Config, expires: str | None) -> int:
+    """`failstreak html --link`: a run-history link to the front's `GET /page` (docs/page.md)."""
+    from failstreak.app.page import MAX_LINK_SECONDS, link_note, parse_lifetime  # noqa: PLC0415
+    from failstreak.app.pagelink import make_link  # noqa: PLC0415
+
+    now = now_ms()
+    lifetime = parse_lifetime(expires, MAX_LINK_SECONDS) if expires else None
+    link = make_link(cfg, now, lifetime)
+    print(link.url)
+    print(f"failstreak: {link_note(link.expires_at, now)}", file=sys.stderr)
     return 0
 
 
@@ -478,11 +493,22 @@ def build_parser() -> argparse.ArgumentParser:
         "the run-history page: one self-contained HTML file of every job's remembered runs",
         "failstreak html --out page.html",
         "failstreak html --url --expires 12h   # refresh the page at `page:` (S3) and print a presigned URL",
+        "failstreak html --link                # print a link to the HTTP front's GET /page",
     )
     with_config(p)
     p.add_argument("--out", help="write the page to this file (- for stdout; default: the config's page:)")
-    p.add_argument("--url", action="store_true", help="print a presigned URL of the page at `page:` (an s3:// URI)")
-    p.add_argument("--expires", default="7d", help="how long the URL lives: 30m, 12h, 7d (at most 7d; default 7d)")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--url", action="store_true", help="print a presigned URL of the page at `page:` (an s3:// URI)")
+    shown.add_argument(
+        "--link",
+        action="store_true",
+        help="print a run-history link to the HTTP front (GET /page?token=…; needs http.page_secret, the front URL)",
+    )
+    p.add_argument(
+        "--expires",
+        help="how long the URL or link lives: 30m, 12h, 7d (--url: at most 7d, default 7d; "
+        "--link: default http.page_link_days)",
+    )
     p.set_defaults(func=cmd_html)
 
     p = command(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import typing
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time
 from pathlib import Path
@@ -424,6 +425,18 @@ class HttpConfig(_Model):
     replay: str | None = None
     github_job_prefix: str = ""
     gitlab_job_prefix: str = ""
+    # `GET /page` (docs/http.md, "The page"): the key that signs run-history links, how long a link lives, and the
+    # front's base URL the monitor puts in links (the template sets FAILSTREAK_FRONT_URL instead).
+    page_secret: SecretRef | None = None
+    page_link_days: float = Field(default=7, gt=0, le=366)
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _front_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("https://", "http://")):
+            raise ValueError(f"{v!r} is not an http(s) URL; give the front's function URL, as https://….on.aws/")
+        return v
 
     @field_validator("replay")
     @classmethod
@@ -680,6 +693,38 @@ def _known_keys() -> set[str]:
     return keys
 
 
+def _models_in(annotation: Any, suffix: str = "") -> list[tuple[type[BaseModel], str]]:
+    """The config sections a field's type holds, each with what its path gains (`[]` in a list, `.<name>` in a map)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [] if annotation is SecretRef else [(annotation, suffix)]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (list, tuple):
+        return [m for arg in args for m in _models_in(arg, suffix + "[]")]
+    if origin is dict and len(args) == 2:
+        return _models_in(args[1], suffix + ".<name>")
+    return [m for arg in args for m in _models_in(arg, suffix)]
+
+
+def _homes(key: str, model: type[BaseModel] = Config, prefix: str = "", depth: int = 0) -> list[str]:
+    """Where `key` is a key in the config, as paths (`thresholds.window`, `overrides[].window`): for a key written
+    in the wrong section, whose closest match would be itself."""
+    found = set()
+    for name, field in model.model_fields.items():
+        if name == key:
+            found.add(prefix + name)
+        if depth < 3:
+            for inner, suffix in _models_in(field.annotation):
+                found.update(_homes(key, inner, f"{prefix}{name}{suffix}.", depth + 1))
+    return sorted(found)
+
+
+def _unknown_key(key: str) -> str:
+    homes = _homes(key)
+    if homes:
+        return "unknown key here; did you mean " + " or ".join(repr(h) for h in homes) + "?"
+    return "unknown key" + did_you_mean(key, _known_keys())
+
+
 def did_you_mean(key: str, known: Iterable[str]) -> str:
     """`; did you mean 'X'?` for the known key closest to a mistyped one, or nothing when none is close."""
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
@@ -692,7 +737,7 @@ def explain_error(error: Any) -> str:
     loc = error["loc"]
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        return "unknown key" + did_you_mean(str(loc[-1]) if loc else "", _known_keys())
+        return _unknown_key(str(loc[-1]) if loc else "")
     if kind == "missing":
         return "required key missing"
     if kind in ("model_type", "model_attributes_type", "dict_type"):

@@ -33,13 +33,28 @@ _LIFETIME = re.compile(r"(\d+(?:\.\d+)?)([mhd])")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
 
 
-def parse_lifetime(text: str) -> int:
-    """`30m`, `12h`, `7d` in seconds, at most 7 days (a presigned URL's limit); ConfigError otherwise."""
+# A run-history link (`--link`) may live as long as `http.page_link_days` may be set.
+MAX_LINK_SECONDS = 366 * 86400
+
+
+def parse_lifetime(text: str, max_seconds: int = MAX_URL_SECONDS) -> int:
+    """`30m`, `12h`, `7d` in seconds, at most `max_seconds` (by default 7 days, a presigned URL's limit);
+    ConfigError otherwise."""
     found = _LIFETIME.fullmatch(text.strip())
     seconds = int(float(found[1]) * _UNIT_S[found[2]]) if found else 0
-    if not 1 <= seconds <= MAX_URL_SECONDS:
-        raise ConfigError(f"--expires {text!r}: give a duration from 1m to 7d, such as 30m, 12h or 7d")
+    if not 1 <= seconds <= max_seconds:
+        most = f"{max_seconds // 86400}d"
+        raise ConfigError(f"--expires {text!r}: give a duration from 1m to {most}, such as 30m, 12h or 7d")
     return seconds
+
+
+def link_note(expires_at: int, now: int) -> str:
+    """How long a run-history link lives, as `failstreak html --link` says it."""
+    days, rest = divmod(expires_at - now // 1000, 86400)
+    return (
+        f"the link works until {iso(expires_at * 1000)} ({days} d {rest // 3600} h from now), for anyone who has it; "
+        "rotating http.page_secret ends every link at once"
+    )
 
 
 def url_note(signed: PresignedUrl, now: int) -> str:

@@ -5,11 +5,14 @@ local pass never loads boto3 and a pass without Slack never loads slack-sdk.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from failstreak.app.config import Config, EmailConfig, SlackConfig, resolve_secret
 from failstreak.app.intake_settings import intake_settings
+from failstreak.app.pagelink import once, page_link
 from failstreak.app.routing import Router
+from failstreak.core.model import now_ms
 from failstreak.core.triage import TriageSettings
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Deferred, Notifier
@@ -17,6 +20,8 @@ from failstreak.notifiers.console import ConsoleNotifier
 from failstreak.pipeline.run import PassSettings, Ports
 from failstreak.sources.base import Source
 from failstreak.state.base import StateStore
+
+PageLinkMaker = Callable[[], str | None]
 
 
 def is_s3(location: str) -> bool:
@@ -43,27 +48,30 @@ def inbox(location: str) -> Inbox:
     return LocalInbox(location)
 
 
-def _slack(cfg: SlackConfig) -> Notifier:
+def _slack(cfg: SlackConfig, link: PageLinkMaker) -> Notifier:
     from failstreak.notifiers.slack import SlackNotifier  # noqa: PLC0415 - slack-sdk only when configured
 
-    return SlackNotifier.from_config(cfg, resolve_secret)
+    return SlackNotifier.from_config(cfg, resolve_secret, page_link=link)
 
 
-def _email(cfg: EmailConfig) -> Notifier:
+def _email(cfg: EmailConfig, link: PageLinkMaker) -> Notifier:
     from failstreak.notifiers.email import EmailNotifier  # noqa: PLC0415 - boto3 only when configured
 
-    return EmailNotifier.from_config(cfg, resolve_secret)
+    return EmailNotifier.from_config(cfg, resolve_secret, page_link=link)
 
 
-def notifiers(cfg: Config, console: TextIO | None = None) -> dict[str, Notifier]:
+def notifiers(cfg: Config, console: TextIO | None = None, clock: Callable[[], int] = now_ms) -> dict[str, Notifier]:
+    """The pass's notifiers; Slack and email messages carry a run-history link minted with `clock` when the
+    config allows one (app/pagelink.py)."""
     out: dict[str, Notifier] = {}
     if cfg.notify.console_enabled:
         out["console"] = ConsoleNotifier(console or sys.stdout)
     slack, email = cfg.notify.slack, cfg.notify.email
+    link = once(lambda: page_link(cfg, clock()))
     if slack is not None:
-        out["slack"] = Deferred("slack", lambda: _slack(slack))
+        out["slack"] = Deferred("slack", lambda: _slack(slack, link))
     if email is not None:
-        out["email"] = Deferred("email", lambda: _email(email))
+        out["email"] = Deferred("email", lambda: _email(email, link))
     return out
 
 
@@ -79,12 +87,14 @@ def sources(cfg: Config) -> list[Source]:
 
 def ports(cfg: Config, console: TextIO | None = None) -> Ports:
     """Every adapter for one pass of `cfg`."""
+    clock = now_ms
     return Ports(
         store=state_store(cfg.state),
         inbox=inbox(cfg.inbox) if cfg.inbox else None,
         sources=sources(cfg),
-        notifiers=notifiers(cfg, console),
+        notifiers=notifiers(cfg, console, clock),
         router=Router(cfg),
+        clock=clock,
     )
 
 

@@ -130,7 +130,7 @@ def _section(lines: Iterable[DigestLine], key: Callable[[DigestLine], Any], limi
     return DigestSection(tuple(ordered[:limit]), max(len(ordered) - limit, 0))
 
 
-def build(day: str, zone: str, lines: Sequence[JobLines], page: str | None = None) -> Digest:
+def build(day: str, zone: str, lines: Sequence[JobLines]) -> Digest:
     """One destination's digest from the lines of its jobs: alerting by longest streak, flaky by name, silent by
     how long, the most failing by count, fixed newest first (then by name)."""
     return Digest(
@@ -142,7 +142,6 @@ def build(day: str, zone: str, lines: Sequence[JobLines], page: str | None = Non
         silent=_section((x.silent for x in lines if x.silent), lambda d: (d.since or 0, d.job)),
         failing=_section((x.failing for x in lines if x.failing), lambda d: (-d.failures, d.job), MAX_FAILING),
         fixed=_section((f for x in lines for f in x.fixed), lambda d: (-(d.at or 0), d.job)),
-        page=page,
     )
 
 

@@ -270,7 +270,8 @@ class Digest(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """What one destination's daily digest says (docs/digest.md), as the pass that enqueued it saw the estate.
 
     `day` is the local date (`YYYY-MM-DD` in `zone`) it is the digest of; `jobs` how many jobs the destination
-    owns; `page` a link to the run-history page, when one can be made.
+    owns. The run-history link is not stored: its notifier mints it when it sends (app/pagelink.py), as for the
+    alert messages.
     """
 
     day: str
@@ -281,7 +282,6 @@ class Digest(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     silent: DigestSection = msgspec.field(default_factory=DigestSection)
     failing: DigestSection = msgspec.field(default_factory=DigestSection)
     fixed: DigestSection = msgspec.field(default_factory=DigestSection)
-    page: str | None = None
 
 
 class Notification(msgspec.Struct, frozen=True):

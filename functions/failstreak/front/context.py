@@ -1,4 +1,4 @@
-"""What the routes share: the settings, the replay guard, the inbox writer, the clock (docs/http.md)."""
+"""What the routes share: the settings, the replay guard, the inbox writer, the page, the clock (docs/http.md)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ class Front:
     secret_of: Callable[[SecretRef], str] = resolve_secret
     now: Callable[[], float] = time.time
     s3_client: Any = None
+    # The run-history page `GET /page` serves (the config's `page:`); None: the route is off.
+    page: str | None = None
 
     def secret(self, ref: SecretRef | None, route: str) -> str:
         """The route's secret; 404 when the config names none (the route is off), 500 when it cannot be read."""
@@ -61,4 +63,4 @@ class Front:
 def front_for(cfg: Config, **overrides: Any) -> Front:
     """The front a config describes: its `http:` block, its inbox, replay markers beside its state."""
     replay = guard_for(cfg.http.replay or default_location(cfg.state))
-    return Front(cfg.http, cfg.inbox, replay, cfg.max_clock_skew_ms, **overrides)
+    return Front(cfg.http, cfg.inbox, replay, cfg.max_clock_skew_ms, **{"page": cfg.page, **overrides})

@@ -41,15 +41,27 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Response:
+    """A JSON `body`, or `raw` bytes sent as they are (`headers` say what they are): base64-encoded when
+    `binary` (gzip), else as text."""
+
     status: int
     body: dict[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    binary: bool = False
 
     def to_event(self) -> dict[str, Any]:
         """The Function URL response object."""
         out: dict[str, Any] = {"statusCode": self.status}
-        if self.body is not None:
-            out["headers"] = {"content-type": "application/json"}
+        headers = dict(self.headers)
+        if self.raw is not None:
+            out["body"] = base64.b64encode(self.raw).decode() if self.binary else self.raw.decode("utf-8")
+            out["isBase64Encoded"] = self.binary
+        elif self.body is not None:
+            headers["content-type"] = "application/json"
             out["body"] = orjson.dumps(self.body).decode()
+        if headers:
+            out["headers"] = headers
         return out
 
 

@@ -1,6 +1,7 @@
 """The front's routes: `handle` turns one Function URL event into its response (docs/http.md).
 
-Every route authenticates its caller before it reads the body; a route whose secret is not configured answers 404.
+Every route authenticates its caller before it reads the body (or, for `GET /page`, the page); a route whose secret is
+not configured answers 404.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from failstreak.errors import StoreUnavailable
-from failstreak.front import github, gitlab, ingest
+from failstreak.front import github, gitlab, ingest, page
 from failstreak.front.context import Front
 from failstreak.front.http import HttpError, Request, Response, error_response, request_from_event
 
@@ -22,6 +23,7 @@ ROUTES: Mapping[tuple[str, str], Route] = {
     ("POST", ingest.ROUTE): ingest.handle,
     ("POST", github.ROUTE): github.handle,
     ("POST", gitlab.ROUTE): gitlab.handle,
+    ("GET", page.ROUTE): page.handle,
 }
 PATHS = frozenset(path for _, path in ROUTES)
 

@@ -142,14 +142,28 @@ class EmailNotifier(BaseNotifier[list[Notification]]):
 
     kind = "email"
 
-    def __init__(self, sender: str, transport: Transport, clock_s: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        sender: str,
+        transport: Transport,
+        clock_s: Callable[[], float] | None = None,
+        page_link: Callable[[], str | None] | None = None,
+    ) -> None:
+        """`page_link` gives the run-history link messages end with (app/pagelink.py), None for none."""
         super().__init__()
         self._sender = sender
         self._transport = transport
         self._clock_s = clock_s
+        self._page_link = page_link
 
     @classmethod
-    def from_config(cls, cfg: EmailConfig, resolve: Callable[[Any], str], timeout: float = 10) -> EmailNotifier:
+    def from_config(
+        cls,
+        cfg: EmailConfig,
+        resolve: Callable[[Any], str],
+        timeout: float = 10,
+        page_link: Callable[[], str | None] | None = None,
+    ) -> EmailNotifier:
         transport: Transport
         if cfg.transport == "smtp":
             if cfg.smtp is None:
@@ -158,7 +172,7 @@ class EmailNotifier(BaseNotifier[list[Notification]]):
             transport = SmtpTransport(cfg.smtp, password, timeout)
         else:
             transport = SesTransport.from_config(cfg, timeout)
-        return cls(cfg.sender, transport)
+        return cls(cfg.sender, transport, page_link=page_link)
 
     def batches(
         self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
@@ -172,6 +186,6 @@ class EmailNotifier(BaseNotifier[list[Notification]]):
                 yield Batch([d.notification], (d,))
 
     def deliver(self, target: str, message: list[Notification]) -> None:
-        mail = render(message)
+        mail = render(message, self._page_link() if self._page_link is not None else None)
         msg = mime(mail, self._sender, [target], self._clock_s() if self._clock_s else None)
         self._transport.send(msg, self._sender, [target])

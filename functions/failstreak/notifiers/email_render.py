@@ -62,11 +62,14 @@ def subject(notes: Sequence[Notification]) -> str:
     return head + ", ".join(names)
 
 
-def text_body(notes: Sequence[Notification]) -> str:
-    """The plain-text part: a title line, then each job as the console shows it."""
+def text_body(notes: Sequence[Notification], page_link: str | None = None) -> str:
+    """The plain-text part: a title line, then each job as the console shows it, then the run-history link."""
     ordered = digest_order(notes)
     parts = [f"failstreak: {digest_title(ordered)}", ""]
     parts.extend(render_text(n) + "\n" for n in ordered)
+    safe = safe_url(page_link)
+    if safe is not None:
+        parts.append(f"Run history (all jobs, recent runs): {safe}\n")
     parts.append("-- \nSent by failstreak. Thresholds, owners and mutes are set in its config file.")
     return "\n".join(parts)
 
@@ -98,10 +101,14 @@ def _job_html(n: Notification) -> str:
     return '<div style="margin:0 0 16px 0">' + "\n".join(rows) + "</div>"
 
 
-def html_body(notes: Sequence[Notification]) -> str:
+def html_body(notes: Sequence[Notification], page_link: str | None = None) -> str:
     """The HTML part: the same content, every user-controlled value escaped."""
     ordered = digest_order(notes)
     jobs = "\n".join(_job_html(n) for n in ordered)
+    safe = safe_url(page_link)
+    if safe is not None:
+        href = html.escape(safe, quote=True)
+        jobs += f'\n<p style="margin:0 0 16px 0">📊 <a href="{href}">Run history</a> (all jobs, recent runs)</p>'
     return (
         '<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;'
         'font-size:14px;color:#222">\n'
@@ -112,11 +119,12 @@ def html_body(notes: Sequence[Notification]) -> str:
     )
 
 
-def render(notes: Sequence[Notification]) -> Email:
-    """The email of a pass's alerts to one address, or of one daily digest."""
+def render(notes: Sequence[Notification], page_link: str | None = None) -> Email:
+    """The email of `notes`, or of one daily digest; with `page_link`, both parts of an alert email end with the
+    link to the run-history page (a daily digest carries its own)."""
     if len(notes) == 1 and notes[0].digest is not None:
-        return daily(notes[0])
-    return Email(subject(notes), text_body(notes), html_body(notes))
+        return daily(notes[0], page_link)
+    return Email(subject(notes), text_body(notes, page_link), html_body(notes, page_link))
 
 
 # -- the daily digest (docs/digest.md) ------------------------------------------------------------------------
@@ -146,7 +154,7 @@ def _daily_section_html(section: DailySection) -> str:
     )
 
 
-def daily_html(n: Notification) -> str:
+def daily_html(n: Notification, page_link: str | None = None) -> str:
     """The HTML part of a daily digest: the same content, every user-controlled value escaped."""
     d = n.digest
     assert d is not None, "a daily digest notification carries its digest"
@@ -156,9 +164,9 @@ def daily_html(n: Notification) -> str:
         f'<p style="margin:0 0 8px 0;color:#444">{e(daily_counts(d))}</p>',
         *(_daily_section_html(s) for s in daily_sections(d, n.created_at)),
     ]
-    page = safe_url(d.page)
+    page = safe_url(page_link)
     if page is not None:
-        body.append(f'<p>Run history: <a href="{e(page, quote=True)}">open the page</a></p>')
+        body.append(f'<p>📊 <a href="{e(page, quote=True)}">Run history</a> (all jobs, recent runs)</p>')
     return (
         '<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;'
         'font-size:14px;color:#222">\n' + "\n".join(body) + f'\n<p style="color:#666;font-size:12px">{FOOTER}</p>\n'
@@ -166,10 +174,10 @@ def daily_html(n: Notification) -> str:
     )
 
 
-def daily(n: Notification) -> Email:
-    """A daily digest as an email of its own."""
+def daily(n: Notification, page_link: str | None = None) -> Email:
+    """A daily digest as an email of its own; with `page_link`, both parts end with the run-history link."""
     assert n.digest is not None, "a daily digest notification carries its digest"
-    return Email(daily_subject(n.digest), daily_text(n) + f"\n\n-- \n{FOOTER}", daily_html(n))
+    return Email(daily_subject(n.digest), daily_text(n, page_link) + f"\n\n-- \n{FOOTER}", daily_html(n, page_link))
 
 
 def mime(mail: Email, sender: str, to: Sequence[str], now_s: float | None = None) -> EmailMessage:

@@ -220,8 +220,9 @@ DAILY_NAME_CHARS = 200
 DAILY_WORDS_CHARS = 1000
 
 
-def daily_text(n: Notification) -> str:
-    """The plain-text part of a daily digest (also what the console prints): every listed job, one line each."""
+def daily_text(n: Notification, page_link: str | None = None) -> str:
+    """The plain-text part of a daily digest (also what the console prints): every listed job, one line each;
+    with `page_link`, the run-history link last."""
     d = n.digest
     assert d is not None, "a daily digest notification carries its digest"
     parts = [daily_title(d), daily_counts(d)]
@@ -235,7 +236,7 @@ def daily_text(n: Notification) -> str:
             )
         if section.more:
             parts.append(f"  ...and {plural(section.more, 'more job')}")
-    page = safe_url(d.page)
+    page = safe_url(page_link)
     if page is not None:
-        parts.extend(["", f"Run history: {page}"])
+        parts.extend(["", f"Run history (all jobs, recent runs): {page}"])
     return "\n".join(parts)

@@ -224,20 +224,30 @@ class SlackNotifier(BaseNotifier[Outgoing]):
 
     kind = "slack"
 
-    def __init__(self, client: WebClient | None = None, webhook: WebhookClient | None = None) -> None:
+    def __init__(
+        self,
+        client: WebClient | None = None,
+        webhook: WebhookClient | None = None,
+        page_link: Callable[[], str | None] | None = None,
+    ) -> None:
+        """`page_link` gives the run-history link messages end with (app/pagelink.py), None for none."""
         if (client is None) == (webhook is None):
             raise ValueError("give exactly one of client (bot token) or webhook")
         super().__init__()
         self._client = client
         self._webhook = webhook
+        self._page_link = page_link
 
     @classmethod
-    def from_config(cls, cfg: SlackConfig, resolve: Callable[[Any], str]) -> SlackNotifier:
+    def from_config(
+        cls, cfg: SlackConfig, resolve: Callable[[Any], str], page_link: Callable[[], str | None] | None = None
+    ) -> SlackNotifier:
         """Build from `notify.slack`; `resolve` turns a SecretRef into its value (never logged)."""
         timeout = max(1, math.ceil(cfg.timeout_seconds))
         if cfg.webhook_url is not None:
             return cls(
-                webhook=WebhookClient(resolve(cfg.webhook_url), timeout=timeout, retry_handlers=retry_handlers())
+                webhook=WebhookClient(resolve(cfg.webhook_url), timeout=timeout, retry_handlers=retry_handlers()),
+                page_link=page_link,
             )
         client = WebClient(
             token=resolve(cfg.token),
@@ -245,7 +255,7 @@ class SlackNotifier(BaseNotifier[Outgoing]):
             timeout=timeout,
             retry_handlers=retry_handlers(),
         )
-        return cls(client=client)
+        return cls(client=client, page_link=page_link)
 
     # -- which messages: the triggered digest, then replies per thread, then what has no thread ---------------
 
@@ -253,24 +263,27 @@ class SlackNotifier(BaseNotifier[Outgoing]):
         self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
     ) -> Iterator[Batch[Outgoing]]:
         by_id = {d.notification.id: d for d in deliveries}
-        announcing = digest([d.notification for d in deliveries if d.notification.event is Event.TRIGGERED])
+        # Every message of the pass ends with the same run-history link (minted once, with the pass's clock).
+        page_link = self._page_link() if self._page_link is not None else None
+        messages = partial(digest, page_link=page_link)
+        announcing = messages([d.notification for d in deliveries if d.notification.event is Event.TRIGGERED])
         for message in announcing:
             yield Batch(Announce(message), _carried(message, by_id))
         # Read only now, once the announcing messages are sent: a follow-up replies in the thread of one of them.
         rosters = _rosters(announcing, by_id, sent)
         threads, loose = self._threads(deliveries, {job: ref for ref, jobs in rosters.items() for job in jobs})
         for thread, group in threads.items():
-            for message in digest([d.notification for d in group]):
+            for message in messages([d.notification for d in group]):
                 yield Batch(Reply(message, thread), _carried(message, by_id))
             rewrite = _rewrite(thread, group, rosters.get(thread, []), sent)
             if rewrite is not None:
                 # The reply went out; a stale original message is not worth re-sending the reply for.
                 yield Batch(rewrite, follow_up="mark the original message fixed")
-        for message in digest(loose):
+        for message in messages(loose):
             yield Batch(Loose(message), _carried(message, by_id))
         for d in deliveries:
             if d.notification.event is Event.DIGEST:
-                yield Batch(Loose(daily(d.notification)), (d,))
+                yield Batch(Loose(daily(d.notification, page_link)), (d,))
 
     def _threads(
         self, deliveries: Sequence[Delivery], announced: Mapping[str, str]

@@ -170,12 +170,22 @@ def _fallback(title: str, notes: Sequence[Notification]) -> str:
     return text
 
 
-def digest(notes: Sequence[Notification], jobs_per_message: int = JOBS_PER_MESSAGE) -> list[SlackMessage]:
+def history_block(page_link: str) -> Block | None:
+    """The context block linking to the run-history page (docs/http.md, "The page"); None for an unsafe URL."""
+    shown = link(page_link, "Run history")
+    return {"type": "context", "elements": [mrkdwn(f"📊 {shown} (all jobs, recent runs)")]} if shown[0] == "<" else None
+
+
+def digest(
+    notes: Sequence[Notification], jobs_per_message: int = JOBS_PER_MESSAGE, page_link: str | None = None
+) -> list[SlackMessage]:
     """One channel's notifications of one pass as one message, or several when they do not fit one.
 
     Each message has a header (`🔴 failstreak: 3 jobs failing`, with `(part 2 of 3)` when split), a section
-    per job with the links to its failing runs, dividers between jobs, and a fallback text naming every job.
+    per job with the links to its failing runs, dividers between jobs, and a fallback text naming every job;
+    with `page_link`, a last block linking to the run-history page.
     """
+    history = history_block(page_link) if page_link else None
     ordered = digest_order(notes)
     if not ordered:
         return []
@@ -189,6 +199,8 @@ def digest(notes: Sequence[Notification], jobs_per_message: int = JOBS_PER_MESSA
             if i:
                 blocks.append({"type": "divider"})
             blocks.extend(job_blocks(n))
+        if history is not None:
+            blocks.append(history)
         assert len(blocks) <= MAX_BLOCKS
         messages.append(SlackMessage(_fallback(title + part, chunk), blocks, tuple(n.id for n in chunk)))
     return messages
@@ -287,9 +299,10 @@ def _daily_section(section: DailySection) -> list[str]:
     return texts
 
 
-def daily(n: Notification) -> SlackMessage:
+def daily(n: Notification, page_link: str | None = None) -> SlackMessage:
     """A daily digest as one message: a header with its date, the counts, a section block (or a few) per
-    non-empty section (alerting, flaky, silent, most failing, fixed), and the link to the run-history page."""
+    non-empty section (alerting, flaky, silent, most failing, fixed), and with `page_link` the run-history
+    link, as the alert messages end with it."""
     d = n.digest
     assert d is not None, "a daily digest notification carries its digest"
     title = f"{EVENT_ICON[Event.DIGEST]} {daily_title(d)}"
@@ -297,8 +310,8 @@ def daily(n: Notification) -> SlackMessage:
     blocks: list[Block] = [_header(title), {"type": "context", "elements": [mrkdwn(counts)]}]
     for section in daily_sections(d, n.created_at):
         blocks.extend({"type": "section", "text": mrkdwn(text)} for text in _daily_section(section))
-    page = safe_url(d.page)
-    if page is not None:
-        blocks.append({"type": "context", "elements": [mrkdwn(f"Run history: {link(page, 'open the page')}")]})
+    history = history_block(page_link) if page_link else None
+    if history is not None:
+        blocks.append(history)
     assert len(blocks) <= MAX_BLOCKS
     return SlackMessage(_fit(f"{title}\n{counts}", MAX_FALLBACK), blocks, (n.id,))

@@ -297,6 +297,11 @@ SCRIPT = (
 )
 
 
+def content_security_policy() -> str:
+    """What the page allows itself (its `<meta>` policy): nothing but its own inline style and script."""
+    return _csp()
+
+
 def _csp() -> str:
     def digest(text: str) -> str:
         return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"

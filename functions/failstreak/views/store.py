@@ -102,6 +102,52 @@ def _s3_fingerprint(bucket: str, key: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredPage:
+    """A page as kept: its bytes (None when over the reader's bound: left unread), whether they are gzip (an S3
+    page) or the HTML itself (a local one), and their size."""
+
+    body: bytes | None
+    gzipped: bool
+    size: int
+
+
+def read_page(location: str, max_bytes: int, s3: S3Client | None = None) -> StoredPage | None:
+    """The page kept at `location`, its bytes read only when at most `max_bytes`; None when there is none yet.
+
+    Raises StoreUnavailable when the location cannot be read.
+    """
+    if location.startswith("s3://"):
+        return _read_s3(location, max_bytes, s3 or s3client.client())
+    path = Path(location)
+    try:
+        size = path.stat().st_size
+        body = path.read_bytes() if size <= max_bytes else None
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreUnavailable(f"{path}: cannot read the page: {e.strerror or e}") from None
+    return StoredPage(body, gzipped=False, size=size)
+
+
+def _read_s3(uri: str, max_bytes: int, s3: S3Client) -> StoredPage | None:
+    bucket, key = _object(uri)
+    try:
+        got = s3.get_object(Bucket=bucket, Key=key)
+        size = int(got["ContentLength"])
+        stream = got["Body"]
+        try:
+            # A page over the bound is never pulled into the function's memory.
+            body = stream.read() if size <= max_bytes else None
+        finally:
+            stream.close()
+    except s3client.vendor_errors() as e:
+        if s3client.error_code(e) in s3client.MISSING_CODES:
+            return None
+        raise s3client.unavailable(uri, "read the page", e) from None
+    return StoredPage(body, gzipped=got.get("ContentEncoding") == "gzip", size=size)
+
+
+@dataclass(frozen=True, slots=True)
 class PresignedUrl:
     url: str
     seconds: int

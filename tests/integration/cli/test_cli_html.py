@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from failstreak.app.cli import main
+from failstreak.core.pagetoken import verify
 from tests.conftest import T0
 
 JOBOWNERS = "ci/*  @team-ci\n"
@@ -103,3 +105,54 @@ def test_a_page_location_naming_a_folder_is_a_config_error(workdir: Path, capsys
     err = capsys.readouterr().err
     assert "page" in err
     assert "names a folder" in err
+
+
+def test_html_link_prints_a_run_history_link_the_front_accepts_and_says_how_long_it_lives(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a config with the front's URL, a page secret and a page
+    monkeypatch.setenv("PAGE_SECRET", "page-secret-for-tests")
+    config = workdir / "failstreak.yaml"
+    config.write_text(
+        config.read_text()
+        + "page: page.html\nhttp:\n  url: https://front.example.com\n  page_secret: {env: PAGE_SECRET}\n"
+        + "  page_link_days: 3\n"
+    )
+    capsys.readouterr()
+    now = time.time()
+
+    # When a link is asked, with the default lifetime and with --expires
+    assert main(["html", "--config", str(config), "--link"]) == 0
+    default = capsys.readouterr()
+    assert main(["html", "--config", str(config), "--link", "--expires", "12h"]) == 0
+    short = capsys.readouterr()
+
+    # Then each prints a link to the front's /page whose token expires after the lifetime asked
+    for printed, lifetime in ((default, 3 * 86400), (short, 12 * 3600)):
+        url = printed.out.strip()
+        assert url.startswith("https://front.example.com/page?token=v1.")
+        token = url.split("token=", 1)[1]
+        assert abs(verify("page-secret-for-tests", token, now) - (now + lifetime)) < 5
+        # And says, on stderr, until when it works and that anyone holding it can open the page
+        assert "the link works until" in printed.err
+        assert "for anyone who has it" in printed.err
+    assert "(3 d 0 h from now)" in default.err
+    assert "(0 d 12 h from now)" in short.err
+
+
+def test_html_link_without_the_front_or_secret_names_what_is_missing(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a config without the front's URL, page secret or page (and no FAILSTREAK_FRONT_URL)
+    monkeypatch.delenv("FAILSTREAK_FRONT_URL", raising=False)
+    capsys.readouterr()
+    # When a link is asked; Then it fails naming each missing piece
+    assert main(["html", "--config", str(workdir / "failstreak.yaml"), "--link"]) == 1
+    err = capsys.readouterr().err
+    assert "no run-history link" in err
+    assert "http.url, or the FAILSTREAK_FRONT_URL environment variable" in err
+    assert "http.page_secret" in err
+    assert "page:" in err
+    # And --url and --link cannot be asked together
+    with pytest.raises(SystemExit):
+        main(["html", "--config", str(workdir / "failstreak.yaml"), "--link", "--url"])

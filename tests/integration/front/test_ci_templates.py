@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout + done.stderr
     [built] = out.glob("failstreak-*.whl")
     return built
+
+
+def test_the_wheel_installs_the_failstreak_package_alone(wheel: Path) -> None:
+    # Given the wheel `pip install failstreak` gets
+    with zipfile.ZipFile(wheel) as archive:
+        # When its top-level names are listed
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+    # Then they are the package and its metadata: the Lambda handlers (`monitor`, `front`) stay out of site-packages
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"failstreak"}
 
 
 def test_the_wheel_alone_reports_with_the_standard_library(wheel: Path, tmp_path: Path) -> None:

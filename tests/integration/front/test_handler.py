@@ -55,3 +55,23 @@ def test_a_config_that_cannot_be_read_answers_500_and_logs_why(
     assert "misconfigured" in answer["body"]
     assert "config unusable" in capsys.readouterr().out
     assert moto_s3.keys("fs/") == []
+
+
+def test_a_warm_front_answers_from_the_config_it_read_without_reading_it_again(
+    moto_s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a front that served one request with the config from the bucket
+    moto_s3.put(
+        "fs/config.yaml",
+        f"state: {moto_s3.uri('fs/state.json')}\ninbox: {moto_s3.uri('fs/inbox/')}\n{HTTP}".encode(),
+    )
+    monkeypatch.setenv("FAILSTREAK_CONFIG", moto_s3.uri("fs/config.yaml"))
+    handler = _handler(monkeypatch)
+    assert handler(ingest_event(RECORD), LambdaContext(function_name="failstreak-front"))["statusCode"] == 202
+    # When the config object disappears and a second request arrives within the minute
+    moto_s3.client.delete_object(Bucket=moto_s3.bucket, Key="fs/config.yaml")
+    second = RECORD.replace(b'"run_id": 1', b'"run_id": 2')
+    answer = handler(ingest_event(second), LambdaContext(function_name="failstreak-front"))
+    # Then it is answered from the config held in memory (no read of the config on the request's path)
+    assert answer["statusCode"] == 202
+    assert len(moto_s3.keys("fs/inbox/")) == 2

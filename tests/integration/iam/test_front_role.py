@@ -8,6 +8,7 @@ hooks and checked against the role's policy (tests/integration/iam/calls.py, pol
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import sys
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 
 from failstreak import s3client as s3store
 from failstreak.app import secrets
+from failstreak.core.pagetoken import mint
 from failstreak.front.replay import S3ReplayGuard
 from failstreak.front.signing import sign_github, sign_v1
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
@@ -39,7 +41,8 @@ INGEST = "ingest-secret"
 GITHUB = "github-secret"
 GITLAB = "gitlab-token"
 SERVICE_STATEMENTS = {"WriteOwnLogs", "WriteTraces"}
-NEEDED = {"ReadConfig", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets"}
+NEEDED = {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets"}
+PAGE_SECRET = "page-secret"
 
 
 @dataclass
@@ -56,10 +59,12 @@ def _config(bucket: str) -> str:
         {
             "state": f"s3://{bucket}/failstreak/state.json",
             "inbox": f"s3://{bucket}/failstreak/inbox/",
+            "page": f"s3://{bucket}/failstreak/page.html",
             "http": {
                 "ingest_secret": {"secret": "failstreak-front/ingest"},
                 "github_secret": {"ssm": "/failstreak-front/github"},
                 "gitlab_token": {"secret": "failstreak-front/gitlab"},
+                "page_secret": {"secret": "failstreak-front/page"},
             },
         }
     )
@@ -90,6 +95,13 @@ def _events() -> list[dict[str, Any]]:
             gitlab,
             {"x-gitlab-event": "Job Hook", "x-gitlab-token": GITLAB, "idempotency-key": str(uuid.uuid4())},
         ),
+        url_event(
+            "/page",
+            b"",
+            {"accept-encoding": "gzip"},
+            method="GET",
+            query={"token": mint(PAGE_SECRET, int(time.time()) + 3600)},
+        ),
     ]
 
 
@@ -103,7 +115,11 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
     helper.client("secretsmanager").create_secret(Name="failstreak-front/ingest", SecretString=INGEST)
     helper.client("secretsmanager").create_secret(Name="failstreak-front/gitlab", SecretString=GITLAB)
     helper.client("ssm").put_parameter(Name="/failstreak-front/github", Value=GITHUB, Type="SecureString")
+    helper.client("secretsmanager").create_secret(Name="failstreak-front/page", SecretString=PAGE_SECRET)
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/config.yaml", Body=_config(bucket).encode())
+    # The run-history page as a pass keeps it (gzip), for GET /page
+    page = gzip.compress(b"<!DOCTYPE html><title>failstreak</title>")
+    helper.client("s3").put_object(Bucket=bucket, Key="failstreak/page.html", Body=page, ContentEncoding="gzip")
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
     mp.setenv("POWERTOOLS_SERVICE_NAME", "failstreak-front")
     mp.setenv("POWERTOOLS_TRACE_DISABLED", "true")
@@ -138,9 +154,9 @@ def _statements(served: Served) -> list[dict[str, Any]]:
 
 
 def test_the_front_served_every_route_and_refused_the_replay(served: Served) -> None:
-    # Given the three routes served through the handler, then the first request replayed
+    # Given the three ingest routes and the page served through the handler, then the first request replayed
     # Then each was accepted, the replay refused, and the calls are those of a front using every permission
-    assert served.answers == [202, 202, 202, 401]
+    assert served.answers == [202, 202, 202, 200, 401]
     assert {str(c) for c in served.calls} == {
         "s3.GetObject",
         "s3.PutObject",

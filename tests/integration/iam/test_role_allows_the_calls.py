@@ -51,6 +51,10 @@ TOKEN_REFS = [
     {"secret": "failstreak/slack"},
     {"ssm": "/failstreak/slack"},
 ]
+# Where the page secret (which signs the messages' run-history links) comes from in each pass: the two resources of
+# ReadPageSecret, under the front's default FrontSecretsPrefix.
+PAGE_SECRET_REFS = [{"secret": "failstreak-front/page"}, {"ssm": "/failstreak-front/page"}]
+FRONT_URL = "https://abcdefghij.lambda-url.us-east-1.on.aws/"
 # Used by the Lambda service on the function's behalf, not by the code: pinned by the template tests.
 SERVICE_STATEMENTS = {"WriteOwnLogs", "ReportFailedInvocations", "WriteTraces"}
 T0 = 1_790_000_000_000
@@ -94,9 +98,10 @@ def _inbox_file(run: int, job: str) -> bytes:
     )
 
 
-def _config(bucket: str, slack: SlackServer, token_ref: dict[str, str]) -> str:
+def _config(bucket: str, slack: SlackServer, token_ref: dict[str, str], page_secret: dict[str, str]) -> str:
     return json.dumps(
         {
+            "http": {"page_secret": page_secret},
             "state": f"s3://{bucket}/failstreak/state.json",
             "inbox": f"s3://{bucket}/failstreak/inbox/",
             "owners": f"s3://{bucket}/failstreak/JOBOWNERS",
@@ -123,12 +128,15 @@ def passes(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Passes:
     helper.client("secretsmanager").create_secret(Name="failstreak/slack", SecretString=TOKEN)
     helper.client("ssm").put_parameter(Name="/slack/bot-token", Value=TOKEN, Type="SecureString")
     helper.client("ssm").put_parameter(Name="/failstreak/slack", Value=TOKEN, Type="SecureString")
+    helper.client("secretsmanager").create_secret(Name="failstreak-front/page", SecretString="page-secret")
+    helper.client("ssm").put_parameter(Name="/failstreak-front/page", Value="page-secret", Type="SecureString")
     helper.client("sesv2").create_email_identity(EmailIdentity="example.com")
     s3.put_object(Bucket=bucket, Key="failstreak/JOBOWNERS", Body=b"ci/*  @data\n")
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
     mp.setenv("POWERTOOLS_SERVICE_NAME", "failstreak")
     mp.setenv("POWERTOOLS_METRICS_NAMESPACE", "Failstreak")
     mp.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    mp.setenv("FAILSTREAK_FRONT_URL", FRONT_URL)  # as template.yaml sets it
     results = []
     with running() as slack, recording() as rec, pytest.MonkeyPatch.context() as each:
         # Every client the code builds from here on is built in a session that records.
@@ -137,7 +145,11 @@ def passes(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Passes:
         DEFAULT_PROVIDERS.clear()
         for n, token_ref in enumerate(TOKEN_REFS):
             secrets.clear_cache()
-            s3.put_object(Bucket=bucket, Key="failstreak/config.yaml", Body=_config(bucket, slack, token_ref).encode())
+            s3.put_object(
+                Bucket=bucket,
+                Key="failstreak/config.yaml",
+                Body=_config(bucket, slack, token_ref, PAGE_SECRET_REFS[n % 2]).encode(),
+            )
             s3.put_object(Bucket=bucket, Key=f"failstreak/inbox/good-{n}.jsonl", Body=_inbox_file(n, f"ci/build-{n}"))
             s3.put_object(
                 Bucket=bucket,
@@ -168,6 +180,8 @@ def test_the_passes_did_what_the_role_is_checked_against(passes: Passes) -> None
         assert sorted(n["event"] for n in result["notifications"]) == ["triggered", "triggered"]
     assert len(passes.slack.posted()) == 4  # one digest per channel per pass, posted with the fetched token
     assert {r.auth for r in passes.slack.calls("chat.postMessage")} == {f"Bearer {TOKEN}"}
+    # each carrying a run-history link signed with the page secret read from where the pass's config says
+    assert all(f"<{FRONT_URL}page?token=v1." in json.dumps(post["blocks"]) for post in passes.slack.posted())
     assert passes.emails == 4
     s3 = boto3.client("s3", region_name=REGION)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=passes.bucket, Prefix="failstreak/")["Contents"]]
@@ -218,6 +232,7 @@ def test_the_role_has_only_the_statements_the_code_or_the_lambda_service_uses(pa
         "ReadSlackSecret",
         "ReadSlackParameter",
         "ReadSecretsUnderPrefix",
+        "ReadPageSecret",
         "SendAsSenderIdentity",
     }
     assert sids & SERVICE_STATEMENTS == {"WriteOwnLogs", "ReportFailedInvocations"}
@@ -234,6 +249,7 @@ def test_the_role_has_only_the_statements_the_code_or_the_lambda_service_uses(pa
             "ReadSlackSecret",
             "ReadSlackParameter",
             "ReadSecretsUnderPrefix",
+            "ReadPageSecret",
             "SendAsSenderIdentity",
         }
     ),

@@ -86,17 +86,21 @@ notify:
 @pytest.fixture
 def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("PAGE_SECRET", "a page secret of enough length")
     with running() as server:
         yield server
 
 
 def slack_site(root: Path, slack: SlackServer) -> Site:
+    # With the run-history page and the front's page secret: messages carry a run-history link (app/pagelink.py).
     return Site(
         root,
         f"""  slack:
     token: {{env: SLACK_BOT_TOKEN}}
     base_url: {slack.base_url}
-    timeout_seconds: 2""",
+    timeout_seconds: 2
+page: page.html
+http: {{url: "https://front.example.com", page_secret: {{env: PAGE_SECRET}}}}""",
     )
 
 
@@ -150,6 +154,10 @@ def test_a_digest_slack_refused_while_down_is_delivered_once_when_it_is_back(
     assert "*etl/load* — 3 failures in a row" in blocks
     assert "<https://ci.example.com/etl/3|latest>" in blocks
     assert "web/deploy" not in blocks
+    # And it ends with a run-history link minted by the pass that sent it (09:30, living 7 days)
+    last = data["blocks"][-1]["elements"][0]["text"]
+    assert last.startswith("📊 <https://front.example.com/page?token=")
+    assert last.endswith("|Run history> (all jobs, recent runs)")
     assert decode((tmp_path / "state.json").read_bytes()).outbox == []
 
 

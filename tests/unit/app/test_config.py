@@ -136,3 +136,21 @@ def test_time_zones_are_known_on_a_machine_without_a_zone_database() -> None:
     finally:
         zoneinfo.reset_tzpath()
         zoneinfo.ZoneInfo.clear_cache()
+
+
+def test_a_key_written_in_the_wrong_section_is_pointed_to_its_section() -> None:
+    # Given `window` at the top level, where it is not a key (it belongs to the thresholds or an override)
+    # When the config is parsed
+    with pytest.raises(ConfigError) as err:
+        parse_config("window: 3", source="f.yaml")
+    # Then the error names where it goes, not itself as the closest key
+    expected = "f.yaml: window: unknown key here; did you mean 'overrides[].window' or 'thresholds.window'?"
+    assert str(err.value) == expected
+
+
+def test_a_nested_key_at_the_top_level_is_pointed_to_its_full_path() -> None:
+    # Given the Slack default channel written at the top level
+    with pytest.raises(ConfigError) as err:
+        parse_config("default_channel: '#ops'", source="f.yaml")
+    # Then the path to it is given
+    assert str(err.value) == "f.yaml: default_channel: unknown key here; did you mean 'notify.slack.default_channel'?"

@@ -167,14 +167,14 @@ def test_a_digest_orders_its_sections_and_counts_what_it_does_not_list() -> None
     lines = [digest.JobLines(alerting=DigestLine(f"j{i:02d}", streak=i)) for i in range(1, 61)]
     lines += [digest.JobLines(failing=DigestLine(f"f{i:02d}", failures=i)) for i in range(1, 13)]
     # When a destination's digest is built
-    d = digest.build("2026-12-07", "Europe/Paris", lines, page="https://front/page")
+    d = digest.build("2026-12-07", "Europe/Paris", lines)
     # Then the longest streaks come first, 50 listed and 10 more counted; the 10 most failing, 2 more counted
     assert d.jobs == 72
     assert [x.job for x in d.alerting.lines[:2]] == ["j60", "j59"]
     assert (len(d.alerting.lines), d.alerting.more, d.alerting.total) == (50, 10, 60)
     assert [x.failures for x in d.failing.lines] == list(range(12, 2, -1))
     assert d.failing.more == 2
-    assert (d.flaky.total, d.silent.total, d.fixed.total, d.page) == (0, 0, 0, "https://front/page")
+    assert (d.flaky.total, d.silent.total, d.fixed.total) == (0, 0, 0)
 
 
 def test_a_digest_notification_is_about_no_job_and_unique_per_day() -> None:

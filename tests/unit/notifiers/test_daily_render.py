@@ -37,8 +37,10 @@ def sample() -> Digest:
         silent=section(DigestLine("backup", since=NOW - 3 * HOUR)),
         failing=section(DigestLine("etl/load", failures=7, url="https://ci.example/runs/7?a=1&b=2")),
         fixed=section(DigestLine("api/build", failures=3, at=NOW - 2 * HOUR)),
-        page="https://front.example/page?token=abc",
     )
+
+
+LINK = "https://front.example/page?token=abc"
 
 
 def _texts(blocks: list[dict[str, object]]) -> list[str]:
@@ -52,9 +54,9 @@ def _texts(blocks: list[dict[str, object]]) -> list[str]:
 
 
 def test_a_digest_renders_in_slack_as_header_counts_and_one_section_per_part() -> None:
-    # Given a digest with a job in each section and a page link
-    message = daily(note(sample()))
-    # Then Slack gets a header with the date, the counts, each section with its jobs, and the page link
+    # Given a digest with a job in each section, sent with the pass's run-history link
+    message = daily(note(sample()), LINK)
+    # Then Slack gets a header with the date, the counts, each section with its jobs, and the link last
     texts = _texts(message.blocks)
     assert message.blocks[0]["type"] == "header"
     assert texts[0] == "📋 failstreak daily digest, Mon 7 Dec 2026"
@@ -72,7 +74,8 @@ def test_a_digest_renders_in_slack_as_header_counts_and_one_section_per_part() -
     assert (
         texts[6] == "*🟢 Fixed in the last 24 h (1)*\n• *api/build* — fixed at 2026-12-07T06:00:00Z after 3 failed runs"
     )
-    assert texts[7] == "Run history: <https://front.example/page?token=abc|open the page>"
+    assert texts[7] == "📊 <https://front.example/page?token=abc|Run history> (all jobs, recent runs)"
+    assert len(message.blocks) == 8
     assert message.ids == ("digest:2026-12-07",)
     assert message.text.startswith("📋 failstreak daily digest, Mon 7 Dec 2026\n9 jobs")
 
@@ -92,10 +95,9 @@ def test_what_producers_control_is_escaped_in_slack() -> None:
     hostile = DigestLine(HOSTILE, streak=2, detail=HOSTILE, url="javascript:alert(1)", failures=2)
     d = Digest(
         "2026-12-07", "UTC", 1, alerting=section(hostile), flaky=section(hostile), failing=section(hostile),
-        page="javascript:alert(1)",
     )  # fmt: skip
-    # When rendered for Slack
-    message = daily(note(d))
+    # When rendered for Slack, with a link that is not http(s)
+    message = daily(note(d), "javascript:alert(1)")
     texts = _texts(message.blocks)
     # Then no text holds a raw `<`, a live broadcast or the javascript link, and every text is verbatim
     for text in texts[1:]:
@@ -109,7 +111,7 @@ def test_what_producers_control_is_escaped_in_slack() -> None:
         for b in message.blocks
         for e in ([b["text"]] if b["type"] == "section" else b.get("elements", []))  # type: ignore[attr-defined]
     )
-    assert not any(t.startswith("Run history") for t in texts)
+    assert not any("Run history" in t for t in texts)
 
 
 def test_a_digest_too_long_for_slack_lists_what_fits_and_says_how_many_more() -> None:
@@ -150,10 +152,10 @@ def test_a_digest_email_has_a_subject_text_and_escaped_html() -> None:
     d = sample()
     d = Digest(
         d.day, d.zone, d.jobs, section(*d.alerting.lines, DigestLine(HOSTILE, streak=1), more=3), d.flaky, d.silent,
-        d.failing, d.fixed, d.page,
+        d.failing, d.fixed,
     )  # fmt: skip
     # When rendered as an email
-    mail = email_render.render([note(d)])
+    mail = email_render.render([note(d)], LINK)
     # Then the subject says the day and the counts, on one line
     assert mail.subject == (
         "[failstreak] daily digest, Mon 7 Dec 2026: 9 jobs: 5 alerting, 1 flaky, 1 silent; 1 fixed in the last 24 h"
@@ -162,12 +164,12 @@ def test_a_digest_email_has_a_subject_text_and_escaped_html() -> None:
     assert "🔴 Alerting (5)\n  - etl/load: 4 failures in a row, 6 of the last 10 failed" in mail.text
     assert "  ...and 3 more jobs" in mail.text
     assert "  - etl/load: 7 failed runs (https://ci.example/runs/7?a=1&b=2)" in mail.text
-    assert "Run history: https://front.example/page?token=abc" in mail.text
+    assert "Run history (all jobs, recent runs): https://front.example/page?token=abc" in mail.text
     # And the HTML escapes what producers control, and links only http(s) URLs
     assert "<script>" not in mail.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;https://evil.example|click&gt;" in mail.html
     assert '<a href="https://ci.example/runs/7?a=1&amp;b=2">latest</a>' in mail.html
-    assert '<a href="https://front.example/page?token=abc">open the page</a>' in mail.html
+    assert '📊 <a href="https://front.example/page?token=abc">Run history</a> (all jobs, recent runs)' in mail.html
     assert "<li><em>…and 3 more jobs</em></li>" in mail.html
     # And it is a well-formed multipart message
     msg = message_from_bytes(
@@ -200,4 +202,4 @@ def test_the_example_in_the_docs_is_what_the_code_renders() -> None:
     doc = (Path(__file__).resolve().parents[3] / "docs" / "digest.md").read_text()
     block = doc.split("### Example", 1)[1].split("```\n", 2)[1]
     # When the sample digest is rendered as text; Then it is the example, line for line
-    assert daily_text(note(sample())) + "\n" == block
+    assert daily_text(note(sample()), LINK) + "\n" == block
