@@ -24,6 +24,7 @@ MAX_POOL = 16
 
 CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
 
 _lock = threading.Lock()
 _client: S3Client | None = None

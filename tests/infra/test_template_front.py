@@ -107,16 +107,22 @@ def test_the_front_has_reserved_concurrency_by_default_and_none_when_zero(
     )
 
 
-def test_the_front_role_writes_only_the_inbox_and_its_replay_markers_and_reads_only_the_config_and_page(
+def test_the_front_role_writes_only_the_inbox_its_replay_markers_and_the_mutes_document(
     full_stack: Stack,
 ) -> None:
     # Given the front role's S3 statements
     arn = f"arn:aws:s3:::{full_stack.physical['Bucket']}"
     by_sid = _by_sid(full_stack)
     s3_statements = [s for s in _statements(full_stack) if any(a.startswith("s3:") for a in actions_of(s))]
-    # Then it reads the config and the run-history page only, writes under inbox/ and replay/ only, deletes
-    # replay markers only, and lists nothing: the state is out of its reach
-    assert {s["Sid"] for s in s3_statements} == {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds"}
+    # Then it reads the config, the run-history page and the mutes document only, writes under inbox/ and replay/
+    # and the mutes document only, deletes replay markers only, and lists nothing: the state is out of its reach
+    assert {s["Sid"] for s in s3_statements} == {
+        "ReadConfig",
+        "ReadPage",
+        "WriteInbox",
+        "ClaimRequestIds",
+        "ReadWriteMutes",
+    }
     assert (actions_of(by_sid["ReadConfig"]), resources_of(by_sid["ReadConfig"])) == (
         ["s3:GetObject"],
         [f"{arn}/failstreak/config.yaml"],
@@ -132,6 +138,10 @@ def test_the_front_role_writes_only_the_inbox_and_its_replay_markers_and_reads_o
     assert (actions_of(by_sid["ClaimRequestIds"]), resources_of(by_sid["ClaimRequestIds"])) == (
         ["s3:PutObject", "s3:DeleteObject"],
         [f"{arn}/failstreak/replay/*"],
+    )
+    assert (actions_of(by_sid["ReadWriteMutes"]), resources_of(by_sid["ReadWriteMutes"])) == (
+        ["s3:GetObject", "s3:PutObject"],
+        [f"{arn}/failstreak/mutes.json"],
     )
     everything = [r for s in s3_statements for r in resources_of(s)]
     assert not [r for r in everything if "state" in r or r.endswith("failstreak/*")]

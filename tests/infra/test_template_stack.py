@@ -201,8 +201,9 @@ def test_role_reaches_s3_only_under_the_failstreak_prefix(full_stack: Stack) -> 
     arn = f"arn:aws:s3:::{full_stack.physical['Bucket']}"
     s3_statements = [s for s in role_statements(full_stack) if any(a.startswith("s3:") for a in actions_of(s))]
 
-    # Then listing is conditioned on the prefix, reads cover failstreak/, writes only the state, the page, archive
-    # and quarantine, and deletes only the inbox
+    # Then listing is conditioned on the prefix, reads cover failstreak/, writes only the state, the mutes
+    # document (to move a version-5 state's mutes into it), the page, archive and quarantine, and deletes only the
+    # inbox
     by_action = {a: s for s in s3_statements for a in actions_of(s)}
     assert set(by_action) == {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     assert resources_of(by_action["s3:ListBucket"]) == [arn]
@@ -212,6 +213,7 @@ def test_role_reaches_s3_only_under_the_failstreak_prefix(full_stack: Stack) -> 
     assert resources_of(by_action["s3:GetObject"]) == [f"{arn}/failstreak/*"]
     assert resources_of(by_action["s3:PutObject"]) == [
         f"{arn}/failstreak/state.json",
+        f"{arn}/failstreak/mutes.json",
         f"{arn}/failstreak/page.html",
         f"{arn}/failstreak/processed/*",
         f"{arn}/failstreak/quarantine/*",

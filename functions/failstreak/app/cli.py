@@ -19,6 +19,7 @@ from failstreak.app.problems import Problem
 from failstreak.app.terminal import label, make_safe
 from failstreak.app.text import for_terminal
 from failstreak.core.model import DeadLetter, Mute, State, iso, now_ms
+from failstreak.core.mutes import active_acks, live
 from failstreak.errors import ConfigError, FailstreakError
 from failstreak.state.codec import decode
 
@@ -224,6 +225,33 @@ def _update_state(cfg: Config, change: Any, what: str, *, create: bool = False) 
     return result[0], store.location
 
 
+def _mutes_document(cfg: Config, *, create: bool = False) -> Any:
+    """The mutes document beside the config's state (docs/state.md, "The mutes document"), once it holds the
+    mutes a version-5 state still held.
+
+    While there is no mutes document yet, the state is read: it must exist (unless `create`: a mute may be
+    written before the first pass saved a state), and the mutes it still holds are moved, first into the mutes
+    document, then out of the state (the one write of the state a mute command makes, once)."""
+    from failstreak.pipeline.persist import save_with_retry  # noqa: PLC0415
+    from failstreak.state.mutes import mutes_store  # noqa: PLC0415
+
+    book = mutes_store(cfg.state)
+    book.attempts = cfg.save_attempts
+    if book.store.load().data is not None:
+        return book
+    store, loaded, state = _load_state(cfg, must_exist=not create)
+    if not state.moved_mutes:
+        return book
+    book.merge_mutes(state.moved_mutes)
+
+    def redo(fresh: State) -> None:
+        book.merge_mutes(fresh.moved_mutes)
+
+    gave_up = f"{store.location}: state kept changing; gave up after {cfg.save_attempts} conflicting writes"
+    save_with_retry(store, loaded, state, redo, attempts=cfg.save_attempts, gave_up=gave_up)
+    return book
+
+
 def _mute_end(args: argparse.Namespace, now: int) -> int | None:
     """When the mute ends, from --until or --hours (never both); ConfigError for a time already past."""
     if args.until and args.hours is not None:
@@ -257,26 +285,22 @@ def cmd_mute(args: argparse.Namespace) -> int:
     mute = Mute.new(
         args.pattern, now, until=until, runs=args.runs, until_success=args.until_success, reason=args.reason
     )
-    _, where = _update_state(cfg, lambda state: state.mutes.append(mute), "mute", create=args.create)
+    book = _mutes_document(cfg, create=args.create)
+    book.add_mute(mute)
     if args.json:
-        print(json.dumps({"state": where, "mute": _mute_row(mute)}, ensure_ascii=False))
+        print(json.dumps({"mutes_document": book.location, "mute": _mute_row(mute)}, ensure_ascii=False))
     else:
-        print(f"muted {args.pattern} (id {mute.id}) in {where}")
+        print(f"muted {for_terminal(args.pattern)} (id {mute.id}) in {book.location}")
     return 0
 
 
 def cmd_unmute(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-
-    def change(state: Any) -> int:
-        before = len(state.mutes)
-        state.mutes = [m for m in state.mutes if args.what not in (m.id, m.match)]
-        return int(before - len(state.mutes))
-
-    removed, where = _update_state(cfg, change, "unmute")
+    book = _mutes_document(cfg)
+    removed = book.remove_mutes(args.what)
     if not removed:
-        return _fail(f"unmute: no mute with id or pattern {args.what!r} in {where}")
-    print(f"removed {removed} mute(s) from {where}")
+        return _fail(f"unmute: no mute with id or pattern {for_terminal(args.what)!r} in {book.location}")
+    print(f"removed {len(removed)} mute(s) from {book.location}")
     return 0
 
 
@@ -309,18 +333,26 @@ def _mute_line(m: Mute) -> str:
 
 def cmd_mutes(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    store, _, state = _load_state(cfg)
+    store = _mutes_document(cfg)
+    now = now_ms()
+    book = store.read()
+    written = [m for m in book.mutes if live(m, now)]
+    acks = list(active_acks(book, now).values())
     if args.json:
-        rows = [_mute_row(m) for m in state.mutes]
+        rows = [_mute_row(m) for m in written]
         config_rows = [_config_mute_row(cm) for cm in cfg.mutes]
-        print(json.dumps({"state": store.location, "mutes": rows, "config_mutes": config_rows}, ensure_ascii=False))
+        ack_rows = [{"job": a.job, "by": a.by, "at": iso(a.at), "until": iso(a.until)} for a in acks]
+        doc = {"mutes_document": store.location, "mutes": rows, "config_mutes": config_rows, "acks": ack_rows}
+        print(json.dumps(doc, ensure_ascii=False))
         return 0
-    print(f"state: {store.location}")
-    for m in state.mutes:
+    print(f"mutes document: {store.location}")
+    for m in written:
         print(_mute_line(m))
     for cm in cfg.mutes:
         print(for_terminal(f"(config)  {cm.match}  {cm.reason or ''}".rstrip()))
-    if not state.mutes and not cfg.mutes:
+    for a in acks:
+        print(for_terminal(f"(acked)  {a.job}  by {a.by} until {iso(a.until)}"))
+    if not written and not cfg.mutes and not acks:
         print("no mutes")
     return 0
 
@@ -555,7 +587,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, help="mute for the next N counted runs of each job")
     p.add_argument("--until-success", action="store_true", help="mute until the job's next success")
     p.add_argument("--reason", help="why (shown in status and in the summary)")
-    p.add_argument("--create", action="store_true", help="start a new state if the config's state does not exist")
+    p.add_argument(
+        "--create", action="store_true", help="write the mute even if no pass has saved the config's state yet"
+    )
     with_json(p, "the mute added")
     p.set_defaults(func=cmd_mute)
 
@@ -569,7 +603,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", help="the mute's id (from `failstreak mutes`) or its exact pattern")
     p.set_defaults(func=cmd_unmute)
 
-    p = command("mutes", "list the mutes: the state's and the config file's", "failstreak mutes --json")
+    p = command(
+        "mutes",
+        "list the mutes (the mutes document's and the config file's) and the acknowledgements in force",
+        "failstreak mutes --json",
+    )
     with_config(p)
     with_json(p, "the mutes")
     p.set_defaults(func=cmd_mutes)

@@ -10,6 +10,7 @@ import re
 
 from failstreak.app.config import Config
 from failstreak.app.routing import Router
+from failstreak.app.status import read_book
 from failstreak.core.model import State, iso
 from failstreak.core.mutes import all_mutes
 from failstreak.core.triage import TriageSettings
@@ -24,7 +25,12 @@ def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -
     teams_of = (router or Router(cfg)).job_teams
     judge = TriageSettings(learn=cfg.silence.learn, grace_ms=cfg.silence.grace_ms).judge(cfg.policy_lookup(), now)
     views = job_views(
-        state, all_mutes(state, cfg.mutes, now), cfg.policy_lookup(), teams_of, now, lambda j: judge(j).health.value
+        state,
+        all_mutes(state, read_book(cfg, state), cfg.mutes, now),
+        cfg.policy_lookup(),
+        teams_of,
+        now,
+        lambda j: judge(j).health.value,
     )
     return render(views, now)
 

@@ -20,6 +20,7 @@ from failstreak.notifiers.console import ConsoleNotifier
 from failstreak.pipeline.run import PassSettings, Ports
 from failstreak.sources.base import Source
 from failstreak.state.base import StateStore
+from failstreak.state.mutes import mutes_store
 
 PageLinkMaker = Callable[[], str | None]
 
@@ -90,6 +91,7 @@ def ports(cfg: Config, console: TextIO | None = None) -> Ports:
     clock = now_ms
     return Ports(
         store=state_store(cfg.state),
+        mutes=mutes_store(cfg.state),
         inbox=inbox(cfg.inbox) if cfg.inbox else None,
         sources=sources(cfg),
         notifiers=notifiers(cfg, console, clock),

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from failstreak.core import incidents
 from failstreak.core.counting import JobDelta, counted_runs, run_outcome
 from failstreak.core.health import Health, Judgement
-from failstreak.core.model import Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
+from failstreak.core.model import Ack, Alert, Event, JobState, Mute, Notification, Outcome, RunBrief
 
 if TYPE_CHECKING:
     from failstreak.core.policy import JobPolicy
@@ -220,6 +220,17 @@ def _over(job: JobState, policy: JobPolicy, alert: Alert, reasons: list[str], si
     return not reasons and _latest_counted_succeeded(job, policy)
 
 
+def _held_back(alert: Alert, event: Event, mute: Mute | None, ack: Ack | None) -> tuple[bool, str | None]:
+    """Whether the event is recorded as suppressed instead of sent, and the reason shown for it: a mute holds back
+    everything, an acknowledgement only reminders, and an incident nobody was told about ends as quietly as it
+    began."""
+    if mute is not None:
+        return True, mute.reason
+    if ack is not None and event is Event.REMINDER:
+        return True, f"acknowledged by {ack.by}"
+    return not alert.announced, None
+
+
 def evaluate(
     job: JobState,
     policy: JobPolicy,
@@ -227,11 +238,13 @@ def evaluate(
     mute: Mute | None = None,
     silent: int | None = None,
     judged: Judgement | None = None,
+    ack: Ack | None = None,
 ) -> Notification | None:
     """Advance the job's incident state and return the notification it calls for, if any (see module doc).
 
     `silent`: when the job's missed run was expected, if it is silent now (core/triage.py); `judged`: its health,
-    carried into the notification."""
+    carried into the notification; `ack`: the job's acknowledgement in force, which holds back its reminders
+    (recorded as suppressed), never its triggered or resolved."""
     reasons = crossed(job, policy)
     before = job.alert
     event = _next_event(job, policy, now, reasons, mute, silent)
@@ -240,8 +253,7 @@ def evaluate(
     alert = job.alert if event is not Event.RESOLVED else before
     assert alert is not None  # an event always concerns an incident, open or just closed
 
-    # An incident nobody was told about ends as quietly as it began.
-    suppressed = mute is not None or not alert.announced
+    suppressed, held_by = _held_back(alert, event, mute, ack)
     if event is not Event.RESOLVED:
         alert.last_notified_at = now
         alert.runs_at_last_notice = job.total_runs
@@ -268,7 +280,7 @@ def evaluate(
         owner=job.owner,
         source=job.source,
         suppressed=suppressed,
-        mute_reason=mute.reason if mute else None,
+        mute_reason=held_by,
         health=judged.health.value if judged else "healthy",
         health_detail=judged.describe() if judged and judged.health is not Health.HEALTHY else None,
     )

@@ -360,6 +360,25 @@ class Mute(msgspec.Struct, omit_defaults=True, gc=False):
         )
 
 
+class Ack(msgspec.Struct, gc=False):
+    """An acknowledgement ("I'm on it"): `by` took `job` in hand at `at`; its reminders are not sent until
+    `until` (its triggered and resolved still are). Stored in the mutes document's `acks` list."""
+
+    job: str
+    by: str
+    at: int
+    until: int
+
+
+@dataclass(slots=True)
+class MuteBook:
+    """The mutes document (docs/state.md, "The mutes document"): the mutes and acknowledgements people wrote,
+    apart from the state, so that writing one never rewrites the state."""
+
+    mutes: list[Mute] = field(default_factory=list)
+    acks: list[Ack] = field(default_factory=list)
+
+
 class OutboxEntry(msgspec.Struct, omit_defaults=True):
     """A notification waiting to reach one destination (`slack:#chan`, `email:a@b`, `console`); stored in the
     document's `outbox` list (fields at their default omitted)."""
@@ -392,7 +411,6 @@ class State:
 
     jobs: dict[str, JobState] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
-    mutes: list[Mute] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     cursors: dict[str, Any] = field(default_factory=dict)
     # The config file's mutes: undated id (`Mute.new(..., created_at=0).id`) -> when a pass first saw it (epoch ms).
@@ -400,5 +418,7 @@ class State:
     updated_at: int | None = None
     passes: int = 0
     categories: CategoryWatch = field(default_factory=CategoryWatch)
+    # The mutes a version-5 document held, read to be moved into the mutes document; never written back.
+    moved_mutes: list[Mute] = field(default_factory=list)
     # The local date (`YYYY-MM-DD`, in `digest.timezone`) of the last daily digests enqueued (docs/digest.md).
     digest_day: str | None = None

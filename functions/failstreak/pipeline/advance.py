@@ -8,11 +8,11 @@ import operator
 
 from failstreak.core import alerting, categories, counting, outbox, repair, triage
 from failstreak.core.health import FlakyRoute, Health
-from failstreak.core.model import JobState, Mute, Notification, State
-from failstreak.core.mutes import all_mutes
+from failstreak.core.model import Ack, JobState, Mute, Notification, State
+from failstreak.core.mutes import active_acks, all_mutes
 from failstreak.core.policy import JobPolicy
 from failstreak.inbox.records import latest_time
-from failstreak.pipeline.context import PassContext, PassSettings, Routes
+from failstreak.pipeline.context import PassContext, Routes
 from failstreak.pipeline.digest import enqueue_digests
 
 _JOB = operator.attrgetter("job")
@@ -33,7 +33,7 @@ def advance(ctx: PassContext, state: State) -> None:
     summary.superseded = stats.superseded
     summary.stale = stats.stale
     summary.running = stats.running
-    notes = _evaluate(state, stats.touched, settings, now)
+    notes = _evaluate(ctx, state, stats.touched)
     notes.extend(_estate(state, stats.failures, settings.triage, now))
     summary.notifications = notes
     summary.team_notifications = _enqueue(state, notes, ctx.ports.router)
@@ -48,14 +48,14 @@ def advance(ctx: PassContext, state: State) -> None:
     summary.alerting = sum(1 for j in state.jobs.values() if j.alert is not None)
 
 
-def _evaluate(
-    state: State, touched: dict[str, counting.JobDelta], settings: PassSettings, now: int
-) -> list[Notification]:
+def _evaluate(ctx: PassContext, state: State, touched: dict[str, counting.JobDelta]) -> list[Notification]:
     """Evaluate every job the pass touched, then those it brought nothing for that may still have news: the
     alerting ones (their reminders are due by time) and, when silence is watched, those that may have fallen
-    silent (docs/triage.md); under the live mutes; return the notifications, by job."""
-    state.mutes = [m for m in state.mutes if m.until is None or m.until > now]
-    mutes = all_mutes(state, settings.config_mutes, now)
+    silent (docs/triage.md); under the live mutes and acknowledgements of the mutes document as loaded; return
+    the notifications, by job."""
+    settings, now = ctx.settings, ctx.now
+    mutes = all_mutes(state, ctx.book, settings.config_mutes, now)
+    acks = active_acks(ctx.book, now)
     jobs = state.jobs
     watch = settings.triage
     if watch.learn:
@@ -67,7 +67,7 @@ def _evaluate(
     ]
     notes: list[Notification] = []
     for name, delta in itertools.chain(touched.items(), untouched):
-        note = _evaluate_job(jobs[name], settings.policy_for(name), now, mutes, delta, watch)
+        note = _evaluate_job(jobs[name], settings.policy_for(name), now, mutes, delta, watch, acks.get(name))
         if note is not None:
             notes.append(note)
     # Jobs are evaluated independently: sorting the notifications, not the jobs, gives the same order.
@@ -82,6 +82,7 @@ def _evaluate_job(
     mutes: list[Mute],
     delta: counting.JobDelta | None,
     watch: triage.TriageSettings,
+    ack: Ack | None = None,
 ) -> Notification | None:
     """One job's evaluation with its silence and health (docs/triage.md); a flaky job routed to the digest or
     off is evaluated as if muted, so its incident is recorded and nothing is sent."""
@@ -97,7 +98,7 @@ def _evaluate_job(
     judged = triage.health(job, policy, silent)
     if mute is None and judged.health is Health.FLAKY and policy.flaky is not FlakyRoute.ALERT:
         mute = Mute(id="flaky", match=job.name, created_at=now, reason=f"flaky, routed to: {policy.flaky.value}")
-    return alerting.evaluate(job, policy, now, mute, silent, judged)
+    return alerting.evaluate(job, policy, now, mute, silent, judged, ack)
 
 
 def _estate(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from failstreak.core.digest import DigestSchedule
-from failstreak.core.model import Notification, State, now_ms
+from failstreak.core.model import MuteBook, Notification, State, now_ms
 from failstreak.core.mutes import ConfiguredMute
 from failstreak.core.outbox import DeliveryResult
 from failstreak.core.policy import PolicyFor
@@ -20,6 +20,7 @@ from failstreak.pipeline.summary import Summary
 from failstreak.sources.base import Source
 from failstreak.state.base import Loaded, StateStore
 from failstreak.state.codec import Encoded
+from failstreak.state.mutes import MutesStore
 
 
 class Routes(Protocol):
@@ -68,6 +69,9 @@ class Ports:
 
     store: StateStore
     inbox: Inbox | None = None
+    # The mutes document (read each pass; written only to move a version-5 state's mutes into it). None: no
+    # mutes document (a pass whose state holds no mutes to move).
+    mutes: MutesStore | None = None
     sources: list[Source] = field(default_factory=list)
     notifiers: dict[str, Notifier] = field(default_factory=dict)
     router: Routes | None = None
@@ -90,6 +94,8 @@ class PassContext:
     state: State = field(default_factory=State)
     got: Collected = field(default_factory=Collected)
     token: str | None = None
+    # The mutes document as the load stage read it: the mutes and acknowledgements this pass applies.
+    book: MuteBook = field(default_factory=MuteBook)
     stored: Encoded | None = None
     encoded: Encoded | None = None
     results: list[DeliveryResult] = field(default_factory=list)

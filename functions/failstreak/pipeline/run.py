@@ -29,7 +29,7 @@ import msgspec
 from failstreak.core import outbox
 from failstreak.core.model import Execution, State
 from failstreak.core.mutes import all_mutes
-from failstreak.errors import StoreUnavailable
+from failstreak.errors import FailstreakError, StoreUnavailable
 from failstreak.inbox.base import pass_folder
 from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import collect
@@ -88,11 +88,29 @@ def _safe_id(pass_id: str) -> str:
 
 
 def load(ctx: PassContext) -> None:
-    """Read and decode the stored state."""
+    """Read and decode the stored state, and the mutes document."""
     ctx.loaded = ctx.ports.store.load()
     # With its jobs' gzip members as stored: the first save compresses again only the slices of jobs that
     # changed (a pass that brings few runs to a large state reuses most of them; docs/performance.md).
     ctx.state, ctx.stored = decode_document(ctx.loaded.data, ctx.ports.store.location)
+    move_mutes(ctx, ctx.state)
+    if ctx.ports.mutes is not None:
+        ctx.book = ctx.ports.mutes.read()
+
+
+def move_mutes(ctx: PassContext, state: State) -> None:
+    """Move the mutes a version-5 state held into the mutes document, before the state is saved without them:
+    a pass that dies between the two leaves them in both, and the next pass moves them again, adding none twice
+    (docs/state.md, "Moving the mutes")."""
+    if not state.moved_mutes:
+        return
+    if ctx.ports.mutes is None:
+        raise FailstreakError(
+            f"{ctx.ports.store.location}: the state holds {len(state.moved_mutes)} mute(s) to move, and this pass "
+            "has no mutes document to move them to"
+        )
+    ctx.summary.mutes_moved += ctx.ports.mutes.merge_mutes(state.moved_mutes)
+    state.moved_mutes = []
 
 
 def collect_stage(ctx: PassContext) -> None:
@@ -106,7 +124,11 @@ def advance_stage(ctx: PassContext) -> None:
 
 
 def _redo_advance(ctx: PassContext) -> Callable[[State], None]:
-    return lambda fresh: advance(ctx, fresh)
+    def redo(fresh: State) -> None:
+        move_mutes(ctx, fresh)
+        advance(ctx, fresh)
+
+    return redo
 
 
 def save(ctx: PassContext) -> None:
@@ -210,7 +232,7 @@ def page(ctx: PassContext) -> None:
         return
     router = ctx.ports.router
     teams_of = router.job_teams if router is not None else _default_team
-    mutes = all_mutes(ctx.state, ctx.settings.config_mutes, ctx.now)
+    mutes = all_mutes(ctx.state, ctx.book, ctx.settings.config_mutes, ctx.now)
     judge = ctx.settings.triage.judge(ctx.settings.policy_for, ctx.now)
     ctx.summary.page, warning = keep_page(
         location, ctx.state, mutes, ctx.settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value

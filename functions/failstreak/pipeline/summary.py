@@ -42,6 +42,8 @@ class Summary:
     future_runs_forgotten: list[str] = field(default_factory=list)
     page: str | None = None
     duration_ms: int = 0
+    # Mutes moved from a version-5 state into the mutes document (docs/state.md, "Moving the mutes").
+    mutes_moved: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,7 @@ class Summary:
             "warnings": self.warnings,
             "future_runs_forgotten": self.future_runs_forgotten[:MAX_REJECTS_LISTED],
             "page": self.page,
+            **({"mutes_moved": self.mutes_moved} if self.mutes_moved else {}),
         }
 
 

@@ -26,19 +26,18 @@ from failstreak.core.categories import CategoryWatch
 from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 
-VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+VERSION = 7
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 
 
 class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
-    """The document (version 6), as written and as read. `version` is written first, as the tag. Every field
+    """The document (version 7), as written and as read. `version` is written first, as the tag. Every field
     is written, even when empty (`encode_document` places the jobs between the brackets of `"jobs":[]`)."""
 
     updated_at: int | None = None
     passes: int = 0
     jobs: list[JobState] = []
     outbox: list[OutboxEntry] = []
-    mutes: list[Mute] = []
     config_mutes: dict[str, int] = {}
     dead_letters: list[DeadLetter] = []
     cursors: dict[str, dict[str, Any]] = {}
@@ -46,8 +45,22 @@ class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
     digest_day: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
 
 
+class _StoredV6(msgspec.Struct, tag_field="version", tag=6):
+    """Version 6 as read: no `digest_day` (no daily digest was ever enqueued)."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    jobs: list[JobState] = []
+    outbox: list[OutboxEntry] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+
+
 class _StoredV5(msgspec.Struct, tag_field="version", tag=5):
-    """Version 5 as read: no `digest_day` (no daily digest was ever enqueued)."""
+    """Version 5 as read: it holds the mutes written by `failstreak mute` (`mutes`), which version 6 keeps in
+    the mutes document."""
 
     updated_at: int | None = None
     passes: int = 0
@@ -111,7 +124,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
 V2_CONFIG_MUTES_CURSOR = "_config_mutes"
@@ -160,14 +173,28 @@ def _v4_to_v5(doc: _StoredV4) -> _StoredV5:
     )
 
 
-def _v5_to_v6(doc: _StoredV5) -> _Document:
-    """Version 6 adds the local date of the last daily digests (`digest_day`; none yet: docs/digest.md)."""
+def _v5_to_v6(doc: _StoredV5) -> tuple[_StoredV6, list[Mute]]:
+    """Version 6 keeps no mutes: the state's are handed on, to be moved into the mutes document (docs/state.md,
+    "Moving the mutes") before the state is saved without them."""
+    return _StoredV6(
+        doc.updated_at,
+        doc.passes,
+        doc.jobs,
+        doc.outbox,
+        doc.config_mutes,
+        doc.dead_letters,
+        doc.cursors,
+        doc.categories,
+    ), doc.mutes
+
+
+def _v6_to_v7(doc: _StoredV6) -> _Document:
+    """Version 7 adds the local date of the last daily digests (`digest_day`; none yet: docs/digest.md)."""
     return _Document(
         doc.updated_at,
         doc.passes,
         doc.jobs,
         doc.outbox,
-        doc.mutes,
         doc.config_mutes,
         doc.dead_letters,
         doc.cursors,
@@ -175,8 +202,11 @@ def _v5_to_v6(doc: _StoredV5) -> _Document:
     )
 
 
-def _current(doc: _Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1) -> _Document:
-    """Any readable version, brought forward one version at a time to the current one."""
+def _current(
+    doc: _Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1,
+) -> tuple[_Document, list[Mute]]:
+    """Any readable version, brought forward one version at a time to the current one; and the mutes an older
+    version held, to be moved to the mutes document."""
     if isinstance(doc, _StoredV1):
         doc = _v1_to_v2(doc)
     if isinstance(doc, _StoredV2):
@@ -185,9 +215,12 @@ def _current(doc: _Document | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _S
         doc = _v3_to_v4(doc)
     if isinstance(doc, _StoredV4):
         doc = _v4_to_v5(doc)
+    moved: list[Mute] = []
     if isinstance(doc, _StoredV5):
-        doc = _v5_to_v6(doc)
-    return doc
+        doc, moved = _v5_to_v6(doc)
+    if isinstance(doc, _StoredV6):
+        doc = _v6_to_v7(doc)
+    return doc, moved
 
 
 # Documents larger than this are written gzip-compressed (decode detects either); smaller ones stay plain JSON
@@ -258,7 +291,6 @@ def encode_document(
             updated_at=state.updated_at,
             passes=state.passes,
             outbox=state.outbox,
-            mutes=state.mutes,
             config_mutes=state.config_mutes,
             dead_letters=state.dead_letters,
             cursors=state.cursors,
@@ -421,11 +453,11 @@ def _parse(data: bytes | bytearray, location: str) -> State:
         raise StateCorrupt(_diagnose(data, location, e)) from None
     del data  # the caller may hold the stored (compressed) bytes; the text is not needed any more
     try:
-        doc = _current(stored)
+        doc, moved = _current(stored)
         return State(
             jobs=_jobs(doc.jobs),
             outbox=doc.outbox,
-            mutes=doc.mutes,
+            moved_mutes=moved,
             dead_letters=doc.dead_letters,
             cursors=doc.cursors,
             config_mutes=doc.config_mutes,

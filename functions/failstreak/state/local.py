@@ -24,9 +24,11 @@ class LocalStateStore(StateStore):
     lock on a sibling `.lock` file, so two local passes cannot overwrite each other's counts.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, noun: str = "state") -> None:
         self.path = Path(path)
         self.location = str(self.path)
+        # What the document is, in error messages (the state, the mutes document).
+        self.noun = noun
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -35,12 +37,12 @@ class LocalStateStore(StateStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             lock = open(lock_path, "a+b")  # noqa: SIM115 - closed below, after the body ran under the lock
         except OSError as e:
-            raise StoreUnavailable(f"{lock_path}: cannot lock the state: {e.strerror or e}") from None
+            raise StoreUnavailable(f"{lock_path}: cannot lock the {self.noun}: {e.strerror or e}") from None
         with lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             except OSError as e:
-                raise StoreUnavailable(f"{lock_path}: cannot lock the state: {e.strerror or e}") from None
+                raise StoreUnavailable(f"{lock_path}: cannot lock the {self.noun}: {e.strerror or e}") from None
             try:
                 yield
             finally:
@@ -52,7 +54,7 @@ class LocalStateStore(StateStore):
         except FileNotFoundError:
             return Loaded(None, None)
         except OSError as e:
-            raise StoreUnavailable(f"{self.location}: cannot read state: {e.strerror or e}") from None
+            raise StoreUnavailable(f"{self.location}: cannot read {self.noun}: {e.strerror or e}") from None
         return Loaded(data, _token(data))
 
     def save(self, data: bytes, token: str | None) -> str:
@@ -62,12 +64,12 @@ class LocalStateStore(StateStore):
             except FileNotFoundError:
                 current = None
             except OSError as e:
-                raise StoreUnavailable(f"{self.location}: cannot read state: {e.strerror or e}") from None
+                raise StoreUnavailable(f"{self.location}: cannot read {self.noun}: {e.strerror or e}") from None
             current_token = None if current is None else _token(current)
             if current_token != token:
-                raise ConflictError(f"{self.location}: state changed since it was read")
+                raise ConflictError(f"{self.location}: {self.noun} changed since it was read")
             try:
                 write_atomic(self.path, data)
             except OSError as e:
-                raise StoreUnavailable(f"{self.location}: cannot write state: {e.strerror or e}") from None
+                raise StoreUnavailable(f"{self.location}: cannot write {self.noun}: {e.strerror or e}") from None
         return _token(data)

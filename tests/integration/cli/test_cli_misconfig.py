@@ -318,14 +318,17 @@ def test_commands_on_a_state_that_does_not_exist_refuse_and_say_where_they_looke
     assert not (tmp_path / ".failstreak").exists()
 
 
-def test_mute_with_create_starts_a_state_and_says_which(
+def test_mute_with_create_writes_the_mutes_document_before_any_state_and_says_which(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given no state yet; When a mute is written with --create
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FAILSTREAK_CONFIG", raising=False)
     assert main(["mute", "prod-*", "--hours", "4", "--create"]) == 0
+    # Then it is in the mutes document beside where the state will be, and no state is written
     assert capsys.readouterr().out.startswith("muted prod-* (id ")
-    assert (tmp_path / ".failstreak" / "state.json").exists()
+    assert (tmp_path / ".failstreak" / "mutes.json").exists()
+    assert not (tmp_path / ".failstreak" / "state.json").exists()
 
 
 @pytest.mark.parametrize(

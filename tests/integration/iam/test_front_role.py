@@ -23,9 +23,11 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 
 from failstreak import s3client as s3store
 from failstreak.app import secrets
+from failstreak.core.model import MuteBook
 from failstreak.core.pagetoken import mint
 from failstreak.front.replay import S3ReplayGuard
 from failstreak.front.signing import sign_github, sign_v1
+from failstreak.state.mutes import decode_mutes, encode_mutes, mutes_store
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
 from tests.integration.front.samples import GITHUB_WORKFLOW_JOB_FAILED, gitlab_job, url_event
 from tests.integration.iam.calls import Account, Call, all_requests, recording
@@ -41,7 +43,7 @@ INGEST = "ingest-secret"
 GITHUB = "github-secret"
 GITLAB = "gitlab-token"
 SERVICE_STATEMENTS = {"WriteOwnLogs", "WriteTraces"}
-NEEDED = {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets"}
+NEEDED = {"ReadConfig", "ReadPage", "WriteInbox", "ClaimRequestIds", "ReadFrontSecrets", "ReadWriteMutes"}
 PAGE_SECRET = "page-secret"
 
 
@@ -120,6 +122,7 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
     # The run-history page as a pass keeps it (gzip), for GET /page
     page = gzip.compress(b"<!DOCTYPE html><title>failstreak</title>")
     helper.client("s3").put_object(Bucket=bucket, Key="failstreak/page.html", Body=page, ContentEncoding="gzip")
+    helper.client("s3").put_object(Bucket=bucket, Key="failstreak/mutes.json", Body=encode_mutes(MuteBook()))
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
     mp.setenv("POWERTOOLS_SERVICE_NAME", "failstreak-front")
     mp.setenv("POWERTOOLS_TRACE_DISABLED", "true")
@@ -137,6 +140,10 @@ def served(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Served:
             answers.append(handler(event, LambdaContext(function_name="failstreak-front"))["statusCode"])
         # A claim given back, as after an inbox write that failed
         S3ReplayGuard(f"s3://{bucket}/failstreak/replay/").release("ingest", "v1=0")
+        # An acknowledgement, as the Slack routes write it: a read-modify-write of the mutes document (which a
+        # pass or a command created before; its first write is checked under IAM in
+        # test_front_role_enforced_by_moto.py)
+        mutes_store(f"s3://{bucket}/failstreak/state.json").add_ack("ci/build", "ana")
         calls = rec.snapshot()
     s3store.reset_client()
     DEFAULT_PROVIDERS.clear()
@@ -166,6 +173,8 @@ def test_the_front_served_every_route_and_refused_the_replay(served: Served) -> 
     }
     keys = [o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=served.bucket)["Contents"]]
     assert len([k for k in keys if k.startswith("failstreak/inbox/")]) == 3
+    mutes = boto3.client("s3", region_name=REGION).get_object(Bucket=served.bucket, Key="failstreak/mutes.json")
+    assert [a.job for a in decode_mutes(mutes["Body"].read(), "mutes.json").acks] == ["ci/build"]
 
 
 def test_the_front_role_allows_every_call_the_front_made(served: Served) -> None:
@@ -223,5 +232,21 @@ def test_the_front_role_can_neither_read_nor_write_the_state(served: Served) -> 
         Request("s3:DeleteObject", f"arn:aws:s3:::{served.bucket}/failstreak/inbox/x.jsonl"),
         Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/processed/x.jsonl"),
         Request("s3:ListBucket", f"arn:aws:s3:::{served.bucket}", {"s3:prefix": "failstreak/"}),
+    ):
+        assert not allowed(statements, request), request
+
+
+def test_the_front_role_reads_and_writes_the_mutes_document_and_nothing_else_beside_it(served: Served) -> None:
+    # Given the front role; When it would read or write the mutes document, or write beside it
+    statements = _statements(served)
+    mutes = f"arn:aws:s3:::{served.bucket}/failstreak/mutes.json"
+    # Then IAM allows the mutes document, and refuses deleting it and writing any other object beside the state
+    assert allowed(statements, Request("s3:GetObject", mutes))
+    assert allowed(statements, Request("s3:PutObject", mutes))
+    for request in (
+        Request("s3:DeleteObject", mutes),
+        Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/mutes.json.bak"),
+        Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/config.yaml"),
+        Request("s3:PutObject", f"arn:aws:s3:::{served.bucket}/failstreak/page.html"),
     ):
         assert not allowed(statements, request), request

@@ -14,10 +14,12 @@ from moto.core import enable_iam_authentication
 
 from failstreak import s3client as s3store
 from failstreak.app.config import load_config
+from failstreak.core.model import Mute
 from failstreak.errors import StoreUnavailable
 from failstreak.front.context import front_for
 from failstreak.front.routes import handle
 from failstreak.front.signing import sign_v1
+from failstreak.state.mutes import mutes_store
 from failstreak.state.s3 import S3StateStore
 from tests.infra.samstack import REGION, Stack, deploy, role_statements
 from tests.integration.front.samples import url_event
@@ -83,6 +85,11 @@ def test_the_front_runs_as_a_principal_holding_exactly_its_role_policy(
             # out of reach
             with pytest.raises(StoreUnavailable, match="AccessDenied"):
                 S3StateStore.from_uri(f"s3://{bucket}/failstreak/state.json").save(b"{}", None)
+            # And the mutes document is written from scratch, then changed, as the Slack routes write it
+            mutes = mutes_store(f"s3://{bucket}/failstreak/state.json")
+            mutes.add_ack("nightly", "ana")
+            mutes.add_mute(Mute.new("nightly", 1, runs=1))
+            book = mutes.read()
     finally:
         s3store.reset_client()
     assert (first, again) == (202, 401)
@@ -90,3 +97,4 @@ def test_the_front_runs_as_a_principal_holding_exactly_its_role_policy(
     assert len([k for k in keys if k.startswith("failstreak/inbox/")]) == 1
     assert len([k for k in keys if k.startswith("failstreak/replay/ingest/")]) == 1
     assert "failstreak/state.json" not in keys
+    assert ([a.job for a in book.acks], [m.match for m in book.mutes]) == (["nightly"], ["nightly"])

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import msgspec
 import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
 from failstreak import s3client as s3store
 from failstreak.app import secrets
+from failstreak.core.model import Mute, State
+from failstreak.state.codec import encode
 from tests.infra.samstack import ACCOUNT, REGION, Stack, deploy, role_statements
 from tests.integration.iam.calls import Account, Call, all_requests, recording, requests_for
 from tests.integration.iam.policy import Request, allowed, denied
@@ -115,6 +118,13 @@ def _config(bucket: str, slack: SlackServer, token_ref: dict[str, str], page_sec
     )
 
 
+def _version_5_with_a_mute() -> bytes:
+    doc = json.loads(encode(State()))
+    doc["version"] = 5
+    doc["mutes"] = [msgspec.to_builtins(Mute.new("nothing/here", 1, until=4_000_000_000_000))]
+    return json.dumps(doc).encode()
+
+
 @pytest.fixture(scope="module")
 def passes(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Passes:
     """Four passes through the Lambda handler, each with its Slack token read from a different place."""
@@ -132,6 +142,8 @@ def passes(aws: str, monkeypatch_module: pytest.MonkeyPatch) -> Passes:
     helper.client("ssm").put_parameter(Name="/failstreak-front/page", Value="page-secret", Type="SecureString")
     helper.client("sesv2").create_email_identity(EmailIdentity="example.com")
     s3.put_object(Bucket=bucket, Key="failstreak/JOBOWNERS", Body=b"ci/*  @data\n")
+    # A version 5 state holding a mute (of no job here): the first pass moves it into the mutes document.
+    s3.put_object(Bucket=bucket, Key="failstreak/state.json", Body=_version_5_with_a_mute())
     mp.setenv("FAILSTREAK_CONFIG", stack.outputs["ConfigUri"])
     mp.setenv("POWERTOOLS_SERVICE_NAME", "failstreak")
     mp.setenv("POWERTOOLS_METRICS_NAMESPACE", "Failstreak")
@@ -317,3 +329,13 @@ def test_listing_outside_the_failstreak_prefix_is_denied(passes: Passes) -> None
     assert not allowed(statements, Request("s3:ListBucket", bucket, {"s3:prefix": ""}))
     assert not allowed(statements, Request("s3:ListBucket", bucket, {"s3:prefix": "other/"}))
     assert allowed(statements, Request("s3:ListBucket", bucket, {"s3:prefix": "failstreak/inbox/"}))
+
+
+def test_the_first_pass_moved_the_version_5_mute_into_the_mutes_document(passes: Passes) -> None:
+    # Given the passes over a version 5 state holding a mute; Then the mute is in the mutes document, written by
+    # the monitor's role, and the state no longer holds it
+    s3 = boto3.client("s3", region_name=REGION)
+    book = json.loads(s3.get_object(Bucket=passes.bucket, Key="failstreak/mutes.json")["Body"].read())
+    assert [m["match"] for m in book["mutes"]] == ["nothing/here"]
+    state = json.loads(s3.get_object(Bucket=passes.bucket, Key="failstreak/state.json")["Body"].read())
+    assert (state["version"], "mutes" in state) == (6, False)

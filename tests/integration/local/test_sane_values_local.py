@@ -84,8 +84,10 @@ def test_status_escapes_control_characters_in_job_names(workdir: Path, capsys: p
 def test_no_command_reads_or_rewrites_a_state_of_the_wrong_shape(
     workdir: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
-    # Given a state that is valid JSON but holds a mute whose pattern is a number
+    # Given a state (version 5, the last to hold mutes) that is valid JSON but holds a mute whose pattern is a
+    # number
     doc = json.loads(encode(State(updated_at=T)))
+    doc["version"] = 5
     doc["mutes"] = [{"id": "m1", "match": 5, "created_at": T}]
     before = json.dumps(doc).encode()
     (workdir / "state.json").write_bytes(before)

@@ -18,10 +18,12 @@ from failstreak.app.cli import main
 from failstreak.app.config import load_config
 from failstreak.app.routing import Router
 from failstreak.app.wiring import pass_settings
+from failstreak.core.model import MuteBook
 from failstreak.inbox.local import LocalInbox
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state.codec import decode
 from failstreak.state.local import LocalStateStore
+from failstreak.state.mutes import mutes_store
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import RecordingNotifier
 
@@ -55,6 +57,7 @@ class Monitor:
         cfg = load_config(str(self.root / "failstreak.yaml"))
         ports = Ports(
             store=LocalStateStore(cfg.state),
+            mutes=mutes_store(cfg.state, clock=lambda: self.now),
             inbox=LocalInbox(cfg.inbox or ""),
             notifiers={"console": self.notifier},
             router=Router(cfg),
@@ -70,6 +73,10 @@ class Monitor:
 
     def state(self) -> Any:
         return decode((self.root / "state.json").read_bytes(), "state.json")
+
+    def book(self) -> MuteBook:
+        """The mutes document beside the state."""
+        return mutes_store(str(self.root / "state.json")).read()
 
 
 @pytest.fixture
@@ -215,8 +222,9 @@ def test_mute_with_each_kind_of_end_is_listed_by_mutes(on_disk: Monitor, capsys:
     assert cli(on_disk, "mutes") == 0
     listed = capsys.readouterr().out.splitlines()
 
-    # Then the state is named, and each mute is there with its id, glob and end, the config file's mute after them
-    assert listed[0] == f"state: {on_disk.root / 'state.json'}"
+    # Then the mutes document is named, and each mute is there with its id, glob and end, the config file's mute
+    # after them
+    assert listed[0] == f"mutes document: {on_disk.root / 'mutes.json'}"
     assert listed[1:] == [
         f"{added[0]}  ci/a  until 2099-01-01T00:00:00Z  until",
         f"{added[1]}  ci/b  for 3 runs",
@@ -271,7 +279,7 @@ def test_unmute_of_an_unknown_mute_fails_and_names_it(on_disk: Monitor, capsys: 
     # When an unknown one is removed, then the command fails naming it, and the known one stays
     assert cli(on_disk, "unmute", "ci/zzz") == 1
     assert "no mute with id or pattern 'ci/zzz'" in capsys.readouterr().err
-    assert [m.match for m in on_disk.state().mutes] == ["ci/a"]
+    assert [m.match for m in on_disk.book().mutes] == ["ci/a"]
 
 
 def test_a_mute_with_runs_and_until_success_ends_at_whichever_comes_first(monitor: Monitor) -> None:

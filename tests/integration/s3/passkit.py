@@ -16,6 +16,7 @@ from failstreak.inbox.s3 import S3Inbox
 from failstreak.notifiers.base import Notifier
 from failstreak.pipeline.run import Ports
 from failstreak.state.codec import decode
+from failstreak.state.mutes import mutes_store
 from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3
 
@@ -54,6 +55,7 @@ def config(s3: S3, *, extra: str = "") -> Config:
 def ports(cfg: Config, notifier: Notifier, clock: Callable[[], int]) -> Ports:
     return Ports(
         store=S3StateStore.from_uri(cfg.state),
+        mutes=mutes_store(cfg.state, clock),
         inbox=S3Inbox.from_uri(cfg.inbox or ""),
         notifiers={"console": notifier},
         router=Router(cfg),

@@ -37,9 +37,10 @@ from tests.integration.slack_server import SlackServer, running
 
 pytestmark = pytest.mark.integration
 
-# The S3 calls of an undisturbed pass over OBJECTS (asserted below): the state read, the listing, 5 reads, the
-# state write, c's rejected lines, 4 archive copies and deletes, d's reason, copy and delete, the last state write.
-S3_CALLS = 21
+# The S3 calls of an undisturbed pass over OBJECTS (asserted below): the state read, the mutes document's read,
+# the listing, 5 reads, the state write, c's rejected lines, 4 archive copies and deletes, d's reason, copy and
+# delete, the last state write.
+S3_CALLS = 22
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from failstreak.core.alerting import mute_covering
-from failstreak.core.model import JobState, Mute, State
+from failstreak.core.model import JobState, Mute, MuteBook, State
 from failstreak.core.mutes import all_mutes, config_mutes
 from tests.conftest import HOUR, T0, config
 
@@ -37,25 +37,34 @@ def test_a_config_mute_is_dated_from_the_first_pass_that_saw_it_and_keeps_that_d
     assert list(state.config_mutes.values()) == [T0]
 
 
-def test_all_mutes_are_the_states_then_the_config_files() -> None:
-    # Given a mute from the command line and one in the config file
+def test_all_mutes_are_the_mutes_documents_then_the_config_files() -> None:
+    # Given a mute from the command line (in the mutes document) and one in the config file
     cli = Mute.new("web/*", T0, until=T0 + HOUR)
-    state = State(mutes=[cli])
-    # When the mutes are listed; Then the state's come first
-    assert all_mutes(state, config(TWO_RUNS).mutes, T0) == [cli, Mute.new("ci/*", T0, runs=2, reason="deploy")]
+    book = MuteBook(mutes=[cli])
+    # When the mutes are listed; Then the mutes document's come first
+    assert all_mutes(State(), book, config(TWO_RUNS).mutes, T0) == [cli, Mute.new("ci/*", T0, runs=2, reason="deploy")]
+
+
+def test_a_mute_of_the_mutes_document_that_ended_does_not_apply() -> None:
+    # Given a mute that ended an hour ago, one that ends in an hour, in the mutes document
+    ended = Mute.new("web/*", T0 - 2 * HOUR, until=T0 - HOUR)
+    running = Mute.new("ci/*", T0 - 2 * HOUR, until=T0 + HOUR)
+    # When the mutes are listed now; Then only the running one applies
+    assert all_mutes(State(), MuteBook(mutes=[ended, running]), [], T0) == [running]
 
 
 def test_a_config_mute_that_leaves_the_file_takes_its_jobs_progress_with_it() -> None:
     # Given a config mute and a command-line mute, and jobs with progress through each
-    state = State(mutes=[Mute.new("ci/*", T0, runs=5)])
-    (dated,) = config_mutes(state, config(TWO_RUNS).mutes, T0)
-    kept = state.mutes[0].id
+    state = State()
+    written = [Mute.new("ci/*", T0, runs=5)]
+    (dated,) = config_mutes(state, config(TWO_RUNS).mutes, T0, written)
+    kept = written[0].id
     state.jobs = {
         "ci/a": JobState(name="ci/a", mute_runs={dated.id: 1, kept: 3}),
         "ci/b": JobState(name="ci/b", mute_runs={dated.id: -1}),
     }
     # When the mute is taken out of the file
-    assert config_mutes(state, config().mutes, T0 + HOUR) == []
+    assert config_mutes(state, config().mutes, T0 + HOUR, written) == []
     # Then its date and its progress are forgotten, and the command-line mute's progress is kept
     assert state.config_mutes == {}
     assert state.jobs["ci/a"].mute_runs == {kept: 3}

@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from failstreak.core import counting
-from failstreak.core.model import Alert, Event, Mute, Notification, OutboxEntry, State
+from failstreak.core.model import Alert, Event, Notification, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 from failstreak.state.codec import decode, encode
 from tests.conftest import T0, config, ex
@@ -19,7 +19,6 @@ def sample_state() -> State:
     counting.apply(state, [ex("j", 1, "success", url="https://x/1"), ex("j", 2, reason="OOM")], cfg.policy_for, T0)
     state.jobs["j"].alert = Alert(T0, ["consecutive"], T0, 0, T0, 2, first_commit="abc", announced=False)
     state.jobs["j"].threads = {"slack:#c": "123.456"}
-    state.mutes.append(Mute("m", "j*", T0, until=T0 + 5, reason="deploy"))
     n = Notification("id1", "j", Event.TRIGGERED, ("consecutive",), 3, 3, 3, 3, 5, 10, T0)
     state.outbox.append(
         OutboxEntry("id1>console", "console", n, attempts=1, last_error="x", lease_owner="p", lease_until=9)

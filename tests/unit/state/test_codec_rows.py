@@ -80,7 +80,7 @@ def test_a_job_filed_under_another_name_is_not_written() -> None:
         codec.encode(State(jobs={"a": JobState(name="b")}))
 
 
-def _state(jobs: int) -> State:
+def _state(jobs: int, moved_mutes: list[Mute] | None = None) -> State:
     note = Notification("n1", "job-0", Event.TRIGGERED, ("consecutive",), 3, 3, 3, 3, 5, 10, 1)
     return State(
         jobs={
@@ -102,11 +102,11 @@ def _state(jobs: int) -> State:
             for i in range(jobs)
         },
         outbox=[OutboxEntry("n1>console", "console", note)],
-        mutes=[Mute("m", "job-*", 1, until=5)],
         dead_letters=[DeadLetter("x")],
         cursors={"gitlab": {"since": 3}},
         updated_at=7,
         passes=2,
+        moved_mutes=moved_mutes or [],
     )
 
 
@@ -180,7 +180,7 @@ def _version_1(state: State) -> bytes:
             "passes": state.passes,
             "jobs": {name: job(j) for name, j in state.jobs.items()},
             "outbox": [_version_1_outbox_entry(e) for e in state.outbox],
-            "mutes": [_version_1_mute(m) for m in state.mutes],
+            "mutes": [_version_1_mute(m) for m in state.moved_mutes],
             "dead_letters": [msgspec.to_builtins(d) for d in state.dead_letters],
             "cursors": state.cursors,
         }
@@ -189,12 +189,15 @@ def _version_1(state: State) -> bytes:
 
 @pytest.mark.parametrize("jobs", [0, 1, 6])
 def test_a_version_1_document_reads_as_the_same_state(jobs: int) -> None:
-    # Given a state as the previous release stored it
-    state = _state(jobs)
-    # When it is read; Then it is the same state, and the next save writes the current version (6)
+    # Given a state as the first release stored it, with a mute
+    state = _state(jobs, moved_mutes=[Mute("m", "job-*", 1, until=5)])
+    # When it is read; Then it is the same state (its mutes to be moved into the mutes document), and the next
+    # save writes the current version (7), which holds no mutes
     assert codec.decode(_version_1(state)) == state
     assert codec.decode(gzip.compress(_version_1(state))) == state
-    assert orjson.loads(codec.encode(codec.decode(_version_1(state))))["version"] == codec.VERSION == 6
+    rewritten = orjson.loads(codec.encode(codec.decode(_version_1(state))))
+    assert rewritten["version"] == codec.VERSION == 7
+    assert "mutes" not in rewritten
 
 
 def test_fields_at_their_default_are_not_stored() -> None:

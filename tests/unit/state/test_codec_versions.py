@@ -13,11 +13,12 @@ import pytest
 from failstreak.app.cli import main
 from failstreak.core.alerting import mute_covering
 from failstreak.core.incidents import Incident
-from failstreak.core.model import JobState, Mute, Notification, OutboxEntry, Run, State, Status
+from failstreak.core.model import JobState, Mute, MuteBook, Notification, OutboxEntry, Run, State, Status
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
 from failstreak.state.local import LocalStateStore
+from failstreak.state.mutes import encode_mutes
 from tests.conftest import HOUR, T0, config
 from tests.unit.notify_samples import note
 
@@ -51,7 +52,7 @@ def test_a_version_2_document_keeps_its_config_mute_dates_in_their_own_field() -
     # Then the date is in `config_mutes`, no longer among the sources' cursors, and the rest is as stored
     assert state.config_mutes == {UNDATED: FIRST_SEEN}
     assert state.cursors == {"gitlab": {"updated_after": "2025-11-12T00:00:00Z"}}
-    assert state.mutes == [Mute("m1", "web/*", T0, until=T0 + HOUR)]
+    assert state.moved_mutes == [Mute("m1", "web/*", T0, until=T0 + HOUR)]
     assert (state.passes, state.jobs["ci/a"].mute_runs) == (5, {DATED: 2})
 
 
@@ -59,7 +60,7 @@ def test_a_config_mutes_progress_survives_the_upgrade() -> None:
     # Given a version 2 document where a job has used 2 of a config mute's 3 runs
     state = codec.decode(_version_2())
     # When a pass of this release dates the config file's mutes
-    mutes = all_mutes(state, config(CONFIG_MUTE).mutes, T0 + HOUR)
+    mutes = all_mutes(state, MuteBook(), config(CONFIG_MUTE).mutes, T0 + HOUR)
     # Then the mute keeps its first-seen date and id, so the job's progress still counts (not reset to 0)
     assert mutes[-1] == Mute.new("ci/*", FIRST_SEEN, runs=3)
     assert mute_covering(state.jobs["ci/a"], mutes, T0 + HOUR) == mutes[-1]
@@ -72,32 +73,36 @@ def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> N
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is the current version (6), the dates in `config_mutes`, none left among the cursors, and it reads
-    # back the same
-    assert doc["version"] == codec.VERSION == 6
+    # Then it is the current version (7), the dates in `config_mutes`, none left among the cursors, and it reads
+    # back the same (but for the mutes it held, moved into the mutes document before that save)
+    assert doc["version"] == codec.VERSION == 7
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
+    state.moved_mutes = []
     assert codec.decode(codec.encode(state)) == state
 
 
 def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
-    # Given a state with a mute and an outbox entry at most of their defaults
+    # Given a state with an outbox entry at most of its defaults, and a mutes document with a mute
     state = State(
-        mutes=[Mute.new("ci/*", T0, runs=2)],
         outbox=[OutboxEntry("n1>console", "console", note())],
         config_mutes={UNDATED: FIRST_SEEN},
         updated_at=T0,
     )
     # When it is written
     body = codec.encode(state)
+    mutes_body = encode_mutes(MuteBook(mutes=[Mute.new("ci/*", T0, runs=2)]))
     # Then the keys come in the documented order, the mute and the entry without their defaults, and the bytes
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
-        "version", "updated_at", "passes", "jobs", "outbox", "mutes", "config_mutes", "dead_letters", "cursors",
-        "categories", "digest_day",
+        "version", "updated_at", "passes", "jobs", "outbox", "config_mutes", "dead_letters", "cursors", "categories",
+        "digest_day",
     ]  # fmt: skip
+    assert list(orjson.loads(mutes_body)) == ["version", "mutes", "acks"]
     stored = orjson.loads(body)
-    assert stored["mutes"] == [{"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}]
+    assert orjson.loads(mutes_body)["mutes"] == [
+        {"id": Mute.new("ci/*", T0, runs=2).id, "match": "ci/*", "created_at": T0, "runs": 2}
+    ]
     (entry,) = stored["outbox"]
     assert list(entry) == ["id", "destination", "notification"]
     assert list(entry["notification"]) == list(Notification.__struct_fields__)
@@ -155,7 +160,7 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3, 4, 5, 6); left untouched\n"
+            f"(reads 1, 2, 3, 4, 5, 6, 7); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
 
@@ -198,7 +203,7 @@ def test_a_version_4_value_of_the_wrong_shape_is_refused_naming_its_place(patch:
     assert place in str(refused.value)
 
 
-def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as_version_6() -> None:
+def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_in_the_current_version() -> None:
     # Given a document as version 4 wrote it: a job with an open incident, no `incidents` key
     version_4 = orjson.dumps(
         {
@@ -234,14 +239,14 @@ def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_as
     state = codec.decode(version_4)
     doc = orjson.loads(codec.encode(state))
 
-    # Then nothing is lost, the job has no closed incidents, and the next save writes version 6, which reads back
-    # the same
+    # Then nothing is lost, the job has no closed incidents, and the next save writes the current version (7),
+    # which reads back the same
     job = state.jobs["ci/a"]
     assert (state.passes, job.total_failures, job.incidents) == (7, 1, [])
     assert job.alert is not None
     assert job.alert.reasons == ["consecutive"]
     assert state.config_mutes == {UNDATED: FIRST_SEEN}
-    assert doc["version"] == 6
+    assert doc["version"] == codec.VERSION == 7
     assert "incidents" not in doc["jobs"][0]
     assert codec.decode(codec.encode(state)) == state
 
@@ -260,7 +265,7 @@ def test_a_jobs_closed_incidents_are_stored_and_read_back() -> None:
     ]  # fmt: skip
 
 
-def test_a_release_that_reads_versions_1_to_4_refuses_a_newer_document(
+def test_a_release_that_reads_versions_1_to_4_refuses_a_version_5_document(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given this codec restricted to what the previous release read: versions 1 to 4
@@ -270,19 +275,74 @@ def test_a_release_that_reads_versions_1_to_4_refuses_a_newer_document(
         "_DECODER",
         msgspec.json.Decoder(codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
     )
-    # When it reads a document of this release; Then it refuses it in one line, naming the versions it reads
+    # When it reads a version 5 document; Then it refuses it in one line, naming the versions it reads
+    version_5 = codec.encode(State(updated_at=T0)).replace(f'"version":{codec.VERSION}'.encode(), b'"version":5')
     with pytest.raises(StateCorrupt) as refused:
-        codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
+        codec.decode(version_5, "s3://b/state.json")
     assert str(refused.value) == (
-        "s3://b/state.json: state version 6 is not supported by this failstreak (reads 1, 2, 3, 4); left untouched"
+        "s3://b/state.json: state version 5 is not supported by this failstreak (reads 1, 2, 3, 4); left untouched"
     )
 
 
-def test_a_version_5_document_reads_with_no_digest_day_and_is_rewritten_as_version_6() -> None:
-    # Given a document as version 5 wrote it: a job with a closed incident, no `digest_day` key
-    version_5 = orjson.dumps(
+def _version_5(mutes: list[Mute]) -> bytes:
+    # A document as version 5 wrote it (main at 4e190e6): the mutes written by `failstreak mute` in `mutes`.
+    return orjson.dumps(
         {
             "version": 5,
+            "updated_at": T0,
+            "passes": 3,
+            "jobs": [{"name": "ci/a", "total_runs": 1, "total_failures": 1, "mute_runs": {DATED: 1}}],
+            "outbox": [],
+            "mutes": [msgspec.to_builtins(m) for m in mutes],
+            "config_mutes": {UNDATED: FIRST_SEEN},
+            "dead_letters": [],
+            "cursors": {},
+            "categories": {},
+        }
+    )
+
+
+def test_a_version_5_document_hands_its_mutes_on_and_is_rewritten_as_version_6_without_them() -> None:
+    # Given a version 5 document holding a mute written by `failstreak mute`
+    mute = Mute.new("web/*", T0, until=T0 + HOUR, reason="deploy")
+    # When it is read and saved again
+    state = codec.decode(_version_5([mute]))
+    doc = orjson.loads(codec.encode(state))
+    # Then its mute is handed on (to be moved into the mutes document), the rest is as stored, and the next save
+    # writes the current version (7), which holds no mutes and reads back the same
+    assert state.moved_mutes == [mute]
+    assert (state.passes, state.jobs["ci/a"].mute_runs, state.config_mutes) == (3, {DATED: 1}, {UNDATED: FIRST_SEEN})
+    assert doc["version"] == codec.VERSION == 7
+    assert "mutes" not in doc
+    again = codec.decode(codec.encode(state))
+    assert again.moved_mutes == []
+    assert again.jobs == state.jobs
+
+
+def test_a_release_that_reads_versions_1_to_5_refuses_a_version_6_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 to 5
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4, 5))
+    monkeypatch.setattr(
+        codec,
+        "_DECODER",
+        msgspec.json.Decoder(codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
+    )
+    # When it reads a version 6 document; Then it refuses it in one line, naming the versions it reads
+    version_6 = codec.encode(State(updated_at=T0)).replace(f'"version":{codec.VERSION}'.encode(), b'"version":6')
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(version_6, "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 6 is not supported by this failstreak (reads 1, 2, 3, 4, 5); left untouched"
+    )
+
+
+def test_a_version_6_document_reads_with_no_digest_day_and_is_rewritten_as_version_7() -> None:
+    # Given a document as version 6 wrote it: a job with a closed incident, no `mutes`, no `digest_day` key
+    version_6 = orjson.dumps(
+        {
+            "version": 6,
             "updated_at": T0,
             "passes": 3,
             "jobs": [
@@ -294,8 +354,7 @@ def test_a_version_5_document_reads_with_no_digest_day_and_is_rewritten_as_versi
                 }
             ],
             "outbox": [],
-            "mutes": [],
-            "config_mutes": {},
+            "config_mutes": {UNDATED: FIRST_SEEN},
             "dead_letters": [],
             "cursors": {},
             "categories": {},
@@ -303,14 +362,14 @@ def test_a_version_5_document_reads_with_no_digest_day_and_is_rewritten_as_versi
     )
 
     # When it is read and saved again
-    state = codec.decode(version_5)
+    state = codec.decode(version_6)
     doc = orjson.loads(codec.encode(state))
 
-    # Then nothing is lost, no digest was ever sent, and the next save writes version 6 with `digest_day`
-    assert state.passes == 3
+    # Then nothing is lost, no digest was ever sent, and the next save writes version 7 with `digest_day`
+    assert (state.passes, state.config_mutes, state.moved_mutes) == (3, {UNDATED: FIRST_SEEN}, [])
     assert state.jobs["ci/a"].incidents == [Incident(T0 - HOUR, T0, ["consecutive"])]
     assert state.digest_day is None
-    assert (doc["version"], doc["digest_day"]) == (6, None)
+    assert (doc["version"], doc["digest_day"]) == (7, None)
     assert codec.decode(codec.encode(state)) == state
 
 
@@ -332,19 +391,22 @@ def test_a_digest_day_that_is_not_a_date_is_refused() -> None:
         codec.decode(orjson.dumps(body), "state.json")
 
 
-def test_a_release_that_reads_versions_1_to_5_refuses_a_version_6_document(
+def test_a_release_that_reads_versions_1_to_6_refuses_a_version_7_document(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given this codec restricted to what the previous release read: versions 1 to 5
-    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4, 5))
+    # Given this codec restricted to what the previous release read: versions 1 to 6
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4, 5, 6))
     monkeypatch.setattr(
         codec,
         "_DECODER",
-        msgspec.json.Decoder(codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1),
+        msgspec.json.Decoder(
+            codec._StoredV6 | codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1
+        ),
     )
-    # When it reads a version 6 document; Then it refuses it in one line, naming the versions it reads
+    # When it reads a version 7 document; Then it refuses it in one line, naming the versions it reads
     with pytest.raises(StateCorrupt) as refused:
         codec.decode(codec.encode(State(updated_at=T0)), "s3://b/state.json")
     assert str(refused.value) == (
-        "s3://b/state.json: state version 6 is not supported by this failstreak (reads 1, 2, 3, 4, 5); left untouched"
+        "s3://b/state.json: state version 7 is not supported by this failstreak (reads 1, 2, 3, 4, 5, 6); "
+        "left untouched"
     )
