@@ -80,8 +80,8 @@ def test_a_pass_moves_a_version_5_states_mutes_into_the_mutes_document_and_appli
     # Given a version 5 state holding two mutes, and three failures of ci/a in the inbox
     # When a pass runs
     summary = _pass(root)
-    # Then the mutes are in the mutes document, the state is rewritten in the current version (7) without them, the pass says
-    # it moved them, and ci/a's incident is muted by the moved mute
+    # Then the mutes are in the mutes document, the state is rewritten in the current version (7) without them,
+    # the pass says it moved them, and ci/a's incident is muted by the moved mute
     assert mutes_store(str(root / "state.json")).read().mutes == [OLD, OTHER]
     assert _stored(root)["version"] == 7
     assert "mutes" not in _stored(root)
@@ -99,8 +99,8 @@ def test_a_pass_that_dies_after_moving_the_mutes_loses_none_and_the_next_adds_no
     assert _stored(root)["version"] == 5
     # When the next pass runs
     summary = _pass(root)
-    # Then each mute is in the mutes document once, the state is in the current version (7) without them, and nothing was moved
-    # twice
+    # Then each mute is in the mutes document once, the state is in the current version (7) without them, and
+    # nothing was moved twice
     assert mutes_store(str(root / "state.json")).read().mutes == [OLD, OTHER]
     assert (_stored(root)["version"], "mutes" in _stored(root)) == (7, False)
     assert "mutes_moved" not in summary
@@ -126,8 +126,8 @@ def test_a_mute_command_moves_the_mutes_first_so_an_unmute_is_not_undone_by_the_
     assert capsys.readouterr().out == f"removed 1 mute(s) from {root / 'mutes.json'}\n"
     moved_by_command = _stored(root)
     summary = _pass(root)
-    # Then the command moved the mutes before removing one (the state is in the current version (7) without them), and the pass
-    # neither brought the removed mute back nor muted ci/a
+    # Then the command moved the mutes before removing one (the state is in the current version (7) without
+    # them), and the pass neither brought the removed mute back nor muted ci/a
     assert (moved_by_command["version"], "mutes" in moved_by_command) == (7, False)
     assert mutes_store(str(root / "state.json")).read().mutes == [OTHER]
     assert [(n["job"], n["suppressed"]) for n in summary["notifications"]] == [("ci/a", False)]  # type: ignore[attr-defined]
