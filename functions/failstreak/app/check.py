@@ -212,6 +212,7 @@ def run_checks(location: str | None) -> list[Check]:
         return [Check("config", FAIL, _first_line(e))]
     out = [Check("config", OK, f"{cfg.source} is valid")]
     out.extend(Check("config", WARN, f"{w}: it can never fire") for w in cfg.unreachable_cumulative())
+    out.extend(Check("config", WARN, w) for w in cfg.flaky_digest_unsent())
     resolved: dict[str, str] = {}
     kinds: list[tuple[str, Callable[[], Iterator[Check]]]] = [
         ("secrets", lambda: _secrets(cfg, resolved)),

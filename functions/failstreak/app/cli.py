@@ -75,7 +75,8 @@ def _load_state(cfg: Config, *, must_exist: bool = True) -> Any:
 
 def _pending_row(e: Any) -> dict[str, Any]:
     return {
-        "job": e.notification.job,
+        # A daily digest is about no job (docs/digest.md).
+        "job": e.notification.job or None,
         "event": e.notification.event.value,
         "destination": e.destination,
         "attempts": e.attempts,
@@ -85,7 +86,7 @@ def _pending_row(e: Any) -> dict[str, Any]:
 
 def _dead_row(d: DeadLetter) -> dict[str, Any]:
     return {
-        "job": d.job,
+        "job": d.job or None,
         "event": d.event,
         "destination": d.destination,
         "error": d.error,
@@ -139,12 +140,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if pending:
         print(f"{len(pending)} notifications pending:")
         for p in pending:
-            print(f"  {p['event']} of {p['job']} to {p['destination']}: {p['attempts']} attempts, {p['last_error']}")
+            print(f"  {_what(p)} to {p['destination']}: {p['attempts']} attempts, {p['last_error']}")
     if dead:
         print(f"{len(dead)} dead letters (given up, not retried):")
         for d in dead:
-            print(f"  {d['at']}  {d['event']} of {d['job']} to {d['destination']}: {d['error']}")
+            print(f"  {d['at']}  {_what(d)} to {d['destination']}: {d['error']}")
     return 0
+
+
+def _what(row: dict[str, Any]) -> str:
+    """`triggered of ci/a`, or `digest` for a daily digest (about no job)."""
+    return f"{row['event']} of {row['job']}" if row["job"] else row["event"]
 
 
 def cmd_html(args: argparse.Namespace) -> int:

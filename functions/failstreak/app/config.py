@@ -11,9 +11,10 @@ import os
 import re
 import typing
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -27,7 +28,7 @@ from pydantic import (
 )
 
 from failstreak.core import categories as cats
-from failstreak.core import silence
+from failstreak.core import digest, silence
 from failstreak.core.health import DEFAULT_MIN_FLIPS, FlakyRoute
 from failstreak.core.jobnames import JobKeyRules
 from failstreak.core.model import DEFAULT_OUTCOMES, Outcome, Status, parse_status
@@ -224,6 +225,73 @@ class Silence(_Model):
     @property
     def grace_ms(self) -> int | None:
         return silence.parse_duration(self.grace) if self.grace else None
+
+
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+class DigestConfig(_Model):
+    """`digest:` (docs/digest.md): the daily digest, at a local time of a time zone, on chosen weekdays."""
+
+    at: str = "09:00"
+    timezone: str = "UTC"
+    weekdays: list[str] = Field(default_factory=lambda: list(digest.WEEKDAYS), min_length=1)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at_text(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            # YAML reads an unquoted 17:30 as a number of minutes (base 60).
+            raise ValueError(
+                f'write the time quoted, as at: "{v // 60:02d}:{v % 60:02d}" (unquoted, YAML reads a number)'
+            )
+        return v
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        if not _AT.match(v.strip()):
+            raise ValueError(f'{v!r} is not a time of day; write it HH:MM, 24-hour, as "09:00" or "17:30"')
+        return v.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        zone_of(v)
+        return v
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, v: list[str]) -> list[str]:
+        days = []
+        for given in v:
+            word = given.strip().lower()
+            day = next((d for d, full in zip(digest.WEEKDAYS, _FULL_DAYS, strict=True) if word in (d, full)), None)
+            if day is None:
+                raise ValueError(f"{given!r} is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
+            days.append(day)
+        return list(dict.fromkeys(days))
+
+    def schedule(self) -> digest.DigestSchedule:
+        hour, minute = (int(x) for x in self.at.split(":"))
+        return digest.DigestSchedule(
+            at=time(hour, minute),
+            zone=zone_of(self.timezone),
+            zone_name=self.timezone,
+            weekdays=frozenset(digest.WEEKDAYS.index(d) for d in self.weekdays),
+        )
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA time zone `name` (`Europe/Paris`, `UTC`), from the system's database or the `tzdata` package.
+    Raises ValueError naming it when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f'{name!r} is not a known time zone; give an IANA name such as "Europe/Paris", "America/New_York" or "UTC"'
+        ) from None
 
 
 class MuteConfig(_Model):
@@ -461,6 +529,8 @@ class Config(_Model):
     silence: Silence = Silence()
     # The run-history page each pass keeps current (docs/page.md): a local path or an s3:// URI of an object.
     page: str | None = None
+    # The daily digest (docs/digest.md); None: no digest.
+    digest: DigestConfig | None = None
 
     _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
 
@@ -537,6 +607,17 @@ class Config(_Model):
         # Private attributes may be set on a frozen model; the fields they derive from never change after this.
         self._policies = policy_table(self)
         return self
+
+    def flaky_digest_unsent(self) -> list[str]:
+        """The overrides that route flaky jobs to the daily digest when no `digest:` is configured: their flaky
+        jobs are then silenced as with `off` (docs/digest.md)."""
+        if self.digest is not None:
+            return []
+        return [
+            f"overrides[{i}] ({o.match}): flaky: digest, but no digest: is configured; its flaky jobs are silenced"
+            for i, o in enumerate(self.overrides)
+            if o.flaky is FlakyRoute.DIGEST
+        ]
 
     def unreachable_cumulative(self) -> list[str]:
         """Where an inherited cumulative threshold exceeds its window, so it can never fire (a warning: the

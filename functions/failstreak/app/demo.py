@@ -149,6 +149,8 @@ def run_demo(root: Path, passes: int = 4, out: Callable[[str], None] = print) ->
         "state: state.json\n"
         "inbox: inbox/\n"
         "page: page.html\n"
+        "# The daily digest (docs/digest.md): due from midnight UTC, so each day's pass sends that day's.\n"
+        'digest: {at: "00:00", timezone: UTC}\n'
         "thresholds: {consecutive: 3, cumulative: 5, window: 10}\n"
         "reminder: {every_hours: 24}\n"
         "overrides:\n"

@@ -34,6 +34,11 @@ class Problem:
         return logging.getLevelName(self.level)
 
 
+def _what(failure: dict[str, Any]) -> str:
+    """`triggered of ci/a`, or `digest` for a daily digest (about no job: docs/digest.md)."""
+    return f"{failure['event']} of {failure['job']}" if failure["job"] else failure["event"]
+
+
 def of_summary(summary: Summary) -> Iterator[Problem]:
     """Every problem of one pass, errors (a notification given up, a source that failed) before warnings."""
     for f in summary.delivery_failures:
@@ -41,7 +46,7 @@ def of_summary(summary: Summary) -> Iterator[Problem]:
             continue
         yield Problem(
             ERROR,
-            f"dead letter: {f['event']} of {f['job']} to {f['destination']} was given up: {f['error']}",
+            f"dead letter: {_what(f)} to {f['destination']} was given up: {f['error']}",
             {"kind": "dead_letter", **f},
         )
     for name, src in summary.sources.items():
@@ -53,7 +58,7 @@ def of_summary(summary: Summary) -> Iterator[Problem]:
         if f["retrying"]:
             yield Problem(
                 WARNING,
-                f"delivery of {f['event']} of {f['job']} to {f['destination']} failed, will retry: {f['error']}",
+                f"delivery of {_what(f)} to {f['destination']} failed, will retry: {f['error']}",
                 {"kind": "delivery_failure", **f},
             )
     # A file moved to quarantine is among the rejects (line None) with its reason: one line for it is enough.

@@ -209,7 +209,7 @@ class Router:
 
     def destinations(self, n: Notification) -> list[str]:
         """Every destination for `n`, each once, in a stable order: console, Slack, email."""
-        channels, emails, unconfigured = self._owner_destinations(n)
+        channels, emails, unconfigured = self._owner_destinations(self.owners(n))
         if self._broadcast:
             channels.append(self._broadcast)
         out = ["console"] if self._console else []
@@ -219,13 +219,22 @@ class Router:
         # (docs/notifications.md, "Destinations") instead of vanishing.
         return out or _dedupe(unconfigured) or [NO_DESTINATION]
 
-    def _owner_destinations(self, n: Notification) -> tuple[list[str], list[str], list[str]]:
-        """The Slack channels and email addresses of `n`'s owners (the defaults for an owner with none usable),
+    def digest_destinations(self, job: str, owner: str | None) -> list[str]:
+        """The destinations whose daily digest lists `job` (docs/digest.md): those its alerts go to, as
+        `destinations` routes them, but only through configured notifiers (a digest is never dead-lettered for
+        want of a destination: the job's alerts already say so)."""
+        channels, emails, _ = self._owner_destinations(record_owners(owner) or owners_of(self._owner_rules(), job))
+        if self._broadcast:
+            channels.append(self._broadcast)
+        return (["console"] if self._console else []) + self._configured(channels, emails)
+
+    def _owner_destinations(self, owners: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+        """The Slack channels and email addresses of the owners (the defaults for an owner with none usable),
         and the owners' destinations whose notifier is not configured."""
         channels: list[str] = []
         emails: list[str] = []
         unconfigured: list[str] = []
-        for owner in self.owners(n) or ("",):
+        for owner in owners or ("",):
             team_channels, team_emails = self._team_destinations(owner) if owner else ([], [])
             usable = (self._slack and team_channels) or (self._email and team_emails)
             if not usable:

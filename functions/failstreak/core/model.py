@@ -44,6 +44,8 @@ class Event(StrEnum):
     TRIGGERED = "triggered"
     REMINDER = "reminder"
     RESOLVED = "resolved"
+    # The daily digest (docs/digest.md): about no job (`scope: "digest"`), one per destination and local day.
+    DIGEST = "digest"
 
 
 DEFAULT_OUTCOMES: dict[Status, Outcome] = {
@@ -238,6 +240,51 @@ class RunBrief(msgspec.Struct, frozen=True, gc=False):
     reason: str | None = None
 
 
+class DigestLine(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One job in a section of a daily digest (docs/digest.md). Which fields are set depends on the section:
+    `streak`, `failures` of `runs` and `since` for an alerting job; `detail` for a flaky one; `since` for a silent
+    one; `failures` (in the last 24 hours) and `url` (the newest failed run's) for the most failing; `failures`,
+    `since` and `at` (when it was resolved) for a fixed one."""
+
+    job: str
+    streak: int = 0
+    failures: int = 0
+    runs: int = 0
+    since: int | None = None
+    at: int | None = None
+    detail: str | None = None
+    url: str | None = None
+
+
+class DigestSection(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """A section of a daily digest: its first lines, and how many more jobs it has than it lists."""
+
+    lines: tuple[DigestLine, ...] = ()
+    more: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.lines) + self.more
+
+
+class Digest(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """What one destination's daily digest says (docs/digest.md), as the pass that enqueued it saw the estate.
+
+    `day` is the local date (`YYYY-MM-DD` in `zone`) it is the digest of; `jobs` how many jobs the destination
+    owns. The run-history link is not stored: its notifier mints it when it sends (app/pagelink.py), as for the
+    alert messages.
+    """
+
+    day: str
+    zone: str
+    jobs: int
+    alerting: DigestSection = msgspec.field(default_factory=DigestSection)
+    flaky: DigestSection = msgspec.field(default_factory=DigestSection)
+    silent: DigestSection = msgspec.field(default_factory=DigestSection)
+    failing: DigestSection = msgspec.field(default_factory=DigestSection)
+    fixed: DigestSection = msgspec.field(default_factory=DigestSection)
+
+
 class Notification(msgspec.Struct, frozen=True):
     """An event about one job, ready to be routed and rendered; stored in outbox entries with every field.
 
@@ -267,6 +314,7 @@ class Notification(msgspec.Struct, frozen=True):
     health: str = "healthy"
     health_detail: str | None = None
     scope: str | None = None
+    digest: Digest | None = None
 
 
 def mute_id(match: str, until: int | None, runs: int | None, until_success: bool, created_at: int) -> str:
@@ -381,3 +429,5 @@ class State:
     config_digest: str | None = None
     # The mutes a version-5 document held, read to be moved into the mutes document; never written back.
     moved_mutes: list[Mute] = field(default_factory=list)
+    # The local date (`YYYY-MM-DD`, in `digest.timezone`) of the last daily digests enqueued (docs/digest.md).
+    digest_day: str | None = None

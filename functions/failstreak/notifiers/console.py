@@ -10,11 +10,13 @@ from failstreak.app.text import for_terminal
 from failstreak.core.model import Notification
 from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
 from failstreak.notifiers.base import BaseNotifier, Batch
-from failstreak.notifiers.render import EVENT_ICON, EVENT_TITLE, details, failing_links, headline, strip
+from failstreak.notifiers.render import EVENT_ICON, EVENT_TITLE, daily_text, details, failing_links, headline, strip
 
 
 def render_text(n: Notification) -> str:
     """A notification as a few lines of plain text; control characters in what producers wrote are escaped."""
+    if n.digest is not None:
+        return "\n".join(for_terminal(line) for line in daily_text(n).split("\n"))
     lines = [f"{EVENT_ICON[n.event]} {EVENT_TITLE[n.event].upper():<13} {headline(n)}"]
     if n.recent:
         lines.append(f"    last runs: {strip(n)}  (oldest → newest)")

@@ -1,4 +1,5 @@
-"""The email notifier: one digest email per address per pass, through Amazon SES (v2) or SMTP.
+"""The email notifier: one digest email per address per pass, through Amazon SES (v2) or SMTP; a daily digest
+(docs/digest.md) is an email of its own.
 
 The message is multipart/alternative (plain text and HTML, see `email_render`), sent as a raw MIME message so
 SES and SMTP send exactly the same bytes. Email has no threads: reminders and fixes are new messages.
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from failstreak.core.model import Notification
+from failstreak.core.model import Event, Notification
 from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
 from failstreak.errors import ConfigError
 from failstreak.notifiers.base import BaseNotifier, Batch, Unreachable
@@ -176,8 +177,13 @@ class EmailNotifier(BaseNotifier[list[Notification]]):
     def batches(
         self, target: str, deliveries: Sequence[Delivery], sent: Mapping[str, DeliveryResult]
     ) -> Iterator[Batch[list[Notification]]]:
-        if deliveries:
-            yield Batch([d.notification for d in deliveries], tuple(deliveries))
+        # The pass's alerts in one email, then each daily digest (docs/digest.md) in its own.
+        alerts = [d for d in deliveries if d.notification.event is not Event.DIGEST]
+        if alerts:
+            yield Batch([d.notification for d in alerts], tuple(alerts))
+        for d in deliveries:
+            if d.notification.event is Event.DIGEST:
+                yield Batch([d.notification], (d,))
 
     def deliver(self, target: str, message: list[Notification]) -> None:
         mail = render(message, self._page_link() if self._page_link is not None else None)

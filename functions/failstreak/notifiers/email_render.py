@@ -13,16 +13,22 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from failstreak.core.model import Notification
+from failstreak.core.model import Digest, Event, Notification
 from failstreak.notifiers.console import render_text
 from failstreak.notifiers.render import (
     EVENT_ICON,
     EVENT_TITLE,
+    DailySection,
     clip,
+    daily_counts,
+    daily_sections,
+    daily_text,
+    daily_title,
     details,
     digest_order,
     digest_title,
     failing_links,
+    plural,
     safe_url,
     strip,
     what_happened,
@@ -114,8 +120,64 @@ def html_body(notes: Sequence[Notification], page_link: str | None = None) -> st
 
 
 def render(notes: Sequence[Notification], page_link: str | None = None) -> Email:
-    """The email of `notes`; with `page_link`, both parts end with the link to the run-history page."""
+    """The email of `notes`, or of one daily digest; with `page_link`, both parts of an alert email end with the
+    link to the run-history page (a daily digest carries its own)."""
+    if len(notes) == 1 and notes[0].digest is not None:
+        return daily(notes[0], page_link)
     return Email(subject(notes), text_body(notes, page_link), html_body(notes, page_link))
+
+
+# -- the daily digest (docs/digest.md) ------------------------------------------------------------------------
+
+FOOTER = "Sent by failstreak. Thresholds, owners and mutes are set in its config file."
+
+
+def daily_subject(d: Digest) -> str:
+    """`[failstreak] daily digest, Mon 7 Dec 2026: 12 jobs: 2 alerting, ...` on one line, cut to fit."""
+    return clip(f"[failstreak] {daily_title(d).removeprefix('failstreak ')}: {daily_counts(d)}", SUBJECT_CHARS)
+
+
+def _daily_section_html(section: DailySection) -> str:
+    e = html.escape
+    items = []
+    for line, words in section.lines:
+        item = f"<strong>{e(clip(line.job, NAME_CHARS))}</strong>: {e(clip(words, FACT_CHARS))}"
+        url = safe_url(line.url) if section.key == "failing" else None
+        if url is not None:
+            item += f' (<a href="{e(url, quote=True)}">latest</a>)'
+        items.append(f"<li>{item}</li>")
+    if section.more:
+        items.append(f"<li><em>…and {e(plural(section.more, 'more job'))}</em></li>")
+    return (
+        f'<h3 style="margin:12px 0 4px 0">{section.icon} {e(section.title)}</h3>\n'
+        f'<ul style="margin:0 0 8px 0;padding-left:20px">{"".join(items)}</ul>'
+    )
+
+
+def daily_html(n: Notification, page_link: str | None = None) -> str:
+    """The HTML part of a daily digest: the same content, every user-controlled value escaped."""
+    d = n.digest
+    assert d is not None, "a daily digest notification carries its digest"
+    e = html.escape
+    body = [
+        f'<h2 style="margin:0 0 4px 0">{EVENT_ICON[Event.DIGEST]} {e(daily_title(d))}</h2>',
+        f'<p style="margin:0 0 8px 0;color:#444">{e(daily_counts(d))}</p>',
+        *(_daily_section_html(s) for s in daily_sections(d, n.created_at)),
+    ]
+    page = safe_url(page_link)
+    if page is not None:
+        body.append(f'<p>📊 <a href="{e(page, quote=True)}">Run history</a> (all jobs, recent runs)</p>')
+    return (
+        '<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;'
+        'font-size:14px;color:#222">\n' + "\n".join(body) + f'\n<p style="color:#666;font-size:12px">{FOOTER}</p>\n'
+        "</body></html>"
+    )
+
+
+def daily(n: Notification, page_link: str | None = None) -> Email:
+    """A daily digest as an email of its own; with `page_link`, both parts end with the run-history link."""
+    assert n.digest is not None, "a daily digest notification carries its digest"
+    return Email(daily_subject(n.digest), daily_text(n, page_link) + f"\n\n-- \n{FOOTER}", daily_html(n, page_link))
 
 
 def mime(mail: Email, sender: str, to: Sequence[str], now_s: float | None = None) -> EmailMessage:

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
-from failstreak.core.model import Event, Notification, Outcome, iso
+from failstreak.core.model import Digest, DigestLine, DigestSection, Event, Notification, Outcome, iso
 from failstreak.core.silence import silent_since_text
 
 MARK = {Outcome.SUCCESS: "✅", Outcome.FAILURE: "❌", Outcome.IGNORED: "⚪"}
-EVENT_TITLE = {Event.TRIGGERED: "Failing", Event.REMINDER: "Still failing", Event.RESOLVED: "Fixed"}
-EVENT_ICON = {Event.TRIGGERED: "🔴", Event.REMINDER: "🟠", Event.RESOLVED: "🟢"}
+EVENT_TITLE = {
+    Event.TRIGGERED: "Failing",
+    Event.REMINDER: "Still failing",
+    Event.RESOLVED: "Fixed",
+    Event.DIGEST: "Daily digest",
+}
+EVENT_ICON = {Event.TRIGGERED: "🔴", Event.REMINDER: "🟠", Event.RESOLVED: "🟢", Event.DIGEST: "📋"}
 
 
 def crossed_phrases(n: Notification) -> list[str]:
@@ -125,3 +132,111 @@ def details(n: Notification) -> list[str]:
     if n.owner:
         facts.append(f"owner: {n.owner}")
     return facts
+
+
+# -- the daily digest (docs/digest.md) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DailySection:
+    """A section of a daily digest as every renderer shows it: title, lines (each the job's name and what to say
+    about it, neither escaped) and how many more jobs it has than it lists."""
+
+    key: str
+    icon: str
+    title: str
+    lines: tuple[tuple[DigestLine, str], ...]
+    more: int
+
+
+def daily_title(d: Digest) -> str:
+    """`failstreak daily digest, Mon 7 Dec 2026` (the local date it is the digest of)."""
+    try:
+        day = date.fromisoformat(d.day)
+        shown = f"{day:%a} {day.day} {day:%b %Y}"
+    except ValueError:
+        shown = d.day
+    return f"failstreak daily digest, {shown}"
+
+
+def daily_counts(d: Digest) -> str:
+    """`12 jobs: 2 alerting, 1 flaky, 1 silent; 3 fixed in the last 24 h`, or that all is well."""
+    states = [(d.alerting, "alerting"), (d.flaky, "flaky"), (d.silent, "silent")]
+    shown = ", ".join(f"{s.total} {word}" for s, word in states if s.total)
+    head = f"{plural(d.jobs, 'job')}: {shown or 'none alerting, flaky or silent'}"
+    if d.fixed.total:
+        head += f"; {d.fixed.total} fixed in the last 24 h"
+    if not d.failing.total:
+        head += "; no failed run in the last 24 h"
+    return head
+
+
+def _alerting_words(line: DigestLine, now: int) -> str:
+    words = [f"{line.streak} failure{'s' if line.streak != 1 else ''} in a row"]
+    if line.runs:
+        words.append(f"{line.failures} of the last {line.runs} failed")
+    if line.since:
+        words.append(f"failing since {iso(line.since)}")
+    return ", ".join(words)
+
+
+def _fixed_words(line: DigestLine, now: int) -> str:
+    return f"fixed at {iso(line.at)} after {plural(line.failures, 'failed run')}"
+
+
+def _silent_words(line: DigestLine, now: int) -> str:
+    return silent_since_text(line.since, now) if line.since is not None else "silent"
+
+
+def _failing_words(line: DigestLine, now: int) -> str:
+    return plural(line.failures, "failed run")
+
+
+def _flaky_words(line: DigestLine, now: int) -> str:
+    return line.detail or "flaky"
+
+
+_SECTIONS = (
+    ("alerting", "🔴", "Alerting", _alerting_words),
+    ("flaky", "🎲", "Flaky", _flaky_words),
+    ("silent", "🔕", "Silent", _silent_words),
+    ("failing", "📉", "Most failing in the last 24 h", _failing_words),
+    ("fixed", "🟢", "Fixed in the last 24 h", _fixed_words),
+)
+
+
+def daily_sections(d: Digest, now: int) -> list[DailySection]:
+    """The digest's non-empty sections, in display order, each line with its words."""
+    out = []
+    for key, icon, title, words in _SECTIONS:
+        section: DigestSection = getattr(d, key)
+        if section.total:
+            lines = tuple((line, words(line, now)) for line in section.lines)
+            out.append(DailySection(key, icon, f"{title} ({section.total})", lines, section.more))
+    return out
+
+
+DAILY_NAME_CHARS = 200
+DAILY_WORDS_CHARS = 1000
+
+
+def daily_text(n: Notification, page_link: str | None = None) -> str:
+    """The plain-text part of a daily digest (also what the console prints): every listed job, one line each;
+    with `page_link`, the run-history link last."""
+    d = n.digest
+    assert d is not None, "a daily digest notification carries its digest"
+    parts = [daily_title(d), daily_counts(d)]
+    for section in daily_sections(d, n.created_at):
+        parts.extend(["", f"{section.icon} {section.title}"])
+        for line, words in section.lines:
+            url = safe_url(line.url) if section.key == "failing" else None
+            parts.append(
+                f"  - {clip(line.job, DAILY_NAME_CHARS)}: {clip(words, DAILY_WORDS_CHARS)}"
+                + (f" ({url})" if url else "")
+            )
+        if section.more:
+            parts.append(f"  ...and {plural(section.more, 'more job')}")
+    page = safe_url(page_link)
+    if page is not None:
+        parts.extend(["", f"Run history (all jobs, recent runs): {page}"])
+    return "\n".join(parts)

@@ -7,6 +7,7 @@ Bot mode (`chat:write`):
   `resolved` also rewrites the original message (`chat.update`) so the channel shows which of its jobs are fixed;
 - events without a thread (the triggered message predates this notifier, or went out by webhook) are posted
   as a new digest;
+- a daily digest (docs/digest.md) is a message of its own, after the pass's alerts;
 - every message is posted as its header, then filled in with `chat.update`: chat.postMessage has no idempotency
   key, so a post whose answer is lost is posted again, and what repeats is then one header line, never a job
   (docs/notifications.md, "Sent twice?").
@@ -39,7 +40,7 @@ from slack_sdk.webhook import WebhookClient
 from failstreak.core.model import Event, Notification
 from failstreak.core.outbox import Delivery, DeliveryError, DeliveryResult
 from failstreak.notifiers.base import BaseNotifier, Batch, Unreachable
-from failstreak.notifiers.slack_render import SlackMessage, board, digest
+from failstreak.notifiers.slack_render import SlackMessage, board, daily, digest
 
 if TYPE_CHECKING:
     from failstreak.app.config import SlackConfig
@@ -291,6 +292,9 @@ class SlackNotifier(BaseNotifier[Outgoing]):
                 yield Batch(rewrite, follow_up="mark the original message fixed")
         for message in messages(loose):
             yield Batch(Loose(message), _carried(message, by_id))
+        for d in deliveries:
+            if d.notification.event is Event.DIGEST:
+                yield Batch(Loose(daily(d.notification, link)), (d,))
 
     def _threads(
         self, deliveries: Sequence[Delivery], announced: Mapping[str, str]
@@ -299,7 +303,7 @@ class SlackNotifier(BaseNotifier[Outgoing]):
         threads: dict[str, list[Delivery]] = {}
         loose: list[Notification] = []
         for d in deliveries:
-            if d.notification.event is Event.TRIGGERED:
+            if d.notification.event in (Event.TRIGGERED, Event.DIGEST):
                 continue
             thread = d.thread or announced.get(d.notification.job)
             if self._client is not None and thread is not None and parse_ref(thread) is not None:

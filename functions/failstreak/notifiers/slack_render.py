@@ -21,11 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from failstreak.core.model import Event, Notification
+from failstreak.core.model import DigestLine, Event, Notification
 from failstreak.notifiers.render import (
     EVENT_ICON,
     EVENT_TITLE,
+    DailySection,
     clip,
+    daily_counts,
+    daily_sections,
+    daily_title,
     details,
     digest_order,
     digest_title,
@@ -340,3 +344,63 @@ def _sections(lines: Sequence[str]) -> list[str]:
         else:
             sections.append(_fit(line))
     return sections
+
+
+# -- the daily digest (docs/digest.md) ------------------------------------------------------------------------
+
+# Lines a section of the daily digest shows in Slack, and blocks it may take; what does not fit is counted in
+# its "and N more". Header, counts, five sections of at most 4 blocks and the page link stay within 50 blocks.
+DAILY_LINES = 15
+DAILY_BLOCKS_PER_SECTION = 4
+DAILY_WORDS_CHARS = 300
+
+
+def _daily_line(line: DigestLine, words: str, key: str) -> str:
+    name = f"*{escape(clip(line.job, NAME_CHARS))}*"
+    text = f"• {name} — {escape(clip(words, DAILY_WORDS_CHARS))}"
+    if key == "failing" and safe_url(line.url) is not None:
+        text += f" ({link(line.url, 'latest')})"
+    return text
+
+
+def _more(count: int) -> str:
+    return f"_…and {plural(count, 'more job')}_"
+
+
+def _daily_section(section: DailySection) -> list[str]:
+    """A section's texts, each within Block Kit's limit, at most `DAILY_BLOCKS_PER_SECTION` of them; the lines
+    that do not fit (past `DAILY_LINES`, or past the blocks) are counted in a last `…and N more` line."""
+    lines = [_daily_line(line, words, section.key) for line, words in section.lines[:DAILY_LINES]]
+    hidden = section.more + len(section.lines) - len(lines)
+    texts = [f"*{section.icon} {escape(section.title)}*"]
+    shown = 0
+    for line in lines:
+        if len(texts[-1]) + 1 + len(line) <= MAX_TEXT - 60:
+            texts[-1] += "\n" + line
+        elif len(texts) < DAILY_BLOCKS_PER_SECTION:
+            texts.append(_fit(line, MAX_TEXT - 60))
+        else:
+            break
+        shown += 1
+    hidden += len(lines) - shown
+    if hidden:
+        texts[-1] += "\n" + _more(hidden)
+    return texts
+
+
+def daily(n: Notification, page_link: str | None = None) -> SlackMessage:
+    """A daily digest as one message: a header with its date, the counts, a section block (or a few) per
+    non-empty section (alerting, flaky, silent, most failing, fixed), and with `page_link` the run-history
+    link, as the alert messages end with it."""
+    d = n.digest
+    assert d is not None, "a daily digest notification carries its digest"
+    title = f"{EVENT_ICON[Event.DIGEST]} {daily_title(d)}"
+    counts = escape(daily_counts(d))
+    blocks: list[Block] = [_header(title), {"type": "context", "elements": [mrkdwn(counts)]}]
+    for section in daily_sections(d, n.created_at):
+        blocks.extend({"type": "section", "text": mrkdwn(text)} for text in _daily_section(section))
+    history = history_block(page_link) if page_link else None
+    if history is not None:
+        blocks.append(history)
+    assert len(blocks) <= MAX_BLOCKS
+    return SlackMessage(_fit(f"{title}\n{counts}", MAX_FALLBACK), blocks, (n.id,))

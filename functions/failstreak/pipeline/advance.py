@@ -14,6 +14,7 @@ from failstreak.core.mutes import active_acks, all_mutes
 from failstreak.core.policy import JobPolicy
 from failstreak.inbox.records import latest_time
 from failstreak.pipeline.context import PassContext, PassSettings, Routes
+from failstreak.pipeline.digest import enqueue_digests
 
 _JOB = operator.attrgetter("job")
 
@@ -39,6 +40,7 @@ def advance(ctx: PassContext, state: State) -> None:
     summary.team_notifications = _enqueue(state, notes, ctx.ports.router)
     # Alerting jobs retire too: a job nobody has run for a month should stop sending reminders.
     summary.retired = counting.retire(state, now, settings.retire_after_ms, keep=stats.touched)
+    summary.notifications.extend(enqueue_digests(ctx, state))
     state.cursors.update(ctx.got.cursors)
     outbox.lease(state, ctx.pass_id, now)
     state.updated_at = now
@@ -57,8 +59,8 @@ def _evaluate(ctx: PassContext, state: State, touched: dict[str, counting.JobDel
     acks = active_acks(ctx.book, now)
     jobs = state.jobs
     # Under another config than the last pass's, every alerting job may have news (a threshold moved).
-    every = settings.digest is None or settings.digest != state.config_digest
-    state.config_digest = settings.digest
+    every = settings.config_digest is None or settings.config_digest != state.config_digest
+    state.config_digest = settings.config_digest
     watch = settings.triage
     if watch.learn:
         for name in touched:

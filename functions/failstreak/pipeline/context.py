@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from failstreak.core.digest import DigestSchedule
 from failstreak.core.model import MuteBook, Notification, State, now_ms
 from failstreak.core.mutes import ConfiguredMute
 from failstreak.core.outbox import DeliveryResult
@@ -29,6 +30,10 @@ class Routes(Protocol):
 
     def job_teams(self, job: str, owner: str | None) -> list[str]:
         """The teams that own a job (its records' `owner`, else the owners file); `default` when none does."""
+        ...
+
+    def digest_destinations(self, job: str, owner: str | None) -> list[str]:
+        """The destinations whose daily digest lists the job (docs/digest.md)."""
         ...
 
     def warnings(self) -> list[str]:
@@ -60,7 +65,9 @@ class PassSettings:
     page: str | None = None
     # A digest of the config these settings come from: when it is not the one the state was last saved with (or
     # is None), the pass evaluates every alerting job, and the page is made again (docs/state.md, "The index").
-    digest: str | None = None
+    config_digest: str | None = None
+    # When the daily digest goes out (docs/digest.md); None: no digest.
+    digest: DigestSchedule | None = None
 
 
 @dataclass

@@ -215,7 +215,7 @@ def _report_deliveries(applied: outbox.Applied, summary: Summary) -> None:
     summary.delivered = len(applied.delivered)
     summary.delivery_failures = [
         {
-            "job": e.notification.job,
+            "job": e.notification.job or None,  # a daily digest is about no job (docs/digest.md)
             "event": e.notification.event.value,
             "destination": e.destination,
             "error": e.last_error,
@@ -237,7 +237,7 @@ def page(ctx: PassContext) -> None:
     mutes = all_mutes(ctx.state, ctx.book, settings.config_mutes, ctx.now)
     judge = settings.triage.judge(settings.policy_for, ctx.now)
     owners = router.owners_digest() if router is not None else ""
-    inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.digest or "") + owners, _silent(ctx))
+    inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.config_digest or "") + owners, _silent(ctx))
     ctx.summary.page, warning = keep_page(
         location, ctx.state, mutes, settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value, inputs
     )

@@ -17,7 +17,7 @@ import gzip
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -27,12 +27,14 @@ from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 from failstreak.state.lazy import LazyJobs, Member
 
-VERSION = 7
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+VERSION = 8
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+# The local date (YYYY-MM-DD) of the last daily digests (docs/digest.md).
+DigestDay = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 
 
 class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
-    """The document (version 7) as read whole. A compressed document also holds `index` (`_Written`), which a
+    """The document (version 8) as read whole. A compressed document also holds `index` (`_Written`), which a
     whole read skips: the jobs themselves say all it says."""
 
     updated_at: int | None = None
@@ -43,6 +45,7 @@ class _Document(msgspec.Struct, tag_field="version", tag=VERSION):
     cursors: dict[str, dict[str, Any]] = {}
     categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
     config_digest: str | None = None
+    digest_day: DigestDay | None = None
     jobs: list[JobState] = []
 
 
@@ -68,6 +71,7 @@ class _Written(msgspec.Struct, tag_field="version", tag=VERSION):
     cursors: dict[str, dict[str, Any]] = {}
     categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
     config_digest: str | None = None
+    digest_day: DigestDay | None = None
     index: _Index | None = None
     jobs: list[JobState] = []
 
@@ -83,7 +87,22 @@ class _Head(msgspec.Struct, tag_field="version", tag=VERSION):
     cursors: dict[str, dict[str, Any]] = {}
     categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
     config_digest: str | None = None
+    digest_day: DigestDay | None = None
     index: _Index | None = None
+
+
+class _StoredV7(msgspec.Struct, tag_field="version", tag=7):
+    """Version 7 as read whole: no `digest_day` (its index, if any, is skipped: it is written afresh)."""
+
+    updated_at: int | None = None
+    passes: int = 0
+    outbox: list[OutboxEntry] = []
+    config_mutes: dict[str, int] = {}
+    dead_letters: list[DeadLetter] = []
+    cursors: dict[str, dict[str, Any]] = {}
+    categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
+    config_digest: str | None = None
+    jobs: list[JobState] = []
 
 
 class _StoredV6(msgspec.Struct, tag_field="version", tag=6):
@@ -165,7 +184,7 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(_Document | _StoredV7 | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
 _HEAD = msgspec.json.Decoder(_Head)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
@@ -230,10 +249,10 @@ def _v5_to_v6(doc: _StoredV5) -> tuple[_StoredV6, list[Mute]]:
     ), doc.mutes
 
 
-def _v6_to_v7(doc: _StoredV6) -> _Document:
+def _v6_to_v7(doc: _StoredV6) -> _StoredV7:
     """Version 7 adds the index of a compressed document (written afresh at the next save) and the digest of the
     config of the last pass that saved (none yet), and lists the jobs last; what it holds is version 6's."""
-    return _Document(
+    return _StoredV7(
         doc.updated_at,
         doc.passes,
         doc.outbox,
@@ -246,8 +265,24 @@ def _v6_to_v7(doc: _StoredV6) -> _Document:
     )
 
 
+def _v7_to_v8(doc: _StoredV7) -> _Document:
+    """Version 8 adds the local date of the last daily digests (`digest_day`; none yet: docs/digest.md)."""
+    return _Document(
+        doc.updated_at,
+        doc.passes,
+        doc.outbox,
+        doc.config_mutes,
+        doc.dead_letters,
+        doc.cursors,
+        doc.categories,
+        doc.config_digest,
+        None,
+        doc.jobs,
+    )
+
+
 def _current(
-    doc: _Document | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1,
+    doc: _Document | _StoredV7 | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1,
 ) -> tuple[_Document, list[Mute]]:
     """Any readable version, brought forward one version at a time to the current one; and the mutes an older
     version held, to be moved to the mutes document."""
@@ -264,6 +299,8 @@ def _current(
         doc, moved = _v5_to_v6(doc)
     if isinstance(doc, _StoredV6):
         doc = _v6_to_v7(doc)
+    if isinstance(doc, _StoredV7):
+        doc = _v7_to_v8(doc)
     return doc, moved
 
 
@@ -359,6 +396,7 @@ def _written(state: State, index: _Index | None, jobs: list[JobState]) -> _Writt
         cursors=state.cursors,
         categories=state.categories,
         config_digest=state.config_digest,
+        digest_day=state.digest_day,
         index=index,
         jobs=jobs,
     )
@@ -379,7 +417,7 @@ def _compressed(state: State, jobs: LazyJobs, names: tuple[str, ...]) -> Encoded
 
 def _head(data: bytes) -> tuple[_Head, int] | None:
     """A compressed document's head, and where its jobs' members start; None when its first member is not the
-    head of a version 7 document (then it is read whole, and what is wrong with it reported)."""
+    head of a document in the current version (then it is read whole, and what is wrong with it reported)."""
     d = zlib.decompressobj(31)
     parts: list[bytes] = []
     view = memoryview(data)
@@ -398,7 +436,7 @@ def _head(data: bytes) -> tuple[_Head, int] | None:
 
 
 def decode_document(data: bytes | None, location: str = "state") -> tuple[State, Encoded | None]:
-    """`decode`, with the jobs of a compressed version 7 document decoded as they are first read (`LazyJobs`):
+    """`decode`, with the jobs of a compressed document in the current version decoded as they are first read (`LazyJobs`):
     reading the document inflates only its head. A document the index does not describe exactly is read whole
     (and refused if it is corrupt), and so is any other document (then with nothing to reuse: None). Raises
     StateCorrupt."""
@@ -424,6 +462,7 @@ def decode_document(data: bytes | None, location: str = "state") -> tuple[State,
         passes=head.passes,
         categories=head.categories,
         config_digest=head.config_digest,
+        digest_day=head.digest_day,
     )
     return state, Encoded(data, tuple(jobs), tuple(m.stored for m in members), jobs)
 
@@ -482,6 +521,7 @@ def _parse(data: bytes | bytearray, location: str) -> State:
             passes=doc.passes,
             categories=doc.categories,
             config_digest=doc.config_digest,
+            digest_day=doc.digest_day,
         )
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise StateCorrupt(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from failstreak.app.check import run_checks
 from failstreak.app.cli import main
 from failstreak.app.config import load_config, parse_config
 from failstreak.errors import ConfigError
@@ -438,3 +439,18 @@ def test_a_subfolder_the_pass_may_not_list_is_reported_and_the_other_files_count
             if path.is_dir() and not path.is_symlink():
                 path.chmod(0o755)
         shutil.rmtree(root)
+
+
+def test_flaky_jobs_routed_to_a_digest_that_is_not_configured_is_a_check_warning(tmp_path: Path) -> None:
+    # Given an override that routes flaky jobs to the digest, and no `digest:` block
+    text = "state: s.json\ninbox: in/\noverrides: [{match: 'e2e-*', flaky: digest}]\n"
+    cfg = _write(tmp_path / "f.yaml", text)
+    # When it is checked; Then it loads, and the check says those flaky jobs are silenced
+    assert load_config(str(cfg)).flaky_digest_unsent() == [
+        "overrides[0] (e2e-*): flaky: digest, but no digest: is configured; its flaky jobs are silenced"
+    ]
+    checks = [c.line() for c in run_checks(str(cfg))]
+    assert any(line.startswith("WARN") and "flaky: digest, but no digest:" in line for line in checks)
+    # And with a digest configured it says nothing
+    with_digest = _write(tmp_path / "g.yaml", text + "digest: {at: '09:00'}\n")
+    assert load_config(str(with_digest)).flaky_digest_unsent() == []

@@ -294,6 +294,20 @@ def test_the_demo_shows_triggered_reminder_and_resolved(tmp_path: Path, capsys: 
     assert any(j.alert for j in state.jobs.values())
 
 
+def test_the_demo_prints_a_daily_digest_with_each_days_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # When the demo runs its four daily passes
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    # Then each pass printed that day's digest of the 29 jobs, with its alerting jobs and the most failing ones
+    digests = [line for line in out.splitlines() if line.startswith("failstreak daily digest, ")]
+    assert len(digests) == 4
+    assert len(set(digests)) == 4
+    assert out.count("29 jobs: ") == 4
+    assert "🔴 Alerting (" in out
+    assert "📉 Most failing in the last 24 h (" in out
+    assert "  - ci/web/visual-regression: 12 failures in a row" in out
+
+
 def test_save_conflicts_that_never_end_fail_the_pass_clearly(workdir: Path) -> None:
     # Given a store whose document changes before every save
     cfg = load_config(str(workdir / "failstreak.yaml"))

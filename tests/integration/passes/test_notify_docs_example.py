@@ -105,7 +105,10 @@ def test_the_documented_slack_digest_email_and_rewrite_are_what_a_real_pass_send
 ) -> None:
     post, update, summary = _documented_passes(tmp_path, monkeypatch)
     # Then the docs show exactly the payload, the fallback text, the rewrite and the email's subject and text
-    assert json.loads(_fenced("Example: a real digest", "json")) == {"text": post["text"], "blocks": post["blocks"]}
+    assert json.loads(_fenced("Example: a real alert message", "json")) == {
+        "text": post["text"],
+        "blocks": post["blocks"],
+    }
     assert _fenced("The fallback `text` as plain lines") == post["text"]
     assert _fenced("the original message is rewritten to") == update.body["text"]
     mail = email_render.render(summary.notifications)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,15 @@ def test_an_empty_config_gives_the_local_defaults() -> None:
         ("overrides: [{match: a, flaky: sometimes}]", "overrides.0.flaky"),
         ("silence: {grace: soon}", "silence.grace"),
         ("flaky: {min_flips: -1}", "flaky.min_flips"),
+        ("digest: {at: '25:00'}", "digest.at: '25:00' is not a time of day; write it HH:MM"),
+        ("digest: {at: 'nine'}", "digest.at: 'nine' is not a time of day"),
+        ("digest: {at: 17:30}", 'digest.at: write the time quoted, as at: "17:30"'),
+        ("digest: {timezone: Europe/Pariss}", "digest.timezone: 'Europe/Pariss' is not a known time zone"),
+        ("digest: {timezone: ''}", "digest.timezone: '' is not a known time zone"),
+        ("digest: {weekdays: [mon, funday]}", "digest.weekdays: 'funday' is not a weekday; write mon, tue"),
+        ("digest: {weekdays: []}", "digest.weekdays"),
+        ("digest: {weekdays: [monkey]}", "digest.weekdays: 'monkey' is not a weekday"),
+        ("digest: {every: day}", "digest.every"),
     ],
 )
 def test_invalid_config_is_rejected_naming_the_field(text: str, message: str) -> None:
@@ -88,6 +98,44 @@ def test_a_missing_environment_secret_says_which_variable(monkeypatch: pytest.Mo
     monkeypatch.delenv("NOPE_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="NOPE_TOKEN is not set"):
         resolve_secret(SecretRef(env="NOPE_TOKEN"))
+
+
+def test_the_digest_block_reads_as_a_schedule_in_its_time_zone() -> None:
+    # Given a digest at 09:00 in Paris on weekdays, spelled in full and in capitals
+    cfg = parse_config('digest: {at: "09:00", timezone: Europe/Paris, weekdays: [Monday, TUE, wed, thu, fri]}')
+    assert cfg.digest is not None
+    # When read as a schedule; Then it is 09:00 Paris time, Monday (0) to Friday (4)
+    schedule = cfg.digest.schedule()
+    assert (schedule.at.hour, schedule.at.minute, schedule.zone_name) == (9, 0, "Europe/Paris")
+    assert schedule.weekdays == frozenset(range(5))
+    assert str(schedule.zone) == "Europe/Paris"
+
+
+def test_the_digest_defaults_to_nine_utc_every_day() -> None:
+    cfg = parse_config("digest: {}")
+    assert cfg.digest is not None
+    schedule = cfg.digest.schedule()
+    assert (schedule.at.hour, schedule.zone_name, schedule.weekdays) == (9, "UTC", frozenset(range(7)))
+    assert parse_config("").digest is None
+
+
+def test_time_zones_are_known_on_a_machine_without_a_zone_database() -> None:
+    # Given a machine with no system zone database (a Lambda runtime, a slim container): no search path
+    import zoneinfo
+
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        # When a config names Europe/Paris; Then the `tzdata` package (a dependency) knows it
+        cfg = parse_config("digest: {timezone: Europe/Paris}")
+        assert cfg.digest is not None
+        zone = cfg.digest.schedule().zone
+        summer, winter = datetime(2026, 7, 1, 12, tzinfo=zone), datetime(2026, 12, 1, 12, tzinfo=zone)
+        assert (summer.utcoffset(), winter.utcoffset()) == (timedelta(hours=2), timedelta(hours=1))
+        assert zoneinfo.TZPATH == ()
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
 
 
 def test_a_key_written_in_the_wrong_section_is_pointed_to_its_section() -> None:

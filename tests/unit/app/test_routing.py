@@ -193,3 +193,34 @@ def test_without_an_owners_file_everything_goes_to_the_defaults() -> None:
     router = Router(cfg)
     assert router.destinations(note("x")) == ["console", "slack:#ci"]
     assert router.teams(note("x")) == ["default"]
+
+
+# -- the daily digest's destinations (docs/digest.md) ----------------------------------------------------------------
+
+
+def test_a_jobs_digest_goes_where_its_alerts_go(tmp_path: Path) -> None:
+    # Given the owners file, teams, defaults and a broadcast channel
+    router = Router(make_config(tmp_path))
+    # When the digest destinations of jobs of each team, and of a job whose record names its owner, are asked
+    # Then they are those of their alerts: the teams' destinations, the defaults for a team with none, the broadcast
+    for job, owner in (("tests_letters_1", None), ("tests_hello", None), ("x", "@team-mail"), ("y", "@team-ghost")):
+        assert router.digest_destinations(job, owner) == router.destinations(note(job, owner=owner))
+
+
+def test_a_job_routed_to_an_unconfigured_notifier_is_in_no_digest(tmp_path: Path) -> None:
+    # Given email not configured, no default channel, and a team reached by email only
+    cfg = make_config(tmp_path, slack="token: {env: SLACK_BOT_TOKEN}", owners="mail-*  @team-mail\n")
+    cfg = cfg.model_copy(update={"notify": cfg.notify.model_copy(update={"email": None})})
+    router = Router(cfg)
+    # When its digest destinations are asked; Then there are none (its alerts are dead-lettered, saying why)
+    assert router.digest_destinations("mail-1", None) == []
+    assert router.destinations(note("mail-1")) == ["email:mail@example.com"]
+
+
+def test_in_webhook_mode_every_job_is_in_the_webhook_channels_one_digest(tmp_path: Path) -> None:
+    # Given an incoming webhook instead of a bot token
+    slack = "webhook_url: {env: SLACK_WEBHOOK_URL}\n    broadcast_channel: '#ci-broadcast'"
+    router = Router(make_config(tmp_path, slack=slack))
+    # When the digest destinations of jobs of different teams are asked; Then Slack's is the webhook for each
+    assert router.digest_destinations("tests_letters_1", None) == ["slack:webhook", "email:team-a@example.com"]
+    assert router.digest_destinations("tests_team_b_1", None) == ["slack:webhook"]

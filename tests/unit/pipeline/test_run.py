@@ -23,6 +23,9 @@ class ToConsole:
     def teams(self, n: Notification) -> list[str]:
         return []
 
+    def digest_destinations(self, job: str, owner: str | None) -> list[str]:
+        return ["console:"]
+
     def job_teams(self, job: str, owner: str | None) -> list[str]:
         return []
 

@@ -75,9 +75,9 @@ def test_the_next_save_of_a_version_2_document_writes_the_current_version() -> N
     state = codec.decode(_version_2())
     # When it is saved again
     doc = orjson.loads(codec.encode(state))
-    # Then it is the current version (7), the dates in `config_mutes`, none left among the cursors, and it reads
+    # Then it is the current version, the dates in `config_mutes`, none left among the cursors, and it reads
     # back the same (but for the mutes it held, moved into the mutes document before that save)
-    assert doc["version"] == codec.VERSION == 7
+    assert doc["version"] == codec.VERSION
     assert doc["config_mutes"] == {UNDATED: FIRST_SEEN}
     assert "_config_mutes" not in doc["cursors"]
     state.moved_mutes = []
@@ -98,7 +98,7 @@ def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
         "version", "updated_at", "passes", "outbox", "config_mutes", "dead_letters", "cursors", "categories",
-        "config_digest", "index", "jobs",
+        "config_digest", "digest_day", "index", "jobs",
     ]  # fmt: skip
     assert list(orjson.loads(mutes_body)) == ["version", "mutes", "acks"]
     stored = orjson.loads(body)
@@ -162,7 +162,7 @@ def test_a_newer_version_is_refused_by_every_command_and_left_untouched(
         err = capsys.readouterr().err
         assert err == (
             f"failstreak: {store.location}: state version {codec.VERSION + 1} is not supported by this failstreak "
-            f"(reads 1, 2, 3, 4, 5, 6, 7); left untouched\n"
+            f"(reads {', '.join(map(str, codec.READABLE_VERSIONS))}); left untouched\n"
         )
     assert (tmp_path / "state.json").read_bytes() == newer
 
@@ -241,14 +241,14 @@ def test_a_version_4_document_reads_with_no_closed_incidents_and_is_rewritten_in
     state = codec.decode(version_4)
     doc = orjson.loads(codec.encode(state))
 
-    # Then nothing is lost, the job has no closed incidents, and the next save writes the current version (7),
+    # Then nothing is lost, the job has no closed incidents, and the next save writes the current version,
     # which reads back the same
     job = state.jobs["ci/a"]
     assert (state.passes, job.total_failures, job.incidents) == (7, 1, [])
     assert job.alert is not None
     assert job.alert.reasons == ["consecutive"]
     assert state.config_mutes == {UNDATED: FIRST_SEEN}
-    assert doc["version"] == codec.VERSION == 7
+    assert doc["version"] == codec.VERSION
     assert "incidents" not in doc["jobs"][0]
     assert codec.decode(codec.encode(state)) == state
 
@@ -311,10 +311,10 @@ def test_a_version_5_document_hands_its_mutes_on_and_is_rewritten_in_the_current
     state = codec.decode(_version_5([mute]))
     doc = orjson.loads(codec.encode(state))
     # Then its mute is handed on (to be moved into the mutes document), the rest is as stored, and the next save
-    # writes the current version (7), which holds no mutes and reads back the same
+    # writes the current version, which holds no mutes and reads back the same
     assert state.moved_mutes == [mute]
     assert (state.passes, state.jobs["ci/a"].mute_runs, state.config_mutes) == (3, {DATED: 1}, {UNDATED: FIRST_SEEN})
-    assert doc["version"] == codec.VERSION == 7
+    assert doc["version"] == codec.VERSION
     assert "mutes" not in doc
     again = codec.decode(codec.encode(state))
     assert again.moved_mutes == []
@@ -351,6 +351,59 @@ def test_a_release_that_reads_versions_1_to_5_refuses_a_version_6_document(
     )
 
 
+def test_a_version_6_document_reads_with_no_digest_day_and_is_rewritten_in_the_current_version() -> None:
+    # Given a document as version 6 wrote it: a job with a closed incident, no `mutes`, no `digest_day` key
+    version_6 = orjson.dumps(
+        {
+            "version": 6,
+            "updated_at": T0,
+            "passes": 3,
+            "jobs": [
+                {
+                    "name": "ci/a",
+                    "runs": [[T0, "1", 0, "success", None, None, None, None]],
+                    "total_runs": 1,
+                    "incidents": [{"triggered_at": T0 - HOUR, "resolved_at": T0, "reasons": ["consecutive"]}],
+                }
+            ],
+            "outbox": [],
+            "config_mutes": {UNDATED: FIRST_SEEN},
+            "dead_letters": [],
+            "cursors": {},
+            "categories": {},
+        }
+    )
+
+    # When it is read and saved again
+    state = codec.decode(version_6)
+    doc = orjson.loads(codec.encode(state))
+
+    # Then nothing is lost, no digest was ever sent, and the next save writes the current version with `digest_day`
+    assert (state.passes, state.config_mutes, state.moved_mutes) == (3, {UNDATED: FIRST_SEEN}, [])
+    assert state.jobs["ci/a"].incidents == [Incident(T0 - HOUR, T0, ["consecutive"])]
+    assert state.digest_day is None
+    assert (doc["version"], doc["digest_day"]) == (codec.VERSION, None)
+    assert codec.decode(codec.encode(state)) == state
+
+
+def test_the_day_of_the_last_daily_digests_is_stored_and_read_back() -> None:
+    # Given a state whose daily digests of 7 December were enqueued
+    state = State(updated_at=T0, digest_day="2026-12-07")
+    # When it is written and read; Then the day comes back
+    body = codec.encode(state)
+    assert orjson.loads(body)["digest_day"] == "2026-12-07"
+    assert codec.decode(body).digest_day == "2026-12-07"
+
+
+def test_a_digest_day_that_is_not_a_date_is_refused() -> None:
+    # Given a document whose digest_day was edited into something else than a date
+    body = orjson.loads(codec.encode(State(updated_at=T0)))
+    body["digest_day"] = "tomorrow"
+    # When it is read; Then it is refused, naming the key, and left untouched
+    with pytest.raises(StateCorrupt, match=r"digest_day"):
+        codec.decode(orjson.dumps(body), "state.json")
+
+
 def test_a_release_that_reads_versions_1_to_6_refuses_a_version_7_document(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -363,10 +416,10 @@ def test_a_release_that_reads_versions_1_to_6_refuses_a_version_7_document(
             codec._StoredV6 | codec._StoredV5 | codec._StoredV4 | codec._StoredV3 | codec._StoredV2 | codec._StoredV1
         ),
     )
-    # When it reads a version 7 document, compressed with its index; Then it refuses it in one line
-    state = State(jobs={f"ci/{i}": JobState(name=f"ci/{i}") for i in range(5)}, updated_at=T0)
+    # When it reads a version 7 document; Then it refuses it in one line, naming the versions it reads
+    version_7 = codec.encode(State(updated_at=T0)).replace(f'"version":{codec.VERSION}'.encode(), b'"version":7')
     with pytest.raises(StateCorrupt) as refused:
-        codec.decode(codec.encode(state, compress_above=10), "s3://b/state.json")
+        codec.decode(version_7, "s3://b/state.json")
     assert str(refused.value) == (
         "s3://b/state.json: state version 7 is not supported by this failstreak (reads 1, 2, 3, 4, 5, 6); "
         "left untouched"
@@ -395,21 +448,70 @@ def _version_6(jobs: int) -> bytes:
     )
 
 
-def test_a_version_6_document_reads_whole_and_is_rewritten_as_version_7_with_its_index() -> None:
+def test_a_version_6_document_reads_whole_and_is_rewritten_in_the_current_version_with_its_index() -> None:
     # Given a large document as version 6 wrote it (no index)
     stored = _version_6(300)
     # When a pass reads it and saves it
     state, since = codec.decode_document(stored)
     again = codec.encode_document(state, since=since, compress_above=10)
-    # Then it was read whole (nothing to reuse, no mutes to move), and the save is version 7 with an index of
+    # Then it was read whole (nothing to reuse, no mutes to move), and the save is in the current version with an index of
     # every job, which a pass reads lazily as the same state
     assert since is None
     assert state == codec.decode(stored)
     assert state.moved_mutes == []
     doc = orjson.loads(gzip.decompress(again.body))
-    assert doc["version"] == codec.VERSION == 7
+    assert doc["version"] == codec.VERSION == 8
     assert [row[0] for row in doc["index"]["jobs"]] == [f"ci/{i}" for i in range(300)]
     assert doc["index"]["jobs"][0] == ["ci/0", T0, T0, 0, 0, None, None]
     lazy, _ = codec.decode_document(again.body)
     assert isinstance(lazy.jobs, LazyJobs)
     assert lazy == state
+
+
+def test_a_version_7_document_reads_whole_with_no_digest_day_and_is_rewritten_with_its_index() -> None:
+    # Given a large document as version 7 wrote it: compressed, with its index, without `digest_day`
+    state = State(jobs={f"ci/{i}": JobState(name=f"ci/{i}", last_seen=T0) for i in range(200)}, updated_at=T0)
+    current = gzip.decompress(codec.encode(state, compress_above=10))
+    text = current.replace(f'"version":{codec.VERSION}'.encode(), b'"version":7').replace(b'"digest_day":null,', b"")
+    version_7 = gzip.compress(text)
+    # When a pass reads it and saves it
+    read, since = codec.decode_document(version_7)
+    again = codec.encode_document(read, since=since, compress_above=10)
+    # Then it was read whole (its head is not the current version's), nothing was lost, no digest was ever sent,
+    # and the save is in the current version with `digest_day` and an index a pass reads lazily
+    assert since is None
+    assert read == state
+    assert read.digest_day is None
+    doc = orjson.loads(gzip.decompress(again.body))
+    assert (doc["version"], doc["digest_day"], len(doc["index"]["jobs"])) == (codec.VERSION, None, 200)
+    lazy, _ = codec.decode_document(again.body)
+    assert isinstance(lazy.jobs, LazyJobs)
+    assert lazy == state
+
+
+def test_a_release_that_reads_versions_1_to_7_refuses_a_version_8_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given this codec restricted to what the previous release read: versions 1 to 7
+    monkeypatch.setattr(codec, "READABLE_VERSIONS", (1, 2, 3, 4, 5, 6, 7))
+    monkeypatch.setattr(
+        codec,
+        "_DECODER",
+        msgspec.json.Decoder(
+            codec._StoredV7
+            | codec._StoredV6
+            | codec._StoredV5
+            | codec._StoredV4
+            | codec._StoredV3
+            | codec._StoredV2
+            | codec._StoredV1
+        ),
+    )
+    # When it reads a version 8 document, compressed with its index; Then it refuses it in one line
+    state = State(jobs={f"ci/{i}": JobState(name=f"ci/{i}") for i in range(5)}, updated_at=T0, digest_day="2026-12-07")
+    with pytest.raises(StateCorrupt) as refused:
+        codec.decode(codec.encode(state, compress_above=10), "s3://b/state.json")
+    assert str(refused.value) == (
+        "s3://b/state.json: state version 8 is not supported by this failstreak (reads 1, 2, 3, 4, 5, 6, 7); "
+        "left untouched"
+    )
