@@ -184,7 +184,9 @@ class _StoredV1(msgspec.Struct, tag_field="version", tag=1):
     cursors: dict[str, dict[str, Any]] = {}
 
 
-_DECODER = msgspec.json.Decoder(_Document | _StoredV7 | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1)
+_DECODER = msgspec.json.Decoder(
+    _Document | _StoredV7 | _StoredV6 | _StoredV5 | _StoredV4 | _StoredV3 | _StoredV2 | _StoredV1
+)
 _HEAD = msgspec.json.Decoder(_Head)
 _ENCODER = msgspec.json.Encoder()
 # Where versions 1 and 2 kept the config file's mutes' first-seen dates, among the sources' cursors.
@@ -436,10 +438,10 @@ def _head(data: bytes) -> tuple[_Head, int] | None:
 
 
 def decode_document(data: bytes | None, location: str = "state") -> tuple[State, Encoded | None]:
-    """`decode`, with the jobs of a compressed document in the current version decoded as they are first read (`LazyJobs`):
-    reading the document inflates only its head. A document the index does not describe exactly is read whole
-    (and refused if it is corrupt), and so is any other document (then with nothing to reuse: None). Raises
-    StateCorrupt."""
+    """`decode`, with the jobs of a compressed document in the current version decoded as they are first read
+    (`LazyJobs`): reading the document inflates only its head. A document the index does not describe exactly is
+    read whole (and refused if it is corrupt), and so is any other document (then with nothing to reuse: None).
+    Raises StateCorrupt."""
     if data is None or data[:2] != b"\x1f\x8b":
         return decode(data, location), None
     read = _head(data)

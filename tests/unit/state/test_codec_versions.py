@@ -454,8 +454,8 @@ def test_a_version_6_document_reads_whole_and_is_rewritten_in_the_current_versio
     # When a pass reads it and saves it
     state, since = codec.decode_document(stored)
     again = codec.encode_document(state, since=since, compress_above=10)
-    # Then it was read whole (nothing to reuse, no mutes to move), and the save is in the current version with an index of
-    # every job, which a pass reads lazily as the same state
+    # Then it was read whole (nothing to reuse, no mutes to move), and the save is in the current version with an
+    # index of every job, which a pass reads lazily as the same state
     assert since is None
     assert state == codec.decode(stored)
     assert state.moved_mutes == []
