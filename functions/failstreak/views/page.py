@@ -351,13 +351,15 @@ def _shown(views: Sequence[JobView], max_jobs: int) -> Sequence[JobView]:
 _RENDERER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 _ANCHOR = "<@>"
 _KEY_ENCODE = msgspec.json.Encoder().encode
-_FRAGMENT = re.compile(r"<!--r:([0-9a-f]{32})-->(<tr .*?</tr>)|<!--s:([0-9a-f]{32})-->(<section .*?</section>)", re.S)
+_KEY_CHARS = 24  # 96 bits: a digest collision among a page's jobs is not a practical concern
+_ROW_MARK = "<!--r:"
+_SECTION_START = '<section class="job" id="'
 
 
 def _key(v: JobView) -> str:
     """The digest of everything a job's row and section are made from."""
     encoded = _KEY_ENCODE((_RENDERER, v.job, v.teams, v.window, v.mute, v.health, v.incidents))
-    return hashlib.sha256(encoded).hexdigest()[:32]
+    return hashlib.sha256(encoded).hexdigest()[:_KEY_CHARS]
 
 
 def _split(text: str, marker: str) -> tuple[str, str] | None:
@@ -371,20 +373,31 @@ def _split(text: str, marker: str) -> tuple[str, str] | None:
 
 
 def fragments_of(html: str) -> dict[str, Fragment]:
-    """The jobs' rows and sections of a page, by digest (`_key`); a job whose row or section is missing or
-    malformed is left out (it is rendered again)."""
+    """The jobs' rows and sections of a page, by digest (`_key`: the comment before each row; a section is its
+    row's by their shared anchor). A job whose row or section is missing or malformed is left out (it is
+    rendered again)."""
+    keys: dict[str, str] = {}
     rows: dict[str, tuple[str, str]] = {}
-    sections: dict[str, tuple[str, str]] = {}
-    for m in _FRAGMENT.finditer(html):
-        if m.group(1):
-            row = _split(m.group(2), 'href="#')
-            if row is not None:
-                rows[m.group(1)] = row
-        else:
-            section = _split(m.group(4), 'id="')
-            if section is not None:
-                sections[m.group(3)] = section
-    return {k: Fragment(row, sections[k]) for k, row in rows.items() if k in sections}
+    for chunk in html.split(_ROW_MARK)[1:]:
+        end = chunk.find("</tr>")
+        row = (
+            _split(chunk[_KEY_CHARS + 3 : end + 5], 'href="#')
+            if end > 0 and chunk[_KEY_CHARS:].startswith("-->")
+            else None
+        )
+        if row is not None:
+            key = chunk[:_KEY_CHARS]
+            keys[chunk[_KEY_CHARS + 3 + len(row[0]) : end + 5 - len(row[1])]] = key
+            rows[key] = row
+    out = {}
+    jobs = html.find("<h2>Jobs</h2>")
+    for chunk in html[max(jobs, 0) :].split(_SECTION_START)[1:]:
+        anchor = chunk[: chunk.find('"')]
+        end = chunk.find("</section>")
+        key = keys.get(anchor)
+        if key is not None and end > 0:
+            out[key] = Fragment(rows[key], (_SECTION_START, chunk[len(anchor) : end + 10]))
+    return out
 
 
 def _fragments(ordered: Sequence[JobView], cache: Mapping[str, Fragment]) -> tuple[list[tuple[str, Fragment]], int]:
@@ -421,7 +434,7 @@ def _body(
         rows = []
         for i in range(at, at + len(members)):
             key, f = fragments[i]
-            rows.append(f"<!--r:{key}-->{f.row[0]}job-{i}{f.row[1]}")
+            rows.append(f"{_ROW_MARK}{key}-->{f.row[0]}job-{i}{f.row[1]}")
         at += len(members)
         tbodies.append(
             f'<tbody data-team="{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} '

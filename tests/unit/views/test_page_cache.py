@@ -109,8 +109,8 @@ def test_a_damaged_kept_page_only_means_a_render_from_nothing() -> None:
     state = estate(30)
     views = views_of(state, [])
     kept = render(views, T0).html
-    cut = kept[: kept.index("<!--s:", len(kept) * 3 // 4)]  # in the middle of the sections
-    mangled = kept.replace("<!--s:", "<!--s:zz", 3)
+    cut = kept[: kept.index("<section", len(kept) * 3 // 4)]  # in the middle of the sections
+    mangled = kept.replace("<!--r:", "<!--r:zz", 3)
 
     # When a page is rendered from each
     fresh = render(views, T0)
