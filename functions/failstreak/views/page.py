@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -348,7 +349,14 @@ def _shown(views: Sequence[JobView], max_jobs: int) -> Sequence[JobView]:
 
 
 # The renderer's own code is part of every fragment's digest: a page kept by other code is never reused.
-_RENDERER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+def _renderer() -> str:
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    except OSError:  # code not kept as a file: a digest no kept page has, so nothing is reused
+        return base64.b16encode(os.urandom(8)).decode()
+
+
+_RENDERER = _renderer()
 _ANCHOR = "<@>"
 _KEY_ENCODE = msgspec.json.Encoder().encode
 _KEY_CHARS = 24  # 96 bits: a digest collision among a page's jobs is not a practical concern
@@ -394,9 +402,9 @@ def fragments_of(html: str) -> dict[str, Fragment]:
     for chunk in html[max(jobs, 0) :].split(_SECTION_START)[1:]:
         anchor = chunk[: chunk.find('"')]
         end = chunk.find("</section>")
-        key = keys.get(anchor)
-        if key is not None and end > 0:
-            out[key] = Fragment(rows[key], (_SECTION_START, chunk[len(anchor) : end + 10]))
+        found = keys.get(anchor)
+        if found is not None and end > 0:
+            out[found] = Fragment(rows[found], (_SECTION_START, chunk[len(anchor) : end + 10]))
     return out
 
 
