@@ -7,6 +7,7 @@ the pure `views.jobs` and `views.page`; `views.store` writes the page.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from failstreak.app.config import Config
 from failstreak.app.routing import Router
@@ -16,12 +17,15 @@ from failstreak.core.mutes import all_mutes
 from failstreak.core.triage import TriageSettings
 from failstreak.errors import ConfigError
 from failstreak.views.jobs import job_views
-from failstreak.views.page import Page, render
+from failstreak.views.page import Fragment, Page, render
 from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 
 
-def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -> Page:
-    """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`."""
+def page_of(
+    cfg: Config, state: State, now: int, router: Router | None = None, cache: Mapping[str, Fragment] | None = None
+) -> Page:
+    """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`; `cache`: the
+    fragments of a kept page to reuse (views/page.py `fragments_of`)."""
     teams_of = (router or Router(cfg)).job_teams
     judge = TriageSettings(learn=cfg.silence.learn, grace_ms=cfg.silence.grace_ms).judge(cfg.policy_lookup(), now)
     views = job_views(
@@ -32,7 +36,7 @@ def page_of(cfg: Config, state: State, now: int, router: Router | None = None) -
         now,
         lambda j: judge(j).health.value,
     )
-    return render(views, now)
+    return render(views, now, cache=cache)
 
 
 _LIFETIME = re.compile(r"(\d+(?:\.\d+)?)([mhd])")

@@ -4,12 +4,15 @@ It runs after the state is saved, so a page that cannot be written never costs a
 problem is a warning of the pass, and the next pass tries again. The page is made again only when what it is
 made from changed (`page_inputs`: the jobs as stored, the live mutes, the settings, the silent jobs), and then
 from the jobs it shows alone, picked from the state's index; it is rewritten only when something on it changed
-(views/store.py).
+(views/store.py). A render reuses the rows and sections of the page it replaces whose inputs are unchanged
+(views/page.py `fragments_of`); a page that cannot be read or parsed only means a render from nothing.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import zlib
 from collections.abc import Callable, Iterable
 
 import msgspec
@@ -19,12 +22,14 @@ from failstreak.core.policy import JobPolicy
 from failstreak.errors import FailstreakError
 from failstreak.state.codec import Encoded
 from failstreak.views.jobs import page_views
-from failstreak.views.page import render
+from failstreak.views.page import Fragment, fragments_of, render
 
 WRITTEN = "written"
 UNCHANGED = "unchanged"
 FAILED = "failed"
 _ENCODE = msgspec.json.Encoder().encode
+# A kept page is at most about 15 MiB (views/page.py MAX_JOBS); one larger is not read for its fragments.
+MAX_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def page_inputs(state: State, encoded: Encoded | None, mutes: list[Mute], settings: str, silent: Iterable[str]) -> str:
@@ -61,7 +66,23 @@ def keep_page(
         if inputs is not None and stored_inputs(location) == inputs:
             return UNCHANGED, None
         views, totals = page_views(state, mutes, policy_for, teams_of, now, health_of)
-        written = write_page(location, render(views, now, totals=totals, inputs=inputs))
+        page = render(views, now, totals=totals, inputs=inputs, cache=kept_fragments(location))
+        written = write_page(location, page)
     except FailstreakError as e:
         return FAILED, f"the run-history page was not written (the next pass tries again): {e}"
     return (WRITTEN if written else UNCHANGED), None
+
+
+def kept_fragments(location: str) -> dict[str, Fragment]:
+    """The rows and sections of the page kept at `location`, to reuse; none when there is no page, or it cannot be
+    read or decoded (the page is then rendered from nothing)."""
+    from failstreak.views.store import read_page  # noqa: PLC0415
+
+    try:
+        kept = read_page(location, MAX_CACHE_BYTES)
+        if kept is None or kept.body is None:
+            return {}
+        body = gzip.decompress(kept.body) if kept.gzipped else kept.body
+        return fragments_of(body.decode("utf-8"))
+    except (FailstreakError, OSError, EOFError, zlib.error, UnicodeDecodeError):
+        return {}

@@ -8,6 +8,10 @@ without JavaScript; the script only adds the filter box and the team and health 
 
 `render` returns the page and its fingerprint: a hash of everything on it except the time it was rendered, so
 that a writer can leave an unchanged page alone (views/store.py).
+
+Each job's row and section follow a comment naming the digest of everything they are made from (`_key`), so that
+the next render can take them back out of the page it replaces (`fragments_of`) and reuse those whose digest is
+unchanged, rendering only the jobs that changed: the result is the same bytes as a render from nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+
+import msgspec
 
 from failstreak.core.incidents import Incident
 from failstreak.core.model import JobState, Run, Status, iso
@@ -63,11 +71,22 @@ class JobView:
 @dataclass(frozen=True, slots=True)
 class Page:
     """A page's HTML; the fingerprint of what it shows; and, from a pass, the digest of what it was made from
-    (`inputs`: a pass that would make it from the same inputs leaves it as it is, without rendering it)."""
+    (`inputs`: a pass that would make it from the same inputs leaves it as it is, without rendering it).
+    `rendered`: how many jobs' rows and sections were rendered, the others being reused from `render`'s cache."""
 
     html: str
     fingerprint: str
     inputs: str | None = None
+    rendered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A job's row and section as on a page, each split around the anchor that links them (its place on the page,
+    which moves when other jobs come or go)."""
+
+    row: tuple[str, str]
+    section: tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,22 +348,107 @@ def _shown(views: Sequence[JobView], max_jobs: int) -> Sequence[JobView]:
     return sorted(views, key=lambda v: (v.job.alert is None, -v.job.consecutive_failures, v.job.name))[:max_jobs]
 
 
-def _body(views: Sequence[JobView], title: str, max_jobs: int, totals: Totals) -> str:
+# The renderer's own code is part of every fragment's digest: a page kept by other code is never reused.
+def _renderer() -> str:
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    except OSError:  # code not kept as a file: a digest no kept page has, so nothing is reused
+        return base64.b16encode(os.urandom(8)).decode()
+
+
+_RENDERER = _renderer()
+_ANCHOR = "<@>"
+_KEY_ENCODE = msgspec.json.Encoder().encode
+_KEY_CHARS = 24  # 96 bits: a digest collision among a page's jobs is not a practical concern
+_ROW_MARK = "<!--r:"
+_SECTION_START = '<section class="job" id="'
+
+
+def _key(v: JobView) -> str:
+    """The digest of everything a job's row and section are made from."""
+    encoded = _KEY_ENCODE((_RENDERER, v.job, v.teams, v.window, v.mute, v.health, v.incidents))
+    return hashlib.sha256(encoded).hexdigest()[:_KEY_CHARS]
+
+
+def _split(text: str, marker: str) -> tuple[str, str] | None:
+    """`text` around its first `marker"…"` value (the anchor), None when it has none."""
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = text.find('"', start)
+    return (text[:start], text[end:]) if end > start else None
+
+
+def fragments_of(html: str) -> dict[str, Fragment]:
+    """The jobs' rows and sections of a page, by digest (`_key`: the comment before each row; a section is its
+    row's by their shared anchor). A job whose row or section is missing or malformed is left out (it is
+    rendered again)."""
+    keys: dict[str, str] = {}
+    rows: dict[str, tuple[str, str]] = {}
+    for chunk in html.split(_ROW_MARK)[1:]:
+        end = chunk.find("</tr>")
+        row = (
+            _split(chunk[_KEY_CHARS + 3 : end + 5], 'href="#')
+            if end > 0 and chunk[_KEY_CHARS:].startswith("-->")
+            else None
+        )
+        if row is not None:
+            key = chunk[:_KEY_CHARS]
+            keys[chunk[_KEY_CHARS + 3 + len(row[0]) : end + 5 - len(row[1])]] = key
+            rows[key] = row
+    out = {}
+    jobs = html.find("<h2>Jobs</h2>")
+    for chunk in html[max(jobs, 0) :].split(_SECTION_START)[1:]:
+        anchor = chunk[: chunk.find('"')]
+        end = chunk.find("</section>")
+        found = keys.get(anchor)
+        if found is not None and end > 0:
+            out[found] = Fragment(rows[found], (_SECTION_START, chunk[len(anchor) : end + 10]))
+    return out
+
+
+def _fragments(ordered: Sequence[JobView], cache: Mapping[str, Fragment]) -> tuple[list[tuple[str, Fragment]], int]:
+    """Each job's digest and fragment, from `cache` when there, else rendered; and how many were rendered."""
+    out = []
+    rendered = 0
+    for v in ordered:
+        key = _key(v)
+        fragment = cache.get(key)
+        if fragment is None:
+            rendered += 1
+            # "<@>" cannot come from a producer's text, whose "<" are escaped.
+            row, _, row_end = _row(v, _ANCHOR).partition(_ANCHOR)
+            section, _, section_end = _section(v, _ANCHOR).partition(_ANCHOR)
+            fragment = Fragment((row, row_end), (section, section_end))
+        out.append((key, fragment))
+    return out, rendered
+
+
+def _body(
+    views: Sequence[JobView], title: str, max_jobs: int, totals: Totals, cache: Mapping[str, Fragment]
+) -> tuple[str, int]:
     shown = _shown(views, max_jobs)
     groups = _group(shown)
     ordered = [v for _, members in groups for v in members]
-    anchors = {v.job.name: f"job-{i}" for i, v in enumerate(ordered)}
+    fragments, rendered = _fragments(ordered, cache)
     alerting = totals.alerting
     healths = sorted({v.health for v in shown if v.health})
     tbodies = []
+    at = 0
     for team, members in groups:
         n_alerting = sum(v.job.alert is not None for v in members)
         head = f"{len(members)} jobs" + (f", {n_alerting} alerting" if n_alerting else "")
+        rows = []
+        for i in range(at, at + len(members)):
+            key, f = fragments[i]
+            rows.append(f"{_ROW_MARK}{key}-->{f.row[0]}job-{i}{f.row[1]}")
+        at += len(members)
         tbodies.append(
             f'<tbody data-team="{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} '
-            f"<small>({head})</small></th></tr>" + "".join(_row(v, anchors[v.job.name]) for v in members) + "</tbody>"
+            f"<small>({head})</small></th></tr>" + "".join(rows) + "</tbody>"
         )
-    sections = "".join(_section(v, anchors[v.job.name]) for v in ordered)
+    sections = "".join(f"<!--s:{key}-->{f.section[0]}job-{i}{f.section[1]}" for i, (key, f) in enumerate(fragments))
     left_out = totals.jobs - len(shown)
     note = (
         f"<p><b>{left_out} more jobs are not on this page</b>, which shows at most {max_jobs}: the alerting jobs "
@@ -358,7 +462,7 @@ def _body(views: Sequence[JobView], title: str, max_jobs: int, totals: Totals) -
         '<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
         f"<th>runs</th></tr></thead>{''.join(tbodies)}</table></div>"
         f"<h2>Jobs</h2>{sections}"
-    )
+    ), rendered
 
 
 def render(
@@ -369,15 +473,17 @@ def render(
     *,
     totals: Totals | None = None,
     inputs: str | None = None,
+    cache: Mapping[str, Fragment] | None = None,
 ) -> Page:
     """The page for `views`, stamped with `generated_at` (epoch ms); its fingerprint ignores the stamp.
 
     At most `max_jobs` jobs are shown (the page says how many are left out), which bounds its size and the memory
     a pass spends on it. `totals`: the estate's counts, when `views` are only the jobs to show (a pass picks them
     from the state's index: `views/jobs.page_views`). `inputs` is written in the page's head (`inputs_of`).
+    `cache`: the fragments of the page this one replaces (`fragments_of`), reused where their digest matches.
     """
     totals = totals or Totals(len(views), sum(v.job.alert is not None for v in views))
-    body = _body(views, title, max_jobs, totals)
+    body, rendered = _body(views, title, max_jobs, totals, cache or {})
     fingerprint = hashlib.sha256(body.encode()).hexdigest()
     inputs_meta = f'<meta name="{INPUTS_META}" content="{_e(inputs)}">' if inputs is not None else ""
     html = (
@@ -390,7 +496,7 @@ def render(
         f'<p class="legend">rendered {_e(iso(generated_at))} by failstreak</p>'
         f"<script>{SCRIPT}</script></body></html>\n"
     )
-    return Page(html, fingerprint, inputs)
+    return Page(html, fingerprint, inputs, rendered)
 
 
 def fingerprint_of(head: str) -> str | None:

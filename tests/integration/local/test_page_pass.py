@@ -57,6 +57,33 @@ def test_each_pass_keeps_the_page_and_rewrites_it_only_when_it_changed(
     assert page.read_text().count('data-status="') == 4
 
 
+def test_a_pass_renders_only_the_jobs_that_changed_and_reuses_the_kept_page_s_other_rows(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a page of two jobs kept by a pass, on which a mark is put inside the unchanged job's row and section
+    add_runs(workdir, "1.jsonl", "ci/a", "failed", 1)
+    add_runs(workdir, "2.jsonl", "ci/b", "success", 1)
+    run(workdir, capsys)
+    page = workdir / "site" / "page.html"
+    marked = (
+        page.read_text()
+        .replace('data-job="ci/b"', 'data-job="ci/b" data-mark')
+        .replace("<h3>ci/b</h3>", "<h3>ci/b</h3><!--mark-->")
+    )
+    page.write_text(marked)
+
+    # When a pass brings a run for ci/a alone
+    add_runs(workdir, "3.jsonl", "ci/a", "failed", 2)
+    assert run(workdir, capsys)["page"] == "written"
+
+    # Then ci/b's row and section were taken from the kept page (the mark is still there), ci/a's rendered anew
+    text = page.read_text()
+    assert 'data-job="ci/b" data-mark' in text
+    assert "<h3>ci/b</h3><!--mark-->" in text
+    assert text.count('data-job="ci/a"') == 1
+    assert "run 2 · failed" in text
+
+
 def test_a_page_that_cannot_be_written_is_a_warning_and_the_pass_still_counts(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ from failstreak.app.cli import main
 from failstreak.app.config import parse_config
 from failstreak.core.model import JobState, Run, Status
 from failstreak.errors import ConfigError, StoreUnavailable
+from failstreak.pipeline.page import kept_fragments
 from failstreak.pipeline.run import run_pass
 from failstreak.views.page import JobView, Page, render
 from failstreak.views.store import CONTENT_TYPE, presigned_url, write_page
@@ -47,6 +48,22 @@ def test_the_page_is_written_once_and_again_only_when_what_it_shows_changed(s3: 
     assert head["ContentType"] == CONTENT_TYPE
     assert head["ContentEncoding"] == "gzip"
     assert head["Metadata"]["fingerprint"] == page(3).fingerprint
+
+
+def test_a_render_reuses_the_fragments_of_the_compressed_page_kept_on_s3(s3: S3) -> None:
+    # Given a page kept on S3 (gzip-compressed), and no page at another key
+    uri = s3.uri("failstreak/page.html")
+    write_page(uri, page(2))
+
+    # When the kept page's fragments are read and a page with the same job is rendered from them
+    fragments = kept_fragments(uri)
+    job = JobState(name="etl", runs=[Run(T0 + n * HOUR, str(n), 0, Status.FAILED) for n in range(2)])
+    again = render([JobView(job=job, teams=("data",), window=10)], T0, cache=fragments)
+
+    # Then the job's row and section are reused, the page the same bytes; a missing page gives none
+    assert (len(fragments), again.rendered) == (1, 0)
+    assert again.html == page(2).html
+    assert kept_fragments(s3.uri("failstreak/none.html")) == {}
 
 
 def test_the_page_object_is_private_to_the_bucket_owner(moto_s3: S3) -> None:
