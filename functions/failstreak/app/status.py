@@ -19,6 +19,7 @@ from failstreak.core.health import Judgement
 from failstreak.core.jobindex import briefs
 from failstreak.core.model import Ack, JobState, Mute, MuteBook, Outcome, State, iso
 from failstreak.core.mutes import active_acks, all_mutes, merge_mutes
+from failstreak.core.policy import JobPolicy
 from failstreak.state.mutes import mutes_store
 from failstreak.views.jobs import describe_mute
 
@@ -26,9 +27,12 @@ MARK = {Outcome.SUCCESS: "✅", Outcome.FAILURE: "❌", Outcome.IGNORED: "⚪"}
 NAME_WIDTH = 60
 
 
-def job_triage(cfg: Config, job: JobState, now: int) -> tuple[Judgement, dict[str, int]]:
-    """The job's health now, and the failures of each category in its window (docs/triage.md)."""
-    policy = cfg.policy_for(job.name)
+def job_triage(
+    cfg: Config, job: JobState, now: int, policy: JobPolicy | None = None
+) -> tuple[Judgement, dict[str, int]]:
+    """The job's health now, and the failures of each category in its window (docs/triage.md); `policy`, the
+    job's, when the caller has it already."""
+    policy = policy or cfg.policy_for(job.name)
     silent = triage.silent_since(job, policy, now, learn=cfg.silence.learn, grace_ms=cfg.silence.grace_ms)
     return triage.health(job, policy, silent), counting.category_failures(job, policy)
 
@@ -82,7 +86,7 @@ class Status:
         """The job's health and its window's failures by category, judged once per job."""
         found = self._triage.get(job.name)
         if found is None:
-            found = self._triage[job.name] = job_triage(self.cfg, job, self.now)
+            found = self._triage[job.name] = job_triage(self.cfg, job, self.now, self.policy_for(job.name))
         return found
 
     def mute(self, job: JobState) -> Mute | None:
@@ -156,7 +160,7 @@ class Status:
             "runs": [
                 {
                     "run_id": r.run_id,
-                    "status": r.status.value,
+                    "status": r.status,  # a StrEnum: written as its value, without the enum property on each run
                     "finished_at": iso(r.finished_at),
                     "attempt": r.attempt,
                     "url": r.url,

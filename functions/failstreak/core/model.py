@@ -5,6 +5,7 @@ Times are integers: milliseconds since the Unix epoch, UTC. Nothing here does I/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
@@ -106,10 +107,20 @@ def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     try:
-        # isoformat and a cut, not strftime: twice as fast, and `status --json` writes four per job.
-        return datetime.fromtimestamp(ms // 1000, UTC).isoformat()[:19] + "Z"
+        # The date from a small cache and the time of day by arithmetic: `status --json` writes one per remembered
+        # run (a million at 100k jobs), and this takes about a third less time than formatting a datetime.
+        day, second = divmod(ms // 1000, 86_400)
+        minute, second = divmod(second, 60)
+        hour, minute = divmod(minute, 60)
+        return f"{_iso_day(day)}T{hour:02d}:{minute:02d}:{second:02d}Z"
     except (ValueError, OverflowError, OSError, TypeError):
         return f"epoch-ms:{ms!r}"[:40]
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_day(day: int) -> str:
+    """`YYYY-MM-DD` of the UTC day `day` days after the epoch; raises past what a date can show."""
+    return datetime.fromtimestamp(day * 86_400, UTC).date().isoformat()
 
 
 def run_id_key(run_id: str) -> tuple[int, int, str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from failstreak.app.config import parse_config
 from failstreak.app.routing import Router
@@ -73,6 +76,21 @@ def test_a_success_sent_in_epoch_microseconds_is_counted_at_its_real_time() -> N
 def test_iso_never_raises_on_a_time_no_calendar_can_show(ms: int) -> None:
     # Given a stored time beyond what a date can show; When formatted; Then it is shown as its raw value
     assert iso(ms) == f"epoch-ms:{ms}"
+
+
+# Every epoch-ms a date can show (0001-01-01 to 9999-12-31), and a margin on each side.
+SHOWABLE_MS = st.integers(min_value=-62_135_596_800_000 - 86_400_000, max_value=253_402_300_799_999 + 86_400_000)
+
+
+@given(SHOWABLE_MS)
+def test_iso_writes_what_a_datetime_would_for_every_time(ms: int) -> None:
+    # Given any time in epoch milliseconds, near the ends of what a date can show too
+    try:
+        expected = datetime.fromtimestamp(ms // 1000, UTC).isoformat()[:19] + "Z"
+    except (ValueError, OverflowError, OSError):
+        expected = f"epoch-ms:{ms}"
+    # When it is formatted; Then it is the datetime's RFC 3339 text to the second, or the raw value past the ends
+    assert iso(ms) == expected
 
 
 @pytest.mark.parametrize("ms", UNSHOWABLE)
