@@ -542,18 +542,32 @@ def _jobs(listed: list[JobState]) -> dict[str, JobState]:
 
 
 def _diagnose(data: bytes | bytearray, location: str, error: msgspec.DecodeError) -> str:
-    """Why a document did not decode, in the terms of the format (only runs for a document that is refused)."""
+    return diagnose(data, location, error, READABLE_VERSIONS, what="state", document="state document")
+
+
+def diagnose(
+    data: bytes | bytearray,
+    location: str,
+    error: msgspec.DecodeError,
+    readable: tuple[int, ...],
+    *,
+    what: str,
+    document: str,
+) -> str:
+    """Why a versioned document (the state, the mutes document) did not decode, in the terms of its format: not
+    JSON, no `version`, a version this release does not read, or a value of the wrong shape. Only runs for a
+    document that is refused."""
     if not isinstance(error, msgspec.ValidationError):
-        return f"{location}: state is not valid JSON ({error}); left untouched"
+        return f"{location}: {what} is not valid JSON ({error}); left untouched"
     try:
         head = msgspec.json.decode(data, type=dict[str, Any])
     except msgspec.DecodeError:
         head = None
     if head is None or "version" not in head:
-        return f"{location}: not a failstreak state document (no 'version'); left untouched"
-    if head["version"] not in READABLE_VERSIONS:
+        return f"{location}: not a failstreak {document} (no 'version'); left untouched"
+    if head["version"] not in readable:
         return (
-            f"{location}: state version {head['version']!r} is not supported by this failstreak "
-            f"(reads {', '.join(map(str, READABLE_VERSIONS))}); left untouched"
+            f"{location}: {what} version {head['version']!r} is not supported by this failstreak "
+            f"(reads {', '.join(map(str, readable))}); left untouched"
         )
-    return f"{location}: state document is malformed ({error}); left untouched"
+    return f"{location}: {document} is malformed ({error}); left untouched"

@@ -20,6 +20,7 @@ from failstreak.core import mutes as book_ops
 from failstreak.core.model import Ack, Mute, MuteBook, now_ms
 from failstreak.errors import ConfigError, ConflictError, FailstreakError, StateCorrupt
 from failstreak.state.base import StateStore
+from failstreak.state.codec import diagnose
 
 R = TypeVar("R")
 
@@ -78,29 +79,13 @@ def decode_mutes(data: bytes | None, location: str) -> MuteBook:
             raise StateCorrupt(f"{location}: not a failstreak mutes document (no 'version'); left untouched")
         doc = _DECODER.decode(data)
     except msgspec.DecodeError as e:
-        raise StateCorrupt(_diagnose(data, location, e)) from None
+        why = diagnose(data, location, e, READABLE_MUTES_VERSIONS, what="mutes document", document="mutes document")
+        raise StateCorrupt(why) from None
     ids = [m.id for m in doc.mutes]
     if len(set(ids)) != len(ids):
         twice = next(i for i in ids if ids.count(i) > 1)
         raise StateCorrupt(f"{location}: mutes document is malformed (mute id {twice!r} listed twice); left untouched")
     return MuteBook(mutes=doc.mutes, acks=doc.acks)
-
-
-def _diagnose(data: bytes, location: str, error: msgspec.DecodeError) -> str:
-    if not isinstance(error, msgspec.ValidationError):
-        return f"{location}: mutes document is not valid JSON ({error}); left untouched"
-    try:
-        head = msgspec.json.decode(data, type=dict[str, Any])
-    except msgspec.DecodeError:
-        head = None
-    if head is None or "version" not in head:
-        return f"{location}: not a failstreak mutes document (no 'version'); left untouched"
-    if head["version"] not in READABLE_MUTES_VERSIONS:
-        return (
-            f"{location}: mutes document version {head['version']!r} is not supported by this failstreak "
-            f"(reads {', '.join(map(str, READABLE_MUTES_VERSIONS))}); left untouched"
-        )
-    return f"{location}: mutes document is malformed ({error}); left untouched"
 
 
 class MutesStore:
