@@ -43,10 +43,18 @@ from bench.doc import write_block
 from bench.generate import SIZES, config_text, prepare
 from bench.run import DOC, OUT, PRESETS, ROOT, S3_ENV, Measure, MotoServer, _child, _env, machine
 
-BEGIN = "<!-- bench:estate:begin (written by `make bench`; edit outside this block) -->"
-END = "<!-- bench:estate:end -->"
+
+def markers(block: str) -> tuple[str, str]:
+    """The begin and end markers of a generated block of docs/performance.md."""
+    return (
+        f"<!-- bench:{block}:begin (written by `make bench`; edit outside this block) -->",
+        f"<!-- bench:{block}:end -->",
+    )
+
+
+BEGIN, END = markers("estate")
 FEW = 1_000
-REPS = {"1k": 5, "10k": 5, "100k": 3}
+REPS = {"1k": 5, "10k": 5, "100k": 3, "1m": 1}
 COLD_ROUNDS = 15
 # `import boto3` timed from inside a fresh interpreter, as `bench/cold.py` times the handler.
 BOTO3 = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
@@ -302,20 +310,21 @@ def report(rows: list[EstateRow], cold: Cold | None, argv: str) -> str:
     return "\n".join(parts)
 
 
-def write_doc(text: str) -> None:
-    write_block(DOC, BEGIN, END, text, None)
+def write_doc(text: str, block: str = "estate") -> None:
+    """Rewrite the named generated block (`estate` for `make bench`'s sizes, `estate-1m` for the growth row at a
+    million jobs, which is run on its own: it takes most of an hour)."""
+    write_block(DOC, *markers(block), text, None)
 
 
-def run(sizes: list[str], reps: int, argv: str, doc: bool) -> str:
+def run(sizes: list[str], reps: int, argv: str, doc: bool, cold: bool = True, block: str = "estate") -> str:
     rows = []
     for size in sizes:
         rows += bench_estate(size, reps or REPS[size])
-    cold = cold_start()[0]
-    text = report(rows, cold, argv)
+    text = report(rows, cold_start()[0] if cold else None, argv)
     print()
     print(text)
     if doc:
-        write_doc(text)
+        write_doc(text, block)
     return text
 
 
@@ -324,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or "all")
     p.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS") or 0))
     p.add_argument("--no-doc", action="store_true")
+    p.add_argument("--no-cold", action="store_true", help="leave out the cold start (it does not depend on the size)")
+    p.add_argument(
+        "--block",
+        default="estate",
+        help="the generated block of docs/performance.md to write (`estate-1m` for `--sizes 1m --no-cold`)",
+    )
     p.add_argument(
         "--against",
         type=Path,
@@ -333,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     sizes = PRESETS.get(args.sizes, args.sizes).split(",")
     if args.against is None:
-        run(sizes, args.reps, "python -m bench.estate --sizes " + args.sizes, not args.no_doc)
+        argv_text = "python -m bench.estate --sizes " + args.sizes + (" --no-cold" if args.no_cold else "")
+        run(sizes, args.reps, argv_text, not args.no_doc, not args.no_cold, args.block)
         return 0
     trees = (ROOT / "functions", args.against.resolve())
     rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees)]

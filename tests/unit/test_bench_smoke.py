@@ -273,3 +273,24 @@ def test_the_estate_report_renders_its_rows_and_rewrites_only_its_block(
     assert "the previous figures" not in body
     assert "kept as is" in body
     assert body.count(estate.BEGIN) == 1
+
+
+def test_the_million_job_row_has_its_own_block_and_leaves_the_estate_block_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a performance document with both blocks
+    doc = tmp_path / "performance.md"
+    million_begin, million_end = estate.markers("estate-1m")
+    doc.write_text(f"{estate.BEGIN}\nthe 100k rows\n{estate.END}\n\n{million_begin}\nthe previous million row\n{million_end}\n")
+    monkeypatch.setattr(estate, "DOC", doc)
+    row = estate.EstateRow("1m", 1_000_000, 1000)
+    for kind, wall in zip(estate.KINDS, (40.0, 2.0, 4.0, 2.0, 6.0, 80.0, 50.0), strict=True):
+        row.runs[kind].append(run.Measure(wall, wall, 100.0, {}))
+    # When the growth row is written without a cold start
+    estate.write_doc(estate.report([row], None, "python -m bench.estate --sizes 1m --no-cold"), "estate-1m")
+    body = doc.read_text()
+    # Then only its own block changed, and it holds the row and no cold start table
+    assert "the 100k rows" in body
+    assert "the previous million row" not in body
+    assert "| 1,000,000 | this checkout | 1 | 40.00 | 2.00 | 0.05× | 4.00 | 0.10× |" in body
+    assert "cold start" not in body.split(million_begin)[1]
