@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import os
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,8 +141,10 @@ class Generated:
     stats: dict[str, int]
 
 
-def generate(w: Workload) -> Generated:
-    """The history records (one line each) and the fresh inbox records, as JSON lines."""
+def generate(w: Workload, history_sink: Callable[[bytes], None] | None = None) -> Generated:
+    """The history records (one line each) and the fresh inbox records, as JSON lines. With `history_sink`,
+    each history line goes to it as it is made and `history` stays empty (a million jobs' twelve million
+    lines would not fit in memory beside the rest)."""
     rng = random.Random(w.seed)
     history: list[bytes] = []
     fresh: list[bytes] = []
@@ -158,7 +161,7 @@ def generate(w: Workload) -> Generated:
         hist_p = 0.92 if kind == "recovering" else p_fail
         for k in range(w.history_runs):
             at = first_new - (w.history_runs - k) * period
-            history.append(orjson.dumps(_record(rng, job, base_id + k, _status(rng, hist_p), at)))
+            (history_sink or history.append)(orjson.dumps(_record(rng, job, base_id + k, _status(rng, hist_p), at)))
         for k in range(n_new):
             run_id = base_id + w.history_runs + k
             at = first_new + k * period
@@ -212,6 +215,30 @@ def write_inbox(directory: Path, lines: list[bytes], files: int, gzip_every: int
     return paths
 
 
+class LineFiles:
+    """Plain JSON Lines files of `per_file` lines each, named and dated as `write_inbox` names and dates them."""
+
+    def __init__(self, directory: Path, per_file: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory, self.per_file = directory, per_file
+        self.lines: list[bytes] = []
+        self.n = 0
+
+    def add(self, line: bytes) -> None:
+        self.lines.append(line)
+        if len(self.lines) == self.per_file:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        path = self.directory / f"batch-{self.n:05d}.jsonl"
+        path.write_bytes(b"\n".join(self.lines) + b"\n")
+        stamp = (NOW - HOUR // 2) / 1000 + self.n
+        os.utime(path, (stamp, stamp))
+        self.lines, self.n = [], self.n + 1
+
+
 def config_text(state: str, inbox: str, window: int, console: bool, max_records: int | None = None) -> str:
     # By default the whole inbox in one pass: the workloads measure a pass over all of their executions (1M at
     # 100k jobs), beyond the default bound on records per pass (bench/memory.py measures the passes at the bounds).
@@ -242,10 +269,11 @@ def prepare(w: Workload, root: Path) -> Path:
         import shutil
 
         shutil.rmtree(tmp)
-    gen = generate(w)
-    # History files in job order: a bounded pass takes whole files, so each job's history lands in one pass.
-    write_inbox(tmp / "history-inbox", gen.history, max(1, w.files // 2, len(gen.history) // 20_000), gzip_every=0)
-    gen.history.clear()
+    # History files in job order, written as they are made: a bounded pass takes whole files.
+    lines = w.jobs * w.history_runs
+    history = LineFiles(tmp / "history-inbox", -(-lines // max(1, w.files // 2, lines // 20_000)))
+    gen = generate(w, history.add)
+    history.flush()
     cfg = parse_config(
         config_text(
             str(tmp / "state.json"),
