@@ -41,6 +41,7 @@ import orjson
 
 from bench.doc import write_block
 from bench.generate import SIZES, config_text, prepare
+from bench.measure import gunzip
 from bench.run import DOC, OUT, PRESETS, ROOT, S3_ENV, Measure, MotoServer, _child, _env, machine
 
 
@@ -85,7 +86,7 @@ def _first_lines(src: Path, n: int) -> list[bytes]:
     for f in sorted((src / "inbox").iterdir()):
         data = f.read_bytes()
         if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
+            data = gunzip(data)
         lines += [line for line in data.split(b"\n") if line][: n - len(lines)]
         if len(lines) >= n:
             break
@@ -106,7 +107,7 @@ def _own_state(src: Path, tree: Path, dest: Path) -> Path:
         text=True,
     ).stdout.strip()
     cfg = _fresh(src, dest, [], page=True)
-    text = gzip.decompress((dest / "state.json").read_bytes())
+    text = gunzip((dest / "state.json").read_bytes())
     at = text.index(b",")
     (dest / "state.json").write_bytes(gzip.compress(b'{"version":' + version.encode() + text[at:], 1))
     _child(["pass", str(cfg)], env)

@@ -37,6 +37,7 @@ import orjson
 
 from bench.doc import write_block
 from bench.generate import NOW, SIZES, Workload, config_text, prepare
+from bench.measure import gunzip
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -117,7 +118,7 @@ def _fresh_local(src: Path, dest: Path) -> Path:
 def _state_sizes(data: bytes) -> tuple[int, int, bool]:
     """(stored size, the other form's size, stored compressed?)."""
     if data[:2] == b"\x1f\x8b":
-        return len(data), len(gzip.decompress(data)), True
+        return len(data), len(gunzip(data)), True
     return len(data), len(gzip.compress(data, compresslevel=6)), False
 
 

@@ -281,7 +281,9 @@ def test_the_million_job_row_has_its_own_block_and_leaves_the_estate_block_alone
     # Given a performance document with both blocks
     doc = tmp_path / "performance.md"
     million_begin, million_end = estate.markers("estate-1m")
-    doc.write_text(f"{estate.BEGIN}\nthe 100k rows\n{estate.END}\n\n{million_begin}\nthe previous million row\n{million_end}\n")
+    doc.write_text(
+        f"{estate.BEGIN}\nthe 100k rows\n{estate.END}\n\n{million_begin}\nthe previous million row\n{million_end}\n"
+    )
     monkeypatch.setattr(estate, "DOC", doc)
     row = estate.EstateRow("1m", 1_000_000, 1000)
     for kind, wall in zip(estate.KINDS, (40.0, 2.0, 4.0, 2.0, 6.0, 80.0, 50.0), strict=True):

@@ -27,6 +27,7 @@ import msgspec
 import orjson
 
 from failstreak.core.model import Execution, Rejected, Status, now_ms
+from failstreak.gzipped import inflate
 from failstreak.inbox import fastpath, records
 from failstreak.inbox.base import Rejoined
 from failstreak.inbox.records import ALL_STATUSES, Parsed, latest_time, no_valid_record
@@ -125,7 +126,7 @@ def parse_file(
     out = Parsed()
     if data[:2] == _GZIP:
         try:
-            data = gzip.decompress(data)
+            data = inflate(data)
         except (OSError, EOFError, zlib.error) as e:
             out.fatal = f"not a readable gzip file ({e})"
             return out

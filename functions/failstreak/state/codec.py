@@ -13,7 +13,6 @@ version; a newer one is refused in one line naming the versions this release rea
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from failstreak.core.categories import CategoryWatch
 from failstreak.core.jobindex import Brief
 from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
+from failstreak.gzipped import inflate
 from failstreak.state.lazy import LazyJobs, Member
 
 VERSION = 8
@@ -497,7 +497,7 @@ def decode(data: bytes | None, location: str = "state") -> State:
         return State()
     if data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
+            data = inflate(data)
         except (OSError, EOFError, zlib.error) as e:
             raise StateCorrupt(f"{location}: state is not readable gzip ({e}); left untouched") from None
     return _parse(data, location)

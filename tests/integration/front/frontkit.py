@@ -39,7 +39,9 @@ def call(f: Front, event: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
     return answer["statusCode"], json.loads(body) if body else None
 
 
-def ingest_event(body: bytes, *, secret: str = INGEST_SECRET, at: float | None = None) -> dict[str, Any]:
+def ingest_event(
+    body: bytes, *, secret: str = INGEST_SECRET, at: float | None = None, binary: bool = False
+) -> dict[str, Any]:
     stamp = str(int(time.time() if at is None else at))
     return url_event(
         "/ingest",
@@ -49,6 +51,7 @@ def ingest_event(body: bytes, *, secret: str = INGEST_SECRET, at: float | None =
             "x-failstreak-timestamp": stamp,
             "x-failstreak-signature": sign_v1(secret, stamp, body),
         },
+        base64_body=binary,
     )
 
 

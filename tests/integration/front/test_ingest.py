@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import time
 
 import pytest
 
+from failstreak.front.ingest import MAX_INFLATED
 from tests.integration.front.frontkit import call, front, inbox_records, ingest_event
 from tests.integration.front.samples import url_event
 from tests.integration.s3.backends import S3
@@ -182,3 +184,38 @@ def test_each_accepted_request_leaves_its_records_in_the_inbox_as_sent(moto_s3: 
     assert sorted(json.dumps(r, sort_keys=True) for r in inbox_records(moto_s3)) == sorted(
         json.dumps(json.loads(line), sort_keys=True) for line in (RECORDS + other).splitlines()
     )
+
+
+def test_a_gzipped_body_of_several_members_is_accepted_and_written_as_sent(moto_s3: S3) -> None:
+    # Given the two records gzipped as two members (as `cat a.gz b.gz` makes), base64-encoded by Lambda
+    lines = RECORDS.splitlines(keepends=True)
+    body = gzip.compress(lines[0]) + gzip.compress(lines[1])
+    event = ingest_event(body, binary=True)
+    # When posted; Then both records are accepted and the object holds the body as it came
+    assert call(front(moto_s3), event) == (202, {"accepted": 2})
+    assert [moto_s3.get(k) for k in moto_s3.keys("fs/inbox/")] == [body]
+
+
+def test_a_gzipped_body_that_inflates_past_the_bound_is_refused_with_413(moto_s3: S3) -> None:
+    # Given a small signed gzip body that would inflate to more than the front's bound (a gzip bomb)
+    body = gzip.compress(RECORDS + b" " * (MAX_INFLATED + 1), compresslevel=9)
+    assert len(body) < 64 * 1024
+    event = ingest_event(body, binary=True)
+    # When posted; Then 413 says how to fix it, and nothing is written
+    status, answer = call(front(moto_s3), event)
+    assert status == 413
+    assert answer == {
+        "error": "the gzipped body holds more than 16,777,216 bytes once decompressed: split it into several requests"
+    }
+    assert moto_s3.keys("fs/") == []
+
+
+def test_a_damaged_gzip_body_is_refused_with_400(moto_s3: S3) -> None:
+    # Given a signed gzip body cut short; When posted; Then 400 with the reason, and nothing is written
+    body = gzip.compress(RECORDS * 20)[:-12]
+    event = ingest_event(body, binary=True)
+    status, answer = call(front(moto_s3), event)
+    assert status == 400
+    assert answer is not None
+    assert answer["error"].startswith("not a readable gzip body (")
+    assert moto_s3.keys("fs/") == []
