@@ -40,7 +40,7 @@ def _lambda_python() -> str:
     pytest.fail(f"no Python {LAMBDA_PYTHON} to compile the bundle's bytecode: install one or set LAMBDA_PYC_PYTHON")
 
 
-def _env() -> dict[str, str]:
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAM_"))}
     env.update(
         AWS_DEFAULT_REGION="us-east-1",
@@ -49,15 +49,14 @@ def _env() -> dict[str, str]:
         SAM_CLI_TELEMETRY="0",
         # functions/Makefile installs the Lambda's wheels with this interpreter's pip (any Python 3 will do).
         BUILD_PYTHON=sys.executable,
-        # and compiles the bundle's bytecode with a Python of the runtime's version.
-        LAMBDA_PYC_PYTHON=_lambda_python(),
+        **extra,
     )
     return env
 
 
-def _run(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def _run(*args: str | Path, timeout: float = 240, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(a) for a in args], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        [str(a) for a in args], cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -113,6 +112,8 @@ def build(sam: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         out / "build",
         "--cache-dir",
         out / "cache",
+        # and the bundle's bytecode compiled by a Python of the runtime's version
+        LAMBDA_PYC_PYTHON=_lambda_python(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return out / "build" / "MonitorFunction"
