@@ -18,7 +18,8 @@ repetition:
 - **state parse floor**: read the state and parse it (the faster of orjson and msgspec): the floor of `status`.
 
 The ratios are medians of per-repetition ratios. The cold start runs against a moto S3 server, the config read
-from S3 as the Lambda reads it, the package found on a plain path as in the Lambda's bundle: fresh interpreters
+from S3 as the Lambda reads it, the package found on a plain path and compiled as in the Lambda's bundle
+(`bundled`; `--cold-sources` for sources only, as a bundle built without Python 3.13 ships it): fresh interpreters
 take turns running `import boto3` and the handler's import plus two invocations over an empty inbox
 (`bench/cold.py`), each timed from inside (the interpreter's own start and exit are not the code's, and are the
 same for both). The cold start's cost is (import + first invocation) − the warm invocation.
@@ -178,10 +179,30 @@ class Cold:
     rounds: int
 
 
-def cold_start(rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / "functions",)) -> list[Cold]:
+def bundled(tree: Path, into: Path, bytecode: bool = True) -> Path:
+    """The handler's packages of `tree` copied to `into` as the Lambda's bundle holds them: compiled as
+    functions/Makefile compiles them (hash-based, unchecked), by this interpreter; sources only without
+    `bytecode`. The copy keeps the checkout free of bytecode that is never checked against its source."""
+    into.mkdir(parents=True)
+    for package in ("failstreak", "monitor"):
+        shutil.copytree(tree / package, into / package, ignore=shutil.ignore_patterns("__pycache__"))
+    if bytecode:
+        compiled = [sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(into)]
+        subprocess.run(compiled, check=True, stdout=subprocess.DEVNULL)
+    return into
+
+
+def cold_start(
+    rounds: int = COLD_ROUNDS, functions: tuple[Path, ...] = (ROOT / "functions",), bytecode: bool = True
+) -> list[Cold]:
     """The cold start of each package tree in `functions` (this checkout's by default; another, such as an
-    export of an earlier commit, to compare before and after in one run), all taking turns with `import boto3`."""
+    export of an earlier commit, to compare before and after in one run), all taking turns with `import boto3`;
+    each tree as the Lambda's bundle holds it (`bundled`)."""
     from boto3 import client
+
+    staging = OUT / "cold-bundles"
+    shutil.rmtree(staging, ignore_errors=True)
+    functions = tuple(bundled(tree, staging / str(i), bytecode) for i, tree in enumerate(functions))
 
     with MotoServer() as server:
         extra = {
@@ -340,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         default="estate",
         help="the generated block of docs/performance.md to write (`estate-1m` for `--sizes 1m --no-cold`)",
     )
+    p.add_argument("--cold-only", action="store_true", help="only the cold start (this checkout, and --against's)")
+    p.add_argument("--cold-sources", action="store_true", help="the cold start of the packages' sources, no bytecode")
     p.add_argument(
         "--against",
         type=Path,
@@ -348,13 +371,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     sizes = PRESETS.get(args.sizes, args.sizes).split(",")
+    if args.cold_only:
+        trees = (ROOT / "functions",) if args.against is None else (ROOT / "functions", args.against.resolve())
+        for tree, cold in zip(trees, cold_start(COLD_ROUNDS, trees, not args.cold_sources), strict=True):
+            print(f"\ncold start, {tree}:\n{cold_table(cold)}")
+        return 0
     if args.against is None:
         argv_text = "python -m bench.estate --sizes " + args.sizes + (" --no-cold" if args.no_cold else "")
         run(sizes, args.reps, argv_text, not args.no_doc, not args.no_cold, args.block)
         return 0
     trees = (ROOT / "functions", args.against.resolve())
     rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees)]
-    colds = cold_start(COLD_ROUNDS, trees)
+    colds = cold_start(COLD_ROUNDS, trees, not args.cold_sources)
     print(estate_table(rows))
     for tree, cold in zip(("this checkout", str(trees[1])), colds, strict=True):
         print(f"\ncold start, {tree}:\n{cold_table(cold)}")

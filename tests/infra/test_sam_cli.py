@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,25 @@ import pytest
 from tests.infra.samstack import FUNCTIONS, ROOT, TEMPLATE
 
 SAM = Path(os.environ.get("SAM_CLI", ROOT / ".venv-sam" / "bin" / "sam"))
+LAMBDA_PYTHON = "3.13"
 
 
-def _env() -> dict[str, str]:
+@cache
+def _lambda_python() -> str:
+    """A Python of the Lambda runtime's version, which functions/Makefile compiles the bundle's bytecode with:
+    LAMBDA_PYC_PYTHON, else python3.13 on PATH, else pyenv's."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = [os.environ.get("LAMBDA_PYC_PYTHON"), shutil.which(f"python{LAMBDA_PYTHON}")]
+    found += [str(p) for p in sorted(pyenv.glob(f"versions/{LAMBDA_PYTHON}*/bin/python{LAMBDA_PYTHON}"))]
+    for candidate in filter(None, found):
+        says = "import sys; print(*sys.version_info[:2], sep='.')"
+        version = subprocess.run([candidate, "-c", says], capture_output=True, text=True, check=False)
+        if version.returncode == 0 and version.stdout.strip() == LAMBDA_PYTHON:
+            return candidate
+    pytest.fail(f"no Python {LAMBDA_PYTHON} to compile the bundle's bytecode: install one or set LAMBDA_PYC_PYTHON")
+
+
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAM_"))}
     env.update(
         AWS_DEFAULT_REGION="us-east-1",
@@ -31,13 +49,14 @@ def _env() -> dict[str, str]:
         SAM_CLI_TELEMETRY="0",
         # functions/Makefile installs the Lambda's wheels with this interpreter's pip (any Python 3 will do).
         BUILD_PYTHON=sys.executable,
+        **extra,
     )
     return env
 
 
-def _run(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def _run(*args: str | Path, timeout: float = 240, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(a) for a in args], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        [str(a) for a in args], cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -93,6 +112,8 @@ def build(sam: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         out / "build",
         "--cache-dir",
         out / "cache",
+        # and the bundle's bytecode compiled by a Python of the runtime's version
+        LAMBDA_PYC_PYTHON=_lambda_python(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return out / "build" / "MonitorFunction"
@@ -129,10 +150,10 @@ def test_sam_build_ships_both_packages_whole(build: Path) -> None:
         p.relative_to(build).as_posix()
         for pkg in ("failstreak", "monitor")
         for p in (build / pkg).rglob("*")
-        if p.is_file()
+        if p.is_file() and "__pycache__" not in p.parts
     }
 
-    # Then every source file is there, and nothing else (no caches)
+    # Then every source file is there, and nothing else besides their bytecode
     assert "monitor/__init__.py" in built
     assert "failstreak/app/cli.py" in built
     assert built == sources
@@ -153,13 +174,56 @@ def test_sam_build_installs_every_runtime_dependency_for_arm64_python313(build: 
 def test_sam_build_contains_nothing_from_tests_or_the_build_recipe(build: Path) -> None:
     # Given the built artifact's top level
     top = {p.name for p in build.iterdir()}
-    ours = top - _dist_tops(build) - {p.name for p in build.glob("*.dist-info")}
+    # (the top-level __pycache__ holds the bytecode of the dependencies' single-file modules, checked below)
+    ours = top - _dist_tops(build) - {p.name for p in build.glob("*.dist-info")} - {"__pycache__"}
 
     # Then besides the installed dependencies there are only the two packages: no tests, conftest, Makefile,
-    # requirements file or caches
+    # requirements file, nor caches other than the runtime's bytecode of the modules shipped
     assert ours == {"failstreak", "monitor"}
-    assert not list(build.rglob("__pycache__"))
+    assert _stray_caches(build) == []
     assert not (build / "tests").exists()
+
+
+def _stray_caches(artifact: Path) -> list[str]:
+    """What a __pycache__ of `artifact` holds beyond the Python 3.13 bytecode of a module shipped beside it."""
+    return [
+        p.relative_to(artifact).as_posix()
+        for cache_dir in artifact.rglob("__pycache__")
+        for p in cache_dir.iterdir()
+        if not (p.name.endswith(".cpython-313.pyc") and (cache_dir.parent / (p.name.split(".")[0] + ".py")).is_file())
+    ]
+
+
+def _pyc_header(pyc: Path) -> tuple[bytes, int]:
+    """The magic number and the flags of a .pyc file (PEP 552: bit 0 hash-based, bit 1 checked against the source)."""
+    head = pyc.read_bytes()[:8]
+    return head[:4], int.from_bytes(head[4:8], "little")
+
+
+def _missing_bytecode(artifact: Path) -> list[str]:
+    return [
+        p.relative_to(artifact).as_posix()
+        for p in artifact.rglob("*.py")
+        if not (p.parent / "__pycache__" / f"{p.stem}.cpython-313.pyc").is_file()
+    ]
+
+
+def test_sam_build_ships_every_module_compiled_for_python313_unchecked(build: Path) -> None:
+    # Given the built artifact (the Lambda's filesystem is read-only: what has no bytecode there is compiled again at
+    # every cold start), and the magic number of the runtime's Python
+    magic = subprocess.run(
+        [_lambda_python(), "-c", "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pycs = list(build.rglob("*.cpython-313.pyc"))
+
+    # Then every module, ours and the dependencies', has its Python 3.13 bytecode, hash-based and never checked
+    # against the source (the bundle does not change once built)
+    assert _missing_bytecode(build) == []
+    assert (build / "monitor" / "__pycache__" / "app.cpython-313.pyc") in pycs
+    assert {_pyc_header(p) for p in pycs} == {(bytes.fromhex(magic), 0b01)}
 
 
 def test_sam_build_template_points_at_the_built_artifact(build: Path) -> None:
@@ -175,15 +239,17 @@ def test_sam_build_ships_the_front_with_its_package_and_the_runtime_dependencies
     # Given the front's artifact, built beside the monitor's
     front = build.parent / "FrontFunction"
     top = {p.name for p in front.iterdir()}
-    ours = top - _dist_tops(front) - {p.name for p in front.glob("*.dist-info")}
+    ours = top - _dist_tops(front) - {p.name for p in front.glob("*.dist-info")} - {"__pycache__"}
     installed = {_canonical(p.name.split("-", 1)[0]) for p in front.glob("*.dist-info")}
     built_template = (build.parent / "template.yaml").read_text(encoding="utf-8")
 
-    # Then it holds failstreak and front (whole, no caches), every runtime dependency, and the template points at it
+    # Then it holds failstreak and front (whole, compiled, no other caches), every runtime dependency, and the
+    # template points at it
     assert ours == {"failstreak", "front"}
     assert (front / "front" / "app.py").read_bytes() == (FUNCTIONS / "front" / "app.py").read_bytes()
     assert (front / "failstreak" / "front" / "routes.py").is_file()
-    assert not list(front.rglob("__pycache__"))
+    assert _stray_caches(front) == []
+    assert _missing_bytecode(front) == []
     assert {_canonical(n) for n in _requirement_names()} <= installed
     assert re.search(r"CodeUri: FrontFunction\s", built_template)
     assert "Handler: front.app.lambda_handler" in built_template

@@ -35,7 +35,8 @@ from failstreak.app.config import Config, load_config
 from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Notification, State, now_ms
 from failstreak.errors import ConfigError, FailstreakError
-from failstreak.inbox.intake import MIB, read_file
+from failstreak.inbox.base import MIB
+from failstreak.inbox.intake import read_file
 from failstreak.inbox.records import latest_time
 from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import Collected

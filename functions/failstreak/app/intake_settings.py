@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from failstreak.app.config import Config
-from failstreak.inbox.intake import MIB
+from failstreak.inbox.base import MIB
 from failstreak.pipeline.collect import IntakeSettings
 
 

@@ -17,7 +17,6 @@ from failstreak.core.model import now_ms
 from failstreak.core.triage import TriageSettings
 from failstreak.inbox.base import Inbox
 from failstreak.notifiers.base import Deferred, Notifier
-from failstreak.notifiers.console import ConsoleNotifier
 from failstreak.pipeline.run import PassSettings, Ports
 from failstreak.sources.base import Source
 from failstreak.state.base import StateStore
@@ -67,6 +66,8 @@ def notifiers(cfg: Config, console: TextIO | None = None, clock: Callable[[], in
     config allows one (app/pagelink.py)."""
     out: dict[str, Notifier] = {}
     if cfg.notify.console_enabled:
+        from failstreak.notifiers.console import ConsoleNotifier  # noqa: PLC0415 - its rendering only when enabled
+
         out["console"] = ConsoleNotifier(console or sys.stdout)
     slack, email = cfg.notify.slack, cfg.notify.email
     link = once(lambda: page_link(cfg, clock()))

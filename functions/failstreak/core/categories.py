@@ -11,6 +11,7 @@ failures of the others like ignored runs (core/counting.py), and this module cou
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -131,13 +132,20 @@ class ReasonRule:
 
 # Messages the platforms write when a run failed for a reason outside the job: Dataiku's build errors ("source
 # dataset is not ready", "already being built"), cloud capacity and lost nodes. Applied after the config's rules.
-BUILT_IN_RULES: tuple[ReasonRule, ...] = (
-    ReasonRule.of(r"source dataset\b.*\bnot ready|input dataset\b.*\bnot ready|partition\b.*\bnot ready", UPSTREAM),
-    ReasonRule.of(r"\balready being built\b", INFRA),
-    ReasonRule.of(r"insufficient (cluster |instance )?(resources|capacity)|InsufficientInstanceCapacity", INFRA),
-    ReasonRule.of(r"spot instance\b.*\b(lost|terminat|reclaim|interrupt)|lost (the )?(executor|node|worker)", INFRA),
-    ReasonRule.of(r"maximum (number of )?concurrent runs", INFRA),
+BUILT_IN_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"source dataset\b.*\bnot ready|input dataset\b.*\bnot ready|partition\b.*\bnot ready", UPSTREAM),
+    (r"\balready being built\b", INFRA),
+    (r"insufficient (cluster |instance )?(resources|capacity)|InsufficientInstanceCapacity", INFRA),
+    (r"spot instance\b.*\b(lost|terminat|reclaim|interrupt)|lost (the )?(executor|node|worker)", INFRA),
+    (r"maximum (number of )?concurrent runs", INFRA),
 )
+
+
+@functools.cache
+def built_in_rules() -> tuple[ReasonRule, ...]:
+    """`BUILT_IN_PATTERNS` compiled, on the first reason that needs them (a pass that classifies no failure, as
+    most do, never compiles them: docs/performance.md, "Cold start")."""
+    return tuple(ReasonRule.of(regex, category) for regex, category in BUILT_IN_PATTERNS)
 
 
 def gitlab(failure_reason: str | None) -> str | None:
@@ -169,6 +177,11 @@ def first_match(rules: Iterable[ReasonRule], reason: str | None) -> str | None:
     return None
 
 
+def _built_in(reason: str | None) -> str | None:
+    """The built-in rules' category for `reason`; they are compiled only once a reason gets this far."""
+    return first_match(built_in_rules(), reason) if reason else None
+
+
 _KNOWN_MAX = 4096
 
 
@@ -176,11 +189,10 @@ class Classifier:
     """Gives every failed run one category: the config's rules on its reason first (the team has the last word),
     then the category its producer or source gave, then the built-in rules on the reason, else `code`."""
 
-    __slots__ = ("_builtin", "_known", "_rules")
+    __slots__ = ("_known", "_rules")
 
-    def __init__(self, rules: Sequence[ReasonRule] = (), builtin: Sequence[ReasonRule] = BUILT_IN_RULES) -> None:
+    def __init__(self, rules: Sequence[ReasonRule] = ()) -> None:
         self._rules = tuple(rules)
-        self._builtin = tuple(builtin)
         # Failures repeat their reasons (the same error, run after run): each distinct (category, reason) is
         # matched against the rules once, up to a bound.
         self._known: dict[tuple[str | None, str | None], str] = {}
@@ -189,7 +201,7 @@ class Classifier:
         key = (given, reason)
         known = self._known.get(key)
         if known is None:
-            known = first_match(self._rules, reason) or given or first_match(self._builtin, reason) or CODE
+            known = first_match(self._rules, reason) or given or _built_in(reason) or CODE
             if len(self._known) >= _KNOWN_MAX:
                 self._known.clear()
             self._known[key] = known

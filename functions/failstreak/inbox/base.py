@@ -15,6 +15,9 @@ import orjson
 from failstreak.core.model import Rejected
 from failstreak.errors import StoreUnavailable
 
+# The unit of the inbox's size bounds (inbox_max_mib, inbox_file_max_mib).
+MIB = 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class InboxItem:

@@ -29,10 +29,9 @@ import orjson
 from failstreak.core.model import Execution, Rejected, Status, now_ms
 from failstreak.gzipped import inflate
 from failstreak.inbox import fastpath, records
-from failstreak.inbox.base import Rejoined
+from failstreak.inbox.base import MIB, Rejoined
 from failstreak.inbox.records import ALL_STATUSES, Parsed, latest_time, no_valid_record
 
-MIB = 1024 * 1024
 STEP = 256 * 1024  # bytes read (or inflated) at once; a block of lines is at most a step plus one line
 MAX_LINE = MIB  # a longer line is rejected unread: no record needs it, and it would have to sit in memory whole
 ARRAY_CAP = 8 * MIB  # a JSON array is read whole: beyond this, JSON Lines (which stream) are required

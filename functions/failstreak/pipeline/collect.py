@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from failstreak.core.jobnames import JobKeyRules
 from failstreak.core.model import Execution, Rejected, State, Status, iso
 from failstreak.errors import FailstreakError, ItemGone, SourceError, StoreUnavailable
 from failstreak.inbox.base import Done, Inbox, InboxItem
-from failstreak.inbox.intake import FileRead, TooLarge, read_file, too_large_reason
 from failstreak.inbox.records import EARLIEST_MS, MAX_JOB_LEN, MAX_RUN_ID_LEN, latest_time
 from failstreak.pipeline.summary import MAX_REJECTS_LISTED, Summary
 from failstreak.sources.base import Source
+
+if TYPE_CHECKING:
+    from failstreak.inbox.intake import FileRead, TooLarge
 
 # Rejected lines a pass keeps in memory to store in quarantine (about 1 KiB each at most); a file with more
 # rejected lines than the pass has room for is kept whole in quarantine instead (`Done.unlisted`).
@@ -126,6 +128,9 @@ def _read_item(
     if isinstance(opened, Exception):
         return Done(item, quarantine=str(opened) if isinstance(opened, FailstreakError) else _unreadable(opened))
     cap, max_records = bounds
+    # The parsers are imported by the first pass that has a file to read (docs/performance.md, "Cold start").
+    from failstreak.inbox.intake import TooLarge, read_file, too_large_reason  # noqa: PLC0415
+
     try:
         with opened:
             return read_file(

@@ -36,12 +36,10 @@ from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import collect
 from failstreak.pipeline.context import PassContext, PassSettings, Ports
 from failstreak.pipeline.deliver import deliver
-from failstreak.pipeline.page import keep_page, page_inputs
 from failstreak.pipeline.persist import save_with_retry
 from failstreak.pipeline.summary import Summary
 from failstreak.state.base import Loaded
 from failstreak.state.codec import decode_document
-from failstreak.views.page import NO_TEAM
 
 __all__ = ["PassContext", "PassSettings", "Ports", "new_pass_id", "run_pass"]
 
@@ -231,8 +229,12 @@ def page(ctx: PassContext) -> None:
     location = ctx.settings.page
     if not location:
         return
+    # The page's code is imported only by a pass that keeps a page (docs/performance.md, "Cold start").
+    from failstreak.pipeline.page import keep_page, page_inputs  # noqa: PLC0415
+    from failstreak.views.page import NO_TEAM  # noqa: PLC0415
+
     router = ctx.ports.router
-    teams_of = router.job_teams if router is not None else _default_team
+    teams_of = router.job_teams if router is not None else lambda job, owner: [NO_TEAM]
     settings = ctx.settings
     mutes = all_mutes(ctx.state, ctx.book, settings.config_mutes, ctx.now)
     judge = settings.triage.judge(settings.policy_for, ctx.now)
@@ -255,10 +257,6 @@ def _silent(ctx: PassContext) -> list[str]:
         if triage.silence_of(b.newest, b.active, policy_for(b.name), now, learn=watch.learn, grace_ms=watch.grace_ms)
         is not None
     ]
-
-
-def _default_team(job: str, owner: str | None) -> list[str]:
-    return [NO_TEAM]
 
 
 def report(ctx: PassContext) -> None:

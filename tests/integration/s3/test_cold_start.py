@@ -1,12 +1,16 @@
-"""Cold start: importing the Lambda handler loads what a pass needs and nothing else."""
+"""Cold start: importing the Lambda handler, and its first pass over an empty inbox, load what they use and nothing
+else (docs/performance.md, "Cold start")."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+
+from tests.integration.s3.backends import S3
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +44,64 @@ def test_importing_the_handler_loads_no_backend_the_pass_may_not_need() -> None:
     # Then it has the handler's own needs and none of the optional backends
     assert {"failstreak.pipeline.run", "failstreak.app.wiring", "aws_lambda_powertools.metrics"} <= loaded
     assert sorted(m for m in loaded if m.startswith(NOT_AT_IMPORT)) == []
+
+
+# Loaded by no pass over an empty inbox: the page's code (no `page:`), the inbox's parsers (no file to read), the
+# notifiers' rendering and slack-sdk (nothing to send), the secrets (no message, so no token fetched).
+NOT_IN_AN_EMPTY_PASS = (
+    "slack_sdk",
+    "failstreak.pipeline.page",
+    "failstreak.views",
+    "failstreak.inbox.intake",
+    "failstreak.inbox.fastpath",
+    "failstreak.notifiers.console",
+    "failstreak.notifiers.render",
+    "failstreak.notifiers.slack",
+    "failstreak.app.secrets",
+    "aws_lambda_powertools.utilities.parameters",
+)
+
+HANDLER_PASS = """
+import json, sys
+from monitor.app import lambda_handler
+
+class Context:
+    function_name = "failstreak-monitor"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:failstreak-monitor"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+summary = lambda_handler({}, Context())
+print(json.dumps({"summary": summary, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_pass_over_an_empty_inbox_loads_nothing_it_does_not_use(seaweed_s3: S3) -> None:
+    # Given a config on S3 with Slack as its channel and no page, and an empty inbox
+    seaweed_s3.put(
+        "config.yaml",
+        (
+            f"state: {seaweed_s3.uri('state.json')}\n"
+            f"inbox: {seaweed_s3.uri('inbox/')}\n"
+            "notify:\n"
+            "  slack: {token: {env: SLACK_TOKEN}, default_channel: '#ci-alerts'}\n"
+        ).encode(),
+    )
+    env = {
+        **os.environ,
+        "FAILSTREAK_CONFIG": seaweed_s3.uri("config.yaml"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "SLACK_TOKEN": "xoxb-not-used",
+    }
+
+    # When a fresh interpreter imports the handler and runs one pass
+    done = subprocess.run([sys.executable, "-c", HANDLER_PASS], env=env, capture_output=True, check=True, text=True)
+    out = json.loads(done.stdout.splitlines()[-1])
+
+    # Then the pass ran over nothing, saving its state, and loaded none of what only reading, sending or a page needs
+    assert (out["summary"]["files"], out["summary"]["ingested"], out["summary"]["jobs"]) == (0, 0, 0)
+    assert seaweed_s3.keys("state.json") == ["state.json"]
+    loaded = set(out["modules"])
+    assert {"failstreak.pipeline.run", "failstreak.state.codec", "failstreak.notifiers.base"} <= loaded
+    assert sorted(m for m in loaded if m.startswith(NOT_IN_AN_EMPTY_PASS)) == []

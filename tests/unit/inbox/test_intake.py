@@ -10,7 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from failstreak.inbox.intake import ARRAY_CAP, MAX_LINE, MIB, TooLarge, parse_file, read_file, too_large_reason
+from failstreak.inbox.base import MIB
+from failstreak.inbox.intake import ARRAY_CAP, MAX_LINE, TooLarge, parse_file, read_file, too_large_reason
 from tests.conftest import T0
 
 UNBOUNDED = 1 << 40

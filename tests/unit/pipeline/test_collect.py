@@ -10,8 +10,7 @@ from typing import BinaryIO
 from failstreak.core.jobnames import JobKeyRules
 from failstreak.core.model import State, Status
 from failstreak.errors import StoreUnavailable
-from failstreak.inbox.base import InboxItem
-from failstreak.inbox.intake import MIB
+from failstreak.inbox.base import MIB, InboxItem
 from failstreak.pipeline.collect import IntakeSettings, collect
 from failstreak.pipeline.summary import Summary
 from tests.conftest import T0
