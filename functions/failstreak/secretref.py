@@ -9,24 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, model_validator
+import msgspec
 
 
-class SecretRef(BaseModel):
+class SecretRef(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """A secret by reference: exactly one of `env`, `secret` (Secrets Manager) or `ssm` (Parameter Store)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     env: str | None = None
     secret: str | None = None
     ssm: str | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        given = [k for k in ("env", "secret", "ssm") if getattr(self, k)]
+    def __post_init__(self) -> None:
+        given = [k for k in (self.env, self.secret, self.ssm) if k]
         if len(given) != 1:
             raise ValueError("give exactly one of env, secret, ssm")
-        return self
 
     def describe(self) -> str:
         """Where the secret comes from, safe to log (never the value)."""

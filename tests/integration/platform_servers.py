@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from failstreak.app import wiring
-from failstreak.app.config import Config
+from failstreak.app.config import config_from
 from failstreak.sources.common import HttpSource
 
 
@@ -636,6 +636,6 @@ class Replay(FakePlatform):
 
 def build_source(block: dict[str, Any]) -> HttpSource:
     """The adapter for one `sources:` block, validated with the config and built as a pass builds it."""
-    [src] = wiring.sources(Config.model_validate({"sources": [block]}))
+    [src] = wiring.sources(config_from({"sources": [block]}))
     assert isinstance(src, HttpSource)
     return src

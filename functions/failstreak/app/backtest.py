@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, cast
 
 import yaml
 
-from failstreak.app.config import Config, load_config
+from failstreak.app.config import Config, config_from, load_config
 from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Event, Notification, State, now_ms
 from failstreak.errors import ConfigError, FailstreakError
@@ -227,7 +227,7 @@ def _put(doc: dict[str, Any], key: str, value: Any) -> None:
 
 def variants(cfg: Config, sets: Sequence[tuple[str, list[Any]]]) -> list[tuple[dict[str, Any], Config]]:
     """The config once per combination of the values given (one combination, the config itself, without)."""
-    base = cfg.model_dump(mode="json", exclude_unset=True)
+    base = cfg.written()
     out = []
     for combo in itertools.product(*(values for _, values in sets)):
         settings = {key: value for (key, _), value in zip(sets, combo, strict=True)}
@@ -235,9 +235,9 @@ def variants(cfg: Config, sets: Sequence[tuple[str, list[Any]]]) -> list[tuple[d
         for key, value in settings.items():
             _put(doc, key, value)
         try:
-            variant = Config.model_validate(doc)
-        except ValueError as e:
-            raise ConfigError(f"--set {_settings_text(settings)}: {'; '.join(str(e).splitlines())}") from None
+            variant = config_from(doc, source=f"--set {_settings_text(settings)}")
+        except ConfigError as e:
+            raise ConfigError("; ".join(str(e).splitlines())) from None
         out.append((settings, variant))
     return out
 

@@ -48,7 +48,7 @@ def _secret_refs(cfg: Config) -> Iterator[tuple[str, SecretRef]]:
     if email is not None and email.smtp is not None and email.smtp.password is not None:
         yield "notify.email.smtp.password", email.smtp.password
     for i, block in enumerate(cfg.sources):
-        for key in type(block).model_fields:
+        for key in block.__struct_fields__:
             value = getattr(block, key)
             if isinstance(value, SecretRef):
                 yield f"sources[{i}].{key}", value

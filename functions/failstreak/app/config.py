@@ -2,30 +2,25 @@
 
 This module is the only one that reads the process environment. Secrets are never values in the file: a
 `SecretRef` names an environment variable, a Secrets Manager secret or an SSM parameter.
+
+Each section is a frozen msgspec Struct (`failstreak.section`); `config_from` converts the YAML-loaded mapping
+and words an error in the config file's terms (`app/config_errors.py`).
 """
 
 from __future__ import annotations
 
-import difflib
+import copy
 import os
 import re
-import typing
-from collections.abc import Iterable, Mapping
-from datetime import datetime, time
+from collections.abc import Collection, Mapping
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from msgspec import Meta, field
 
 from failstreak.core import categories as cats
 from failstreak.core import digest, silence
@@ -35,15 +30,14 @@ from failstreak.core.model import DEFAULT_OUTCOMES, Outcome, Status, parse_statu
 from failstreak.core.policy import Cadence, JobPolicy, PolicyFor, PolicyTable
 from failstreak.errors import ConfigError
 from failstreak.secretref import SecretRef
-from failstreak.sources.settings import PLATFORMS, SourceConfig
+from failstreak.section import Section, check_fields
+from failstreak.sources.settings import SourceConfig
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 CONFIG_ENV = "FAILSTREAK_CONFIG"
 DEFAULT_STATE = ".failstreak/state.json"
 DEFAULT_INBOX = ".failstreak/inbox/"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def check_pattern(pattern: str) -> str:
@@ -68,12 +62,18 @@ def check_location(value: str) -> str:
     return value
 
 
-def _parse_outcomes(value: Any) -> dict[Status, Outcome]:
+class Outcomes(dict[Status, Outcome]):
+    """`outcomes:` as written: a status (or an alias of one, `parse_status`) to success, failure or ignored, in
+    any case; read by `parse_outcomes` when the config is converted."""
+
+
+def parse_outcomes(value: Any) -> Outcomes:
+    """The outcome table a config writes, or ValueError naming the status or outcome that is not one."""
     if value is None:
-        return {}
+        return Outcomes()
     if not isinstance(value, Mapping):
         raise ValueError("outcomes must map a status to success, failure or ignored")
-    out: dict[Status, Outcome] = {}
+    out = Outcomes()
     for raw_status, raw_outcome in value.items():
         status = parse_status(str(raw_status))
         if status is None:
@@ -87,59 +87,49 @@ def _parse_outcomes(value: Any) -> dict[Status, Outcome]:
     return out
 
 
-class Reminder(_Model):
+Positive = Annotated[float, Meta(gt=0)]
+
+
+class Reminder(Section, frozen=True):
     """Reminder cadence while a job stays alerting. Either or both; None switches that cadence off."""
 
-    every_hours: float | None = Field(default=24, gt=0)
-    every_runs: int | None = Field(default=None, ge=1)
+    every_hours: Positive | None = 24.0
+    every_runs: Annotated[int, Meta(ge=1)] | None = None
 
     def cadence(self) -> Cadence:
         return Cadence(self.every_hours, self.every_runs)
 
 
-class Thresholds(_Model):
-    """`consecutive` and `cumulative` are failure counts; 0 or null switches a threshold off."""
+class Thresholds(Section, frozen=True):
+    """`consecutive` and `cumulative` are failure counts; 0 or null switches a threshold off. A cumulative written
+    above the window is refused (it could never fire); the default (5) above a smaller window is a warning of
+    `failstreak check`."""
 
-    consecutive: int | None = Field(default=3, ge=0)
-    cumulative: int | None = Field(default=5, ge=0)
-    window: int = Field(default=10, ge=1, le=1000)
-
-    @model_validator(mode="after")
-    def _cumulative_fits(self) -> Thresholds:
-        # Only a cumulative written here: the default (5) beside a smaller window is `failstreak check`'s warning.
-        if "cumulative" in self.model_fields_set and self.cumulative and self.cumulative > self.window:
-            raise ValueError(
-                f"cumulative ({self.cumulative}) is greater than window ({self.window}): it could never fire; "
-                "lower cumulative or raise window"
-            )
-        return self
+    consecutive: Annotated[int, Meta(ge=0)] | None = 3
+    cumulative: Annotated[int, Meta(ge=0)] | None = 5
+    window: Annotated[int, Meta(ge=1, le=1000)] = 10
 
 
-class Override(_Model):
+def _cadence(v: str | None) -> str | None:
+    if v is not None:
+        silence.parse_cadence(v)
+    return v
+
+
+class Override(Section, frozen=True):
     """Per-job settings, selected by glob on the job name; the first matching override wins."""
 
     match: str
-    consecutive: int | None = Field(default=None, ge=0)
-    cumulative: int | None = Field(default=None, ge=0)
-    window: int | None = Field(default=None, ge=1, le=1000)
-    outcomes: dict[Status, Outcome] = Field(default_factory=dict)
+    consecutive: Annotated[int, Meta(ge=0)] | None = None
+    cumulative: Annotated[int, Meta(ge=0)] | None = None
+    window: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    outcomes: Outcomes = field(default_factory=Outcomes)
     reminder: Reminder | None = None
     flaky: FlakyRoute | None = None
     expect_every: str | None = None
 
-    _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
-
-    @field_validator("match")
-    @classmethod
-    def _match(cls, v: str) -> str:
-        return check_pattern(v)
-
-    @field_validator("expect_every")
-    @classmethod
-    def _cadence(cls, v: str | None) -> str | None:
-        if v is not None:
-            silence.parse_cadence(v)
-        return v
+    def __post_init__(self) -> None:
+        check_fields(self, {"match": check_pattern, "expect_every": _cadence})
 
 
 def _category_name(v: str) -> str:
@@ -151,50 +141,51 @@ def _category_name(v: str) -> str:
     return v
 
 
-class CategoryRule(_Model):
+def _regex(v: str) -> str:
+    try:
+        re.compile(v)
+    except re.error as e:
+        raise ValueError(f"{v!r} is not a regular expression: {e}") from None
+    return v
+
+
+class CategoryRule(Section, frozen=True):
     """`categories.rules[]`: a regular expression on a failed run's reason, and the category it gives."""
 
     match_reason: str
     category: str
 
-    @field_validator("match_reason")
-    @classmethod
-    def _compiles(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as e:
-            raise ValueError(f"{v!r} is not a regular expression: {e}") from None
-        return v
-
-    _name = field_validator("category")(_category_name)
+    def __post_init__(self) -> None:
+        check_fields(self, {"match_reason": _regex, "category": _category_name})
 
 
-class CategoryAlertConfig(_Model):
+class CategoryAlertConfig(Section, frozen=True):
     """`categories.alerts.<category>`: the estate-wide alert of one category (docs/triage.md)."""
 
     team: str
-    threshold: int = Field(default=10, ge=1)
-    hours: float = Field(default=1, gt=0, le=24 * 7)
+    threshold: Annotated[int, Meta(ge=1)] = 10
+    hours: Annotated[float, Meta(gt=0, le=24 * 7)] = 1.0
 
 
-class Categories(_Model):
+def _category_names(v: list[str]) -> list[str]:
+    return [_category_name(c) for c in v]
+
+
+def _alert_names(v: dict[str, CategoryAlertConfig]) -> dict[str, CategoryAlertConfig]:
+    for name in v:
+        _category_name(name)
+    return v
+
+
+class Categories(Section, frozen=True):
     """`categories:` (docs/triage.md): rules on the reason, the categories that touch the counters, the alerts."""
 
-    rules: list[CategoryRule] = Field(default_factory=list)
-    count: list[str] = Field(default_factory=lambda: [cats.CODE], min_length=1)
-    alerts: dict[str, CategoryAlertConfig] = Field(default_factory=dict)
+    rules: list[CategoryRule] = field(default_factory=list)
+    count: Annotated[list[str], Meta(min_length=1)] = field(default_factory=lambda: [cats.CODE])
+    alerts: dict[str, CategoryAlertConfig] = field(default_factory=dict)
 
-    @field_validator("count")
-    @classmethod
-    def _names(cls, v: list[str]) -> list[str]:
-        return [_category_name(c) for c in v]
-
-    @field_validator("alerts")
-    @classmethod
-    def _alert_names(cls, v: dict[str, CategoryAlertConfig]) -> dict[str, CategoryAlertConfig]:
-        for name in v:
-            _category_name(name)
-        return v
+    def __post_init__(self) -> None:
+        check_fields(self, {"count": _category_names, "alerts": _alert_names})
 
     def classifier(self) -> cats.Classifier:
         return cats.Classifier([cats.ReasonRule.of(r.match_reason, r.category) for r in self.rules])
@@ -203,24 +194,26 @@ class Categories(_Model):
         return {name: cats.CategoryAlert(a.team, a.threshold, a.hours) for name, a in self.alerts.items()}
 
 
-class Flaky(_Model):
+class Flaky(Section, frozen=True):
     """`flaky:` (docs/triage.md): how many flips within the window make a job flaky (0: never)."""
 
-    min_flips: int = Field(default=DEFAULT_MIN_FLIPS, ge=0)
+    min_flips: Annotated[int, Meta(ge=0)] = DEFAULT_MIN_FLIPS
 
 
-class Silence(_Model):
+def _duration(v: str | None) -> str | None:
+    if v is not None:
+        silence.parse_duration(v)
+    return v
+
+
+class Silence(Section, frozen=True):
     """`silence:` (docs/triage.md): the grace after a missed run, and the opt-in learned cadence."""
 
     grace: str | None = None
     learn: bool = False
 
-    @field_validator("grace")
-    @classmethod
-    def _grace(cls, v: str | None) -> str | None:
-        if v is not None:
-            silence.parse_duration(v)
-        return v
+    def __post_init__(self) -> None:
+        check_fields(self, {"grace": _duration})
 
     @property
     def grace_ms(self) -> int | None:
@@ -231,47 +224,37 @@ _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
 _AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 
 
-class DigestConfig(_Model):
+def _time_of_day(v: str) -> str:
+    if not _AT.match(v.strip()):
+        raise ValueError(f'{v!r} is not a time of day; write it HH:MM, 24-hour, as "09:00" or "17:30"')
+    return v.strip()
+
+
+def _zone_name(v: str) -> str:
+    zone_of(v)
+    return v
+
+
+def _weekdays(v: list[str]) -> list[str]:
+    days = []
+    for given in v:
+        word = given.strip().lower()
+        day = next((d for d, full in zip(digest.WEEKDAYS, _FULL_DAYS, strict=True) if word in (d, full)), None)
+        if day is None:
+            raise ValueError(f"{given!r} is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
+        days.append(day)
+    return list(dict.fromkeys(days))
+
+
+class DigestConfig(Section, frozen=True):
     """`digest:` (docs/digest.md): the daily digest, at a local time of a time zone, on chosen weekdays."""
 
     at: str = "09:00"
     timezone: str = "UTC"
-    weekdays: list[str] = Field(default_factory=lambda: list(digest.WEEKDAYS), min_length=1)
+    weekdays: Annotated[list[str], Meta(min_length=1)] = field(default_factory=lambda: list(digest.WEEKDAYS))
 
-    @field_validator("at", mode="before")
-    @classmethod
-    def _at_text(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            # YAML reads an unquoted 17:30 as a number of minutes (base 60).
-            raise ValueError(
-                f'write the time quoted, as at: "{v // 60:02d}:{v % 60:02d}" (unquoted, YAML reads a number)'
-            )
-        return v
-
-    @field_validator("at")
-    @classmethod
-    def _at(cls, v: str) -> str:
-        if not _AT.match(v.strip()):
-            raise ValueError(f'{v!r} is not a time of day; write it HH:MM, 24-hour, as "09:00" or "17:30"')
-        return v.strip()
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, v: str) -> str:
-        zone_of(v)
-        return v
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, v: list[str]) -> list[str]:
-        days = []
-        for given in v:
-            word = given.strip().lower()
-            day = next((d for d, full in zip(digest.WEEKDAYS, _FULL_DAYS, strict=True) if word in (d, full)), None)
-            if day is None:
-                raise ValueError(f"{given!r} is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
-            days.append(day)
-        return list(dict.fromkeys(days))
+    def __post_init__(self) -> None:
+        check_fields(self, {"at": _time_of_day, "timezone": _zone_name, "weekdays": _weekdays})
 
     def schedule(self) -> digest.DigestSchedule:
         hour, minute = (int(x) for x in self.at.split(":"))
@@ -294,48 +277,53 @@ def zone_of(name: str) -> ZoneInfo:
         ) from None
 
 
-class MuteConfig(_Model):
+class MuteConfig(Section, frozen=True):
     """A mute written in the config file (mutes can also be added with `failstreak mute`)."""
 
     match: str
     until: datetime | None = None
-    runs: int | None = Field(default=None, ge=1)
+    runs: Annotated[int, Meta(ge=1)] | None = None
     until_success: bool = False
     reason: str | None = None
 
-    @field_validator("match")
-    @classmethod
-    def _match(cls, v: str) -> str:
-        return check_pattern(v)
-
-    @model_validator(mode="after")
-    def _some_end(self) -> MuteConfig:
+    def __post_init__(self) -> None:
+        check_fields(self, {"match": check_pattern})
         if self.until is None and self.runs is None and not self.until_success:
             raise ValueError("a mute needs until, runs or until_success")
-        return self
 
 
-class Team(_Model):
-    slack: list[str] = Field(default_factory=list)
-    email: list[str] = Field(default_factory=list)
+def _until(value: Any) -> Any:
+    """A mute's `until` as YAML reads it: a bare date (`2026-12-01`) or an ISO text is that instant (midnight of
+    a date), as `failstreak mute --until` reads it."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
 
 
-class SlackConfig(_Model):
+class Team(Section, frozen=True):
+    slack: list[str] = field(default_factory=list)
+    email: list[str] = field(default_factory=list)
+
+
+class SlackConfig(Section, frozen=True):
     token: SecretRef | None = None
     webhook_url: SecretRef | None = None
     default_channel: str | None = None
     broadcast_channel: str | None = None
     base_url: str | None = None
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
+    timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0
 
-    @model_validator(mode="after")
-    def _one_auth(self) -> SlackConfig:
+    def __post_init__(self) -> None:
         if (self.token is None) == (self.webhook_url is None):
             raise ValueError("give exactly one of token (bot) or webhook_url (incoming webhook)")
-        return self
 
 
-class SmtpConfig(_Model):
+class SmtpConfig(Section, frozen=True):
     host: str
     port: int = 587
     starttls: bool = True
@@ -343,19 +331,19 @@ class SmtpConfig(_Model):
     password: SecretRef | None = None
 
 
-class EmailConfig(_Model):
+class EmailConfig(Section, frozen=True):
     sender: str
-    default_to: list[str] = Field(default_factory=list)
+    default_to: list[str] = field(default_factory=list)
     transport: Literal["ses", "smtp"] = "ses"
     region: str | None = None
     smtp: SmtpConfig | None = None
 
 
-class NotifyConfig(_Model):
+class NotifyConfig(Section, frozen=True):
     console: bool | None = None
     slack: SlackConfig | None = None
     email: EmailConfig | None = None
-    max_attempts: int = Field(default=50, ge=1)
+    max_attempts: Annotated[int, Meta(ge=1)] = 50
 
     @property
     def console_enabled(self) -> bool:
@@ -365,77 +353,78 @@ class NotifyConfig(_Model):
         return self.slack is None and self.email is None
 
 
-class Rewrite(_Model):
+def _rewrite_pattern(v: str) -> str:
+    try:
+        re.compile(v)
+    except re.error as e:
+        raise ValueError(f"invalid regular expression: {e}") from None
+    return v
+
+
+class Rewrite(Section, frozen=True):
     pattern: str
     replace: str
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as e:
-            raise ValueError(f"invalid regular expression: {e}") from None
-        return v
-
-    @model_validator(mode="after")
-    def _template_fits(self) -> Rewrite:
+    def __post_init__(self) -> None:
+        check_fields(self, {"pattern": _rewrite_pattern})
         # A replacement naming a group the pattern lacks would otherwise fail in the middle of a pass.
         try:
             probe = re.compile(f"(?:{self.pattern})?")
         except re.error:
-            return self  # global inline flags cannot be wrapped; such a pattern is used as written
+            return  # global inline flags cannot be wrapped; such a pattern is used as written
         match = probe.match("")
         try:
             if match is not None:
                 match.expand(self.replace)
         except (re.error, IndexError) as e:
             raise ValueError(f"invalid replacement {self.replace!r}: {e}") from None
-        return self
 
 
-class JobKeys(_Model):
+def _patterns(v: list[str]) -> list[str]:
+    return [check_pattern(p) for p in v]
+
+
+class JobKeys(Section, frozen=True):
     """Job-name rules applied to every execution, from the inbox and from sources alike."""
 
-    rewrite: list[Rewrite] = Field(default_factory=list)
-    include: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
+    rewrite: list[Rewrite] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_fields(self, {"include": _patterns, "exclude": _patterns})
 
     def rules(self) -> JobKeyRules:
         """These rules, ready to apply (`keys.JobKeyRules`)."""
         return JobKeyRules([(r.pattern, r.replace) for r in self.rewrite], self.include, self.exclude)
-
-    @field_validator("include", "exclude")
-    @classmethod
-    def _patterns(cls, v: list[str]) -> list[str]:
-        return [check_pattern(p) for p in v]
 
 
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 _SLACK_GROUP = re.compile(r"S[A-Z0-9]{2,20}")
 
 
-class SlackFrontConfig(_Model):
+def _user_ids(v: list[str]) -> list[str]:
+    return [_slack_id(x, _SLACK_USER, "a member id such as U0123ABCD (profile > ⋮ > Copy member ID)") for x in v]
+
+
+def _group_ids(v: list[str]) -> list[str]:
+    return [_slack_id(x, _SLACK_GROUP, "a user group id such as S0123ABCD") for x in v]
+
+
+class SlackFrontConfig(Section, frozen=True):
     """Who may act from Slack, and how far (docs/http.md, "Slack"). With neither list, everyone in the workspace
     may mute, unmute and acknowledge."""
 
     # Slack member ids (`U0123ABCD`, `W…` in Enterprise Grid): names can change, ids cannot.
-    allowed_users: list[str] = Field(default_factory=list)
+    allowed_users: list[str] = field(default_factory=list)
     # User group ids (`S0123ABCD`); membership is read with usergroups.users.list (the bot's usergroups:read).
-    allowed_groups: list[str] = Field(default_factory=list)
-    max_mute_days: float = Field(default=7, gt=0, le=365)
+    allowed_groups: list[str] = field(default_factory=list)
+    max_mute_days: Annotated[float, Meta(gt=0, le=365)] = 7.0
     # How long "I'm on it" pauses a job's reminders.
-    ack_hours: float = Field(default=24, gt=0, le=24 * 30)
+    ack_hours: Annotated[float, Meta(gt=0, le=24 * 30)] = 24.0
 
-    @field_validator("allowed_users")
-    @classmethod
-    def _user_ids(cls, v: list[str]) -> list[str]:
-        return [_slack_id(x, _SLACK_USER, "a member id such as U0123ABCD (profile > ⋮ > Copy member ID)") for x in v]
-
-    @field_validator("allowed_groups")
-    @classmethod
-    def _group_ids(cls, v: list[str]) -> list[str]:
-        return [_slack_id(x, _SLACK_GROUP, "a user group id such as S0123ABCD") for x in v]
+    def __post_init__(self) -> None:
+        check_fields(self, {"allowed_users": _user_ids, "allowed_groups": _group_ids})
 
 
 def _slack_id(value: str, shape: re.Pattern[str], what: str) -> str:
@@ -444,7 +433,21 @@ def _slack_id(value: str, shape: re.Pattern[str], what: str) -> str:
     return value
 
 
-class HttpConfig(_Model):
+def _front_url(v: str | None) -> str | None:
+    if v is not None and not v.startswith(("https://", "http://")):
+        raise ValueError(f"{v!r} is not an http(s) URL; give the front's function URL, as https://….on.aws/")
+    return v
+
+
+def _replay_location(v: str | None) -> str | None:
+    if v is None:
+        return v
+    if not v.strip():
+        raise ValueError("empty; give a local directory or an s3:// prefix")
+    return check_location(v)
+
+
+class HttpConfig(Section, frozen=True):
     """The HTTP front (docs/http.md): one secret per route, none of which is required. A route whose secret is not
     configured answers 404, so a front with no `http:` block serves nothing."""
 
@@ -453,9 +456,9 @@ class HttpConfig(_Model):
     gitlab_token: SecretRef | None = None
     # /slack/actions and /slack/commands: the Slack app's signing secret; alert messages carry buttons only with it.
     slack_signing_secret: SecretRef | None = None
-    slack: SlackFrontConfig = SlackFrontConfig()
+    slack: SlackFrontConfig = field(default_factory=SlackFrontConfig)
     # Lambda Function URLs accept request payloads up to 6 MB; a smaller bound keeps a producer's mistake small.
-    max_body_kib: int = Field(default=1024, ge=1, le=6144)
+    max_body_kib: Annotated[int, Meta(ge=1, le=6144)] = 1024
     # Where the front claims each signature and delivery id once (docs/http.md, "Replays"); by default the folder
     # `replay/` beside the state.
     replay: str | None = None
@@ -464,24 +467,11 @@ class HttpConfig(_Model):
     # `GET /page` (docs/http.md, "The page"): the key that signs run-history links, how long a link lives, and the
     # front's base URL the monitor puts in links (the template sets FAILSTREAK_FRONT_URL instead).
     page_secret: SecretRef | None = None
-    page_link_days: float = Field(default=7, gt=0, le=366)
+    page_link_days: Annotated[float, Meta(gt=0, le=366)] = 7.0
     url: str | None = None
 
-    @field_validator("url")
-    @classmethod
-    def _front_url(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("https://", "http://")):
-            raise ValueError(f"{v!r} is not an http(s) URL; give the front's function URL, as https://….on.aws/")
-        return v
-
-    @field_validator("replay")
-    @classmethod
-    def _replay_location(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if not v.strip():
-            raise ValueError("empty; give a local directory or an s3:// prefix")
-        return check_location(v)
+    def __post_init__(self) -> None:
+        check_fields(self, {"url": _front_url, "replay": _replay_location})
 
 
 _SKEW = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
@@ -500,72 +490,78 @@ def _skew_ms(text: str) -> int:
     return ms
 
 
-class Config(_Model):
+def _skew(v: str) -> str:
+    _skew_ms(v)
+    return v
+
+
+def _location(v: str | None) -> str | None:
+    if v is None:
+        return v
+    if not v.strip():
+        raise ValueError("empty; give a local path or an s3:// URI")
+    return check_location(v)
+
+
+def _page_file(v: str | None) -> str | None:
+    v = _location(v)
+    if v is not None and v.endswith("/"):
+        raise ValueError(f"{v!r} names a folder; name the page's file, as s3://bucket/failstreak/page.html")
+    return v
+
+
+class Config(Section, frozen=True, dict=True):
     """The whole configuration. Paths are local paths or s3:// URIs."""
 
     state: str = DEFAULT_STATE
     inbox: str | None = DEFAULT_INBOX
-    thresholds: Thresholds = Thresholds()
-    history: int | None = Field(default=None, ge=1, le=10000)
-    outcomes: dict[Status, Outcome] = Field(default_factory=dict)
-    overrides: list[Override] = Field(default_factory=list)
-    reminder: Reminder = Reminder()
-    retire_after_days: float | None = Field(default=30, gt=0)
-    mutes: list[MuteConfig] = Field(default_factory=list)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    history: Annotated[int, Meta(ge=1, le=10000)] | None = None
+    outcomes: Outcomes = field(default_factory=Outcomes)
+    overrides: list[Override] = field(default_factory=list)
+    reminder: Reminder = field(default_factory=Reminder)
+    retire_after_days: Positive | None = 30.0
+    mutes: list[MuteConfig] = field(default_factory=list)
     owners: str | None = None
-    teams: dict[str, Team] = Field(default_factory=dict)
-    notify: NotifyConfig = NotifyConfig()
-    sources: list[SourceConfig] = Field(default_factory=list)
-    http: HttpConfig = HttpConfig()
-    job_keys: JobKeys = JobKeys()
-    save_attempts: Annotated[int, Field(ge=1, le=50)] = 8
-    inbox_max_files: int | None = Field(default=5000, ge=1)
-    inbox_max_mib: float | None = Field(default=256, gt=0)
-    inbox_file_max_mib: float = Field(default=256, gt=0)
-    inbox_max_records: int | None = Field(default=600_000, ge=1)
+    teams: dict[str, Team] = field(default_factory=dict)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    sources: list[SourceConfig] = field(default_factory=list)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    job_keys: JobKeys = field(default_factory=JobKeys)
+    save_attempts: Annotated[int, Meta(ge=1, le=50)] = 8
+    inbox_max_files: Annotated[int, Meta(ge=1)] | None = 5000
+    inbox_max_mib: Annotated[float, Meta(gt=0)] | None = 256.0
+    inbox_file_max_mib: Annotated[float, Meta(gt=0)] = 256.0
+    inbox_max_records: Annotated[int, Meta(ge=1)] | None = 600_000
     max_clock_skew: str = "1d"
-    categories: Categories = Categories()
-    flaky: Flaky = Flaky()
-    silence: Silence = Silence()
+    categories: Categories = field(default_factory=Categories)
+    flaky: Flaky = field(default_factory=Flaky)
+    silence: Silence = field(default_factory=Silence)
     # The run-history page each pass keeps current (docs/page.md): a local path or an s3:// URI of an object.
     page: str | None = None
     # The daily digest (docs/digest.md); None: no digest.
     digest: DigestConfig | None = None
 
-    _parse = field_validator("outcomes", mode="before")(_parse_outcomes)
+    def __post_init__(self) -> None:
+        check_fields(
+            self,
+            {
+                "max_clock_skew": _skew,
+                "state": _location,
+                "inbox": _location,
+                "owners": _location,
+                "page": _page_file,
+            },
+        )
+        self._category_teams()
+        self._overrides_can_fire()
+        self._source_names_differ()
+        # Derived once: the fields they derive from never change (the config is frozen).
+        self.__dict__["_policies"] = policy_table(self)
+        self.__dict__.setdefault("_source", "(default config)")
+        self.__dict__.setdefault("_written", {})
 
-    @field_validator("max_clock_skew")
-    @classmethod
-    def _skew(cls, v: str) -> str:
-        _skew_ms(v)
-        return v
-
-    @property
-    def max_clock_skew_ms(self) -> int:
-        """How far past the pass's clock a record's `finished_at` may lie (docs/configuration.md)."""
-        return _skew_ms(self.max_clock_skew)
-
-    _source: str = PrivateAttr(default="(default config)")
-    _policies: PolicyTable = PrivateAttr()
-
-    @field_validator("state", "inbox", "owners", "page")
-    @classmethod
-    def _locations(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if not v.strip():
-            raise ValueError("empty; give a local path or an s3:// URI")
-        return check_location(v)
-
-    @field_validator("page")
-    @classmethod
-    def _page_is_a_file(cls, v: str | None) -> str | None:
-        if v is not None and v.endswith("/"):
-            raise ValueError(f"{v!r} names a folder; name the page's file, as s3://bucket/failstreak/page.html")
-        return v
-
-    @model_validator(mode="after")
-    def _category_teams(self) -> Config:
+    def _category_teams(self) -> None:
         for name, alert in self.categories.alerts.items():
             team = alert.team.lstrip("@")
             if team not in self.teams:
@@ -574,10 +570,8 @@ class Config(_Model):
                     f"categories.alerts.{name}.team: {alert.team!r} is not a team of `teams:` (known: {known}); "
                     "an estate-wide alert goes to its team's destinations"
                 )
-        return self
 
-    @model_validator(mode="after")
-    def _overrides_can_fire(self) -> Config:
+    def _overrides_can_fire(self) -> None:
         t = self.thresholds
         for i, o in enumerate(self.overrides):
             cumulative = o.cumulative
@@ -587,10 +581,8 @@ class Config(_Model):
                     f"overrides[{i}] ({o.match}): cumulative ({cumulative}) is greater than window ({window}): "
                     "it could never fire; lower cumulative or raise window"
                 )
-        return self
 
-    @model_validator(mode="after")
-    def _source_names_differ(self) -> Config:
+    def _source_names_differ(self) -> None:
         seen: dict[str, int] = {}
         for i, block in enumerate(self.sources):
             name = block.source_name
@@ -600,13 +592,11 @@ class Config(_Model):
                     "give each source a distinct name (its cursor is kept under it)"
                 )
             seen[name] = i
-        return self
 
-    @model_validator(mode="after")
-    def _build_policies(self) -> Config:
-        # Private attributes may be set on a frozen model; the fields they derive from never change after this.
-        self._policies = policy_table(self)
-        return self
+    @property
+    def max_clock_skew_ms(self) -> int:
+        """How far past the pass's clock a record's `finished_at` may lie (docs/configuration.md)."""
+        return _skew_ms(self.max_clock_skew)
 
     def flaky_digest_unsent(self) -> list[str]:
         """The overrides that route flaky jobs to the daily digest when no `digest:` is configured: their flaky
@@ -638,12 +628,24 @@ class Config(_Model):
     @property
     def source(self) -> str:
         """Where the config was read from (its path or URI), for messages that name the file."""
-        return self._source
+        source: str = self.__dict__["_source"]
+        return source
+
+    def written(self) -> dict[str, Any]:
+        """A copy of the mapping the config was converted from (relative paths resolved): the keys written, not
+        the defaults; empty for a config built in code (`failstreak backtest --set` edits it)."""
+        return copy.deepcopy(self.__dict__["_written"])
+
+    def json_of(self, keys: Collection[str]) -> bytes:
+        """These keys of the config as compact JSON, in the order the model declares them, nested sections whole
+        (`PassSettings.config_digest` hashes it, so it stays stable across releases that keep the model)."""
+        return msgspec.json.encode({k: getattr(self, k) for k in self.__struct_fields__ if k in keys})
 
     @property
     def policies(self) -> PolicyTable:
         """The job policies this config defines, built once when the config is validated (it is frozen)."""
-        return self._policies
+        policies: PolicyTable = self.__dict__["_policies"]
+        return policies
 
     @property
     def expects_runs(self) -> bool:
@@ -698,130 +700,73 @@ def policy_table(cfg: Config) -> PolicyTable:
     return PolicyTable(default, overrides)
 
 
-_SECRET_HINT = "write a reference, never the secret itself: {env: NAME}, {secret: NAME} or {ssm: /PATH}"  # noqa: S105
+# The sections whose keys "did you mean" suggests for a mistyped key (`app/config_errors.py`).
+KEYED_SECTIONS: tuple[type[msgspec.Struct], ...] = (
+    Config,
+    Thresholds,
+    Reminder,
+    Override,
+    MuteConfig,
+    Team,
+    SlackConfig,
+    SmtpConfig,
+    EmailConfig,
+    NotifyConfig,
+    Rewrite,
+    JobKeys,
+    SecretRef,
+    Categories,
+    CategoryRule,
+    CategoryAlertConfig,
+    Flaky,
+    Silence,
+    HttpConfig,
+)
 
 
-def _known_keys() -> set[str]:
-    """Every key a config model of this module accepts, for "did you mean" on a mistyped one."""
-    keys: set[str] = set()
-    for model in (
-        Config,
-        Thresholds,
-        Reminder,
-        Override,
-        MuteConfig,
-        Team,
-        SlackConfig,
-        SmtpConfig,
-        EmailConfig,
-        NotifyConfig,
-        Rewrite,
-        JobKeys,
-        SecretRef,
-        Categories,
-        CategoryRule,
-        CategoryAlertConfig,
-        Flaky,
-        Silence,
-        HttpConfig,
-    ):
-        keys.update(model.model_fields)
-    return keys
+def _decode(kind: type, value: Any) -> Any:
+    if kind is Outcomes:
+        return parse_outcomes(value)
+    raise NotImplementedError(kind)
 
 
-def _models_in(annotation: Any, suffix: str = "") -> list[tuple[type[BaseModel], str]]:
-    """The config sections a field's type holds, each with what its path gains (`[]` in a list, `.<name>` in a map)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [] if annotation is SecretRef else [(annotation, suffix)]
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (list, tuple):
-        return [m for arg in args for m in _models_in(arg, suffix + "[]")]
-    if origin is dict and len(args) == 2:
-        return _models_in(args[1], suffix + ".<name>")
-    return [m for arg in args for m in _models_in(arg, suffix)]
+def _prepared(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` with what YAML reads differently from what the config means put right: a mute's bare `until` date."""
+    out = dict(raw)
+    mutes = out.get("mutes")
+    if isinstance(mutes, list):
+        out["mutes"] = [
+            {**m, "until": _until(m["until"])} if isinstance(m, Mapping) and "until" in m else m for m in mutes
+        ]
+    return out
 
 
-def _homes(key: str, model: type[BaseModel] = Config, prefix: str = "", depth: int = 0) -> list[str]:
-    """Where `key` is a key in the config, as paths (`thresholds.window`, `overrides[].window`): for a key written
-    in the wrong section, whose closest match would be itself."""
-    found = set()
-    for name, field in model.model_fields.items():
-        if name == key:
-            found.add(prefix + name)
-        if depth < 3:
-            for inner, suffix in _models_in(field.annotation):
-                found.update(_homes(key, inner, f"{prefix}{name}{suffix}.", depth + 1))
-    return sorted(found)
+def section_from(kind: type[S], raw: Any, source: str = "config") -> S:
+    """The section (the whole `Config`, or one part of it) a YAML-loaded value writes, or ConfigError naming
+    `source`, the key path within the section and what is wrong (docs/configuration.md)."""
+    try:
+        return msgspec.convert(raw, kind, strict=False, dec_hook=_decode)
+    except msgspec.ValidationError as e:
+        from failstreak.app.config_errors import explain  # noqa: PLC0415 - only a config with a mistake pays
+
+        raise ConfigError(f"{source}: {explain(e, raw, kind, KEYED_SECTIONS)}") from None
 
 
-def _unknown_key(key: str) -> str:
-    homes = _homes(key)
-    if homes:
-        return "unknown key here; did you mean " + " or ".join(repr(h) for h in homes) + "?"
-    return "unknown key" + did_you_mean(key, _known_keys())
-
-
-def did_you_mean(key: str, known: Iterable[str]) -> str:
-    """`; did you mean 'X'?` for the known key closest to a mistyped one, or nothing when none is close."""
-    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def explain_error(error: Any) -> str:
-    """One pydantic error in the words of the config file: no internal class names, what to write instead."""
-    kind = error["type"]
-    loc = error["loc"]
-    ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return _unknown_key(str(loc[-1]) if loc else "")
-    if kind == "missing":
-        return "required key missing"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        if ctx.get("class_name") == "SecretRef":
-            return _SECRET_HINT
-        return f"should be a mapping of keys to values, not {error.get('input')!r}"
-    msg = str(error["msg"])
-    if kind == "value_error":
-        msg = msg.removeprefix("Value error, ")
-        if "exactly one of env, secret, ssm" in msg:
-            return f"{msg}: {{env: NAME}}, {{secret: NAME}} or {{ssm: /PATH}}"
-        return msg
-    msg = msg.removeprefix("Input should be ").removeprefix("input should be ")
-    return f"should be {msg} (got {error.get('input')!r})"
-
-
-def _explain_source_error(error: Any) -> str:
-    """One error inside a `sources:` block, located as `sources[i] (type): field` (docs/sources.md)."""
-    loc = error["loc"]
-    index = loc[1]
-    if len(loc) < 3 or error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        if isinstance(error.get("input"), Mapping):
-            return f"sources[{index}]: type: must be one of {', '.join(PLATFORMS)}"
-        return f"sources[{index}]: should be a mapping of keys to values, not {error.get('input')!r}"
-    kind = str(loc[2])
-    field = ".".join(str(p) for p in loc[3:]) or "(block)"
-    if error["type"] == "missing":
-        msg = "field required"
-    elif error["type"] == "extra_forbidden":
-        msg = "unknown field" + did_you_mean(str(loc[-1]), PLATFORMS[kind].model_fields)
-    else:
-        msg = explain_error(error)
-    return f"sources[{index}] ({kind}): {field}: {msg}"
-
-
-def _explain_located(error: Any) -> str:
-    """One error with where it is: the dotted path of keys, the block of a source, or none for the whole file."""
-    loc = error["loc"]
-    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
-        return _explain_source_error(error)
-    if not loc:
-        return explain_error(error)  # a rule across sections names its own place (`overrides[0] (...)`)
-    return f"{'.'.join(str(p) for p in loc)}: {explain_error(error)}"
-
-
-def _format_validation(e: ValidationError, source: str) -> str:
-    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"{source}: {_explain_located(e.errors()[0])}{more}"
+def config_from(raw: Mapping[str, Any], source: str = "config") -> Config:
+    """The config a YAML-loaded mapping writes, or ConfigError naming `source`, the key path and what is wrong
+    (docs/configuration.md)."""
+    cfg = section_from(Config, _prepared(raw), source)
+    written = raw.get("thresholds")
+    t = cfg.thresholds
+    if isinstance(written, Mapping) and "cumulative" in written and t.cumulative and t.cumulative > t.window:
+        # Only a cumulative written here: the default (5) beside a smaller window is `failstreak check`'s warning.
+        raise ConfigError(
+            f"{source}: thresholds: cumulative ({t.cumulative}) is greater than window ({t.window}): it could "
+            "never fire; lower cumulative or raise window"
+        )
+    cfg.__dict__["_source"] = source
+    cfg.__dict__["_written"] = copy.deepcopy(dict(raw))
+    return cfg
 
 
 def parse_config(text: str, source: str = "config", base_dir: Path | None = None) -> Config:
@@ -848,12 +793,7 @@ def parse_config(text: str, source: str = "config", base_dir: Path | None = None
             )
         if base_dir is not None:
             raw[key] = str(base_dir / value)
-    try:
-        cfg = Config.model_validate(raw)
-    except ValidationError as e:
-        raise ConfigError(_format_validation(e, source)) from None
-    cfg._source = source
-    return cfg
+    return config_from(raw, source)
 
 
 def read_text(location: str) -> str:

@@ -11,14 +11,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from failstreak.app.config import Config
+import msgspec
+
+from failstreak.app.config import Config, Outcomes
+from failstreak.core.model import Outcome, Status
 
 SCHEMA_ID = "https://github.com/failstreak/failstreak/infra/failstreak.schema.json"
 
 
+def _custom(kind: type) -> dict[str, Any]:
+    if kind is Outcomes:
+        return {
+            "type": "object",
+            "propertyNames": {"enum": [s.value for s in Status]},
+            "additionalProperties": {"enum": [o.value for o in Outcome]},
+        }
+    raise NotImplementedError(kind)
+
+
 def schema() -> dict[str, Any]:
-    doc = Config.model_json_schema(mode="validation")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **doc}
+    doc = msgspec.json.schema(Config, schema_hook=_custom)
+    defs = doc["$defs"]
+    root = defs.pop("Config")  # the file itself is the config: its keys at the top, the sections under $defs
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **root, "$defs": defs}
 
 
 def schema_text() -> str:

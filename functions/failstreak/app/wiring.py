@@ -121,7 +121,7 @@ def pass_settings(cfg: Config) -> PassSettings:
             estate_alerts=cfg.categories.estate_alerts(),
         ),
         page=cfg.page,
-        config_digest=hashlib.sha256(cfg.model_dump_json(include=JUDGING).encode()).hexdigest(),
+        config_digest=hashlib.sha256(cfg.json_of(JUDGING)).hexdigest(),
         digest=cfg.digest.schedule() if cfg.digest is not None else None,
     )
 

@@ -305,14 +305,15 @@ def test_smtp_transport_needs_its_settings() -> None:
 
 
 def test_smtp_from_config_resolves_the_password_reference() -> None:
-    from failstreak.app.config import EmailConfig
+    from failstreak.app.config import EmailConfig, section_from
 
-    cfg = EmailConfig.model_validate(
+    cfg = section_from(
+        EmailConfig,
         {
             "sender": SENDER,
             "transport": "smtp",
             "smtp": {"host": "mail.example.com", "username": "bot", "password": {"env": "SMTP_PASSWORD"}},
-        }
+        },
     )
     seen: list[str] = []
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from failstreak.app.config import resolve_secret
+from failstreak.app.config import resolve_secret, section_from
 from failstreak.app.report import build_record
 from failstreak.inbox.records import to_execution
 from failstreak.sources.github import GitHubSource
@@ -53,7 +53,7 @@ def test_the_webhook_report_and_poll_give_a_github_job_the_same_identity(moto_s3
     call(front(moto_s3), github_event(GITHUB_WORKFLOW_JOB_FAILED, "workflow_job"))
     pushed = to_execution(inbox_records(moto_s3)[0])
     job = GITHUB_WORKFLOW_JOB_FAILED["workflow_job"]
-    settings = GitHubConfig.model_validate({"type": "github", "token": {"env": "X"}, "repo": "o/r"})
+    settings = section_from(GitHubConfig, {"type": "github", "token": {"env": "X"}, "repo": "o/r"})
     source = GitHubSource(settings, resolve_secret)
     polled = source.execution({"id": job["run_id"], "run_attempt": 1, "name": "CodeQL"}, job)
     env = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": str(job["run_id"]), "GITHUB_RUN_ATTEMPT": "1"}
@@ -170,7 +170,7 @@ def test_the_webhook_report_and_poll_give_a_gitlab_job_the_same_identity(moto_s3
     # `failstreak report` run in the job with GitLab's CI variables
     call(front(moto_s3), gitlab_event(gitlab_job()))
     pushed = to_execution(inbox_records(moto_s3)[0])
-    settings = GitLabConfig.model_validate({"type": "gitlab", "token": {"env": "X"}, "project": 380})
+    settings = section_from(GitLabConfig, {"type": "gitlab", "token": {"env": "X"}, "project": 380})
     source = GitLabSource(settings, resolve_secret)
     [polled] = source.executions(
         {"id": 2366, "sha": "2293ada6b400935a1378653304eaf6221e0fdb8f"},

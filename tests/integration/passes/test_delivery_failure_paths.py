@@ -24,7 +24,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from failstreak.app import wiring
-from failstreak.app.config import EmailConfig, load_config
+from failstreak.app.config import EmailConfig, load_config, section_from
 from failstreak.app.wiring import pass_settings
 from failstreak.notifiers.email import EmailNotifier
 from failstreak.pipeline.run import run_pass
@@ -311,8 +311,9 @@ def test_an_email_notifier_with_nothing_to_send_contacts_no_server(
     smtp: SmtpServer, tls: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the SMTP notifier, and an address with no deliveries
-    cfg = EmailConfig.model_validate(
-        {"sender": "alerts@example.com", "transport": "smtp", "smtp": {"host": "127.0.0.1", "port": smtp.port}}
+    cfg = section_from(
+        EmailConfig,
+        {"sender": "alerts@example.com", "transport": "smtp", "smtp": {"host": "127.0.0.1", "port": smtp.port}},
     )
     notifier = EmailNotifier.from_config(cfg, lambda ref: "")
     # When it is asked to send nothing, then it returns no results and opened no connection

@@ -264,9 +264,9 @@ def test_a_long_digest_goes_out_as_several_messages(slack: SlackServer) -> None:
 
 
 def test_from_config_builds_a_bot_client_with_base_url_timeout_and_retry_handlers(slack: SlackServer) -> None:
-    from failstreak.app.config import SlackConfig
+    from failstreak.app.config import SlackConfig, section_from
 
-    cfg = SlackConfig.model_validate({"token": {"env": "T"}, "base_url": slack.base_url, "timeout_seconds": 2.5})
+    cfg = section_from(SlackConfig, {"token": {"env": "T"}, "base_url": slack.base_url, "timeout_seconds": 2.5})
     notifier = SlackNotifier.from_config(cfg, lambda ref: "xoxb-test-token")
     client = notifier._client
     assert client is not None
@@ -281,9 +281,9 @@ def test_from_config_builds_a_bot_client_with_base_url_timeout_and_retry_handler
 
 
 def test_from_config_builds_a_webhook_client_when_a_webhook_url_is_given(slack: SlackServer) -> None:
-    from failstreak.app.config import SlackConfig
+    from failstreak.app.config import SlackConfig, section_from
 
-    cfg = SlackConfig.model_validate({"webhook_url": {"env": "HOOK"}})
+    cfg = section_from(SlackConfig, {"webhook_url": {"env": "HOOK"}})
     notifier = SlackNotifier.from_config(cfg, lambda ref: slack.webhook_url)
     [result] = notifier.send("webhook", deliver(note("a")))
     assert result.delivered

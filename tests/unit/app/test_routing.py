@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from failstreak.app import routing
-from failstreak.app.config import Config, parse_config
+from failstreak.app.config import Config, config_from, parse_config
 from failstreak.app.routing import Router, owners_of, parse_owners, record_owners
 from failstreak.errors import ConfigError
 from tests.unit.notify_samples import note
@@ -187,9 +188,7 @@ def test_the_owners_file_is_read_once_per_router(tmp_path: Path, monkeypatch: py
 
 
 def test_without_an_owners_file_everything_goes_to_the_defaults() -> None:
-    cfg: Any = Config.model_validate(
-        {"notify": {"slack": {"token": {"env": "X"}, "default_channel": "#ci"}, "console": True}}
-    )
+    cfg: Any = config_from({"notify": {"slack": {"token": {"env": "X"}, "default_channel": "#ci"}, "console": True}})
     router = Router(cfg)
     assert router.destinations(note("x")) == ["console", "slack:#ci"]
     assert router.teams(note("x")) == ["default"]
@@ -210,7 +209,7 @@ def test_a_jobs_digest_goes_where_its_alerts_go(tmp_path: Path) -> None:
 def test_a_job_routed_to_an_unconfigured_notifier_is_in_no_digest(tmp_path: Path) -> None:
     # Given email not configured, no default channel, and a team reached by email only
     cfg = make_config(tmp_path, slack="token: {env: SLACK_BOT_TOKEN}", owners="mail-*  @team-mail\n")
-    cfg = cfg.model_copy(update={"notify": cfg.notify.model_copy(update={"email": None})})
+    cfg = msgspec.structs.replace(cfg, notify=msgspec.structs.replace(cfg.notify, email=None))
     router = Router(cfg)
     # When its digest destinations are asked; Then there are none (its alerts are dead-lettered, saying why)
     assert router.digest_destinations("mail-1", None) == []

@@ -6,7 +6,8 @@ import fnmatch
 
 import pytest
 
-from failstreak.app.config import SlackFrontConfig
+from failstreak.app.config import SlackFrontConfig, section_from
+from failstreak.errors import ConfigError
 from failstreak.front.slackguard import (
     DAY_MS,
     HOUR_MS,
@@ -108,5 +109,5 @@ def test_when_group_members_cannot_be_listed_the_person_is_refused_and_told_to_r
     ],
 )
 def test_slack_settings_refuse_names_for_ids_and_a_zero_maximum(bad: dict[str, object], said: str) -> None:
-    with pytest.raises(ValueError, match=said):
-        SlackFrontConfig.model_validate(bad)
+    with pytest.raises(ConfigError, match=said):
+        section_from(SlackFrontConfig, bad)

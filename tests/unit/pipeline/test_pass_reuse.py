@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from failstreak.app.config import Config
+from failstreak.app.config import Config, Override, Thresholds
 from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Mute
 from failstreak.pipeline import page as page_stage
@@ -197,7 +197,7 @@ FAILING = [5, 700, 1500]
     [
         pytest.param(2, Config(), 0, 0, id="no reminder due"),
         pytest.param(26, Config(), len(FAILING), len(FAILING), id="reminders due after 24 hours"),
-        pytest.param(2, Config(thresholds={"consecutive": 2}), len(FAILING), 0, id="another config"),
+        pytest.param(2, Config(thresholds=Thresholds(consecutive=2)), len(FAILING), 0, id="another config"),
     ],
 )
 def test_a_pass_decodes_an_alerting_job_it_brings_nothing_for_only_when_it_may_have_news(
@@ -222,7 +222,7 @@ def test_a_pass_decodes_an_alerting_job_it_brings_nothing_for_only_when_it_may_h
 def test_a_pass_watching_silence_decodes_only_the_jobs_fallen_silent(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a stored state of 2,000 jobs, one of which is expected every hour, all last run at T0
     monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
-    config = Config(overrides=[{"match": "job-1234", "expect_every": "1h"}])
+    config = Config(overrides=[Override(match="job-1234", expect_every="1h")])
     store = _failing_estate(2_000, [], config)
     decodes = _decodes(monkeypatch)
     # When a pass brings nothing, three hours later

@@ -173,7 +173,7 @@ def test_a_correct_block_of_each_platform_is_validated_with_the_config_into_its_
     [settings] = cfg.sources
     assert type(settings) is model
     assert getattr(settings, field) == value
-    assert [k for k in type(settings).model_fields if isinstance(getattr(settings, k), SecretRef)] != []
+    assert [k for k in type(settings).__struct_fields__ if isinstance(getattr(settings, k), SecretRef)] != []
     assert [s.name for s in wiring.sources(cfg)] == [settings.type]
 
 
