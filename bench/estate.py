@@ -134,9 +134,12 @@ def _fresh(src: Path, dest: Path, lines: list[bytes], page: bool = False) -> Pat
     return cfg
 
 
-def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "functions",)) -> list[EstateRow]:
+def bench_estate(
+    size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "functions",), kinds: tuple[str, ...] = KINDS
+) -> list[EstateRow]:
     """The rows of one size, one per package tree in `functions` (this checkout's by default; another, such as
-    an export of an earlier commit, to compare before and after in one run), every step taking turns."""
+    an export of an earlier commit, to compare before and after in one run), every step taking turns; only the
+    measures of `kinds` (the others left empty)."""
     w = SIZES[size]
     src = prepare(w, OUT / "workloads")
     few = _first_lines(src, FEW)
@@ -150,7 +153,7 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
     modes |= {"page, none": ["pass"], "page, 1,000": ["pass"]}
     modes["state parse floor"] = ["state-floor"]
     for i in range(reps):
-        order = KINDS if i % 2 == 0 else tuple(reversed(KINDS))
+        order = kinds if i % 2 == 0 else tuple(reversed(kinds))
         for kind in order:
             for row, tree, state in zip(rows, functions, states, strict=True):
                 env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
@@ -160,7 +163,7 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
         for row in rows:
             print(
                 f"  {size} estate rep {i + 1}/{reps} ({row.code}): "
-                + ", ".join(f"{k} {row.runs[k][-1].wall_s:.2f}s" for k in KINDS),
+                + ", ".join(f"{k} {row.runs[k][-1].wall_s:.2f}s" for k in kinds),
                 flush=True,
             )
     shutil.rmtree(runs)
@@ -271,7 +274,7 @@ def _med(xs: list[float]) -> float:
 
 
 def _ratio(a: list[Measure], b: list[Measure]) -> float:
-    return _med([x.wall_s / y.wall_s for x, y in zip(a, b, strict=True)])
+    return _med([x.wall_s / y.wall_s for x, y in zip(a, b, strict=True)])  # nan when not measured
 
 
 def estate_table(rows: list[EstateRow]) -> str:
@@ -284,8 +287,9 @@ def estate_table(rows: list[EstateRow]) -> str:
     ]
     for r in rows:
         m = r.runs
+        reps = max(len(v) for v in m.values())
         lines.append(
-            f"| {r.jobs:,} | {r.code} | {len(m['floor'])} | {_med([x.wall_s for x in m['floor']]):.2f} | "
+            f"| {r.jobs:,} | {r.code} | {reps} | {_med([x.wall_s for x in m['floor']]):.2f} | "
             f"{_med([x.wall_s for x in m['pass, none']]):.2f} | {_ratio(m['pass, none'], m['floor']):.2f}× | "
             f"{_med([x.wall_s for x in m['pass, 1,000']]):.2f} | {_ratio(m['pass, 1,000'], m['floor']):.2f}× | "
             f"{_med([x.rss_mib for x in m['pass, 1,000']]):.0f} / {_med([x.rss_mib for x in m['floor']]):.0f} | "
@@ -350,6 +354,14 @@ def run(sizes: list[str], reps: int, argv: str, doc: bool, cold: bool = True, bl
     return text
 
 
+def _kinds(p: argparse.ArgumentParser, chosen: list[str] | None) -> tuple[str, ...]:
+    """The measures `--kind` names, in the order of `KINDS` (all of them when none is named)."""
+    unknown = set(chosen or ()) - set(KINDS)
+    if unknown:
+        p.error(f"unknown --kind {'; '.join(sorted(unknown))}; known: {'; '.join(KINDS)}")
+    return tuple(k for k in KINDS if k in chosen) if chosen else KINDS
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or "all")
@@ -369,23 +381,31 @@ def main(argv: list[str] | None = None) -> int:
         help="another package tree (e.g. `git archive REV functions | tar -x -C DIR`, then DIR/functions) to "
         "measure in the same run, taking turns; prints the rows, leaves the docs alone",
     )
+    p.add_argument(
+        "--kind",
+        action="append",
+        help=f"only this measure (repeat for more; of: {'; '.join(KINDS)}), e.g. --kind 'status --json' --kind "
+        "'state parse floor'; prints the rows, leaves the docs alone",
+    )
     args = p.parse_args(argv)
     sizes = PRESETS.get(args.sizes, args.sizes).split(",")
+    kinds = _kinds(p, args.kind)
     if args.cold_only:
         trees = (ROOT / "functions",) if args.against is None else (ROOT / "functions", args.against.resolve())
         for tree, cold in zip(trees, cold_start(COLD_ROUNDS, trees, not args.cold_sources), strict=True):
             print(f"\ncold start, {tree}:\n{cold_table(cold)}")
         return 0
-    if args.against is None:
+    if args.against is None and kinds == KINDS:
         argv_text = "python -m bench.estate --sizes " + args.sizes + (" --no-cold" if args.no_cold else "")
         run(sizes, args.reps, argv_text, not args.no_doc, not args.no_cold, args.block)
         return 0
-    trees = (ROOT / "functions", args.against.resolve())
-    rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees)]
-    colds = cold_start(COLD_ROUNDS, trees, not args.cold_sources)
+    trees = (ROOT / "functions",) + ((args.against.resolve(),) if args.against is not None else ())
+    rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees, kinds)]
     print(estate_table(rows))
-    for tree, cold in zip(("this checkout", str(trees[1])), colds, strict=True):
-        print(f"\ncold start, {tree}:\n{cold_table(cold)}")
+    if not args.no_cold:
+        colds = cold_start(COLD_ROUNDS, trees, not args.cold_sources)
+        for tree, cold in zip(("this checkout", *map(str, trees[1:])), colds, strict=True):
+            print(f"\ncold start, {tree}:\n{cold_table(cold)}")
     return 0
 
 

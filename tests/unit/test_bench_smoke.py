@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import gzip
 import shutil
@@ -296,3 +297,30 @@ def test_the_million_job_row_has_its_own_block_and_leaves_the_estate_block_alone
     assert "the previous million row" not in body
     assert "| 1,000,000 | this checkout | 1 | 40.00 | 2.00 | 0.05× | 4.00 | 0.10× |" in body
     assert "cold start" not in body.split(million_begin)[1]
+
+
+def test_the_estate_bench_measures_only_the_kinds_named_and_refuses_an_unknown_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the estate bench's options
+    parser = argparse.ArgumentParser()
+    # When measures are named, in any order, and then one it does not have
+    chosen = estate._kinds(parser, ["state parse floor", "status --json"])
+    with pytest.raises(SystemExit):
+        estate._kinds(parser, ["status"])
+    # Then the named ones are measured in the bench's order, all of them when none is named, and the unknown one is
+    # refused with the known ones listed
+    assert chosen == ("status --json", "state parse floor")
+    assert estate._kinds(parser, None) == estate.KINDS
+    assert "unknown --kind status; known: floor; pass, none" in capsys.readouterr().err
+
+
+def test_an_estate_table_without_some_measures_shows_them_as_not_measured() -> None:
+    # Given a row with only the status and its floor measured
+    row = estate.EstateRow("1k", 1000, 1000)
+    row.runs["status --json"].append(run.Measure(1.2, 1.2, 100.0, {}))
+    row.runs["state parse floor"].append(run.Measure(1.0, 1.0, 100.0, {}))
+    # When the table is rendered; Then the status is against its floor, the rest not a number
+    table = estate.estate_table([row])
+    assert "| 1.00 | 1.20 | 1.20× |" in table
+    assert "| nan | nan | nan× |" in table

@@ -11,8 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from failstreak import __version__, lightreport
 from failstreak.app.config import Config, MuteConfig, load_config
 from failstreak.app.problems import Problem
@@ -102,7 +100,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from failstreak.app.status import Selection, Status, job_detail, status_table  # noqa: PLC0415
+    from failstreak.app.status import Selection, Status, gc_paused, job_detail, status_table, write_json  # noqa: PLC0415
 
     cfg = load_config(args.config)
     store, _, state = _load_state(cfg)
@@ -124,16 +122,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     dead = [_dead_row(d) for d in state.dead_letters]
     if args.json:
         view = Status(cfg, state, now)
-        doc = {
-            "state": store.location,
-            "jobs": {j.name: view.row(j) for j in sorted(view.select(selection), key=lambda j: j.name)},
+        tail = {
             "pending_notifications": len(state.outbox),
             "pending": pending,
             "dead_letters": dead,
             "updated_at": iso(state.updated_at),
         }
-        # orjson: the stdlib's encoder is most of the command's own time on a large state (docs/performance.md).
-        print(orjson.dumps(doc).decode())
+        # Bytes straight to stdout's buffer (after what its text layer holds), else as text to a text-only stream.
+        sys.stdout.flush()
+        raw = getattr(sys.stdout, "buffer", None)
+        write = raw.write if raw is not None else lambda data: sys.stdout.write(data.decode())
+        with gc_paused():
+            jobs = sorted(view.matching(selection), key=lambda j: j.name)
+            write_json(view, jobs, {"state": store.location}, tail, write)
+        sys.stdout.flush()
         return 0
     print(f"state: {store.location} (updated {iso(state.updated_at)})")
     print(status_table(cfg, state, now, selection))

@@ -386,6 +386,21 @@ def counted_runs(job: JobState, policy: JobPolicy) -> list[Run]:
     return [r for r in job.runs if run_outcome(policy, r) is not Outcome.IGNORED]
 
 
+def counted_failures(job: JobState, policy: JobPolicy) -> list[bool]:
+    """Whether each of the job's remembered counted runs failed, oldest first: `run_outcome` of each of its
+    `counted_runs`, in one loop without a call per run (health judges every job for `status --json`)."""
+    outcomes, counts = policy.outcomes, policy.counts
+    failed = []
+    for r in job.runs:
+        outcome = outcomes[r.status]
+        if outcome is FAILURE:
+            if (r.category or CODE) in counts:
+                failed.append(True)
+        elif outcome is not IGNORED:
+            failed.append(False)
+    return failed
+
+
 def category_failures(job: JobState, policy: JobPolicy) -> dict[str, int]:
     """The failures of each category among the job's last `window` runs that were a success or a failure of any
     category (docs/triage.md): the built-in categories always, at 0 when they have none, and any other that has

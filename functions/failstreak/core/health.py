@@ -12,6 +12,7 @@ Health reads the counters only: it never changes them.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,7 +61,7 @@ class Judgement:
 
 def flips(failed: Sequence[bool]) -> int:
     """How many times consecutive outcomes differ (a failure after a success, or a success after a failure)."""
-    return sum(1 for a, b in itertools.pairwise(failed) if a != b)
+    return sum(map(operator.ne, failed, itertools.islice(failed, 1, None)))
 
 
 def judge(

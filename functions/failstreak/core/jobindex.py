@@ -89,9 +89,21 @@ class IndexedJobs(MutableMapping[str, JobState]):
     @abstractmethod
     def briefs(self) -> Iterator[Brief]: ...
 
+    def many(self, names: list[str]) -> list[JobState]:
+        """The jobs of `names`, in that order (decoded together where that is cheaper than one by one)."""
+        return [self[name] for name in names]
+
 
 def briefs(jobs: Mapping[str, JobState]) -> Iterator[Brief]:
     """Every job's row, in the jobs' order: from the index of lazily decoded jobs, else from each job."""
     if isinstance(jobs, IndexedJobs):
         return jobs.briefs()
     return (brief(job) for job in jobs.values())
+
+
+def decoded(jobs: Mapping[str, JobState], names: list[str]) -> list[JobState]:
+    """The jobs of `names`, in that order: from lazily decoded jobs, each stored slice holding some of them decoded
+    in one call (a reader of most jobs, such as `status --json`, pays one decode per slice, not one per job)."""
+    if isinstance(jobs, IndexedJobs):
+        return jobs.many(names)
+    return [jobs[name] for name in names]

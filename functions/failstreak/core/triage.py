@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from failstreak.core import categories, silence
-from failstreak.core.counting import counted_runs, run_outcome
+from failstreak.core.counting import counted_failures, counted_runs
 from failstreak.core.health import Judgement, judge
-from failstreak.core.model import Event, JobState, Notification, Outcome
+from failstreak.core.model import Event, JobState, Notification
 
 if TYPE_CHECKING:
     from failstreak.core.policy import JobPolicy
@@ -77,23 +77,31 @@ def learn_runs(job: JobState) -> None:
 
 def health(job: JobState, policy: JobPolicy, silent: int | None) -> Judgement:
     """The job's health from its counted window, its streak and its silence."""
-    window = [run_outcome(policy, r) is Outcome.FAILURE for r in counted_runs(job, policy)[-policy.window :]]
     broken = policy.consecutive is not None and job.consecutive_failures >= policy.consecutive
-    commit = None
-    if broken:
-        if job.alert is not None and job.alert.first_commit:
-            commit = job.alert.first_commit
-        else:
-            streak = counted_runs(job, policy)[-job.consecutive_failures :]
-            commit = streak[0].commit if streak else None
+    if silent is not None or broken:
+        # Judged on its silence or its streak: the window is not read (every job is judged by `status --json`).
+        return judge(
+            (),
+            broken=broken,
+            streak=job.consecutive_failures,
+            commit=_streak_commit(job, policy) if broken and silent is None else None,
+            silent_since=silent,
+            min_flips=policy.min_flips,
+        )
     return judge(
-        window,
-        broken=broken,
+        counted_failures(job, policy)[-policy.window :],
+        broken=False,
         streak=job.consecutive_failures,
-        commit=commit,
-        silent_since=silent,
         min_flips=policy.min_flips,
     )
+
+
+def _streak_commit(job: JobState, policy: JobPolicy) -> str | None:
+    """The commit of the first failure of a broken job's streak: its alert's, else its first counted run's."""
+    if job.alert is not None and job.alert.first_commit:
+        return job.alert.first_commit
+    streak = counted_runs(job, policy)[-job.consecutive_failures :]
+    return streak[0].commit if streak else None
 
 
 def estate_notification(event: categories.EstateEvent, now: int) -> Notification:

@@ -2,7 +2,8 @@
 
 A compressed document stores its jobs as gzip members of up to `JOBS_PER_MEMBER` jobs each, and an index of
 every job's `Brief` in its head. Reading it keeps each member as stored. When a job is first read, its member is
-inflated and split into its jobs' JSON texts (without decoding them), and that job alone is decoded. Writing it
+inflated and split into its jobs' JSON texts (without decoding them), and that job alone is decoded; a reader of
+many jobs at once (`many`, such as `status --json`) decodes each member holding them whole, in one call. Writing it
 back reuses the stored bytes of every member none of whose jobs was read; a member with jobs read is written
 with the others' texts as they were and the read ones encoded again, and reused as stored when they encode to
 the same JSON. So a pass's work on a job it does not read is its row of the index, or copying its text when a
@@ -14,6 +15,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import msgspec
 
@@ -21,11 +23,14 @@ from failstreak.core.jobindex import Brief, IndexedJobs, brief
 from failstreak.core.model import JobState
 from failstreak.errors import StateCorrupt
 
+T = TypeVar("T")
 # A job added since the document was read: in no stored member yet.
 NEW = -1
 # A member's text, split into its jobs' texts (checked as JSON, not decoded).
 _DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 _JOB = msgspec.json.Decoder(JobState)
+# A member's text, its jobs decoded in one call (a reader of all of its jobs).
+_SLICE = msgspec.json.Decoder(list[JobState])
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -149,6 +154,16 @@ class LazyJobs(IndexedJobs):
                     yield row if job is None else brief(job)
         yield from (brief(jobs[n]) for n in self._added)
 
+    def many(self, names: list[str]) -> list[JobState]:
+        """The jobs of `names`, in that order. Each member holding one of them not read yet is decoded whole in one
+        call, which costs less than splitting it and decoding its jobs one by one when most of them are wanted."""
+        jobs, where = self._jobs, self._where
+        wanted = {where[name] for name in names if name not in jobs}
+        for at in sorted(wanted):
+            if self._members[at].texts is None:
+                self._load_all(at)
+        return [jobs[name] if name in jobs else self[name] for name in names]
+
     def read(self) -> ItemsView[str, JobState]:
         """The jobs decoded so far (read, or added), by name."""
         return self._jobs.items()
@@ -160,21 +175,44 @@ class LazyJobs(IndexedJobs):
         m.dirty = True
 
     def _load(self, at: int) -> None:
+        """Split member `at` into its jobs' texts."""
+        m = self._members[at]
+        texts = self._inflate(at, _DECODER)
+        m.texts = texts
+        self.decoded += 1
+
+    def _load_all(self, at: int) -> None:
+        """Decode every job of member `at` not read yet (its texts stay stored: a write splits them if needed)."""
+        m = self._members[at]
+        decoded = self._inflate(at, _SLICE)
+        if [job.name for job in decoded] != m.names:
+            raise self._mismatch(at)
+        for name, job in zip(m.names, decoded, strict=True):
+            if self._where.get(name) == at and name not in self._jobs:
+                self._jobs[name] = job
+                self.jobs_decoded += 1
+        m.dirty = True
+        self.decoded += 1
+
+    def _inflate(self, at: int, decoder: msgspec.json.Decoder[list[T]]) -> list[T]:
+        """Member `at`'s text decoded as a list of its jobs (texts, or the jobs themselves)."""
         m = self._members[at]
         try:
             text = zlib.decompress(m.stored, 31)
-            texts = _DECODER.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
+            found = decoder.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
         except (zlib.error, msgspec.DecodeError) as e:
             raise StateCorrupt(
                 f"{self.location}: state document is malformed (member {at + 1} of jobs: {e}); left untouched"
             ) from None
-        if len(texts) != len(m.names):
-            raise StateCorrupt(
-                f"{self.location}: state document is malformed (member {at + 1} of jobs does not hold the jobs its "
-                "index names); left untouched"
-            )
-        m.texts = texts
-        self.decoded += 1
+        if len(found) != len(m.names):
+            raise self._mismatch(at)
+        return found
+
+    def _mismatch(self, at: int) -> StateCorrupt:
+        return StateCorrupt(
+            f"{self.location}: state document is malformed (member {at + 1} of jobs does not hold the jobs its "
+            "index names); left untouched"
+        )
 
     def write(self, compress: Callable[[bytes], bytes], per_member: int) -> Written:
         """The jobs' members as they are now: stored bytes for every member none of whose jobs was read since the
@@ -209,6 +247,8 @@ class LazyJobs(IndexedJobs):
     def _rewrite(self, at: int, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
         """Bring a member whose jobs were read up to date: its live jobs' texts (the read ones encoded again) and
         rows; compressed again unless they are as they were."""
+        if m.texts is None:  # its jobs were decoded whole (`many`): split its stored text now
+            self._load(at)
         assert m.texts is not None
         names, rows, texts = [], [], []
         changed = False

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,6 +135,20 @@ def test_status_json_holds_runs_teams_mutes_and_incidents_for_all_or_one_job(
     assert one["runs"] == a["runs"]
 
 
+def test_status_json_to_a_text_only_stdout_is_the_same_document(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the state of one pass, and its JSON as the command prints it
+    every = "".join(status(capsys, "--config", config, "--json"))
+    # When the command runs with stdout replaced by a stream of text alone (no bytes buffer behind it)
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        assert main(["status", "--config", config, "--json"]) == 0
+    # Then it prints the same document, on one line
+    assert text.getvalue() == every + "\n"
+    assert json.loads(text.getvalue())["jobs"]["ci/a"]["alerting"] is True
+
+
 def test_names_holding_terminal_escapes_are_shown_escaped(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     # Given a job whose name holds an OSC sequence that would retitle the terminal
     # When the table and the job's own status are printed
@@ -146,16 +163,20 @@ def test_names_holding_terminal_escapes_are_shown_escaped(config: str, capsys: p
 
 
 def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every decoding of a slice of jobs of a large state, as it happens."""
+    """Every decoding of a slice of jobs of a large state, as it happens: split into its jobs' texts (a reader of
+    one job) or decoded whole (a reader of many)."""
     done: list[bytes] = []
-    real = lazy._DECODER
 
     class Counting:
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
         def decode(self, data: bytes) -> object:
             done.append(data)
-            return real.decode(data)
+            return self.real.decode(data)
 
-    monkeypatch.setattr(lazy, "_DECODER", Counting())
+    monkeypatch.setattr(lazy, "_DECODER", Counting(lazy._DECODER))
+    monkeypatch.setattr(lazy, "_SLICE", Counting(lazy._SLICE))
     return done
 
 

@@ -211,3 +211,59 @@ def test_a_job_read_before_a_save_and_changed_after_it_is_written_again_when_nam
     assert first.members is not None
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, first.members, strict=True)] == [True, False, True]
+
+
+def test_many_jobs_read_together_decode_each_of_their_slices_once_and_are_the_jobs_read_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stored document of 30 jobs, three to a member, read back, one job already read alone
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
+    state, _ = codec.decode_document(_stored(_state(30)))
+    assert isinstance(state.jobs, LazyJobs)
+    alone = state.jobs["job-4"]
+    # When seven jobs of four members are read together, in an order of their own
+    names = ["job-29", "job-3", "job-4", "job-5", "job-12", "job-13", "job-0"]
+    got = state.jobs.many(names)
+    # Then they are the jobs asked for, in that order, the one read before the same object; the members holding
+    # them were decoded once each (the one already split not again): the three others whole, in one call each,
+    # and of the split one the two jobs asked for
+    assert [j.name for j in got] == names
+    assert got[2] is alone
+    assert got == [_state(30).jobs[n] for n in names]
+    assert state.jobs.decoded == 4
+    assert state.jobs.jobs_decoded == 1 + 3 * 3 + 2
+
+
+def test_a_save_after_many_jobs_were_read_together_reuses_the_unchanged_slices_and_writes_the_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stored document of 9 jobs, three to a member, read back, and every job read together
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
+    state, since = codec.decode_document(_stored(_state(9)))
+    assert since is not None
+    assert since.members is not None
+    assert isinstance(state.jobs, LazyJobs)
+    jobs = state.jobs.many(list(state.jobs))
+    # When one job changes, one is retired, and the state is saved
+    jobs[4].total_runs += 1
+    del state.jobs["job-8"]
+    again = codec.encode_document(state, compress_above=10, since=since)
+    # Then the first slice is reused as stored, the other two written again, and the document is the fresh one
+    assert again.members is not None
+    assert [a is b for a, b in zip(again.members, since.members, strict=True)] == [True, False, False]
+    assert _content(again.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert codec.decode(again.body).jobs["job-4"].total_runs == 4
+
+
+def test_a_damaged_member_is_refused_when_its_jobs_are_read_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stored document whose second member of jobs has a damaged byte
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
+    good = codec.encode_document(_state(9), compress_above=10)
+    assert good.members is not None
+    at = good.body.index(good.members[1]) + len(good.members[1]) // 2
+    damaged = good.body[:at] + bytes([good.body[at] ^ 0xFF]) + good.body[at + 1 :]
+    state, _ = codec.decode_document(damaged)
+    assert isinstance(state.jobs, LazyJobs)
+    # When every job is read together; Then the document is refused, naming the member
+    with pytest.raises(StateCorrupt, match="member 2 of jobs"):
+        state.jobs.many(list(state.jobs))
