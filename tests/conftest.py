@@ -22,6 +22,14 @@ settings.register_profile("gate", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "explore"))
 
+
+@pytest.fixture(autouse=True)
+def s3_client_boto3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared S3 client is boto3's unless a test asks for the light one: moto in-process (`mock_aws`), which
+    most S3 tests use, intercepts botocore only (tests/integration/s3/conftest.py, the `*_lite_s3` backends)."""
+    monkeypatch.setenv("FAILSTREAK_S3_CLIENT", "boto3")
+
+
 T0 = 1_763_000_000_000  # 2025-11-13T02:13:20Z
 MINUTE = 60_000
 HOUR = 3_600_000
