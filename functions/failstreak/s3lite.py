@@ -189,15 +189,22 @@ def from_environment(settings: Settings, env: Mapping[str, str] | None = None) -
         return None
     if any(env.get(v, "").lower() == "true" for v in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT")):
         return None
-    url = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
-    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
-        url = None
-    try:
-        endpoint = Endpoint.parse(url) if url else Endpoint.aws(region)
-    except ValueError:
+    endpoint = _endpoint(env, region)
+    if endpoint is None:
         return None  # boto3 names a malformed endpoint in its own words
     creds = Credentials(access, secret, env.get("AWS_SESSION_TOKEN") or None)
     return S3Lite(endpoint, region, creds, settings, ca_bundle=env.get("AWS_CA_BUNDLE") or None)
+
+
+def _endpoint(env: Mapping[str, str], region: str) -> Endpoint | None:
+    """The endpoint boto3 would take from the same variables; None when the one named is not a URL."""
+    url = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true" or not url:
+        return Endpoint.aws(region)
+    try:
+        return Endpoint.parse(url)
+    except ValueError:
+        return None
 
 
 class _Pool:

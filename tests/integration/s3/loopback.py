@@ -7,11 +7,13 @@ and to capture the exact request the client sent, to sign it again with botocore
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 
 
@@ -40,14 +42,22 @@ class Received:
 class Loopback:
     """`with Loopback([Answer(503), Answer(200)]) as server:` … `server.endpoint`, `server.received`."""
 
-    def __init__(self, answers: list[Answer] | None = None, default: Answer | None = None) -> None:
+    def __init__(
+        self, answers: list[Answer] | None = None, default: Answer | None = None, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.answers: deque[Answer] = deque(answers or [])
         self.default = default or Answer()
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:  # (certificate, key): HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.endpoint = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def _next(self, request: Received) -> Answer:

@@ -23,10 +23,19 @@ from botocore.utils import percent_encode
 
 from failstreak import s3client
 from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
-from failstreak.s3lite import Credentials, Endpoint, S3ClientError, S3Lite, S3Unreachable, Settings
+from failstreak.s3lite import (
+    Credentials,
+    Endpoint,
+    S3ClientError,
+    S3Lite,
+    S3Unreachable,
+    Settings,
+    from_environment,
+)
 from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.loopback import Answer, Loopback, Received
 from tests.integration.s3.s3server import SeaweedServer
+from tests.integration.smtp_server import certificate
 
 pytestmark = pytest.mark.integration
 
@@ -298,6 +307,54 @@ def test_a_kept_connection_the_server_closed_is_replaced_without_losing_an_attem
     # Then both reads succeeded: the dead connection was replaced, not counted as the read's one attempt
     assert (first, second) == (b"body", b"body")
     assert len(server.received) == 2
+
+
+def test_an_https_endpoint_is_trusted_through_aws_ca_bundle(tmp_path: Path) -> None:
+    # Given an HTTPS server whose certificate only AWS_CA_BUNDLE vouches for
+    cert, key = certificate(tmp_path)
+    with Loopback(default=Answer(200, b"over tls", {"ETag": '"t"'}), tls=(cert, key)) as server:
+        env = {"AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_REGION": REGION}
+        env["AWS_ENDPOINT_URL_S3"] = server.endpoint
+        trusting = from_environment(Settings(max_attempts=1), {**env, "AWS_CA_BUNDLE": str(cert)})
+        doubting = from_environment(Settings(max_attempts=1), env)
+        assert trusting is not None
+        assert doubting is not None
+        # When each client reads an object, then the one given the bundle reads it, the other refuses the server
+        assert trusting.get_object(Bucket="b", Key="k")["Body"].read() == b"over tls"
+        with pytest.raises(S3Unreachable, match="CERTIFICATE_VERIFY_FAILED"):
+            doubting.get_object(Bucket="b", Key="k")
+    assert [r.path for r in server.received] == ["/b/k"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ({"AWS_PROFILE": "dev"}, "a profile for boto3 to resolve"),
+        ({"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, "no region"),
+        ({"AWS_SECRET_ACCESS_KEY": ""}, "no secret: credentials come from elsewhere"),
+        ({"AWS_USE_FIPS_ENDPOINT": "true"}, "a FIPS endpoint"),
+        ({"AWS_USE_DUALSTACK_ENDPOINT": "true"}, "a dual-stack endpoint"),
+        ({"AWS_ENDPOINT_URL": "127.0.0.1:9000"}, "an endpoint that is not a URL, for boto3 to name"),
+    ],
+)
+def test_the_light_client_is_not_built_when_boto3_has_something_to_resolve(extra: dict[str, str], why: str) -> None:
+    # Given plain credentials and a region, and then something only boto3 resolves (or nothing to sign with)
+    env = {"AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_REGION": REGION, **extra}
+    # Then there is no light client: the shared one is boto3's
+    assert from_environment(Settings(), env) is None, why
+
+
+def test_the_endpoint_variables_name_the_server_unless_told_to_be_ignored() -> None:
+    # Given plain credentials, a region and both endpoint variables
+    env = {"AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": REGION}
+    env |= {"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:2"}
+    # Then the S3 one wins, and with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS the region's endpoint is used
+    named = from_environment(Settings(), env)
+    ignored = from_environment(Settings(), {**env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"})
+    assert named is not None
+    assert ignored is not None
+    assert (named.endpoint.port, named.endpoint.custom) == (2, True)
+    assert (ignored.endpoint.host, ignored.endpoint.custom) == ("s3.eu-west-3.amazonaws.com", False)
 
 
 def test_the_shared_client_is_the_light_one_with_plain_credentials_and_boto3_otherwise(
