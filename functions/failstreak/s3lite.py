@@ -255,11 +255,16 @@ class StreamingBody(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        owed = self._response.length  # bytes of the declared length not read yet (None: not declared)
         try:
             n = self._response.readinto(buffer)
         except (OSError, http.client.HTTPException) as e:
             self._drop()
             raise S3Unreachable(f"the connection broke while reading an object: {_reason(e)}") from None
+        if n == 0 and len(buffer) and owed:
+            # http.client reports a connection closed before the declared length as a plain end of the body.
+            self._drop()
+            raise S3Unreachable(f"the connection broke while reading an object: IncompleteRead ({owed} bytes short)")
         if n == 0 or self._response.isclosed():
             self._finish()
         return n

@@ -29,6 +29,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     hang_up: bool = False  # close the connection after answering, without a `Connection: close` header
+    declared: int | None = None  # the Content-Length sent, when it is to differ from the body's (then hang up)
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,11 @@ class Loopback:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
+                self.send_header("Content-Length", str(answer.declared or len(answer.body)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(answer.body)
-                if answer.hang_up:
+                if answer.hang_up or answer.declared is not None:
                     self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any

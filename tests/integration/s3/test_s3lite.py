@@ -309,6 +309,21 @@ def test_a_kept_connection_the_server_closed_is_replaced_without_losing_an_attem
     assert len(server.received) == 2
 
 
+def test_a_body_cut_short_is_an_error_not_a_shorter_object() -> None:
+    # Given a server that declares 1,000 bytes of an object and sends 10 before closing the connection
+    with Loopback([Answer(200, b"0123456789", declared=1000)]) as server:
+        got = lite(server.endpoint).get_object(Bucket="b", Key="fs/inbox/cut.jsonl")
+        # When the object is read, then the reader learns the connection broke, rather than getting 10 bytes
+        with pytest.raises(S3Unreachable, match="the connection broke while reading an object: IncompleteRead"):
+            got["Body"].read()
+    # And so does a reader reading it piece by piece
+    with Loopback([Answer(200, b"0123456789", declared=1000)]) as server:
+        body = lite(server.endpoint).get_object(Bucket="b", Key="fs/inbox/cut.jsonl")["Body"]
+        assert body.read(10) == b"0123456789"
+        with pytest.raises(S3Unreachable, match="the connection broke while reading an object"):
+            body.read(10)
+
+
 def test_an_https_endpoint_is_trusted_through_aws_ca_bundle(tmp_path: Path) -> None:
     # Given an HTTPS server whose certificate only AWS_CA_BUNDLE vouches for
     cert, key = certificate(tmp_path)
