@@ -38,6 +38,7 @@ class Received:
     path: str  # the request target as sent: path and query, encoded
     headers: dict[str, str]  # lower-case names
     body: bytes
+    peer: int  # the client's port: one per connection
 
 
 class Loopback:
@@ -79,7 +80,7 @@ class Loopback:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                answer = outer._next(Received(self.command, self.path, headers, body))
+                answer = outer._next(Received(self.command, self.path, headers, body, self.client_address[1]))
                 if answer.delay_s:
                     time.sleep(answer.delay_s)
                 self.send_response(answer.status)

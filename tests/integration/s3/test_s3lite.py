@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -307,6 +308,23 @@ def test_a_kept_connection_the_server_closed_is_replaced_without_losing_an_attem
     # Then both reads succeeded: the dead connection was replaced, not counted as the read's one attempt
     assert (first, second) == (b"body", b"body")
     assert len(server.received) == 2
+
+
+def test_requests_reuse_kept_connections_and_threads_share_a_small_pool() -> None:
+    # Given one client, keeping as many idle connections as there will be threads
+    with Loopback(default=Answer(200, b"body", {"ETag": '"e"'})) as server:
+        s3 = lite(server.endpoint, max_pool=8)
+        # When it reads three objects one after the other, then 8 threads read 20 objects each at once
+        for key in ("a", "b", "c"):
+            assert s3.get_object(Bucket="b", Key=key)["Body"].read() == b"body"
+        sequential = {r.peer for r in server.received}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            bodies = list(pool.map(lambda i: s3.get_object(Bucket="b", Key=str(i))["Body"].read(), range(160)))
+    # Then the sequential reads went over one connection, and every threaded read got its answer
+    assert len(sequential) == 1
+    assert bodies == [b"body"] * 160
+    # And no more connections were ever open than requests at once: each is given back after its answer
+    assert len({r.peer for r in server.received}) <= 8
 
 
 def test_a_body_cut_short_is_an_error_not_a_shorter_object() -> None:
