@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -420,3 +422,19 @@ def test_the_shared_client_is_the_light_one_with_plain_credentials_and_boto3_oth
     with pytest.raises(ConfigError, match=r"FAILSTREAK_S3_CLIENT='fast': expected one of auto, boto3"):
         s3client.client()
     s3client.reset_client()
+
+
+def test_the_vendor_errors_name_botocore_only_once_it_is_loaded() -> None:
+    # Given a fresh interpreter, when it asks what S3 errors to catch before and after botocore is loaded
+    code = (
+        "import sys\n"
+        "from failstreak import s3client\n"
+        "before = [e.__name__ for e in s3client.vendor_errors()]\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('botocore', 'boto3')))\n"
+        "import botocore.exceptions\n"
+        "after = [e.__name__ for e in s3client.vendor_errors()]\n"
+        "print(before, loaded, after)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    # Then before, only the light client's errors, without importing botocore; after, botocore's too
+    assert done.stdout.strip() == "['S3LiteError'] [] ['S3LiteError', 'ClientError', 'BotoCoreError']"
