@@ -93,8 +93,8 @@ def test_a_pass_over_s3_with_plain_credentials_never_imports_boto3(moto_endpoint
     # Then the pass read the config and the inbox and wrote the state on S3 through the light client
     assert out["ingested"] == 1
     assert "failstreak.s3lite" in out["by_the_pass"]
-    # And neither boto3 nor any of botocore was loaded (powertools' user-agent module imports the bare `botocore`
-    # package when the handler is imported: its __init__, not the client machinery; tests/.../test_cold_start.py)
+    # And the pass loaded nothing of boto3 or botocore; nothing of them was loaded at all but, at most, the bare
+    # `botocore` package (powertools' user-agent module imports its __init__ with the handler: not the client)
     assert [m for m in out["by_the_pass"] if m.split(".")[0] in ("boto3", "botocore", "s3transfer")] == []
     assert [m for m in out["modules"] if m.startswith(("boto3", "s3transfer", "botocore."))] == []
     assert "fs/state.json" in [o["Key"] for o in boto.list_objects_v2(Bucket="cold")["Contents"]]
