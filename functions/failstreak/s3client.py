@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any, cast
 
 from failstreak.errors import ConfigError, StoreUnavailable
-from failstreak.s3lite import S3LiteError, Settings, from_environment
+from failstreak.s3lite import S3Lite, S3LiteError, Settings, from_environment
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -76,9 +76,12 @@ def _build() -> S3Client:
 
 def reset_client() -> None:
     """Forget the shared client, so the next use builds one from the current environment (tests, endpoints)."""
-    global _client  # noqa: PLW0603
+    global _client
     with _lock:
-        _client = None
+        old, _client = _client, None
+    kept: object = old  # typed as boto3's client for the adapters; it may be the light one
+    if isinstance(kept, S3Lite):
+        kept.close()  # its kept connections (it still works if used again: it opens new ones)
 
 
 def parse_uri(uri: str) -> tuple[str, str]:
