@@ -54,6 +54,8 @@ RETRY_CODES = frozenset(
     }
 )
 MAX_BACKOFF_S = 20.0
+# The operations S3 may answer 200 and then report an error in the body of.
+ERRORS_IN_200 = frozenset({"CopyObject", "UploadPartCopy", "CompleteMultipartUpload"})
 # What a kept-alive connection the server closed while it was idle fails with (never a timeout).
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 USER_AGENT = "failstreak-s3lite/1"
@@ -526,10 +528,10 @@ class S3Lite:
             except (OSError, http.client.HTTPException) as e:
                 last = S3Unreachable(f"{self.endpoint.scheme}://{host}: {operation} got no answer: {_reason(e)}")
                 continue
-            if answer.status < 300 or answer.status == 304:
+            error = self._failure(operation, method, answer)
+            if error is None:
                 return answer
-            error = self._error(operation, method, answer)
-            if answer.status not in RETRY_STATUSES and error.response["Error"]["Code"] not in RETRY_CODES:
+            if not _retryable(error):
                 raise error
             last = error
         assert last is not None
@@ -623,6 +625,19 @@ class S3Lite:
             pool.give(conn)
         return _Answer(response.status, response.headers, data)
 
+    def _failure(self, operation: str, method: str, answer: _Answer) -> S3ClientError | None:
+        """The error an answer is, if any. A copy or a completion may fail after S3 answered 200 (the status line
+        is sent before the work is done): its body is then an error document, taken as botocore takes it, as a
+        500 (and so retried)."""
+        if answer.status >= 300 and answer.status != 304:
+            return self._error(operation, method, answer)
+        if operation not in ERRORS_IN_200 or not isinstance(answer.body, bytes):
+            return None
+        root = _parse(answer.body)
+        if root is None or root.tag not in ("Error", f"{S3_NS}Error"):
+            return None
+        return S3ClientError(operation, 500, _text(root, "Code") or "InternalError", _text(root, "Message"))
+
     def _error(self, operation: str, method: str, answer: _Answer) -> S3ClientError:
         data = answer.body if isinstance(answer.body, bytes) else answer.body.read()
         code, message = str(answer.status), http.client.responses.get(answer.status, "")
@@ -634,15 +649,11 @@ class S3Lite:
         return S3ClientError(operation, answer.status, code, message)
 
     def _xml(self, answer: _Answer, operation: str) -> Any:
-        """The XML of a successful answer; S3 may answer 200 and still report an error in the body (a copy or a
-        completion that failed after it started)."""
+        """The XML document of a successful answer."""
         assert isinstance(answer.body, bytes)
         root = _parse(answer.body)
         if root is None:
             raise S3ClientError(operation, answer.status, "MalformedResponse", "S3 answered with no readable XML")
-        if root.tag in ("Error", f"{S3_NS}Error"):
-            code = _text(root, "Code") or "InternalError"
-            raise S3ClientError(operation, answer.status, code, _text(root, "Message"))
         return root
 
 
@@ -667,6 +678,11 @@ class ListPaginator:
             token = page.get("NextContinuationToken")
             if not page["IsTruncated"] or not token:
                 return
+
+
+def _retryable(error: S3ClientError) -> bool:
+    status: int = error.response["ResponseMetadata"]["HTTPStatusCode"]
+    return status in RETRY_STATUSES or error.response["Error"]["Code"] in RETRY_CODES
 
 
 def _present(values: Mapping[str, str | None]) -> dict[str, str]:

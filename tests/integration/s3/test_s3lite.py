@@ -26,6 +26,8 @@ from botocore.utils import percent_encode
 
 from failstreak import s3client
 from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
+from failstreak.inbox.base import InboxItem
+from failstreak.inbox.s3 import S3Inbox
 from failstreak.s3lite import (
     Credentials,
     Endpoint,
@@ -438,3 +440,68 @@ def test_the_vendor_errors_name_botocore_only_once_it_is_loaded() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     # Then before, only the light client's errors, without importing botocore; after, botocore's too
     assert done.stdout.strip() == "['S3LiteError'] [] ['S3LiteError', 'ClientError', 'BotoCoreError']"
+
+
+def test_a_copy_that_fails_after_s3_answered_200_is_retried_as_botocore_retries_it() -> None:
+    # Given a server that answers a copy 200 with an error document (the copy failed after it started), then
+    # succeeds
+    error = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>oops</Message></Error>'
+    done = b"<CopyObjectResult><ETag>&quot;c&quot;</ETag></CopyObjectResult>"
+    with Loopback([Answer(200, error), Answer(200, done)]) as server:
+        s3 = lite(server.endpoint)
+        # When the client copies an object, then it was asked twice and the second answer is the result
+        got = s3.copy_object(Bucket="b", Key="dst", CopySource={"Bucket": "b", "Key": "src"})
+    assert got["CopyObjectResult"]["ETag"] == '"c"'
+    assert len(server.received) == 2
+    # And a copy that keeps failing so ends with the error S3 wrote
+    with Loopback(default=Answer(200, error)) as server, pytest.raises(S3ClientError, match="oops") as failed:
+        lite(server.endpoint).copy_object(Bucket="b", Key="dst", CopySource={"Bucket": "b", "Key": "src"})
+    assert s3client.error_code(failed.value) == "InternalError"
+    assert len(server.received) == 4
+
+
+def test_an_error_without_an_s3_document_is_named_by_its_status_and_not_retried() -> None:
+    # Given a proxy in front of S3 that refuses with an HTML page
+    proxy = Loopback(default=Answer(403, b"<html><body>Forbidden by policy</body></html>"))
+    # When the client reads, then the error's code is the status, with its reason, and it asked once
+    with proxy as server, pytest.raises(S3ClientError) as refused:
+        lite(server.endpoint).get_object(Bucket="b", Key="k")
+    assert s3client.describe(refused.value) == "403: Forbidden"
+    assert s3client.error_code(refused.value) in s3client.DENIED_CODES
+    assert len(server.received) == 1
+
+
+def test_a_body_closed_before_its_end_drops_its_connection_and_the_next_request_opens_another() -> None:
+    # Given a client that opened an object and read only its first bytes
+    with Loopback(default=Answer(200, b"x" * 100_000)) as server:
+        s3 = lite(server.endpoint)
+        body = s3.get_object(Bucket="b", Key="big")["Body"]
+        assert body.read(10) == b"x" * 10
+        # When the reader closes it, and the client reads another object
+        body.close()
+        again = s3.get_object(Bucket="b", Key="small")["Body"].read()
+    # Then the second read got its whole object over a new connection (the first still held the rest of the body)
+    assert again == b"x" * 100_000
+    assert body.closed
+    assert server.received[0].peer != server.received[1].peer
+
+
+def test_a_copy_in_parts_that_loses_its_condition_is_abandoned_and_the_object_left_in_the_inbox() -> None:
+    # Given an inbox object over the single-copy limit, whose copy in parts is refused at its first part (the
+    # object was replaced since it was read)
+    head = Answer(200, b"", {"Content-Length": str(12 * 1024 * 1024), "ETag": '"e"'})
+    upload = Answer(200, b"<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>")
+    with Loopback([head, upload, Answer(412, PRECONDITION_FAILED), Answer(204)]) as server:
+        inbox = S3Inbox("b", "fs/inbox/", lite(server.endpoint))  # type: ignore[arg-type]
+        inbox.single_copy_max = inbox.copy_part = 5 * 1024 * 1024
+        item = InboxItem(key="big.jsonl", size=12 * 1024 * 1024, modified_ms=0)
+        # When the pass archives it
+        inbox.archive(item, "2026/12/05/pass-1")
+    # Then the upload was abandoned (its part freed), nothing was completed, and the object was not deleted
+    assert [(r.method, urlsplit(r.path).query) for r in server.received] == [
+        ("HEAD", ""),
+        ("POST", "uploads="),
+        ("PUT", "partNumber=1&uploadId=up-1"),
+        ("DELETE", "uploadId=up-1"),
+    ]
+    assert server.received[2].headers["x-amz-copy-source-range"] == "bytes=0-5242879"
