@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,17 @@ from failstreak.core.model import Execution, Status
 settings.register_profile("gate", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "explore"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def s3_client_boto3() -> Iterator[None]:
+    """The shared S3 client is boto3's unless a test asks for the light one: moto in-process (`mock_aws`), which
+    most S3 tests use, intercepts botocore only (tests/integration/s3/conftest.py, the `*_lite_s3` backends).
+    Session-wide, so that module fixtures building clients see it too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FAILSTREAK_S3_CLIENT", "boto3")
+        yield
+
 
 T0 = 1_763_000_000_000  # 2025-11-13T02:13:20Z
 MINUTE = 60_000

@@ -1,16 +1,24 @@
 """What the S3 adapters share: one client per process, s3:// URIs, and vendor errors in the domain's words.
 
-The S3 client is built on first use, never at import time, from the standard AWS configuration chain: boto3
-itself honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3`, so the same code talks to AWS, moto's server or
-SeaweedFS. One client is shared by every adapter of the process (and across warm Lambda invocations).
+The S3 client is built on first use, never at import time. When the environment plainly holds credentials and a
+region (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, optionally `AWS_SESSION_TOKEN`, `AWS_REGION`: what the
+Lambda runtime provides), it is `s3lite.S3Lite`, a small client over the standard library that spares a cold
+start the import of boto3 (about 0.19 s with its client, docs/performance.md "Cold start"). Otherwise (profiles,
+SSO, container or instance credentials), or with `FAILSTREAK_S3_CLIENT=boto3`, it is boto3's, from the standard
+AWS configuration chain. Both honour `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3`, so the same code talks to AWS,
+moto's server or SeaweedFS. One client is shared by every adapter of the process (and across warm Lambda
+invocations). docs/s3-and-lambda.md, "The S3 client".
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from failstreak.errors import ConfigError, StoreUnavailable
+from failstreak.s3lite import S3Lite, S3LiteError, Settings, from_environment
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,6 +34,10 @@ CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", 
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
 
+# `boto3` forces boto3's client; unset or `auto` takes the light client when the environment allows it.
+CLIENT_VARIABLE = "FAILSTREAK_S3_CLIENT"
+CLIENT_CHOICES = ("auto", "boto3")
+
 _lock = threading.Lock()
 _client: S3Client | None = None
 
@@ -35,25 +47,41 @@ def client() -> S3Client:
     global _client  # noqa: PLW0603 - one client per process, reused across warm invocations
     with _lock:
         if _client is None:
-            import boto3  # noqa: PLC0415 - only S3 users pay for boto3
-            from botocore.config import Config  # noqa: PLC0415
-
-            config = Config(
-                connect_timeout=CONNECT_TIMEOUT_S,
-                read_timeout=READ_TIMEOUT_S,
-                retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-                max_pool_connections=MAX_POOL,
-            )
-            # A session of our own: boto3's default session is not safe to share between threads.
-            _client = boto3.session.Session().client("s3", config=config)
+            _client = _build()
         return _client
+
+
+def _build() -> S3Client:
+    choice = os.environ.get(CLIENT_VARIABLE, "").strip().lower() or "auto"
+    if choice not in CLIENT_CHOICES:
+        raise ConfigError(f"{CLIENT_VARIABLE}={choice!r}: expected one of {', '.join(CLIENT_CHOICES)}")
+    if choice == "auto":
+        settings = Settings(CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MAX_ATTEMPTS, MAX_POOL)
+        lite = from_environment(settings)
+        if lite is not None:
+            # The light client has the methods the adapters call, with boto3's arguments and answers.
+            return cast("S3Client", lite)
+    import boto3  # noqa: PLC0415 - only S3 users without plain credentials pay for boto3
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        max_pool_connections=MAX_POOL,
+    )
+    # A session of our own: boto3's default session is not safe to share between threads.
+    return boto3.session.Session().client("s3", config=config)
 
 
 def reset_client() -> None:
     """Forget the shared client, so the next use builds one from the current environment (tests, endpoints)."""
-    global _client  # noqa: PLW0603
+    global _client
     with _lock:
-        _client = None
+        old, _client = _client, None
+    kept: object = old  # typed as boto3's client for the adapters; it may be the light one
+    if isinstance(kept, S3Lite):
+        kept.close()  # its kept connections (it still works if used again: it opens new ones)
 
 
 def parse_uri(uri: str) -> tuple[str, str]:
@@ -90,9 +118,12 @@ def unavailable(uri: str, doing: str, e: Exception) -> StoreUnavailable:
 
 
 def vendor_errors() -> tuple[type[Exception], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    return (ClientError, BotoCoreError)
+    """What either client raises. botocore's errors are named only once botocore is loaded: before that, no
+    boto3 client exists in the process to raise them, and importing botocore would cost the cold start."""
+    exceptions = sys.modules.get("botocore.exceptions")
+    if exceptions is None:
+        return (S3LiteError,)
+    return (S3LiteError, exceptions.ClientError, exceptions.BotoCoreError)
 
 
 def read_object_text(uri: str, s3: S3Client | None = None) -> str:

@@ -2,7 +2,7 @@
 (docs/records.md) into the inbox, so teams can feed the monitor before any source adapter exists.
 
 The record is validated exactly as the monitor will validate it, then written as one uniquely named `.jsonl` object:
-to an `s3://bucket/prefix/` inbox (boto3, imported only then) or to a local inbox directory (written under a dot
+to an `s3://bucket/prefix/` inbox (the shared S3 client, s3client.py) or to a local inbox directory (written under a dot
 name, then renamed, as the local inbox expects). Run id, URL, commit and attempt default to the CI system's own
 variables when the command line does not give them (failstreak/ci.py); for GitHub Actions and GitLab CI they are
 the run identity the platform's source uses (docs/sources.md, "Run identity"), so reported and polled runs are one
@@ -97,19 +97,16 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 def _write_s3(inbox: str, name: str, body: bytes, client: Any | None) -> str:
     bucket, prefix = split_s3_uri(inbox)
+    from failstreak import s3client  # noqa: PLC0415 - only S3 users pay for an S3 client
+
     if client is None:
-        import boto3  # noqa: PLC0415 - only S3 users pay for boto3
-
-        client = boto3.client("s3")
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
+        client = s3client.client()
     try:
         client.put_object(Bucket=bucket, Key=prefix + name, Body=body, ContentType=CONTENT_TYPE)
-    except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "error")
+    except s3client.vendor_errors() as e:
+        # The error code S3 answered with, or the kind of failure when there was no answer.
+        code = s3client.error_code(e) or type(e).__name__
         raise StoreUnavailable(f"s3://{bucket}/{prefix}{name}: cannot write ({code})") from None
-    except BotoCoreError as e:
-        raise StoreUnavailable(f"s3://{bucket}/{prefix}{name}: cannot write ({type(e).__name__})") from None
     return f"s3://{bucket}/{prefix}{name}"
 
 

@@ -11,6 +11,7 @@ Layout for `inbox: s3://bucket/failstreak/inbox/`:
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -34,7 +35,7 @@ from failstreak.s3client import (
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
 
 
 PROCESSED = "processed/"
@@ -103,6 +104,7 @@ class S3Inbox(UsesS3, Inbox):
     page_size = 1000  # S3's own maximum per ListObjectsV2 page
     workers = INBOX_WORKERS
     single_copy_max = SINGLE_COPY_MAX
+    copy_part = COPY_PART
 
     def __init__(self, bucket: str, prefix: str, s3: S3Client | None = None) -> None:
         if prefix and not prefix.endswith("/"):
@@ -288,11 +290,7 @@ class S3Inbox(UsesS3, Inbox):
         try:
             if item.size > self.single_copy_max:
                 # CopyObject refuses a source over 5 GiB, and a producer may write one: it is copied in parts.
-                from boto3.s3.transfer import TransferConfig  # noqa: PLC0415
-
-                parts = TransferConfig(multipart_threshold=self.single_copy_max, multipart_chunksize=COPY_PART)
-                extra = {} if etag is None else {"CopySourceIfMatch": etag}
-                self.s3.copy(source, self.bucket, dest, ExtraArgs=extra, Config=parts)
+                self._copy_in_parts(source, dest, etag)
             elif etag is None:
                 self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource=source)
             else:
@@ -303,3 +301,33 @@ class S3Inbox(UsesS3, Inbox):
                 return False  # moved by another pass, or replaced since it was read (left for the next pass)
             raise unavailable(self._uri(src), f"copy to {self._uri(dest)}", e) from None
         return True
+
+    def _copy_in_parts(self, source: CopySourceTypeDef, dest: str, etag: str | None) -> None:
+        """A multipart copy of `source` to `dest`, each part conditional on the ETag read (as the whole copy is),
+        abandoned (and its parts freed) on any failure. The calls are the plain S3 operations both clients have."""
+        # boto3 refuses a None argument: the conditions are given only when there is an ETag.
+        head_if: dict[str, Any] = {} if etag is None else {"IfMatch": etag}
+        copy_if: dict[str, Any] = {} if etag is None else {"CopySourceIfMatch": etag}
+        size = int(self.s3.head_object(Bucket=source["Bucket"], Key=source["Key"], **head_if)["ContentLength"])
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=dest)["UploadId"]
+        try:
+            parts: list[CompletedPartTypeDef] = []
+            for number, start in enumerate(range(0, size, self.copy_part), start=1):
+                end = min(start + self.copy_part, size) - 1
+                part = self.s3.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=dest,
+                    UploadId=upload,
+                    PartNumber=number,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={start}-{end}",
+                    **copy_if,
+                )
+                parts.append({"ETag": part["CopyPartResult"]["ETag"], "PartNumber": number})
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=dest, UploadId=upload, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            with contextlib.suppress(*vendor_errors()):
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=dest, UploadId=upload)
+            raise

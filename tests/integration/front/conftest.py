@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.s3.conftest import aws_env, moto_s3, s3, seaweed, seaweed_s3
+from tests.integration.s3.conftest import (
+    aws_env,
+    moto_endpoint,
+    moto_s3,
+    moto_server_lite_s3,
+    s3,
+    seaweed,
+    seaweed_lite_s3,
+    seaweed_s3,
+)
 
-__all__ = ["aws_env", "moto_s3", "s3", "seaweed", "seaweed_s3"]
+__all__ = [
+    "aws_env",
+    "moto_endpoint",
+    "moto_s3",
+    "moto_server_lite_s3",
+    "s3",
+    "seaweed",
+    "seaweed_lite_s3",
+    "seaweed_s3",
+]
 
 INGEST_SECRET = "ingest-secret-for-tests"
 GITHUB_SECRET = "github-secret-for-tests"

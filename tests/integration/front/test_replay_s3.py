@@ -9,8 +9,12 @@ import pytest
 
 from failstreak.front.replay import S3ReplayGuard
 from tests.integration.s3.backends import S3
+from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
 
 pytestmark = pytest.mark.integration
+
+# The adapters work the same through boto3's client and through the light one (s3lite).
+s3 = s3_fixture(BOTH_CLIENTS)
 
 
 def test_concurrent_claims_of_one_id_let_exactly_one_win(s3: S3) -> None:

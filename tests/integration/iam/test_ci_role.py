@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto.core import enable_iam_authentication
 
+from failstreak import s3client
 from failstreak.app.cli import main
 from tests.infra.samstack import ACCOUNT, REGION
 from tests.integration.iam.calls import Account, all_requests, recording
@@ -39,6 +40,7 @@ def test_report_makes_only_calls_the_ci_policy_allows(
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
     with recording() as rec:
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+        s3client.reset_client()
         # When a CI job reports its run
         assert main([*REPORT, "--run-id", "1"]) == 0
         calls = rec.snapshot()
@@ -69,6 +71,7 @@ def test_report_works_as_a_principal_holding_only_the_ci_policy(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    s3client.reset_client()  # the shared client is built again, from the principal's credentials
 
     # When a CI job reports with moto enforcing IAM, then the record is written; and outside the inbox it is refused
     with enable_iam_authentication():

@@ -14,7 +14,8 @@ _bucket_numbers = itertools.count()
 
 @dataclass
 class S3:
-    """One backend for a test: its client (the shared one the adapters use) and a fresh, empty bucket."""
+    """One backend for a test: its client (the shared one the adapters use; on a light-client backend, a boto3
+    client of the test's own on the same server) and a fresh, empty bucket."""
 
     backend: str
     client: S3Client

@@ -60,7 +60,9 @@ def _free_ports(n: int) -> list[int]:
 class SeaweedServer:
     """`weed server` with an S3 gateway; `endpoint` is its http://127.0.0.1:PORT URL."""
 
-    def __init__(self) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+        # With credentials (access key, secret), the server checks every request's signature against them.
+        self.credentials = credentials
         self.dir = tempfile.mkdtemp(prefix="failstreak-weed-")
         self.ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS)), strict=True))
         self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
@@ -88,6 +90,8 @@ class SeaweedServer:
         # weed turns AWS_ACCESS_KEY_ID/SECRET in its environment into an admin identity; without them it
         # accepts any signature, which is what the tests' fake credentials need.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
+        if self.credentials is not None:
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.credentials
         self._proc = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, env=env, start_new_session=True
         )

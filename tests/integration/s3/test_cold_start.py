@@ -7,10 +7,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.integration.s3.backends import S3
+from tests.integration.s3.backends import S3, plain_client
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +106,57 @@ def test_a_pass_over_an_empty_inbox_loads_nothing_it_does_not_use(seaweed_s3: S3
     loaded = set(out["modules"])
     assert {"failstreak.pipeline.run", "failstreak.state.codec", "failstreak.notifiers.base"} <= loaded
     assert sorted(m for m in loaded if m.startswith(NOT_IN_AN_EMPTY_PASS)) == []
+
+
+def test_a_pass_over_s3_with_plain_credentials_never_imports_boto3(moto_endpoint: str) -> None:
+    # Given a state, an inbox with a file and a config on moto's server, and plain credentials in the environment
+    boto = plain_client(moto_endpoint)
+    boto.create_bucket(Bucket="cold")
+    boto.put_object(
+        Bucket="cold", Key="failstreak.yaml", Body=b"state: s3://cold/fs/state.json\ninbox: s3://cold/fs/inbox/\n"
+    )
+    boto.put_object(
+        Bucket="cold",
+        Key="fs/inbox/one.jsonl",
+        Body=b'{"job": "etl", "run_id": "1", "status": "failed", "finished_at": 1790000000000}\n',
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FAILSTREAK_"))},
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "FAILSTREAK_CONFIG": "s3://cold/failstreak.yaml",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "FailstreakTest",
+    }
+    code = (
+        "import json, sys\n"
+        "from bench.cold import LambdaContext\n"
+        "from monitor.app import lambda_handler\n"
+        "imported = set(sys.modules)\n"
+        "result = lambda_handler({}, LambdaContext())\n"
+        "print(json.dumps({'ingested': result['ingested'], 'modules': sorted(sys.modules),"
+        " 'by_the_pass': sorted(set(sys.modules) - imported)}))\n"
+    )
+    # When the Lambda handler runs a pass in a fresh interpreter
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=Path(__file__).parents[3],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    # Then the pass read the config and the inbox and wrote the state on S3 through the light client
+    assert out["ingested"] == 1
+    assert "failstreak.s3lite" in out["by_the_pass"]
+    # And the pass loaded nothing of boto3 or botocore; nothing of them was loaded at all but, at most, the bare
+    # `botocore` package (powertools' user-agent module imports its __init__ with the handler: not the client)
+    assert [m for m in out["by_the_pass"] if m.split(".")[0] in ("boto3", "botocore", "s3transfer")] == []
+    assert [m for m in out["modules"] if m.startswith(("boto3", "s3transfer", "botocore."))] == []
+    assert "fs/state.json" in [o["Key"] for o in boto.list_objects_v2(Bucket="cold")["Contents"]]

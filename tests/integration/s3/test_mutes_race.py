@@ -17,9 +17,15 @@ from failstreak.core.model import Mute
 from failstreak.pipeline.run import run_pass
 from failstreak.state.mutes import decode_mutes, mutes_store
 from tests.integration.s3.backends import S3
+from tests.integration.s3.conftest import BOTO3, s3_fixture
 from tests.integration.s3.passkit import Clock, Recorder, config, ports
 
 pytestmark = pytest.mark.integration
+
+# The races below are injected through botocore's hooks (boto3's client); the real race of two writers runs
+# through both clients.
+s3 = s3_fixture(BOTO3)
+seaweed_either = s3_fixture({"seaweedfs": "seaweed_s3", "seaweedfs-s3lite": "seaweed_lite_s3"}, "seaweed_either")
 
 HOUR = 3_600_000
 
@@ -74,11 +80,11 @@ def test_a_mute_written_while_a_pass_runs_is_kept_and_honoured_by_the_next_pass(
     assert decode_mutes(s3.get("fs/mutes.json"), "mutes").mutes == [mute]
 
 
-def test_two_mute_writers_at_once_both_keep_every_mute(seaweed_s3: S3) -> None:
+def test_two_mute_writers_at_once_both_keep_every_mute(seaweed_either: S3) -> None:
     # On the real server only, as tests/integration/s3/test_s3_concurrency.py: moto's in-process conditional write
     # is not atomic across threads (two writes at the same ETag both succeeded there, losing a mute, while the
-    # same test holds on SeaweedFS); the deterministic races above run on both.
-    s3 = seaweed_s3
+    # same test holds on SeaweedFS), through either client; the deterministic races above run on both.
+    s3 = seaweed_either
     # Given two writers (each its own store, as a CLI and the HTTP front would be), released at the same moment
     clock = Clock()
     start = threading.Barrier(2)

@@ -12,9 +12,13 @@ from failstreak.app.config import parse_config
 from failstreak.app.wiring import pass_settings
 from failstreak.pipeline.run import run_pass
 from tests.integration.s3.backends import S3
+from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
 from tests.integration.slack_server import SlackServer, running
 
 pytestmark = pytest.mark.integration
+
+# The adapters work the same through boto3's client and through the light one (s3lite).
+s3 = s3_fixture(BOTH_CLIENTS)
 
 
 @pytest.fixture

@@ -21,8 +21,12 @@ from failstreak.views.page import JobView, Page, render
 from failstreak.views.store import CONTENT_TYPE, presigned_url, write_page
 from tests.conftest import HOUR, T0
 from tests.integration.s3.backends import S3
+from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
 
 pytestmark = pytest.mark.integration
+
+# The adapters work the same through boto3's client and through the light one (s3lite).
+s3 = s3_fixture(BOTH_CLIENTS)
 
 
 def page(runs: int, at: int = T0) -> Page:

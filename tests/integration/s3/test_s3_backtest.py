@@ -14,9 +14,13 @@ from failstreak.inbox.base import pass_folder
 from failstreak.inbox.s3 import S3Inbox
 from failstreak.pipeline.run import new_pass_id, pulled_lines, run_pass
 from tests.integration.s3.backends import S3
+from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
 from tests.integration.s3.passkit import T0, Recorder, config, ports
 
 pytestmark = pytest.mark.integration
+
+# The adapters work the same through boto3's client and through the light one (s3lite).
+s3 = s3_fixture(BOTH_CLIENTS)
 
 HOUR = 3_600_000
 

@@ -10,8 +10,12 @@ from failstreak.errors import ItemGone, StoreUnavailable
 from failstreak.inbox.base import InboxItem
 from failstreak.inbox.s3 import S3Inbox
 from tests.integration.s3.backends import S3
+from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
 
 pytestmark = pytest.mark.integration
+
+# The adapters work the same through boto3's client and through the light one (s3lite).
+s3 = s3_fixture(BOTH_CLIENTS)
 
 LINE = b'{"job": "j", "run_id": 1, "status": "failed", "finished_at": "2026-01-01T00:00:00Z"}\n'
 

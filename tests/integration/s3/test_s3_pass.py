@@ -23,10 +23,14 @@ from failstreak.inbox.s3 import S3Inbox
 from failstreak.pipeline.run import run_pass
 from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3, plain_client
+from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
 from tests.integration.s3.passkit import Clock, Recorder, Workload, archived, config, counters, moved, ports
 from tests.integration.s3.s3server import SeaweedServer
 
 pytestmark = pytest.mark.integration
+
+# The adapters work the same through boto3's client and through the light one (s3lite).
+s3 = s3_fixture(BOTH_CLIENTS)
 
 GOOD = b'{"job": "etl", "run_id": "r1", "status": "FAILED", "finished_at": "2026-09-01T10:00:00Z"}\n'
 GOOD_GZ = gzip.compress(

@@ -19,8 +19,12 @@ from failstreak.state.base import Loaded
 from failstreak.state.codec import COMPRESS_ABOVE, decode, encode
 from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3
+from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
 
 pytestmark = pytest.mark.integration
+
+# The adapters work the same through boto3's client and through the light one (s3lite).
+s3 = s3_fixture(BOTH_CLIENTS)
 
 DOC = b'{"version": 1, "jobs": {}}'
 
