@@ -124,9 +124,12 @@ def _fresh(src: Path, dest: Path, lines: list[bytes], page: bool = False) -> Pat
     return cfg
 
 
-def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "functions",)) -> list[EstateRow]:
+def bench_estate(
+    size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "functions",), kinds: tuple[str, ...] = KINDS
+) -> list[EstateRow]:
     """The rows of one size, one per package tree in `functions` (this checkout's by default; another, such as
-    an export of an earlier commit, to compare before and after in one run), every step taking turns."""
+    an export of an earlier commit, to compare before and after in one run), every step taking turns; only the
+    measurements `kinds` (the others are left empty)."""
     w = SIZES[size]
     src = prepare(w, OUT / "workloads")
     few = _first_lines(src, FEW)
@@ -140,7 +143,7 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
     modes |= {"page, none": ["pass"], "page, 1,000": ["pass"]}
     modes["state parse floor"] = ["state-floor"]
     for i in range(reps):
-        order = KINDS if i % 2 == 0 else tuple(reversed(KINDS))
+        order = kinds if i % 2 == 0 else tuple(reversed(kinds))
         for kind in order:
             for row, tree, state in zip(rows, functions, states, strict=True):
                 env = _env({"PYTHONPATH": os.pathsep.join((str(tree), str(ROOT)))})
@@ -150,7 +153,7 @@ def bench_estate(size: str, reps: int, functions: tuple[Path, ...] = (ROOT / "fu
         for row in rows:
             print(
                 f"  {size} estate rep {i + 1}/{reps} ({row.code}): "
-                + ", ".join(f"{k} {row.runs[k][-1].wall_s:.2f}s" for k in KINDS),
+                + ", ".join(f"{k} {row.runs[k][-1].wall_s:.2f}s" for k in kinds),
                 flush=True,
             )
     shutil.rmtree(runs)
@@ -330,8 +333,22 @@ def main(argv: list[str] | None = None) -> int:
         help="another package tree (e.g. `git archive REV functions | tar -x -C DIR`, then DIR/functions) to "
         "measure in the same run, taking turns; prints the rows, leaves the docs alone",
     )
+    p.add_argument(
+        "--kinds",
+        help="only these measurements, separated by ';' (e.g. 'floor;page, 1,000'); prints the rows, leaves the "
+        f"docs alone; of: {'; '.join(KINDS)}",
+    )
     args = p.parse_args(argv)
     sizes = PRESETS.get(args.sizes, args.sizes).split(",")
+    kinds = KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(";"))
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        p.error(f"--kinds: unknown {unknown}; known: {'; '.join(KINDS)}")
+    if args.kinds is not None:
+        trees = (ROOT / "functions",) if args.against is None else (ROOT / "functions", args.against.resolve())
+        rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees, kinds)]
+        print(estate_table(rows))
+        return 0
     if args.against is None:
         run(sizes, args.reps, "python -m bench.estate --sizes " + args.sizes, not args.no_doc)
         return 0

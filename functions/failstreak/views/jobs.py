@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import fnmatch
 import heapq
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import msgspec
 
 from failstreak.core.alerting import mute_covering
-from failstreak.core.jobindex import Brief, briefs
+from failstreak.core.jobindex import Brief, IndexedJobs, briefs
 from failstreak.core.model import JobState, Mute, State, iso
 from failstreak.core.policy import JobPolicy
 from failstreak.views import page
-from failstreak.views.page import JobView, Totals
+from failstreak.views.page import NO_TEAM, JobView, KeptRow, Placed, Totals, content_digest, context_digest
+
+_ENCODE = msgspec.json.Encoder().encode
 
 
 def describe_mute(mute: Mute, job: JobState) -> str:
@@ -62,6 +69,97 @@ def page_views(
     shown = rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)
     jobs = [state.jobs[b.name] for b in shown]
     return _views(jobs, mutes, policy_for, teams_of, now, health_of), totals
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The jobs a page shows, placed (`page.compose`), with the estate's totals and the digests of the stored
+    slices of jobs they were read from (None when the jobs are not stored in slices)."""
+
+    placed: list[Placed]
+    totals: Totals
+    slices: list[str] | None
+    rendered: int
+
+
+def page_rows(
+    state: State,
+    mutes: Iterable[Mute],
+    policy_for: Callable[[str], JobPolicy],
+    teams_of: Callable[[str, str | None], list[str]],
+    now: int,
+    health_of: Callable[[JobState], str] | None = None,
+    *,
+    settings: str,
+    silent: Collection[str] = (),
+    kept: Mapping[str, KeptRow] | None = None,
+    stored: IndexedJobs | None = None,
+    max_jobs: int | None = None,
+) -> Shown:
+    """The jobs the page shows (as `page_views` picks them), each with its row of the `kept` page when nothing it
+    is made from changed, known before the job is read: the job as stored (the digest of its stored slice when
+    that is one the kept page was made from, else of its own stored text), its mutes at `now`, whether it is
+    `silent` (its health), and `settings`, a digest of everything else that shapes every row (the config and
+    owners: teams, windows, health). Only the other jobs are decoded, viewed and rendered (docs/page.md).
+    `stored`: the jobs as just saved, when those of `state` are not themselves read from stored slices (a state
+    read from an older or a small document and saved in slices)."""
+    max_jobs = page.MAX_JOBS if max_jobs is None else max_jobs
+    rows = list(briefs(state.jobs))
+    totals = Totals(len(rows), sum(1 for b in rows if b.alerting))
+    shown = rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)
+    jobs = state.jobs
+    indexed = jobs if isinstance(jobs, IndexedJobs) else stored
+    kept = kept or {}
+    kept_slices: Collection[str] = getattr(kept, "slices", ())
+    mutes = list(mutes)
+    marks = [(re.compile(fnmatch.translate(m.match)).match, m, _ENCODE(m).decode()) for m in mutes]
+    contexts: dict[str, str] = {}
+    placed: list[Placed | None] = []
+    todo: list[tuple[int, str, str]] = []
+    slices: list[str] = []
+    for b in shown:
+        name = b.name
+        situation = _situation(name, marks, now, silent)
+        context = contexts.get(situation) or contexts.setdefault(situation, context_digest(settings, situation))
+        held_in = indexed.slice_of(name) if indexed is not None else None
+        if held_in is not None:
+            slices.append(held_in)
+        row = kept.get(name)
+        if row is not None and row.context == context and held_in is not None and held_in in kept_slices:
+            content = row.content
+        else:
+            content = content_digest(indexed.text_of(name) if indexed is not None else _ENCODE(jobs[name]))
+        if row is not None and row.context == context and row.content == content:
+            placed.append(
+                Placed(name, b.alerting, b.streak, row.team, row.health, content, context, None, row.fragment)
+            )
+        else:
+            todo.append((len(placed), content, context))
+            placed.append(None)
+    # Decoded after every slice was looked at: reading a job marks its slice as no longer as stored.
+    views = _views([jobs[shown[at].name] for at, _, _ in todo], mutes, policy_for, teams_of, now, health_of)
+    for (at, content, context), v in zip(todo, views, strict=True):
+        b = shown[at]
+        team = v.teams[0] if v.teams else NO_TEAM
+        placed[at] = Placed(b.name, b.alerting, b.streak, team, v.health, content, context, v)
+    return Shown(
+        [p for p in placed if p is not None],
+        totals,
+        list(dict.fromkeys(slices)) if indexed is not None else None,
+        len(todo),
+    )
+
+
+def _situation(
+    name: str, marks: Sequence[tuple[Callable[[str], object], Mute, str]], now: int, silent: Collection[str]
+) -> str:
+    """What a job's row depends on at `now` besides the job and the settings: whether it is silent, and the mutes
+    that match its name (each as it is, and whether it has ended)."""
+    parts = ["s" if name in silent else ""]
+    for match, mute, mark in marks:
+        if match(name):
+            parts.append(mark + ("x" if mute.until is not None and now >= mute.until else ""))
+    return "\x00".join(parts)
 
 
 def _views(
