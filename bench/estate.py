@@ -322,6 +322,12 @@ def run(sizes: list[str], reps: int, argv: str, doc: bool) -> str:
     return text
 
 
+def _some(sizes: list[str], reps: int, against: Path | None, kinds: tuple[str, ...]) -> None:
+    """Only some measurements (`--kinds`), of this checkout (and `against`): the rows printed."""
+    trees = (ROOT / "functions",) if against is None else (ROOT / "functions", against.resolve())
+    print(estate_table([row for size in sizes for row in bench_estate(size, reps or REPS[size], trees, kinds)]))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES") or "all")
@@ -345,9 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"--kinds: unknown {unknown}; known: {'; '.join(KINDS)}")
     if args.kinds is not None:
-        trees = (ROOT / "functions",) if args.against is None else (ROOT / "functions", args.against.resolve())
-        rows = [row for size in sizes for row in bench_estate(size, args.reps or REPS[size], trees, kinds)]
-        print(estate_table(rows))
+        _some(sizes, args.reps, args.against, kinds)
         return 0
     if args.against is None:
         run(sizes, args.reps, "python -m bench.estate --sizes " + args.sizes, not args.no_doc)

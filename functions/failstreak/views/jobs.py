@@ -103,51 +103,73 @@ def page_rows(
     owners: teams, windows, health). Only the other jobs are decoded, viewed and rendered (docs/page.md).
     `stored`: the jobs as just saved, when those of `state` are not themselves read from stored slices (a state
     read from an older or a small document and saved in slices)."""
-    max_jobs = page.MAX_JOBS if max_jobs is None else max_jobs
-    rows = list(briefs(state.jobs))
-    totals = Totals(len(rows), sum(1 for b in rows if b.alerting))
-    shown = rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)
+    shown, totals = _pick(state, page.MAX_JOBS if max_jobs is None else max_jobs)
     jobs = state.jobs
-    indexed = jobs if isinstance(jobs, IndexedJobs) else stored
-    kept = kept or {}
-    kept_slices: Collection[str] = getattr(kept, "slices", ())
-    mutes = list(mutes)
-    marks = [(re.compile(fnmatch.translate(m.match)).match, m, _ENCODE(m).decode()) for m in mutes]
-    contexts: dict[str, str] = {}
+    keys = _Keys(jobs if isinstance(jobs, IndexedJobs) else stored, kept or {}, list(mutes), now, silent, settings)
     placed: list[Placed | None] = []
     todo: list[tuple[int, str, str]] = []
-    slices: list[str] = []
     for b in shown:
-        name = b.name
-        situation = _situation(name, marks, now, silent)
-        context = contexts.get(situation) or contexts.setdefault(situation, context_digest(settings, situation))
-        held_in = indexed.slice_of(name) if indexed is not None else None
-        if held_in is not None:
-            slices.append(held_in)
-        row = kept.get(name)
-        if row is not None and row.context == context and held_in is not None and held_in in kept_slices:
-            content = row.content
+        found = keys.place(b, jobs)
+        if isinstance(found, Placed):
+            placed.append(found)
         else:
-            content = content_digest(indexed.text_of(name) if indexed is not None else _ENCODE(jobs[name]))
-        if row is not None and row.context == context and row.content == content:
-            placed.append(
-                Placed(name, b.alerting, b.streak, row.team, row.health, content, context, None, row.fragment)
-            )
-        else:
-            todo.append((len(placed), content, context))
+            todo.append((len(placed), *found))
             placed.append(None)
     # Decoded after every slice was looked at: reading a job marks its slice as no longer as stored.
-    views = _views([jobs[shown[at].name] for at, _, _ in todo], mutes, policy_for, teams_of, now, health_of)
+    views = _views([jobs[shown[at].name] for at, _, _ in todo], keys.mutes, policy_for, teams_of, now, health_of)
     for (at, content, context), v in zip(todo, views, strict=True):
         b = shown[at]
         team = v.teams[0] if v.teams else NO_TEAM
         placed[at] = Placed(b.name, b.alerting, b.streak, team, v.health, content, context, v)
-    return Shown(
-        [p for p in placed if p is not None],
-        totals,
-        list(dict.fromkeys(slices)) if indexed is not None else None,
-        len(todo),
-    )
+    slices = list(dict.fromkeys(keys.slices)) if keys.indexed is not None else None
+    return Shown([p for p in placed if p is not None], totals, slices, len(todo))
+
+
+def _pick(state: State, max_jobs: int) -> tuple[list[Brief], Totals]:
+    """The rows of the index of the jobs the page shows, and the estate's totals."""
+    rows = list(briefs(state.jobs))
+    totals = Totals(len(rows), sum(1 for b in rows if b.alerting))
+    return (rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)), totals
+
+
+class _Keys:
+    """Each shown job's digests, known before it is read, and its row of the kept page when they match."""
+
+    def __init__(
+        self,
+        indexed: IndexedJobs | None,
+        kept: Mapping[str, KeptRow],
+        mutes: list[Mute],
+        now: int,
+        silent: Collection[str],
+        settings: str,
+    ) -> None:
+        self.indexed, self.kept, self.mutes = indexed, kept, mutes
+        self.now, self.silent, self.settings = now, silent, settings
+        self.kept_slices: Collection[str] = getattr(kept, "slices", ())
+        self.marks = [(re.compile(fnmatch.translate(m.match)).match, m, _ENCODE(m).decode()) for m in mutes]
+        self.contexts: dict[str, str] = {}
+        self.slices: list[str] = []  # of the shown jobs, in order (repeated)
+
+    def place(self, b: Brief, jobs: Mapping[str, JobState]) -> Placed | tuple[str, str]:
+        """The job placed with its kept row, or its digests (content, context) when it must be rendered."""
+        name = b.name
+        situation = _situation(name, self.marks, self.now, self.silent)
+        context = self.contexts.get(situation)
+        if context is None:
+            context = self.contexts[situation] = context_digest(self.settings, situation)
+        indexed = self.indexed
+        held_in = indexed.slice_of(name) if indexed is not None else None
+        if held_in is not None:
+            self.slices.append(held_in)
+        row = self.kept.get(name)
+        if row is not None and row.context == context and held_in is not None and held_in in self.kept_slices:
+            content = row.content
+        else:
+            content = content_digest(indexed.text_of(name) if indexed is not None else _ENCODE(jobs[name]))
+        if row is not None and row.context == context and row.content == content:
+            return Placed(name, b.alerting, b.streak, row.team, row.health, content, context, None, row.fragment)
+        return content, context
 
 
 def _situation(
