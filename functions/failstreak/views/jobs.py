@@ -5,13 +5,14 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import msgspec
 
 from failstreak.core.alerting import mute_covering
-from failstreak.core.jobindex import Brief, IndexedJobs, briefs
+from failstreak.core.jobindex import ALERTING, Brief, IndexedJobs, briefs
 from failstreak.core.model import JobState, Mute, State, iso
 from failstreak.core.policy import JobPolicy
 from failstreak.views import page
@@ -48,7 +49,7 @@ def job_views(
 
 def _order(b: Brief) -> tuple[bool, int, str]:
     """The page's order of jobs: alerting first, then the longest streak, then the name (`page._shown`)."""
-    return (not b.alerting, -b.streak, b.name)
+    return (not b.flags & ALERTING, -b.streak, b.name)
 
 
 def page_views(
@@ -63,10 +64,7 @@ def page_views(
     """`job_views` of the jobs the page shows (at most `max_jobs`, by default `page.MAX_JOBS`, picked as
     `page.render` picks them), with the estate's totals: picked from the state's index, so that only those jobs
     are read (docs/performance.md)."""
-    max_jobs = page.MAX_JOBS if max_jobs is None else max_jobs
-    rows = list(briefs(state.jobs))
-    totals = Totals(len(rows), sum(1 for b in rows if b.alerting))
-    shown = rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)
+    shown, totals = _pick(state, page.MAX_JOBS if max_jobs is None else max_jobs)
     jobs = [state.jobs[b.name] for b in shown]
     return _views(jobs, mutes, policy_for, teams_of, now, health_of), totals
 
@@ -126,10 +124,28 @@ def page_rows(
 
 
 def _pick(state: State, max_jobs: int) -> tuple[list[Brief], Totals]:
-    """The rows of the index of the jobs the page shows, and the estate's totals."""
+    """The rows of the index of the jobs the page shows (the first `max_jobs` by `_order`), and the estate's
+    totals. The alerting jobs come first; of the others, only those at or above the streak that fills the page
+    are compared (a comparison of a row's order, per job of a large estate, would cost more than the rest)."""
     rows = list(briefs(state.jobs))
-    totals = Totals(len(rows), sum(1 for b in rows if b.alerting))
-    return (rows if len(rows) <= max_jobs else heapq.nsmallest(max_jobs, rows, key=_order)), totals
+    alerting = [b for b in rows if b.flags & ALERTING]
+    totals = Totals(len(rows), len(alerting))
+    if len(rows) <= max_jobs:
+        return rows, totals
+    if len(alerting) >= max_jobs:
+        return sorted(alerting, key=_order)[:max_jobs], totals
+    others = [b for b in rows if not b.flags & ALERTING]
+    room = max_jobs - len(alerting)
+    streaks = Counter(b.streak for b in others)
+    # The lowest streak some of whose jobs are shown: every job above it is, and its first names fill the rest.
+    above = 0
+    for streak in sorted(streaks, reverse=True):
+        if above + streaks[streak] >= room:
+            break
+        above += streaks[streak]
+    higher = [b for b in others if b.streak > streak]
+    level = heapq.nsmallest(room - above, ((b.name, b) for b in others if b.streak == streak))
+    return sorted([*alerting, *higher, *(b for _, b in level)], key=_order), totals
 
 
 class _Keys:

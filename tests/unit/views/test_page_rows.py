@@ -6,6 +6,7 @@ bytes as a render from nothing, and only the jobs whose inputs changed are read 
 from __future__ import annotations
 
 import fnmatch
+import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -208,3 +209,23 @@ def test_a_damaged_or_foreign_kept_page_only_means_a_render_from_nothing() -> No
     assert 0 < from_cut.rendered < 30
     assert from_altered.rendered == 1
     assert from_foreign.rendered == 30
+
+
+@pytest.mark.parametrize("max_jobs", [1, 7, 30, 95, 120, 400])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_shown_jobs_are_the_first_by_alerting_then_streak_then_name(max_jobs: int, seed: int) -> None:
+    # Given 300 jobs of random streaks, a random few alerting
+    rng = random.Random(seed)
+    state = State(jobs={})
+    for i in range(300):
+        job = JobState(name=f"j{rng.randrange(10**6):06d}-{i}", consecutive_failures=rng.choice([0, 0, 0, 1, 2, 5]))
+        job.alert = Alert(T0, ["streak"], T0, 0, T0, 0) if rng.random() < 0.1 else None
+        state.jobs[job.name] = job
+
+    # When the page's jobs are picked
+    shown = page_rows(state, [], lambda _: policy(10), lambda _, o: ["t"], T0, settings="s", max_jobs=max_jobs)
+
+    # Then they are the first `max_jobs` in the page's order, with the estate's totals
+    order = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
+    assert {p.name for p in shown.placed} == {j.name for j in order[:max_jobs]}
+    assert (shown.totals.jobs, shown.totals.alerting) == (300, sum(j.alert is not None for j in order))
