@@ -244,6 +244,8 @@ def _med(xs: list[float]) -> float:
 
 
 def _ratio(a: list[Measure], b: list[Measure]) -> float:
+    if not a or not b:  # a measurement left out (`--kinds`)
+        return float("nan")
     return _med([x.wall_s / y.wall_s for x, y in zip(a, b, strict=True)])
 
 
