@@ -4,8 +4,9 @@ It runs after the state is saved, so a page that cannot be written never costs a
 problem is a warning of the pass, and the next pass tries again. The page is made again only when what it is
 made from changed (`page_inputs`: the jobs as stored, the live mutes, the settings, the silent jobs), and then
 from the jobs it shows alone, picked from the state's index; it is rewritten only when something on it changed
-(views/store.py). A render reuses the rows and sections of the page it replaces whose inputs are unchanged
-(views/page.py `fragments_of`); a page that cannot be read or parsed only means a render from nothing.
+(views/store.py). A render reuses the rows and sections of the page it replaces whose inputs are unchanged,
+known before the jobs are read (views/jobs.py `page_rows`), so only the changed jobs are decoded; a page that
+cannot be read or parsed only means a render from nothing.
 """
 
 from __future__ import annotations

@@ -9,9 +9,12 @@ without JavaScript; the script only adds the filter box and the team and health 
 `render` returns the page and its fingerprint: a hash of everything on it except the time it was rendered, so
 that a writer can leave an unchanged page alone (views/store.py).
 
-Each job's row and section follow a comment naming the digest of everything they are made from (`_key`), so that
-the next render can take them back out of the page it replaces (`fragments_of`) and reuse those whose digest is
-unchanged, rendering only the jobs that changed: the result is the same bytes as a render from nothing.
+Each job's row follows a comment with two digests, of the job as saved and of everything else the row and its
+section are made from, and their lengths (docs/page.md), so that the next render can take them back out of the
+page it replaces (`fragments_of`, jumping from comment to comment) and reuse those whose digests are unchanged,
+rendering only the jobs that changed: the result is the same bytes as a render from nothing. A pass works the
+digests out before reading the jobs (views/jobs.py `page_rows`, then `compose`); `render` works them out from
+whole views.
 """
 
 from __future__ import annotations
