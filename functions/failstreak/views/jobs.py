@@ -77,7 +77,6 @@ class Shown:
     placed: list[Placed]
     totals: Totals
     slices: list[str] | None
-    rendered: int
 
 
 def page_rows(
@@ -120,7 +119,7 @@ def page_rows(
         team = v.teams[0] if v.teams else NO_TEAM
         placed[at] = Placed(b.name, b.alerting, b.streak, team, v.health, content, context, v)
     slices = list(dict.fromkeys(keys.slices)) if keys.indexed is not None else None
-    return Shown([p for p in placed if p is not None], totals, slices, len(todo))
+    return Shown([p for p in placed if p is not None], totals, slices)
 
 
 def _pick(state: State, max_jobs: int) -> tuple[list[Brief], Totals]:
