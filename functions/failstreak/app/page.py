@@ -17,12 +17,12 @@ from failstreak.core.mutes import all_mutes
 from failstreak.core.triage import TriageSettings
 from failstreak.errors import ConfigError
 from failstreak.views.jobs import job_views
-from failstreak.views.page import Fragment, Page, render
+from failstreak.views.page import KeptRow, Page, render
 from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 
 
 def page_of(
-    cfg: Config, state: State, now: int, router: Router | None = None, cache: Mapping[str, Fragment] | None = None
+    cfg: Config, state: State, now: int, router: Router | None = None, cache: Mapping[str, KeptRow] | None = None
 ) -> Page:
     """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`; `cache`: the
     fragments of a kept page to reuse (views/page.py `fragments_of`)."""

@@ -93,6 +93,16 @@ class IndexedJobs(MutableMapping[str, JobState]):
         """The jobs of `names`, in that order (decoded together where that is cheaper than one by one)."""
         return [self[name] for name in names]
 
+    @abstractmethod
+    def slice_of(self, name: str) -> str | None:
+        """A digest of the stored bytes of the slice of jobs that holds the job, without reading it; None when the
+        job is not as stored (added, or read since the last write)."""
+
+    @abstractmethod
+    def text_of(self, name: str) -> bytes:
+        """The job's JSON as stored (its slice read, the job not decoded), or as it would be stored now when it
+        was added or read since the last write."""
+
 
 def briefs(jobs: Mapping[str, JobState]) -> Iterator[Brief]:
     """Every job's row, in the jobs' order: from the index of lazily decoded jobs, else from each job."""

@@ -4,8 +4,9 @@ It runs after the state is saved, so a page that cannot be written never costs a
 problem is a warning of the pass, and the next pass tries again. The page is made again only when what it is
 made from changed (`page_inputs`: the jobs as stored, the live mutes, the settings, the silent jobs), and then
 from the jobs it shows alone, picked from the state's index; it is rewritten only when something on it changed
-(views/store.py). A render reuses the rows and sections of the page it replaces whose inputs are unchanged
-(views/page.py `fragments_of`); a page that cannot be read or parsed only means a render from nothing.
+(views/store.py). A render reuses the rows and sections of the page it replaces whose inputs are unchanged,
+known before the jobs are read (views/jobs.py `page_rows`), so only the changed jobs are decoded; a page that
+cannot be read or parsed only means a render from nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import msgspec
 
@@ -21,8 +22,8 @@ from failstreak.core.model import JobState, Mute, State
 from failstreak.core.policy import JobPolicy
 from failstreak.errors import FailstreakError
 from failstreak.state.codec import Encoded
-from failstreak.views.jobs import page_views
-from failstreak.views.page import Fragment, fragments_of, render
+from failstreak.views.jobs import page_rows, page_views
+from failstreak.views.page import Kept, compose, fragments_of, render
 
 WRITTEN = "written"
 UNCHANGED = "unchanged"
@@ -56,24 +57,49 @@ def keep_page(
     now: int,
     health_of: Callable[[JobState], str] | None = None,
     inputs: str | None = None,
+    *,
+    settings: str | None = None,
+    silent: Collection[str] = (),
+    encoded: Encoded | None = None,
 ) -> tuple[str, str | None]:
     """Render the page of `state` and keep it at `location`: (`written`, `unchanged` or `failed`, a warning).
-    With `inputs` (`page_inputs`), a page already made from the same inputs is left as it is, unrendered."""
+    With `inputs` (`page_inputs`), a page already made from the same inputs is left as it is, unrendered. With
+    `settings` (a digest of everything that shapes every row: the config and the owners) and the jobs `silent`
+    now, the rows of the kept page whose job and situation are unchanged are reused without reading their jobs;
+    without, every shown job is read and its view compared (views/jobs.py `page_rows`, `page_views`). `encoded`:
+    the state as last saved (its stored slices of jobs)."""
     # The store's S3 side is loaded only by a pass that keeps a page (the Lambda's cold start stays lean).
     from failstreak.views.store import stored_inputs, write_page  # noqa: PLC0415
 
     try:
         if inputs is not None and stored_inputs(location) == inputs:
             return UNCHANGED, None
-        views, totals = page_views(state, mutes, policy_for, teams_of, now, health_of)
-        page = render(views, now, totals=totals, inputs=inputs, cache=kept_fragments(location))
+        kept = kept_fragments(location)
+        if settings is None:
+            views, totals = page_views(state, mutes, policy_for, teams_of, now, health_of)
+            page = render(views, now, totals=totals, inputs=inputs, cache=kept)
+        else:
+            saved = encoded.jobs if encoded is not None and encoded.names == tuple(state.jobs) else None
+            shown = page_rows(
+                state,
+                mutes,
+                policy_for,
+                teams_of,
+                now,
+                health_of,
+                settings=settings,
+                silent=silent,
+                kept=kept,
+                stored=saved,
+            )
+            page = compose(shown.placed, now, totals=shown.totals, inputs=inputs, slices=shown.slices)
         written = write_page(location, page)
     except FailstreakError as e:
         return FAILED, f"the run-history page was not written (the next pass tries again): {e}"
     return (WRITTEN if written else UNCHANGED), None
 
 
-def kept_fragments(location: str) -> dict[str, Fragment]:
+def kept_fragments(location: str) -> Kept:
     """The rows and sections of the page kept at `location`, to reuse; none when there is no page, or it cannot be
     read or decoded (the page is then rendered from nothing)."""
     from failstreak.views.store import read_page  # noqa: PLC0415
@@ -81,8 +107,8 @@ def kept_fragments(location: str) -> dict[str, Fragment]:
     try:
         kept = read_page(location, MAX_CACHE_BYTES)
         if kept is None or kept.body is None:
-            return {}
+            return Kept()
         body = gzip.decompress(kept.body) if kept.gzipped else kept.body
         return fragments_of(body.decode("utf-8"))
     except (FailstreakError, OSError, EOFError, zlib.error, UnicodeDecodeError):
-        return {}
+        return Kept()

@@ -239,9 +239,21 @@ def page(ctx: PassContext) -> None:
     mutes = all_mutes(ctx.state, ctx.book, settings.config_mutes, ctx.now)
     judge = settings.triage.judge(settings.policy_for, ctx.now)
     owners = router.owners_digest() if router is not None else ""
-    inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.config_digest or "") + owners, _silent(ctx))
+    silent = _silent(ctx)
+    inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.config_digest or "") + owners, silent)
     ctx.summary.page, warning = keep_page(
-        location, ctx.state, mutes, settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value, inputs
+        location,
+        ctx.state,
+        mutes,
+        settings.policy_for,
+        teams_of,
+        ctx.now,
+        lambda j: judge(j).health.value,
+        inputs,
+        # Without the config's digest, what shapes every row is unknown: each shown job is read and compared.
+        settings=None if settings.config_digest is None else settings.config_digest + owners,
+        silent=set(silent),
+        encoded=ctx.encoded,
     )
     ctx.summary.warnings.extend([warning] if warning else [])
 

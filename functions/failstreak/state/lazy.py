@@ -12,6 +12,7 @@ job of its member was read (docs/performance.md).
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Callable, ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from failstreak.errors import StateCorrupt
 T = TypeVar("T")
 # A job added since the document was read: in no stored member yet.
 NEW = -1
+# Hex characters of a member's digest (`LazyJobs.slice_of`): 64 bits.
+SLICE_DIGEST = 16
 # A member's text, split into its jobs' texts (checked as JSON, not decoded).
 _DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 _JOB = msgspec.json.Decoder(JobState)
@@ -46,6 +49,7 @@ class Member:
     first: bool
     texts: list[msgspec.Raw] | None = None
     dirty: bool = False  # a job of it was read or changed since it was stored: write it again at the next write
+    digest: str | None = None  # of `stored`, once asked for (`LazyJobs.slice_of`)
 
 
 @dataclass
@@ -163,6 +167,28 @@ class LazyJobs(IndexedJobs):
             if self._members[at].texts is None:
                 self._load_all(at)
         return [jobs[name] if name in jobs else self[name] for name in names]
+
+    def slice_of(self, name: str) -> str | None:
+        at = self._where[name]
+        if at == NEW:
+            return None
+        m = self._members[at]
+        if m.dirty:
+            return None
+        if m.digest is None:
+            m.digest = hashlib.sha256(m.stored).hexdigest()[:SLICE_DIGEST]
+        return m.digest
+
+    def text_of(self, name: str) -> bytes:
+        at = self._where[name]
+        job = self._jobs.get(name)
+        if job is not None and (at == NEW or self._members[at].dirty):
+            return _ENCODER.encode(job)
+        m = self._members[at]
+        if m.texts is None:
+            self._load(at)
+        assert m.texts is not None
+        return bytes(m.texts[m.names.index(name)])
 
     def read(self) -> ItemsView[str, JobState]:
         """The jobs decoded so far (read, or added), by name."""
@@ -283,3 +309,4 @@ class LazyJobs(IndexedJobs):
         body = b",".join(texts)
         m.stored = compress(body if first else b"," + body)
         m.first = first
+        m.digest = None

@@ -9,9 +9,12 @@ without JavaScript; the script only adds the filter box and the team and health 
 `render` returns the page and its fingerprint: a hash of everything on it except the time it was rendered, so
 that a writer can leave an unchanged page alone (views/store.py).
 
-Each job's row and section follow a comment naming the digest of everything they are made from (`_key`), so that
-the next render can take them back out of the page it replaces (`fragments_of`) and reuse those whose digest is
-unchanged, rendering only the jobs that changed: the result is the same bytes as a render from nothing.
+Each job's row follows a comment with two digests, of the job as saved and of everything else the row and its
+section are made from, and their lengths (docs/page.md), so that the next render can take them back out of the
+page it replaces (`fragments_of`, jumping from comment to comment) and reuse those whose digests are unchanged,
+rendering only the jobs that changed: the result is the same bytes as a render from nothing. A pass works the
+digests out before reading the jobs (views/jobs.py `page_rows`, then `compose`); `render` works them out from
+whole views.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from html import unescape
 from pathlib import Path
 
 import msgspec
@@ -132,17 +136,6 @@ def safe_url(url: str | None) -> str | None:
         return None
     url = url.strip()
     return url if _HTTP_URL.match(url) else None
-
-
-def _group(views: Iterable[JobView]) -> list[tuple[str, list[JobView]]]:
-    """Teams, those with alerting jobs first (most alerting first), then by name; within a team alerting jobs
-    first, then the longest streak, then the name."""
-    teams: dict[str, list[JobView]] = {}
-    for v in views:
-        teams.setdefault(v.teams[0] if v.teams else NO_TEAM, []).append(v)
-    for members in teams.values():
-        members.sort(key=lambda v: (v.job.alert is None, -v.job.consecutive_failures, v.job.name))
-    return sorted(teams.items(), key=lambda kv: (-sum(v.job.alert is not None for v in kv[1]), kv[0]))
 
 
 def _cell_tip(run: Run) -> str:
@@ -348,121 +341,279 @@ def _shown(views: Sequence[JobView], max_jobs: int) -> Sequence[JobView]:
     return sorted(views, key=lambda v: (v.job.alert is None, -v.job.consecutive_failures, v.job.name))[:max_jobs]
 
 
-# The renderer's own code is part of every fragment's digest: a page kept by other code is never reused.
+# The renderer's own code (and the views' that build what it shows, views/jobs.py) is part of every row's digest:
+# a page kept by other code is never reused.
 def _renderer() -> str:
     try:
-        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-    except OSError:  # code not kept as a file: a digest no kept page has, so nothing is reused
+        here = Path(__file__)
+        code = here.read_bytes() + here.with_name("jobs.py").read_bytes()
+        return hashlib.sha256(code).hexdigest()[:16]
+    except OSError:  # code not kept as files: a digest no kept page has, so nothing is reused
         return base64.b16encode(os.urandom(8)).decode()
 
 
 _RENDERER = _renderer()
 _ANCHOR = "<@>"
 _KEY_ENCODE = msgspec.json.Encoder().encode
-_KEY_CHARS = 24  # 96 bits: a digest collision among a page's jobs is not a practical concern
+_DIGEST = 16  # hex characters (64 bits) of each of a row's two digests
 _ROW_MARK = "<!--r:"
+_SECTION_MARK = "<!--s:"
+_SLICES_MARK = "<!--m:"
+_TBODY = '<tbody data-team="'
 _SECTION_START = '<section class="job" id="'
+_SECTION_END = "</section>"
+_JOBS = "<h2>Jobs</h2>"
 
 
-def _key(v: JobView) -> str:
-    """The digest of everything a job's row and section are made from."""
-    encoded = _KEY_ENCODE((_RENDERER, v.job, v.teams, v.window, v.mute, v.health, v.incidents))
-    return hashlib.sha256(encoded).hexdigest()[:_KEY_CHARS]
+def content_digest(data: bytes) -> str:
+    """A row's first digest: of the job as saved (its JSON as stored)."""
+    return hashlib.sha256(data).hexdigest()[:_DIGEST]
 
 
-def _split(text: str, marker: str) -> tuple[str, str] | None:
-    """`text` around its first `marker"…"` value (the anchor), None when it has none."""
-    start = text.find(marker)
-    if start < 0:
-        return None
-    start += len(marker)
-    end = text.find('"', start)
-    return (text[:start], text[end:]) if end > start else None
+def context_digest(*parts: str) -> str:
+    """A row's second digest: of everything else its row and section are made from (with the renderer's code)."""
+    return hashlib.sha256("\x00".join((_RENDERER, *parts)).encode()).hexdigest()[:_DIGEST]
 
 
-def fragments_of(html: str) -> dict[str, Fragment]:
-    """The jobs' rows and sections of a page, by digest (`_key`: the comment before each row; a section is its
-    row's by their shared anchor). A job whose row or section is missing or malformed is left out (it is
-    rendered again)."""
-    keys: dict[str, str] = {}
-    rows: dict[str, tuple[str, str]] = {}
-    for chunk in html.split(_ROW_MARK)[1:]:
-        end = chunk.find("</tr>")
-        row = (
-            _split(chunk[_KEY_CHARS + 3 : end + 5], 'href="#')
-            if end > 0 and chunk[_KEY_CHARS:].startswith("-->")
-            else None
-        )
+def _keys(v: JobView) -> tuple[str, str]:
+    """The digests of a view built in full: both halves of one digest of everything its row is made from."""
+    digest = hashlib.sha256(_KEY_ENCODE((_RENDERER, v.job, v.teams, v.window, v.mute, v.health, v.incidents)))
+    key = digest.hexdigest()
+    return key[:_DIGEST], key[_DIGEST : 2 * _DIGEST]
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A job as the page places it: its order (`alerting`, `streak`, `name`), its group (`team`, its first) and
+    `health` (the health filter), the digests its row is kept under (`content`, `context`), and either its view,
+    to render, or its `fragment` from the kept page."""
+
+    name: str
+    alerting: bool
+    streak: int
+    team: str
+    health: str | None
+    content: str
+    context: str
+    view: JobView | None = None
+    fragment: Fragment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRow:
+    """A job's row and section as on a kept page, with the digests and the group and health it was shown with."""
+
+    content: str
+    context: str
+    team: str
+    health: str | None
+    fragment: Fragment
+
+
+class Kept(dict[str, KeptRow]):
+    """The rows of a kept page by job name, and the digests of the stored slices of jobs
+    it was made from (`slices`, docs/page.md)."""
+
+    slices: frozenset[str] = frozenset()
+
+
+def fragments_of(html: str) -> Kept:
+    """The jobs' rows and sections of a page, by job name. Each row's comment gives its digests and its length
+    (and where its anchor is), each section's its length, so the page is read by jumping from one to the next,
+    copying out only the fragments (a damaged row or section is skipped by looking for the next comment). A job
+    whose row or section is missing or malformed is left out (it is rendered again)."""
+    kept = Kept()
+    start = html.find('<table id="matrix">')
+    jobs = html.find(_JOBS, max(start, 0))
+    if start < 0 or jobs < 0:
+        return kept
+    rows = _kept_rows(html, start, jobs)
+    stop = html.find(_SLICES_MARK, jobs)
+    end = len(html) if stop < 0 else stop
+    at = jobs + len(_JOBS)
+    while at >= 0:
+        found = _kept_section(html, at, end) if html.startswith(_SECTION_MARK, at) else None
+        if found is None:
+            at = html.find(_SECTION_MARK, at + 1, end)
+            continue
+        anchor, section, at = found
+        row = rows.get(anchor)
         if row is not None:
-            key = chunk[:_KEY_CHARS]
-            keys[chunk[_KEY_CHARS + 3 + len(row[0]) : end + 5 - len(row[1])]] = key
-            rows[key] = row
-    out = {}
-    jobs = html.find("<h2>Jobs</h2>")
-    for chunk in html[max(jobs, 0) :].split(_SECTION_START)[1:]:
-        anchor = chunk[: chunk.find('"')]
-        end = chunk.find("</section>")
-        found = keys.get(anchor)
-        if found is not None and end > 0:
-            out[found] = Fragment(rows[found], (_SECTION_START, chunk[len(anchor) : end + 10]))
+            name, content, context, team, health, parts = row
+            kept[name] = KeptRow(content, context, team, health, Fragment(parts, section))
+    if stop >= 0:
+        finish = html.find("-->", stop)
+        kept.slices = frozenset(html[stop + len(_SLICES_MARK) : finish].split(" ")) if finish > 0 else frozenset()
+    return kept
+
+
+def _lengths(html: str, at: int, count: int) -> tuple[list[int], int] | None:
+    """The `count` numbers at `at` that end a comment, and where the comment ends; None when they are not
+    `count` numbers."""
+    finish = html.find("-->", at, at + 64)
+    numbers = html[at:finish].split(" ") if finish > 0 else []
+    if len(numbers) != count or not all(n.isdigit() for n in numbers):
+        return None
+    return [int(n) for n in numbers], finish + 3
+
+
+def _kept_section(html: str, at: int, end: int) -> tuple[str, tuple[str, str], int] | None:
+    """The section after the comment at `at`: its anchor, the section split around it, and where it ends."""
+    found = _lengths(html, at + len(_SECTION_MARK), 1)
+    if found is None:
+        return None
+    (length,), start = found
+    close = start + length
+    anchor = start + len(_SECTION_START)
+    quote = html.find('"', anchor, anchor + 32)
+    if (
+        close > end
+        or quote < 0
+        or not (html.startswith(_SECTION_START, start) and html.startswith(_SECTION_END, close - len(_SECTION_END)))
+    ):
+        return None
+    return html[anchor:quote], (_SECTION_START, html[quote:close]), close
+
+
+def _kept_rows(html: str, start: int, end: int) -> dict[str, tuple[str, str, str, str, str | None, tuple[str, str]]]:
+    """The rows of a page's matrix (between `start` and `end`) by anchor: the job's name, its digests, its team
+    (its group's), its health and the row split around its anchor."""
+    rows = {}
+    teams: dict[str, str] = {}
+    team = None
+    at = start
+    while at >= 0:
+        row = _kept_row(html, at, end) if html.startswith(_ROW_MARK, at) else None
+        if row is None:
+            following = html.find(_ROW_MARK, at + 1, end)
+            group = html.rfind(_TBODY, at, following) if following >= 0 else -1
+            if group >= 0:
+                quote = html.find('"', group + len(_TBODY), following)
+                escaped = html[group + len(_TBODY) : quote]
+                team = teams.get(escaped) or teams.setdefault(escaped, unescape(escaped))
+            at = following
+            continue
+        anchor, name, content, context, health, parts, at = row
+        if team is not None:
+            rows[anchor] = (name, content, context, team, health, parts)
+    return rows
+
+
+def _kept_row(html: str, at: int, end: int) -> tuple[str, str, str, str, str | None, tuple[str, str], int] | None:
+    """The row after the comment at `at`: its anchor, the job's name, its digests, its health, the row split
+    around its anchor, and where it ends; None when malformed."""
+    mark = at + len(_ROW_MARK)
+    found = _lengths(html, mark + 2 * _DIGEST + 2, 2)
+    if found is None or html[mark + _DIGEST] != " " or html[mark + 2 * _DIGEST + 1] != " ":
+        return None
+    (prefix, length), row = found
+    href, close = row + prefix, row + length
+    quote = html.find('"', href, href + 32)
+    if (
+        close > end
+        or quote < 0
+        or not (
+            html.startswith('<tr data-job="', row)
+            and html.startswith('href="#', href - 7)
+            and html.startswith("</tr>", close - 5)
+        )
+    ):
+        return None
+    tag = html.find(">", row, href)
+    health_at = html.find(' data-health="', row, tag)
+    health = unescape(html[health_at + 14 : html.find('"', health_at + 14, tag)]) if health_at >= 0 else None
+    name = unescape(html[row + 14 : html.find('"', row + 14, tag)])
+    content, context = html[mark : mark + _DIGEST], html[mark + _DIGEST + 1 : mark + 2 * _DIGEST + 1]
+    return html[href:quote], name, content, context, health, (html[row:href], html[quote:close]), close
+
+
+def _placed(views: Sequence[JobView], max_jobs: int, cache: Mapping[str, KeptRow]) -> list[Placed]:
+    """The jobs a page shows, each with its kept fragment when its digests are those of its row on the kept page."""
+    out = []
+    for v in _shown(views, max_jobs):
+        job = v.job
+        content, context = _keys(v)
+        kept = cache.get(job.name)
+        reuse = kept is not None and kept.content == content and kept.context == context
+        out.append(
+            Placed(
+                job.name,
+                job.alert is not None,
+                job.consecutive_failures,
+                v.teams[0] if v.teams else NO_TEAM,
+                v.health,
+                content,
+                context,
+                None if reuse else v,
+                kept.fragment if reuse and kept is not None else None,
+            )
+        )
     return out
 
 
-def _fragments(ordered: Sequence[JobView], cache: Mapping[str, Fragment]) -> tuple[list[tuple[str, Fragment]], int]:
-    """Each job's digest and fragment, from `cache` when there, else rendered; and how many were rendered."""
-    out = []
-    rendered = 0
-    for v in ordered:
-        key = _key(v)
-        fragment = cache.get(key)
-        if fragment is None:
-            rendered += 1
-            # "<@>" cannot come from a producer's text, whose "<" are escaped.
-            row, _, row_end = _row(v, _ANCHOR).partition(_ANCHOR)
-            section, _, section_end = _section(v, _ANCHOR).partition(_ANCHOR)
-            fragment = Fragment((row, row_end), (section, section_end))
-        out.append((key, fragment))
-    return out, rendered
+def _group(placed: Iterable[Placed]) -> list[tuple[str, list[Placed]]]:
+    """Teams, those with alerting jobs first (most alerting first), then by name; within a team alerting jobs
+    first, then the longest streak, then the name."""
+    teams: dict[str, list[Placed]] = {}
+    for p in placed:
+        teams.setdefault(p.team, []).append(p)
+    for members in teams.values():
+        members.sort(key=lambda p: (not p.alerting, -p.streak, p.name))
+    return sorted(teams.items(), key=lambda kv: (-sum(p.alerting for p in kv[1]), kv[0]))
+
+
+def _fragment(p: Placed) -> Fragment:
+    if p.fragment is not None:
+        return p.fragment
+    assert p.view is not None
+    # "<@>" cannot come from a producer's text, whose "<" are escaped.
+    row, _, row_end = _row(p.view, _ANCHOR).partition(_ANCHOR)
+    section, _, section_end = _section(p.view, _ANCHOR).partition(_ANCHOR)
+    return Fragment((row, row_end), (section, section_end))
 
 
 def _body(
-    views: Sequence[JobView], title: str, max_jobs: int, totals: Totals, cache: Mapping[str, Fragment]
+    placed: Sequence[Placed], title: str, max_jobs: int, totals: Totals, slices: Sequence[str] | None
 ) -> tuple[str, int]:
-    shown = _shown(views, max_jobs)
-    groups = _group(shown)
-    ordered = [v for _, members in groups for v in members]
-    fragments, rendered = _fragments(ordered, cache)
-    alerting = totals.alerting
-    healths = sorted({v.health for v in shown if v.health})
-    tbodies = []
-    at = 0
-    for team, members in groups:
-        n_alerting = sum(v.job.alert is not None for v in members)
-        head = f"{len(members)} jobs" + (f", {n_alerting} alerting" if n_alerting else "")
-        rows = []
-        for i in range(at, at + len(members)):
-            key, f = fragments[i]
-            rows.append(f"{_ROW_MARK}{key}-->{f.row[0]}job-{i}{f.row[1]}")
-        at += len(members)
-        tbodies.append(
-            f'<tbody data-team="{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} '
-            f"<small>({head})</small></th></tr>" + "".join(rows) + "</tbody>"
-        )
-    sections = "".join(f"<!--s:{key}-->{f.section[0]}job-{i}{f.section[1]}" for i, (key, f) in enumerate(fragments))
-    left_out = totals.jobs - len(shown)
+    groups = _group(placed)
+    healths = sorted({p.health for p in placed if p.health})
+    left_out = totals.jobs - len(placed)
     note = (
         f"<p><b>{left_out} more jobs are not on this page</b>, which shows at most {max_jobs}: the alerting jobs "
         "first, then the longest streaks. <code>failstreak status</code> lists every job.</p>"
         if left_out
         else ""
     )
-    return (
-        f"<h1>{_e(title)}</h1><p>{totals.jobs} jobs, {alerting} alerting</p>{note}"
+    parts = [
+        f"<h1>{_e(title)}</h1><p>{totals.jobs} jobs, {totals.alerting} alerting</p>{note}"
         f"{_filters([t for t, _ in groups], healths)}{_legend()}"
         '<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
-        f"<th>runs</th></tr></thead>{''.join(tbodies)}</table></div>"
-        f"<h2>Jobs</h2>{sections}"
-    ), rendered
+        "<th>runs</th></tr></thead>"
+    ]
+    # Each fragment is appended in its pieces (never copied into a new string) and the page joined once.
+    below = [_JOBS]
+    rendered = 0
+    i = 0
+    for team, members in groups:
+        n_alerting = sum(p.alerting for p in members)
+        head = f"{len(members)} jobs" + (f", {n_alerting} alerting" if n_alerting else "")
+        parts.append(f'{_TBODY}{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} <small>({head})</small>')
+        parts.append("</th></tr>")
+        for p in members:
+            rendered += p.fragment is None
+            f = _fragment(p)
+            anchor = f"job-{i}"
+            row_length = len(f.row[0]) + len(anchor) + len(f.row[1])
+            parts += (f"{_ROW_MARK}{p.content} {p.context} {len(f.row[0])} {row_length}-->", f.row[0], anchor, f.row[1])
+            section_length = len(f.section[0]) + len(anchor) + len(f.section[1])
+            below += (f"{_SECTION_MARK}{section_length}-->", f.section[0], anchor, f.section[1])
+            i += 1
+        parts.append("</tbody>")
+    parts.append("</table></div>")
+    parts += below
+    if slices is not None:
+        parts.append(f"{_SLICES_MARK}{' '.join(slices)}-->")
+    return "".join(parts), rendered
 
 
 def render(
@@ -473,17 +624,34 @@ def render(
     *,
     totals: Totals | None = None,
     inputs: str | None = None,
-    cache: Mapping[str, Fragment] | None = None,
+    cache: Mapping[str, KeptRow] | None = None,
 ) -> Page:
     """The page for `views`, stamped with `generated_at` (epoch ms); its fingerprint ignores the stamp.
 
     At most `max_jobs` jobs are shown (the page says how many are left out), which bounds its size and the memory
-    a pass spends on it. `totals`: the estate's counts, when `views` are only the jobs to show (a pass picks them
-    from the state's index: `views/jobs.page_views`). `inputs` is written in the page's head (`inputs_of`).
-    `cache`: the fragments of the page this one replaces (`fragments_of`), reused where their digest matches.
+    a pass spends on it. `totals`: the estate's counts, when `views` are only the jobs to show. `inputs` is
+    written in the page's head (`inputs_of`). `cache`: the rows of the page this one replaces (`fragments_of`),
+    reused where their digests (of the whole view) match.
     """
     totals = totals or Totals(len(views), sum(v.job.alert is not None for v in views))
-    body, rendered = _body(views, title, max_jobs, totals, cache or {})
+    return compose(_placed(views, max_jobs, cache or {}), generated_at, title, max_jobs, totals=totals, inputs=inputs)
+
+
+def compose(
+    placed: Sequence[Placed],
+    generated_at: int,
+    title: str = "failstreak",
+    max_jobs: int = MAX_JOBS,
+    *,
+    totals: Totals,
+    inputs: str | None = None,
+    slices: Sequence[str] | None = None,
+) -> Page:
+    """The page of the jobs `placed` (at most `max_jobs`, picked by the caller: a pass picks them from the
+    state's index, `views/jobs.page_rows`), each rendered from its view or copied from its kept fragment.
+    `slices`: the digests of the stored slices of jobs the page is made from, written on it for the next pass
+    (docs/page.md)."""
+    body, rendered = _body(placed, title, max_jobs, totals, slices)
     fingerprint = hashlib.sha256(body.encode()).hexdigest()
     inputs_meta = f'<meta name="{INPUTS_META}" content="{_e(inputs)}">' if inputs is not None else ""
     html = (

@@ -110,16 +110,20 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
     assert _content(store.data) == _content(codec.encode(codec.decode(store.data), compress_above=float("inf")))
 
 
-def _renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every rendering of the page by a pass, with the number of jobs it shows."""
+def _renders(monkeypatch: pytest.MonkeyPatch, rendered: list[int] | None = None) -> list[int]:
+    """Every rendering of the page by a pass, with the number of jobs it shows (and in `rendered`, how many of
+    them were rendered rather than copied from the kept page)."""
     done: list[int] = []
-    real = page_stage.render
+    real = page_stage.compose
 
-    def render(views: list[object], *args: object, **kwargs: object) -> object:
-        done.append(len(views))
-        return real(views, *args, **kwargs)  # type: ignore[arg-type]
+    def compose(placed: list[object], *args: object, **kwargs: object) -> page_view.Page:
+        done.append(len(placed))
+        page = real(placed, *args, **kwargs)  # type: ignore[arg-type]
+        if rendered is not None:
+            rendered.append(page.rendered)
+        return page
 
-    monkeypatch.setattr(page_stage, "render", render)
+    monkeypatch.setattr(page_stage, "compose", compose)
     return done
 
 
@@ -150,17 +154,21 @@ def test_a_pass_that_changes_a_job_renders_the_page_from_the_jobs_it_shows_alone
     store = _estate(2_000)
     settings = pass_settings(Config(page=str(tmp_path / "page.html")))
     run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
-    renders, decoded = _renders(monkeypatch), _decodes(monkeypatch)
+    rendered: list[int] = []
+    renders, decoded = _renders(monkeypatch, rendered), _decodes(monkeypatch)
+    jobs_decoded = _decodes(monkeypatch, "_JOB")
     # When a pass brings a failure to one job
     inbox = InMemoryInbox()
     inbox.add("new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR}))
     summary = run_pass(settings, Ports(store=store, inbox=inbox, clock=lambda: T0 + 3 * HOUR))
-    # Then the page is rendered once, from 100 jobs (the one with a streak first, then the first by name), which
-    # decoded the members of those jobs alone
-    shown = ["job-1234", *sorted(f"job-{j}" for j in range(2_000) if j != 1234)[:99]]
+    # Then the page is rendered once, from 100 jobs (the one with a streak first, then the first by name), of
+    # which only the changed job's row is rendered: the others are copied from the kept page without reading their
+    # jobs, so the only slice split and the only job decoded are the changed job's, by the pass itself
     assert summary.page == "written"
-    assert renders == [100]
-    assert len(decoded) == len({int(name[4:]) // PER_MEMBER for name in shown}) < 2_000 // PER_MEMBER
+    assert (renders, rendered) == ([100], [1])
+    assert len(decoded) == 1
+    assert b'"name":"job-1234"' in decoded[0]
+    assert [b'"name":"job-1234"' in job for job in jobs_decoded] == [True]
     page = (tmp_path / "page.html").read_text()
     assert 'data-job="job-1234"' in page
     assert "2000 jobs, 0 alerting" in page
@@ -282,3 +290,41 @@ def test_a_mute_written_to_the_mutes_document_renders_the_page_again_though_no_j
     assert (before.page, after.page) == ("unchanged", "written")
     assert len(renders) == 1
     assert "muted: until unmuted (deploy)" in (tmp_path / "page.html").read_text()
+
+
+def test_a_pass_with_the_page_and_1000_records_decodes_no_job_but_those_its_records_touch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 4,000 jobs and its page showing at most 500 of them, kept by an earlier pass
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    monkeypatch.setattr(page_view, "MAX_JOBS", 500)
+    store = _estate(4_000)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    rendered: list[int] = []
+    renders, jobs_decoded = _renders(monkeypatch, rendered), _decodes(monkeypatch, "_JOB")
+    # When a pass brings 1,000 records: ten runs each to 100 jobs across the estate, the last one failed
+    touched = [f"job-{j}" for j in range(0, 4_000, 40)]
+    lines = [
+        json.dumps(
+            {
+                "job": name,
+                "run_id": 10 + k,
+                "status": "failed" if k == 9 else "success",
+                "finished_at": T0 + HOUR + k * MINUTE,
+            }
+        )
+        for name in touched
+        for k in range(10)
+    ]
+    inbox = InMemoryInbox()
+    inbox.add("new.jsonl", "\n".join(lines) + "\n")
+    summary = run_pass(settings, Ports(store=store, inbox=inbox, clock=lambda: T0 + 3 * HOUR))
+    # Then it decoded those 100 jobs and no other: the page, which now shows them first (their streaks), rendered
+    # their rows alone and copied the other 400 from the kept page without reading their jobs
+    assert summary.ingested == 1_000
+    assert sorted(json.loads(job)["name"] for job in jobs_decoded) == sorted(touched)
+    assert summary.page == "written"
+    assert (renders, rendered) == ([500], [100])
+    page = (tmp_path / "page.html").read_text()
+    assert all(f'data-job="{name}"' in page for name in touched)
