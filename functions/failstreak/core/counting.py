@@ -431,7 +431,7 @@ def retire(state: State, now: int, retire_after_ms: int | None, keep: Iterable[s
         return []
     spared = set(keep)
     cutoff = now - retire_after_ms
-    gone = sorted(b.name for b in briefs(state.jobs) if b.last_seen < cutoff and b.name not in spared)
+    gone = sorted(b.name for b in briefs(state.jobs, skip=spared) if b.last_seen < cutoff)
     for name in gone:
         del state.jobs[name]
     return gone

@@ -10,7 +10,7 @@ silence, a retirement, ...): its work on the others is this one row each (docs/p
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Container, Iterator, Mapping, MutableMapping
 
 import msgspec
 
@@ -87,7 +87,12 @@ class IndexedJobs(MutableMapping[str, JobState]):
     jobs). `briefs` must describe the jobs as they are now, the ones already decoded and changed included."""
 
     @abstractmethod
-    def briefs(self) -> Iterator[Brief]: ...
+    def briefs(self, skip: Container[str] = frozenset()) -> Iterator[Brief]:
+        """Every job's row but those named in `skip`, whose rows are not built."""
+
+    @abstractmethod
+    def alerting(self) -> int:
+        """How many jobs are alerting (without describing the decoded ones)."""
 
     def many(self, names: list[str]) -> list[JobState]:
         """The jobs of `names`, in that order (decoded together where that is cheaper than one by one)."""
@@ -104,11 +109,21 @@ class IndexedJobs(MutableMapping[str, JobState]):
         was added or read since the last write."""
 
 
-def briefs(jobs: Mapping[str, JobState]) -> Iterator[Brief]:
-    """Every job's row, in the jobs' order: from the index of lazily decoded jobs, else from each job."""
+def briefs(jobs: Mapping[str, JobState], skip: Container[str] = frozenset()) -> Iterator[Brief]:
+    """Every job's row, in the jobs' order: from the index of lazily decoded jobs, else from each job. The jobs
+    named in `skip` are left out before their rows are built: a decoded job's row is built from the job at each
+    call (it may have changed), which is most of the cost of a pass that read every job, so a reader that sets
+    some jobs aside says so here rather than filtering the rows."""
     if isinstance(jobs, IndexedJobs):
-        return jobs.briefs()
-    return (brief(job) for job in jobs.values())
+        return jobs.briefs(skip)
+    return (brief(job) for name, job in jobs.items() if name not in skip)
+
+
+def count_alerting(jobs: Mapping[str, JobState]) -> int:
+    """How many jobs are alerting: the rows' flag for the jobs not decoded, the job itself for the others."""
+    if isinstance(jobs, IndexedJobs):
+        return jobs.alerting()
+    return sum(1 for job in jobs.values() if job.alert is not None)
 
 
 def decoded(jobs: Mapping[str, JobState], names: list[str]) -> list[JobState]:

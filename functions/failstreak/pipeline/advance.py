@@ -8,7 +8,7 @@ import operator
 
 from failstreak.core import alerting, categories, counting, outbox, repair, triage
 from failstreak.core.health import FlakyRoute, Health
-from failstreak.core.jobindex import ALERTING, Brief, briefs
+from failstreak.core.jobindex import ALERTING, Brief, briefs, count_alerting
 from failstreak.core.model import Ack, JobState, Mute, Notification, State
 from failstreak.core.mutes import active_acks, all_mutes
 from failstreak.core.policy import JobPolicy
@@ -46,7 +46,7 @@ def advance(ctx: PassContext, state: State) -> None:
     state.updated_at = now
     state.passes += 1
     summary.jobs = len(state.jobs)
-    summary.alerting = sum(1 for b in briefs(state.jobs) if b.alerting)
+    summary.alerting = count_alerting(state.jobs)
 
 
 def _evaluate(ctx: PassContext, state: State, touched: dict[str, counting.JobDelta]) -> list[Notification]:
@@ -69,8 +69,8 @@ def _evaluate(ctx: PassContext, state: State, touched: dict[str, counting.JobDel
     watched = watch.watches_silence
     untouched: list[tuple[str, counting.JobDelta | None]] = [
         (b.name, None)
-        for b in briefs(jobs)
-        if (watched or b.flags & ALERTING) and b.name not in touched and _may_have_news(b, settings, now, every)
+        for b in briefs(jobs, skip=touched)
+        if (watched or b.flags & ALERTING) and _may_have_news(b, settings, now, every)
     ]
     notes: list[Notification] = []
     for name, delta in itertools.chain(touched.items(), untouched):

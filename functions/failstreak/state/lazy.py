@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, ItemsView, Iterator, Mapping
+from collections.abc import Callable, Container, ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import msgspec
 
-from failstreak.core.jobindex import Brief, IndexedJobs, brief
+from failstreak.core.jobindex import ALERTING, Brief, IndexedJobs, brief
 from failstreak.core.model import JobState
 from failstreak.errors import StateCorrupt
 
@@ -146,17 +146,30 @@ class LazyJobs(IndexedJobs):
     def __len__(self) -> int:
         return len(self._where)
 
-    def briefs(self) -> Iterator[Brief]:
+    def briefs(self, skip: Container[str] = frozenset()) -> Iterator[Brief]:
         jobs, where = self._jobs, self._where
         for at, m in enumerate(self._members):
             if not m.dirty:
-                yield from m.rows
+                yield from (row for row in m.rows if row.name not in skip) if skip else m.rows
+                continue
+            for name, row in zip(m.names, m.rows, strict=True):
+                if where.get(name) == at and name not in skip:
+                    job = jobs.get(name)
+                    yield row if job is None else brief(job)
+        yield from (brief(jobs[n]) for n in self._added if n not in skip)
+
+    def alerting(self) -> int:
+        jobs, where = self._jobs, self._where
+        count = 0
+        for at, m in enumerate(self._members):
+            if not m.dirty:
+                count += sum(1 for row in m.rows if row.flags & ALERTING)
                 continue
             for name, row in zip(m.names, m.rows, strict=True):
                 if where.get(name) == at:
                     job = jobs.get(name)
-                    yield row if job is None else brief(job)
-        yield from (brief(jobs[n]) for n in self._added)
+                    count += bool(row.flags & ALERTING) if job is None else job.alert is not None
+        return count + sum(1 for n in self._added if jobs[n].alert is not None)
 
     def many(self, names: list[str]) -> list[JobState]:
         """The jobs of `names`, in that order. Each member holding one of them not read yet is decoded whole in one

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from failstreak.core.model import JobState, Run, State, Status
+from failstreak.core.jobindex import Brief, brief, briefs, count_alerting
+from failstreak.core.model import Alert, JobState, Run, State, Status
 from failstreak.errors import StateCorrupt
 from failstreak.state import codec
+from failstreak.state import lazy as lazy_module
 from failstreak.state.lazy import LazyJobs
 
 
@@ -267,3 +269,38 @@ def test_a_damaged_member_is_refused_when_its_jobs_are_read_together(monkeypatch
     # When every job is read together; Then the document is refused, naming the member
     with pytest.raises(StateCorrupt, match="member 2 of jobs"):
         state.jobs.many(list(state.jobs))
+
+
+@pytest.mark.parametrize("read", ["none", "some", "many"])
+def test_the_index_rows_left_out_and_the_alerting_count_agree_with_the_jobs_themselves(
+    read: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a large stored state read lazily, and beside it the same jobs decoded whole; in both, some jobs read
+    # and changed (one now alerting, one seen later, one retired), one added
+    stored = _stored(_state(300))
+    lazy, _ = codec.decode_document(stored)
+    plain = codec.decode(stored)
+    assert isinstance(lazy.jobs, LazyJobs)
+    if read == "many":
+        lazy.jobs.many(list(lazy.jobs)[::2])
+    for state in (lazy, plain):
+        if read != "none":
+            state.jobs["job-7"].alert = Alert(10**12, ["consecutive"], 10**12, 0, 10**12, 3)
+            state.jobs["job-150"].last_seen = 99
+            del state.jobs["job-200"]
+        state.jobs["job-new"] = JobState(name="job-new", last_seen=5)
+    skip = {"job-3", "job-150", "job-new", "not-a-job"}
+    built: list[str] = []
+
+    def counted(job: JobState) -> Brief:
+        built.append(job.name)
+        return brief(job)
+
+    monkeypatch.setattr(lazy_module, "brief", counted)
+    # When their rows are listed leaving some out, and their alerting jobs counted
+    rows = list(briefs(lazy.jobs, skip=skip))
+    # Then the lazy state says what the jobs themselves say, and no row left out was built
+    assert rows == [brief(j) for n, j in plain.jobs.items() if n not in skip]
+    assert not skip & set(built)
+    assert list(briefs(lazy.jobs)) == [brief(j) for j in plain.jobs.values()]
+    assert count_alerting(lazy.jobs) == count_alerting(plain.jobs) == (1 if read != "none" else 0)
