@@ -11,7 +11,6 @@ cannot be read or parsed only means a render from nothing.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 from collections.abc import Callable, Collection, Iterable
@@ -21,6 +20,7 @@ import msgspec
 from failstreak.core.model import JobState, Mute, State
 from failstreak.core.policy import JobPolicy
 from failstreak.errors import FailstreakError
+from failstreak.gzipped import inflate
 from failstreak.state.codec import Encoded
 from failstreak.views.jobs import page_rows, page_views
 from failstreak.views.page import Kept, compose, fragments_of, render
@@ -108,7 +108,7 @@ def kept_fragments(location: str) -> Kept:
         kept = read_page(location, MAX_CACHE_BYTES)
         if kept is None or kept.body is None:
             return Kept()
-        body = gzip.decompress(kept.body) if kept.gzipped else kept.body
+        body = inflate(kept.body) if kept.gzipped else kept.body
         return fragments_of(body.decode("utf-8"))
     except (FailstreakError, OSError, EOFError, zlib.error, UnicodeDecodeError):
         return Kept()
