@@ -43,7 +43,7 @@ import orjson
 from bench.doc import write_block
 from bench.generate import SIZES, config_text, prepare
 from bench.measure import gunzip
-from bench.run import DOC, OUT, PRESETS, ROOT, S3_ENV, Measure, MotoServer, _child, _env, machine
+from bench.run import DOC, OUT, PRESETS, ROOT, S3_ENV, Measure, MotoServer, _child, _env, machine, settle
 
 
 def markers(block: str) -> tuple[str, str]:
@@ -131,6 +131,7 @@ def _fresh(src: Path, dest: Path, lines: list[bytes], page: bool = False) -> Pat
         if (src / "page.html").exists():
             shutil.copyfile(src / "page.html", dest / "page.html")
     cfg.write_text(text)
+    settle()
     return cfg
 
 

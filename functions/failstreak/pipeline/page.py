@@ -109,6 +109,6 @@ def kept_fragments(location: str) -> Kept:
         if kept is None or kept.body is None:
             return Kept()
         body = inflate(kept.body) if kept.gzipped else kept.body
-        return fragments_of(body.decode("utf-8"))
-    except (FailstreakError, OSError, EOFError, zlib.error, UnicodeDecodeError):
+        return fragments_of(body)
+    except (FailstreakError, OSError, EOFError, zlib.error):
         return Kept()

@@ -6,15 +6,17 @@ escaped; a link is only made of an `http(s)` URL. The page makes no network requ
 inline, and its Content-Security-Policy allows nothing else (the script and style by their hashes). It works
 without JavaScript; the script only adds the filter box and the team and health filters.
 
-`render` returns the page and its fingerprint: a hash of everything on it except the time it was rendered, so
-that a writer can leave an unchanged page alone (views/store.py).
+`render` returns the page (its UTF-8 bytes) and its fingerprint: a hash of everything on it except the time it was
+rendered, each job's row and section standing in it for the digests they are made from (below), so that a writer
+can leave an unchanged page alone (views/store.py) without hashing the whole page.
 
 Each job's row follows a comment with two digests, of the job as saved and of everything else the row and its
 section are made from, and their lengths (docs/page.md), so that the next render can take them back out of the
 page it replaces (`fragments_of`, jumping from comment to comment) and reuse those whose digests are unchanged,
 rendering only the jobs that changed: the result is the same bytes as a render from nothing. A pass works the
 digests out before reading the jobs (views/jobs.py `page_rows`, then `compose`); `render` works them out from
-whole views.
+whole views. A kept row is copied as the bytes it was, never decoded: a pass's page costs about a read and a
+write of the page, plus the rows it renders.
 """
 
 from __future__ import annotations
@@ -74,23 +76,33 @@ class JobView:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A page's HTML; the fingerprint of what it shows; and, from a pass, the digest of what it was made from
-    (`inputs`: a pass that would make it from the same inputs leaves it as it is, without rendering it).
-    `rendered`: how many jobs' rows and sections were rendered, the others being reused from `render`'s cache."""
+    """A page's HTML (`data`, UTF-8); the fingerprint of what it shows; and, from a pass, the digest of what it
+    was made from (`inputs`: a pass that would make it from the same inputs leaves it as it is, without rendering
+    it). `rendered`: how many jobs' rows and sections were rendered, the others being reused from `render`'s
+    cache. The page is made and kept as bytes: a kept row is copied from the page it replaces without ever being
+    decoded."""
 
-    html: str
+    data: bytes
     fingerprint: str
     inputs: str | None = None
     rendered: int = 0
 
+    @property
+    def html(self) -> str:
+        return self.data.decode("utf-8")
+
+
+# A piece of a page: its own bytes, or a view of the kept page's (copied only once, into the new page).
+Chunk = bytes | memoryview
+
 
 @dataclass(frozen=True, slots=True)
 class Fragment:
-    """A job's row and section as on a page, each split around the anchor that links them (its place on the page,
-    which moves when other jobs come or go)."""
+    """A job's row and section as on a page (UTF-8), each split around the anchor that links them (its place on
+    the page, which moves when other jobs come or go)."""
 
-    row: tuple[str, str]
-    section: tuple[str, str]
+    row: tuple[Chunk, Chunk]
+    section: tuple[Chunk, Chunk]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +167,8 @@ def _cell(run: Run) -> str:
         return f'<i data-status="{status}" title="{tip}"></i>'
     url = safe_url(run.url)
     link = f' <a href="{_e(url)}" rel="noopener noreferrer">open run</a>' if url else ""
-    return f'<i data-status="{status}" tabindex="0" title="{tip}"><span class="tip">{tip}{link}</span></i>'
+    # No `title`: hovering shows the tip itself, which a title would only repeat (in a second box, after a delay).
+    return f'<i data-status="{status}" tabindex="0"><span class="tip">{tip}{link}</span></i>'
 
 
 def _state_label(v: JobView) -> str:
@@ -353,16 +366,27 @@ def _renderer() -> str:
 
 
 _RENDERER = _renderer()
-_ANCHOR = "<@>"
+_ANCHOR = b"<@>"
 _KEY_ENCODE = msgspec.json.Encoder().encode
 _DIGEST = 16  # hex characters (64 bits) of each of a row's two digests
 _ROW_MARK = "<!--r:"
 _SECTION_MARK = "<!--s:"
 _SLICES_MARK = "<!--m:"
 _TBODY = '<tbody data-team="'
-_SECTION_START = '<section class="job" id="'
-_SECTION_END = "</section>"
 _JOBS = "<h2>Jobs</h2>"
+# The same marks as the kept page's bytes are searched for them.
+_ROW_MARK_B = _ROW_MARK.encode()
+_SECTION_MARK_B = _SECTION_MARK.encode()
+_SLICES_MARK_B = _SLICES_MARK.encode()
+_TBODY_B = _TBODY.encode()
+_JOBS_B = _JOBS.encode()
+_MATRIX_HEAD_B = b"<th>runs</th></tr></thead>"
+_MATRIX_END_B = b"</tbody></table></div>" + _JOBS_B
+_PAGE_END_B = b'<p class="legend">rendered '
+_SECTION_START = b'<section class="job" id="'
+_SECTION_END = b"</section>"
+_ROW_START = b'<tr data-job="'
+_HEALTH_ATTR = b' data-health="'
 
 
 def content_digest(data: bytes) -> str:
@@ -417,114 +441,140 @@ class Kept(dict[str, KeptRow]):
     slices: frozenset[str] = frozenset()
 
 
-def fragments_of(html: str) -> Kept:
-    """The jobs' rows and sections of a page, by job name. Each row's comment gives its digests and its length
-    (and where its anchor is), each section's its length, so the page is read by jumping from one to the next,
-    copying out only the fragments (a damaged row or section is skipped by looking for the next comment). A job
-    whose row or section is missing or malformed is left out (it is rendered again)."""
+def fragments_of(page: bytes | str) -> Kept:
+    """The jobs' rows and sections of a page (its UTF-8 bytes), by job name. Each row's comment gives its digests
+    and its length in bytes (and where its anchor is), each section's its length, so the page is read by jumping
+    from one to the next, never scanning the text between; the fragments are views of `page`, copied only into
+    the page that reuses them. A damaged row or section is skipped by looking for the next comment; a job whose
+    row or section is missing or malformed is left out (it is rendered again)."""
+    data = page.encode("utf-8") if isinstance(page, str) else page
     kept = Kept()
-    start = html.find('<table id="matrix">')
-    jobs = html.find(_JOBS, max(start, 0))
-    if start < 0 or jobs < 0:
+    start = data.find(_MATRIX_HEAD_B)
+    if start < 0:
         return kept
-    rows = _kept_rows(html, start, jobs)
-    stop = html.find(_SLICES_MARK, jobs)
-    end = len(html) if stop < 0 else stop
-    at = jobs + len(_JOBS)
+    view = memoryview(data)
+    rows, at = _kept_rows(data, view, start + len(_MATRIX_HEAD_B))
+    if at < 0:
+        at = data.find(_JOBS_B, start)
+        at = at + len(_JOBS_B) if at >= 0 else -1
     while at >= 0:
-        found = _kept_section(html, at, end) if html.startswith(_SECTION_MARK, at) else None
-        if found is None:
-            at = html.find(_SECTION_MARK, at + 1, end)
-            continue
-        anchor, section, at = found
-        row = rows.get(anchor)
-        if row is not None:
-            name, content, context, team, health, parts = row
-            kept[name] = KeptRow(content, context, team, health, Fragment(parts, section))
-    if stop >= 0:
-        finish = html.find("-->", stop)
-        kept.slices = frozenset(html[stop + len(_SLICES_MARK) : finish].split(" ")) if finish > 0 else frozenset()
+        found = _kept_section(data, view, at) if data.startswith(_SECTION_MARK_B, at) else None
+        if found is not None:
+            anchor, section, at = found
+            row = rows.get(anchor)
+            if row is not None:
+                name, content, context, team, health, parts = row
+                kept[name] = KeptRow(content, context, team, health, Fragment(parts, section))
+        elif data.startswith(_SLICES_MARK_B, at):
+            finish = data.find(b"-->", at)
+            listed = data[at + len(_SLICES_MARK_B) : finish].decode("ascii", "replace") if finish > 0 else ""
+            kept.slices = frozenset(listed.split(" ")) if listed else frozenset()
+            break
+        elif data.startswith(_PAGE_END_B, at):
+            break
+        else:  # a damaged section: the next one, or the slices after the last
+            following = data.find(_SECTION_MARK_B, at + 1)
+            at = following if following >= 0 else data.find(_SLICES_MARK_B, at + 1)
     return kept
 
 
-def _lengths(html: str, at: int, count: int) -> tuple[list[int], int] | None:
-    """The `count` numbers at `at` that end a comment, and where the comment ends; None when they are not
-    `count` numbers."""
-    finish = html.find("-->", at, at + 64)
-    numbers = html[at:finish].split(" ") if finish > 0 else []
-    if len(numbers) != count or not all(n.isdigit() for n in numbers):
-        return None
-    return [int(n) for n in numbers], finish + 3
+# A section's comment and start, matched where the previous section ended.
+_SECTION_HEAD = re.compile(rb'<!--s:(\d{1,10})--><section class="job" id="([^"<>]{1,32})"')
+# A row's comment and tag: its digests, where its anchor is and its length, the job's name and its health.
+_ROW_HEAD = re.compile(
+    rb"<!--r:([0-9a-f]{16}) ([0-9a-f]{16}) (\d{1,10}) (\d{1,10})-->"
+    rb'<tr data-job="([^"<>]*)"[^<>]*?(?: data-health="([^"<>]*)")?>'
+)
 
 
-def _kept_section(html: str, at: int, end: int) -> tuple[str, tuple[str, str], int] | None:
+def _kept_section(data: bytes, view: memoryview, at: int) -> tuple[bytes, tuple[Chunk, Chunk], int] | None:
     """The section after the comment at `at`: its anchor, the section split around it, and where it ends."""
-    found = _lengths(html, at + len(_SECTION_MARK), 1)
+    found = _SECTION_HEAD.match(data, at)
     if found is None:
         return None
-    (length,), start = found
-    close = start + length
-    anchor = start + len(_SECTION_START)
-    quote = html.find('"', anchor, anchor + 32)
-    if (
-        close > end
-        or quote < 0
-        or not (html.startswith(_SECTION_START, start) and html.startswith(_SECTION_END, close - len(_SECTION_END)))
-    ):
+    start = found.start(2) - len(_SECTION_START)
+    close = start + int(found[1])
+    if close > len(data) or not data.startswith(_SECTION_END, close - len(_SECTION_END)):
         return None
-    return html[anchor:quote], (_SECTION_START, html[quote:close]), close
+    return found[2], (_SECTION_START, view[found.end(2) : close]), close
 
 
-def _kept_rows(html: str, start: int, end: int) -> dict[str, tuple[str, str, str, str, str | None, tuple[str, str]]]:
-    """The rows of a page's matrix (between `start` and `end`) by anchor: the job's name, its digests, its team
-    (its group's), its health and the row split around its anchor."""
-    rows = {}
-    teams: dict[str, str] = {}
+_KeptRowParts = tuple[str, str, str, str, "str | None", tuple[Chunk, Chunk]]
+
+
+def _kept_rows(data: bytes, view: memoryview, at: int) -> tuple[dict[bytes, _KeptRowParts], int]:
+    """The rows of a page's matrix from `at` (its first group) by anchor: the job's name, its digests, its team (its
+    group's), its health and the row split around its anchor; and where the jobs' sections begin, or -1 when a
+    damaged row or group broke the jumps from one to the next."""
+    rows: dict[bytes, _KeptRowParts] = {}
+    teams: dict[bytes, str] = {}
     team = None
-    at = start
-    while at >= 0:
-        row = _kept_row(html, at, end) if html.startswith(_ROW_MARK, at) else None
-        if row is None:
-            following = html.find(_ROW_MARK, at + 1, end)
-            group = html.rfind(_TBODY, at, following) if following >= 0 else -1
-            if group >= 0:
-                quote = html.find('"', group + len(_TBODY), following)
-                escaped = html[group + len(_TBODY) : quote]
-                team = teams.get(escaped) or teams.setdefault(escaped, unescape(escaped))
-            at = following
+    while True:
+        row = _kept_row(data, view, at) if data.startswith(_ROW_MARK_B, at) else None
+        if row is not None:
+            anchor, name, content, context, health, parts, at = row
+            if team is not None:
+                rows[anchor] = (name, content, context, team, health, parts)
             continue
-        anchor, name, content, context, health, parts, at = row
-        if team is not None:
-            rows[anchor] = (name, content, context, team, health, parts)
-    return rows
+        if data.startswith(_MATRIX_END_B, at):
+            return rows, at + len(_MATRIX_END_B)
+        group = at + 8 if data.startswith(b"</tbody>", at) else at
+        if data.startswith(_TBODY_B, group):
+            quote = data.find(b'"', group + len(_TBODY_B))
+            escaped = data[group + len(_TBODY_B) : quote]
+            team = teams.get(escaped) or teams.setdefault(escaped, _text(escaped))
+            at = data.find(b"</th></tr>", quote) + 10
+            if at >= 10:
+                continue
+        break
+    # A damaged row or group: the rest of the matrix is read by looking for each row's comment.
+    end = data.find(_JOBS_B, at)
+    following = data.find(_ROW_MARK_B, at + 1, end)
+    while following >= 0:
+        group = data.rfind(_TBODY_B, at, following)
+        if group >= 0:
+            quote = data.find(b'"', group + len(_TBODY_B), following)
+            escaped = data[group + len(_TBODY_B) : quote]
+            team = teams.get(escaped) or teams.setdefault(escaped, _text(escaped))
+        row = _kept_row(data, view, following)
+        if row is not None and row[-1] <= end:
+            anchor, name, content, context, health, parts, at = row
+            if team is not None:
+                rows[anchor] = (name, content, context, team, health, parts)
+            following = data.find(_ROW_MARK_B, at, end)
+        else:
+            at = following
+            following = data.find(_ROW_MARK_B, at + 1, end)
+    return rows, -1
 
 
-def _kept_row(html: str, at: int, end: int) -> tuple[str, str, str, str, str | None, tuple[str, str], int] | None:
+def _text(escaped: bytes) -> str:
+    """An attribute's text as the page holds it (UTF-8, HTML-escaped); a damaged one decoded as best it can be
+    (its job's row then never matches a job, and is left out)."""
+    return unescape(escaped.decode("utf-8", "replace"))
+
+
+def _kept_row(
+    data: bytes, view: memoryview, at: int
+) -> tuple[bytes, str, str, str, str | None, tuple[Chunk, Chunk], int] | None:
     """The row after the comment at `at`: its anchor, the job's name, its digests, its health, the row split
     around its anchor, and where it ends; None when malformed."""
-    mark = at + len(_ROW_MARK)
-    found = _lengths(html, mark + 2 * _DIGEST + 2, 2)
-    if found is None or html[mark + _DIGEST] != " " or html[mark + 2 * _DIGEST + 1] != " ":
+    found = _ROW_HEAD.match(data, at)
+    if found is None:
         return None
-    (prefix, length), row = found
-    href, close = row + prefix, row + length
-    quote = html.find('"', href, href + 32)
+    row = found.start(5) - len(_ROW_START)
+    href, close = row + int(found[3]), row + int(found[4])
+    quote = data.find(b'"', href, href + 32)
     if (
-        close > end
+        close > len(data)
         or quote < 0
-        or not (
-            html.startswith('<tr data-job="', row)
-            and html.startswith('href="#', href - 7)
-            and html.startswith("</tr>", close - 5)
-        )
+        or href < found.end()
+        or not (data.startswith(b'href="#', href - 7) and data.startswith(b"</tr>", close - 5))
     ):
         return None
-    tag = html.find(">", row, href)
-    health_at = html.find(' data-health="', row, tag)
-    health = unescape(html[health_at + 14 : html.find('"', health_at + 14, tag)]) if health_at >= 0 else None
-    name = unescape(html[row + 14 : html.find('"', row + 14, tag)])
-    content, context = html[mark : mark + _DIGEST], html[mark + _DIGEST + 1 : mark + 2 * _DIGEST + 1]
-    return html[href:quote], name, content, context, health, (html[row:href], html[quote:close]), close
+    health = None if found[6] is None else _text(found[6])
+    content, context = found[1].decode(), found[2].decode()
+    return data[href:quote], _text(found[5]), content, context, health, (view[row:href], view[quote:close]), close
 
 
 def _placed(views: Sequence[JobView], max_jobs: int, cache: Mapping[str, KeptRow]) -> list[Placed]:
@@ -567,14 +617,21 @@ def _fragment(p: Placed) -> Fragment:
         return p.fragment
     assert p.view is not None
     # "<@>" cannot come from a producer's text, whose "<" are escaped.
-    row, _, row_end = _row(p.view, _ANCHOR).partition(_ANCHOR)
-    section, _, section_end = _section(p.view, _ANCHOR).partition(_ANCHOR)
+    row, _, row_end = _row(p.view, "<@>").encode().partition(_ANCHOR)
+    section, _, section_end = _section(p.view, "<@>").encode().partition(_ANCHOR)
     return Fragment((row, row_end), (section, section_end))
 
 
-def _body(
-    placed: Sequence[Placed], title: str, max_jobs: int, totals: Totals, slices: Sequence[str] | None
-) -> tuple[str, int]:
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A page's body in its pieces, the text its fingerprint is made of, and how many jobs were rendered."""
+
+    pieces: list[Chunk]
+    skeleton: str
+    rendered: int
+
+
+def _body(placed: Sequence[Placed], title: str, max_jobs: int, totals: Totals, slices: Sequence[str] | None) -> _Body:
     groups = _group(placed)
     healths = sorted({p.health for p in placed if p.health})
     left_out = totals.jobs - len(placed)
@@ -584,36 +641,49 @@ def _body(
         if left_out
         else ""
     )
-    parts = [
+    # `text`: everything on the page but the jobs' fragments, each of which its comment's digests stand for.
+    text = [
         f"<h1>{_e(title)}</h1><p>{totals.jobs} jobs, {totals.alerting} alerting</p>{note}"
         f"{_filters([t for t, _ in groups], healths)}{_legend()}"
         '<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
         "<th>runs</th></tr></thead>"
     ]
-    # Each fragment is appended in its pieces (never copied into a new string) and the page joined once.
-    below = [_JOBS]
+    parts: list[Chunk] = [text[0].encode()]
+    # Each fragment is appended in its pieces (never copied but into the page) and the page joined once.
+    below: list[Chunk] = [_JOBS_B]
+    sections = [_JOBS]
     rendered = 0
     i = 0
     for team, members in groups:
         n_alerting = sum(p.alerting for p in members)
         head = f"{len(members)} jobs" + (f", {n_alerting} alerting" if n_alerting else "")
-        parts.append(f'{_TBODY}{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} <small>({head})</small>')
-        parts.append("</th></tr>")
+        group = f'{_TBODY}{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} <small>({head})</small></th></tr>'
+        parts.append(group.encode())
+        text.append(group)
         for p in members:
             rendered += p.fragment is None
             f = _fragment(p)
             anchor = f"job-{i}"
             row_length = len(f.row[0]) + len(anchor) + len(f.row[1])
-            parts += (f"{_ROW_MARK}{p.content} {p.context} {len(f.row[0])} {row_length}-->", f.row[0], anchor, f.row[1])
-            section_length = len(f.section[0]) + len(anchor) + len(f.section[1])
-            below += (f"{_SECTION_MARK}{section_length}-->", f.section[0], anchor, f.section[1])
+            row_mark = f"{_ROW_MARK}{p.content} {p.context} {len(f.row[0])} {row_length}-->"
+            section_mark = f"{_SECTION_MARK}{len(f.section[0]) + len(anchor) + len(f.section[1])}-->"
+            tag = anchor.encode()
+            parts += (row_mark.encode(), f.row[0], tag, f.row[1])
+            below += (section_mark.encode(), f.section[0], tag, f.section[1])
+            text.append(row_mark)
+            sections.append(section_mark)
             i += 1
-        parts.append("</tbody>")
-    parts.append("</table></div>")
+        parts.append(b"</tbody>")
+        text.append("</tbody>")
+    parts.append(b"</table></div>")
+    text.append("</table></div>")
     parts += below
+    text += sections
     if slices is not None:
-        parts.append(f"{_SLICES_MARK}{' '.join(slices)}-->")
-    return "".join(parts), rendered
+        listed = f"{_SLICES_MARK}{' '.join(slices)}-->"
+        parts.append(listed.encode())
+        text.append(listed)
+    return _Body(parts, "".join(text), rendered)
 
 
 def render(
@@ -651,20 +721,22 @@ def compose(
     state's index, `views/jobs.page_rows`), each rendered from its view or copied from its kept fragment.
     `slices`: the digests of the stored slices of jobs the page is made from, written on it for the next pass
     (docs/page.md)."""
-    body, rendered = _body(placed, title, max_jobs, totals, slices)
-    fingerprint = hashlib.sha256(body.encode()).hexdigest()
+    body = _body(placed, title, max_jobs, totals, slices)
+    fingerprint = hashlib.sha256(body.skeleton.encode()).hexdigest()
     inputs_meta = f'<meta name="{INPUTS_META}" content="{_e(inputs)}">' if inputs is not None else ""
-    html = (
+    head = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">'
         f'<meta name="{FINGERPRINT_META}" content="{fingerprint}">{inputs_meta}'
         f"<title>{_e(title)}: {totals.jobs} jobs, {totals.alerting} alerting</title>"
-        f"<style>{STYLE}</style></head><body>{body}"
-        f'<p class="legend">rendered {_e(iso(generated_at))} by failstreak</p>'
-        f"<script>{SCRIPT}</script></body></html>\n"
+        f"<style>{STYLE}</style></head><body>"
     )
-    return Page(html, fingerprint, inputs, rendered)
+    tail = (
+        f'<p class="legend">rendered {_e(iso(generated_at))} by failstreak</p><script>{SCRIPT}</script></body></html>\n'
+    )
+    data = b"".join((head.encode(), *body.pieces, tail.encode()))
+    return Page(data, fingerprint, inputs, body.rendered)
 
 
 def fingerprint_of(head: str) -> str | None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from failstreak import s3client
 from failstreak.errors import ConfigError, StoreUnavailable
 from failstreak.views.page import Page, fingerprint_of, inputs_of
 
@@ -53,7 +52,7 @@ def _write_local(path: Path, page: Page, force: bool) -> bool:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(page.html.encode("utf-8"))
+                f.write(page.data)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -65,6 +64,8 @@ def _write_local(path: Path, page: Page, force: bool) -> bool:
 
 
 def _object(uri: str) -> tuple[str, str]:
+    from failstreak import s3client  # noqa: PLC0415 - a local page never loads an S3 client
+
     bucket, key = s3client.parse_uri(uri)
     if not key or key.endswith("/"):
         raise ConfigError(f"{uri}: name the page's object, as s3://bucket/failstreak/page.html")
@@ -72,6 +73,8 @@ def _object(uri: str) -> tuple[str, str]:
 
 
 def _write_s3(uri: str, page: Page, force: bool) -> bool:
+    from failstreak import s3client  # noqa: PLC0415 - a local page never loads an S3 client
+
     bucket, key = _object(uri)
     s3 = s3client.client()
     try:
@@ -81,7 +84,7 @@ def _write_s3(uri: str, page: Page, force: bool) -> bool:
             Bucket=bucket,
             Key=key,
             # Stored compressed (a tenth of the size or less; browsers and curl --compressed undo it themselves).
-            Body=gzip.compress(page.html.encode("utf-8"), GZIP_LEVEL, mtime=0),
+            Body=gzip.compress(page.data, GZIP_LEVEL, mtime=0),
             ContentType=CONTENT_TYPE,
             ContentEncoding="gzip",
             CacheControl="private, no-cache",
@@ -93,6 +96,8 @@ def _write_s3(uri: str, page: Page, force: bool) -> bool:
 
 
 def _s3_fingerprint(bucket: str, key: str, name: str = FINGERPRINT_KEY) -> str | None:
+    from failstreak import s3client  # noqa: PLC0415 - a local page never loads an S3 client
+
     try:
         head = s3client.client().head_object(Bucket=bucket, Key=key)
     except s3client.vendor_errors() as e:
@@ -106,6 +111,8 @@ def stored_inputs(location: str) -> str | None:
     """The digest of the inputs of the page kept at `location` (`Page.inputs`), None when there is no page or it
     has none. Raises StoreUnavailable when the location cannot be read."""
     if location.startswith("s3://"):
+        from failstreak import s3client  # noqa: PLC0415 - a local page never loads an S3 client
+
         bucket, key = _object(location)
         try:
             return _s3_fingerprint(bucket, key, INPUTS_KEY)
@@ -137,6 +144,8 @@ def read_page(location: str, max_bytes: int, s3: S3Client | None = None) -> Stor
     Raises StoreUnavailable when the location cannot be read.
     """
     if location.startswith("s3://"):
+        from failstreak import s3client  # noqa: PLC0415 - a local page never loads an S3 client
+
         return _read_s3(location, max_bytes, s3 or s3client.client())
     path = Path(location)
     try:
@@ -150,6 +159,8 @@ def read_page(location: str, max_bytes: int, s3: S3Client | None = None) -> Stor
 
 
 def _read_s3(uri: str, max_bytes: int, s3: S3Client) -> StoredPage | None:
+    from failstreak import s3client  # noqa: PLC0415 - a local page never loads an S3 client
+
     bucket, key = _object(uri)
     try:
         got = s3.get_object(Bucket=bucket, Key=key)
@@ -181,6 +192,8 @@ def presigned_url(uri: str, seconds: int) -> PresignedUrl:
     credentials carry a session token (a role's, the Lambda's, SSO): the URL stops working when they expire,
     which may be well before `seconds`.
     """
+    from failstreak import s3client  # noqa: PLC0415 - a local page never loads an S3 client
+
     if not 1 <= seconds <= MAX_URL_SECONDS:
         raise ConfigError(f"a presigned URL lives between 1 second and 7 days; {seconds} seconds asked")
     bucket, key = _object(uri)

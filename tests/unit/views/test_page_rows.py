@@ -200,9 +200,9 @@ def test_a_damaged_or_foreign_kept_page_only_means_a_render_from_nothing() -> No
     fresh = e.page(None)
 
     # When the page is made from each
-    from_cut = e.page(Page(cut, ""))
-    from_altered = e.page(Page(altered, ""))
-    from_foreign = e.page(Page(foreign, ""))
+    from_cut = e.page(Page(cut.encode(), ""))
+    from_altered = e.page(Page(altered.encode(), ""))
+    from_foreign = e.page(Page(foreign.encode(), ""))
 
     # Then each is the page a render from nothing makes, the jobs missing from the kept page rendered again
     assert from_cut.html == from_altered.html == from_foreign.html == fresh.html
