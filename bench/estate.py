@@ -275,7 +275,9 @@ def _med(xs: list[float]) -> float:
 
 
 def _ratio(a: list[Measure], b: list[Measure]) -> float:
-    return _med([x.wall_s / y.wall_s for x, y in zip(a, b, strict=True)])  # nan when not measured
+    if len(a) != len(b):  # one side not measured (`--kind`)
+        return float("nan")
+    return _med([x.wall_s / y.wall_s for x, y in zip(a, b, strict=True)])  # nan when neither was
 
 
 def estate_table(rows: list[EstateRow]) -> str:

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from failstreak.core.model import Alert, JobState, Mute, Run, State, Status
 from failstreak.pipeline.page import kept_fragments
 from failstreak.views.jobs import job_views
@@ -123,6 +127,65 @@ def test_a_damaged_kept_page_only_means_a_render_from_nothing() -> None:
     assert from_mangled.html == fresh.html
     assert from_mangled.rendered == 3
     assert fragments_of("not a page") == {}
+
+
+def test_rows_of_names_and_text_beyond_ascii_are_reused_by_their_lengths_in_bytes() -> None:
+    # Given jobs, teams and reasons whose text is several bytes a character (accents, CJK, emoji), and their page
+    state = State(
+        jobs={
+            f"données/été-{i}-{'日本' * i}-💥": JobState(
+                name=f"données/été-{i}-{'日本' * i}-💥", owner=f"@équipe-{i % 2}"
+            )
+            for i in range(12)
+        }
+    )
+    for i, job in enumerate(state.jobs.values()):
+        for r in range(4):
+            add_run(job, r, Status.FAILED if (i + r) % 3 == 0 else Status.SUCCESS)
+        job.runs = [msgspec.structs.replace(run, reason=f"échec ✗ {run.run_id}") for run in job.runs]
+    kept = render(views_of(state, []), T0)
+
+    # When a pass brings a run to one job and the page is rendered from the kept one's fragments
+    add_run(state.jobs[next(iter(state.jobs))], 9, Status.FAILED)
+    views = views_of(state, [])
+    again = render(views, T0 + HOUR, cache=fragments_of(kept.data))
+
+    # Then every other row is reused, and the page is byte for byte a render from nothing
+    assert again.rendered == 1
+    assert again.data == render(views, T0 + HOUR).data
+    assert len(fragments_of(again.data)) == 12
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_any_cut_or_damage_of_a_kept_page_is_read_without_error_and_keeps_only_rows_of_its_jobs(
+    data: st.DataObject,
+) -> None:
+    # Given a page of 20 jobs, cut, with bytes put in, taken out or changed anywhere
+    state = estate(20)
+    views = views_of(state, [])
+    page = render(views, T0).data
+    at = data.draw(st.integers(0, len(page)), label="at")
+    how = data.draw(st.sampled_from(["cut", "insert", "delete", "change"]), label="how")
+    junk = data.draw(st.binary(min_size=1, max_size=40), label="junk")
+    damaged = {
+        "cut": page[:at],
+        "insert": page[:at] + junk + page[at:],
+        "delete": page[:at] + page[at + len(junk) :],
+        "change": page[:at] + junk + page[at + len(junk) :],
+    }[how]
+
+    # When its fragments are read and a page is rendered from them
+    kept = fragments_of(damaged)
+    again = render(views, T0, cache=kept)
+
+    # Then nothing fails, only the page's jobs are kept, each with a whole row, and the others are rendered again
+    assert set(kept) <= set(state.jobs)
+    assert again.rendered >= 20 - len(kept)
+    for name, row in kept.items():
+        assert bytes(row.fragment.row[0]).startswith(b'<tr data-job="'), name
+        assert bytes(row.fragment.row[1]).endswith(b"</tr>"), name
+        assert bytes(row.fragment.section[1]).endswith(b"</section>"), name
 
 
 def test_the_kept_page_s_fragments_are_read_from_its_file_and_none_from_a_missing_or_unreadable_one(
