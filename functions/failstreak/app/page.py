@@ -7,7 +7,6 @@ the pure `views.jobs` and `views.page`; `views.store` writes the page.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from failstreak.app.config import Config
 from failstreak.app.routing import Router
@@ -17,12 +16,12 @@ from failstreak.core.mutes import all_mutes
 from failstreak.core.triage import TriageSettings
 from failstreak.errors import ConfigError
 from failstreak.views.jobs import job_views
-from failstreak.views.page import KeptRow, Page, render
+from failstreak.views.page import Kept, Page, render
 from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 
 
 def page_of(
-    cfg: Config, state: State, now: int, router: Router | None = None, cache: Mapping[str, KeptRow] | None = None
+    cfg: Config, state: State, now: int, router: Router | None = None, cache: Kept | None = None
 ) -> Page:
     """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`; `cache`: the
     fragments of a kept page to reuse (views/page.py `fragments_of`)."""

@@ -92,7 +92,7 @@ def keep_page(
                 kept=kept,
                 stored=saved,
             )
-            page = compose(shown.placed, now, totals=shown.totals, inputs=inputs, slices=shown.slices)
+            page = compose(shown.placed, now, totals=shown.totals, inputs=inputs, slices=shown.slices, kept=kept)
         written = write_page(location, page)
     except FailstreakError as e:
         return FAILED, f"the run-history page was not written (the next pass tries again): {e}"

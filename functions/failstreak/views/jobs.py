@@ -183,7 +183,7 @@ class _Keys:
         else:
             content = content_digest(indexed.text_of(name) if indexed is not None else _ENCODE(jobs[name]))
         if row is not None and row.context == context and row.content == content:
-            return Placed(name, b.alerting, b.streak, row.team, row.health, content, context, None, row.fragment)
+            return Placed(name, b.alerting, b.streak, row.team, row.health, content, context, None, row)
         return content, context
 
 

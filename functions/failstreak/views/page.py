@@ -26,10 +26,10 @@ import functools
 import hashlib
 import os
 import re
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from html import unescape
 from pathlib import Path
 
 import msgspec
@@ -94,15 +94,6 @@ class Page:
 
 # A piece of a page: its own bytes, or a view of the kept page's (copied only once, into the new page).
 Chunk = bytes | memoryview
-
-
-@dataclass(frozen=True, slots=True)
-class Fragment:
-    """A job's row and section as on a page (UTF-8), each split around the anchor that links them (its place on
-    the page, which moves when other jobs come or go)."""
-
-    row: tuple[Chunk, Chunk]
-    section: tuple[Chunk, Chunk]
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,27 +357,22 @@ def _renderer() -> str:
 
 
 _RENDERER = _renderer()
-_ANCHOR = b"<@>"
 _KEY_ENCODE = msgspec.json.Encoder().encode
-_DIGEST = 16  # hex characters (64 bits) of each of a row's two digests
-_ROW_MARK = "<!--r:"
-_SECTION_MARK = "<!--s:"
-_SLICES_MARK = "<!--m:"
+_DIGEST = 16  # hex characters (64 bits) of each of a row's two digests, and of an anchor
 _TBODY = '<tbody data-team="'
 _JOBS = "<h2>Jobs</h2>"
-# The same marks as the kept page's bytes are searched for them.
-_ROW_MARK_B = _ROW_MARK.encode()
-_SECTION_MARK_B = _SECTION_MARK.encode()
-_SLICES_MARK_B = _SLICES_MARK.encode()
-_TBODY_B = _TBODY.encode()
-_JOBS_B = _JOBS.encode()
-_MATRIX_HEAD_B = b"<th>runs</th></tr></thead>"
-_MATRIX_END_B = b"</tbody></table></div>" + _JOBS_B
-_PAGE_END_B = b'<p class="legend">rendered '
+_MATRIX_HEAD = "<th>runs</th></tr></thead>"
+_INDEX_MARK = b"<!--i:"
+_ROW_START = b'<tr data-job="'
+_ROW_END = b"</tr>"
 _SECTION_START = b'<section class="job" id="'
 _SECTION_END = b"</section>"
-_ROW_START = b'<tr data-job="'
-_HEALTH_ATTR = b' data-health="'
+
+
+def anchor_of(name: str) -> str:
+    """The id of a job's section, which its name in the matrix links to: the same on every page, so that a link
+    to a job stays good when other jobs come or go, and a kept row is copied whole."""
+    return "job-" + hashlib.sha256(name.encode()).hexdigest()[:_DIGEST]
 
 
 def content_digest(data: bytes) -> str:
@@ -406,11 +392,50 @@ def _keys(v: JobView) -> tuple[str, str]:
     return key[:_DIGEST], key[_DIGEST : 2 * _DIGEST]
 
 
-@dataclass(frozen=True, slots=True)
+class KeptRow(msgspec.Struct, array_like=True, gc=False):
+    """A job's entry in a page's index (docs/page.md): its digests, the group and health it is shown with, and
+    where its row and section are (byte offsets from the start of the matrix's rows, and lengths)."""
+
+    name: str
+    content: str
+    context: str
+    team: str
+    health: str | None
+    row: int
+    row_length: int
+    section: int
+    section_length: int
+
+
+class _Index(msgspec.Struct, gc=False):
+    """A page's index, in a comment after its sections: its jobs' entries in order, the digests of the stored
+    slices of jobs it was made from, and the length and CRC-32 of the bytes the entries point into."""
+
+    rows: list[KeptRow]
+    slices: list[str] | None
+    length: int
+    crc: int
+
+
+_INDEX_ENCODE = msgspec.json.Encoder().encode
+_INDEX_DECODE = msgspec.json.Decoder(_Index).decode
+
+
+class Kept(dict[str, KeptRow]):
+    """The rows of a kept page by job name; `source`, the page's bytes, and `base`, where its matrix's rows begin,
+    which the entries' offsets count from; and the digests of the stored slices of jobs it was made from
+    (`slices`, docs/page.md)."""
+
+    source: bytes = b""
+    base: int = 0
+    slices: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
 class Placed:
     """A job as the page places it: its order (`alerting`, `streak`, `name`), its group (`team`, its first) and
     `health` (the health filter), the digests its row is kept under (`content`, `context`), and either its view,
-    to render, or its `fragment` from the kept page."""
+    to render, or its entry in the `kept` page, to copy."""
 
     name: str
     alerting: bool
@@ -420,165 +445,43 @@ class Placed:
     content: str
     context: str
     view: JobView | None = None
-    fragment: Fragment | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class KeptRow:
-    """A job's row and section as on a kept page, with the digests and the group and health it was shown with."""
-
-    content: str
-    context: str
-    team: str
-    health: str | None
-    fragment: Fragment
-
-
-class Kept(dict[str, KeptRow]):
-    """The rows of a kept page by job name, and the digests of the stored slices of jobs
-    it was made from (`slices`, docs/page.md)."""
-
-    slices: frozenset[str] = frozenset()
+    kept: KeptRow | None = None
 
 
 def fragments_of(page: bytes | str) -> Kept:
-    """The jobs' rows and sections of a page (its UTF-8 bytes), by job name. Each row's comment gives its digests
-    and its length in bytes (and where its anchor is), each section's its length, so the page is read by jumping
-    from one to the next, never scanning the text between; the fragments are views of `page`, copied only into
-    the page that reuses them. A damaged row or section is skipped by looking for the next comment; a job whose
-    row or section is missing or malformed is left out (it is rendered again)."""
+    """The jobs' rows and sections of a page (its UTF-8 bytes), by job name, from the page's index: none when the
+    page has no index, when the index is not the one written (its CRC-32), or when the bytes its entries point
+    into are not those it was written with (their length and CRC-32): a page cut short, damaged anywhere in its
+    rows, sections or index, or written by other code is never copied from."""
     data = page.encode("utf-8") if isinstance(page, str) else page
     kept = Kept()
-    start = data.find(_MATRIX_HEAD_B)
-    if start < 0:
+    at = data.rfind(_INDEX_MARK)
+    base = data.find(_MATRIX_HEAD.encode())
+    finish = data.find(b"-->", at)
+    if at < 0 or base < 0 or finish < 0:
         return kept
-    view = memoryview(data)
-    rows, at = _kept_rows(data, view, start + len(_MATRIX_HEAD_B))
-    if at < 0:
-        at = data.find(_JOBS_B, start)
-        at = at + len(_JOBS_B) if at >= 0 else -1
-    while at >= 0:
-        found = _kept_section(data, view, at) if data.startswith(_SECTION_MARK_B, at) else None
-        if found is not None:
-            anchor, section, at = found
-            row = rows.get(anchor)
-            if row is not None:
-                name, content, context, team, health, parts = row
-                kept[name] = KeptRow(content, context, team, health, Fragment(parts, section))
-        elif data.startswith(_SLICES_MARK_B, at):
-            finish = data.find(b"-->", at)
-            listed = data[at + len(_SLICES_MARK_B) : finish].decode("ascii", "replace") if finish > 0 else ""
-            kept.slices = frozenset(listed.split(" ")) if listed else frozenset()
-            break
-        elif data.startswith(_PAGE_END_B, at):
-            break
-        else:  # a damaged section: the next one, or the slices after the last
-            following = data.find(_SECTION_MARK_B, at + 1)
-            at = following if following >= 0 else data.find(_SLICES_MARK_B, at + 1)
+    base += len(_MATRIX_HEAD)
+    checksum, text = data[at + len(_INDEX_MARK) : at + len(_INDEX_MARK) + 8], data[at + len(_INDEX_MARK) + 9 : finish]
+    try:
+        if int(checksum, 16) != zlib.crc32(text):
+            return kept
+        index = _INDEX_DECODE(text)
+    except (ValueError, msgspec.MsgspecError):
+        return kept
+    if base + index.length != at or zlib.crc32(memoryview(data)[base:at]) != index.crc:
+        return kept
+    kept.source, kept.base, kept.slices = data, base, frozenset(index.slices or ())
+    for r in index.rows:
+        if (
+            0 <= r.row <= r.row + r.row_length <= index.length
+            and 0 <= r.section <= r.section + r.section_length <= index.length
+        ):
+            kept[r.name] = r
     return kept
 
 
-# A section's comment and start, matched where the previous section ended.
-_SECTION_HEAD = re.compile(rb'<!--s:(\d{1,10})--><section class="job" id="([^"<>]{1,32})"')
-# A row's comment and tag: its digests, where its anchor is and its length, the job's name and its health.
-_ROW_HEAD = re.compile(
-    rb"<!--r:([0-9a-f]{16}) ([0-9a-f]{16}) (\d{1,10}) (\d{1,10})-->"
-    rb'<tr data-job="([^"<>]*)"[^<>]*?(?: data-health="([^"<>]*)")?>'
-)
-
-
-def _kept_section(data: bytes, view: memoryview, at: int) -> tuple[bytes, tuple[Chunk, Chunk], int] | None:
-    """The section after the comment at `at`: its anchor, the section split around it, and where it ends."""
-    found = _SECTION_HEAD.match(data, at)
-    if found is None:
-        return None
-    start = found.start(2) - len(_SECTION_START)
-    close = start + int(found[1])
-    if close > len(data) or not data.startswith(_SECTION_END, close - len(_SECTION_END)):
-        return None
-    return found[2], (_SECTION_START, view[found.end(2) : close]), close
-
-
-_KeptRowParts = tuple[str, str, str, str, "str | None", tuple[Chunk, Chunk]]
-
-
-def _kept_rows(data: bytes, view: memoryview, at: int) -> tuple[dict[bytes, _KeptRowParts], int]:
-    """The rows of a page's matrix from `at` (its first group) by anchor: the job's name, its digests, its team (its
-    group's), its health and the row split around its anchor; and where the jobs' sections begin, or -1 when a
-    damaged row or group broke the jumps from one to the next."""
-    rows: dict[bytes, _KeptRowParts] = {}
-    teams: dict[bytes, str] = {}
-    team = None
-    while True:
-        row = _kept_row(data, view, at) if data.startswith(_ROW_MARK_B, at) else None
-        if row is not None:
-            anchor, name, content, context, health, parts, at = row
-            if team is not None:
-                rows[anchor] = (name, content, context, team, health, parts)
-            continue
-        if data.startswith(_MATRIX_END_B, at):
-            return rows, at + len(_MATRIX_END_B)
-        group = at + 8 if data.startswith(b"</tbody>", at) else at
-        if data.startswith(_TBODY_B, group):
-            quote = data.find(b'"', group + len(_TBODY_B))
-            escaped = data[group + len(_TBODY_B) : quote]
-            team = teams.get(escaped) or teams.setdefault(escaped, _text(escaped))
-            at = data.find(b"</th></tr>", quote) + 10
-            if at >= 10:
-                continue
-        break
-    # A damaged row or group: the rest of the matrix is read by looking for each row's comment.
-    end = data.find(_JOBS_B, at)
-    following = data.find(_ROW_MARK_B, at + 1, end)
-    while following >= 0:
-        group = data.rfind(_TBODY_B, at, following)
-        if group >= 0:
-            quote = data.find(b'"', group + len(_TBODY_B), following)
-            escaped = data[group + len(_TBODY_B) : quote]
-            team = teams.get(escaped) or teams.setdefault(escaped, _text(escaped))
-        row = _kept_row(data, view, following)
-        if row is not None and row[-1] <= end:
-            anchor, name, content, context, health, parts, at = row
-            if team is not None:
-                rows[anchor] = (name, content, context, team, health, parts)
-            following = data.find(_ROW_MARK_B, at, end)
-        else:
-            at = following
-            following = data.find(_ROW_MARK_B, at + 1, end)
-    return rows, -1
-
-
-def _text(escaped: bytes) -> str:
-    """An attribute's text as the page holds it (UTF-8, HTML-escaped); a damaged one decoded as best it can be
-    (its job's row then never matches a job, and is left out)."""
-    return unescape(escaped.decode("utf-8", "replace"))
-
-
-def _kept_row(
-    data: bytes, view: memoryview, at: int
-) -> tuple[bytes, str, str, str, str | None, tuple[Chunk, Chunk], int] | None:
-    """The row after the comment at `at`: its anchor, the job's name, its digests, its health, the row split
-    around its anchor, and where it ends; None when malformed."""
-    found = _ROW_HEAD.match(data, at)
-    if found is None:
-        return None
-    row = found.start(5) - len(_ROW_START)
-    href, close = row + int(found[3]), row + int(found[4])
-    quote = data.find(b'"', href, href + 32)
-    if (
-        close > len(data)
-        or quote < 0
-        or href < found.end()
-        or not (data.startswith(b'href="#', href - 7) and data.startswith(b"</tr>", close - 5))
-    ):
-        return None
-    health = None if found[6] is None else _text(found[6])
-    content, context = found[1].decode(), found[2].decode()
-    return data[href:quote], _text(found[5]), content, context, health, (view[row:href], view[quote:close]), close
-
-
 def _placed(views: Sequence[JobView], max_jobs: int, cache: Mapping[str, KeptRow]) -> list[Placed]:
-    """The jobs a page shows, each with its kept fragment when its digests are those of its row on the kept page."""
+    """The jobs a page shows, each with its kept entry when its digests are those of its row on the kept page."""
     out = []
     for v in _shown(views, max_jobs):
         job = v.job
@@ -595,7 +498,7 @@ def _placed(views: Sequence[JobView], max_jobs: int, cache: Mapping[str, KeptRow
                 content,
                 context,
                 None if reuse else v,
-                kept.fragment if reuse and kept is not None else None,
+                kept if reuse else None,
             )
         )
     return out
@@ -612,26 +515,52 @@ def _group(placed: Iterable[Placed]) -> list[tuple[str, list[Placed]]]:
     return sorted(teams.items(), key=lambda kv: (-sum(p.alerting for p in kv[1]), kv[0]))
 
 
-def _fragment(p: Placed) -> Fragment:
-    if p.fragment is not None:
-        return p.fragment
-    assert p.view is not None
-    # "<@>" cannot come from a producer's text, whose "<" are escaped.
-    row, _, row_end = _row(p.view, "<@>").encode().partition(_ANCHOR)
-    section, _, section_end = _section(p.view, "<@>").encode().partition(_ANCHOR)
-    return Fragment((row, row_end), (section, section_end))
+class _Pieces:
+    """A part of a page in order: its own bytes, and runs of the kept page's bytes, each run held as one view
+    (rows that follow each other on both pages are copied in one piece)."""
+
+    def __init__(self, source: memoryview) -> None:
+        self.parts: list[Chunk] = []
+        self.length = 0
+        self.source = source
+        self._start = self._end = -1
+
+    def add(self, data: bytes) -> None:
+        self._flush()
+        self.parts.append(data)
+        self.length += len(data)
+
+    def copy(self, start: int, length: int) -> None:
+        if start != self._end:
+            self._flush()
+            self._start = self._end = start
+        self._end += length
+        self.length += length
+
+    def done(self) -> list[Chunk]:
+        self._flush()
+        return self.parts
+
+    def _flush(self) -> None:
+        if self._start >= 0:
+            self.parts.append(self.source[self._start : self._end])
+            self._start = self._end = -1
 
 
 @dataclass(frozen=True, slots=True)
 class _Body:
-    """A page's body in its pieces, the text its fingerprint is made of, and how many jobs were rendered."""
+    """A page's text before the matrix's rows (`top`), the rows and sections in their pieces, the index after
+    them, and how many jobs were rendered."""
 
+    top: str
     pieces: list[Chunk]
-    skeleton: str
+    index: bytes
     rendered: int
 
 
-def _body(placed: Sequence[Placed], title: str, max_jobs: int, totals: Totals, slices: Sequence[str] | None) -> _Body:
+def _body(
+    placed: Sequence[Placed], title: str, max_jobs: int, totals: Totals, slices: Sequence[str] | None, kept: Kept
+) -> _Body:
     groups = _group(placed)
     healths = sorted({p.health for p in placed if p.health})
     left_out = totals.jobs - len(placed)
@@ -641,49 +570,55 @@ def _body(placed: Sequence[Placed], title: str, max_jobs: int, totals: Totals, s
         if left_out
         else ""
     )
-    # `text`: everything on the page but the jobs' fragments, each of which its comment's digests stand for.
-    text = [
+    top = (
         f"<h1>{_e(title)}</h1><p>{totals.jobs} jobs, {totals.alerting} alerting</p>{note}"
         f"{_filters([t for t, _ in groups], healths)}{_legend()}"
-        '<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
-        "<th>runs</th></tr></thead>"
-    ]
-    parts: list[Chunk] = [text[0].encode()]
-    # Each fragment is appended in its pieces (never copied but into the page) and the page joined once.
-    below: list[Chunk] = [_JOBS_B]
-    sections = [_JOBS]
+        f'<div class="wrap"><table id="matrix"><thead><tr><th>job</th><th>streak</th><th>window</th><th>state</th>'
+        f"{_MATRIX_HEAD}"
+    )
+    source = memoryview(kept.source)
+    rows, sections = _Pieces(source), _Pieces(source)
+    entries: list[tuple[Placed, int, int, int, int]] = []
     rendered = 0
-    i = 0
     for team, members in groups:
         n_alerting = sum(p.alerting for p in members)
         head = f"{len(members)} jobs" + (f", {n_alerting} alerting" if n_alerting else "")
         group = f'{_TBODY}{_e(team)}"><tr class="team"><th colspan="5">{_e(team)} <small>({head})</small></th></tr>'
-        parts.append(group.encode())
-        text.append(group)
+        rows.add(group.encode())
         for p in members:
-            rendered += p.fragment is None
-            f = _fragment(p)
-            anchor = f"job-{i}"
-            row_length = len(f.row[0]) + len(anchor) + len(f.row[1])
-            row_mark = f"{_ROW_MARK}{p.content} {p.context} {len(f.row[0])} {row_length}-->"
-            section_mark = f"{_SECTION_MARK}{len(f.section[0]) + len(anchor) + len(f.section[1])}-->"
-            tag = anchor.encode()
-            parts += (row_mark.encode(), f.row[0], tag, f.row[1])
-            below += (section_mark.encode(), f.section[0], tag, f.section[1])
-            text.append(row_mark)
-            sections.append(section_mark)
-            i += 1
-        parts.append(b"</tbody>")
-        text.append("</tbody>")
-    parts.append(b"</table></div>")
-    text.append("</table></div>")
-    parts += below
-    text += sections
-    if slices is not None:
-        listed = f"{_SLICES_MARK}{' '.join(slices)}-->"
-        parts.append(listed.encode())
-        text.append(listed)
-    return _Body(parts, "".join(text), rendered)
+            at, section_at = rows.length, sections.length
+            if p.kept is not None:
+                k = p.kept
+                if k.section + k.section_length > len(source) - kept.base:
+                    raise ValueError(f"{p.name}: a row kept from a page not given to compose")
+                rows.copy(kept.base + k.row, k.row_length)
+                sections.copy(kept.base + k.section, k.section_length)
+            else:
+                assert p.view is not None
+                anchor = anchor_of(p.name)
+                rows.add(_row(p.view, anchor).encode())
+                sections.add(_section(p.view, anchor).encode())
+                rendered += 1
+            entries.append((p, at, rows.length - at, section_at, sections.length - section_at))
+        rows.add(b"</tbody>")
+    rows.add(f"</table></div>{_JOBS}".encode())
+    pieces = [*rows.done(), *sections.done()]
+    crc = 0
+    for piece in pieces:
+        crc = zlib.crc32(piece, crc)
+    index = _Index(
+        [
+            KeptRow(p.name, p.content, p.context, p.team, p.health, at, length, rows.length + s_at, s_length)
+            for p, at, length, s_at, s_length in entries
+        ],
+        None if slices is None else list(slices),
+        rows.length + sections.length,
+        crc,
+    )
+    # In a comment: its "<" and ">" escaped (a job's name cannot end it), which JSON reads back as they were; after
+    # its own CRC-32, so that an index damaged in any way is not followed.
+    text = _INDEX_ENCODE(index).replace(b"<", b"\\u003c").replace(b">", b"\\u003e")
+    return _Body(top, pieces, b"%08x %s" % (zlib.crc32(text), text), rendered)
 
 
 def render(
@@ -694,7 +629,7 @@ def render(
     *,
     totals: Totals | None = None,
     inputs: str | None = None,
-    cache: Mapping[str, KeptRow] | None = None,
+    cache: Kept | None = None,
 ) -> Page:
     """The page for `views`, stamped with `generated_at` (epoch ms); its fingerprint ignores the stamp.
 
@@ -704,7 +639,8 @@ def render(
     reused where their digests (of the whole view) match.
     """
     totals = totals or Totals(len(views), sum(v.job.alert is not None for v in views))
-    return compose(_placed(views, max_jobs, cache or {}), generated_at, title, max_jobs, totals=totals, inputs=inputs)
+    placed = _placed(views, max_jobs, cache or {})
+    return compose(placed, generated_at, title, max_jobs, totals=totals, inputs=inputs, kept=cache)
 
 
 def compose(
@@ -716,13 +652,15 @@ def compose(
     totals: Totals,
     inputs: str | None = None,
     slices: Sequence[str] | None = None,
+    kept: Kept | None = None,
 ) -> Page:
     """The page of the jobs `placed` (at most `max_jobs`, picked by the caller: a pass picks them from the
-    state's index, `views/jobs.page_rows`), each rendered from its view or copied from its kept fragment.
-    `slices`: the digests of the stored slices of jobs the page is made from, written on it for the next pass
-    (docs/page.md)."""
-    body = _body(placed, title, max_jobs, totals, slices)
-    fingerprint = hashlib.sha256(body.skeleton.encode()).hexdigest()
+    state's index, `views/jobs.page_rows`), each rendered from its view or copied from the `kept` page.
+    `slices`: the digests of the stored slices of jobs the page is made from, written in its index for the next
+    pass (docs/page.md)."""
+    body = _body(placed, title, max_jobs, totals, slices, kept if kept is not None else Kept())
+    # The index stands for the rows and sections: their digests, places and checksum.
+    fingerprint = hashlib.sha256(body.top.encode() + body.index).hexdigest()
     inputs_meta = f'<meta name="{INPUTS_META}" content="{_e(inputs)}">' if inputs is not None else ""
     head = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -730,12 +668,13 @@ def compose(
         f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">'
         f'<meta name="{FINGERPRINT_META}" content="{fingerprint}">{inputs_meta}'
         f"<title>{_e(title)}: {totals.jobs} jobs, {totals.alerting} alerting</title>"
-        f"<style>{STYLE}</style></head><body>"
+        f"<style>{STYLE}</style></head><body>{body.top}"
     )
     tail = (
-        f'<p class="legend">rendered {_e(iso(generated_at))} by failstreak</p><script>{SCRIPT}</script></body></html>\n'
+        f'--><p class="legend">rendered {_e(iso(generated_at))} by failstreak</p>'
+        f"<script>{SCRIPT}</script></body></html>\n"
     )
-    data = b"".join((head.encode(), *body.pieces, tail.encode()))
+    data = b"".join((head.encode(), *body.pieces, _INDEX_MARK, body.index, tail.encode()))
     return Page(data, fingerprint, inputs, body.rendered)
 
 

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 from failstreak.core.incidents import Incident
 from failstreak.core.model import Alert, JobState, Run, Status
-from failstreak.views.page import JobView, fingerprint_of, render, safe_url
+from failstreak.views.page import JobView, anchor_of, fingerprint_of, render, safe_url
 from tests.conftest import HOUR, T0
 
 
@@ -205,8 +205,10 @@ def test_each_job_has_a_section_with_its_open_incident_mute_and_failed_runs() ->
     assert "began at commit 3ab2161" in text
     assert "muted until 2026-12-24T08:00:00Z (migration)" in text
     assert "disk full" in text
-    assert 'href="#job-0"' in html
-    assert 'id="job-0"' in section
+    # And the job's name in the matrix links to its section, by an anchor that is the job's on every page
+    assert f'href="#{anchor_of("etl")}"' in html
+    assert f'id="{anchor_of("etl")}"' in section
+    assert anchor_of("etl") != anchor_of("etl2")
 
 
 def test_a_job_with_a_smaller_window_than_configured_says_of_how_many() -> None:
