@@ -180,7 +180,7 @@ def cmd_html(args: argparse.Namespace) -> int:
         sys.stdout.write(page.html)
         return 0
     written = pages.write_page(out, page, force=args.out is not None)
-    size = len(page.data)
+    size = page.size
     print(f"{for_terminal(out)}: {'written' if written else 'unchanged'}, {len(state.jobs)} jobs, {size} bytes")
     return 0
 

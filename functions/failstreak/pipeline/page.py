@@ -29,7 +29,7 @@ WRITTEN = "written"
 UNCHANGED = "unchanged"
 FAILED = "failed"
 _ENCODE = msgspec.json.Encoder().encode
-# A kept page is at most about 15 MiB (views/page.py MAX_JOBS); one larger is not read for its fragments.
+# A kept page is at most about 50 MiB (views/page.py MAX_JOBS); one larger is not read for its rows.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 
 

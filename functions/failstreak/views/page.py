@@ -52,8 +52,9 @@ FAILED_STATUSES = frozenset({Status.FAILED, Status.TIMED_OUT})
 NO_TEAM = "default"
 FINGERPRINT_META = "failstreak-fingerprint"
 INPUTS_META = "failstreak-inputs"
-# About 15 MiB of page (0.25 MiB compressed) with 10 runs a job: a page a browser still opens, and a render that
-# stays small beside a pass's own memory at 100,000 jobs (docs/performance.md).
+# 15 to 50 MiB of page (0.5 to 4 MiB compressed), by how many runs its jobs remember and how many failed: a page a
+# browser still opens, and a render that stays small beside a pass's own memory at 100,000 jobs
+# (docs/performance.md).
 MAX_JOBS = 10_000
 
 
@@ -76,20 +77,27 @@ class JobView:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A page's HTML (`data`, UTF-8); the fingerprint of what it shows; and, from a pass, the digest of what it
-    was made from (`inputs`: a pass that would make it from the same inputs leaves it as it is, without rendering
-    it). `rendered`: how many jobs' rows and sections were rendered, the others being reused from `render`'s
-    cache. The page is made and kept as bytes: a kept row is copied from the page it replaces without ever being
-    decoded."""
+    """A page's HTML in its UTF-8 pieces (`parts`, written in order, never joined by a pass); the fingerprint of
+    what it shows; and, from a pass, the digest of what it was made from (`inputs`: a pass that would make it from
+    the same inputs leaves it as it is, without rendering it). `rendered`: how many jobs' rows and sections were
+    rendered, the others being copied from the page it replaces, as bytes, without ever being decoded."""
 
-    data: bytes
+    parts: tuple[bytes | memoryview, ...]
     fingerprint: str
     inputs: str | None = None
     rendered: int = 0
 
     @property
+    def data(self) -> bytes:
+        return b"".join(self.parts)
+
+    @property
     def html(self) -> str:
         return self.data.decode("utf-8")
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) for p in self.parts)
 
 
 # A piece of a page: its own bytes, or a view of the kept page's (copied only once, into the new page).
@@ -271,8 +279,6 @@ def _filters(teams: Sequence[str], healths: Sequence[str]) -> str:
     )
 
 
-# The page's own text stays within Latin-1 (`&rarr;`, not the character), so that CPython holds the page in one
-# byte per character; one wider character would double the memory of every copy of a 15 MiB string.
 def _legend() -> str:
     return (
         '<p class="legend">'
@@ -674,8 +680,8 @@ def compose(
         f'--><p class="legend">rendered {_e(iso(generated_at))} by failstreak</p>'
         f"<script>{SCRIPT}</script></body></html>\n"
     )
-    data = b"".join((head.encode(), *body.pieces, _INDEX_MARK, body.index, tail.encode()))
-    return Page(data, fingerprint, inputs, body.rendered)
+    parts = (head.encode(), *body.pieces, _INDEX_MARK + body.index + tail.encode())
+    return Page(parts, fingerprint, inputs, body.rendered)
 
 
 def fingerprint_of(head: str) -> str | None:

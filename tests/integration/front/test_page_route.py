@@ -173,7 +173,7 @@ def big_page(compressible: bool) -> Page:
     """A page over the Function URL's 6 MB response: compressible (repeated rows) or not (random text)."""
     size = MAX_TEXT_BYTES + 1024 * 1024
     filler = "<p>row</p>" * (size // 10) if compressible else base64.b64encode(os.urandom(size)).decode()
-    return Page(f"<!DOCTYPE html><html><body>{filler}</body></html>".encode(), "f" * 64)
+    return Page((f"<!DOCTYPE html><html><body>{filler}</body></html>".encode(),), "f" * 64)
 
 
 def test_a_big_page_that_fits_compressed_is_served_gzip_encoded(moto_s3: S3) -> None:

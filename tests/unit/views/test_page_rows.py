@@ -223,7 +223,7 @@ def test_a_damaged_or_foreign_kept_page_only_means_a_render_from_nothing() -> No
     fresh = e.page(None)
 
     # When the page is made from each
-    made = [e.page(Page(page, "")) for page in (cut, in_row, in_index, foreign)]
+    made = [e.page(Page((page,), "")) for page in (cut, in_row, in_index, foreign)]
 
     # Then each is the page a render from nothing makes, every job rendered again: a kept page is copied from
     # only when its rows, sections and index are those it was written with
@@ -245,7 +245,7 @@ def test_a_row_whose_digest_on_the_kept_page_is_not_its_job_s_is_rendered_again(
         index["slices"].remove(state.jobs.slice_of(first[0]))
 
     # When the page is made from it
-    again = e.page(Page(reindexed(kept.data, other), ""))
+    again = e.page(Page((reindexed(kept.data, other),), ""))
 
     # Then that job alone is rendered again, and the page is the one a render from nothing makes
     assert again.rendered == 1
