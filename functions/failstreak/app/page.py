@@ -22,7 +22,7 @@ from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 
 def page_of(cfg: Config, state: State, now: int, router: Router | None = None, cache: Kept | None = None) -> Page:
     """The run-history page of `state` under `cfg` (windows, owners, mutes), rendered at `now`; `cache`: the
-    fragments of a kept page to reuse (views/page.py `fragments_of`)."""
+    rows of a kept page to reuse (views/page.py `fragments_of`)."""
     teams_of = (router or Router(cfg)).job_teams
     judge = TriageSettings(learn=cfg.silence.learn, grace_ms=cfg.silence.grace_ms).judge(cfg.policy_lookup(), now)
     views = job_views(

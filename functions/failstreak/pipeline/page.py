@@ -6,7 +6,7 @@ made from changed (`page_inputs`: the jobs as stored, the live mutes, the settin
 from the jobs it shows alone, picked from the state's index; it is rewritten only when something on it changed
 (views/store.py). A render reuses the rows and sections of the page it replaces whose inputs are unchanged,
 known before the jobs are read (views/jobs.py `page_rows`), so only the changed jobs are decoded; a page that
-cannot be read or parsed only means a render from nothing.
+cannot be read or checked only means a render from nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import msgspec
 from failstreak.core.model import JobState, Mute, State
 from failstreak.core.policy import JobPolicy
 from failstreak.errors import FailstreakError
-from failstreak.gzipped import inflate
+from failstreak.gzipped import InflatedTooLarge, inflate
 from failstreak.state.codec import Encoded
 from failstreak.views.jobs import page_rows, page_views
 from failstreak.views.page import Kept, compose, fragments_of, render
@@ -100,15 +100,16 @@ def keep_page(
 
 
 def kept_fragments(location: str) -> Kept:
-    """The rows and sections of the page kept at `location`, to reuse; none when there is no page, or it cannot be
-    read or decoded (the page is then rendered from nothing)."""
+    """The rows and sections of the page kept at `location`, to reuse; none when there is no page, it is larger
+    than `MAX_CACHE_BYTES`, or it cannot be read or checked (the page is then rendered from nothing)."""
     from failstreak.views.store import read_page  # noqa: PLC0415
 
     try:
         kept = read_page(location, MAX_CACHE_BYTES)
         if kept is None or kept.body is None:
             return Kept()
-        body = inflate(kept.body) if kept.gzipped else kept.body
+        # Bounded as a local page is: an S3 object that inflates past it is not read for its rows.
+        body = inflate(kept.body, MAX_CACHE_BYTES) if kept.gzipped else kept.body
         return fragments_of(body)
-    except (FailstreakError, OSError, EOFError, zlib.error):
+    except (FailstreakError, OSError, EOFError, zlib.error, InflatedTooLarge):
         return Kept()

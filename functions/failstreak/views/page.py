@@ -6,17 +6,18 @@ escaped; a link is only made of an `http(s)` URL. The page makes no network requ
 inline, and its Content-Security-Policy allows nothing else (the script and style by their hashes). It works
 without JavaScript; the script only adds the filter box and the team and health filters.
 
-`render` returns the page (its UTF-8 bytes) and its fingerprint: a hash of everything on it except the time it was
-rendered, each job's row and section standing in it for the digests they are made from (below), so that a writer
-can leave an unchanged page alone (views/store.py) without hashing the whole page.
+`render` returns the page (its UTF-8 pieces) and its fingerprint: a hash of everything on it except the time it
+was rendered, its index standing for its rows and sections (below), so that a writer can leave an unchanged page
+alone (views/store.py) without hashing the whole page.
 
-Each job's row follows a comment with two digests, of the job as saved and of everything else the row and its
-section are made from, and their lengths (docs/page.md), so that the next render can take them back out of the
-page it replaces (`fragments_of`, jumping from comment to comment) and reuse those whose digests are unchanged,
-rendering only the jobs that changed: the result is the same bytes as a render from nothing. A pass works the
-digests out before reading the jobs (views/jobs.py `page_rows`, then `compose`); `render` works them out from
-whole views. A kept row is copied as the bytes it was, never decoded: a pass's page costs about a read and a
-write of the page, plus the rows it renders.
+After the sections, the page's index (docs/page.md) gives, for each job, two digests (of the job as saved and
+of everything else its row and section are made from), its group and health, and where its row and section are;
+and it is checksummed, with the bytes it points into. The next render reads the index alone (`fragments_of`) and
+copies the rows and sections whose digests are unchanged, as bytes, never decoded, rendering only the jobs that
+changed: the result is the same bytes as a render from nothing. A pass works the digests out before reading the
+jobs (views/jobs.py `page_rows`, then `compose`); `render` works them out from whole views. Each job's anchor is
+its own on every page, so that rows and sections that follow each other on both pages are copied in one piece: a
+pass's page costs about a read and a write of the page, plus the rows it renders.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from failstreak.app.cli import main
 from failstreak.app.config import parse_config
 from failstreak.core.model import JobState, Run, Status
 from failstreak.errors import ConfigError, StoreUnavailable
+from failstreak.pipeline import page as page_stage
 from failstreak.pipeline.page import kept_fragments
 from failstreak.pipeline.run import run_pass
 from failstreak.views.page import JobView, Page, render
@@ -68,6 +69,21 @@ def test_a_render_reuses_the_fragments_of_the_compressed_page_kept_on_s3(s3: S3)
     assert (len(fragments), again.rendered) == (1, 0)
     assert again.html == page(2).html
     assert kept_fragments(s3.uri("failstreak/none.html")) == {}
+
+
+def test_a_page_kept_on_s3_that_inflates_past_the_bound_is_not_read_for_its_rows(
+    s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a page kept on S3 whose compressed object is small, and a bound below its size once inflated
+    uri = s3.uri("failstreak/page.html")
+    write_page(uri, page(2))
+    size = len(page(2).data)
+    monkeypatch.setattr(page_stage, "MAX_CACHE_BYTES", size - 1)
+
+    # When its rows are read for a render; Then none are: the page is rendered from nothing
+    assert kept_fragments(uri) == {}
+    monkeypatch.setattr(page_stage, "MAX_CACHE_BYTES", size)
+    assert len(kept_fragments(uri)) == 1
 
 
 def test_the_page_object_is_private_to_the_bucket_owner(moto_s3: S3) -> None:
