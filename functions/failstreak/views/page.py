@@ -370,10 +370,6 @@ _TBODY = '<tbody data-team="'
 _JOBS = "<h2>Jobs</h2>"
 _MATRIX_HEAD = "<th>runs</th></tr></thead>"
 _INDEX_MARK = b"<!--i:"
-_ROW_START = b'<tr data-job="'
-_ROW_END = b"</tr>"
-_SECTION_START = b'<section class="job" id="'
-_SECTION_END = b"</section>"
 
 
 def anchor_of(name: str) -> str:
