@@ -19,6 +19,7 @@ import zlib
 from failstreak.core import pagetoken
 from failstreak.front.context import Front
 from failstreak.front.http import HttpError, Request, Response
+from failstreak.gzipped import InflatedTooLarge, inflate
 from failstreak.views.page import content_security_policy
 from failstreak.views.store import CONTENT_TYPE, GZIP_LEVEL, StoredPage, presigned_url, read_page
 
@@ -102,10 +103,11 @@ def _fitting(stored: StoredPage, gzip_ok: bool) -> Response | None:
 
 
 def _gunzip(data: bytes, limit: int) -> bytes | None:
-    """`data` decompressed, or None when that is more than `limit` bytes (never more than that is inflated)."""
-    inflate = zlib.decompressobj(wbits=31)
+    """`data` decompressed, or None when that is more than `limit` bytes (never more than that is inflated); 502
+    when it is not gzip, or is cut short (a page is sent whole or not at all)."""
     try:
-        out = inflate.decompress(data, limit + 1)
-    except zlib.error:
+        return inflate(data, limit)
+    except InflatedTooLarge:
+        return None
+    except (OSError, EOFError, zlib.error):
         raise HttpError(502, "the kept page is not valid gzip") from None
-    return out if len(out) <= limit and not inflate.unconsumed_tail else None

@@ -250,6 +250,18 @@ def test_a_kept_page_that_is_not_valid_gzip_is_502(moto_s3: S3) -> None:
     assert (answer["statusCode"], json.loads(answer["body"])) == (502, {"error": "the kept page is not valid gzip"})
 
 
+def test_a_kept_page_cut_short_is_502_and_never_sent_in_part(moto_s3: S3) -> None:
+    # Given the page a pass keeps on S3, cut short (an object written partly by something else than a pass)
+    cfg = configured(moto_s3)
+    whole = gzip.compress(b"<!DOCTYPE html><html><body>" + b"<p>row</p>" * 50_000 + b"</body></html>", 1, mtime=0)
+    moto_s3.client.put_object(
+        Bucket=moto_s3.bucket, Key="fs/page.html", Body=whole[: len(whole) // 2], ContentEncoding="gzip"
+    )
+    # When a client without gzip opens a valid link; Then 502 naming the problem, no part of the page sent
+    answer = handle(page_event(mint(PAGE_SECRET, NOW + 60), gzip_ok=False), front_for(cfg, now=lambda: NOW))
+    assert (answer["statusCode"], json.loads(answer["body"])) == (502, {"error": "the kept page is not valid gzip"})
+
+
 @pytest.mark.parametrize(
     ("header", "accepted"),
     [
