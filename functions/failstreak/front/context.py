@@ -74,15 +74,16 @@ class Front:
         return where
 
     def read_state(self) -> State:
-        """The monitor's state, read only (an empty one before the first pass). Raises StoreUnavailable,
-        StateCorrupt."""
+        """The monitor's state, read only (an empty one before the first pass), its jobs decoded as they are
+        read (docs/state.md, "The index"): a command reads the index, and decodes only the jobs it shows or
+        touches, within the front's memory at any size of estate. Raises StoreUnavailable, StateCorrupt."""
         from failstreak.app.wiring import state_store  # noqa: PLC0415 - only the Slack routes read the state
-        from failstreak.state.codec import decode  # noqa: PLC0415
+        from failstreak.state.codec import decode_document  # noqa: PLC0415
 
         if self.config is None:
             raise HttpError(404, "no state is configured")
         store = state_store(self.config.state)
-        return decode(store.load().data, store.location)
+        return decode_document(store.load().data, store.location)[0]
 
     def ledger(self) -> MuteLedger:
         """Where mutes are written; 404 when this front has none."""

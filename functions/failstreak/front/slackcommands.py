@@ -86,10 +86,10 @@ def _status(front: Front, pattern: str | None) -> str:
 def _threads(state: State, pattern: str) -> list[tuple[str, str]]:
     """The threads of the alerts about the jobs `pattern` matches: (channel id, ts), a few, no repeats."""
     found: list[tuple[str, str]] = []
-    for name, job in state.jobs.items():
+    for name in state.jobs:  # by name first: only the jobs the pattern matches are decoded
         if not fnmatch.fnmatchcase(name, pattern):
             continue
-        for ref in job.threads.values():
+        for ref in state.jobs[name].threads.values():
             thread = parse_ref(ref)
             if thread is not None and thread not in found:
                 found.append(thread)

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from failstreak.core.model import now_ms
+from failstreak.core.model import Alert, JobState, Run, State, Status, now_ms
 from failstreak.front.context import Front, front_for
 from failstreak.front.routes import handle
+from failstreak.state import codec, lazy
 from tests.fakes import InMemoryMuteLedger
 from tests.integration.front.slack_samples import command_body, signed
 from tests.integration.front.test_slack_actions import HOUR_MS, alert, slack, slack_config
@@ -57,6 +58,45 @@ def test_status_lists_the_alerting_jobs_and_a_pattern_lists_what_it_matches(moto
     assert "🔴 `ci/build` — 3 failed in a row · 3 of 3 failed" in every["text"]
     assert some["text"].startswith("*1 of 2 jobs* match `etl/*`:")
     assert "ci/build" not in some["text"]
+
+
+def test_the_commands_decode_only_the_jobs_they_show_or_touch(
+    moto_s3: S3, slack: SlackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a state of 200 jobs stored as a pass stores a large one (compressed, in slices of 8 jobs), two of them
+    # alerting, and the states the front reads kept to look at
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 8)
+    cfg = slack_config(moto_s3, slack)
+    now = now_ms()
+    state = State(
+        jobs={
+            f"job-{i:03d}": JobState(name=f"job-{i:03d}", runs=[Run(now - HOUR_MS, "1", 0, Status.FAILED)])
+            for i in range(200)
+        }
+    )
+    for name in ("job-007", "job-150"):
+        state.jobs[name].alert = Alert(now - HOUR_MS, ["consecutive"], now - HOUR_MS, 0, now - HOUR_MS, 0)
+    moto_s3.put("fs/state.json", codec.encode_document(state, compress_above=0).body)
+    read: list[State] = []
+    read_state = Front.read_state
+
+    def kept(front: Front) -> State:
+        read.append(read_state(front))
+        return read[-1]
+
+    monkeypatch.setattr(Front, "read_state", kept)
+    f = front_for(cfg, mutes=InMemoryMuteLedger())
+
+    # When /failstreak status, then /failstreak mute job-15* 4h
+    _, listed = command(f, "status")
+    _, muted = command(f, "mute job-15* 4h")
+
+    # Then each answers over the whole estate, having decoded only the two slices holding the alerting jobs (a
+    # status reads each slice it needs whole, 16 jobs), then the ten jobs the pattern matched, of 200
+    assert listed["text"].startswith("*2 of 200 jobs alerting*")
+    assert "(10 jobs match it now.)" in muted["text"]
+    decoded = [s.jobs.jobs_decoded for s in read if isinstance(s.jobs, lazy.LazyJobs)]
+    assert decoded == [16, 10]
 
 
 def test_mute_with_a_duration_mutes_the_pattern_and_notes_it_in_the_jobs_thread(
