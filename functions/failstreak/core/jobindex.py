@@ -99,8 +99,8 @@ class IndexedJobs(MutableMapping[str, JobState]):
         return [self[name] for name in names]
 
     def held(self, names: Iterable[str]) -> dict[str, JobState]:
-        """The jobs of `names` that are here, by name, in the order of `names`, each read as `self[name]` reads it
-        (decoded together where that is cheaper than one by one)."""
+        """The jobs of `names` that are here, by name, each read as `self[name]` reads it (decoded together where
+        that is cheaper than one by one), in an order that reads the stored jobs in sequence."""
         return {name: self[name] for name in names if name in self}
 
     @abstractmethod
@@ -132,10 +132,11 @@ def count_alerting(jobs: Mapping[str, JobState]) -> int:
 
 
 def held(jobs: Mapping[str, JobState], names: Iterable[str]) -> dict[str, JobState]:
-    """The jobs of `names` that `jobs` holds, by name, in the order of `names`: the jobs a pass brings runs to, read
-    before it changes them. Lazily decoded jobs decode whole, in one call, each slice most of whose jobs are
-    named (a pass bringing runs to most of the estate), and one by one the jobs of the other slices (a pass
-    bringing a few runs decodes no job it does not change)."""
+    """The jobs of `names` that `jobs` holds, by name: the jobs a pass brings runs to, read before it changes them.
+    Lazily decoded jobs decode whole, in one call, each slice most of whose jobs are named (a pass bringing runs
+    to most of the estate), and one by one the jobs of the other slices (a pass bringing a few runs decodes no
+    job it does not change); they come slice by slice, in the order the slices are stored, so that a reader
+    walks the decoded jobs in sequence. Other jobs come in the order of `names`."""
     if isinstance(jobs, IndexedJobs):
         return jobs.held(names)
     get = jobs.get

@@ -183,9 +183,10 @@ class LazyJobs(IndexedJobs):
         return [jobs[name] if name in jobs else self[name] for name in names]
 
     def held(self, names: Iterable[str]) -> dict[str, JobState]:
-        """The jobs of `names` that are here, by name, in the order of `names`. A member more than half of whose
-        jobs are named and not read yet is decoded whole, in one call (its other jobs are read too); the jobs of
-        the other members are decoded one by one, as `self[name]` decodes them."""
+        """The jobs of `names` that are here, by name, slice by slice in the order the slices are stored (within a
+        slice, in the order of `names`; the jobs added since the last write first). A member more than half of
+        whose jobs are named and not read yet is decoded whole, in one call (its other jobs are read too); the
+        jobs of the other members are decoded one by one, as `self[name]` decodes them."""
         jobs, where = self._jobs, self._where
         found: list[str] = []
         wanted: dict[int, int] = {}
@@ -201,7 +202,7 @@ class LazyJobs(IndexedJobs):
             m = members[at]
             if m.texts is None and 2 * count > len(m.names):
                 self._load_all(at)
-        found.sort(key=where.__getitem__)  # by member, as stored
+        found.sort(key=where.__getitem__)  # stable: by member, then as named
         return {name: jobs[name] if name in jobs else self[name] for name in found}
 
     def slice_of(self, name: str) -> str | None:
