@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 IGNORED = Outcome.IGNORED
 _FINISHED_AT = operator.attrgetter("finished_at")
 _ATTEMPT = operator.attrgetter("attempt")
+_RUN_ID = operator.attrgetter("run_id")
 _NEW_STRING = ("", "")
 FAILURE = Outcome.FAILURE
 
@@ -139,7 +140,7 @@ def _apply_job(
     removed: set[str] = set()
     fresh: Iterable[Execution] = best.values()
     # Runs this batch brings again (a duplicate delivery or a retry): rare, found with set operations in C.
-    again = best.keys() & {r.run_id for r in runs} if runs else set()
+    again = best.keys() & map(_RUN_ID, runs) if runs else set()
     oldest = runs[0] if runs and job.forgotten > 0 else None
     if again or (oldest is not None and _reaches_back(best.values(), oldest)):
         fresh = _not_yet_applied(job, fresh, again, oldest, policy, stats, removed, delta)
@@ -303,7 +304,7 @@ def _merged(runs: list[Run], added: list[Run], removed: set[str]) -> list[Run]:
         # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
         # sorts are stable, so the order is exactly that of sorting by the full key.
         added.sort(key=_FINISHED_AT)
-        if len({r.finished_at for r in added}) < len(added):
+        if len(set(map(_FINISHED_AT, added))) < len(added):
             added.sort(key=order)
     if removed:
         runs = [r for r in runs if r.run_id not in removed]
