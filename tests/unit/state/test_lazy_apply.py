@@ -1,6 +1,7 @@
 """Runs applied to a state read lazily (docs/state.md, "The index"): the jobs a pass brings runs to are read
 together, a slice most of whose jobs are read is decoded whole and written back in one encode; all of it gives
-exactly what the state read whole, or read job by job, gives (docs/performance.md, "The big pass under 2×")."""
+exactly what the state read whole, or read job by job, gives (docs/performance.md, "The big pass, applied slice
+by slice")."""
 
 from __future__ import annotations
 
