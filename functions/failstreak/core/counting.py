@@ -15,14 +15,15 @@ its remembered history (H = the job's history bound): linear in executions and i
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from failstreak.core.categories import BUILT_IN, CODE
-from failstreak.core.jobindex import briefs
+from failstreak.core.jobindex import briefs, held
 from failstreak.core.model import Execution, JobState, Outcome, Run, State, Status, run_id_key
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
 IGNORED = Outcome.IGNORED
 _FINISHED_AT = operator.attrgetter("finished_at")
+_ATTEMPT = operator.attrgetter("attempt")
+_RUN_ID = operator.attrgetter("run_id")
+_NEW_STRING = ("", "")
 FAILURE = Outcome.FAILURE
 
 
@@ -51,8 +55,11 @@ class ApplyStats:
     running: int = 0
     replaced: int = 0
     touched: dict[str, JobDelta] = field(default_factory=dict)
+    """The jobs the pass changed and what it changed, in the order they were applied (the jobs held in their
+    stored order, then the new jobs in the order their runs arrived)."""
     failures: list[tuple[str, int]] = field(default_factory=list)
-    """(category, finished_at) of every new run whose status is a failure, whatever its category."""
+    """(category, finished_at) of every new run whose status is a failure, whatever its category, in the order
+    the runs arrived."""
 
 
 def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, now: int) -> ApplyStats:
@@ -65,22 +72,48 @@ def apply(state: State, executions: Iterable[Execution], policy_for: PolicyFor, 
     has forgotten; `running` non-terminal records (not applied).
     """
     stats = ApplyStats()
-    by_job: defaultdict[str, list[Execution]] = defaultdict(list)
+    # The newest attempt of each run, by job, kept as the executions are read: each is then just built and near
+    # the next in memory, where reading them again job by job would meet each one cold (docs/performance.md).
+    by_job: defaultdict[str, dict[str, Execution]] = defaultdict(dict)
     running = Status.RUNNING
     for ex in executions:
         if ex.status is running:
             stats.running += 1
             continue
-        by_job[ex.job].append(ex)
-    for name, batch in by_job.items():
-        job = state.jobs.get(name)
-        if job is None:
-            job = state.jobs[name] = JobState(name=name, first_seen=now)
-        delta = _apply_job(job, batch, policy_for(name), stats)
+        best = by_job[ex.job]
+        known = len(best)
+        best.setdefault(ex.run_id, ex)
+        if len(best) == known:
+            _again_in_batch(best, ex, policy_for(ex.job), stats)
+    # The jobs held are read together, and applied in the order they are stored: the runs a pass adds are then
+    # laid out in memory as the save walks them (docs/performance.md). The new jobs follow, in arrival order.
+    present = held(state.jobs, by_job)
+    failures: dict[str, list[tuple[str, int]]] = {}
+    touched: dict[str, JobDelta] = {}
+    for name, job in itertools.chain(present.items(), _new_jobs(state, by_job, present, now)):
+        job_failures: list[tuple[str, int]] = []
+        delta = _apply_job(job, by_job[name], policy_for(name), stats, job_failures)
         if delta is not None:
             job.last_seen = now
-            stats.touched[name] = delta
+            touched[name] = delta
+        if job_failures:
+            failures[name] = job_failures
+    stats.touched = touched
+    # In the order the runs arrived, whatever the order the jobs were applied in: the estate-wide category watch
+    # keeps them in this order (docs/triage.md).
+    for name in by_job:
+        stats.failures.extend(failures.get(name, ()))
     return stats
+
+
+def _new_jobs(
+    state: State, by_job: Mapping[str, dict[str, Execution]], present: Container[str], now: int
+) -> Iterator[tuple[str, JobState]]:
+    """The jobs of `by_job` that `state` does not hold, each added to it as it is reached, in arrival order."""
+    for name in by_job:
+        if name not in present:
+            job = state.jobs[name] = JobState(name=name, first_seen=now)
+            yield name, job
 
 
 def _counts(policy: JobPolicy, status: Status) -> Outcome:
@@ -96,20 +129,22 @@ def run_outcome(policy: JobPolicy, run: Run) -> Outcome:
     return outcome
 
 
-def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> JobDelta | None:
-    """Apply one job's executions of this pass: keep the newest attempt per run, drop what the job already holds
-    or has forgotten, record the rest, and settle the counters. None when nothing changed the job."""
-    best = _newest_per_run(batch, policy, stats)
+def _apply_job(
+    job: JobState, best: dict[str, Execution], policy: JobPolicy, stats: ApplyStats, new_failures: list[tuple[str, int]]
+) -> JobDelta | None:
+    """Apply one job's executions of this pass (`best`: the newest attempt of each run, by run id, in the order
+    the runs arrived): drop what the job already holds or has forgotten, record the rest, and settle the
+    counters. None when nothing changed the job."""
     delta = JobDelta()
     runs = job.runs
     removed: set[str] = set()
     fresh: Iterable[Execution] = best.values()
     # Runs this batch brings again (a duplicate delivery or a retry): rare, found with set operations in C.
-    again = best.keys() & {r.run_id for r in runs} if runs else set()
+    again = best.keys() & map(_RUN_ID, runs) if runs else set()
     oldest = runs[0] if runs and job.forgotten > 0 else None
-    if again or oldest is not None:
+    if again or (oldest is not None and _reaches_back(best.values(), oldest)):
         fresh = _not_yet_applied(job, fresh, again, oldest, policy, stats, removed, delta)
-    added = _record(job, fresh, policy, delta, stats.failures)
+    added = _record(job, fresh, policy, delta, new_failures)
     if not added:
         return None
     stats.ingested += len(added)  # every run that changed the job is in `added`, once
@@ -118,27 +153,28 @@ def _apply_job(job: JobState, batch: list[Execution], policy: JobPolicy, stats: 
     return delta
 
 
-def _newest_per_run(batch: list[Execution], policy: JobPolicy, stats: ApplyStats) -> dict[str, Execution]:
-    """The newest attempt per run within the batch; equal attempts are duplicates. Usually every run id is new."""
-    best = {ex.run_id: ex for ex in batch}
-    if len(best) == len(batch):
-        return best
-    best = {}
-    for ex in batch:
-        seen = best.get(ex.run_id)
-        if seen is None:
-            best[ex.run_id] = ex
-        elif ex.attempt > seen.attempt:
-            best[ex.run_id] = ex
-            stats.superseded += 1
-        elif ex.attempt < seen.attempt:
-            stats.superseded += 1
-        elif ex.status is not seen.status and policy.outcomes[seen.status] is IGNORED:
-            best[ex.run_id] = ex  # a manual or skipped job that was played later: its result wins
-            stats.superseded += 1
-        else:
-            stats.duplicates += 1
-    return best
+def _again_in_batch(best: dict[str, Execution], ex: Execution, policy: JobPolicy, stats: ApplyStats) -> None:
+    """A run the batch already brought (`best` holds it): the higher attempt is kept, and an equal one that
+    replaces an ignored record (a manual or skipped job played later); either way the other counts as
+    superseded, and the same attempt again as a duplicate. Usually every run id of a batch is new."""
+    seen = best[ex.run_id]
+    if ex.attempt > seen.attempt:
+        best[ex.run_id] = ex
+        stats.superseded += 1
+    elif ex.attempt < seen.attempt:
+        stats.superseded += 1
+    elif ex.status is not seen.status and policy.outcomes[seen.status] is IGNORED:
+        best[ex.run_id] = ex
+        stats.superseded += 1
+    else:
+        stats.duplicates += 1
+
+
+def _reaches_back(candidates: Collection[Execution], oldest: Run) -> bool:
+    """Whether any of the executions may be stale for a job that has forgotten runs: one finished no later than
+    its oldest remembered run, or a retry. Usually none is (the runs a pass brings are newer than those it
+    remembers), and this asks it in two loops in C rather than one in Python (`_not_yet_applied`)."""
+    return min(map(_FINISHED_AT, candidates)) <= oldest.finished_at or any(map(_ATTEMPT, candidates))
 
 
 def _not_yet_applied(
@@ -222,23 +258,29 @@ def _record(
     counts = policy.counts
     for ex in fresh:
         outcome = outcomes[ex.status]
+        # The run's id and time are copied here, beside the job's other new runs, rather than shared with the
+        # execution, which the parser allocated where the inbox had it: the save encodes the jobs one after the
+        # other, and reads copies laid out in that order far faster than values scattered over the whole inbox
+        # (docs/performance.md). `s.join(("", ""))` is a new string equal to `s`, `n + 0` a new int equal to `n`.
+        run_id = ex.run_id.join(_NEW_STRING)
+        at = ex.finished_at + 0
         if outcome is FAILURE:
             category = classify(ex.category, ex.reason)
             stored = None if category == CODE else category
-            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason, stored))
-            new_failures.append((category, ex.finished_at))
+            append(Run(at, run_id, ex.attempt, ex.status, ex.url, ex.commit, ex.reason, stored))
+            new_failures.append((category, at))
             if category in counts:
                 failures += 1
-                if last_failure is None or ex.finished_at > last_failure:
-                    last_failure = ex.finished_at
+                if last_failure is None or at > last_failure:
+                    last_failure = at
         else:
             # Links, commits and reasons are remembered for failures only: alerts cite failed runs, and
             # dropping them elsewhere halves the stored state (docs/state.md).
-            append(Run(ex.finished_at, ex.run_id, ex.attempt, ex.status))
+            append(Run(at, run_id, ex.attempt, ex.status))
             if outcome is not IGNORED:
                 successes += 1
-                if last_success is None or ex.finished_at > last_success:
-                    last_success = ex.finished_at
+                if last_success is None or at > last_success:
+                    last_success = at
         if ex.owner:
             owner = ex.owner
         if ex.source:
@@ -262,7 +304,7 @@ def _merged(runs: list[Run], added: list[Run], removed: set[str]) -> list[Run]:
         # By time first (a C-level key); only runs that share a time need the run id to break the tie. Both
         # sorts are stable, so the order is exactly that of sorting by the full key.
         added.sort(key=_FINISHED_AT)
-        if len({r.finished_at for r in added}) < len(added):
+        if len(set(map(_FINISHED_AT, added))) < len(added):
             added.sort(key=order)
     if removed:
         runs = [r for r in runs if r.run_id not in removed]

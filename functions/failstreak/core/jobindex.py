@@ -10,7 +10,7 @@ silence, a retirement, ...): its work on the others is this one row each (docs/p
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Container, Iterator, Mapping, MutableMapping
+from collections.abc import Container, Iterable, Iterator, Mapping, MutableMapping
 
 import msgspec
 
@@ -98,6 +98,11 @@ class IndexedJobs(MutableMapping[str, JobState]):
         """The jobs of `names`, in that order (decoded together where that is cheaper than one by one)."""
         return [self[name] for name in names]
 
+    def held(self, names: Iterable[str]) -> dict[str, JobState]:
+        """The jobs of `names` that are here, by name, each read as `self[name]` reads it (decoded together where
+        that is cheaper than one by one), in an order that reads the stored jobs in sequence."""
+        return {name: self[name] for name in names if name in self}
+
     @abstractmethod
     def slice_of(self, name: str) -> str | None:
         """A digest of the stored bytes of the slice of jobs that holds the job, without reading it; None when the
@@ -124,6 +129,18 @@ def count_alerting(jobs: Mapping[str, JobState]) -> int:
     if isinstance(jobs, IndexedJobs):
         return jobs.alerting()
     return sum(1 for job in jobs.values() if job.alert is not None)
+
+
+def held(jobs: Mapping[str, JobState], names: Iterable[str]) -> dict[str, JobState]:
+    """The jobs of `names` that `jobs` holds, by name: the jobs a pass brings runs to, read before it changes them.
+    Lazily decoded jobs decode whole, in one call, each slice most of whose jobs are named (a pass bringing runs
+    to most of the estate), and one by one the jobs of the other slices (a pass bringing a few runs decodes no
+    job it does not change); they come slice by slice, in the order the slices are stored, so that a reader
+    walks the decoded jobs in sequence. Other jobs come in the order of `names`."""
+    if isinstance(jobs, IndexedJobs):
+        return jobs.held(names)
+    get = jobs.get
+    return {name: job for name in names if (job := get(name)) is not None}
 
 
 def decoded(jobs: Mapping[str, JobState], names: list[str]) -> list[JobState]:

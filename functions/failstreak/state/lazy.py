@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Container, ItemsView, Iterator, Mapping
+from collections.abc import Callable, Container, ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -50,6 +50,7 @@ class Member:
     texts: list[msgspec.Raw] | None = None
     dirty: bool = False  # a job of it was read or changed since it was stored: write it again at the next write
     digest: str | None = None  # of `stored`, once asked for (`LazyJobs.slice_of`)
+    length: int | None = None  # of the text `stored` inflates to, once inflated
 
 
 @dataclass
@@ -181,6 +182,29 @@ class LazyJobs(IndexedJobs):
                 self._load_all(at)
         return [jobs[name] if name in jobs else self[name] for name in names]
 
+    def held(self, names: Iterable[str]) -> dict[str, JobState]:
+        """The jobs of `names` that are here, by name, slice by slice in the order the slices are stored (within a
+        slice, in the order of `names`; the jobs added since the last write first). A member more than half of
+        whose jobs are named and not read yet is decoded whole, in one call (its other jobs are read too); the
+        jobs of the other members are decoded one by one, as `self[name]` decodes them."""
+        jobs, where = self._jobs, self._where
+        found: list[str] = []
+        wanted: dict[int, int] = {}
+        for name in names:
+            at = where.get(name)
+            if at is None:
+                continue
+            found.append(name)
+            if at != NEW and name not in jobs:
+                wanted[at] = wanted.get(at, 0) + 1
+        members = self._members
+        for at, count in wanted.items():
+            m = members[at]
+            if m.texts is None and 2 * count > len(m.names):
+                self._load_all(at)
+        found.sort(key=where.__getitem__)  # stable: by member, then as named
+        return {name: jobs[name] if name in jobs else self[name] for name in found}
+
     def slice_of(self, name: str) -> str | None:
         at = self._where[name]
         if at == NEW:
@@ -238,6 +262,7 @@ class LazyJobs(IndexedJobs):
         m = self._members[at]
         try:
             text = zlib.decompress(m.stored, 31)
+            m.length = len(text)
             found = decoder.decode(b"[" + (text[1:] if text[:1] == b"," else text) + b"]")
         except (zlib.error, msgspec.DecodeError) as e:
             raise StateCorrupt(
@@ -286,8 +311,12 @@ class LazyJobs(IndexedJobs):
     def _rewrite(self, at: int, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
         """Bring a member whose jobs were read up to date: its live jobs' texts (the read ones encoded again) and
         rows; compressed again unless they are as they were."""
-        if m.texts is None:  # its jobs were decoded whole (`many`): split its stored text now
-            self._load(at)
+        if m.texts is None:  # its jobs were decoded whole (`many`, `held`)
+            live = [name for name in m.names if self._where.get(name) == at]
+            if all(name in self._jobs for name in live):
+                self._rewrite_read(m, live, first, compress)
+                return
+            self._load(at)  # some of its jobs are not read: split its stored text for theirs
         assert m.texts is not None
         names, rows, texts = [], [], []
         changed = False
@@ -310,6 +339,21 @@ class LazyJobs(IndexedJobs):
         if changed and names:
             self._encode(m, texts, first, compress)
 
+    def _rewrite_read(self, m: Member, live: list[str], first: bool, compress: Callable[[bytes], bytes]) -> None:
+        """`_rewrite` for a member decoded whole and not split, every job of it still in it (`live`) read: its
+        jobs encoded in one call, and compared whole with its stored text. A list's JSON is its items' JSON
+        separated by commas, and a text of JSON objects separated by commas splits one way only, so this writes
+        what `_rewrite` writes job by job, without splitting the stored text."""
+        dropped = len(live) < len(m.names)
+        jobs = [self._jobs[name] for name in live]
+        m.names, m.rows = live, [brief(job) for job in jobs]
+        if not live:
+            return
+        body = _ENCODER.encode(jobs)[1:-1]
+        # The length of its text, known since it was inflated, spares inflating it again when it changed.
+        if dropped or (m.length is not None and m.length != len(body) + (not m.first)) or body != _text(m):
+            _store(m, body, first, compress)
+
     def _reencode(self, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
         """Write a member again after the one before it was dropped (its text starts the list now, or not)."""
         if m.texts is None:
@@ -319,7 +363,20 @@ class LazyJobs(IndexedJobs):
             self._encode(m, m.texts, first, compress)
 
     def _encode(self, m: Member, texts: list[msgspec.Raw], first: bool, compress: Callable[[bytes], bytes]) -> None:
-        body = b",".join(texts)
-        m.stored = compress(body if first else b"," + body)
-        m.first = first
-        m.digest = None
+        _store(m, b",".join(texts), first, compress)
+
+
+def _store(m: Member, body: bytes, first: bool, compress: Callable[[bytes], bytes]) -> None:
+    """Store `body`, the jobs' JSON separated by commas, as the member's gzip member (after a comma unless it is
+    the first)."""
+    text = body if first else b"," + body
+    m.stored = compress(text)
+    m.first = first
+    m.digest = None
+    m.length = len(text)
+
+
+def _text(m: Member) -> bytes:
+    """The member's jobs' JSON as stored, without the comma that starts every member's text but the first's."""
+    text = zlib.decompress(m.stored, 31)
+    return text if m.first else text[1:]
