@@ -108,6 +108,12 @@ class IndexedJobs(MutableMapping[str, JobState]):
         """A digest of the stored bytes of the slice of jobs that holds the job, without reading it; None when the
         job is not as stored (added, or read since the last write)."""
 
+    def unchanged_in(self, name: str, slices: Container[str]) -> bool:
+        """Whether the job's stored text is the one it had in a slice of jobs whose digest (`slice_of`) is in
+        `slices`: its slice was stored again since (another job of it changed), the job's own text as it was.
+        False when that is not known."""
+        return False
+
     @abstractmethod
     def text_of(self, name: str) -> bytes:
         """The job's JSON as stored (its slice read, the job not decoded), or as it would be stored now when it

@@ -50,6 +50,10 @@ class Member:
     texts: list[msgspec.Raw] | None = None
     dirty: bool = False  # a job of it was read or changed since it was stored: write it again at the next write
     digest: str | None = None  # of `stored`, once asked for (`LazyJobs.slice_of`)
+    # When the last write stored it again job by job: the digest of what it stored before, and the jobs whose text
+    # that write left as it was (`LazyJobs.unchanged_in`).
+    was: str | None = None
+    same: frozenset[str] = frozenset()
     length: int | None = None  # of the text `stored` inflates to, once inflated
 
 
@@ -213,8 +217,15 @@ class LazyJobs(IndexedJobs):
         if m.dirty:
             return None
         if m.digest is None:
-            m.digest = hashlib.sha256(m.stored).hexdigest()[:SLICE_DIGEST]
+            m.digest = _digest(m.stored)
         return m.digest
+
+    def unchanged_in(self, name: str, slices: Container[str]) -> bool:
+        at = self._where.get(name, NEW)
+        if at == NEW:
+            return False
+        m = self._members[at]
+        return not m.dirty and m.was is not None and m.was in slices and name in m.same
 
     def text_of(self, name: str) -> bytes:
         at = self._where[name]
@@ -319,6 +330,7 @@ class LazyJobs(IndexedJobs):
             self._load(at)  # some of its jobs are not read: split its stored text for theirs
         assert m.texts is not None
         names, rows, texts = [], [], []
+        same: list[str] = []
         changed = False
         for name, stored_row, stored_text in zip(m.names, m.rows, m.texts, strict=True):
             if self._where.get(name) != at:
@@ -329,15 +341,21 @@ class LazyJobs(IndexedJobs):
                 names.append(name)
                 rows.append(stored_row)
                 texts.append(stored_text)
+                same.append(name)
                 continue
             new = _ENCODER.encode(job)
-            changed = changed or new != bytes(stored_text)
+            if new == bytes(stored_text):
+                same.append(name)
+            else:
+                changed = True
             names.append(name)
             rows.append(brief(job))
             texts.append(msgspec.Raw(new))
         m.names, m.rows, m.texts = names, rows, texts
         if changed and names:
+            was = m.digest or _digest(m.stored)
             self._encode(m, texts, first, compress)
+            m.was, m.same = was, frozenset(same)
 
     def _rewrite_read(self, m: Member, live: list[str], first: bool, compress: Callable[[bytes], bytes]) -> None:
         """`_rewrite` for a member decoded whole and not split, every job of it still in it (`live`) read: its
@@ -366,6 +384,11 @@ class LazyJobs(IndexedJobs):
         _store(m, b",".join(texts), first, compress)
 
 
+def _digest(stored: bytes) -> str:
+    """A member's digest (`LazyJobs.slice_of`): of its stored bytes."""
+    return hashlib.sha256(stored).hexdigest()[:SLICE_DIGEST]
+
+
 def _store(m: Member, body: bytes, first: bool, compress: Callable[[bytes], bytes]) -> None:
     """Store `body`, the jobs' JSON separated by commas, as the member's gzip member (after a comma unless it is
     the first)."""
@@ -374,6 +397,7 @@ def _store(m: Member, body: bytes, first: bool, compress: Callable[[bytes], byte
     m.first = first
     m.digest = None
     m.length = len(text)
+    m.was, m.same = None, frozenset()
 
 
 def _text(m: Member) -> bytes:

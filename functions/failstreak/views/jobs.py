@@ -178,7 +178,12 @@ class _Keys:
         if held_in is not None:
             self.slices.append(held_in)
         row = self.kept.get(name)
-        if row is not None and row.context == context and held_in is not None and held_in in self.kept_slices:
+        if (
+            row is not None
+            and row.context == context
+            and indexed is not None
+            and (held_in in self.kept_slices or indexed.unchanged_in(name, self.kept_slices))
+        ):
             content = row.content
         else:
             content = content_digest(indexed.text_of(name) if indexed is not None else _ENCODE(jobs[name]))

@@ -22,6 +22,7 @@ from failstreak.pipeline import page as page_stage
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state import codec, lazy
 from failstreak.state.mutes import MutesStore
+from failstreak.views import jobs as page_rows_module
 from failstreak.views import page as page_view
 from tests.conftest import HOUR, MINUTE, T0
 from tests.fakes import InMemoryInbox, InMemoryStateStore
@@ -173,6 +174,45 @@ def test_a_pass_that_changes_a_job_renders_the_page_from_the_jobs_it_shows_alone
     assert 'data-job="job-1234"' in page
     assert "2000 jobs, 0 alerting" in page
     assert "1900 more jobs are not on this page" in page
+
+
+def test_a_pass_digests_for_the_page_only_the_jobs_whose_stored_text_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of 2,000 jobs in slices of 64, and a page of all of them kept by an earlier pass
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _estate(2_000)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    digested: list[bytes] = []
+    real = page_rows_module.content_digest
+
+    def content_digest(data: bytes) -> str:
+        digested.append(data)
+        return real(data)
+
+    monkeypatch.setattr(page_rows_module, "content_digest", content_digest)
+    rendered: list[int] = []
+    _renders(monkeypatch, rendered)
+
+    # When a pass brings a failure to job-1000, whose slice holds 63 other jobs
+    inbox = InMemoryInbox()
+    inbox.add("new.jsonl", json.dumps({"job": "job-1000", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR}))
+    summary = run_pass(settings, Ports(store=store, inbox=inbox, clock=lambda: T0 + 3 * HOUR))
+
+    # Then its save stores that slice again, and the page digests job-1000's stored text alone: the other jobs of
+    # the slice kept their text, which the kept page was made from; only job-1000's row is rendered
+    assert summary.page == "written"
+    assert rendered == [1]
+    assert len(digested) == 1
+    assert b'"name":"job-1000"' in digested[0]
+    # And the page is byte for byte the one a pass makes from nothing, at the same time
+    made = (tmp_path / "page.html").read_bytes()
+    (tmp_path / "page.html").unlink()
+    again = run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 3 * HOUR))
+    assert again.page == "written"
+    assert rendered[-1] == 2_000
+    assert (tmp_path / "page.html").read_bytes() == made
 
 
 def _failing_estate(jobs: int, failing: list[int], config: Config) -> InMemoryStateStore:
