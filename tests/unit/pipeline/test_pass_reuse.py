@@ -19,6 +19,7 @@ from failstreak.app.config import Config, Override, Thresholds
 from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Mute
 from failstreak.pipeline import page as page_stage
+from failstreak.pipeline.context import PassSettings
 from failstreak.pipeline.run import Ports, run_pass
 from failstreak.state import codec, lazy
 from failstreak.state.mutes import MutesStore
@@ -128,14 +129,23 @@ def _renders(monkeypatch: pytest.MonkeyPatch, rendered: list[int] | None = None)
     return done
 
 
+def _paged_estate(
+    jobs: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[InMemoryStateStore, PassSettings]:
+    """A stored state of `jobs` healthy jobs in slices of `PER_MEMBER`, and the settings of passes that keep its
+    page in `tmp_path`, the page kept by an earlier pass."""
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _estate(jobs)
+    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
+    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    return store, settings
+
+
 def test_a_pass_that_changes_nothing_on_the_page_neither_renders_it_nor_decodes_a_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a stored state of 2,000 jobs and its page, kept by an earlier pass
-    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
-    store = _estate(2_000)
-    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
-    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    store, settings = _paged_estate(2_000, tmp_path, monkeypatch)
     written = (tmp_path / "page.html").read_bytes()
     renders, decoded = _renders(monkeypatch), _decodes(monkeypatch)
     # When a pass brings nothing
@@ -150,11 +160,8 @@ def test_a_pass_that_changes_a_job_renders_the_page_from_the_jobs_it_shows_alone
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a stored state of 2,000 jobs, a page showing at most 100 jobs, kept by an earlier pass
-    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
     monkeypatch.setattr(page_view, "MAX_JOBS", 100)
-    store = _estate(2_000)
-    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
-    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    store, settings = _paged_estate(2_000, tmp_path, monkeypatch)
     rendered: list[int] = []
     renders, decoded = _renders(monkeypatch, rendered), _decodes(monkeypatch)
     jobs_decoded = _decodes(monkeypatch, "_JOB")
@@ -180,10 +187,7 @@ def test_a_pass_digests_for_the_page_only_the_jobs_whose_stored_text_it_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a stored state of 2,000 jobs in slices of 64, and a page of all of them kept by an earlier pass
-    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
-    store = _estate(2_000)
-    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
-    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    store, settings = _paged_estate(2_000, tmp_path, monkeypatch)
     digested: list[bytes] = []
     real = page_rows_module.content_digest
 
@@ -336,11 +340,8 @@ def test_a_pass_with_the_page_and_1000_records_decodes_no_job_but_those_its_reco
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a stored state of 4,000 jobs and its page showing at most 500 of them, kept by an earlier pass
-    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
     monkeypatch.setattr(page_view, "MAX_JOBS", 500)
-    store = _estate(4_000)
-    settings = pass_settings(Config(page=str(tmp_path / "page.html")))
-    run_pass(settings, Ports(store=store, inbox=InMemoryInbox(), clock=lambda: T0 + 2 * HOUR))
+    store, settings = _paged_estate(4_000, tmp_path, monkeypatch)
     rendered: list[int] = []
     renders, jobs_decoded = _renders(monkeypatch, rendered), _decodes(monkeypatch, "_JOB")
     # When a pass brings 1,000 records: ten runs each to 100 jobs across the estate, the last one failed
