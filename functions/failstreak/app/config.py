@@ -141,12 +141,17 @@ def _category_name(v: str) -> str:
     return v
 
 
-def _regex(v: str) -> str:
+def _compiles(v: str, wrong: str) -> str:
+    """`v` when it is a regular expression, else ValueError saying `wrong` and why."""
     try:
         re.compile(v)
     except re.error as e:
-        raise ValueError(f"{v!r} is not a regular expression: {e}") from None
+        raise ValueError(f"{wrong}: {e}") from None
     return v
+
+
+def _regex(v: str) -> str:
+    return _compiles(v, f"{v!r} is not a regular expression")
 
 
 class CategoryRule(Section, frozen=True):
@@ -354,11 +359,7 @@ class NotifyConfig(Section, frozen=True):
 
 
 def _rewrite_pattern(v: str) -> str:
-    try:
-        re.compile(v)
-    except re.error as e:
-        raise ValueError(f"invalid regular expression: {e}") from None
-    return v
+    return _compiles(v, "invalid regular expression")
 
 
 class Rewrite(Section, frozen=True):
