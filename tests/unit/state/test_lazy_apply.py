@@ -20,6 +20,7 @@ from failstreak.core.model import Execution, JobState, Run, State, Status
 from failstreak.state import codec
 from failstreak.state.lazy import LazyJobs
 from tests.conftest import T0
+from tests.unit.core.test_counting_performance import _stats as counted
 
 CFG = Config()
 PER_MEMBER = 4
@@ -60,16 +61,8 @@ def _content(body: bytes) -> dict[str, Any]:
 
 
 def _stats(stats: counting.ApplyStats) -> tuple[object, ...]:
-    return (
-        stats.ingested,
-        stats.duplicates,
-        stats.superseded,
-        stats.stale,
-        stats.running,
-        stats.replaced,
-        {name: (d.counted, d.successes, d.failures) for name, d in stats.touched.items()},
-        stats.failures,
-    )
+    """Every count of a pass's stats (`test_counting_performance`'s), and the failures it listed."""
+    return (*counted(stats), stats.failures)
 
 
 HISTORY = st.lists(
