@@ -53,7 +53,7 @@ FAILED_STATUSES = frozenset({Status.FAILED, Status.TIMED_OUT})
 NO_TEAM = "default"
 FINGERPRINT_META = "failstreak-fingerprint"
 INPUTS_META = "failstreak-inputs"
-# 15 to 50 MiB of page (0.5 to 4 MiB compressed), by how many runs its jobs remember and how many failed: a page a
+# 15 to 50 MiB of page (1 to 5 MiB compressed), by how many runs its jobs remember and how many failed: a page a
 # browser still opens, and a render that stays small beside a pass's own memory at 100,000 jobs
 # (docs/performance.md).
 MAX_JOBS = 10_000
