@@ -1,7 +1,7 @@
 """Gzip data inflated whole, in time linear in its size however many members it has, and within a bound.
 
 `gzip.decompress` copies the rest of its input at every member it ends, so a document of many members (the
-state is one per 64 jobs: 1,563 members at 100k jobs took 7 s instead of 0.7 s) or a body of many tiny ones
+state has one per 32 jobs; 1,563 members at 100k jobs took 7 s instead of 0.7 s) or a body of many tiny ones
 costs the square of its size. `GzipFile` reads its input in bounded steps, so each member's end copies at most
 one step, and its errors are those of the inbox's streaming reader (docs/records.md says what they mean).
 """

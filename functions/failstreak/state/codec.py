@@ -312,9 +312,11 @@ COMPRESS_ABOVE = 128 * 1024
 GZIP_LEVEL = 1
 # Jobs are encoded and compressed this many at a time, each slice its own gzip member, which a save reuses
 # when none of its jobs was read (or they encode the same). Small enough that a pass touching 1 % of the jobs
-# leaves about half the members as they were; large enough that gzip still compresses well (100k jobs: 11.3 MiB,
-# against 10.5 MiB in slices of 2,048: docs/performance.md).
-JOBS_PER_MEMBER = 64
+# leaves about three members in four as they were, and that reading one job inflates little; large enough that
+# gzip still compresses well (the benchmark's 100k jobs: 12.8 MiB, against 12.1 MiB in slices of 64 and 14.9
+# MiB in slices of 16: docs/performance.md). A document written in larger slices is cut to this size member by
+# member, as its jobs are written again (`LazyJobs.write`).
+JOBS_PER_MEMBER = 32
 # Where a pass feeds the document to zlib to find the end of its head, this many stored bytes at a time.
 _HEAD_CHUNK = 64 * 1024
 

@@ -292,18 +292,29 @@ class LazyJobs(IndexedJobs):
     def write(self, compress: Callable[[bytes], bytes], per_member: int) -> Written:
         """The jobs' members as they are now: stored bytes for every member none of whose jobs was read since the
         last write (or whose jobs encode as they were), the others written again; the jobs added since,
-        `per_member` to a new member. The written members become those of the next write."""
+        `per_member` to a new member. A member written again that holds more than `per_member` jobs (written with
+        larger slices) is cut into members of `per_member`. The written members become those of the next write."""
         out = Written()
         first = True
+        members: list[Member] = []
         for at, m in enumerate(self._members):
+            rewritten = m.dirty
             if m.dirty:
                 self._rewrite(at, m, first, compress)
             if m.names and m.first != first:
                 self._reencode(m, first, compress)
             m.dirty = False
-            if m.names:
-                out.add(m.stored, m.rows)
-                first = False
+            pieces = self._cut(m, per_member, first, compress) if rewritten and len(m.names) > per_member else [m]
+            for piece in pieces:
+                members.append(piece)
+                if piece.names:
+                    out.add(piece.stored, piece.rows)
+                    first = False
+        if len(members) != len(self._members):
+            self._members = members
+            self._where = {name: at for at, m in enumerate(members) for name in m.names} | dict.fromkeys(
+                self._added, NEW
+            )
         added = list(self._added)
         self._added.clear()
         for start in range(0, len(added), per_member):
@@ -318,6 +329,20 @@ class LazyJobs(IndexedJobs):
             out.add(m.stored, m.rows)
             first = False
         return out
+
+    def _cut(self, m: Member, per_member: int, first: bool, compress: Callable[[bytes], bytes]) -> list[Member]:
+        """Member `m`, just written again, as members of `per_member` jobs each. Each keeps what `m` records of the
+        write (`was`, and `same` for its own jobs), so that a job it left as it was is still known as such."""
+        texts = m.texts if m.texts is not None else [msgspec.Raw(_ENCODER.encode(self._jobs[n])) for n in m.names]
+        pieces = []
+        for start in range(0, len(m.names), per_member):
+            end = start + per_member
+            piece = Member(b"", m.names[start:end], m.rows[start:end], first, texts[start:end])
+            self._encode(piece, texts[start:end], first, compress)
+            piece.was, piece.same = m.was, m.same.intersection(piece.names)
+            pieces.append(piece)
+            first = False
+        return pieces
 
     def _rewrite(self, at: int, m: Member, first: bool, compress: Callable[[bytes], bytes]) -> None:
         """Bring a member whose jobs were read up to date: its live jobs' texts (the read ones encoded again) and
