@@ -36,6 +36,15 @@ def _written_with_slices_of(size: int, state: State, monkeypatch: pytest.MonkeyP
         return codec.encode_document(state, compress_above=10).body
 
 
+def _read_in_slices_of(size: int, monkeypatch: pytest.MonkeyPatch) -> tuple[State, LazyJobs]:
+    """12 jobs stored six to a member, read back by a codec that writes `size` to a member."""
+    stored = _written_with_slices_of(6, _state(12), monkeypatch)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", size)
+    state, _ = codec.decode_document(stored)
+    assert isinstance(state.jobs, LazyJobs)
+    return state, state.jobs
+
+
 def _content(body: bytes) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(gzip.decompress(body))
     doc.pop("index")
@@ -74,9 +83,7 @@ def test_a_member_written_again_is_cut_to_the_current_size_and_the_others_are_ke
 
 def test_the_cut_members_are_those_of_the_next_save(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a state whose first member was cut by its first save
-    stored = _written_with_slices_of(6, _state(12), monkeypatch)
-    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
-    state, _ = codec.decode_document(stored)
+    state, _ = _read_in_slices_of(3, monkeypatch)
     state.jobs["job-00"].total_runs += 1
     first = codec.encode_document(state, compress_above=10)
     assert first.members is not None
@@ -98,11 +105,7 @@ def test_the_cut_members_are_those_of_the_next_save(monkeypatch: pytest.MonkeyPa
 def test_a_member_decoded_whole_is_cut_too(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given 12 jobs stored six to a member, all of the first member's jobs read in one call (as a pass bringing
     # runs to most of them reads them)
-    stored = _written_with_slices_of(6, _state(12), monkeypatch)
-    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 4)
-    state, _ = codec.decode_document(stored)
-    jobs = state.jobs
-    assert isinstance(jobs, LazyJobs)
+    state, jobs = _read_in_slices_of(4, monkeypatch)
     held = jobs.held([f"job-{i:02}" for i in range(6)])
     assert jobs.decoded == 1
     assert jobs.jobs_decoded == 6
@@ -119,11 +122,7 @@ def test_a_member_decoded_whole_is_cut_too(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_the_jobs_a_cut_left_as_they_were_are_known_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a stored member of six jobs, its digest taken as a page made from it records it
-    stored = _written_with_slices_of(6, _state(12), monkeypatch)
-    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
-    state, _ = codec.decode_document(stored)
-    jobs = state.jobs
-    assert isinstance(jobs, LazyJobs)
+    state, jobs = _read_in_slices_of(3, monkeypatch)
     digest = jobs.slice_of("job-00")
     assert digest is not None
     # When one of its jobs changes and the save cuts it in two
