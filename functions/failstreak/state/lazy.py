@@ -295,6 +295,25 @@ class LazyJobs(IndexedJobs):
         `per_member` to a new member. A member written again that holds more than `per_member` jobs (written with
         larger slices) is cut into members of `per_member`. The written members become those of the next write."""
         out = Written()
+        first = self._write_stored(out, compress, per_member)
+        added = list(self._added)
+        self._added.clear()
+        for start in range(0, len(added), per_member):
+            names = added[start : start + per_member]
+            at = len(self._members)
+            texts = [msgspec.Raw(_ENCODER.encode(self._jobs[n])) for n in names]
+            m = Member(b"", names, [brief(self._jobs[n]) for n in names], first, texts)
+            self._members.append(m)
+            for n in names:
+                self._where[n] = at
+            self._encode(m, texts, first, compress)
+            out.add(m.stored, m.rows)
+            first = False
+        return out
+
+    def _write_stored(self, out: Written, compress: Callable[[bytes], bytes], per_member: int) -> bool:
+        """The members as stored, each written into `out` as `write` says; True when none holds a job (the next
+        member then starts the list of jobs)."""
         first = True
         members: list[Member] = []
         for at, m in enumerate(self._members):
@@ -315,20 +334,7 @@ class LazyJobs(IndexedJobs):
             self._where = {name: at for at, m in enumerate(members) for name in m.names} | dict.fromkeys(
                 self._added, NEW
             )
-        added = list(self._added)
-        self._added.clear()
-        for start in range(0, len(added), per_member):
-            names = added[start : start + per_member]
-            at = len(self._members)
-            texts = [msgspec.Raw(_ENCODER.encode(self._jobs[n])) for n in names]
-            m = Member(b"", names, [brief(self._jobs[n]) for n in names], first, texts)
-            self._members.append(m)
-            for n in names:
-                self._where[n] = at
-            self._encode(m, texts, first, compress)
-            out.add(m.stored, m.rows)
-            first = False
-        return out
+        return first
 
     def _cut(self, m: Member, per_member: int, first: bool, compress: Callable[[bytes], bytes]) -> list[Member]:
         """Member `m`, just written again, as members of `per_member` jobs each. Each keeps what `m` records of the
