@@ -25,7 +25,7 @@ def test_members_and_zero_padding_inflate_as_gzip_reads_them(parts: list[bytes],
 
 
 def test_a_document_of_many_small_members_is_read_whole() -> None:
-    # Given 20,000 members of one line each (the state is one member per 64 jobs)
+    # Given 20,000 members of one line each (the state is one member per slice of jobs)
     lines = [b'{"n": %d}\n' % i for i in range(20_000)]
     data = b"".join(gzip.compress(line, compresslevel=1) for line in lines)
     # When inflated; Then every member comes, in order

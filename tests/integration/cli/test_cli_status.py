@@ -12,6 +12,7 @@ import pytest
 
 from failstreak.app.cli import main
 from failstreak.state import lazy
+from failstreak.state.codec import JOBS_PER_MEMBER
 from tests.conftest import T0
 
 HOSTILE = "evil\x1b]0;pwned\x07job"
@@ -183,7 +184,7 @@ def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 def test_status_of_one_job_of_a_large_state_decodes_its_slice_of_jobs_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a large state (stored compressed, 64 jobs to a slice): 3,000 jobs, two runs each
+    # Given a large state (stored compressed, `JOBS_PER_MEMBER` jobs to a slice): 3,000 jobs, two runs each
     (tmp_path / "inbox").mkdir()
     (tmp_path / "failstreak.yaml").write_text("state: state.json\ninbox: inbox/\n")
     lines = [
@@ -206,4 +207,4 @@ def test_status_of_one_job_of_a_large_state_decodes_its_slice_of_jobs_alone(
     assert one == 2
     assert [b'"name":"etl/1234"' in d for d in decoded[:2]] == [True, True]
     assert len(json.loads(out.splitlines()[-1])["jobs"]) == 111
-    assert one + len({j // 64 for j in range(3_000) if str(j).startswith("12")}) == len(decoded)
+    assert one + len({j // JOBS_PER_MEMBER for j in range(3_000) if str(j).startswith("12")}) == len(decoded)

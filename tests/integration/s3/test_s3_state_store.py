@@ -16,7 +16,7 @@ from failstreak.core.model import JobState, State
 from failstreak.errors import ConfigError, ConflictError, StoreUnavailable
 from failstreak.s3client import read_object_text
 from failstreak.state.base import Loaded
-from failstreak.state.codec import COMPRESS_ABOVE, decode, encode
+from failstreak.state.codec import COMPRESS_ABOVE, JOBS_PER_MEMBER, decode, encode
 from failstreak.state.s3 import S3StateStore
 from tests.integration.s3.backends import S3
 from tests.integration.s3.conftest import BOTH_CLIENTS, s3_fixture
@@ -195,7 +195,8 @@ def test_a_large_state_is_stored_gzipped_and_a_small_one_as_plain_json(s3: S3) -
     assert s3.client.head_object(Bucket=s3.bucket, Key="large.json")["ContentType"] == "application/gzip"
     assert len(stored) < len(gzip.decompress(stored)) // 10
     unpacked, fields = orjson.loads(gzip.decompress(stored)), orjson.loads(plain)
-    assert (unpacked.pop("index")["counts"], fields.pop("index")) == ([64] * 78 + [8], None)
+    slices = [JOBS_PER_MEMBER] * (5000 // JOBS_PER_MEMBER) + [5000 % JOBS_PER_MEMBER]
+    assert (unpacked.pop("index")["counts"], fields.pop("index")) == (slices, None)
     assert unpacked == fields
     assert large.load().data == stored
     assert decode(large.load().data).jobs["job-04999"].total_runs == 7

@@ -270,7 +270,7 @@ def test_one_jobs_row_is_the_dict_the_formulation_replaced_built(job: JobState) 
 
 
 def test_a_large_states_json_read_slice_by_slice_is_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a state stored compressed, 64 jobs to a slice, of 500 varied jobs, read back lazily
+    # Given a state stored compressed, in slices of jobs, of 500 varied jobs, read back lazily
     listed = [
         JobState(
             name=f"{('ci', 'etl', 'deploy')[i % 3]}/{i:04d}",
