@@ -8,7 +8,6 @@ not their run history (docs/performance.md; `make bench` times it).
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from failstreak.state import codec, lazy
 from failstreak.state.mutes import MutesStore
 from failstreak.views import jobs as page_rows_module
 from failstreak.views import page as page_view
-from tests.conftest import HOUR, MINUTE, T0
+from tests.conftest import HOUR, MINUTE, T0, document_content
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 
 PER_MEMBER = 64
@@ -45,12 +44,6 @@ def _estate(jobs: int) -> InMemoryStateStore:
     assert store.data is not None
     assert store.data[:2] == b"\x1f\x8b"
     return store
-
-
-def _content(body: bytes) -> dict[str, object]:
-    doc: dict[str, object] = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
-    doc.pop("index")
-    return doc
 
 
 def _compressions(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
@@ -109,7 +102,9 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
         assert b'"name":"job-1234"' in decoded[0]
     # And the document is what a fresh encoding of the saved state gives, but for its index
     assert store.data is not None
-    assert _content(store.data) == _content(codec.encode(codec.decode(store.data), compress_above=float("inf")))
+    assert document_content(store.data) == document_content(
+        codec.encode(codec.decode(store.data), compress_above=float("inf"))
+    )
 
 
 def _renders(monkeypatch: pytest.MonkeyPatch, rendered: list[int] | None = None) -> list[int]:

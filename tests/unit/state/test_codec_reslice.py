@@ -3,15 +3,12 @@ current size when a save writes it again, and kept as stored until then (docs/st
 
 from __future__ import annotations
 
-import gzip
-import json
-from typing import Any
-
 import pytest
 
 from failstreak.core.model import JobState, Run, State, Status
 from failstreak.state import codec
 from failstreak.state.lazy import LazyJobs
+from tests.conftest import document_content
 
 
 def _state(jobs: int) -> State:
@@ -45,12 +42,6 @@ def _read_in_slices_of(size: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Stat
     return state, state.jobs
 
 
-def _content(body: bytes) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(gzip.decompress(body))
-    doc.pop("index")
-    return doc
-
-
 def _counts(body: bytes) -> list[int]:
     index = codec.decode_document(body)[0].jobs
     assert isinstance(index, LazyJobs)
@@ -77,7 +68,7 @@ def test_a_member_written_again_is_cut_to_the_current_size_and_the_others_are_ke
     assert _counts(saved.body) == [3, 3, 6]
     expected = _state(12)
     expected.jobs["job-01"].runs.append(Run(10**12 + 9, "9", 0, Status.SUCCESS))
-    assert _content(saved.body) == _content(codec.encode_document(expected, compress_above=10).body)
+    assert document_content(saved.body) == document_content(codec.encode_document(expected, compress_above=10).body)
     assert codec.decode(saved.body) == expected
 
 

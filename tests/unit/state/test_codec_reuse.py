@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -16,6 +14,7 @@ from failstreak.errors import StateCorrupt
 from failstreak.state import codec
 from failstreak.state import lazy as lazy_module
 from failstreak.state.lazy import LazyJobs
+from tests.conftest import document_content
 
 
 def _state(jobs: int) -> State:
@@ -38,13 +37,6 @@ def _state(jobs: int) -> State:
 def _stored(state: State) -> bytes:
     """The state as a pass writes a large one: gzip, one member per slice of jobs."""
     return codec.encode_document(state, compress_above=10).body
-
-
-def _content(body: bytes) -> dict[str, Any]:
-    """The document's JSON without its index (which only a compressed document has)."""
-    doc: dict[str, Any] = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
-    doc.pop("index")
-    return doc
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -74,7 +66,7 @@ def test_a_document_as_read_saves_again_reusing_the_members_of_jobs_that_were_no
     # Then only the slice holding that job is compressed again, and the document is the fresh one
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, since.members, strict=True)] == [True, False, True]
-    assert _content(again.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert document_content(again.body) == document_content(codec.encode(state, compress_above=float("inf")))
     assert codec.decode(again.body) == state
 
 
@@ -131,7 +123,7 @@ def test_jobs_added_and_retired_after_a_read_are_saved_in_the_order_a_dict_keeps
     again = codec.encode_document(state, compress_above=10)
     # Then the saved document lists the jobs as the plain state does, and reads back as it
     assert list(state.jobs) == list(expected.jobs)
-    assert _content(again.body) == _content(codec.encode(expected, compress_above=float("inf")))
+    assert document_content(again.body) == document_content(codec.encode(expected, compress_above=float("inf")))
     assert codec.decode(again.body) == expected
     # And read again, it is the same state
     assert codec.decode_document(again.body)[0] == expected
@@ -150,7 +142,7 @@ def test_a_document_written_in_other_slices_is_read_and_saved_in_its_own(monkeyp
     assert since.members is not None
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, since.members, strict=True)] == [True, True, True]
-    assert _content(again.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert document_content(again.body) == document_content(codec.encode(state, compress_above=float("inf")))
 
 
 def test_a_damaged_member_is_refused_when_its_job_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,7 +245,7 @@ def test_a_save_after_many_jobs_were_read_together_reuses_the_unchanged_slices_a
     # Then the first slice is reused as stored, the other two written again, and the document is the fresh one
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, since.members, strict=True)] == [True, False, False]
-    assert _content(again.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert document_content(again.body) == document_content(codec.encode(state, compress_above=float("inf")))
     assert codec.decode(again.body).jobs["job-4"].total_runs == 4
 
 

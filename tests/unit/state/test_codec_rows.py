@@ -24,6 +24,7 @@ from failstreak.core.model import (
     Status,
 )
 from failstreak.state import codec
+from tests.conftest import document_content
 
 OPT = st.one_of(st.none(), st.text(max_size=5))
 RUNS = st.builds(
@@ -53,13 +54,6 @@ def test_runs_are_stored_as_rows_and_decode_back(runs: list[Run]) -> None:
         [r.finished_at, r.run_id, r.attempt, r.status.value, r.url, r.commit, r.reason, r.category] for r in runs
     ]
     assert codec.decode(body).jobs["j"].runs == runs
-
-
-def _content(body: bytes) -> dict[str, Any]:
-    """The document's JSON without its index (null in a plain document, the jobs' rows in a compressed one)."""
-    doc: dict[str, Any] = orjson.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
-    doc.pop("index")
-    return doc
 
 
 def test_an_unknown_status_in_a_row_is_reported_as_malformed_with_its_place() -> None:
@@ -220,7 +214,7 @@ def test_large_documents_are_gzipped_and_read_back() -> None:
     packed = codec.encode(state, compress_above=100)
     # Then it is written as gzip of the same JSON, and decodes to the same state
     assert packed[:2] == b"\x1f\x8b"
-    assert _content(packed) == _content(plain)
+    assert document_content(packed) == document_content(plain)
     assert codec.decode(packed) == codec.decode(plain) == state
 
 
@@ -237,7 +231,7 @@ def test_a_large_document_is_gzip_members_that_read_as_one_document(jobs: int, m
     state = _state(jobs)
     encoded = codec.encode_document(state, compress_above=10)
     # Then the body is the gzip of the plain document with its index, one member per slice of jobs plus head and tail
-    assert _content(encoded.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert document_content(encoded.body) == document_content(codec.encode(state, compress_above=float("inf")))
     assert encoded.members is not None
     assert len(encoded.members) == -(-jobs // 3)
     assert codec.decode(encoded.body) == state
@@ -259,7 +253,7 @@ def test_writing_again_reuses_unchanged_jobs_and_gives_the_bytes_of_a_fresh_enco
     # Then only the slice holding that job is encoded again, and the document is the fresh one
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, first.members, strict=True)] == [True, False, True]
-    assert _content(again.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert document_content(again.body) == document_content(codec.encode(state, compress_above=float("inf")))
     assert codec.decode(again.body) == state
 
 

@@ -5,10 +5,6 @@ by slice")."""
 
 from __future__ import annotations
 
-import gzip
-import json
-from typing import Any
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +15,7 @@ from failstreak.core.jobindex import held
 from failstreak.core.model import Execution, JobState, Run, State, Status
 from failstreak.state import codec
 from failstreak.state.lazy import LazyJobs
-from tests.conftest import T0
+from tests.conftest import T0, document_content
 from tests.unit.core.test_counting_performance import _stats as counted
 
 CFG = Config()
@@ -51,13 +47,6 @@ def _saved(state: State, since: codec.Encoded | None) -> bytes:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
         return codec.encode_document(state, compress_above=10, since=since).body
-
-
-def _content(body: bytes) -> dict[str, Any]:
-    """The document's JSON without its index (null in a plain document, the jobs' rows in a compressed one)."""
-    doc: dict[str, Any] = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
-    doc.pop("index")
-    return doc
 
 
 def _stats(stats: counting.ApplyStats) -> tuple[object, ...]:
@@ -116,7 +105,7 @@ def test_runs_applied_to_a_state_read_lazily_give_the_stats_jobs_and_document_of
     assert dict(lazy.jobs.items()) == plain.jobs == dict(one_by_one.jobs.items())
     body = _saved(lazy, since)
     assert body == _saved(one_by_one, since_one)
-    assert _content(body) == _content(codec.encode(plain, compress_above=float("inf")))
+    assert document_content(body) == document_content(codec.encode(plain, compress_above=float("inf")))
 
 
 def test_the_jobs_held_are_read_a_slice_at_a_time_where_most_of_it_is_named_and_given_slice_by_slice() -> None:
@@ -147,7 +136,7 @@ def test_a_slice_read_whole_is_written_back_as_stored_unless_a_job_changed_even_
     # Then the first slice is its stored bytes, the second compressed again, and the document is the fresh one
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, since.members, strict=True)] == [True, False]
-    assert _content(again.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert document_content(again.body) == document_content(codec.encode(state, compress_above=float("inf")))
     assert codec.decode(again.body).jobs["job-6"].total_runs == 3
 
 
@@ -164,7 +153,7 @@ def test_a_slice_read_whole_that_lost_a_job_is_written_without_it() -> None:
     assert again.members is not None
     assert [a is b for a, b in zip(again.members, since.members, strict=True)] == [False, True]
     assert list(codec.decode(again.body).jobs) == [f"job-{i}" for i in (0, 2, 3, 4, 5, 6, 7)]
-    assert _content(again.body) == _content(codec.encode(state, compress_above=float("inf")))
+    assert document_content(again.body) == document_content(codec.encode(state, compress_above=float("inf")))
 
 
 def test_a_new_run_is_remembered_with_its_own_copy_of_its_id_and_time() -> None:
