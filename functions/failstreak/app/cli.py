@@ -100,7 +100,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from failstreak.app.status import Selection, Status, gc_paused, job_detail, status_table, write_json  # noqa: PLC0415
+    from failstreak.app.status import Selection, Status, job_detail, status_table, write_json  # noqa: PLC0415
+    from failstreak.gcpause import gc_paused  # noqa: PLC0415
 
     cfg = load_config(args.config)
     store, _, state = _load_state(cfg)

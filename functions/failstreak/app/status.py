@@ -6,9 +6,7 @@ Everything a producer controls is escaped for the terminal (app/text.for_termina
 from __future__ import annotations
 
 import fnmatch
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -292,20 +290,6 @@ class Status:
                 for r, t in zip(job.runs, at, strict=True)
             ],
         )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused, as a pass pauses it: writing every job allocates millions of objects,
-    none in a cycle, and each collection they trigger walks the whole heap of decoded jobs (on 100k jobs, about a
-    third of the command's time). Memory is still freed by reference counting."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # Jobs encoded per write of `write_json`: the output of a few thousand jobs at a time, never the whole document.

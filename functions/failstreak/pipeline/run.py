@@ -16,13 +16,10 @@ Durability (docs/s3-and-lambda.md):
 
 from __future__ import annotations
 
-import functools
-import gc
 import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
 
 import msgspec
 
@@ -31,6 +28,7 @@ from failstreak.core.jobindex import briefs
 from failstreak.core.model import Execution, State
 from failstreak.core.mutes import all_mutes
 from failstreak.errors import FailstreakError, StoreUnavailable
+from failstreak.gcpause import gc_paused
 from failstreak.inbox.base import pass_folder
 from failstreak.pipeline.advance import advance
 from failstreak.pipeline.collect import collect
@@ -43,9 +41,6 @@ from failstreak.state.codec import decode_document
 
 __all__ = ["PassContext", "PassSettings", "Ports", "new_pass_id", "run_pass"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 
 def new_pass_id(at_ms: int | None = None) -> str:
     """A pass's id: its UTC start to the millisecond (now, by default), then 8 random hex digits, as in
@@ -56,28 +51,6 @@ def new_pass_id(at_ms: int | None = None) -> str:
     """
     at = datetime.now(UTC) if at_ms is None else datetime.fromtimestamp(at_ms / 1000, UTC)
     return f"{at:%Y%m%dT%H%M%S}.{at.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
-
-
-def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run `fn` with the cyclic garbage collector paused.
-
-    A pass allocates millions of small objects (one per record and per remembered run) and none of them form
-    cycles, so every collection the allocations trigger is wasted work that grows with the heap: on 10k jobs it
-    is about a third of the pass. Memory is still freed by reference counting; cycles, if any, are collected
-    once the collector is back on.
-    """
-
-    @functools.wraps(fn)
-    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if enabled:
-                gc.enable()
-
-    return paused
 
 
 def _safe_id(pass_id: str) -> str:
@@ -293,7 +266,7 @@ STAGES: tuple[Callable[[PassContext], None], ...] = (
 )
 
 
-@_gc_paused
+@gc_paused()
 def run_pass(settings: PassSettings, ports: Ports, pass_id: str | None = None) -> Summary:
     """Run one monitor pass and return its summary. Raises FailstreakError when the pass cannot complete.
 
