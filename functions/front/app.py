@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from failstreak.app.config_cache import CachedConfig
-from failstreak.app.observability import logger
+from failstreak.app.observability import logger, record_front
 from failstreak.errors import FailstreakError
 from failstreak.front.context import front_for
 from failstreak.front.routes import handle
@@ -27,5 +27,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         front = front_for(CONFIG.get(), started=started)
     except FailstreakError as e:
         logger.error("front: config unusable: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)
+        record_front(500)
         return {"statusCode": 500, "body": '{"error": "the front is misconfigured (see its log)"}'}
-    return handle(event, front)
+    response = handle(event, front)
+    record_front(response["statusCode"], len(front.dropped))
+    return response

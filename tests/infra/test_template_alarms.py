@@ -111,3 +111,38 @@ def test_the_dashboard_shows_the_pass_metrics_and_alerts_per_team(full_stack: St
         search["expression"] == f"SEARCH('{{{namespace},service,Team,Event}} MetricName=\"AlertsSent\"', 'Sum', 3600)"
     )
     assert all(w["region"] == REGION for w in widgets.values())
+
+
+def test_the_front_alarm_watches_its_failures_and_the_server_errors_it_counts(
+    full_stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given what the front emits for a server error, with the stack's environment for the front
+    env = load_template()["Resources"]["FrontFunction"]["Properties"]["Environment"]["Variables"]
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", env["POWERTOOLS_SERVICE_NAME"])
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", full_stack.parameters.get("MetricsNamespace") or "Failstreak")
+    monkeypatch.delitem(sys.modules, "failstreak.app.observability", raising=False)
+    observability = importlib.import_module("failstreak.app.observability")
+    capsys.readouterr()
+    observability.record_front(503, follow_ups_dropped=2)
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emitted = {
+        (d["_aws"]["CloudWatchMetrics"][0]["Namespace"], m["Name"], d["service"])
+        for d in docs
+        for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    }
+    # When the front's alarm is resolved against the stack
+    alarm = full_stack.resolve(full_stack.resource("FrontErrorsAlarm")["Properties"])
+    watched = _metric_stats(alarm)
+    # Then it reads Lambda's Errors of the front function and the ServerErrors the front writes, in its namespace
+    # and dimension, summed, and notifies the alarm topic
+    assert {"Namespace": "AWS/Lambda", "MetricName": "Errors"} in [
+        {k: m[k] for k in ("Namespace", "MetricName")} for m in watched
+    ]
+    [errors] = [m for m in watched if m["Namespace"] == "AWS/Lambda"]
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": full_stack.physical["FrontFunction"]}]
+    [own] = [m for m in watched if m["Namespace"] != "AWS/Lambda"]
+    assert (own["Namespace"], own["MetricName"], own["Dimensions"][0]["Value"]) in emitted
+    assert [m["Expression"] for m in alarm["Metrics"] if m.get("ReturnData")] == ["FILL(failed, 0) + FILL(answered, 0)"]
+    assert alarm["AlarmActions"] == [full_stack.physical["AlarmTopic"]]
+    # And the follow-ups it gave up are counted beside it
+    assert any(name == "SlackFollowUpsDropped" for _, name, _ in emitted)

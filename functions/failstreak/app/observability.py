@@ -122,6 +122,16 @@ def record_failure() -> None:
     metrics.add_metric(name="PassesFailed", unit=MetricUnit.Count, value=1)
 
 
+def record_front(status: int, follow_ups_dropped: int = 0) -> None:
+    """Count what one answer of the HTTP front says of its own trouble: a server error (5xx: a config, secret or
+    store it could not use; the template's `FrontErrorsAlarm` watches it beside Lambda's Errors), and the Slack
+    follow-ups it gave up (docs/http.md, "Answering Slack in time")."""
+    if status >= 500:
+        _dimensioned("ServerErrors", 1)
+    if follow_ups_dropped:
+        _dimensioned("SlackFollowUpsDropped", follow_ups_dropped)
+
+
 def _dimensioned(name: str, value: float, **dimensions: str) -> None:
     """One metric with its own dimensions (EMF allows one dimension set per metric blob)."""
     with single_metric(

@@ -46,6 +46,8 @@ class Front:
     mutes: MuteLedger | None = None
     slack_budget_s: float = SLACK_BUDGET_S
     started: float = field(default_factory=time.monotonic)
+    # The Slack follow-ups this invocation gave up (out of time, or refused): the handler counts them.
+    dropped: list[str] = field(default_factory=list)
 
     def secret(self, ref: SecretRef | None, route: str) -> str:
         """The route's secret; 404 when the config names none (the route is off), 500 when it cannot be read."""

@@ -42,11 +42,14 @@ class Replies:
     """Follow-ups through Slack: `respond` posts to a `response_url`, `post` writes in a channel or thread with
     the bot token (none: no thread notes). Each returns whether Slack took it; none raises."""
 
-    def __init__(self, budget: Budget, token: str | None, base_url: str | None) -> None:
+    def __init__(
+        self, budget: Budget, token: str | None, base_url: str | None, skipped: list[str] | None = None
+    ) -> None:
         self.budget = budget
         self.token = token
         self.base_url = base_url
-        self.skipped: list[str] = []
+        # What was given up, by name: the caller's list when it counts them (the front's handler does).
+        self.skipped: list[str] = [] if skipped is None else skipped
 
     def _timeout(self, what: str) -> float | None:
         left = self.budget.left()

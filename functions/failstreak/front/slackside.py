@@ -37,7 +37,9 @@ def base_url(front: Front) -> str | None:
 
 
 def replies(front: Front) -> Replies:
-    return Replies(Budget(front.slack_budget_s, started=front.started), bot_token(front), base_url(front))
+    return Replies(
+        Budget(front.slack_budget_s, started=front.started), bot_token(front), base_url(front), skipped=front.dropped
+    )
 
 
 def guard(front: Front, budget: Budget) -> Guard:

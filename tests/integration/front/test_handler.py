@@ -10,7 +10,7 @@ import pytest
 from tests.integration.front.conftest import INGEST_SECRET
 from tests.integration.front.frontkit import HTTP, ingest_event
 from tests.integration.s3.backends import S3
-from tests.integration.s3.test_lambda_handler import LambdaContext, fresh_handler
+from tests.integration.s3.test_lambda_handler import LambdaContext, emf, fresh_handler, json_lines
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +41,8 @@ def test_the_handler_serves_a_signed_request_with_the_config_from_s3(
     out = capsys.readouterr()
     assert INGEST_SECRET not in out.out + out.err
     assert "ci/build" not in out.out + out.err
+    # And it counts no trouble of its own
+    assert [d for d in emf(json_lines(out.out)) if "ServerErrors" in d or "SlackFollowUpsDropped" in d] == []
 
 
 def test_a_config_that_cannot_be_read_answers_500_and_logs_why(
@@ -53,8 +55,12 @@ def test_a_config_that_cannot_be_read_answers_500_and_logs_why(
     answer = handler(ingest_event(RECORD), LambdaContext(function_name="failstreak-front"))
     assert answer["statusCode"] == 500
     assert "misconfigured" in answer["body"]
-    assert "config unusable" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "config unusable" in out
     assert moto_s3.keys("fs/") == []
+    # And the server error is counted, as the front's own metric, for the template's FrontErrorsAlarm
+    [counted] = [d for d in emf(json_lines(out)) if "ServerErrors" in d]
+    assert (counted["ServerErrors"], counted["service"]) == (1, "failstreak-front")
 
 
 def test_a_warm_front_answers_from_the_config_it_read_without_reading_it_again(

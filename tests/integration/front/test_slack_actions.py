@@ -296,6 +296,8 @@ def test_when_slack_stalls_the_click_is_saved_answered_and_the_missed_follow_ups
     logged = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("slack: update not sent") for m in logged)
     assert any(m.startswith("slack: thread note not sent: the 0.5 s budget") for m in logged)
+    # And the front holds both for its handler to count
+    assert f.dropped == ["update", "thread note"]
 
 
 def test_when_the_mutes_document_cannot_be_written_the_person_is_told_and_may_click_again(
