@@ -15,7 +15,7 @@ from failstreak.app import problems, wiring
 from failstreak.app.config import load_config
 from failstreak.app.observability import log_problem, logger, metrics, record, record_failure, traced
 from failstreak.app.preflight import inbox_warnings
-from failstreak.errors import FailstreakError
+from failstreak.errors import ConfigError, FailstreakError
 from failstreak.pipeline.run import new_pass_id, run_pass
 
 
@@ -30,6 +30,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for message in inbox_warnings(cfg):
             log_problem(problems.Problem(problems.WARNING, message, {"kind": "config"}))
         summary = run_pass(wiring.pass_settings(cfg), wiring.ports(cfg), pass_id=pass_id)
+    except ConfigError as e:
+        record_failure()
+        # Every mistake of the config, one log line each (the first alone reads as it always did).
+        for line in str(e).splitlines() or [type(e).__name__]:
+            logger.error("pass failed: %s", line)
+        raise
     except FailstreakError as e:
         record_failure()
         logger.error("pass failed: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)

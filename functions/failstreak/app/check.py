@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from failstreak.app.config import Config, load_config, resolve_secret
-from failstreak.errors import FailstreakError
+from failstreak.errors import ConfigError, FailstreakError
 from failstreak.secretref import SecretRef
 
 OK, WARN, FAIL, NOT_CHECKED = "ok", "warn", "fail", "not checked"
@@ -208,6 +208,8 @@ def run_checks(location: str | None) -> list[Check]:
     """Every check of the config at `location` (default: $FAILSTREAK_CONFIG, else the local default)."""
     try:
         cfg = load_config(location)
+    except ConfigError as e:
+        return [Check("config", FAIL, line) for line in str(e).splitlines() or [type(e).__name__]]
     except FailstreakError as e:
         return [Check("config", FAIL, _first_line(e))]
     out = [Check("config", OK, f"{cfg.source} is valid")]

@@ -692,6 +692,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         code: int = args.func(args)
+    except ConfigError as e:
+        # A config's mistakes, one line each (docs/configuration.md).
+        for line in str(e).splitlines()[:-1]:
+            _fail(line)
+        return _fail(str(e).splitlines()[-1] if str(e) else "failed")
     except FailstreakError as e:
         return _fail(str(e).splitlines()[0] if str(e) else "failed")
     except OSError as e:

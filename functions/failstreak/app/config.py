@@ -748,9 +748,13 @@ def section_from(kind: type[S], raw: Any, source: str = "config") -> S:
     try:
         return msgspec.convert(raw, kind, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as e:
-        from failstreak.app.config_errors import explain  # noqa: PLC0415 - only a config with a mistake pays
+        from failstreak.app.config_errors import explain_all  # noqa: PLC0415 - only a config with a mistake pays
 
-        raise ConfigError(f"{source}: {explain(e, raw, kind, KEYED_SECTIONS)}") from None
+        problems = explain_all(
+            e, raw, kind, KEYED_SECTIONS, lambda r: msgspec.convert(r, kind, strict=False, dec_hook=_decode)
+        )
+        # One line per mistake, each naming the file: the first line alone is still the whole first mistake.
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems)) from None
 
 
 def config_from(raw: Mapping[str, Any], source: str = "config") -> Config:

@@ -8,11 +8,12 @@ only when a config has a mistake.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import enum
 import re
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -36,6 +37,8 @@ _NAMES = {
     "datetime": "a valid datetime",
 }
 _MISSING = object()
+# The mistakes of a config listed at most: enough for a first draft, few enough to read.
+MAX_PROBLEMS = 10
 # The keys YAML reads as a number when they are written unquoted: a time of day (`_unquoted_time`).
 _UNQUOTED = {("digest", "at")}
 
@@ -218,14 +221,73 @@ def _in_source(loc: list[str | int], what: str, written: Any, kind: Any, block: 
     return f"sources[{index}] ({platform}): {field}: {msg}"
 
 
+def explain_all(
+    error: msgspec.ValidationError,
+    raw: Any,
+    root: type,
+    keyed: Sequence[type],
+    convert: Callable[[Any], object],
+    limit: int = MAX_PROBLEMS,
+) -> list[str]:
+    """`explain` for each mistake of `raw`, at most `limit`. msgspec stops at the first, so each one found is taken
+    out of a copy of `raw` (the key it is at dropped, as if it were not written; for a rule of a section, the
+    section) and the copy `convert`ed again, until it converts or a mistake cannot be taken out (a required key
+    missing, a list item or the whole document of the wrong kind, a rule across sections). A mistake the copy
+    has only because of what was taken out (that key now missing, a rule of the section it was in) is not
+    listed."""
+    current = copy.deepcopy(raw)
+    dropped: list[tuple[str | int, ...]] = []
+    problems: list[str] = []
+    while len(problems) < limit:
+        message, loc, missing = _explained(error, current, root, keyed)
+        key = tuple(loc)
+        # A key taken out, now missing, or a rule of a section one of whose keys was taken out: a mistake of the
+        # copy, not of the file (its cause is listed already).
+        if not any(d[: len(key)] == key for d in dropped):
+            problems.append(message)
+        if missing or not _drop(current, loc):
+            break
+        dropped.append(key)
+        try:
+            convert(current)
+        except msgspec.ValidationError as e:
+            error = e
+            continue
+        except Exception:  # what the copy does next is not worth losing the mistakes found for
+            break
+        break
+    return problems
+
+
+def _drop(raw: Any, loc: list[str | int]) -> bool:
+    """Take the key at `loc` out of `raw`; False when `loc` does not end in a key of a mapping that holds it."""
+    if not loc or not isinstance(loc[-1], str):
+        return False
+    here: Any = raw
+    for step in loc[:-1]:
+        here = _child(here, step)
+    if not isinstance(here, dict) or loc[-1] not in here:
+        return False
+    del here[loc[-1]]
+    return True
+
+
 def explain(error: msgspec.ValidationError, raw: Any, root: type, keyed: Sequence[type]) -> str:
     """msgspec's error converting `raw` to `root`, located and worded as the config file writes it; `keyed` are
     the sections whose keys a mistyped key is compared with."""
+    return _explained(error, raw, root, keyed)[0]
+
+
+def _explained(
+    error: msgspec.ValidationError, raw: Any, root: type, keyed: Sequence[type]
+) -> tuple[str, list[str | int], bool]:
+    """`explain`, with the key path of the mistake in `raw` and whether it is a required key missing."""
     found = _WHERE.match(str(error))
     assert found is not None  # the pattern matches any text
     what, path = found["what"], found["path"] or ""
     loc, written, kind = _locate(path, raw, root)
     one = _ONE.match(what)
+    missing = one is not None and one["which"] == "missing required"
     if one:
         loc.append(one["key"])
     elif ": " in what and what.split(": ", 1)[0] in _fields(_struct_of(kind, written)):
@@ -235,11 +297,11 @@ def explain(error: msgspec.ValidationError, raw: Any, root: type, keyed: Sequenc
         written = _child(written, key)
         kind = _step_type(kind, key, written)
     if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
-        return _in_source(loc, what, written, kind, _child(_child(raw, "sources"), loc[1]))
+        return _in_source(loc, what, written, kind, _child(_child(raw, "sources"), loc[1])), loc, missing
     msg = _message(loc, what, written, kind, (root, keyed))
     if not loc:
-        return msg  # a rule across sections names its own place (`overrides[0] (...)`)
-    return f"{'.'.join(str(p) for p in loc)}: {msg}"
+        return msg, loc, missing  # a rule across sections names its own place (`overrides[0] (...)`)
+    return f"{'.'.join(str(p) for p in loc)}: {msg}", loc, missing
 
 
 def _message(loc: list[str | int], what: str, written: Any, kind: Any, sections: tuple[type, Sequence[type]]) -> str:

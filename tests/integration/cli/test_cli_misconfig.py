@@ -454,3 +454,27 @@ def test_flaky_jobs_routed_to_a_digest_that_is_not_configured_is_a_check_warning
     # And with a digest configured it says nothing
     with_digest = _write(tmp_path / "g.yaml", text + "digest: {at: '09:00'}\n")
     assert load_config(str(with_digest)).flaky_digest_unsent() == []
+
+
+# -- several mistakes at once ---------------------------------------------------------------------------------
+
+
+def test_every_mistake_of_the_config_is_a_line_of_its_own(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a config with three mistakes
+    _write(
+        workdir / "failstreak.yaml", "state: state.json\nthresholds: {window: 0}\nhistroy: 3\nnotify: {consle: true}\n"
+    )
+    path = workdir / "failstreak.yaml"
+    # When a pass is asked for; Then it refuses with one line on stderr per mistake, each naming the file
+    assert cli(workdir, "run") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"failstreak: {path}: thresholds.window: should be greater than or equal to 1 (got 0)",
+        f"failstreak: {path}: histroy: unknown key; did you mean 'history'?",
+        f"failstreak: {path}: notify.consle: unknown key; did you mean 'console'?",
+    ]
+    # And `failstreak check` fails the config once per mistake, with the same words
+    assert [(c.status, c.detail) for c in run_checks(str(path))] == [
+        ("fail", f"{path}: thresholds.window: should be greater than or equal to 1 (got 0)"),
+        ("fail", f"{path}: histroy: unknown key; did you mean 'history'?"),
+        ("fail", f"{path}: notify.consle: unknown key; did you mean 'console'?"),
+    ]

@@ -173,6 +173,25 @@ def test_a_pass_that_cannot_run_logs_one_line_and_raises(
     assert failed["PassesFailed"] == 1.0
 
 
+def test_a_config_with_several_mistakes_logs_each(
+    lambda_env: S3, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the config in the bucket with two mistakes
+    config = lambda_env.uri("config/failstreak.yaml")
+    lambda_env.put(
+        "config/failstreak.yaml", f"state: {lambda_env.uri('fs/state.json')}\nhistroy: 3\nwindow: 5\n".encode()
+    )
+    handler = fresh_handler(monkeypatch)
+    # When Lambda invokes the handler; Then it fails, and each mistake is an error line of its own
+    with pytest.raises(ConfigError):
+        handler({}, LambdaContext())
+    docs = json_lines(capsys.readouterr().out)
+    assert [d["message"] for d in docs if d.get("level") == "ERROR"] == [
+        f"pass failed: {config}: histroy: unknown key; did you mean 'history'?",
+        f"pass failed: {config}: window: unknown key here; did you mean 'overrides[].window' or 'thresholds.window'?",
+    ]
+
+
 def test_an_unexpected_error_is_logged_with_its_traceback_and_raised(
     lambda_env: S3, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -128,3 +128,43 @@ def test_the_written_mapping_is_what_the_file_wrote() -> None:
     written["teams"]["ops"]["slack"].append("#x")
     assert cfg.teams == {"ops": Team(slack=["#ops"])}
     assert cfg.source == "f.yaml"
+
+
+def test_every_mistake_of_a_config_is_listed_one_per_line() -> None:
+    # Given a config with four mistakes in three sections, one of them a secret written in clear
+    text = """
+thresholds: {consecutve: 3, window: 0}
+notify: {slack: {token: xoxb-123}}
+window: 5
+"""
+    # When it is parsed
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, source="f.yaml")
+    # Then each mistake has its own line naming the file, in the order msgspec meets them, the first as it was
+    # alone; the slack section's rule (a token or a webhook) is not blamed for the token taken out of it
+    assert str(err.value).splitlines() == [
+        "f.yaml: thresholds.consecutve: unknown key; did you mean 'consecutive'?",
+        "f.yaml: thresholds.window: should be greater than or equal to 1 (got 0)",
+        "f.yaml: notify.slack.token: write a reference, never the secret itself: {env: NAME}, {secret: NAME} or "
+        "{ssm: /PATH}",
+        "f.yaml: window: unknown key here; did you mean 'overrides[].window' or 'thresholds.window'?",
+    ]
+
+
+def test_a_required_key_with_a_mistake_is_listed_once() -> None:
+    # Given an override whose required `match` is not a string, beside another mistake after it
+    with pytest.raises(ConfigError) as err:
+        parse_config("overrides: [{match: [1], consecutive: 2}]\nhistroy: 3", source="f.yaml")
+    # Then its mistake is listed, not also the key missing once it is taken out, and the listing stops there
+    assert str(err.value).splitlines() == ["f.yaml: overrides.0.match: should be a valid string (got [1])"]
+
+
+def test_at_most_ten_mistakes_are_listed() -> None:
+    # Given twelve unknown keys
+    text = "\n".join(f"unknown_{i:02}: 1" for i in range(12))
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, source="f.yaml")
+    # Then the first ten are listed
+    lines = str(err.value).splitlines()
+    assert len(lines) == 10
+    assert all(line.startswith("f.yaml: unknown_") for line in lines)
