@@ -15,7 +15,7 @@ from failstreak.core.model import State, iso
 from failstreak.core.mutes import all_mutes
 from failstreak.core.triage import TriageSettings
 from failstreak.errors import ConfigError
-from failstreak.views.jobs import job_views
+from failstreak.views.jobs import Viewing, job_views
 from failstreak.views.page import Kept, Page, render
 from failstreak.views.store import MAX_URL_SECONDS, PresignedUrl
 
@@ -25,14 +25,8 @@ def page_of(cfg: Config, state: State, now: int, router: Router | None = None, c
     rows of a kept page to reuse (views/page.py `fragments_of`)."""
     teams_of = (router or Router(cfg)).job_teams
     judge = TriageSettings(learn=cfg.silence.learn, grace_ms=cfg.silence.grace_ms).judge(cfg.policy_lookup(), now)
-    views = job_views(
-        state,
-        all_mutes(state, read_book(cfg, state), cfg.mutes, now),
-        cfg.policy_lookup(),
-        teams_of,
-        now,
-        lambda j: judge(j).health.value,
-    )
+    mutes = all_mutes(state, read_book(cfg, state), cfg.mutes, now)
+    views = job_views(state, Viewing(mutes, cfg.policy_lookup(), teams_of, now, lambda j: judge(j).health.value))
     return render(views, now, cache=cache)
 
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 
 import msgspec
 
-from failstreak.core.model import JobState, Mute, State
-from failstreak.core.policy import JobPolicy
+from failstreak.core.model import Mute, State
 from failstreak.errors import FailstreakError
 from failstreak.gzipped import InflatedTooLarge, inflate
 from failstreak.state.codec import Encoded
-from failstreak.views.jobs import page_rows, page_views
+from failstreak.views.jobs import Viewing, page_rows, page_views
 from failstreak.views.page import Kept, compose, fragments_of, render
 
 WRITTEN = "written"
@@ -51,18 +50,15 @@ def page_inputs(state: State, encoded: Encoded | None, mutes: list[Mute], settin
 def keep_page(
     location: str,
     state: State,
-    mutes: Iterable[Mute],
-    policy_for: Callable[[str], JobPolicy],
-    teams_of: Callable[[str, str | None], list[str]],
-    now: int,
-    health_of: Callable[[JobState], str] | None = None,
+    viewing: Viewing,
     inputs: str | None = None,
     *,
     settings: str | None = None,
     silent: Collection[str] = (),
     encoded: Encoded | None = None,
 ) -> tuple[str, str | None]:
-    """Render the page of `state` and keep it at `location`: (`written`, `unchanged` or `failed`, a warning).
+    """Render the page of `state`, each job as `viewing` sees it, and keep it at `location`: (`written`,
+    `unchanged` or `failed`, a warning).
     With `inputs` (`page_inputs`), a page already made from the same inputs is left as it is, unrendered. With
     `settings` (a digest of everything that shapes every row: the config and the owners) and the jobs `silent`
     now, the rows of the kept page whose job and situation are unchanged are reused without reading their jobs;
@@ -76,23 +72,14 @@ def keep_page(
             return UNCHANGED, None
         kept = kept_fragments(location)
         if settings is None:
-            views, totals = page_views(state, mutes, policy_for, teams_of, now, health_of)
-            page = render(views, now, totals=totals, inputs=inputs, cache=kept)
+            views, totals = page_views(state, viewing)
+            page = render(views, viewing.now, totals=totals, inputs=inputs, cache=kept)
         else:
             saved = encoded.jobs if encoded is not None and encoded.names == tuple(state.jobs) else None
-            shown = page_rows(
-                state,
-                mutes,
-                policy_for,
-                teams_of,
-                now,
-                health_of,
-                settings=settings,
-                silent=silent,
-                kept=kept,
-                stored=saved,
+            shown = page_rows(state, viewing, settings=settings, silent=silent, kept=kept, stored=saved)
+            page = compose(
+                shown.placed, viewing.now, totals=shown.totals, inputs=inputs, slices=shown.slices, kept=kept
             )
-            page = compose(shown.placed, now, totals=shown.totals, inputs=inputs, slices=shown.slices, kept=kept)
         written = write_page(location, page)
     except FailstreakError as e:
         return FAILED, f"the run-history page was not written (the next pass tries again): {e}"

@@ -204,6 +204,7 @@ def page(ctx: PassContext) -> None:
         return
     # The page's code is imported only by a pass that keeps a page (docs/performance.md, "Cold start").
     from failstreak.pipeline.page import keep_page, page_inputs  # noqa: PLC0415
+    from failstreak.views.jobs import Viewing  # noqa: PLC0415
     from failstreak.views.page import NO_TEAM  # noqa: PLC0415
 
     router = ctx.ports.router
@@ -214,14 +215,11 @@ def page(ctx: PassContext) -> None:
     owners = router.owners_digest() if router is not None else ""
     silent = _silent(ctx)
     inputs = page_inputs(ctx.state, ctx.encoded, mutes, (settings.config_digest or "") + owners, silent)
+    viewing = Viewing(mutes, settings.policy_for, teams_of, ctx.now, lambda j: judge(j).health.value)
     ctx.summary.page, warning = keep_page(
         location,
         ctx.state,
-        mutes,
-        settings.policy_for,
-        teams_of,
-        ctx.now,
-        lambda j: judge(j).health.value,
+        viewing,
         inputs,
         # Without the config's digest, what shapes every row is unknown: each shown job is read and compared.
         settings=None if settings.config_digest is None else settings.config_digest + owners,

@@ -34,17 +34,38 @@ def describe_mute(mute: Mute, job: JobState) -> str:
     return f"{text} ({mute.reason})" if mute.reason else text
 
 
-def job_views(
-    state: State,
-    mutes: Iterable[Mute],
-    policy_for: Callable[[str], JobPolicy],
-    teams_of: Callable[[str, str | None], list[str]],
-    now: int,
-    health_of: Callable[[JobState], str] | None = None,
-) -> list[JobView]:
-    """Every job of `state` with its window (`policy_for`), owning teams (`teams_of(name, owner)`), the mute
-    covering it at `now`, and its health (`health_of`, when given)."""
-    return _views(state.jobs.values(), mutes, policy_for, teams_of, now, health_of)
+@dataclass(frozen=True, slots=True)
+class Viewing:
+    """How the page views a job: its window (`policy_for`), its owning teams (`teams_of(name, owner)`), the mute of
+    `mutes` covering it at `now`, and its health (`health_of`, when given)."""
+
+    mutes: Sequence[Mute]
+    policy_for: Callable[[str], JobPolicy]
+    teams_of: Callable[[str, str | None], list[str]]
+    now: int
+    health_of: Callable[[JobState], str] | None = None
+
+    def views(self, jobs: Iterable[JobState]) -> list[JobView]:
+        """Each of `jobs` as the page shows it."""
+        views = []
+        for job in jobs:
+            mute = mute_covering(job, self.mutes, self.now)
+            views.append(
+                JobView(
+                    job=job,
+                    teams=tuple(self.teams_of(job.name, job.owner)),
+                    window=self.policy_for(job.name).window,
+                    mute=describe_mute(mute, job) if mute is not None else None,
+                    incidents=tuple(job.incidents),
+                    health=self.health_of(job) if self.health_of is not None else None,
+                )
+            )
+        return views
+
+
+def job_views(state: State, viewing: Viewing) -> list[JobView]:
+    """Every job of `state`, viewed."""
+    return viewing.views(state.jobs.values())
 
 
 def _order(b: Brief) -> tuple[bool, int, str]:
@@ -52,21 +73,13 @@ def _order(b: Brief) -> tuple[bool, int, str]:
     return (not b.flags & ALERTING, -b.streak, b.name)
 
 
-def page_views(
-    state: State,
-    mutes: Iterable[Mute],
-    policy_for: Callable[[str], JobPolicy],
-    teams_of: Callable[[str, str | None], list[str]],
-    now: int,
-    health_of: Callable[[JobState], str] | None = None,
-    max_jobs: int | None = None,
-) -> tuple[list[JobView], Totals]:
+def page_views(state: State, viewing: Viewing, max_jobs: int | None = None) -> tuple[list[JobView], Totals]:
     """`job_views` of the jobs the page shows (at most `max_jobs`, by default `page.MAX_JOBS`, picked as
     `page.render` picks them), with the estate's totals: picked from the state's index, so that only those jobs
     are read (docs/performance.md)."""
     shown, totals = _pick(state, page.MAX_JOBS if max_jobs is None else max_jobs)
     jobs = [state.jobs[b.name] for b in shown]
-    return _views(jobs, mutes, policy_for, teams_of, now, health_of), totals
+    return viewing.views(jobs), totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +94,7 @@ class Shown:
 
 def page_rows(
     state: State,
-    mutes: Iterable[Mute],
-    policy_for: Callable[[str], JobPolicy],
-    teams_of: Callable[[str, str | None], list[str]],
-    now: int,
-    health_of: Callable[[JobState], str] | None = None,
+    viewing: Viewing,
     *,
     settings: str,
     silent: Collection[str] = (),
@@ -95,14 +104,21 @@ def page_rows(
 ) -> Shown:
     """The jobs the page shows (as `page_views` picks them), each with its row of the `kept` page when nothing it
     is made from changed, known before the job is read: the job as stored (the digest of its stored slice when
-    that is one the kept page was made from, else of its own stored text), its mutes at `now`, whether it is
+    that is one the kept page was made from, else of its own stored text), its mutes at `viewing.now`, whether it is
     `silent` (its health), and `settings`, a digest of everything else that shapes every row (the config and
     owners: teams, windows, health). Only the other jobs are decoded, viewed and rendered (docs/page.md).
     `stored`: the jobs as just saved, when those of `state` are not themselves read from stored slices (a state
     read from an older or a small document and saved in slices)."""
     shown, totals = _pick(state, page.MAX_JOBS if max_jobs is None else max_jobs)
     jobs = state.jobs
-    keys = _Keys(jobs if isinstance(jobs, IndexedJobs) else stored, kept or {}, list(mutes), now, silent, settings)
+    keys = _Keys(
+        jobs if isinstance(jobs, IndexedJobs) else stored,
+        kept or {},
+        list(viewing.mutes),
+        viewing.now,
+        silent,
+        settings,
+    )
     placed: list[Placed | None] = []
     todo: list[tuple[int, str, str]] = []
     for b in shown:
@@ -113,7 +129,7 @@ def page_rows(
             todo.append((len(placed), *found))
             placed.append(None)
     # Decoded after every slice was looked at: reading a job marks its slice as no longer as stored.
-    views = _views([jobs[shown[at].name] for at, _, _ in todo], keys.mutes, policy_for, teams_of, now, health_of)
+    views = viewing.views([jobs[shown[at].name] for at, _, _ in todo])
     for (at, content, context), v in zip(todo, views, strict=True):
         b = shown[at]
         team = v.teams[0] if v.teams else NO_TEAM
@@ -202,28 +218,3 @@ def _situation(
         if match(name):
             parts.append(mark + ("x" if mute.until is not None and now >= mute.until else ""))
     return "\x00".join(parts)
-
-
-def _views(
-    jobs: Iterable[JobState],
-    mutes: Iterable[Mute],
-    policy_for: Callable[[str], JobPolicy],
-    teams_of: Callable[[str, str | None], list[str]],
-    now: int,
-    health_of: Callable[[JobState], str] | None,
-) -> list[JobView]:
-    mutes = list(mutes)
-    views = []
-    for job in jobs:
-        mute = mute_covering(job, mutes, now)
-        views.append(
-            JobView(
-                job=job,
-                teams=tuple(teams_of(job.name, job.owner)),
-                window=policy_for(job.name).window,
-                mute=describe_mute(mute, job) if mute is not None else None,
-                incidents=tuple(job.incidents),
-                health=health_of(job) if health_of is not None else None,
-            )
-        )
-    return views

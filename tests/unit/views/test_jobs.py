@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from failstreak.core.model import DEFAULT_OUTCOMES, JobState, Mute, State
 from failstreak.core.policy import Cadence, JobPolicy
-from failstreak.views.jobs import describe_mute, job_views
+from failstreak.views.jobs import Viewing, describe_mute, job_views
 from tests.conftest import HOUR, T0
 
 
@@ -28,10 +28,12 @@ def test_each_job_gets_its_teams_window_and_current_mute_from_the_lookups() -> N
         v.job.name: v
         for v in job_views(
             state,
-            mutes,
-            lambda name: policy(5 if name.startswith("ci/") else 10),
-            lambda name, owner: [owner.lstrip("@")] if owner else ["default"],
-            T0,
+            Viewing(
+                mutes,
+                lambda name: policy(5 if name.startswith("ci/") else 10),
+                lambda name, owner: [owner.lstrip("@")] if owner else ["default"],
+                T0,
+            ),
         )
     }
 

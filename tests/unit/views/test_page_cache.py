@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from failstreak.core.model import Alert, JobState, Mute, Run, State, Status
 from failstreak.pipeline.page import kept_fragments
-from failstreak.views.jobs import job_views
+from failstreak.views.jobs import Viewing, job_views
 from failstreak.views.page import JobView, fragments_of, render
 from tests.conftest import HOUR, T0
 from tests.unit.views.test_jobs import policy
@@ -46,11 +46,13 @@ def views_of(
     team = team_of or (lambda owner: (owner or "@default").lstrip("@"))
     return job_views(
         state,
-        mutes,
-        lambda _: policy(window),
-        lambda _, owner: [team(owner)],
-        T0,
-        lambda job: "failing" if job.consecutive_failures else "healthy",
+        Viewing(
+            mutes,
+            lambda _: policy(window),
+            lambda _, owner: [team(owner)],
+            T0,
+            lambda job: "failing" if job.consecutive_failures else "healthy",
+        ),
     )
 
 

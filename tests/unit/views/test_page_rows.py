@@ -17,7 +17,7 @@ import pytest
 
 from failstreak.core.model import Alert, JobState, Mute, Run, State, Status
 from failstreak.state import codec, lazy
-from failstreak.views.jobs import job_views, page_rows
+from failstreak.views.jobs import Viewing, job_views, page_rows
 from failstreak.views.page import Page, compose, fragments_of, render
 from tests.conftest import HOUR, T0
 from tests.unit.views.test_jobs import policy
@@ -65,13 +65,16 @@ class Estate:
         """The page as a pass makes it after its save, from the kept page's rows when there is one."""
         state, _ = codec.decode_document(self.stored)
         kept_rows = fragments_of(kept.data) if kept is not None else None
-        shown = page_rows(
-            state,
+        viewing = Viewing(
             self.mutes,
             lambda _: policy(self.window),
             lambda _, owner: [self.team_of(owner)],
             self.now,
             lambda job: "silent" if job.name in self.silent else "healthy",
+        )
+        shown = page_rows(
+            state,
+            viewing,
             settings=self.settings,
             silent=self.silent,
             kept=kept_rows,
@@ -213,11 +216,7 @@ def test_a_damaged_or_foreign_kept_page_only_means_a_render_from_nothing() -> No
     in_index = data[:spot] + bytes([data[spot] ^ 1]) + data[spot + 1 :]
     views = job_views(
         codec.decode(e.stored),
-        [],
-        lambda _: policy(e.window),
-        lambda _, owner: [e.team_of(owner)],
-        T0,
-        lambda _: "healthy",
+        Viewing([], lambda _: policy(e.window), lambda _, owner: [e.team_of(owner)], T0, lambda _: "healthy"),
     )
     foreign = render(views, T0).data
     fresh = e.page(None)
@@ -264,7 +263,7 @@ def test_the_shown_jobs_are_the_first_by_alerting_then_streak_then_name(max_jobs
         state.jobs[job.name] = job
 
     # When the page's jobs are picked
-    shown = page_rows(state, [], lambda _: policy(10), lambda _, o: ["t"], T0, settings="s", max_jobs=max_jobs)
+    shown = page_rows(state, Viewing([], lambda _: policy(10), lambda _, o: ["t"], T0), settings="s", max_jobs=max_jobs)
 
     # Then they are the first `max_jobs` in the page's order, with the estate's totals
     order = sorted(state.jobs.values(), key=lambda j: (j.alert is None, -j.consecutive_failures, j.name))
