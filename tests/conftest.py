@@ -70,3 +70,16 @@ def document_content(body: bytes) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
     doc.pop("index")
     return doc
+
+
+def calls_of(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[Any]:
+    """The first argument of every call to `owner.name` from now on, in order; each call still goes through."""
+    seen: list[Any] = []
+    real = getattr(owner, name)
+
+    def spy(first: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(first)
+        return real(first, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return seen

@@ -12,6 +12,7 @@ from failstreak.app import routing
 from failstreak.app.config import Config, config_from, parse_config
 from failstreak.app.routing import Router, owners_of, parse_owners, record_owners
 from failstreak.errors import ConfigError
+from tests.conftest import calls_of
 from tests.unit.notify_samples import note
 
 OWNERS = """\
@@ -170,14 +171,7 @@ def test_webhook_mode_sends_one_slack_copy_to_the_webhook_channel(tmp_path: Path
 def test_the_owners_file_is_read_once_per_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a router and a counter on reads
     cfg = make_config(tmp_path)
-    reads: list[str] = []
-    real = routing.read_text
-
-    def counting(location: str) -> str:
-        reads.append(location)
-        return real(location)
-
-    monkeypatch.setattr(routing, "read_text", counting)
+    reads = calls_of(monkeypatch, routing, "read_text")
     router = Router(cfg)
     # When routing many notifications
     for job in ("tests_hello", "tests_team_a_1", "tests_team_b_1"):

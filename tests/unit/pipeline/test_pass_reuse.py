@@ -9,7 +9,6 @@ not their run history (docs/performance.md; `make bench` times it).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from failstreak.state import codec, lazy
 from failstreak.state.mutes import MutesStore
 from failstreak.views import jobs as page_rows_module
 from failstreak.views import page as page_view
-from tests.conftest import HOUR, MINUTE, T0, document_content
+from tests.conftest import HOUR, MINUTE, T0, calls_of, document_content
 from tests.fakes import InMemoryInbox, InMemoryStateStore
 
 PER_MEMBER = 64
@@ -44,18 +43,6 @@ def _estate(jobs: int) -> InMemoryStateStore:
     assert store.data is not None
     assert store.data[:2] == b"\x1f\x8b"
     return store
-
-
-def _compressions(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    done: list[bytes] = []
-    real: Callable[[bytes], bytes] = codec.compress
-
-    def compress(body: bytes) -> bytes:
-        done.append(body)
-        return real(body)
-
-    monkeypatch.setattr(codec, "compress", compress)
-    return done
 
 
 def _decodes(monkeypatch: pytest.MonkeyPatch, decoder: str = "_DECODER") -> list[bytes]:
@@ -86,7 +73,7 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
         inbox.add(
             "new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR})
         )
-    compressed = _compressions(monkeypatch)
+    compressed = calls_of(monkeypatch, codec, "compress")
     decoded, jobs_decoded = _decodes(monkeypatch), _decodes(monkeypatch, "_JOB")
     # When the pass runs
     summary = run_pass(pass_settings(Config()), Ports(store=store, inbox=inbox, clock=lambda: T0 + 2 * HOUR))
@@ -183,14 +170,7 @@ def test_a_pass_digests_for_the_page_only_the_jobs_whose_stored_text_it_changed(
 ) -> None:
     # Given a stored state of 2,000 jobs in slices of 64, and a page of all of them kept by an earlier pass
     store, settings = _paged_estate(2_000, tmp_path, monkeypatch)
-    digested: list[bytes] = []
-    real = page_rows_module.content_digest
-
-    def content_digest(data: bytes) -> str:
-        digested.append(data)
-        return real(data)
-
-    monkeypatch.setattr(page_rows_module, "content_digest", content_digest)
+    digested = calls_of(monkeypatch, page_rows_module, "content_digest")
     rendered: list[int] = []
     _renders(monkeypatch, rendered)
 

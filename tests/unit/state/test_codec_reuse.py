@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
 
 import pytest
 
@@ -14,7 +13,7 @@ from failstreak.errors import StateCorrupt
 from failstreak.state import codec
 from failstreak.state import lazy as lazy_module
 from failstreak.state.lazy import LazyJobs
-from tests.conftest import document_content
+from tests.conftest import calls_of, document_content
 
 
 def _state(jobs: int) -> State:
@@ -37,18 +36,6 @@ def _state(jobs: int) -> State:
 def _stored(state: State) -> bytes:
     """The state as a pass writes a large one: gzip, one member per slice of jobs."""
     return codec.encode_document(state, compress_above=10).body
-
-
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real: Callable[[bytes], bytes] = codec.compress
-
-    def compress(body: bytes) -> bytes:
-        calls.append(len(body))
-        return real(body)
-
-    monkeypatch.setattr(codec, "compress", compress)
-    return calls
 
 
 def test_a_document_as_read_saves_again_reusing_the_members_of_jobs_that_were_not_changed(
@@ -77,7 +64,7 @@ def test_saving_a_state_as_read_compresses_only_the_head_and_decodes_no_job_what
     # Given a stored document of many jobs, read back
     monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
     state, since = codec.decode_document(_stored(_state(jobs)))
-    calls = _counting(monkeypatch)
+    calls = calls_of(monkeypatch, codec, "compress")
     # When it is saved with no job read (a pass that brought no runs)
     state.passes += 1
     again = codec.encode_document(state, compress_above=10, since=since)
@@ -95,7 +82,7 @@ def test_a_job_read_decodes_its_member_alone_and_the_save_compresses_it_again_on
     monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
     state, since = codec.decode_document(_stored(_state(300)))
     assert isinstance(state.jobs, LazyJobs)
-    calls = _counting(monkeypatch)
+    calls = calls_of(monkeypatch, codec, "compress")
     # When two jobs of one member and one of another are read, and only one of them is changed
     state.jobs["job-6"].total_runs += 1
     assert state.jobs["job-7"].total_runs == 3
