@@ -343,8 +343,9 @@ class LazyJobs(IndexedJobs):
         pieces = []
         for start in range(0, len(m.names), per_member):
             end = start + per_member
-            piece = Member(b"", m.names[start:end], m.rows[start:end], first, texts[start:end])
-            self._encode(piece, texts[start:end], first, compress)
+            part = texts[start:end]
+            piece = Member(b"", m.names[start:end], m.rows[start:end], first, part)
+            self._encode(piece, part, first, compress)
             piece.was, piece.same = m.was, m.same.intersection(piece.names)
             pieces.append(piece)
             first = False
