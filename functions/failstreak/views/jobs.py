@@ -112,12 +112,7 @@ def page_rows(
     shown, totals = _pick(state, page.MAX_JOBS if max_jobs is None else max_jobs)
     jobs = state.jobs
     keys = _Keys(
-        jobs if isinstance(jobs, IndexedJobs) else stored,
-        kept or {},
-        list(viewing.mutes),
-        viewing.now,
-        silent,
-        settings,
+        jobs if isinstance(jobs, IndexedJobs) else stored, kept or {}, viewing.mutes, viewing.now, silent, settings
     )
     placed: list[Placed | None] = []
     todo: list[tuple[int, str, str]] = []
@@ -170,12 +165,12 @@ class _Keys:
         self,
         indexed: IndexedJobs | None,
         kept: Mapping[str, KeptRow],
-        mutes: list[Mute],
+        mutes: Sequence[Mute],
         now: int,
         silent: Collection[str],
         settings: str,
     ) -> None:
-        self.indexed, self.kept, self.mutes = indexed, kept, mutes
+        self.indexed, self.kept = indexed, kept
         self.now, self.silent, self.settings = now, silent, settings
         self.kept_slices: Collection[str] = getattr(kept, "slices", ())
         self.marks = [(re.compile(fnmatch.translate(m.match)).match, m, _ENCODE(m).decode()) for m in mutes]
