@@ -25,7 +25,7 @@ from failstreak.core.jobindex import Brief
 from failstreak.core.model import DeadLetter, JobState, Mute, OutboxEntry, State
 from failstreak.errors import StateCorrupt
 from failstreak.gzipped import inflate
-from failstreak.state.lazy import LazyJobs, Member
+from failstreak.state.lazy import LazyJobs, Member, Written
 
 VERSION = 8
 READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
@@ -59,10 +59,13 @@ class _Index(msgspec.Struct):
 
 
 class _Written(msgspec.Struct, tag_field="version", tag=VERSION):
-    """The document as written: `version` first, as the tag, then every field, even when empty, the index (null in
-    a plain document) and the jobs last (`encode_document` places them between the brackets of `"jobs":[]`, so
-    that the head, everything before the jobs, is one gzip member a pass reads alone)."""
+    """The document as written: `version` first, as the tag, then the index (null in a plain document), every other
+    field, even when empty, and the jobs last (`encode_document` places them between the brackets of `"jobs":[]`,
+    so that the head, everything before the jobs, is one gzip member a pass reads alone). The index comes before
+    the fields a pass changes after its first save (the outbox), so that the second save compresses the head from
+    where the index ends (`_HeadStart`)."""
 
+    index: _Index | None = None
     updated_at: int | None = None
     passes: int = 0
     outbox: list[OutboxEntry] = []
@@ -72,7 +75,6 @@ class _Written(msgspec.Struct, tag_field="version", tag=VERSION):
     categories: CategoryWatch = msgspec.field(default_factory=CategoryWatch)
     config_digest: str | None = None
     digest_day: DigestDay | None = None
-    index: _Index | None = None
     jobs: list[JobState] = []
 
 
@@ -332,19 +334,45 @@ _TAIL = compress(b"]}")
 
 
 @dataclass(frozen=True, slots=True)
+class _HeadStart:
+    """A compressed head's start, through its index (`_Written` places it first), as compressed, for a head with
+    the same index to be compressed on from there: a copy of `compressor` is fed the fields after the index. A
+    pass's second save changes the outbox, not the index (about 8 MiB of JSON for 100k jobs), and so encodes and
+    compresses only what follows it (docs/performance.md)."""
+
+    sizes: list[int]
+    counts: list[int]
+    rows: list[Brief]
+    compressed: bytes
+    compressor: Any  # zlib's compressor, which the module does not name as a type
+
+    def holds(self, written: Written) -> bool:
+        """Whether this start is that of a head indexing `written` (rows compared by value: a job written again
+        that encodes the same has a new row equal to its old one)."""
+        return self.sizes == written.sizes and self.counts == written.counts and self.rows == written.rows
+
+
+# A document's text up to its index: the version, then the index (`_Written`).
+_OPEN = b'{"version":%d,"index":' % VERSION
+_NO_INDEX = _OPEN + b"null,"
+
+
+@dataclass(frozen=True, slots=True)
 class Encoded:
     """A state document as written, and what writing it again after a few changed jobs can reuse.
 
     A compressed document is a sequence of gzip members (a valid gzip file: readers decompress every member):
-    the head (every field but the jobs, and the index), one member per slice of at most `JOBS_PER_MEMBER` jobs,
+    the head (the index, then every field but the jobs), one member per slice of at most `JOBS_PER_MEMBER` jobs,
     the tail. `members` holds the jobs' members; `jobs`, the jobs as written, which a later write of the same
-    jobs reuses (`encode_document`'s `since`).
+    jobs reuses (`encode_document`'s `since`); `head`, its head's start through the index, which a later write
+    with the same index reuses.
     """
 
     body: bytes
     names: tuple[str, ...]
     members: tuple[bytes, ...] | None
     jobs: LazyJobs | None = None
+    head: _HeadStart | None = None
 
 
 def encode(state: State, compress_above: float = COMPRESS_ABOVE) -> bytes:
@@ -380,7 +408,7 @@ def encode_document(
         for name in changed:
             if name in jobs:
                 lazy[name] = jobs[name]  # its slice is encoded again
-        return _compressed(state, lazy, names)
+        return _compressed(state, lazy, names, since.head if since is not None else None)
     for name, job in jobs.items():
         if job.name != name:
             raise ValueError(f"job {job.name!r} is filed under {name!r} in the state")
@@ -406,17 +434,31 @@ def _written(state: State, index: _Index | None, jobs: list[JobState]) -> _Writt
     )
 
 
-def _compressed(state: State, jobs: LazyJobs, names: tuple[str, ...]) -> Encoded:
-    """The compressed document: the head with the index, the jobs' members (reused where they can be), the tail."""
+def _compressed(state: State, jobs: LazyJobs, names: tuple[str, ...], since: _HeadStart | None = None) -> Encoded:
+    """The compressed document: the head with the index, the jobs' members (reused where they can be), the tail.
+    `since`: a head's start, reused when it indexes the jobs as written now."""
     for name, job in jobs.read():
         if job.name != name:
             raise ValueError(f"job {job.name!r} is filed under {name!r} in the state")
     written = jobs.write(compress, JOBS_PER_MEMBER)
-    frame = _ENCODER.encode(_written(state, _Index(written.sizes, written.counts, written.rows), []))
+    start = since if since is not None and since.holds(written) else _head_start(written)
+    frame = _ENCODER.encode(_written(state, None, []))
+    assert frame.startswith(_NO_INDEX), "the version and the index open the document (_Written)"
     # The jobs are the last field: the last `"jobs":[]` is theirs (a cursor may hold the same text before it).
     at = frame.rindex(b'"jobs":[]') + len(b'"jobs":[')
-    body = b"".join([compress(frame[:at]), *written.members, _TAIL])
-    return Encoded(body, names, tuple(written.members), jobs)
+    rest = start.compressor.copy()
+    head = start.compressed + rest.compress(frame[len(_NO_INDEX) : at]) + rest.flush()
+    body = b"".join([head, *written.members, _TAIL])
+    return Encoded(body, names, tuple(written.members), jobs, start)
+
+
+def _head_start(written: Written) -> _HeadStart:
+    """The start of the head indexing `written`, compressed; its compressor is copied before each use."""
+    z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    # Fed in three parts rather than joined: the index is most of the head, and joining would copy it.
+    compressed = z.compress(_OPEN) + z.compress(_ENCODER.encode(_Index(written.sizes, written.counts, written.rows)))
+    compressed += z.compress(b",")
+    return _HeadStart(written.sizes, written.counts, written.rows, compressed, z)
 
 
 def _head(data: bytes) -> tuple[_Head, int] | None:

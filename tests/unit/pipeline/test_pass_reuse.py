@@ -8,14 +8,17 @@ not their run history (docs/performance.md; `make bench` times it).
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
 from failstreak.app.config import Config, Override, Thresholds
+from failstreak.app.routing import Router
 from failstreak.app.wiring import pass_settings
 from failstreak.core.model import Mute
+from failstreak.notifiers.console import ConsoleNotifier
 from failstreak.pipeline import page as page_stage
 from failstreak.pipeline.context import PassSettings
 from failstreak.pipeline.run import Ports, run_pass
@@ -24,7 +27,7 @@ from failstreak.state.mutes import MutesStore
 from failstreak.views import jobs as page_rows_module
 from failstreak.views import page as page_view
 from tests.conftest import HOUR, MINUTE, T0, calls_of, document_content
-from tests.fakes import InMemoryInbox, InMemoryStateStore
+from tests.fakes import InMemoryInbox, InMemoryStateStore, RecordingNotifier
 
 PER_MEMBER = 64
 
@@ -74,6 +77,7 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
             "new.jsonl", json.dumps({"job": "job-1234", "run_id": 9, "status": "failed", "finished_at": T0 + HOUR})
         )
     compressed = calls_of(monkeypatch, codec, "compress")
+    heads = calls_of(monkeypatch, codec, "_head_start")
     decoded, jobs_decoded = _decodes(monkeypatch), _decodes(monkeypatch, "_JOB")
     # When the pass runs
     summary = run_pass(pass_settings(Config()), Ports(store=store, inbox=inbox, clock=lambda: T0 + 2 * HOUR))
@@ -81,7 +85,7 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
     # estate; and split that slice alone, and decoded that job alone: no other job's run history
     assert summary.ingested == records
     assert summary.jobs == jobs
-    assert len(compressed) == 1 + records
+    assert (len(heads), len(compressed)) == (1, records)
     assert len(decoded) == records
     assert [b'"name":"job-1234"' in job for job in jobs_decoded] == [True] * records
     if records:
@@ -92,6 +96,42 @@ def test_a_pass_decodes_and_compresses_the_head_and_only_the_slices_of_jobs_it_c
     assert document_content(store.data) == document_content(
         codec.encode(codec.decode(store.data), compress_above=float("inf"))
     )
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_a_pass_that_delivers_indexes_the_jobs_again_at_its_second_save_only_when_a_row_changed(
+    threads: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored state of many jobs, and a pass bringing one job its third failure in a row (an alert), sent
+    # to the console (no thread), or by a notifier that threads its replies (Slack's way: the job records where)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", PER_MEMBER)
+    store = _estate(2_000)
+    saves = store.saves
+    inbox = InMemoryInbox()
+    failures = [
+        json.dumps({"job": "job-1234", "run_id": 10 + k, "status": "failed", "finished_at": T0 + HOUR + k * MINUTE})
+        for k in range(3)
+    ]
+    inbox.add("new.jsonl", "\n".join(failures) + "\n")
+    compressed = calls_of(monkeypatch, codec, "compress")
+    heads = calls_of(monkeypatch, codec, "_head_start")
+    cfg = Config()
+    notifier = RecordingNotifier() if threads else ConsoleNotifier(io.StringIO())
+    ports = Ports(
+        store=store, inbox=inbox, notifiers={"console": notifier}, router=Router(cfg), clock=lambda: T0 + 2 * HOUR
+    )
+    # When the pass runs, saves, delivers the alert and saves again to record the delivery
+    summary = run_pass(pass_settings(cfg), ports)
+    # Then without a thread the second save changed no row of the index: it compressed neither the index nor a
+    # slice of jobs again; with one, it indexed the jobs again and compressed the job's slice again
+    assert (summary.alerting, summary.delivered, store.saves - saves) == (1, 1, 2)
+    assert (len(heads), len(compressed)) == ((2, 2) if threads else (1, 1))
+    # And the document is what a fresh encoding of the saved state gives, the delivery recorded
+    assert store.data is not None
+    saved = codec.decode(store.data)
+    assert saved.outbox == []
+    assert saved.jobs["job-1234"].threads == ({"console": "ref-job-1234"} if threads else {})
+    assert document_content(store.data) == document_content(codec.encode(saved, compress_above=float("inf")))
 
 
 def _renders(monkeypatch: pytest.MonkeyPatch, rendered: list[int] | None = None) -> list[int]:

@@ -65,14 +65,45 @@ def test_saving_a_state_as_read_compresses_only_the_head_and_decodes_no_job_what
     monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
     state, since = codec.decode_document(_stored(_state(jobs)))
     calls = calls_of(monkeypatch, codec, "compress")
+    heads = calls_of(monkeypatch, codec, "_head_start")
     # When it is saved with no job read (a pass that brought no runs)
     state.passes += 1
     again = codec.encode_document(state, compress_above=10, since=since)
     # Then one member is compressed (the head, with the index), not one per slice of jobs, and no job was decoded
-    assert len(calls) == 1
+    assert (len(heads), len(calls)) == (1, 0)
     assert isinstance(state.jobs, LazyJobs)
     assert state.jobs.decoded == 0
     assert codec.decode(again.body) == state
+
+
+def test_a_second_save_that_changes_no_row_of_the_index_compresses_only_what_follows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a large state read back and saved once (a pass's first save), with a job read and changed
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
+    state, stored = codec.decode_document(_stored(_state(30)))
+    state.jobs["job-4"].total_runs += 1
+    first = codec.encode_document(state, compress_above=10, since=stored)
+    heads = calls_of(monkeypatch, codec, "_head_start")
+    # When it is saved again after a change outside the jobs (a delivery recorded: the outbox, the cursors)
+    state.cursors["gitlab"]["since"] = 4
+    second = codec.encode_document(state, compress_above=10, since=first, changed=set())
+    # Then the head's start through the index is the first save's, and the document is byte for byte what
+    # encoding the same state afresh gives
+    assert heads == []
+    assert second.head is first.head
+    assert codec.decode(second.body) == state
+    assert second.body == codec.encode_document(codec.decode(second.body), compress_above=10).body
+    # And when a job changes its row (here its streak), the next save indexes the jobs afresh
+    heads.clear()
+    state.jobs["job-7"].consecutive_failures = 9
+    third = codec.encode_document(state, compress_above=10, since=second, changed={"job-7"})
+    assert len(heads) == 1
+    assert third.head is not second.head
+    read, _ = codec.decode_document(third.body)
+    assert isinstance(read.jobs, LazyJobs)
+    assert {b.name: b.streak for b in read.jobs.briefs()}["job-7"] == 9
+    assert codec.decode(third.body) == state
 
 
 def test_a_job_read_decodes_its_member_alone_and_the_save_compresses_it_again_only_if_it_changed(
@@ -83,6 +114,7 @@ def test_a_job_read_decodes_its_member_alone_and_the_save_compresses_it_again_on
     state, since = codec.decode_document(_stored(_state(300)))
     assert isinstance(state.jobs, LazyJobs)
     calls = calls_of(monkeypatch, codec, "compress")
+    heads = calls_of(monkeypatch, codec, "_head_start")
     # When two jobs of one member and one of another are read, and only one of them is changed
     state.jobs["job-6"].total_runs += 1
     assert state.jobs["job-7"].total_runs == 3
@@ -90,7 +122,7 @@ def test_a_job_read_decodes_its_member_alone_and_the_save_compresses_it_again_on
     again = codec.encode_document(state, compress_above=10, since=since)
     # Then two members were decoded, and the head and the changed one compressed
     assert state.jobs.decoded == 2
-    assert len(calls) == 2
+    assert (len(heads), len(calls)) == (1, 1)
     assert codec.decode(again.body).jobs["job-6"].total_runs == 4
 
 

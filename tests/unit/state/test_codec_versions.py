@@ -97,8 +97,8 @@ def test_a_document_has_its_keys_in_a_stable_order_and_omits_defaults() -> None:
     # Then the keys come in the documented order, the mute and the entry without their defaults, and the bytes
     # are those of writing what was read
     assert list(orjson.loads(body)) == [
-        "version", "updated_at", "passes", "outbox", "config_mutes", "dead_letters", "cursors", "categories",
-        "config_digest", "digest_day", "index", "jobs",
+        "version", "index", "updated_at", "passes", "outbox", "config_mutes", "dead_letters", "cursors",
+        "categories", "config_digest", "digest_day", "jobs",
     ]  # fmt: skip
     assert list(orjson.loads(mutes_body)) == ["version", "mutes", "acks"]
     stored = orjson.loads(body)
