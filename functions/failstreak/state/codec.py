@@ -337,7 +337,7 @@ _TAIL = compress(b"]}")
 class _HeadStart:
     """A compressed head's start, through its index (`_Written` places it first), as compressed, for a head with
     the same index to be compressed on from there: a copy of `compressor` is fed the fields after the index. A
-    pass's second save changes the outbox, not the index (about 8 MiB of JSON for 100k jobs), and so encodes and
+    pass's second save changes the outbox, not the index (about 7 MiB of JSON for 100k jobs), and so encodes and
     compresses only what follows it (docs/performance.md)."""
 
     sizes: list[int]
