@@ -10,9 +10,11 @@ records per pass, 256 MiB per file):
   holds more records than a pass may count, so the pass reads it up to that bound and quarantines it;
 - `at the record bound`: one gzip file of just under 600,000 records, the most one pass counts.
 
-Records are realistic (URL, commit, reason on failures; about 230 bytes a line), spread over `--jobs` jobs, and
-the state starts empty, so the pass also builds every job's counters. `--scale` shrinks both inboxes (and the
-bounds with them) to check the code quickly: `python -m bench.memory --scale 0.05 --no-doc`.
+Records are realistic (URL, commit, reason on failures; about 230 bytes a line) and the state starts empty, so
+the pass also builds every job's counters. By default every record names a job of its own, the most jobs one
+pass can be asked to create (600,000 at the record bound); `--jobs N` spreads the records over N jobs instead.
+`--scale` shrinks both inboxes (and the bounds with them) to check the code quickly:
+`python -m bench.memory --scale 0.05 --no-doc`.
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ RECORDS = 600_000  # inbox_max_records' default
 
 
 def _lines(count: int, first: int, jobs: int) -> bytes:
-    """`count` records, run ids from `first`, a fifth of them failures with a reason."""
+    """`count` records, run ids from `first`, a fifth of them failures with a reason; over `jobs` jobs, or (0) each
+    record a job of its own."""
     out = []
     for n in range(first, first + count):
-        job = f"team-{n % 97:02d}/pipeline-{n % jobs:06d}"
+        pipeline = n % jobs if jobs else n
+        job = f"team-{pipeline % 97:02d}/pipeline-{pipeline:06d}"
         if n % 5 == 0:
             tail = b', "status": "failed", "reason": "AssertionError: expected 200, got 503 in test_checkout_flow"}'
         else:
@@ -168,9 +172,10 @@ def at_record_bound(scale: float, jobs: int) -> dict[str, Any]:
 def report(rows: dict[str, dict[str, Any]], scale: float, jobs: int) -> str:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
-        f"Measured {when} by `python -m bench.memory --scale {scale:g} --jobs {jobs}` (bounds: "
+        f"Measured {when} by `python -m bench.memory --scale {scale:g}{f' --jobs {jobs}' if jobs else ''}` (bounds: "
         f"{256 * scale:g} MiB per file and per pass, {int(RECORDS * scale):,} records per pass), from an empty "
-        f"state. Peak RSS is the child pass's own (ru_maxrss); the Lambda has {LAMBDA_MIB} MB.",
+        f"state, {f'the records spread over {jobs:,} jobs' if jobs else 'each record a job of its own'}. Peak RSS "
+        f"is the child pass's own (ru_maxrss); the Lambda has {LAMBDA_MIB} MB.",
         "",
         "| inbox | what it holds | files read | left | runs counted | quarantined | pass | peak RSS |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -190,7 +195,9 @@ def write_doc(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", type=float, default=1.0, help="shrink the inboxes and bounds (1: the defaults)")
-    p.add_argument("--jobs", type=int, default=100_000, help="distinct jobs the records are spread over")
+    p.add_argument(
+        "--jobs", type=int, default=0, help="distinct jobs the records are spread over (0: each record its own job)"
+    )
     p.add_argument("--no-doc", action="store_true", help="print the table only; leave docs/performance.md alone")
     args = p.parse_args(argv)
     rows = {}

@@ -355,6 +355,8 @@ class _HeadStart:
 # A document's text up to its index: the version, then the index (`_Written`).
 _OPEN = b'{"version":%d,"index":' % VERSION
 _NO_INDEX = _OPEN + b"null,"
+# The least a job writes, but for its name's characters.
+_LEAST_JOB = b'{"name":""}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,9 +414,12 @@ def encode_document(
     for name, job in jobs.items():
         if job.name != name:
             raise ValueError(f"job {job.name!r} is filed under {name!r} in the state")
-    plain = _ENCODER.encode(_written(state, None, list(jobs.values())))
-    if len(plain) <= compress_above:
-        return Encoded(plain, names, None)
+    # Every job writes at least `{"name":""}` and its name: past this bound the document is compressed, and is
+    # not first written whole as plain JSON to find out (100 MB at 100k jobs, at the save's peak of memory).
+    if len(jobs) * len(_LEAST_JOB) + sum(map(len, names)) <= compress_above:
+        plain = _ENCODER.encode(_written(state, None, list(jobs.values())))
+        if len(plain) <= compress_above:
+            return Encoded(plain, names, None)
     return _compressed(state, LazyJobs.of(jobs), names)
 
 

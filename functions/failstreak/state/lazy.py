@@ -300,13 +300,16 @@ class LazyJobs(IndexedJobs):
         self._added.clear()
         for start in range(0, len(added), per_member):
             names = added[start : start + per_member]
+            jobs = [self._jobs[n] for n in names]
             at = len(self._members)
-            texts = [msgspec.Raw(_ENCODER.encode(self._jobs[n])) for n in names]
-            m = Member(b"", names, [brief(self._jobs[n]) for n in names], first, texts)
+            m = Member(b"", names, [brief(job) for job in jobs], first)
             self._members.append(m)
             for n in names:
                 self._where[n] = at
-            self._encode(m, texts, first, compress)
+            # Encoded in one call and not kept split into texts (`_rewrite_read` writes it again from the jobs,
+            # which are at hand): a pass adding 100k jobs would hold each one's text beside it, 400 MB more at
+            # its peak (docs/performance.md).
+            _store(m, _ENCODER.encode(jobs)[1:-1], first, compress)
             out.add(m.stored, m.rows)
             first = False
         return out

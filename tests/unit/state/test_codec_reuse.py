@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 
+import msgspec
 import pytest
 
 from failstreak.core.jobindex import Brief, brief, briefs, count_alerting
@@ -74,6 +75,48 @@ def test_saving_a_state_as_read_compresses_only_the_head_and_decodes_no_job_what
     assert isinstance(state.jobs, LazyJobs)
     assert state.jobs.decoded == 0
     assert codec.decode(again.body) == state
+
+
+def test_a_large_state_of_new_jobs_is_written_compressed_without_a_whole_plain_encoding_or_the_jobs_texts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a state of many jobs none of which was ever stored (a first pass, or a pass creating many jobs)
+    monkeypatch.setattr(codec, "JOBS_PER_MEMBER", 3)
+    state = _state(300)
+    written = codec._written
+    frames: list[list[JobState]] = []
+
+    def spy(state: State, index: object, jobs: list[JobState]) -> object:
+        frames.append(jobs)
+        return written(state, index, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(codec, "_written", spy)
+    # When it is saved
+    encoded = codec.encode_document(state, compress_above=10)
+    # Then it was not first written whole as plain JSON (only the frame around the jobs: its jobs list empty),
+    # and the members written for its new jobs keep no split texts beside the jobs
+    assert [len(jobs) for jobs in frames] == [0]
+    assert encoded.jobs is not None
+    assert all(m.texts is None for m in encoded.jobs._members)
+    # And the document is the state; a job's stored text is still at hand (the page digests it), and a save
+    # after one job changed writes that job's member again alone
+    assert codec.decode(encoded.body) == state
+    assert encoded.jobs.text_of("job-4") == msgspec.json.encode(state.jobs["job-4"])
+    calls = calls_of(monkeypatch, codec, "compress")
+    state.jobs["job-4"].total_runs += 1
+    again = codec.encode_document(state, compress_above=10, since=encoded, changed={"job-4"})
+    assert len(calls) == 1
+    assert codec.decode(again.body) == state
+
+
+def test_a_small_state_is_still_written_as_plain_json() -> None:
+    # Given a state whose document fits under the bound
+    state = _state(2)
+    # When it is saved
+    body = codec.encode_document(state).body
+    # Then it is plain JSON, as a person can read it
+    assert body[:1] == b"{"
+    assert codec.decode(body) == state
 
 
 def test_a_second_save_that_changes_no_row_of_the_index_compresses_only_what_follows_it(
