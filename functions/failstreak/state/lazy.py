@@ -307,8 +307,8 @@ class LazyJobs(IndexedJobs):
             for n in names:
                 self._where[n] = at
             # Encoded in one call and not kept split into texts (`_rewrite_read` writes it again from the jobs,
-            # which are at hand): a pass adding 100k jobs would hold each one's text beside it, 400 MB more at
-            # its peak (docs/performance.md).
+            # which are at hand): a pass adding 600,000 jobs would hold each one's text beside it, about 270 MB
+            # (docs/performance.md, "Peak memory at the inbox bounds").
             _store(m, _ENCODER.encode(jobs)[1:-1], first, compress)
             out.add(m.stored, m.rows)
             first = False
