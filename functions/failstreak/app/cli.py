@@ -694,9 +694,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except ConfigError as e:
         # A config's mistakes, one line each (docs/configuration.md).
-        for line in str(e).splitlines()[:-1]:
+        *before, last = str(e).splitlines() or ["failed"]
+        for line in before:
             _fail(line)
-        return _fail(str(e).splitlines()[-1] if str(e) else "failed")
+        return _fail(last)
     except FailstreakError as e:
         return _fail(str(e).splitlines()[0] if str(e) else "failed")
     except OSError as e:

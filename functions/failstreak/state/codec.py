@@ -323,9 +323,14 @@ JOBS_PER_MEMBER = 32
 _HEAD_CHUNK = 64 * 1024
 
 
+def _compressor() -> zlib._Compress:
+    """A gzip compressor at the codec's level."""
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+
+
 def compress(body: bytes) -> bytes:
     """gzip `body` the way `encode` does (the benchmark's floor uses the same)."""
-    z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    z = _compressor()
     return z.compress(body) + z.flush()
 
 
@@ -344,7 +349,7 @@ class _HeadStart:
     counts: list[int]
     rows: list[Brief]
     compressed: bytes
-    compressor: Any  # zlib's compressor, which the module does not name as a type
+    compressor: zlib._Compress  # typeshed's name: zlib names no type for it
 
     def holds(self, written: Written) -> bool:
         """Whether this start is that of a head indexing `written` (rows compared by value: a job written again
@@ -459,7 +464,7 @@ def _compressed(state: State, jobs: LazyJobs, names: tuple[str, ...], since: _He
 
 def _head_start(written: Written) -> _HeadStart:
     """The start of the head indexing `written`, compressed; its compressor is copied before each use."""
-    z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    z = _compressor()
     # Fed in three parts rather than joined: the index is most of the head, and joining would copy it.
     compressed = z.compress(_OPEN) + z.compress(_ENCODER.encode(_Index(written.sizes, written.counts, written.rows)))
     compressed += z.compress(b",")

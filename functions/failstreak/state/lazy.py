@@ -306,10 +306,10 @@ class LazyJobs(IndexedJobs):
             self._members.append(m)
             for n in names:
                 self._where[n] = at
-            # Encoded in one call and not kept split into texts (`_rewrite_read` writes it again from the jobs,
-            # which are at hand): a pass adding 600,000 jobs would hold each one's text beside it, about 270 MB
-            # (docs/performance.md, "Peak memory at the inbox bounds").
-            _store(m, _ENCODER.encode(jobs)[1:-1], first, compress)
+            # Not kept split into texts (`_rewrite_read` writes it again from the jobs, which are at hand): a pass
+            # adding 600,000 jobs would hold each one's text beside it, about 270 MB (docs/performance.md, "Peak
+            # memory at the inbox bounds").
+            _store(m, _joined(jobs), first, compress)
             out.add(m.stored, m.rows)
             first = False
         return out
@@ -394,15 +394,14 @@ class LazyJobs(IndexedJobs):
 
     def _rewrite_read(self, m: Member, live: list[str], first: bool, compress: Callable[[bytes], bytes]) -> None:
         """`_rewrite` for a member decoded whole and not split, every job of it still in it (`live`) read: its
-        jobs encoded in one call, and compared whole with its stored text. A list's JSON is its items' JSON
-        separated by commas, and a text of JSON objects separated by commas splits one way only, so this writes
-        what `_rewrite` writes job by job, without splitting the stored text."""
+        jobs encoded in one call (`_joined`), and compared whole with its stored text: this writes what `_rewrite`
+        writes job by job, without splitting the stored text."""
         dropped = len(live) < len(m.names)
         jobs = [self._jobs[name] for name in live]
         m.names, m.rows = live, [brief(job) for job in jobs]
         if not live:
             return
-        body = _ENCODER.encode(jobs)[1:-1]
+        body = _joined(jobs)
         # The length of its text, known since it was inflated, spares inflating it again when it changed.
         if dropped or (m.length is not None and m.length != len(body) + (not m.first)) or body != _text(m):
             _store(m, body, first, compress)
@@ -422,6 +421,13 @@ class LazyJobs(IndexedJobs):
 def _digest(stored: bytes) -> str:
     """A member's digest (`LazyJobs.slice_of`): of its stored bytes."""
     return hashlib.sha256(stored).hexdigest()[:SLICE_DIGEST]
+
+
+def _joined(jobs: list[JobState]) -> bytes:
+    """The jobs' JSON separated by commas, encoded in one call: a list's JSON is its items' JSON separated by
+    commas, and a text of JSON objects separated by commas splits one way only, so this is what encoding the jobs
+    one by one and joining them gives."""
+    return _ENCODER.encode(jobs)[1:-1]
 
 
 def _store(m: Member, body: bytes, first: bool, compress: Callable[[bytes], bytes]) -> None:
